@@ -1,0 +1,97 @@
+// Command gxl runs, checks, formats and debugs GXL workflows. The command
+// is a thin shell over the lang, runtime and stdlib packages; each
+// sub-command lives in its own file and registers a constructor with
+// register, so tests can build a fresh command tree per invocation.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes (spec I.2): 0 success, 1 a step failed, 2 usage/check/load error.
+const (
+	exitOK     = 0
+	exitFailed = 1
+	exitUsage  = 2
+)
+
+// version is set by the build (-ldflags "-X main.version=...").
+var version = "0.1.0-dev"
+
+// exitError carries an exit code through cobra. Its message (if any) is
+// printed by execute; an empty message means the command already reported.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+// failf returns an exitError with a formatted message.
+func failf(code int, format string, args ...any) error {
+	return &exitError{code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+// io holds the streams of one invocation.
+type streams struct {
+	in       io.Reader
+	out, err io.Writer
+}
+
+var subcommands []func(s *streams) *cobra.Command
+
+// register adds a sub-command constructor (called from init in each file).
+func register(f func(s *streams) *cobra.Command) { subcommands = append(subcommands, f) }
+
+func newRoot(s *streams) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "gxl",
+		Short:         "gxl runs GXL operator workflows (.gxl files)",
+		Long:          "gxl checks, formats, runs and debugs GXL workflows: the operator DSL that fetches, sets up,\ndeploys, health-checks and fails over whole systems of modules.",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(s.in)
+	root.SetOut(s.out)
+	root.SetErr(s.err)
+	root.AddCommand(&cobra.Command{
+		Use:   "version",
+		Short: "Print the gxl version",
+		Args:  cobra.NoArgs,
+		Run: func(cmd *cobra.Command, _ []string) {
+			fmt.Fprintf(s.out, "gxl %s\n", version)
+		},
+	})
+	for _, f := range subcommands {
+		root.AddCommand(f(s))
+	}
+	return root
+}
+
+func main() {
+	os.Exit(execute(os.Args[1:], &streams{in: os.Stdin, out: os.Stdout, err: os.Stderr}))
+}
+
+// execute runs the CLI with args and returns the exit code.
+func execute(args []string, s *streams) int {
+	root := newRoot(s)
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.msg != "" {
+			fmt.Fprintln(s.err, "gxl:", ee.msg)
+		}
+		return ee.code
+	}
+	fmt.Fprintln(s.err, "gxl:", err)
+	return exitUsage
+}

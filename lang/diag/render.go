@@ -1,0 +1,222 @@
+package diag
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"unicode/utf8"
+)
+
+// Sources gives the renderer the text of the files diagnostics point into.
+type Sources interface {
+	// Source returns the content of the named file, or nil if unknown.
+	Source(file string) []byte
+}
+
+// SourceMap is a Sources backed by a map.
+type SourceMap map[string][]byte
+
+// Source implements Sources.
+func (m SourceMap) Source(file string) []byte { return m[file] }
+
+// FileSources reads files from disk on demand (and caches them). It is the
+// fallback used by the CLI for files it did not load itself.
+type FileSources struct {
+	mu    sync.Mutex
+	known SourceMap
+}
+
+// Add registers a file's content.
+func (f *FileSources) Add(file string, src []byte) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.known == nil {
+		f.known = SourceMap{}
+	}
+	f.known[file] = src
+}
+
+// Source implements Sources.
+func (f *FileSources) Source(file string) []byte {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if src, ok := f.known[file]; ok {
+		return src
+	}
+	src, err := os.ReadFile(file)
+	if err != nil {
+		return nil
+	}
+	if f.known == nil {
+		f.known = SourceMap{}
+	}
+	f.known[file] = src
+	return src
+}
+
+// RenderOptions controls text rendering.
+type RenderOptions struct {
+	Color bool // ANSI colours; only when writing to a terminal
+}
+
+const (
+	ansiReset  = "\x1b[0m"
+	ansiBold   = "\x1b[1m"
+	ansiRed    = "\x1b[1;31m"
+	ansiYellow = "\x1b[1;33m"
+	ansiCyan   = "\x1b[1;36m"
+	ansiBlue   = "\x1b[1;34m"
+)
+
+// Render writes the normalized diagnostics as text:
+//
+//	path:line:col: error: summary
+//	   12 | flow deploy : bulid {
+//	      |               ^^^^^
+//	      = hint: did you mean `build`?
+func Render(w io.Writer, l List, src Sources, opt RenderOptions) {
+	for i, d := range l.Normalize() {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		RenderOne(w, d, src, opt)
+	}
+}
+
+// RenderOne writes a single diagnostic.
+func RenderOne(w io.Writer, d Diagnostic, src Sources, opt RenderOptions) {
+	c := func(code, s string) string {
+		if !opt.Color {
+			return s
+		}
+		return code + s + ansiReset
+	}
+	sevColor := ansiRed
+	if d.Severity == Warning {
+		sevColor = ansiYellow
+	} else if d.Severity == Note {
+		sevColor = ansiCyan
+	}
+	fmt.Fprintf(w, "%s: %s: %s\n", c(ansiBold, d.Span.Start.String()), c(sevColor, d.Severity.String()), c(ansiBold, d.Summary))
+	snippet(w, d.Span, src, sevColor, c)
+	for _, r := range d.Related {
+		fmt.Fprintf(w, "  %s: %s: %s\n", c(ansiBold, r.Span.Start.String()), c(ansiCyan, "note"), r.Message)
+		snippet(w, r.Span, src, ansiCyan, c)
+	}
+	if d.Hint != "" {
+		fmt.Fprintf(w, "  %s %s\n", c(ansiBlue, "= hint:"), d.Hint)
+	}
+}
+
+// snippet prints the source line of sp with an underline below the culprit.
+func snippet(w io.Writer, sp Span, src Sources, color string, c func(string, string) string) {
+	if !sp.Start.IsValid() || src == nil {
+		return
+	}
+	text := src.Source(sp.Start.File)
+	if text == nil {
+		return
+	}
+	line, ok := lineAt(text, sp.Start.Line)
+	if !ok {
+		return
+	}
+	line = strings.TrimRight(line, "\r")
+	num := fmt.Sprintf("%d", sp.Start.Line)
+	pad := strings.Repeat(" ", len(num))
+	// Tabs are shown as single spaces so the caret lines up.
+	shown := strings.ReplaceAll(line, "\t", " ")
+	fmt.Fprintf(w, " %s %s %s\n", c(ansiBlue, num), c(ansiBlue, "|"), shown)
+	startCol := sp.Start.Col
+	if startCol < 1 {
+		startCol = 1
+	}
+	if startCol > len(line)+1 {
+		startCol = len(line) + 1
+	}
+	endCol := startCol + 1
+	if sp.End.IsValid() && sp.End.Line == sp.Start.Line && sp.End.Col > startCol {
+		endCol = sp.End.Col
+	} else if sp.End.IsValid() && sp.End.Line > sp.Start.Line {
+		endCol = len(line) + 1
+	}
+	if endCol > len(line)+1 {
+		endCol = len(line) + 1
+	}
+	if endCol <= startCol {
+		endCol = startCol + 1
+	}
+	// Count display columns in runes so multi-byte text lines up.
+	lead := utf8.RuneCountInString(safeSlice(line, 0, startCol-1))
+	width := utf8.RuneCountInString(safeSlice(line, startCol-1, endCol-1))
+	if width < 1 {
+		width = 1
+	}
+	fmt.Fprintf(w, " %s %s %s%s\n", pad, c(ansiBlue, "|"), strings.Repeat(" ", lead), c(color, strings.Repeat("^", width)))
+}
+
+func safeSlice(s string, from, to int) string {
+	if from < 0 {
+		from = 0
+	}
+	if to > len(s) {
+		to = len(s)
+	}
+	if from >= to {
+		return ""
+	}
+	return s[from:to]
+}
+
+func lineAt(text []byte, n int) (string, bool) {
+	if n < 1 {
+		return "", false
+	}
+	for i := 1; i < n; i++ {
+		j := bytes.IndexByte(text, '\n')
+		if j < 0 {
+			return "", false
+		}
+		text = text[j+1:]
+	}
+	if j := bytes.IndexByte(text, '\n'); j >= 0 {
+		text = text[:j]
+	}
+	return string(text), true
+}
+
+// RenderJSON writes the normalized diagnostics as a JSON array.
+func RenderJSON(w io.Writer, l List) error {
+	n := l.Normalize()
+	if n == nil {
+		n = List{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(n)
+}
+
+// Summary returns "N errors, M warnings" for the list.
+func Summary(l List) string {
+	var e, wn int
+	for _, d := range l.Normalize() {
+		switch d.Severity {
+		case Error:
+			e++
+		case Warning:
+			wn++
+		}
+	}
+	return fmt.Sprintf("%d %s, %d %s", e, plural(e, "error"), wn, plural(wn, "warning"))
+}
+
+func plural(n int, s string) string {
+	if n == 1 {
+		return s
+	}
+	return s + "s"
+}

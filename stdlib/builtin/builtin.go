@@ -1,0 +1,406 @@
+// Package builtin is the one registry of GXL built-ins (gx.*, k8s.*, pg.*,
+// redis.*, http.*). Each entry declares its parameters with types, defaults
+// and docs; the checker (lang/check) types call sites from it, the runtime
+// calls its implementation, and `gxl doc`, the README tables and REPL
+// completion read it too.
+package builtin
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gxl-dev/gxl/lang/diag"
+	"github.com/gxl-dev/gxl/runtime/value"
+)
+
+// Type is the static type of a parameter.
+type Type int
+
+// Parameter types. TString parameters also accept numbers and booleans
+// (converted to text, as the original's string-only arguments were);
+// TDuration takes a string such as "30s" or an int of seconds.
+const (
+	TAny Type = iota
+	TString
+	TInt
+	TFloat
+	TBool
+	TList
+	TObject
+	TDuration
+)
+
+func (t Type) String() string {
+	return [...]string{"any", "string", "int", "float", "bool", "list", "object", "duration"}[t]
+}
+
+// Where says in which positions a built-in may appear.
+type Where uint8
+
+// Positions.
+const (
+	InBlock Where = 1 << iota // a statement in a flow/fn block
+	InEnv                     // an item in an env body
+)
+
+// Param describes one parameter.
+type Param struct {
+	Name string
+	// Aliases are other accepted names (for example `channel` for `branch`).
+	Aliases  []string
+	Type     Type
+	Required bool
+	// Default is the value used when the argument is absent (invalid Value:
+	// no default).
+	Default value.Value
+	// Positional marks the parameter that receives the unnamed argument
+	// (the original's `default` key).
+	Positional bool
+	// Enum lists allowed values for a string parameter (checked statically
+	// when the argument is a constant).
+	Enum []string
+	Doc  string
+}
+
+// Builtin is one registered built-in.
+type Builtin struct {
+	Name   string // "gx.echo"
+	Doc    string
+	Where  Where
+	Params []Param
+	// Outputs documents the variables the built-in sets (by argument name or
+	// fixed name), e.g. "NAME (from `name`)".
+	Outputs []string
+	// ArgsCaseSensitive keeps the original's case-sensitive argument keys for
+	// echo, ver, assert, download and upload (§2.8). gxl reports a wrongly
+	// cased key with a hint instead of silently ignoring it.
+	ArgsCaseSensitive bool
+	// SetsVars returns the names of variables this call defines, given the
+	// call's constant string arguments (so the checker knows `gx.read_cmd(name:
+	// "SHA", ...)` defines SHA). May be nil.
+	SetsVars func(constArgs map[string]string) []string
+	// Run executes the built-in. Arguments arrive interpolated and
+	// converted to the declared types, with defaults filled in.
+	Run func(c Ctx, a Args) error
+}
+
+// Param returns the parameter named n (or by alias), honouring case rules.
+func (b *Builtin) Param(n string) *Param {
+	for i := range b.Params {
+		p := &b.Params[i]
+		if p.Name == n || (!b.ArgsCaseSensitive && strings.EqualFold(p.Name, n)) {
+			return p
+		}
+		for _, a := range p.Aliases {
+			if a == n || (!b.ArgsCaseSensitive && strings.EqualFold(a, n)) {
+				return p
+			}
+		}
+	}
+	return nil
+}
+
+// PositionalParam returns the parameter that takes the unnamed argument.
+func (b *Builtin) PositionalParam() *Param {
+	for i := range b.Params {
+		if b.Params[i].Positional {
+			return &b.Params[i]
+		}
+	}
+	return nil
+}
+
+// ParamNames lists parameter names (for suggestions and completion).
+func (b *Builtin) ParamNames() []string {
+	var out []string
+	for _, p := range b.Params {
+		out = append(out, p.Name)
+		out = append(out, p.Aliases...)
+	}
+	return out
+}
+
+// Registry maps names to built-ins.
+type Registry struct {
+	m map[string]*Builtin
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry { return &Registry{m: map[string]*Builtin{}} }
+
+// Add registers b; registering a name twice is a programming error.
+func (r *Registry) Add(b *Builtin) {
+	if _, dup := r.m[b.Name]; dup {
+		panic("builtin registered twice: " + b.Name)
+	}
+	for _, p := range b.Params {
+		if p.Default.IsValid() && p.Required {
+			panic("builtin " + b.Name + ": required parameter with default: " + p.Name)
+		}
+	}
+	r.m[b.Name] = b
+}
+
+// Lookup finds a built-in by name.
+func (r *Registry) Lookup(name string) (*Builtin, bool) {
+	b, ok := r.m[name]
+	return b, ok
+}
+
+// Names returns all names sorted.
+func (r *Registry) Names() []string {
+	out := make([]string, 0, len(r.m))
+	for n := range r.m {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Families returns the prefixes before the first dot ("gx", "k8s", ...).
+func (r *Registry) Families() []string {
+	seen := map[string]bool{}
+	for n := range r.m {
+		if i := strings.IndexByte(n, '.'); i > 0 {
+			seen[n[:i]] = true
+		}
+	}
+	var out []string
+	for f := range seen {
+		out = append(out, f)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Ctx is what a built-in sees of the running program. The runtime
+// implements it; unit tests of built-ins may use a small fake.
+type Ctx interface {
+	// Context carries cancellation and the step's timeout.
+	Context() context.Context
+	// Lookup finds a GXL variable by name or path ("A.B[0]"), case-insensitively.
+	Lookup(name string) (value.Value, bool)
+	// Set defines or replaces a variable in the current scope.
+	Set(name string, v value.Value)
+	// Vars returns a snapshot of all GXL variables (names as stored).
+	Vars() map[string]value.Value
+	// Interpolate expands ${...} in s at run time (used by built-ins that
+	// read templates of their own, such as activity executers).
+	Interpolate(s string) (string, error)
+	// Stdout receives user-visible program output (gx.echo, command output).
+	Stdout() io.Writer
+	// Stderr receives command error output.
+	Stderr() io.Writer
+	// Stdin is the program's input (gx.read_stdin).
+	Stdin() io.Reader
+	// Logf writes a log line for the current step (masked).
+	Logf(format string, args ...any)
+	// Mask replaces every secret value occurring in s with ***.
+	Mask(s string) string
+	// Dir is the working directory of the step (gx.run children get their
+	// own; nothing changes the process-wide directory).
+	Dir() string
+	// Environ is the environment for child processes: the process
+	// environment plus GXL variables exported upper-cased, per §5.1.
+	Environ() []string
+	// DryRun reports --dryrun.
+	DryRun() bool
+	// Quiet reports -q.
+	Quiet() bool
+	// Site is the source span of the call being executed.
+	Site() diag.Span
+	// RunNested runs flows of another GXL file (gx.run).
+	RunNested(req NestedRun) error
+}
+
+// NestedRun is a gx.run request.
+type NestedRun struct {
+	Dir     string   // directory to run in (absolute or relative to Ctx.Dir)
+	Conf    string   // file, relative to Dir
+	Envs    []string // env names
+	Flows   []string // flow names
+	Isolate bool     // start from the bootstrap variables only
+}
+
+// Args holds the typed, interpolated arguments of one call.
+type Args struct {
+	vals map[string]value.Value // by canonical parameter name
+	b    *Builtin
+}
+
+// NewArgs builds Args for b from canonical parameter names.
+func NewArgs(b *Builtin, vals map[string]value.Value) Args {
+	return Args{vals: vals, b: b}
+}
+
+// Has reports whether the argument was given (or has a default).
+func (a Args) Has(name string) bool {
+	_, ok := a.vals[name]
+	return ok
+}
+
+// Value returns the raw value of an argument.
+func (a Args) Value(name string) (value.Value, bool) {
+	v, ok := a.vals[name]
+	return v, ok
+}
+
+// Str returns a string argument ("" when absent).
+func (a Args) Str(name string) string {
+	v, ok := a.vals[name]
+	if !ok {
+		return ""
+	}
+	return v.String()
+}
+
+// Bool returns a boolean argument; strings "true"/"false" are accepted.
+func (a Args) Bool(name string) bool {
+	v, ok := a.vals[name]
+	if !ok {
+		return false
+	}
+	if v.Kind() == value.KBool {
+		return v.BoolVal()
+	}
+	return strings.EqualFold(v.String(), "true")
+}
+
+// Int returns an integer argument.
+func (a Args) Int(name string) int64 {
+	v, ok := a.vals[name]
+	if !ok {
+		return 0
+	}
+	switch v.Kind() {
+	case value.KInt:
+		return v.IntVal()
+	case value.KFloat:
+		return int64(v.FloatVal())
+	}
+	var n int64
+	fmt.Sscan(v.String(), &n)
+	return n
+}
+
+// Float returns a float argument.
+func (a Args) Float(name string) float64 {
+	v, ok := a.vals[name]
+	if !ok {
+		return 0
+	}
+	switch v.Kind() {
+	case value.KInt, value.KFloat:
+		return v.FloatVal()
+	}
+	var f float64
+	fmt.Sscan(v.String(), &f)
+	return f
+}
+
+// Duration returns a duration argument ("30s", "1m", or seconds as a number).
+func (a Args) Duration(name string) time.Duration {
+	v, ok := a.vals[name]
+	if !ok {
+		return 0
+	}
+	d, _ := ParseDuration(v)
+	return d
+}
+
+// ParseDuration converts a duration value: a Go duration string or a number
+// of seconds.
+func ParseDuration(v value.Value) (time.Duration, error) {
+	switch v.Kind() {
+	case value.KInt:
+		return time.Duration(v.IntVal()) * time.Second, nil
+	case value.KFloat:
+		return time.Duration(v.FloatVal() * float64(time.Second)), nil
+	}
+	s := strings.TrimSpace(v.String())
+	if d, err := time.ParseDuration(s); err == nil {
+		return d, nil
+	}
+	var n float64
+	if _, err := fmt.Sscan(s, &n); err == nil && fmt.Sprint(n) == s {
+		return time.Duration(n * float64(time.Second)), nil
+	}
+	return 0, fmt.Errorf("%q is not a duration (write e.g. \"30s\", \"2m\" or a number of seconds)", s)
+}
+
+// Convert coerces an argument value to a parameter type at run time,
+// following the rules the checker enforces statically.
+func Convert(t Type, v value.Value) (value.Value, error) {
+	switch t {
+	case TAny:
+		return v, nil
+	case TString:
+		switch v.Kind() {
+		case value.KString, value.KInt, value.KFloat, value.KBool:
+			s := value.Str(v.String())
+			if v.Secret() {
+				s = s.AsSecret()
+			}
+			return s, nil
+		}
+	case TInt:
+		switch v.Kind() {
+		case value.KInt:
+			return v, nil
+		case value.KString:
+			var n int64
+			if _, err := fmt.Sscan(strings.TrimSpace(v.StrVal()), &n); err == nil && fmt.Sprint(n) == strings.TrimSpace(v.StrVal()) {
+				return value.Int(n), nil
+			}
+		}
+	case TFloat:
+		switch v.Kind() {
+		case value.KInt, value.KFloat:
+			return value.Float(v.FloatVal()), nil
+		case value.KString:
+			var f float64
+			if _, err := fmt.Sscan(strings.TrimSpace(v.StrVal()), &f); err == nil {
+				return value.Float(f), nil
+			}
+		}
+	case TBool:
+		switch v.Kind() {
+		case value.KBool:
+			return v, nil
+		case value.KString:
+			switch strings.ToLower(strings.TrimSpace(v.StrVal())) {
+			case "true":
+				return value.Bool(true), nil
+			case "false":
+				return value.Bool(false), nil
+			}
+		}
+	case TList:
+		if v.Kind() == value.KList {
+			return v, nil
+		}
+		if v.Kind() == value.KString {
+			// Comma lists written as strings ("a,b") are accepted.
+			var out []value.Value
+			for _, p := range strings.Split(v.StrVal(), ",") {
+				if p = strings.TrimSpace(p); p != "" {
+					out = append(out, value.Str(p))
+				}
+			}
+			return value.List(out...), nil
+		}
+	case TObject:
+		if v.Kind() == value.KObject {
+			return v, nil
+		}
+	case TDuration:
+		if _, err := ParseDuration(v); err == nil {
+			return v, nil
+		}
+	}
+	return value.Value{}, fmt.Errorf("expected %s, got %s %q", t, v.TypeName(), v.Display())
+}
