@@ -63,7 +63,12 @@ type Param struct {
 	// Enum lists allowed values for a string parameter (checked statically
 	// when the argument is a constant).
 	Enum []string
-	Doc  string
+	// Raw marks a command-text parameter (gx.cmd's `cmd`, gx.shell's
+	// `shell`): the runtime passes the string with escapes processed but
+	// its ${...} references NOT expanded, so the built-in can hand values to
+	// the shell as data (spec I.4) instead of splicing them into code.
+	Raw bool
+	Doc string
 }
 
 // Builtin is one registered built-in.
