@@ -350,7 +350,7 @@ func (*CmdBlock) stmt() {}
 // flow blocks).
 type VarsBlock struct {
 	Sp
-	Target *Path // the `gx.vars` path, for positions
+	Target  *Path // the `gx.vars` path, for positions
 	Assigns []*Assign
 }
 
