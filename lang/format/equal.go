@@ -1,0 +1,84 @@
+package format
+
+import (
+	"reflect"
+
+	"github.com/gxl-dev/gxl/lang/ast"
+	"github.com/gxl-dev/gxl/lang/diag"
+)
+
+// SameTree reports whether two parses of a file have the same meaning: the
+// same trees and the same comment texts, ignoring positions and the raw
+// source. `gxl fmt` refuses to write a result for which this is false.
+func SameTree(a, b *ast.File) bool {
+	if len(a.Comments) != len(b.Comments) {
+		return false
+	}
+	for i := range a.Comments {
+		if a.Comments[i].Text != b.Comments[i].Text {
+			return false
+		}
+	}
+	return equalValue(reflect.ValueOf(a.Items), reflect.ValueOf(b.Items))
+}
+
+var (
+	spanType = reflect.TypeOf(diag.Span{})
+	posType  = reflect.TypeOf(diag.Pos{})
+	spType   = reflect.TypeOf(ast.Sp{})
+)
+
+func equalValue(a, b reflect.Value) bool {
+	if a.IsValid() != b.IsValid() {
+		return false
+	}
+	if !a.IsValid() {
+		return true
+	}
+	if a.Type() != b.Type() {
+		return false
+	}
+	switch a.Type() {
+	case spanType, posType, spType:
+		return true
+	}
+	switch a.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if a.IsNil() || b.IsNil() {
+			return a.IsNil() == b.IsNil()
+		}
+		return equalValue(a.Elem(), b.Elem())
+	case reflect.Slice:
+		if a.Len() != b.Len() {
+			return false
+		}
+		for i := 0; i < a.Len(); i++ {
+			if !equalValue(a.Index(i), b.Index(i)) {
+				return false
+			}
+		}
+		return true
+	case reflect.Struct:
+		for i := 0; i < a.NumField(); i++ {
+			if !equalValue(a.Field(i), b.Field(i)) {
+				return false
+			}
+		}
+		return true
+	case reflect.Map:
+		if a.Len() != b.Len() {
+			return false
+		}
+		for _, k := range a.MapKeys() {
+			if !equalValue(a.MapIndex(k), b.MapIndex(k)) {
+				return false
+			}
+		}
+		return true
+	default:
+		if !a.CanInterface() {
+			return true
+		}
+		return reflect.DeepEqual(a.Interface(), b.Interface())
+	}
+}
