@@ -1,0 +1,66 @@
+package diag
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestRender(t *testing.T) {
+	src := SourceMap{"w.gxl": []byte("mod main {\n\tflow deploy : bulid {\n\t}\n}\n")}
+	d := Errorf(Span{Start: Pos{File: "w.gxl", Line: 2, Col: 16, Offset: 26}, End: Pos{File: "w.gxl", Line: 2, Col: 21, Offset: 31}},
+		"unknown-flow", "unknown flow `bulid`").WithHint("did you mean `build`?")
+	var buf bytes.Buffer
+	Render(&buf, List{d, d}, src, RenderOptions{})
+	want := "w.gxl:2:16: error: unknown flow `bulid`\n" +
+		" 2 |  flow deploy : bulid {\n" +
+		"   |                ^^^^^\n" +
+		"  = hint: did you mean `build`?\n"
+	if got := buf.String(); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestNormalizeSortsAndDedups(t *testing.T) {
+	p := func(line int) Span { return Span{Start: Pos{File: "a", Line: line, Col: 1}} }
+	l := List{Errorf(p(3), "x", "c"), Warnf(p(1), "y", "a"), Errorf(p(3), "x", "c"), Errorf(p(2), "x", "b")}
+	n := l.Normalize()
+	var got []string
+	for _, d := range n {
+		got = append(got, d.Summary)
+	}
+	if strings.Join(got, ",") != "a,b,c" {
+		t.Fatalf("got %v", got)
+	}
+	if !l.HasErrors() || List(n[:1]).HasErrors() {
+		t.Fatal("HasErrors wrong")
+	}
+}
+
+func TestSuggest(t *testing.T) {
+	tests := []struct {
+		name  string
+		cands []string
+		want  string
+	}{
+		{"bulid", []string{"build", "deploy"}, "build"},
+		{"DEPLOY", []string{"build", "deploy"}, "deploy"},
+		{"zzz", []string{"build", "deploy"}, ""},
+		{"gx.ech", []string{"gx.echo", "gx.cmd"}, "gx.echo"},
+	}
+	for _, tt := range tests {
+		if got := Suggest(tt.name, tt.cands); got != tt.want {
+			t.Errorf("Suggest(%q) = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestRenderJSON(t *testing.T) {
+	var buf bytes.Buffer
+	if err := RenderJSON(&buf, List{Errorf(Span{Start: Pos{File: "f", Line: 1, Col: 2}}, "c", "s")}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), `"severity": "error"`) || !strings.Contains(buf.String(), `"line": 1`) {
+		t.Fatalf("json: %s", buf.String())
+	}
+}
