@@ -1,0 +1,346 @@
+// Package syntax turns GXL source into the lang/ast tree: a hand-written
+// lexer (fast, exact positions, comments kept) feeding a participle grammar,
+// whose result is converted into the clean AST with spans on every node.
+// Obsolete forms of the original tool parse here on purpose so that the
+// conversion step can reject them with a precise "write this instead".
+package syntax
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/alecthomas/participle/v2/lexer"
+
+	"github.com/gxl-dev/gxl/lang/ast"
+	"github.com/gxl-dev/gxl/lang/diag"
+)
+
+// Token types of the GXL lexer.
+const (
+	tEOF lexer.TokenType = lexer.EOF - iota
+	tIdent
+	tInt
+	tFloat
+	tString
+	tRawString
+	tCmdBlock
+	tVarRef
+	tAnnOpen
+	tPunct
+	tComment
+	tWhitespace
+	tError
+)
+
+var symbols = map[string]lexer.TokenType{
+	"EOF":        tEOF,
+	"Ident":      tIdent,
+	"Int":        tInt,
+	"Float":      tFloat,
+	"String":     tString,
+	"RawString":  tRawString,
+	"CmdBlock":   tCmdBlock,
+	"VarRef":     tVarRef,
+	"AnnOpen":    tAnnOpen,
+	"Punct":      tPunct,
+	"Comment":    tComment,
+	"Whitespace": tWhitespace,
+	"Error":      tError,
+}
+
+// definition implements participle's lexer.Definition with the hand-written
+// scanner below.
+type definition struct{}
+
+func (definition) Symbols() map[string]lexer.TokenType { return symbols }
+
+func (definition) Lex(filename string, r io.Reader) (lexer.Lexer, error) {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	return newScanner(filename, b), nil
+}
+
+func (definition) LexBytes(filename string, b []byte) (lexer.Lexer, error) {
+	return newScanner(filename, b), nil
+}
+
+// scanner produces tokens; lexical errors are collected as diagnostics and
+// reported as an Error token so that parsing stops at the right place.
+type scanner struct {
+	file     string
+	src      []byte
+	off      int
+	line     int
+	col      int
+	comments []*ast.Comment
+	diags    diag.List
+}
+
+func newScanner(file string, src []byte) *scanner {
+	return &scanner{file: file, src: src, line: 1, col: 1}
+}
+
+func (s *scanner) pos() lexer.Position {
+	return lexer.Position{Filename: s.file, Offset: s.off, Line: s.line, Column: s.col}
+}
+
+func (s *scanner) dpos() diag.Pos {
+	return diag.Pos{File: s.file, Offset: s.off, Line: s.line, Col: s.col}
+}
+
+func toDiagPos(p lexer.Position) diag.Pos {
+	return diag.Pos{File: p.Filename, Offset: p.Offset, Line: p.Line, Col: p.Column}
+}
+
+// advance moves n bytes forward, tracking lines and columns.
+func (s *scanner) advance(n int) {
+	for i := 0; i < n && s.off < len(s.src); i++ {
+		if s.src[s.off] == '\n' {
+			s.line++
+			s.col = 1
+		} else {
+			s.col++
+		}
+		s.off++
+	}
+}
+
+func (s *scanner) peek(i int) byte {
+	if s.off+i < len(s.src) {
+		return s.src[s.off+i]
+	}
+	return 0
+}
+
+func (s *scanner) errorf(start diag.Pos, code, hint, format string, args ...any) {
+	d := diag.Errorf(diag.Span{Start: start, End: s.dpos()}, code, format, args...)
+	d.Hint = hint
+	s.diags.Add(d)
+}
+
+func isIdentByte(c byte) bool {
+	return c == '_' || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9')
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+func (s *scanner) tok(t lexer.TokenType, start lexer.Position) lexer.Token {
+	return lexer.Token{Type: t, Value: string(s.src[start.Offset:s.off]), Pos: start}
+}
+
+// Next implements lexer.Lexer.
+func (s *scanner) Next() (lexer.Token, error) {
+	if s.off >= len(s.src) {
+		return lexer.EOFToken(s.pos()), nil
+	}
+	start := s.pos()
+	c := s.src[s.off]
+	switch {
+	case c == ' ' || c == '\t' || c == '\r' || c == '\n':
+		for s.off < len(s.src) {
+			c := s.src[s.off]
+			if c != ' ' && c != '\t' && c != '\r' && c != '\n' {
+				break
+			}
+			s.advance(1)
+		}
+		return s.tok(tWhitespace, start), nil
+	case c == '/' && s.peek(1) == '/':
+		s.lineComment(start, ast.LineComment)
+		return s.tok(tComment, start), nil
+	case c == '#' && s.peek(1) == '[':
+		s.advance(2)
+		return s.tok(tAnnOpen, start), nil
+	case c == '#':
+		s.lineComment(start, ast.HashComment)
+		return s.tok(tComment, start), nil
+	case c == '/' && s.peek(1) == '*':
+		s.advance(2)
+		for {
+			if s.off >= len(s.src) {
+				s.errorf(toDiagPos(start), "unterminated-comment", "close the comment with */", "unterminated /* comment")
+				return s.tok(tError, start), nil
+			}
+			if s.src[s.off] == '*' && s.peek(1) == '/' {
+				s.advance(2)
+				break
+			}
+			s.advance(1)
+		}
+		s.addComment(start, ast.BlockComment)
+		return s.tok(tComment, start), nil
+	case c == '"':
+		if !s.stringLit() {
+			return s.tok(tError, start), nil
+		}
+		return s.tok(tString, start), nil
+	case c == 'r' && s.peek(1) == '#' && s.peek(2) == '"':
+		s.advance(3)
+		for {
+			if s.off >= len(s.src) {
+				s.errorf(toDiagPos(start), "unterminated-string", "a raw string ends with \"#", "unterminated raw string")
+				return s.tok(tError, start), nil
+			}
+			if s.src[s.off] == '"' && s.peek(1) == '#' {
+				s.advance(2)
+				break
+			}
+			s.advance(1)
+		}
+		return s.tok(tRawString, start), nil
+	case c == '`':
+		if s.peek(1) == '`' && s.peek(2) == '`' {
+			if !strings.HasPrefix(string(s.src[s.off+3:min(len(s.src), s.off+6)]), "cmd") {
+				s.advance(3)
+				s.errorf(toDiagPos(start), "syntax", "fenced command blocks start with ```cmd", "unknown fenced block")
+				return s.tok(tError, start), nil
+			}
+			s.advance(6)
+			for {
+				if s.off >= len(s.src) {
+					s.errorf(toDiagPos(start), "unterminated-cmd", "close the block with ```", "unterminated ```cmd block")
+					return s.tok(tError, start), nil
+				}
+				if s.src[s.off] == '`' && s.peek(1) == '`' && s.peek(2) == '`' {
+					s.advance(3)
+					break
+				}
+				s.advance(1)
+			}
+			return s.tok(tCmdBlock, start), nil
+		}
+		s.advance(1)
+		s.errorf(toDiagPos(start), "syntax", "backquotes only appear in ```cmd blocks; quote shell text in a string", "unexpected backquote")
+		return s.tok(tError, start), nil
+	case c == '$' && s.peek(1) == '{':
+		end := -1
+		for i := s.off + 2; i < len(s.src); i++ {
+			if s.src[i] == '}' {
+				end = i
+				break
+			}
+			if s.src[i] == '\n' {
+				break
+			}
+		}
+		if end < 0 {
+			s.advance(2)
+			s.errorf(toDiagPos(start), "syntax", "a variable reference is written ${NAME}", "unterminated ${")
+			return s.tok(tError, start), nil
+		}
+		s.advance(end + 1 - s.off)
+		return s.tok(tVarRef, start), nil
+	case isDigit(c) || (c == '-' && isDigit(s.peek(1))):
+		s.advance(1)
+		for s.off < len(s.src) && isDigit(s.src[s.off]) {
+			s.advance(1)
+		}
+		typ := tInt
+		if s.off < len(s.src) && s.src[s.off] == '.' && isDigit(s.peek(1)) {
+			s.advance(1)
+			for s.off < len(s.src) && isDigit(s.src[s.off]) {
+				s.advance(1)
+			}
+			typ = tFloat
+		}
+		// Names may start with a digit (`flow 1st`, `30s` in annotations).
+		if c != '-' && typ == tInt && s.off < len(s.src) && isIdentByte(s.src[s.off]) {
+			for s.off < len(s.src) && isIdentByte(s.src[s.off]) {
+				s.advance(1)
+			}
+			return s.tok(tIdent, start), nil
+		}
+		return s.tok(typ, start), nil
+	case isIdentByte(c):
+		for s.off < len(s.src) && isIdentByte(s.src[s.off]) {
+			s.advance(1)
+		}
+		return s.tok(tIdent, start), nil
+	}
+	// Punctuation: two-character operators first.
+	if s.off+1 < len(s.src) {
+		switch string(s.src[s.off : s.off+2]) {
+		case "==", "!=", "=*", "<=", ">=", "&&", "||":
+			s.advance(2)
+			return s.tok(tPunct, start), nil
+		}
+	}
+	switch c {
+	case '{', '}', '(', ')', '[', ']', ',', ';', ':', '=', '.', '|', '@', '!', '<', '>', '*', '~', '-', '&':
+		s.advance(1)
+		return s.tok(tPunct, start), nil
+	}
+	// Anything else is an error token covering one (UTF-8) character.
+	n := 1
+	for s.off+n < len(s.src) && s.src[s.off+n]&0xC0 == 0x80 {
+		n++
+	}
+	s.advance(n)
+	s.errorf(toDiagPos(start), "syntax", "", "unexpected character %q", string(s.src[start.Offset:s.off]))
+	return s.tok(tError, start), nil
+}
+
+func (s *scanner) lineComment(start lexer.Position, kind ast.CommentKind) {
+	for s.off < len(s.src) && s.src[s.off] != '\n' {
+		s.advance(1)
+	}
+	s.addComment(start, kind)
+}
+
+func (s *scanner) addComment(start lexer.Position, kind ast.CommentKind) {
+	text := strings.TrimRight(string(s.src[start.Offset:s.off]), "\r")
+	s.comments = append(s.comments, &ast.Comment{
+		Sp:   ast.Sp{S: diag.Span{Start: toDiagPos(start), End: s.dpos()}},
+		Kind: kind,
+		Text: text,
+	})
+}
+
+// stringLit scans a "..." literal (escapes are validated later, when the
+// literal is split into parts). Strings may not span lines.
+func (s *scanner) stringLit() bool {
+	start := s.dpos()
+	s.advance(1)
+	for s.off < len(s.src) {
+		switch s.src[s.off] {
+		case '\\':
+			if s.peek(1) == '\n' || s.off+1 >= len(s.src) {
+				s.advance(1)
+				continue
+			}
+			s.advance(2)
+		case '"':
+			s.advance(1)
+			return true
+		case '\n':
+			s.errorf(start, "unterminated-string", "close the string on the same line; for text over several lines write \\n or a raw string r#\"...\"#", "unterminated string")
+			return false
+		default:
+			s.advance(1)
+		}
+	}
+	s.errorf(start, "unterminated-string", "close the string with \"", "unterminated string")
+	return false
+}
+
+// errString formats a participle token for messages.
+func describeToken(t lexer.Token) string {
+	switch {
+	case t.EOF():
+		return "end of file"
+	case t.Type == tString || t.Type == tRawString:
+		return "string " + t.Value
+	case t.Type == tInt || t.Type == tFloat:
+		return "number " + t.Value
+	case t.Type == tVarRef:
+		return "variable reference " + t.Value
+	case t.Type == tCmdBlock:
+		return "```cmd block"
+	case t.Type == tIdent:
+		return fmt.Sprintf("name `%s`", t.Value)
+	}
+	return fmt.Sprintf("`%s`", t.Value)
+}

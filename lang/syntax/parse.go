@@ -1,0 +1,161 @@
+package syntax
+
+import (
+	"errors"
+
+	"strings"
+
+	"github.com/alecthomas/participle/v2"
+	"github.com/alecthomas/participle/v2/lexer"
+
+	"github.com/gxl-dev/gxl/lang/ast"
+	"github.com/gxl-dev/gxl/lang/diag"
+)
+
+// Parse parses one file. It never panics; on a syntax error it returns a
+// nil file and positioned diagnostics.
+func Parse(filename string, src []byte) (f *ast.File, diags diag.List) {
+	defer func() {
+		if r := recover(); r != nil {
+			f = nil
+			diags = append(diags, diag.Errorf(diag.Span{Start: diag.Pos{File: filename}}, "internal",
+				"internal parser error: %v", r).WithHint("please report this as a gxl bug with the file attached"))
+		}
+	}()
+	sc := newScanner(filename, src)
+	g, err := fileParser.ParseFromLexer(mustPeek(sc))
+	if d, ok := scanFailed(sc, err); ok {
+		return nil, d
+	}
+	if err != nil {
+		return nil, diag.List{parseError(err, filename)}
+	}
+	c := &converter{}
+	file := &ast.File{Path: filename, Src: src, Comments: sc.comments}
+	file.S = diag.Span{Start: diag.Pos{File: filename, Line: 1, Col: 1}, End: sc.dpos()}
+	c.file(g, file)
+	if c.diags.HasErrors() {
+		return file, c.diags.Normalize()
+	}
+	return file, c.diags.Normalize()
+}
+
+// ParseStmts parses statements as they appear inside a flow block (the
+// REPL's input), with positions based at `at`.
+func ParseStmts(filename string, src []byte, at diag.Pos) (stmts []ast.Stmt, diags diag.List) {
+	defer func() {
+		if r := recover(); r != nil {
+			stmts = nil
+			diags = append(diags, diag.Errorf(diag.Span{Start: at}, "internal", "internal parser error: %v", r))
+		}
+	}()
+	sc := newScannerAt(filename, src, at)
+	g, err := stmtsParser.ParseFromLexer(mustPeek(sc))
+	if d, ok := scanFailed(sc, err); ok {
+		return nil, d
+	}
+	if err != nil {
+		return nil, diag.List{parseError(err, filename)}
+	}
+	c := &converter{}
+	stmts = c.stmts(g.Stmts)
+	return stmts, c.diags.Normalize()
+}
+
+// ParseCond parses a condition (REPL expressions), positions based at `at`.
+func ParseCond(filename string, src []byte, at diag.Pos) (cond ast.Cond, diags diag.List) {
+	defer func() {
+		if r := recover(); r != nil {
+			cond = nil
+			diags = append(diags, diag.Errorf(diag.Span{Start: at}, "internal", "internal parser error: %v", r))
+		}
+	}()
+	sc := newScannerAt(filename, src, at)
+	g, err := condParser.ParseFromLexer(mustPeek(sc))
+	if d, ok := scanFailed(sc, err); ok {
+		return nil, d
+	}
+	if err != nil {
+		return nil, diag.List{parseError(err, filename)}
+	}
+	c := &converter{}
+	cond = c.or(g)
+	return cond, c.diags.Normalize()
+}
+
+func newScannerAt(filename string, src []byte, at diag.Pos) *scanner {
+	sc := newScanner(filename, src)
+	if at.IsValid() {
+		// Positions continue from `at`; offsets stay relative to src so the
+		// scanner can index it, and are shifted when reported.
+		sc.line, sc.col = at.Line, at.Col
+	}
+	return sc
+}
+
+func mustPeek(sc *scanner) *lexer.PeekingLexer {
+	pl, err := lexer.Upgrade(sc, symbols["Whitespace"], symbols["Comment"])
+	if err != nil {
+		// Upgrade only fails when the lexer fails, and ours reports errors
+		// as tokens.
+		panic(err)
+	}
+	return pl
+}
+
+// scanFailed returns the lexer's diagnostics when the scan hit an error
+// token: they are more precise than participle's "unexpected token".
+func scanFailed(sc *scanner, err error) (diag.List, bool) {
+	if len(sc.diags) > 0 {
+		return sc.diags.Normalize(), true
+	}
+	return nil, false
+}
+
+// parseError turns participle's first error into a diagnostic in the
+// words of the language.
+func parseError(err error, filename string) diag.Diagnostic {
+	var ute *participle.UnexpectedTokenError
+	if errors.As(err, &ute) {
+		t := ute.Unexpected
+		start := toDiagPos(t.Pos)
+		end := start.Advance(t.Value)
+		if t.EOF() {
+			end = start
+		}
+		d := diag.Errorf(diag.Span{Start: start, End: end}, "syntax", "unexpected %s", describeToken(t))
+		if ute.Expect != "" {
+			d.Summary += ", expected " + humanExpect(ute.Expect)
+		}
+		d.Hint = hintFor(t)
+		return d
+	}
+	var pe participle.Error
+	if errors.As(err, &pe) {
+		start := toDiagPos(pe.Position())
+		return diag.Errorf(diag.Span{Start: start, End: start}, "syntax", "%s", pe.Message())
+	}
+	return diag.Errorf(diag.Span{Start: diag.Pos{File: filename}}, "syntax", "%v", err)
+}
+
+func humanExpect(e string) string {
+	r := strings.NewReplacer(`"`, "`", "<ident>", "a name", "<string>", "a string", "<varref>", "a ${...} reference",
+		"<int>", "a number", "<float>", "a number", "<annopen>", "#[", "<cmdblock>", "a ```cmd block", "<rawstring>", "a raw string")
+	return r.Replace(strings.ToLower(e))
+}
+
+func hintFor(t lexer.Token) string {
+	switch {
+	case t.EOF():
+		return "a `}` may be missing"
+	case t.Value == "}":
+		return "a statement or value may be incomplete before this brace"
+	case t.Type == tIdent && (t.Value == "extern"):
+		return "extern declarations go at the top level, outside mods"
+	case t.Type == tIdent:
+		return "statements end with `;` and names in values are written ${NAME} or quoted"
+	case t.Value == "/":
+		return "GXL has no arithmetic; comments are // ..., # ... or /* ... */"
+	}
+	return ""
+}
