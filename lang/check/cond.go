@@ -1,8 +1,21 @@
 package check
 
 import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/types"
+	"github.com/expr-lang/expr/vm"
+
 	"github.com/gxl-dev/gxl/lang/ast"
+	"github.com/gxl-dev/gxl/lang/diag"
 	"github.com/gxl-dev/gxl/runtime/value"
+	"github.com/gxl-dev/gxl/stdlib/builtin"
 )
 
 // CondProgram is an `if` / `else if` condition compiled with expr-lang/expr.
@@ -10,17 +23,339 @@ import (
 type CondProgram struct {
 	// Cond is the condition as parsed.
 	Cond ast.Cond
-	// Source is the expr-language text the condition was translated to.
+	// Source is the expr-language text the condition was translated to
+	// (variable reads are get(i), interpolated strings text(i)).
 	Source string
-	// Refs are the variable references the condition reads (outside defined()).
-	Refs []*ast.VarRef
+	// Refs are the variable references the condition reads, indexed by
+	// get(i); Defined are the defined() arguments, indexed by defined(i);
+	// Texts are the interpolated string literals, indexed by text(i).
+	Refs    []*ast.VarRef
+	Defined []*ast.VarRef
+	Texts   []*ast.StringLit
+
+	segs []segment
+	once sync.Once
+	prog *vm.Program
+	err  error
 }
 
 // CondResolver gives a condition access to the running program's variables.
 type CondResolver interface {
-	// Lookup resolves a variable path ("A.B[0]") among GXL variables.
-	Lookup(path string) (value.Value, bool)
+	// Lookup resolves a variable reference among GXL variables.
+	Lookup(ref *ast.VarRef) (value.Value, bool)
 	// Defined implements defined(${X}): GXL variables or an OS environment
 	// variable named exactly X.
-	Defined(path string) bool
+	Defined(ref *ast.VarRef) bool
+	// Text interpolates a string literal of the condition.
+	Text(lit *ast.StringLit) (string, error)
+}
+
+// segment maps a range of the expr source back to a file span.
+type segment struct {
+	from, to int
+	span     diag.Span
+}
+
+// translator turns an ast.Cond into expr source.
+type translator struct {
+	b       strings.Builder
+	p       *CondProgram
+	static  bool // identifiers for variables (typing) instead of get(i)
+	typeOf  func(*ast.VarRef) types.Type
+	staticT types.Map
+}
+
+func (t *translator) emit(s string, sp diag.Span) {
+	from := t.b.Len()
+	t.b.WriteString(s)
+	t.p.segs = append(t.p.segs, segment{from: from, to: t.b.Len(), span: sp})
+}
+
+func (t *translator) cond(c ast.Cond) {
+	switch n := c.(type) {
+	case *ast.CondBinary:
+		if n.Op == "=*" {
+			t.emit("wildmatch(", n.OpPos)
+			t.cond(n.L)
+			t.b.WriteString(", ")
+			t.cond(n.R)
+			t.b.WriteString(")")
+			return
+		}
+		t.b.WriteString("(")
+		t.cond(n.L)
+		op := n.Op
+		t.emit(" "+op+" ", n.OpPos)
+		t.cond(n.R)
+		t.b.WriteString(")")
+	case *ast.CondUnary:
+		t.emit("!", n.Span())
+		t.cond(n.X)
+	case *ast.CondParen:
+		t.b.WriteString("(")
+		t.cond(n.X)
+		t.b.WriteString(")")
+	case *ast.CondDefined:
+		i := len(t.p.Defined)
+		t.p.Defined = append(t.p.Defined, n.Var)
+		t.emit(fmt.Sprintf("defined(%d)", i), n.Span())
+	case *ast.CondOperand:
+		t.operand(n.X, n.Span())
+	}
+}
+
+func (t *translator) operand(e ast.Expr, sp diag.Span) {
+	switch x := e.(type) {
+	case *ast.VarRef:
+		i := len(t.p.Refs)
+		t.p.Refs = append(t.p.Refs, x)
+		if t.static {
+			name := fmt.Sprintf("v%d", i)
+			t.staticT[name] = t.typeOf(x)
+			t.emit(name, x.Span())
+			return
+		}
+		t.emit(fmt.Sprintf("get(%d)", i), x.Span())
+	case *ast.StringLit:
+		if x.IsConstant() {
+			t.emit(strconv.Quote(x.ConstValue()), x.Span())
+			return
+		}
+		i := len(t.p.Texts)
+		t.p.Texts = append(t.p.Texts, x)
+		if t.static {
+			name := fmt.Sprintf("t%d", i)
+			t.staticT[name] = types.String
+			t.emit(name, x.Span())
+			return
+		}
+		t.emit(fmt.Sprintf("text(%d)", i), x.Span())
+	case *ast.RawStringLit:
+		t.emit(strconv.Quote(x.Value), x.Span())
+	case *ast.NumberLit:
+		if x.IsFloat {
+			t.emit(strconv.FormatFloat(x.Float, 'g', -1, 64), x.Span())
+		} else {
+			t.emit(strconv.FormatInt(x.Int, 10), x.Span())
+		}
+	case *ast.BoolLit:
+		t.emit(strconv.FormatBool(x.Value), x.Span())
+	default:
+		t.emit("nil", sp)
+	}
+}
+
+// rebase maps an expr error to a file span.
+func (p *CondProgram) rebase(err error) diag.Span {
+	var fe *file.Error
+	if errors.As(err, &fe) {
+		col := fe.From
+		if col <= 0 {
+			col = fe.Column
+		}
+		best := -1
+		for i, s := range p.segs {
+			if col >= s.from && col < s.to {
+				if best < 0 || s.to-s.from < p.segs[best].to-p.segs[best].from {
+					best = i
+				}
+			}
+		}
+		if best >= 0 {
+			return p.segs[best].span
+		}
+	}
+	return p.Cond.Span()
+}
+
+// exprMessage cleans expr's message (drops its own snippet).
+func exprMessage(err error) string {
+	var fe *file.Error
+	if errors.As(err, &fe) {
+		return fe.Message
+	}
+	return err.Error()
+}
+
+func exprType(t builtin.Type) types.Type {
+	switch t {
+	case builtin.TString, builtin.TDuration:
+		return types.String
+	case builtin.TInt:
+		return types.Int64
+	case builtin.TFloat:
+		return types.Float64
+	case builtin.TBool:
+		return types.Bool
+	}
+	return types.Any
+}
+
+var wildFunc = expr.Function("wildmatch", func(params ...any) (any, error) {
+	return wildmatch(params[0], params[1]), nil
+}, new(func(any, any) bool))
+
+// staticFuncs declare defined() for static typing.
+var definedStatic = expr.Function("defined", func(params ...any) (any, error) { return true, nil }, new(func(int) bool))
+
+// cond compiles a condition statically (types known at check time) and
+// records the runtime program.
+func (c *checker) cond(cond ast.Cond) {
+	if cond == nil {
+		return
+	}
+	st := &CondProgram{Cond: cond}
+	tr := &translator{p: st, static: true, staticT: types.Map{}, typeOf: func(r *ast.VarRef) types.Type {
+		if len(r.Segments) != 1 {
+			return types.Any
+		}
+		if t, ok := c.varTypes[strings.ToLower(r.Root())]; ok {
+			return exprType(t)
+		}
+		return types.Any
+	}}
+	tr.cond(cond)
+	st.Source = tr.b.String()
+	_, err := expr.Compile(st.Source, expr.Env(tr.staticT), expr.AsBool(), wildFunc, definedStatic)
+	if err != nil {
+		d := c.errorf(st.rebase(err), "cond-type", "condition: %s", exprMessage(err))
+		if strings.Contains(d.Summary, "mismatched types") {
+			d.Hint = "GXL does not convert between types: compare a string with \"...\" and a number with a number"
+		}
+	}
+	c.prog.Conds[cond] = newCondProgram(cond)
+}
+
+// newCondProgram translates cond for run time.
+func newCondProgram(cond ast.Cond) *CondProgram {
+	p := &CondProgram{Cond: cond}
+	tr := &translator{p: p}
+	tr.cond(cond)
+	p.Source = tr.b.String()
+	return p
+}
+
+// CompileCond builds the run-time program of a condition that the checker
+// has not seen (the REPL's expressions).
+func CompileCond(cond ast.Cond) *CondProgram { return newCondProgram(cond) }
+
+// condEnv is the expr environment of one evaluation.
+type condEnv struct {
+	r   CondResolver
+	p   *CondProgram
+	err error
+}
+
+// missing is raised inside expr when a variable does not exist; Eval turns
+// it into a positioned error.
+type missing struct{ ref *ast.VarRef }
+
+func (m missing) Error() string { return "variable " + m.ref.Source() + " is not defined" }
+
+func envTemplate(ce *condEnv) map[string]any {
+	return map[string]any{
+		"get": func(i int) any {
+			r := ce.p.Refs[i]
+			v, ok := ce.r.Lookup(r)
+			if !ok {
+				panic(missing{r})
+			}
+			return v.ToGo()
+		},
+		"text": func(i int) any {
+			s, err := ce.r.Text(ce.p.Texts[i])
+			if err != nil {
+				panic(err)
+			}
+			return s
+		},
+		"defined": func(i int) bool {
+			return ce.r.Defined(ce.p.Defined[i])
+		},
+		"wildmatch": func(a, b any) bool { return wildmatch(a, b) },
+	}
+}
+
+// Eval evaluates the condition with the running program's variables. A
+// missing variable is an error only when actually read, so guards such as
+// `!defined(${X}) || ${X} == true` work; type errors are errors, never
+// crashes.
+func (p *CondProgram) Eval(r CondResolver) (result bool, err error) {
+	p.once.Do(func() {
+		p.prog, p.err = expr.Compile(p.Source, expr.Env(envTemplate(&condEnv{})), expr.AsBool())
+	})
+	if p.err != nil {
+		return false, diag.Errorf(p.rebase(p.err), "cond", "condition: %s", exprMessage(p.err))
+	}
+	ce := &condEnv{r: r, p: p}
+	defer func() {
+		if x := recover(); x != nil {
+			err = condError(p, x, nil)
+		}
+	}()
+	out, err := expr.Run(p.prog, envTemplate(ce))
+	if err != nil {
+		return false, condError(p, nil, err)
+	}
+	b, _ := out.(bool)
+	return b, nil
+}
+
+func condError(p *CondProgram, x any, err error) error {
+	var m missing
+	if e, ok := x.(error); ok && err == nil {
+		err = e
+	}
+	if errors.As(err, &m) {
+		return diag.Errorf(m.ref.Span(), "undefined-var", "variable %s is not defined", m.ref.Source()).
+			WithHint("guard it with defined(%s) or give a default", m.ref.Source())
+	}
+	var d diag.Diagnostic
+	if errors.As(err, &d) {
+		return d
+	}
+	if err == nil {
+		err = fmt.Errorf("%v", x)
+	}
+	return diag.Errorf(p.rebase(err), "cond", "condition: %s", exprMessage(err)).
+		WithHint("GXL does not convert between types: compare a string with \"...\" and a number with a number")
+}
+
+// wildmatch implements `=*`: `*` and `?` wildcards; symmetric — if the
+// left value contains a wildcard it is the pattern (§4.9).
+func wildmatch(a, b any) bool {
+	sa, ok1 := a.(string)
+	sb, ok2 := b.(string)
+	if !ok1 || !ok2 {
+		return false
+	}
+	if strings.ContainsAny(sa, "*?") {
+		return globMatch(sa, sb)
+	}
+	return globMatch(sb, sa)
+}
+
+func globMatch(pat, s string) bool {
+	// Iterative matcher with backtracking on the last star.
+	pi, si, star, mark := 0, 0, -1, 0
+	for si < len(s) {
+		switch {
+		case pi < len(pat) && (pat[pi] == '?' || pat[pi] == s[si]):
+			pi++
+			si++
+		case pi < len(pat) && pat[pi] == '*':
+			star, mark = pi, si
+			pi++
+		case star >= 0:
+			pi = star + 1
+			mark++
+			si = mark
+		default:
+			return false
+		}
+	}
+	for pi < len(pat) && pat[pi] == '*' {
+		pi++
+	}
+	return pi == len(pat)
 }

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gxl-dev/gxl/lang/check"
+	"github.com/gxl-dev/gxl/lang/diag"
+	"github.com/gxl-dev/gxl/stdlib"
+)
+
+func init() { register(newCheckCmd) }
+
+func newCheckCmd(s *streams) *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "check [FILE...]",
+		Short: "Check GXL files without running anything",
+		Long: `Check GXL files: syntax, names, built-in arguments, variables and conditions.
+Every problem is reported at once with its position and a hint. Nothing is executed.
+Exit status: 0 when there are no errors (warnings allowed), 2 otherwise.
+FILE defaults to _gal/work.gxl.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if format != "text" && format != "json" {
+				return failf(exitUsage, "--format must be text or json")
+			}
+			if len(args) == 0 {
+				args = []string{defaultFile}
+			}
+			reg := stdlib.Default()
+			var all diag.List
+			srcs := &diag.FileSources{}
+			for _, path := range args {
+				prog, ds := check.Load(path, check.Options{Registry: reg})
+				if prog != nil {
+					for f, src := range prog.Sources {
+						srcs.Add(f, src)
+					}
+				}
+				all.Add(ds...)
+			}
+			if format == "json" {
+				if err := diag.RenderJSON(s.out, all); err != nil {
+					return err
+				}
+			} else {
+				diag.Render(s.err, all, srcs, diag.RenderOptions{Color: isTerminal(s.err)})
+				if len(all) > 0 {
+					fmt.Fprintf(s.err, "\n%s\n", diag.Summary(all))
+				}
+			}
+			if all.HasErrors() {
+				return &exitError{code: exitUsage}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	return cmd
+}

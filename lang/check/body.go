@@ -1,0 +1,389 @@
+package check
+
+import (
+	"strings"
+
+	"github.com/gxl-dev/gxl/lang/ast"
+	"github.com/gxl-dev/gxl/lang/diag"
+	"github.com/gxl-dev/gxl/runtime/value"
+	"github.com/gxl-dev/gxl/stdlib/builtin"
+)
+
+// checkBodies checks the statements of m's own envs, flows and fns:
+// calls, built-in arguments and conditions.
+func (c *checker) checkBodies(m *Module) {
+	for _, e := range m.Envs {
+		if e.Host == m && e.Decl.Body != nil {
+			c.stmts(m, e.Decl.Body.Stmts, builtin.InEnv)
+		}
+	}
+	for _, f := range m.Flows {
+		if f.Host == m && f.Owner == m && f.Decl.Body != nil {
+			c.stmts(m, f.Decl.Body.Stmts, builtin.InBlock)
+		}
+	}
+	for _, f := range m.Fns {
+		if f.Host == m && f.Decl.Body != nil {
+			c.stmts(m, f.Decl.Body.Stmts, builtin.InBlock)
+		}
+		for _, fa := range f.Decl.Annotations {
+			c.warnf(fa.Name.Span(), "unknown-annotation", "annotations on fn are ignored")
+		}
+	}
+	for _, a := range m.Activities {
+		if a.Host != m {
+			continue
+		}
+		found := false
+		for _, p := range a.Decl.Params {
+			if p.Name.Name == "executer" {
+				found = true
+			}
+			if p.Name.Name == "executor" {
+				c.errorf(p.Name.Span(), "activity", "the parameter is spelled `executer`").Hint = "rename `executor` to `executer` (the original tool's spelling)"
+				found = true
+			}
+		}
+		if !found {
+			c.errorf(a.Decl.Name.Span(), "activity", "activity `%s` has no `executer` parameter", a.Name).Hint =
+				"an activity runs its executer: executer = \"./script.sh ${ARG}\";"
+		}
+	}
+}
+
+func (c *checker) stmts(m *Module, stmts []ast.Stmt, where builtin.Where) {
+	for _, s := range stmts {
+		switch n := s.(type) {
+		case *ast.Call:
+			c.call(m, n, where)
+		case *ast.If:
+			if where == builtin.InEnv {
+				c.errorf(n.Span(), "env-item", "an env holds properties, gx.vars and gx.read_* only").Hint = "move the if statement into a flow"
+				continue
+			}
+			c.cond(n.Cond)
+			c.stmts(m, n.Then.Stmts, where)
+			for _, ei := range n.ElseIfs {
+				c.cond(ei.Cond)
+				c.stmts(m, ei.Then.Stmts, where)
+			}
+			if n.Else != nil {
+				c.stmts(m, n.Else.Stmts, where)
+			}
+		case *ast.For:
+			if where == builtin.InEnv {
+				c.errorf(n.Span(), "env-item", "an env holds properties, gx.vars and gx.read_* only").Hint = "move the for loop into a flow"
+				continue
+			}
+			c.stmts(m, n.Body.Stmts, where)
+		case *ast.CmdBlock:
+			if where == builtin.InEnv {
+				c.errorf(n.Span(), "env-item", "an env holds properties, gx.vars and gx.read_* only").Hint = "move the command into a flow"
+			}
+		}
+	}
+}
+
+// isBuiltinPath reports whether a call target names a built-in family.
+func (c *checker) isBuiltinPath(p *ast.Path) bool {
+	if len(p.Parts) < 2 {
+		return false
+	}
+	fam := p.Parts[0].Name
+	if fam == "gx" || fam == "rg" {
+		return true
+	}
+	if c.byName[fam] != nil {
+		return false
+	}
+	for _, f := range c.prog.Registry.Families() {
+		if f == fam {
+			return true
+		}
+	}
+	return false
+}
+
+// ResolveCall finds what a call statement calls when its flow runs in
+// owner's table (inherited flows resolve unqualified names in the
+// inheriting module, §4.2).
+func (p *Program) ResolveCall(owner *Module, call *ast.Call) *CallTarget {
+	if t, ok := p.Calls[call]; ok && t.Builtin != nil {
+		return t
+	}
+	name := call.Target.String()
+	mod, item := owner, name
+	if i := strings.IndexByte(name, '.'); i >= 0 {
+		mod = p.Module(name[:i])
+		item = name[i+1:]
+	}
+	if mod == nil {
+		return p.Calls[call]
+	}
+	if fn := mod.Fn(item); fn != nil {
+		return &CallTarget{Fn: fn}
+	}
+	if a := mod.Activity(item); a != nil {
+		return &CallTarget{Activity: a}
+	}
+	return p.Calls[call]
+}
+
+func (c *checker) call(m *Module, call *ast.Call, where builtin.Where) {
+	name := call.Target.String()
+	if c.isBuiltinPath(call.Target) {
+		b, ok := c.prog.Registry.Lookup(name)
+		if !ok {
+			d := c.errorf(call.Target.Span(), "unknown-builtin", "unknown built-in `%s`", name)
+			d.Hint = diag.DidYouMean(name, c.prog.Registry.Names())
+			if strings.HasPrefix(name, "rg.") {
+				d.Hint = "the legacy rg.* prefix is written gx.* : `gx." + strings.TrimPrefix(name, "rg.") + "`"
+			}
+			return
+		}
+		c.prog.Calls[call] = &CallTarget{Builtin: b}
+		if b.Where&where == 0 {
+			if where == builtin.InEnv {
+				c.errorf(call.Target.Span(), "env-item", "`%s` cannot be used in an env", name).Hint = "an env holds properties, gx.vars and gx.read_*; move the call into a flow"
+			} else {
+				c.errorf(call.Target.Span(), "builtin-where", "`%s` can only be used in an env", name)
+			}
+		}
+		c.builtinArgs(b, call)
+		return
+	}
+	mod, item := m, name
+	if i := strings.IndexByte(name, '.'); i >= 0 {
+		mod = c.byName[name[:i]]
+		item = name[i+1:]
+		if mod == nil {
+			c.errorf(call.Target.Span(), "unknown-mod", "unknown module `%s` in call `%s`", name[:i], name).Hint =
+				diag.DidYouMean(name[:i], append(c.moduleNames(), "gx"))
+			return
+		}
+	}
+	if where == builtin.InEnv {
+		c.errorf(call.Span(), "env-item", "an env holds properties, gx.vars and gx.read_* only").Hint = "move the call into a flow"
+		return
+	}
+	if fn := mod.Fn(item); fn != nil {
+		c.prog.Calls[call] = &CallTarget{Fn: fn}
+		c.fnArgs(call, fn.Decl.Params, "fn "+fn.Name, true)
+		return
+	}
+	if a := mod.Activity(item); a != nil {
+		c.prog.Calls[call] = &CallTarget{Activity: a}
+		c.fnArgs(call, a.Decl.Params, "activity "+a.Name, false)
+		return
+	}
+	var names []string
+	for _, f := range mod.Fns {
+		names = append(names, f.Name)
+	}
+	for _, a := range mod.Activities {
+		names = append(names, a.Name)
+	}
+	d := c.errorf(call.Target.Span(), "unknown-fn", "unknown fn or activity `%s` in module `%s`", item, mod.Name)
+	d.Hint = diag.DidYouMean(item, names)
+	if mod.Flow(item) != nil {
+		d.Hint = "flows cannot be called as statements; run it as a pre/post flow: `flow x | @this | " + item + "`"
+	}
+}
+
+// fnArgs checks a call's arguments against fn or activity parameters.
+func (c *checker) fnArgs(call *ast.Call, params []*ast.Param, what string, required bool) {
+	hasUnnamed := false
+	named := map[string]bool{}
+	var names []string
+	for _, p := range params {
+		names = append(names, p.Name.Name)
+	}
+	for _, a := range call.Args {
+		if a.Key == nil {
+			hasUnnamed = true
+			continue
+		}
+		named[a.Key.Name] = true
+		found := false
+		for _, p := range params {
+			if p.Name.Name == a.Key.Name {
+				found = true
+			}
+		}
+		if !found {
+			c.warnf(a.Key.Span(), "unknown-arg", "%s has no parameter `%s`; the argument is ignored", what, a.Key.Name).Hint = diag.DidYouMean(a.Key.Name, names)
+		}
+	}
+	if !required {
+		return
+	}
+	for _, p := range params {
+		if p.Default != nil || named[p.Name.Name] || (p.Star && hasUnnamed) {
+			continue
+		}
+		c.errorf(call.Span(), "missing-arg", "call of %s is missing the argument `%s`", what, p.Name.Name).Hint =
+			"pass it as `" + p.Name.Name + ": value` or give the parameter a default"
+	}
+}
+
+// builtinArgs checks a built-in call's arguments against the registry.
+func (c *checker) builtinArgs(b *builtin.Builtin, call *ast.Call) {
+	given := map[*builtin.Param]bool{}
+	unnamed := 0
+	for _, a := range call.Args {
+		var p *builtin.Param
+		if a.Key == nil {
+			unnamed++
+			p = b.PositionalParam()
+			if p == nil {
+				c.errorf(a.Span(), "unknown-arg", "`%s` takes no unnamed argument", b.Name).Hint = "name it: " + strings.Join(b.ParamNames(), ", ")
+				continue
+			}
+			if unnamed > 1 {
+				c.errorf(a.Span(), "dup-arg", "`%s` takes one unnamed argument", b.Name).Hint = "name the others"
+				continue
+			}
+		} else {
+			p = b.Param(a.Key.Name)
+			if p == nil {
+				d := c.errorf(a.Key.Span(), "unknown-arg", "`%s` has no argument `%s`", b.Name, a.Key.Name)
+				if b.ArgsCaseSensitive {
+					for _, q := range b.Params {
+						if strings.EqualFold(q.Name, a.Key.Name) {
+							d.Hint = "argument names of " + b.Name + " are case-sensitive: write `" + q.Name + "`"
+						}
+					}
+				}
+				if d.Hint == "" {
+					d.Hint = diag.DidYouMean(a.Key.Name, b.ParamNames())
+				}
+				if d.Hint == "" {
+					d.Hint = "its arguments are: " + strings.Join(b.ParamNames(), ", ")
+				}
+				continue
+			}
+			if given[p] {
+				c.errorf(a.Key.Span(), "dup-arg", "argument `%s` of `%s` is given twice", p.Name, b.Name)
+				continue
+			}
+		}
+		given[p] = true
+		c.argType(b, p, a.Value)
+	}
+	var missing []string
+	for i := range b.Params {
+		p := &b.Params[i]
+		if p.Required && !given[p] {
+			missing = append(missing, p.Name)
+		}
+	}
+	if len(missing) > 0 {
+		d := c.errorf(call.Span(), "missing-arg", "`%s` is missing required argument%s %s", b.Name, plural(len(missing)), "`"+strings.Join(missing, "`, `")+"`")
+		d.Hint = "e.g. " + b.Name + "(" + missing[0] + ": \"...\")"
+	}
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// argType checks one argument value against its parameter type.
+func (c *checker) argType(b *builtin.Builtin, p *builtin.Param, e ast.Expr) {
+	var v value.Value
+	constant := true
+	switch x := e.(type) {
+	case *ast.StringLit:
+		if !x.IsConstant() {
+			constant = false
+			if p.Type == builtin.TList || p.Type == builtin.TObject {
+				return
+			}
+			if p.Type != builtin.TString && p.Type != builtin.TAny && p.Type != builtin.TDuration && p.Type != builtin.TInt && p.Type != builtin.TBool && p.Type != builtin.TFloat {
+				return
+			}
+			return
+		}
+		v = value.Str(x.ConstValue())
+	case *ast.RawStringLit:
+		if len(x.Parts) > 1 || (len(x.Parts) == 1 && x.Parts[0].Var != nil) {
+			return
+		}
+		v = value.Str(x.Value)
+	case *ast.NumberLit:
+		if x.IsFloat {
+			v = value.Float(x.Float)
+		} else {
+			v = value.Int(x.Int)
+		}
+	case *ast.BoolLit:
+		v = value.Bool(x.Value)
+	case *ast.ListLit:
+		v = value.List()
+	case *ast.ObjectLit:
+		v = value.Obj(nil)
+	case *ast.VarRef:
+		t := c.varTypes[strings.ToLower(x.Root())]
+		if len(x.Segments) == 1 && t != builtin.TAny && !compatible(p.Type, t) {
+			c.errorf(x.Span(), "arg-type", "argument `%s` of `%s` must be %s, but %s is %s", p.Name, b.Name, article(p.Type), x.Source(), article(t))
+		}
+		return
+	default:
+		return
+	}
+	if !constant {
+		return
+	}
+	cv, err := builtin.Convert(p.Type, v)
+	if err != nil {
+		c.errorf(e.Span(), "arg-type", "argument `%s` of `%s` must be %s", p.Name, b.Name, article(p.Type)).Hint = typeHint(p.Type)
+		return
+	}
+	if len(p.Enum) > 0 && !contains(p.Enum, cv.String()) {
+		d := c.errorf(e.Span(), "arg-value", "argument `%s` of `%s` must be one of %s, not %q", p.Name, b.Name, strings.Join(p.Enum, ", "), cv.String())
+		d.Hint = diag.DidYouMean(cv.String(), p.Enum)
+	}
+}
+
+func compatible(want, have builtin.Type) bool {
+	switch want {
+	case builtin.TAny:
+		return true
+	case builtin.TString:
+		return have == builtin.TString || have == builtin.TInt || have == builtin.TFloat || have == builtin.TBool
+	case builtin.TFloat:
+		return have == builtin.TFloat || have == builtin.TInt || have == builtin.TString
+	case builtin.TDuration:
+		return have == builtin.TString || have == builtin.TInt || have == builtin.TFloat
+	case builtin.TList:
+		return have == builtin.TList || have == builtin.TString
+	default:
+		return want == have || have == builtin.TString
+	}
+}
+
+func article(t builtin.Type) string {
+	switch t {
+	case builtin.TInt, builtin.TObject, builtin.TAny:
+		return "an " + t.String()
+	}
+	return "a " + t.String()
+}
+
+func typeHint(t builtin.Type) string {
+	switch t {
+	case builtin.TInt:
+		return "write a whole number such as 3 (or \"3\")"
+	case builtin.TBool:
+		return "write true or false"
+	case builtin.TDuration:
+		return "write a duration such as \"30s\" or \"2m\""
+	case builtin.TList:
+		return "write a list such as [\"a\", \"b\"]"
+	case builtin.TObject:
+		return "write an object such as { key : \"value\" }"
+	}
+	return ""
+}

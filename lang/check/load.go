@@ -1,0 +1,273 @@
+package check
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/gxl-dev/gxl/lang/ast"
+	"github.com/gxl-dev/gxl/lang/diag"
+	"github.com/gxl-dev/gxl/lang/syntax"
+	"github.com/gxl-dev/gxl/stdlib/builtin"
+)
+
+// Options configure loading and checking.
+type Options struct {
+	// Registry is the built-in registry (required for built-in checks; an
+	// empty registry is used when nil).
+	Registry *builtin.Registry
+	// ExtraVars are variables known before the program runs (system vars
+	// from sys/vars.yml, --set) with their types.
+	ExtraVars map[string]builtin.Type
+	// ResolveGit returns the local checkout dir of a git extern, or an
+	// error. When nil, git externs are reported as not fetched.
+	ResolveGit func(url, ref string) (dir string, err error)
+	// Env looks up the process environment (default os.LookupEnv).
+	Env func(string) (string, bool)
+	// ReadFile reads files (default os.ReadFile).
+	ReadFile func(string) ([]byte, error)
+	// Dir is the working directory relative paths are resolved against
+	// (default: the process's).
+	Dir string
+}
+
+func (o *Options) defaults() {
+	if o.Registry == nil {
+		o.Registry = builtin.NewRegistry()
+	}
+	if o.Env == nil {
+		o.Env = os.LookupEnv
+	}
+	if o.ReadFile == nil {
+		o.ReadFile = os.ReadFile
+	}
+	if o.Dir == "" {
+		o.Dir, _ = os.Getwd()
+	}
+}
+
+// ErrNotFetched is returned by resolvers for git externs missing from the cache.
+var ErrNotFetched = errors.New("not fetched")
+
+// Load reads, parses and links the file and its externs, then checks
+// everything. It returns the Program (possibly partial) and all
+// diagnostics, sorted and de-duplicated.
+func Load(path string, opt Options) (*Program, diag.List) {
+	opt.defaults()
+	src, err := opt.ReadFile(path)
+	if err != nil {
+		d := diag.Errorf(diag.Span{Start: diag.Pos{File: path}}, "no-file", "cannot read %s: %v", path, unwrapPathError(err))
+		if errors.Is(err, os.ErrNotExist) {
+			d.Hint = "pass the workflow file as an argument (the default is ./_gal/work.gxl)"
+		}
+		return nil, diag.List{d}
+	}
+	return CheckSource(path, src, opt)
+}
+
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// CheckSource is Load on in-memory source (tests, fuzzing, the REPL).
+func CheckSource(path string, src []byte, opt Options) (*Program, diag.List) {
+	opt.defaults()
+	l := &loader{opt: opt, loaded: map[string]bool{}, prog: &Program{
+		Registry: opt.Registry,
+		Sources:  diag.SourceMap{},
+		Calls:    map[*ast.Call]*CallTarget{},
+		Conds:    map[ast.Cond]*CondProgram{},
+	}}
+	l.rootDir = filepath.Dir(path)
+	f, ds := syntax.Parse(path, src)
+	l.prog.Sources[path] = src
+	l.diags.Add(ds...)
+	if f == nil {
+		return l.prog, l.diags.Normalize()
+	}
+	l.prog.Root = f
+	l.markLoaded(path)
+	l.prog.Files = append(l.prog.Files, f)
+	l.collect(f)
+	c := &checker{prog: l.prog, opt: opt, diags: l.diags}
+	c.run(l.mods)
+	return c.prog, c.diags.Normalize()
+}
+
+type loader struct {
+	opt     Options
+	prog    *Program
+	diags   diag.List
+	loaded  map[string]bool
+	rootDir string
+	mods    []*ast.Mod // in splice order
+	depth   int
+}
+
+func (l *loader) markLoaded(path string) {
+	if abs, err := filepath.Abs(path); err == nil {
+		l.loaded[abs] = true
+	}
+}
+
+// collect walks a file's items in order, splicing externs' modules in place
+// (the original's text splicing order) while keeping each file's own AST.
+func (l *loader) collect(f *ast.File) {
+	for _, it := range f.Items {
+		switch n := it.(type) {
+		case *ast.Mod:
+			l.mods = append(l.mods, n)
+		case *ast.Extern:
+			l.extern(n, f)
+		}
+	}
+}
+
+func (l *loader) extern(e *ast.Extern, from *ast.File) {
+	if l.depth > 32 {
+		l.diags.Add(diag.Errorf(e.Span(), "extern-depth", "externs nested too deeply").WithHint("an extern file probably includes itself"))
+		return
+	}
+	var dir string
+	if e.IsGit() {
+		url, err := l.interp(e.Prop("git"), from)
+		if err != nil {
+			l.diags.Add(diag.Errorf(e.Prop("git").Span(), "extern", "%v", err))
+			return
+		}
+		ref := ""
+		for _, k := range []string{"tag", "branch", "channel", "rev"} {
+			if p := e.Prop(k); p != nil {
+				if ref, err = l.interp(p, from); err != nil {
+					l.diags.Add(diag.Errorf(p.Span(), "extern", "%v", err))
+					return
+				}
+				break
+			}
+		}
+		if l.opt.ResolveGit == nil {
+			l.diags.Add(diag.Errorf(e.Span(), "not-fetched", "git extern %s is not fetched", url).
+				WithHint("run `gxl fetch` (or `gxl run --mod_up`) to fetch it into the module cache"))
+			return
+		}
+		checkout, err := l.opt.ResolveGit(url, ref)
+		if err != nil {
+			d := diag.Errorf(e.Span(), "not-fetched", "git extern %s: %v", url, err)
+			if errors.Is(err, ErrNotFetched) {
+				d.Hint = "run `gxl fetch` (or `gxl run --mod_up`) to fetch it into the module cache"
+			}
+			l.diags.Add(d)
+			return
+		}
+		dir = filepath.Join(checkout, "mods")
+	} else {
+		p := e.Prop("path")
+		if p == nil {
+			return // reported by the parser
+		}
+		raw, err := l.interp(p, from)
+		if err != nil {
+			l.diags.Add(diag.Errorf(p.Span(), "extern", "%v", err).WithHint("define the variable in the environment or give a default: ${NAME:default}"))
+			return
+		}
+		dir = l.resolveDir(raw)
+	}
+	for _, name := range e.Names {
+		file := filepath.Join(dir, name.Name+".gxl")
+		abs, _ := filepath.Abs(file)
+		if l.loaded[abs] {
+			continue
+		}
+		src, err := l.opt.ReadFile(file)
+		if err != nil {
+			l.diags.Add(diag.Errorf(name.Span(), "extern-missing", "extern mod %s: cannot read %s: %v", name.Name, file, unwrapPathError(err)).
+				WithHint("an extern name is a file name: %s.gxl must exist in the extern's path", name.Name))
+			continue
+		}
+		l.loaded[abs] = true
+		f, ds := syntax.Parse(file, src)
+		l.prog.Sources[file] = src
+		l.diags.Add(ds...)
+		if f == nil {
+			continue
+		}
+		rewriteAtPath(f, dir)
+		l.prog.Files = append(l.prog.Files, f)
+		l.depth++
+		l.collect(f)
+		l.depth--
+	}
+}
+
+// resolveDir finds an extern directory: relative to the working directory
+// as the original does, else relative to the project of the root file (the
+// folder holding `_gal/`), so `gxl check path/to/_gal/work.gxl` works from
+// anywhere.
+func (l *loader) resolveDir(p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	cands := []string{filepath.Join(l.opt.Dir, p)}
+	root := l.rootDir
+	if filepath.Base(root) == "_gal" {
+		cands = append(cands, filepath.Join(filepath.Dir(root), p))
+	}
+	cands = append(cands, filepath.Join(root, p))
+	for _, c := range cands {
+		if st, err := os.Stat(c); err == nil && st.IsDir() {
+			return c
+		}
+	}
+	return cands[0]
+}
+
+// interp expands an extern address: `@{PATH}` is the root file's folder,
+// `${NAME:default}` comes from the process environment.
+func (l *loader) interp(s *ast.StringLit, from *ast.File) (string, error) {
+	var b strings.Builder
+	for _, p := range s.Parts {
+		if p.Var == nil {
+			b.WriteString(p.Text)
+			continue
+		}
+		if v, ok := l.opt.Env(p.Var.Name); ok {
+			b.WriteString(v)
+		} else if p.Var.Default != nil {
+			b.WriteString(*p.Var.Default)
+		} else {
+			return "", fmt.Errorf("variable %s is not set", p.Var.Source())
+		}
+	}
+	out := b.String()
+	out = strings.ReplaceAll(out, "@{PATH}", l.rootDir)
+	return out, nil
+}
+
+// rewriteAtPath replaces `@{PATH}` and `@PATH` in every string of an extern
+// file by the file's folder (§2.7), keeping positions.
+func rewriteAtPath(f *ast.File, dir string) {
+	fix := func(parts []ast.StrPart) {
+		for i := range parts {
+			if parts[i].Var == nil {
+				t := strings.ReplaceAll(parts[i].Text, "@{PATH}", dir)
+				parts[i].Text = strings.ReplaceAll(t, "@PATH", dir)
+			}
+		}
+	}
+	ast.Inspect(f, func(n ast.Node) bool {
+		switch x := n.(type) {
+		case *ast.StringLit:
+			fix(x.Parts)
+		case *ast.RawStringLit:
+			fix(x.Parts)
+			x.Value = strings.ReplaceAll(strings.ReplaceAll(x.Value, "@{PATH}", dir), "@PATH", dir)
+		}
+		return true
+	})
+}

@@ -1,0 +1,461 @@
+package check
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/gxl-dev/gxl/lang/ast"
+	"github.com/gxl-dev/gxl/lang/diag"
+	"github.com/gxl-dev/gxl/stdlib/builtin"
+)
+
+// Predefined variables (§2.9) and the variables gxl adds.
+var predefined = []string{"GXL_PRJ_ROOT", "GXL_START_ROOT", "GXL_CUR_DIR", "GXL_OS_SYS", "GXL_CMD_ARG",
+	"GXL_CMD_DRYRUN", "GXL_CMD_MODUP", "GXL_RUN_ID"}
+
+// defs is a set of variable roots (case-folded) that may be defined at a
+// point of the program. open means "anything may be defined" (after
+// gx.read_file without a name, for example).
+type defs struct {
+	names map[string]bool
+	open  bool
+}
+
+func newDefs() *defs { return &defs{names: map[string]bool{}} }
+
+func (d *defs) add(name string) { d.names[strings.ToLower(name)] = true }
+
+func (d *defs) has(name string) bool {
+	n := strings.ToLower(name)
+	return d.open || d.names[n] || strings.HasPrefix(n, "sec_")
+}
+
+func (d *defs) clone() *defs {
+	c := &defs{names: make(map[string]bool, len(d.names)), open: d.open}
+	for k := range d.names {
+		c.names[k] = true
+	}
+	return c
+}
+
+func (d *defs) merge(o *defs) {
+	if o == nil {
+		return
+	}
+	d.open = d.open || o.open
+	for k := range o.names {
+		d.names[k] = true
+	}
+}
+
+func (d *defs) list() []string {
+	var out []string
+	for k := range d.names {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// varState is the variable analysis of the whole program.
+type varState struct {
+	global  *defs               // envs, module props, predefined, extra vars
+	flowOut map[*ast.Flow]*defs // what a flow body may define
+	before  map[*ast.Flow]*defs // what may be defined when a flow starts
+	all     *defs               // everything defined anywhere
+}
+
+// typeOf returns the static type of a literal value (TAny when unknown).
+func typeOf(e ast.Expr) builtin.Type {
+	switch x := e.(type) {
+	case *ast.StringLit, *ast.RawStringLit:
+		return builtin.TString
+	case *ast.NumberLit:
+		if x.IsFloat {
+			return builtin.TFloat
+		}
+		return builtin.TInt
+	case *ast.BoolLit:
+		return builtin.TBool
+	case *ast.ListLit:
+		return builtin.TList
+	case *ast.ObjectLit:
+		return builtin.TObject
+	}
+	return builtin.TAny
+}
+
+func (c *checker) setType(name string, t builtin.Type) {
+	k := strings.ToLower(name)
+	if old, ok := c.varTypes[k]; ok && old != t {
+		c.varTypes[k] = builtin.TAny
+		return
+	}
+	c.varTypes[k] = t
+}
+
+// checkVars runs the definition analysis and reports uses that no
+// definition can reach.
+func (c *checker) checkVars() {
+	vs := &varState{global: newDefs(), flowOut: map[*ast.Flow]*defs{}, before: map[*ast.Flow]*defs{}, all: newDefs()}
+	c.vars = vs
+	for _, n := range predefined {
+		vs.global.add(n)
+	}
+	c.setType("GXL_CMD_DRYRUN", builtin.TBool)
+	c.setType("GXL_CMD_MODUP", builtin.TBool)
+	for n, t := range c.opt.ExtraVars {
+		vs.global.add(n)
+		c.setType(n, t)
+	}
+	// Envs and module properties: any env may be selected, so all of them
+	// count as defined for every flow.
+	for _, m := range c.prog.Mods {
+		prefix := strings.ToUpper(m.Name) + "_"
+		for _, p := range m.Props {
+			vs.global.add(prefix + p.Key.Name)
+			c.setType(prefix+p.Key.Name, typeOf(p.Value))
+		}
+		if len(m.Props) > 0 {
+			vs.global.add(m.Name)
+		}
+		for _, e := range m.Envs {
+			if e.Host != m || e.Decl.Body == nil {
+				continue
+			}
+			for _, s := range e.Decl.Body.Stmts {
+				switch n := s.(type) {
+				case *ast.Assign:
+					vs.global.add("ENV_" + n.Key.Name)
+					vs.global.add("ENV")
+					c.setType("ENV_"+n.Key.Name, typeOf(n.Value))
+				case *ast.VarsBlock:
+					for _, a := range n.Assigns {
+						vs.global.add(a.Key.Name)
+						c.setType(a.Key.Name, typeOf(a.Value))
+					}
+				case *ast.Call:
+					c.callDefs(n, vs.global)
+				}
+			}
+		}
+	}
+	// What each flow body may define.
+	for _, m := range c.prog.Mods {
+		for _, f := range m.Flows {
+			if _, ok := vs.flowOut[f.Decl]; ok || f.Decl.Body == nil {
+				continue
+			}
+			d := newDefs()
+			c.collectDefs(f.Decl.Body.Stmts, d)
+			vs.flowOut[f.Decl] = d
+		}
+	}
+	vs.all.merge(vs.global)
+	for _, d := range vs.flowOut {
+		vs.all.merge(d)
+	}
+	for _, m := range c.prog.Mods {
+		for _, f := range m.Fns {
+			if f.Decl.Body != nil {
+				c.collectDefs(f.Decl.Body.Stmts, vs.all)
+			}
+		}
+	}
+	// Every flow may be the top-level flow of a run: simulate its sequence.
+	for _, m := range c.prog.Mods {
+		for _, f := range m.Flows {
+			cur := newDefs()
+			seen := map[*Flow]bool{}
+			for _, e := range m.Entries {
+				c.simulate(e, cur, seen)
+			}
+			c.simulate(f, cur, seen)
+		}
+	}
+	// Check uses in every flow, fn, activity and env.
+	for _, m := range c.prog.Mods {
+		for _, f := range m.Flows {
+			if f.Host != m || f.Owner != m || f.Decl.Body == nil {
+				continue
+			}
+			d := vs.global.clone()
+			// Inherited copies of this flow run in other contexts too.
+			for _, other := range c.prog.Mods {
+				for _, g := range other.Flows {
+					if g.Decl == f.Decl {
+						d.merge(vs.before[f.Decl])
+					}
+				}
+			}
+			c.useStmts(f.Decl.Body.Stmts, d, nil)
+		}
+		for _, fn := range m.Fns {
+			if fn.Host != m || fn.Decl.Body == nil {
+				continue
+			}
+			d := vs.all.clone()
+			for _, p := range fn.Decl.Params {
+				d.add(p.Name.Name)
+			}
+			c.useStmts(fn.Decl.Body.Stmts, d, nil)
+		}
+		for _, e := range m.Envs {
+			if e.Host == m && e.Decl.Body != nil {
+				c.useStmts(e.Decl.Body.Stmts, vs.global.clone(), nil)
+			}
+		}
+		for _, p := range m.Props {
+			if p.Value != nil {
+				c.useExpr(p.Value, vs.all, nil)
+			}
+		}
+	}
+}
+
+// simulate walks a flow's expansion (pre, itself, post) in run order,
+// recording what may be defined when each flow starts.
+func (c *checker) simulate(f *Flow, cur *defs, seen map[*Flow]bool) {
+	if seen[f] {
+		return
+	}
+	seen[f] = true
+	defer delete(seen, f)
+	for _, p := range f.Pre {
+		c.simulate(p, cur, seen)
+	}
+	b := c.vars.before[f.Decl]
+	if b == nil {
+		b = newDefs()
+		c.vars.before[f.Decl] = b
+	}
+	b.merge(cur)
+	for _, t := range []*Flow{f.Ann.Undo, f.Ann.DryRun} {
+		if t != nil {
+			tb := c.vars.before[t.Decl]
+			if tb == nil {
+				tb = newDefs()
+				c.vars.before[t.Decl] = tb
+			}
+			tb.merge(cur)
+		}
+	}
+	cur.merge(c.vars.flowOut[f.Decl])
+	for _, p := range f.Post {
+		c.simulate(p, cur, seen)
+	}
+}
+
+// collectDefs adds every variable the statements may define.
+func (c *checker) collectDefs(stmts []ast.Stmt, d *defs) {
+	for _, s := range stmts {
+		switch n := s.(type) {
+		case *ast.Assign:
+			d.add(n.Key.Name)
+			c.setType(n.Key.Name, typeOf(n.Value))
+		case *ast.VarsBlock:
+			for _, a := range n.Assigns {
+				d.add(a.Key.Name)
+				c.setType(a.Key.Name, typeOf(a.Value))
+			}
+		case *ast.Call:
+			c.callDefs(n, d)
+		case *ast.If:
+			c.collectDefs(n.Then.Stmts, d)
+			for _, ei := range n.ElseIfs {
+				c.collectDefs(ei.Then.Stmts, d)
+			}
+			if n.Else != nil {
+				c.collectDefs(n.Else.Stmts, d)
+			}
+		case *ast.For:
+			d.add(n.Var.Root())
+			c.collectDefs(n.Body.Stmts, d)
+		}
+	}
+}
+
+// callDefs adds the variables a built-in call defines (registry SetsVars).
+func (c *checker) callDefs(call *ast.Call, d *defs) {
+	b, ok := c.prog.Registry.Lookup(call.Target.String())
+	if !ok || b.SetsVars == nil {
+		return
+	}
+	consts := map[string]string{}
+	for _, a := range call.Args {
+		var p *builtin.Param
+		if a.Key == nil {
+			p = b.PositionalParam()
+		} else {
+			p = b.Param(a.Key.Name)
+		}
+		if p == nil {
+			continue
+		}
+		switch v := a.Value.(type) {
+		case *ast.StringLit:
+			if v.IsConstant() {
+				consts[p.Name] = v.ConstValue()
+			} else {
+				consts[p.Name] = "*"
+			}
+		case *ast.RawStringLit:
+			consts[p.Name] = v.Value
+		default:
+			consts[p.Name] = "*"
+		}
+	}
+	for _, n := range b.SetsVars(consts) {
+		if n == "*" || strings.Contains(n, "${") {
+			d.open = true
+			continue
+		}
+		d.add(n)
+	}
+}
+
+// useStmts checks variable uses in order, adding definitions as they come.
+// guarded holds roots tested with defined() in enclosing conditions.
+func (c *checker) useStmts(stmts []ast.Stmt, d *defs, guarded map[string]bool) {
+	for _, s := range stmts {
+		switch n := s.(type) {
+		case *ast.Assign:
+			c.useExpr(n.Value, d, guarded)
+			d.add(n.Key.Name)
+		case *ast.VarsBlock:
+			for _, a := range n.Assigns {
+				c.useExpr(a.Value, d, guarded)
+				d.add(a.Key.Name)
+			}
+		case *ast.Call:
+			for _, a := range n.Args {
+				c.useExpr(a.Value, d, guarded)
+			}
+			c.callDefs(n, d)
+		case *ast.CmdBlock:
+			c.useExpr(n.Command, d, guarded)
+		case *ast.If:
+			g := withGuards(guarded, n.Cond)
+			c.useCond(n.Cond, d, g)
+			after := d.clone()
+			branch := d.clone()
+			c.useStmts(n.Then.Stmts, branch, g)
+			after.merge(branch)
+			for _, ei := range n.ElseIfs {
+				g2 := withGuards(guarded, ei.Cond)
+				c.useCond(ei.Cond, d, g2)
+				b := d.clone()
+				c.useStmts(ei.Then.Stmts, b, g2)
+				after.merge(b)
+			}
+			if n.Else != nil {
+				b := d.clone()
+				c.useStmts(n.Else.Stmts, b, guarded)
+				after.merge(b)
+			}
+			*d = *after
+		case *ast.For:
+			c.useRef(n.In, d, guarded, true)
+			d.add(n.Var.Root())
+			c.useStmts(n.Body.Stmts, d, guarded)
+		}
+	}
+}
+
+func withGuards(guarded map[string]bool, cond ast.Cond) map[string]bool {
+	out := map[string]bool{}
+	for k := range guarded {
+		out[k] = true
+	}
+	ast.Inspect(cond, func(n ast.Node) bool {
+		if d, ok := n.(*ast.CondDefined); ok {
+			out[strings.ToLower(d.Var.Root())] = true
+		}
+		return true
+	})
+	return out
+}
+
+func (c *checker) useCond(cond ast.Cond, d *defs, guarded map[string]bool) {
+	ast.Inspect(cond, func(n ast.Node) bool {
+		switch x := n.(type) {
+		case *ast.CondDefined:
+			return false
+		case *ast.CondOperand:
+			c.useExpr(x.X, d, guarded)
+			return false
+		}
+		return true
+	})
+}
+
+func (c *checker) useExpr(e ast.Expr, d *defs, guarded map[string]bool) {
+	if e == nil {
+		return
+	}
+	switch x := e.(type) {
+	case *ast.VarRef:
+		c.useRef(x, d, guarded, true)
+	case *ast.StringLit:
+		for _, p := range x.Parts {
+			if p.Var != nil {
+				c.useRef(p.Var, d, guarded, false)
+			}
+		}
+	case *ast.RawStringLit:
+		for _, p := range x.Parts {
+			if p.Var != nil {
+				c.useRef(p.Var, d, guarded, false)
+			}
+		}
+	case *ast.ListLit:
+		for _, el := range x.Elems {
+			c.useExpr(el, d, guarded)
+		}
+	case *ast.ObjectLit:
+		for _, en := range x.Entries {
+			c.useExpr(en.Value, d, guarded)
+		}
+	}
+}
+
+// useRef reports a reference no definition can reach: an error for a
+// direct reference (it only sees GXL variables), a warning inside strings
+// (the process environment may supply the value at run time).
+func (c *checker) useRef(r *ast.VarRef, d *defs, guarded map[string]bool, direct bool) {
+	root := r.Root()
+	if r.Default != nil || d.has(root) || guarded[strings.ToLower(root)] {
+		return
+	}
+	if !direct {
+		if _, ok := c.opt.Env(root); ok {
+			return
+		}
+		if _, ok := c.opt.Env(strings.ToUpper(root)); ok {
+			return
+		}
+	}
+	cands := c.vars.all.list()
+	hint := diag.DidYouMean(strings.ToLower(root), cands)
+	if hint != "" {
+		// Suggest in the conventional upper case.
+		hint = strings.ToUpper(strings.TrimSuffix(strings.TrimPrefix(hint, "did you mean `"), "`?"))
+		hint = "did you mean `${" + hint + "}`?"
+	}
+	if direct {
+		dd := c.errorf(r.Span(), "undefined-var", "variable %s is not defined before this use", r.Source())
+		dd.Hint = hint
+		if dd.Hint == "" {
+			dd.Hint = "define it first, give a default ${" + root + ":value}, or guard the use with defined(${" + root + "})"
+		}
+		return
+	}
+	if c.vars.all.has(root) {
+		return // defined somewhere: it may reach at run time
+	}
+	w := c.warnf(r.Span(), "undefined-var", "variable %s is not defined in the program", r.Source())
+	w.Hint = hint
+	if w.Hint == "" {
+		w.Hint = "unless the process environment sets it at run time, give a default: ${" + root + ":value}"
+	}
+}

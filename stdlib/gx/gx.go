@@ -1,0 +1,274 @@
+// Package gx implements the gx.* built-ins of GXL (spec §5) and registers
+// them, with typed parameters, in the shared registry.
+package gx
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/gxl-dev/gxl/runtime/value"
+	"github.com/gxl-dev/gxl/stdlib/builtin"
+)
+
+// shellParams are the options shared by gx.cmd, gx.shell and gx.read_cmd
+// (§5.0), plus gxl's timeout, dir and expect.
+func shellParams() []builtin.Param {
+	return []builtin.Param{
+		{Name: "quiet", Type: builtin.TBool, Doc: "do not print the command and its output (-q overrides)"},
+		{Name: "out", Type: builtin.TBool, Doc: "print the output (the default; out: false also silences it in gxl)"},
+		{Name: "suc", Type: builtin.TString, Doc: "text printed after success"},
+		{Name: "err", Type: builtin.TString, Doc: "message used when the command fails"},
+		{Name: "log", Type: builtin.TString, Doc: "log level of the command line: 1 info, 2 debug, 3 trace"},
+		{Name: "silence", Type: builtin.TBool, Doc: "do not show the command line (secret commands)"},
+		{Name: "sudo", Type: builtin.TBool, Doc: "accepted for compatibility; has no effect"},
+		{Name: "timeout", Type: builtin.TDuration, Doc: "kill the command after this long (e.g. \"30s\")"},
+		{Name: "dir", Type: builtin.TString, Doc: "working directory of the command"},
+		{Name: "expect", Type: builtin.TList, Doc: "accepted exit codes (default [0])"},
+	}
+}
+
+func withShell(ps ...builtin.Param) []builtin.Param { return append(ps, shellParams()...) }
+
+func nameOut(key string) func(map[string]string) []string {
+	return func(a map[string]string) []string {
+		if n := a[key]; n != "" {
+			return []string{n}
+		}
+		return nil
+	}
+}
+
+// Register adds every gx.* built-in to r.
+func Register(r *builtin.Registry) {
+	r.Add(&builtin.Builtin{
+		Name: "gx.echo", Doc: "Print text (interpolated, secrets masked) and a newline on stdout.",
+		Where: builtin.InBlock, ArgsCaseSensitive: true,
+		Params: []builtin.Param{{Name: "value", Type: builtin.TString, Required: true, Positional: true, Doc: "the text"}},
+		Run:    runEcho,
+	})
+	r.Add(&builtin.Builtin{
+		Name: "gx.cmd", Doc: "Run a shell command; ${X} values reach the shell as data, never as code.",
+		Where: builtin.InBlock,
+		Params: withShell(builtin.Param{Name: "cmd", Type: builtin.TString, Required: true, Positional: true, Raw: true,
+			Doc: "the command line"}),
+		Run: runCmd,
+	})
+	r.Add(&builtin.Builtin{
+		Name: "gx.shell", Doc: "Run a shell command with variables from an argument file and an output variable.",
+		Where: builtin.InBlock,
+		Params: withShell(
+			builtin.Param{Name: "shell", Type: builtin.TString, Required: true, Positional: true, Raw: true, Doc: "the command line"},
+			builtin.Param{Name: "arg_file", Type: builtin.TString, Doc: ".json/.yml/.yaml/.toml/.ini file whose top-level keys become variables"},
+			builtin.Param{Name: "out_var", Type: builtin.TString, Doc: "variable that names a temporary file during the command and holds its content after"},
+		),
+		SetsVars: func(a map[string]string) []string {
+			var out []string
+			if a["arg_file"] != "" {
+				out = append(out, "*")
+			}
+			if a["out_var"] != "" {
+				out = append(out, a["out_var"])
+			}
+			return out
+		},
+		Run: runShellBuiltin,
+	})
+	r.Add(&builtin.Builtin{
+		Name: "gx.read_cmd", Doc: "Run a command and store its trimmed stdout in a variable.",
+		Where: builtin.InBlock | builtin.InEnv,
+		Params: withShell(
+			builtin.Param{Name: "name", Type: builtin.TString, Required: true, Doc: "variable to set"},
+			builtin.Param{Name: "cmd", Type: builtin.TString, Required: true, Positional: true, Raw: true, Doc: "the command line"},
+		),
+		SetsVars: nameOut("name"),
+		Run:      runReadCmd,
+	})
+	r.Add(&builtin.Builtin{
+		Name: "gx.read_file", Doc: "Read an .ini, .json, .yml, .yaml or .toml file into variables.",
+		Where: builtin.InBlock | builtin.InEnv,
+		Params: []builtin.Param{
+			{Name: "file", Type: builtin.TString, Required: true, Positional: true, Doc: "the file"},
+			{Name: "name", Type: builtin.TString, Doc: "variable to set to the whole content; without it every top-level key becomes a variable"},
+			{Name: "entity", Type: builtin.TString, Doc: "accepted for compatibility; ignored"},
+		},
+		SetsVars: func(a map[string]string) []string {
+			if a["name"] != "" {
+				return []string{a["name"]}
+			}
+			return []string{"*"}
+		},
+		Run: runReadFile,
+	})
+	r.Add(&builtin.Builtin{
+		Name: "gx.read_stdin", Doc: "Print a prompt and read one line from stdin into a variable.",
+		Where: builtin.InBlock | builtin.InEnv,
+		Params: []builtin.Param{
+			{Name: "name", Type: builtin.TString, Required: true, Doc: "variable to set"},
+			{Name: "prompt", Type: builtin.TString, Positional: true, Doc: "the prompt"},
+		},
+		SetsVars: nameOut("name"),
+		Run:      runReadStdin,
+	})
+	r.Add(&builtin.Builtin{
+		Name: "gx.tpl", Doc: "Render a Handlebars template file or directory (strict: unknown {{x}} is an error).",
+		Where: builtin.InBlock,
+		Params: []builtin.Param{
+			{Name: "tpl", Type: builtin.TString, Required: true, Positional: true, Doc: "template file or directory"},
+			{Name: "dst", Type: builtin.TString, Required: true, Doc: "output file or directory"},
+			{Name: "data", Type: builtin.TString, Doc: "inline JSON data"},
+			{Name: "file", Type: builtin.TString, Doc: "JSON data file"},
+			{Name: "engine", Type: builtin.TString, Enum: []string{"handlebars", "helm"}, Default: value.Str("handlebars"), Doc: "template engine"},
+		},
+		Run: runTpl,
+	})
+	r.Add(&builtin.Builtin{
+		Name: "gx.assert", Doc: "Compare two texts; fail the step when they differ (or match, with result: false).",
+		Where: builtin.InBlock, ArgsCaseSensitive: true,
+		Params: []builtin.Param{
+			{Name: "value", Type: builtin.TString, Required: true, Positional: true, Doc: "the actual text"},
+			{Name: "expect", Type: builtin.TString, Required: true, Doc: "the expected text"},
+			{Name: "err", Type: builtin.TString, Doc: "message on failure"},
+			{Name: "result", Type: builtin.TBool, Default: value.Bool(true), Doc: "false inverts the check"},
+		},
+		Run: runAssert,
+	})
+	r.Add(&builtin.Builtin{
+		Name: "gx.ver", Doc: "Bump the version a.b.c[.d] in a file, write it back and set a variable.",
+		Where: builtin.InBlock, ArgsCaseSensitive: true,
+		Params: []builtin.Param{
+			{Name: "file", Type: builtin.TString, Required: true, Positional: true, Doc: "the version file"},
+			{Name: "inc", Type: builtin.TString, Default: value.Str("build"), Enum: []string{"build", "bugfix", "feature", "main", "null"}, Doc: "which part to bump"},
+			{Name: "export", Type: builtin.TString, Default: value.Str("VERSION"), Doc: "variable to set"},
+		},
+		SetsVars: func(a map[string]string) []string {
+			if a["export"] != "" {
+				return []string{a["export"]}
+			}
+			return []string{"VERSION"}
+		},
+		Run: runVer,
+	})
+	r.Add(&builtin.Builtin{
+		Name: "gx.run", Doc: "Run flows of another GXL file in another directory (a nested run on a copy of the variables).",
+		Where: builtin.InBlock,
+		Params: []builtin.Param{
+			{Name: "local", Type: builtin.TString, Required: true, Doc: "directory to run in"},
+			{Name: "env", Type: builtin.TString, Required: true, Doc: "env name(s), comma-separated"},
+			{Name: "flow", Type: builtin.TString, Required: true, Doc: "flow name(s), comma-separated"},
+			{Name: "conf", Type: builtin.TString, Default: value.Str("./_gal/work.gxl"), Doc: "the GXL file, relative to local"},
+			{Name: "isolate", Type: builtin.TBool, Doc: "start from the bootstrap variables only"},
+		},
+		Run: runRun,
+	})
+	r.Add(&builtin.Builtin{
+		Name: "gx.tar", Doc: "Create a .tar.gz archive of a directory.",
+		Where: builtin.InBlock,
+		Params: []builtin.Param{
+			{Name: "src", Type: builtin.TString, Required: true, Positional: true, Doc: "directory to archive"},
+			{Name: "file", Type: builtin.TString, Required: true, Doc: "archive to write"},
+		},
+		Run: runTar,
+	})
+	r.Add(&builtin.Builtin{
+		Name: "gx.untar", Doc: "Extract a .tar.gz archive (entries escaping dst are refused).",
+		Where: builtin.InBlock,
+		Params: []builtin.Param{
+			{Name: "file", Type: builtin.TString, Required: true, Positional: true, Doc: "archive to read"},
+			{Name: "dst", Type: builtin.TString, Required: true, Doc: "directory to extract into (replaced)"},
+		},
+		Run: runUntar,
+	})
+	auth := []builtin.Param{
+		{Name: "username", Type: builtin.TString, Doc: "basic-auth user (with password)"},
+		{Name: "password", Type: builtin.TString, Doc: "basic-auth password (with username)"},
+		{Name: "timeout", Type: builtin.TDuration, Default: value.Str("5m"), Doc: "give up after this long"},
+	}
+	r.Add(&builtin.Builtin{
+		Name: "gx.download", Doc: "HTTP GET a URL into a local file (or into a directory, named after the URL).",
+		Where: builtin.InBlock, ArgsCaseSensitive: true,
+		Params: append([]builtin.Param{
+			{Name: "url", Type: builtin.TString, Required: true, Positional: true, Doc: "the URL"},
+			{Name: "local_file", Type: builtin.TString, Required: true, Doc: "file or existing directory"},
+		}, auth...),
+		Run: runDownload,
+	})
+	r.Add(&builtin.Builtin{
+		Name: "gx.upload", Doc: "Upload a local file with PUT, POST or PATCH.",
+		Where: builtin.InBlock, ArgsCaseSensitive: true,
+		Params: append([]builtin.Param{
+			{Name: "url", Type: builtin.TString, Required: true, Positional: true, Doc: "the URL"},
+			{Name: "local_file", Type: builtin.TString, Required: true, Doc: "file to upload"},
+			{Name: "method", Type: builtin.TString, Required: true, Enum: []string{"PUT", "POST", "PATCH", "put", "post", "patch"}, Doc: "HTTP method"},
+		}, auth...),
+		Run: runUpload,
+	})
+}
+
+func runEcho(c builtin.Ctx, a builtin.Args) error {
+	_, err := fmt.Fprintln(c.Stdout(), c.Mask(a.Str("value")))
+	return err
+}
+
+func runAssert(c builtin.Ctx, a builtin.Args) error {
+	v, e := a.Str("value"), a.Str("expect")
+	want := a.Bool("result")
+	if (v == e) == want {
+		fmt.Fprintf(c.Stdout(), "assert true : %s\n", c.Mask(v))
+		return nil
+	}
+	if msg := a.Str("err"); msg != "" {
+		return fmt.Errorf("assert failed: %s", c.Mask(msg))
+	}
+	if want {
+		return fmt.Errorf("assert failed: value %q is not the expected %q", c.Mask(v), c.Mask(e))
+	}
+	return fmt.Errorf("assert failed: value %q equals %q (result: false)", c.Mask(v), c.Mask(e))
+}
+
+func runReadStdin(c builtin.Ctx, a builtin.Args) error {
+	if p := a.Str("prompt"); p != "" {
+		fmt.Fprint(c.Stdout(), p)
+	}
+	var line strings.Builder
+	buf := make([]byte, 1)
+	for {
+		n, err := c.Stdin().Read(buf)
+		if n == 1 {
+			if buf[0] == '\n' {
+				break
+			}
+			line.WriteByte(buf[0])
+		}
+		if err != nil {
+			if line.Len() == 0 {
+				return fmt.Errorf("read_stdin: no input (%v)", err)
+			}
+			break
+		}
+	}
+	c.Set(a.Str("name"), value.Str(strings.TrimSpace(line.String())))
+	return nil
+}
+
+func runRun(c builtin.Ctx, a builtin.Args) error {
+	split := func(s string) []string {
+		var out []string
+		for _, p := range strings.Split(s, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	flows := split(a.Str("flow"))
+	if len(flows) == 0 {
+		return fmt.Errorf("gx.run: no flow given")
+	}
+	return c.RunNested(builtin.NestedRun{
+		Dir:     a.Str("local"),
+		Conf:    a.Str("conf"),
+		Envs:    split(a.Str("env")),
+		Flows:   flows,
+		Isolate: a.Bool("isolate"),
+	})
+}

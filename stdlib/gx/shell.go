@@ -1,0 +1,367 @@
+package gx
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"mvdan.cc/sh/v3/expand"
+	"mvdan.cc/sh/v3/interp"
+	"mvdan.cc/sh/v3/syntax"
+
+	gsyntax "github.com/gxl-dev/gxl/lang/syntax"
+	"github.com/gxl-dev/gxl/runtime/value"
+	"github.com/gxl-dev/gxl/stdlib/builtin"
+)
+
+// ShellOptions control RunShell.
+type ShellOptions struct {
+	Quiet   bool          // do not echo the command line and output
+	Silence bool          // do not echo the command line
+	Timeout time.Duration // 0: none
+	Dir     string        // working directory ("" = Ctx.Dir())
+	Expect  []int         // accepted exit codes (default 0)
+	// Extra are variables visible to the command in addition to the
+	// program's (activity parameters, gx.shell out_var).
+	Extra map[string]string
+	// Capture keeps stdout for the caller (gx.read_cmd) instead of printing it.
+	Capture bool
+}
+
+// ShellResult is what a command produced.
+type ShellResult struct {
+	ExitCode int
+	Stdout   string
+	Stderr   string
+}
+
+// PrepareCommand rewrites the ${...} references of a command text into
+// references to fresh shell variables, according to the quoting context of
+// each reference, and returns the rewritten text and the variables' values
+// (spec I.4): unquoted → $__GXL_n (so `-d 3` still splits into two words and
+// an empty value gives none), inside double quotes → $__GXL_n, inside single
+// quotes → the value as a literal with quotes escaped. Values never become
+// shell code.
+func PrepareCommand(text string, lookup func(name string) (value.Value, bool)) (string, map[string]string, error) {
+	parts, err := gsyntax.ParseString(text)
+	if err != nil {
+		return "", nil, err
+	}
+	var out strings.Builder
+	vals := map[string]string{}
+	const (
+		none = iota
+		single
+		double
+	)
+	state := none
+	escaped := false
+	for _, p := range parts {
+		if p.Var == nil {
+			for i := 0; i < len(p.Text); i++ {
+				ch := p.Text[i]
+				out.WriteByte(ch)
+				if escaped {
+					escaped = false
+					continue
+				}
+				switch state {
+				case none:
+					switch ch {
+					case '\\':
+						escaped = true
+					case '\'':
+						state = single
+					case '"':
+						state = double
+					}
+				case single:
+					if ch == '\'' {
+						state = none
+					}
+				case double:
+					switch ch {
+					case '\\':
+						escaped = true
+					case '"':
+						state = none
+					}
+				}
+			}
+			continue
+		}
+		v, ok := lookup(p.Var.Name)
+		var s string
+		switch {
+		case ok:
+			s = v.String()
+		case p.Var.Default != nil:
+			s = *p.Var.Default
+		default:
+			return "", nil, &MissingVarError{Name: p.Var.Name, Col: p.Var.Span().Start.Col}
+		}
+		if state == single {
+			out.WriteString(strings.ReplaceAll(s, "'", `'\''`))
+			continue
+		}
+		name := "__GXL_" + strconv.Itoa(len(vals))
+		vals[name] = s
+		out.WriteString("${" + name + "}")
+	}
+	return out.String(), vals, nil
+}
+
+// MissingVarError reports a ${X} in a command that no variable defines.
+type MissingVarError struct {
+	Name string
+	Col  int
+}
+
+func (e *MissingVarError) Error() string {
+	return fmt.Sprintf("variable ${%s} (column %d of the command) is not defined; give a default ${%s:value} or define it", e.Name, e.Col, e.Name)
+}
+
+// Lookup resolves a variable the way interpolation does: GXL variables
+// first, then the process environment.
+func Lookup(c builtin.Ctx, name string) (value.Value, bool) {
+	if v, ok := c.Lookup(name); ok {
+		return v, true
+	}
+	if s, ok := os.LookupEnv(name); ok {
+		return value.Str(s), true
+	}
+	return value.Value{}, false
+}
+
+// RunShell runs a command text (with unexpanded ${...} references) through
+// the in-process POSIX shell. It prints the (masked) command line and the
+// output unless quiet, and fails on an unexpected exit status with the tail
+// of stderr.
+func RunShell(c builtin.Ctx, text string, opt ShellOptions) (ShellResult, error) {
+	lookup := func(n string) (value.Value, bool) {
+		if s, ok := opt.Extra[n]; ok {
+			return value.Str(s), true
+		}
+		for k, s := range opt.Extra {
+			if strings.EqualFold(k, n) {
+				return value.Str(s), true
+			}
+		}
+		return Lookup(c, n)
+	}
+	script, vals, err := PrepareCommand(text, lookup)
+	if err != nil {
+		return ShellResult{}, err
+	}
+	quiet := opt.Quiet || c.Quiet()
+	shown := c.Mask(displayCommand(text, lookup))
+	if !quiet && !opt.Silence {
+		c.Logf("cmd: %s", shown)
+	}
+	file, err := syntax.NewParser().Parse(strings.NewReader(script), "")
+	if err != nil {
+		return ShellResult{}, fmt.Errorf("shell syntax error in %q: %v", shown, err)
+	}
+	env := c.Environ()
+	for k, v := range opt.Extra {
+		env = append(env, strings.ToUpper(k)+"="+v)
+	}
+	for k, v := range vals {
+		env = append(env, k+"="+v)
+	}
+	dir := opt.Dir
+	if dir == "" {
+		dir = c.Dir()
+	} else if !filepath.IsAbs(dir) {
+		dir = filepath.Join(c.Dir(), dir)
+	}
+	var stdout, stderr bytes.Buffer
+	var outW, errW io.Writer = &stdout, &stderr
+	if !quiet && !opt.Capture {
+		outW = io.MultiWriter(&stdout, maskWriter{c, c.Stdout()})
+	}
+	if !quiet {
+		errW = io.MultiWriter(&stderr, maskWriter{c, c.Stderr()})
+	}
+	runner, err := interp.New(
+		interp.Env(expand.ListEnviron(env...)),
+		interp.Dir(dir),
+		interp.StdIO(nil, outW, errW),
+	)
+	if err != nil {
+		return ShellResult{}, err
+	}
+	ctx := c.Context()
+	if opt.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, opt.Timeout)
+		defer cancel()
+	}
+	runErr := runner.Run(ctx, file)
+	res := ShellResult{Stdout: stdout.String(), Stderr: stderr.String()}
+	var es interp.ExitStatus
+	switch {
+	case runErr == nil:
+	case errors.As(runErr, &es):
+		res.ExitCode = int(es)
+	case ctx.Err() != nil:
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) && opt.Timeout > 0 {
+			return res, fmt.Errorf("command timed out after %s: %s", opt.Timeout, shown)
+		}
+		return res, fmt.Errorf("command cancelled: %s", shown)
+	default:
+		return res, fmt.Errorf("command %s: %v", shown, runErr)
+	}
+	expect := opt.Expect
+	if len(expect) == 0 {
+		expect = []int{0}
+	}
+	for _, e := range expect {
+		if e == res.ExitCode {
+			return res, nil
+		}
+	}
+	tail := strings.TrimSpace(res.Stderr)
+	if len(tail) > 800 {
+		tail = "…" + tail[len(tail)-800:]
+	}
+	msg := fmt.Sprintf("command failed with exit status %d: %s", res.ExitCode, shown)
+	if tail != "" {
+		msg += "\n" + c.Mask(tail)
+	}
+	return res, errors.New(msg)
+}
+
+// displayCommand renders the command with values substituted, for logs
+// (masked by the caller).
+func displayCommand(text string, lookup func(string) (value.Value, bool)) string {
+	parts, err := gsyntax.ParseString(text)
+	if err != nil {
+		return text
+	}
+	var b strings.Builder
+	for _, p := range parts {
+		if p.Var == nil {
+			b.WriteString(p.Text)
+			continue
+		}
+		if v, ok := lookup(p.Var.Name); ok {
+			b.WriteString(v.String())
+		} else {
+			b.WriteString(p.Var.Source())
+		}
+	}
+	return b.String()
+}
+
+// maskWriter masks secrets in output passed through.
+type maskWriter struct {
+	c builtin.Ctx
+	w io.Writer
+}
+
+func (m maskWriter) Write(p []byte) (int, error) {
+	if _, err := io.WriteString(m.w, m.c.Mask(string(p))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+func shellOptions(a builtin.Args) ShellOptions {
+	opt := ShellOptions{
+		Quiet:   a.Bool("quiet") || (a.Has("out") && !a.Bool("out")),
+		Silence: a.Bool("silence"),
+		Timeout: a.Duration("timeout"),
+		Dir:     a.Str("dir"),
+	}
+	if v, ok := a.Value("expect"); ok {
+		for _, e := range v.ListVal() {
+			if n, err := strconv.Atoi(strings.TrimSpace(e.String())); err == nil {
+				opt.Expect = append(opt.Expect, n)
+			}
+		}
+	}
+	return opt
+}
+
+func finish(c builtin.Ctx, a builtin.Args, err error) error {
+	if err != nil {
+		if msg := a.Str("err"); msg != "" {
+			return fmt.Errorf("%s: %w", c.Mask(msg), err)
+		}
+		return err
+	}
+	if s := a.Str("suc"); s != "" && !c.Quiet() {
+		fmt.Fprintln(c.Stdout(), c.Mask(s))
+	}
+	return nil
+}
+
+func runCmd(c builtin.Ctx, a builtin.Args) error {
+	_, err := RunShell(c, a.Str("cmd"), shellOptions(a))
+	return finish(c, a, err)
+}
+
+func runReadCmd(c builtin.Ctx, a builtin.Args) error {
+	opt := shellOptions(a)
+	opt.Capture = true
+	res, err := RunShell(c, a.Str("cmd"), opt)
+	if err != nil {
+		return finish(c, a, err)
+	}
+	c.Set(a.Str("name"), value.Str(strings.TrimSpace(res.Stdout)))
+	return finish(c, a, nil)
+}
+
+func runShellBuiltin(c builtin.Ctx, a builtin.Args) error {
+	opt := shellOptions(a)
+	opt.Extra = map[string]string{}
+	if f := a.Str("arg_file"); f != "" {
+		path := f
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(c.Dir(), path)
+		}
+		v, err := ReadData(path)
+		if err != nil {
+			return err
+		}
+		if v.Kind() != value.KObject {
+			return fmt.Errorf("arg_file %s must hold a map of keys", f)
+		}
+		o := v.ObjVal()
+		for i, k := range o.Keys() {
+			c.Set(k, o.Values()[i])
+		}
+	}
+	outVar := a.Str("out_var")
+	var tmp string
+	if outVar != "" {
+		f, err := os.CreateTemp("", "gxl-out-*")
+		if err != nil {
+			return err
+		}
+		tmp = f.Name()
+		f.Close()
+		defer os.Remove(tmp)
+		opt.Extra[outVar] = tmp
+	}
+	_, err := RunShell(c, a.Str("shell"), opt)
+	if err != nil {
+		return finish(c, a, err)
+	}
+	if outVar != "" {
+		b, err := os.ReadFile(tmp)
+		if err != nil {
+			return err
+		}
+		c.Set(outVar, value.Str(strings.TrimSpace(string(b))))
+	}
+	return finish(c, a, nil)
+}

@@ -1,0 +1,14 @@
+// Package stdlib assembles the registry of every built-in family.
+package stdlib
+
+import (
+	"github.com/gxl-dev/gxl/stdlib/builtin"
+	"github.com/gxl-dev/gxl/stdlib/gx"
+)
+
+// Default returns a fresh registry with every built-in family registered.
+func Default() *builtin.Registry {
+	r := builtin.NewRegistry()
+	gx.Register(r)
+	return r
+}
