@@ -95,6 +95,11 @@ func CheckSource(path string, src []byte, opt Options) (*Program, diag.List) {
 	l.markLoaded(path)
 	l.prog.Files = append(l.prog.Files, f)
 	l.collect(f)
+	if l.diags.HasErrors() {
+		// Syntax and load errors first: checking a half-parsed program
+		// would only add noise.
+		return l.prog, l.diags.Normalize()
+	}
 	c := &checker{prog: l.prog, opt: opt, diags: l.diags}
 	c.run(l.mods)
 	return c.prog, c.diags.Normalize()

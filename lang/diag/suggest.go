@@ -19,6 +19,8 @@ func Suggest(name string, candidates []string) string {
 		limit := max(1, min(3, (len(name)+1)/3))
 		if strings.EqualFold(c, name) {
 			d = 0
+		} else if d >= len(lname) {
+			continue // nothing in common: not a typo
 		}
 		if d <= limit && (bestDist < 0 || d < bestDist || (d == bestDist && c < best)) {
 			best, bestDist = c, d

@@ -18,7 +18,7 @@ const indentUnit = "    "
 
 // File formats a parsed file.
 func File(f *ast.File) []byte {
-	p := &printer{comments: f.Comments}
+	p := &printer{comments: f.Comments, src: f.Src}
 	for i, it := range f.Items {
 		_, isMod := it.(*ast.Mod)
 		prevMod := false
@@ -43,6 +43,7 @@ func File(f *ast.File) []byte {
 }
 
 type printer struct {
+	src      []byte
 	buf      bytes.Buffer
 	indent   int
 	comments []*ast.Comment
@@ -158,7 +159,7 @@ func (p *printer) end(sp diag.Span) {
 	}
 	for p.ci < len(p.comments) {
 		c := p.comments[p.ci]
-		if c.Span().Start.Line != p.lastLine || c.Span().Start.Offset < sp.Start.Offset {
+		if c.Span().Start.Line != p.lastLine || c.Span().Start.Offset < sp.Start.Offset || !p.onlySpaceBetween(sp.End.Offset, c.Span().Start.Offset) {
 			break
 		}
 		p.ci++
@@ -168,6 +169,22 @@ func (p *printer) end(sp diag.Span) {
 	if p.lineOpen {
 		p.newline()
 	}
+}
+
+// onlySpaceBetween reports whether the source between two offsets holds
+// nothing but blanks and terminators, so a comment there trails the node.
+func (p *printer) onlySpaceBetween(from, to int) bool {
+	if from < 0 || to > len(p.src) || from > to {
+		return false
+	}
+	for _, ch := range p.src[from:to] {
+		switch ch {
+		case ' ', '\t', ';', ',':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // closeBlock prints comments left before the closing brace at end, then "}".

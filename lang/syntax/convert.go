@@ -240,11 +240,12 @@ func (c *converter) flow(g *gFlow) *ast.Flow {
 		} else {
 			f.AtName = true
 			f.Name = nameOf(items[at])
+			// A second `@` was reported above.
 			for _, r := range items[:at] {
-				f.Pre = append(f.Pre, c.ref(r, false))
+				f.Pre = append(f.Pre, c.ref(r, true))
 			}
 			for _, r := range items[at+1:] {
-				f.Post = append(f.Post, c.ref(r, false))
+				f.Post = append(f.Post, c.ref(r, true))
 			}
 		}
 	default:

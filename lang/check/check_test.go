@@ -1,0 +1,149 @@
+package check_test
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/tools/txtar"
+
+	"github.com/gxl-dev/gxl/lang/check"
+	"github.com/gxl-dev/gxl/lang/diag"
+	"github.com/gxl-dev/gxl/stdlib"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden outputs in testdata/check")
+
+// checkArchive loads main.gxl of an archive in a temporary folder and
+// renders the diagnostics with the folder shown as $WORK.
+func checkArchive(t testing.TB, ar *txtar.Archive) (string, diag.List) {
+	dir := t.TempDir()
+	for _, f := range ar.Files {
+		if f.Name == "want" {
+			continue
+		}
+		p := filepath.Join(dir, f.Name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, f.Data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	opt := check.Options{
+		Registry: stdlib.Default(),
+		Dir:      dir,
+		Env:      func(string) (string, bool) { return "", false },
+		ReadFile: func(p string) ([]byte, error) {
+			if !filepath.IsAbs(p) {
+				p = filepath.Join(dir, p)
+			}
+			return os.ReadFile(p)
+		},
+	}
+	prog, ds := check.Load("main.gxl", opt)
+	var buf bytes.Buffer
+	srcs := diag.SourceMap{}
+	if prog != nil {
+		srcs = prog.Sources
+	}
+	diag.Render(&buf, ds, srcs, diag.RenderOptions{})
+	if len(ds) > 0 {
+		buf.WriteString("\n" + diag.Summary(ds) + "\n")
+	}
+	return strings.ReplaceAll(buf.String(), dir, "$WORK"), ds
+}
+
+func TestGoldenDiagnostics(t *testing.T) {
+	files, _ := filepath.Glob("../../testdata/check/*.txtar")
+	if len(files) < 40 {
+		t.Fatalf("only %d golden cases", len(files))
+	}
+	for _, file := range files {
+		name := strings.TrimSuffix(filepath.Base(file), ".txtar")
+		t.Run(name, func(t *testing.T) {
+			ar, err := txtar.ParseFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, ds := checkArchive(t, ar)
+			if !strings.HasPrefix(name, "clean_") && !strings.HasPrefix(name, "guarded_") && !strings.HasPrefix(name, "cond_wildcard") && !strings.HasPrefix(name, "var_from_pre") && len(ds) == 0 {
+				t.Errorf("expected diagnostics, got none")
+			}
+			idx := -1
+			for i, f := range ar.Files {
+				if f.Name == "want" {
+					idx = i
+				}
+			}
+			if *update {
+				if idx < 0 {
+					ar.Files = append(ar.Files, txtar.File{Name: "want"})
+					idx = len(ar.Files) - 1
+				}
+				ar.Files[idx].Data = []byte(got)
+				if err := os.WriteFile(file, txtar.Format(ar), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if idx < 0 {
+				t.Fatalf("no want section (run with -update)")
+			}
+			if want := string(ar.Files[idx].Data); got != want {
+				t.Errorf("diagnostics differ\n--- got\n%s\n--- want\n%s", got, want)
+			}
+		})
+	}
+}
+
+func corpusRoots(t testing.TB) []string {
+	var roots []string
+	filepath.Walk("../../testdata/corpus", func(p string, info os.FileInfo, err error) error {
+		if err == nil && info.Name() == "work.gxl" {
+			roots = append(roots, p)
+		}
+		return nil
+	})
+	if len(roots) == 0 {
+		t.Fatal("no corpus")
+	}
+	return roots
+}
+
+func TestCorpusChecksClean(t *testing.T) {
+	for _, p := range corpusRoots(t) {
+		_, ds := check.Load(p, check.Options{Registry: stdlib.Default(), Env: func(string) (string, bool) { return "", false }})
+		for _, d := range ds {
+			if d.Severity == diag.Error || d.Code == "undefined-var" {
+				t.Errorf("%s: %v", p, d)
+			}
+		}
+	}
+}
+
+func FuzzCheck(f *testing.F) {
+	for _, p := range corpusRoots(f) {
+		src, _ := os.ReadFile(p)
+		f.Add(src)
+	}
+	files, _ := filepath.Glob("../../testdata/check/*.txtar")
+	for _, file := range files {
+		ar, _ := txtar.ParseFile(file)
+		for _, af := range ar.Files {
+			if af.Name == "main.gxl" {
+				f.Add(af.Data)
+			}
+		}
+	}
+	reg := stdlib.Default()
+	f.Fuzz(func(t *testing.T, src []byte) {
+		_, ds := check.CheckSource("fuzz.gxl", src, check.Options{Registry: reg, ReadFile: func(string) ([]byte, error) { return nil, os.ErrNotExist }})
+		for _, d := range ds {
+			if d.Code == "internal" {
+				t.Fatalf("internal error: %v", d)
+			}
+		}
+	})
+}
