@@ -1,0 +1,355 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/gxl-dev/gxl/lang/check"
+	"github.com/gxl-dev/gxl/lang/diag"
+	"github.com/gxl-dev/gxl/runtime"
+	"github.com/gxl-dev/gxl/runtime/value"
+	"github.com/gxl-dev/gxl/stdlib"
+)
+
+func init() {
+	register(newRunCmd)
+	register(newPlanCmd)
+}
+
+// runFlags are the options shared by run and plan.
+type runFlags struct {
+	file      string
+	envs      []string
+	dryrun    bool
+	sets      []string
+	quiet     string
+	logFormat string
+	verbose   bool
+	resume    string
+	modUp     bool
+}
+
+func (f *runFlags) bind(cmd *cobra.Command, withRun bool) {
+	fl := cmd.Flags()
+	fl.StringVarP(&f.file, "file", "f", "", "GXL file (default ./_gal/work.gxl)")
+	fl.StringSliceVarP(&f.envs, "env", "e", nil, "env name(s), comma-separated or repeated (default: default)")
+	fl.BoolVar(&f.dryrun, "dryrun", false, "substitute #[dryrun(...)] flows and set GXL_CMD_DRYRUN")
+	fl.StringArrayVar(&f.sets, "set", nil, "set a variable: --set NAME=value (repeatable)")
+	if withRun {
+		fl.StringVarP(&f.quiet, "quiet", "q", "false", "do not print commands and their output")
+		fl.Lookup("quiet").NoOptDefVal = "true"
+		fl.StringVar(&f.logFormat, "log-format", "console", "log format: console or json")
+		fl.BoolVarP(&f.verbose, "verbose", "v", false, "verbose logs")
+		fl.StringVar(&f.resume, "resume", "", "resume a run: its id or `last`")
+		fl.BoolVar(&f.modUp, "mod_up", false, "refresh git externs (sets GXL_CMD_MODUP)")
+	}
+}
+
+// splitArgs separates the file (a first argument ending in .gxl), flow
+// names (also a,b) and the argument after --.
+func (f *runFlags) splitArgs(cmd *cobra.Command, args []string) (file string, flows []string, cmdArg string) {
+	file = f.file
+	if dash := cmd.ArgsLenAtDash(); dash >= 0 {
+		cmdArg = strings.Join(args[dash:], " ")
+		args = args[:dash]
+	}
+	if len(args) > 0 && strings.HasSuffix(args[0], ".gxl") && file == "" {
+		file, args = args[0], args[1:]
+	}
+	if file == "" {
+		file = defaultFile
+	}
+	for _, a := range args {
+		for _, p := range strings.Split(a, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				flows = append(flows, p)
+			}
+		}
+	}
+	return file, flows, cmdArg
+}
+
+func (f *runFlags) envList() []string {
+	var out []string
+	for _, e := range f.envs {
+		for _, p := range strings.Split(e, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// parseSets turns --set K=V into typed values: true/false, integers and
+// floats keep their type, everything else is a string.
+func parseSets(sets []string) (map[string]value.Value, map[string]string, error) {
+	out := map[string]value.Value{}
+	raw := map[string]string{}
+	for _, s := range sets {
+		k, v, ok := strings.Cut(s, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			return nil, nil, fmt.Errorf("--set %q: write NAME=value", s)
+		}
+		k = strings.TrimSpace(k)
+		raw[k] = v
+		out[k] = typedValue(v)
+	}
+	return out, raw, nil
+}
+
+func typedValue(v string) value.Value {
+	switch v {
+	case "true":
+		return value.Bool(true)
+	case "false":
+		return value.Bool(false)
+	}
+	var i int64
+	if _, err := fmt.Sscan(v, &i); err == nil && fmt.Sprint(i) == v {
+		return value.Int(i)
+	}
+	return value.Str(v)
+}
+
+// loadProgram loads and checks a file; diagnostics are printed, and a
+// program with errors never starts (exit 2).
+func loadProgram(s *streams, file string) (*check.Program, error) {
+	prog, ds := check.Load(file, check.Options{Registry: stdlib.Default()})
+	if len(ds) > 0 {
+		srcs := &diag.FileSources{}
+		if prog != nil {
+			for f, src := range prog.Sources {
+				srcs.Add(f, src)
+			}
+		}
+		diag.Render(s.err, ds, srcs, diag.RenderOptions{Color: isTerminal(s.err)})
+	}
+	if ds.HasErrors() {
+		fmt.Fprintf(s.err, "\n%s: the workflow was not started\n", diag.Summary(ds))
+		return nil, &exitError{code: exitUsage}
+	}
+	return prog, nil
+}
+
+func newLogger(s *streams, format string, verbose, quiet bool) (*zap.Logger, error) {
+	cfg := zapcore.EncoderConfig{
+		MessageKey:     "msg",
+		LevelKey:       "level",
+		TimeKey:        "ts",
+		NameKey:        "logger",
+		EncodeTime:     zapcore.TimeEncoderOfLayout("15:04:05.000"),
+		EncodeLevel:    zapcore.CapitalLevelEncoder,
+		EncodeDuration: zapcore.StringDurationEncoder,
+	}
+	var enc zapcore.Encoder
+	switch format {
+	case "console":
+		if isTerminal(s.err) {
+			cfg.EncodeLevel = zapcore.CapitalColorLevelEncoder
+		}
+		cfg.ConsoleSeparator = "  "
+		enc = zapcore.NewConsoleEncoder(cfg)
+	case "json":
+		cfg.EncodeTime = zapcore.ISO8601TimeEncoder
+		enc = zapcore.NewJSONEncoder(cfg)
+	default:
+		return nil, failf(exitUsage, "--log-format must be console or json")
+	}
+	level := zapcore.InfoLevel
+	if verbose {
+		level = zapcore.DebugLevel
+	}
+	if quiet {
+		level = zapcore.WarnLevel
+	}
+	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(s.err), level)), nil
+}
+
+func newRunCmd(s *streams) *cobra.Command {
+	var f runFlags
+	cmd := &cobra.Command{
+		Use:   "run [FILE.gxl] [FLOW...] [-- ARG]",
+		Short: "Run flows of a GXL workflow",
+		Long: `Run flows of a GXL workflow. The file is checked first: a workflow with errors
+never starts (exit 2). Without a flow, the menu of envs and flows is printed.
+Exit status: 0 success, 1 a step failed, 2 usage/check/load error.
+Each run is journaled under .gxl/runs/<id>; --resume last continues a failed or
+killed run from its first unfinished step.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			file, flows, cmdArg := f.splitArgs(cmd, args)
+			quiet := f.quiet == "true"
+			if f.quiet != "true" && f.quiet != "false" {
+				return failf(exitUsage, "-q takes true or false")
+			}
+			sets, rawSets, err := parseSets(f.sets)
+			if err != nil {
+				return failf(exitUsage, "%v", err)
+			}
+			log, err := newLogger(s, f.logFormat, f.verbose, quiet)
+			if err != nil {
+				return err
+			}
+			envs := f.envList()
+			dir, _ := os.Getwd()
+			root := projectRootFor(dir)
+			var resume *runtime.ResumeState
+			var journal *runtime.Journal
+			if f.resume != "" {
+				id, err := runtime.ResolveRunID(root, f.resume)
+				if err != nil {
+					return failf(exitUsage, "%v", err)
+				}
+				resume, err = runtime.ReadJournal(root, id)
+				if err != nil {
+					return failf(exitUsage, "%v", err)
+				}
+				h := resume.Header
+				file, envs, flows, cmdArg = h.File, h.Envs, h.Flows, h.CmdArg
+				f.dryrun = h.DryRun
+				for k, v := range h.Sets {
+					if _, ok := rawSets[k]; !ok {
+						rawSets[k] = v
+						sets[k] = typedValue(v)
+					}
+				}
+				if journal, err = runtime.OpenJournal(root, id); err != nil {
+					return failf(exitUsage, "%v", err)
+				}
+				log.Info("resuming run", zap.String("run", id), zap.Strings("flows", flows))
+			}
+			prog, err := loadProgram(s, file)
+			if err != nil {
+				return err
+			}
+			if len(flows) == 0 {
+				fmt.Fprint(s.out, runtime.Menu(prog, isTerminal(s.out)))
+				return nil
+			}
+			if len(envs) == 0 {
+				envs = []string{"default"}
+			}
+			if journal == nil {
+				abs, _ := filepath.Abs(file)
+				journal, err = runtime.CreateJournal(root, runtime.Header{File: abs, Envs: envs, Flows: flows, DryRun: f.dryrun, Sets: rawSets, CmdArg: cmdArg, Dir: dir})
+				if err != nil {
+					return failf(exitUsage, "cannot create the run journal: %v", err)
+				}
+				log.Debug("run", zap.String("id", journal.ID), zap.String("journal", journal.Path))
+			}
+			defer journal.Close()
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			r := runtime.New(prog, runtime.Options{
+				Stdout: s.out, Stderr: s.err, Stdin: s.in, Dir: dir,
+				DryRun: f.dryrun, Quiet: quiet, CmdArg: cmdArg, ModUp: f.modUp,
+				Sets: sets, Log: log, Journal: journal, Resume: resume,
+				Load: func(p string) (*check.Program, diag.List) {
+					return check.Load(p, check.Options{Registry: prog.Registry})
+				},
+			})
+			err = r.Run(ctx, envs, flows)
+			log.Sync()
+			if err != nil {
+				var se *runtime.StepError
+				if errors.As(err, &se) {
+					fmt.Fprintf(s.err, "\nFAILED %s\n  at %s\n  flow stack: %s\n  resume with: gxl run --resume %s\n",
+						errorSummary(se), se.Span.Start, strings.Join(se.Stack, " → "), journal.ID)
+					return &exitError{code: exitFailed}
+				}
+				var d diag.Diagnostic
+				if errors.As(err, &d) {
+					diag.RenderOne(s.err, d, nil, diag.RenderOptions{})
+					return &exitError{code: exitUsage}
+				}
+				return failf(exitFailed, "%v", err)
+			}
+			return nil
+		},
+	}
+	f.bind(cmd, true)
+	return cmd
+}
+
+// errorSummary is the message of a step error without its position.
+func errorSummary(se *runtime.StepError) string {
+	var d diag.Diagnostic
+	if errors.As(se.Err, &d) {
+		msg := se.Err.Error()
+		if d.Hint != "" && !strings.Contains(msg, "hint:") {
+			msg += " (hint: " + d.Hint + ")"
+		}
+		return msg
+	}
+	return se.Err.Error()
+}
+
+// projectRootFor is where .gxl/ lives: the folder holding _gal/project.toml
+// above dir, else dir itself.
+func projectRootFor(dir string) string {
+	d := dir
+	for {
+		if _, err := os.Stat(filepath.Join(d, "_gal", "project.toml")); err == nil {
+			return d
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return dir
+		}
+		d = parent
+	}
+}
+
+func newPlanCmd(s *streams) *cobra.Command {
+	var f runFlags
+	cmd := &cobra.Command{
+		Use:   "plan [FILE.gxl] FLOW...",
+		Short: "Show what a run would execute, running nothing",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			file, flows, _ := f.splitArgs(cmd, args)
+			prog, err := loadProgram(s, file)
+			if err != nil {
+				return err
+			}
+			if len(flows) == 0 {
+				return failf(exitUsage, "name a flow to plan")
+			}
+			envs := f.envList()
+			if len(envs) == 0 {
+				envs = []string{"default"}
+			}
+			var resolved []*check.Env
+			for _, n := range envs {
+				e, err := runtime.ResolveEnv(prog, n)
+				if err != nil {
+					return failf(exitUsage, "%v", err)
+				}
+				resolved = append(resolved, e)
+			}
+			for _, name := range flows {
+				top, err := runtime.ResolveFlow(prog, name)
+				if err != nil {
+					return failf(exitUsage, "%v", err)
+				}
+				plan, err := runtime.BuildPlan(prog, resolved, top, f.dryrun)
+				if err != nil {
+					return failf(exitUsage, "%v", err)
+				}
+				fmt.Fprintf(s.out, "plan for %s:\n%s", top.QualifiedName(), plan.Describe())
+			}
+			return nil
+		},
+	}
+	f.bind(cmd, false)
+	return cmd
+}

@@ -1,0 +1,127 @@
+// Package runtime executes linked GXL programs (lang/check.Program): it
+// builds the execution plan of a selection (envs, module properties, entry
+// and exit flows, pipelines, dry-run substitutes, undo expansions), then
+// runs it step by step with a flat case-insensitive variable space, a
+// journal that survives crashes, and hooks for the debugger.
+package runtime
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/gxl-dev/gxl/runtime/value"
+)
+
+// Scope is the flat, case-insensitive variable space of a run (§4.7).
+type Scope struct {
+	vars map[string]entry // folded name → entry
+	// gen changes whenever a secret value is set, so maskers can cache.
+	gen int
+}
+
+type entry struct {
+	name string
+	v    value.Value
+}
+
+// NewScope returns an empty scope.
+func NewScope() *Scope { return &Scope{vars: map[string]entry{}} }
+
+// Get looks a variable up by name, case-insensitively.
+func (s *Scope) Get(name string) (value.Value, bool) {
+	e, ok := s.vars[value.Fold(name)]
+	return e.v, ok
+}
+
+// Set defines or replaces a variable. Names starting with SEC_ are secret.
+func (s *Scope) Set(name string, v value.Value) {
+	if strings.HasPrefix(strings.ToUpper(name), "SEC_") {
+		v = v.AsSecret()
+	}
+	f := value.Fold(name)
+	if old, ok := s.vars[f]; ok {
+		name = old.name
+		if old.v.Secret() {
+			s.gen++
+		}
+	}
+	if v.Secret() || v.Kind() == value.KList || v.Kind() == value.KObject {
+		s.gen++
+	}
+	s.vars[f] = entry{name: name, v: v}
+}
+
+// Delete removes a variable.
+func (s *Scope) Delete(name string) { delete(s.vars, value.Fold(name)) }
+
+// Clone returns an independent copy (values are immutable).
+func (s *Scope) Clone() *Scope {
+	c := &Scope{vars: make(map[string]entry, len(s.vars)), gen: s.gen + 1}
+	for k, v := range s.vars {
+		c.vars[k] = v
+	}
+	return c
+}
+
+// Names returns the variable names (as first written), sorted.
+func (s *Scope) Names() []string {
+	out := make([]string, 0, len(s.vars))
+	for _, e := range s.vars {
+		out = append(out, e.name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Map returns a snapshot of all variables by name.
+func (s *Scope) Map() map[string]value.Value {
+	out := make(map[string]value.Value, len(s.vars))
+	for _, e := range s.vars {
+		out[e.name] = e.v
+	}
+	return out
+}
+
+// Lookup resolves a path "A.B[0]" among the variables.
+func (s *Scope) Lookup(path string) (value.Value, bool) {
+	if v, ok := s.Get(path); ok {
+		return v, true
+	}
+	segs, err := value.ParsePath(path)
+	if err != nil || len(segs) == 0 {
+		return value.Value{}, false
+	}
+	root, ok := s.Get(segs[0].Key)
+	if !ok {
+		return value.Value{}, false
+	}
+	return value.Walk(root, segs[1:])
+}
+
+// secrets returns the text of every secret value, longest first, for masking.
+func (s *Scope) secrets() []string {
+	var out []string
+	var walk func(v value.Value, secret bool)
+	walk = func(v value.Value, secret bool) {
+		secret = secret || v.Secret()
+		switch v.Kind() {
+		case value.KList:
+			for _, e := range v.ListVal() {
+				walk(e, secret)
+			}
+		case value.KObject:
+			for _, e := range v.ObjVal().Values() {
+				walk(e, secret)
+			}
+		default:
+			if secret && len(v.String()) >= 3 {
+				out = append(out, v.String())
+			}
+		}
+	}
+	for _, e := range s.vars {
+		walk(e.v, false)
+	}
+	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
+	return out
+}

@@ -1,0 +1,399 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"github.com/gxl-dev/gxl/lang/ast"
+	"github.com/gxl-dev/gxl/lang/check"
+	"github.com/gxl-dev/gxl/lang/diag"
+	"github.com/gxl-dev/gxl/runtime/value"
+	"github.com/gxl-dev/gxl/stdlib/builtin"
+	"github.com/gxl-dev/gxl/stdlib/gx"
+)
+
+// Hooks observe and steer execution; the debugger implements them.
+type Hooks interface {
+	// Before is called before each statement. Returning an error aborts.
+	Before(ev *Event) error
+	// OnError is called when a statement fails; the decision says whether
+	// to retry it, skip it, or fail the step.
+	OnError(ev *Event, err error) Decision
+}
+
+// Decision is a hook's answer to a failure.
+type Decision int
+
+// Decisions.
+const (
+	Fail Decision = iota
+	Retry
+	Skip
+)
+
+// Event describes the statement about to run (or that failed).
+type Event struct {
+	Stmt  ast.Stmt
+	Span  diag.Span
+	Stack []Frame
+	// Vars is the live variable space: hooks may read and change it.
+	Vars *Scope
+	// Module is the module whose table unqualified calls resolve in.
+	Module *check.Module
+}
+
+// NoHooks is the default: never stops, fails on errors.
+type NoHooks struct{}
+
+// Before implements Hooks.
+func (NoHooks) Before(*Event) error { return nil }
+
+// OnError implements Hooks.
+func (NoHooks) OnError(*Event, error) Decision { return Fail }
+
+// stmts runs statements in order.
+func (x *exec) stmts(owner *check.Module, stmts []ast.Stmt) error {
+	for _, s := range stmts {
+		if err := x.ctx.Err(); err != nil {
+			return x.fail(fmt.Errorf("cancelled: %w", err), s.Span())
+		}
+		ev := &Event{Stmt: s, Span: s.Span(), Stack: append([]Frame(nil), x.stack...), Vars: x.vars, Module: owner}
+		if err := x.r.opt.Hooks.Before(ev); err != nil {
+			return x.fail(err, s.Span())
+		}
+		for {
+			err := x.stmt(owner, s)
+			if err == nil {
+				break
+			}
+			err = x.fail(err, s.Span())
+			ev.Vars = x.vars
+			switch x.r.opt.Hooks.OnError(ev, err) {
+			case Retry:
+				continue
+			case Skip:
+				err = nil
+			}
+			if err != nil {
+				return err
+			}
+			break
+		}
+	}
+	return nil
+}
+
+// stmt runs one statement.
+func (x *exec) stmt(owner *check.Module, s ast.Stmt) error {
+	x.site = s.Span()
+	switch n := s.(type) {
+	case *ast.Assign:
+		v, err := x.eval(n.Value)
+		if err != nil {
+			return err
+		}
+		x.vars.Set(n.Key.Name, v)
+	case *ast.VarsBlock:
+		for _, a := range n.Assigns {
+			v, err := x.eval(a.Value)
+			if err != nil {
+				return err
+			}
+			x.vars.Set(a.Key.Name, v)
+		}
+	case *ast.CmdBlock:
+		_, err := gx.RunShell(&callCtx{x: x, site: n.Span()}, rawText(n.Command.Parts), gx.ShellOptions{})
+		return err
+	case *ast.Call:
+		return x.call(owner, n)
+	case *ast.If:
+		ok, err := x.cond(n.Cond)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return x.stmts(owner, n.Then.Stmts)
+		}
+		for _, ei := range n.ElseIfs {
+			// Part I: errors in else-if conditions and blocks are not
+			// swallowed.
+			ok, err := x.cond(ei.Cond)
+			if err != nil {
+				return err
+			}
+			if ok {
+				return x.stmts(owner, ei.Then.Stmts)
+			}
+		}
+		if n.Else != nil {
+			return x.stmts(owner, n.Else.Stmts)
+		}
+	case *ast.For:
+		list, ok := x.vars.Lookup(n.In.Name)
+		if !ok {
+			return x.missingVar(n.In, n.In.Span())
+		}
+		var items []value.Value
+		switch list.Kind() {
+		case value.KList:
+			items = list.ListVal()
+		case value.KObject:
+			items = list.ObjVal().Values()
+		default:
+			return diag.Errorf(n.In.Span(), "for-type", "for loops over a list or an object, but %s is %s", n.In.Source(), list.TypeName()).
+				WithHint("read a list with gx.read_file(file: ..., name: \"LIST\") or write [\"a\", \"b\"]")
+		}
+		for _, it := range items {
+			x.vars.Set(n.Var.Root(), it)
+			if err := x.stmts(owner, n.Body.Stmts); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// condResolver gives conditions access to the variables.
+type condResolver struct{ x *exec }
+
+func (r condResolver) Lookup(ref *ast.VarRef) (value.Value, bool) {
+	v, ok := r.x.vars.Lookup(ref.Name)
+	if !ok && ref.Default != nil {
+		return value.Str(*ref.Default), true
+	}
+	return v, ok
+}
+
+func (r condResolver) Defined(ref *ast.VarRef) bool {
+	if _, ok := r.x.vars.Lookup(ref.Name); ok {
+		return true
+	}
+	_, ok := lookupEnvExact(ref.Name)
+	return ok
+}
+
+func (r condResolver) Text(lit *ast.StringLit) (string, error) {
+	v, err := r.x.interpolate(lit.Parts, lit.Span())
+	return v.String(), err
+}
+
+func (x *exec) cond(c ast.Cond) (bool, error) {
+	p := x.r.prog.Conds[c]
+	if p == nil {
+		p = check.CompileCond(c)
+	}
+	return p.Eval(condResolver{x})
+}
+
+// call runs a built-in, fn or activity call.
+func (x *exec) call(owner *check.Module, call *ast.Call) error {
+	t := x.r.prog.ResolveCall(owner, call)
+	if t == nil {
+		if b, ok := x.r.prog.Registry.Lookup(call.Target.String()); ok {
+			t = &check.CallTarget{Builtin: b}
+		} else {
+			return diag.Errorf(call.Target.Span(), "unknown-fn", "cannot resolve call %s", call.Target.String())
+		}
+	}
+	switch {
+	case t.Builtin != nil:
+		return x.callBuiltin(t.Builtin, call)
+	case t.Fn != nil:
+		return x.callFn(t.Fn, call)
+	default:
+		return x.callActivity(t.Activity, call)
+	}
+}
+
+// callBuiltin converts the arguments with the registry and runs the built-in.
+func (x *exec) callBuiltin(b *builtin.Builtin, call *ast.Call) error {
+	vals := map[string]value.Value{}
+	for _, a := range call.Args {
+		var p *builtin.Param
+		if a.Key == nil {
+			p = b.PositionalParam()
+		} else {
+			p = b.Param(a.Key.Name)
+		}
+		if p == nil {
+			continue // reported by the checker
+		}
+		var v value.Value
+		var err error
+		if lit, ok := a.Value.(*ast.StringLit); ok && p.Raw {
+			v = value.Str(rawText(lit.Parts))
+		} else {
+			v, err = x.eval(a.Value)
+			if err != nil {
+				return err
+			}
+		}
+		cv, err := builtin.Convert(p.Type, v)
+		if err != nil {
+			return diag.Errorf(a.Span(), "arg-type", "argument %s of %s: %v", p.Name, b.Name, err)
+		}
+		vals[p.Name] = cv
+	}
+	for _, p := range b.Params {
+		if _, ok := vals[p.Name]; !ok && p.Default.IsValid() {
+			vals[p.Name] = p.Default
+		}
+		if _, ok := vals[p.Name]; !ok && p.Required {
+			return diag.Errorf(call.Span(), "missing-arg", "%s is missing required argument %s", b.Name, p.Name)
+		}
+	}
+	c := &callCtx{x: x, site: call.Span()}
+	if err := b.Run(c, builtin.NewArgs(b, vals)); err != nil {
+		var mv *gx.MissingVarError
+		if errors.As(err, &mv) {
+			return diag.Errorf(call.Span(), "undefined-var", "%s: variable ${%s} is not defined", b.Name, mv.Name).
+				WithHint("define it, or give a default: ${%s:value}", mv.Name)
+		}
+		return fmt.Errorf("%s: %w", b.Name, err)
+	}
+	return nil
+}
+
+// bindParams binds call arguments to parameters on a copy of the variables
+// (§4.8): by name, `*param` takes the unnamed argument, else the default.
+func (x *exec) bindParams(params []*ast.Param, call *ast.Call, what string) (*Scope, map[string]ast.Expr, error) {
+	scope := x.vars.Clone()
+	given := map[string]ast.Expr{}
+	var unnamed ast.Expr
+	for _, a := range call.Args {
+		if a.Key == nil {
+			unnamed = a.Value
+		} else {
+			given[a.Key.Name] = a.Value
+		}
+	}
+	exprs := map[string]ast.Expr{}
+	for _, p := range params {
+		e, ok := given[p.Name.Name]
+		if !ok && p.Star && unnamed != nil {
+			e, ok = unnamed, true
+		}
+		if !ok && p.Default != nil {
+			e, ok = p.Default, true
+		}
+		if !ok {
+			return nil, nil, diag.Errorf(call.Span(), "missing-arg", "call of %s is missing the argument %s", what, p.Name.Name)
+		}
+		exprs[p.Name.Name] = e
+		v, err := x.eval(e)
+		if err != nil {
+			return nil, nil, err
+		}
+		scope.Set(p.Name.Name, v)
+	}
+	return scope, exprs, nil
+}
+
+func (x *exec) callFn(fn *check.Fn, call *ast.Call) error {
+	scope, _, err := x.bindParams(fn.Decl.Params, call, "fn "+fn.Name)
+	if err != nil {
+		return err
+	}
+	if fn.Decl.Body == nil {
+		return nil
+	}
+	// The body runs on a copy: nothing it sets survives the call (§4.7).
+	saved := x.vars
+	x.vars = scope
+	x.stack = append(x.stack, Frame{Name: "fn " + fn.Host.Name + "." + fn.Name, At: fn.Decl.Name.Span()})
+	defer func() {
+		x.vars = saved
+		x.stack = x.stack[:len(x.stack)-1]
+	}()
+	return x.stmts(fn.Host, fn.Decl.Body.Stmts)
+}
+
+// callActivity binds parameters and runs the executer as a shell command,
+// the parameters being in its environment (§4.8).
+func (x *exec) callActivity(a *check.Activity, call *ast.Call) error {
+	scope, exprs, err := x.bindParams(a.Decl.Params, call, "activity "+a.Name)
+	if err != nil {
+		return err
+	}
+	exe, ok := exprs["executer"]
+	if !ok {
+		return diag.Errorf(call.Span(), "activity", "activity %s has no executer", a.Name)
+	}
+	saved := x.vars
+	x.vars = scope
+	x.stack = append(x.stack, Frame{Name: "activity " + a.Host.Name + "." + a.Name, At: a.Decl.Name.Span()})
+	defer func() {
+		x.vars = saved
+		x.stack = x.stack[:len(x.stack)-1]
+	}()
+	var text string
+	switch e := exe.(type) {
+	case *ast.StringLit:
+		text = rawText(e.Parts)
+	case *ast.RawStringLit:
+		text = e.Value
+	default:
+		v, err := x.eval(exe)
+		if err != nil {
+			return err
+		}
+		text = v.String()
+	}
+	extra := map[string]string{}
+	for name := range exprs {
+		if v, ok := scope.Get(name); ok {
+			extra[name] = v.String()
+		}
+	}
+	_, err = gx.RunShell(&callCtx{x: x, site: call.Span()}, text, gx.ShellOptions{Extra: extra})
+	return err
+}
+
+// runNested implements gx.run: load another file and run its flows in its
+// directory on a copy of the variables (or the bootstrap set with isolate).
+func (x *exec) runNested(req builtin.NestedRun) error {
+	if x.r.opt.depth > 16 {
+		return fmt.Errorf("gx.run nested too deeply")
+	}
+	dir := req.Dir
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(x.r.opt.Dir, dir)
+	}
+	conf := req.Conf
+	if conf == "" {
+		conf = "./_gal/work.gxl"
+	}
+	if !filepath.IsAbs(conf) {
+		conf = filepath.Join(dir, conf)
+	}
+	load := x.r.opt.Load
+	if load == nil {
+		return fmt.Errorf("gx.run: no loader configured")
+	}
+	prog, ds := load(conf)
+	if ds.HasErrors() {
+		return fmt.Errorf("gx.run %s: %w", conf, ds.Err())
+	}
+	opt := x.r.opt
+	opt.Dir = dir
+	opt.Journal = nil
+	opt.Resume = nil
+	opt.depth++
+	if req.Isolate {
+		boot, err := x.r.Bootstrap()
+		if err != nil {
+			return err
+		}
+		opt.bootstrap = boot
+	} else {
+		opt.bootstrap = x.vars.Clone()
+	}
+	child := New(prog, opt)
+	ctx := x.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	return child.Run(ctx, req.Envs, req.Flows)
+}
