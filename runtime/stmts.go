@@ -258,7 +258,10 @@ func (x *exec) callBuiltin(b *builtin.Builtin, call *ast.Call) error {
 
 // bindParams binds call arguments to parameters on a copy of the variables
 // (§4.8): by name, `*param` takes the unnamed argument, else the default.
-func (x *exec) bindParams(params []*ast.Param, call *ast.Call, what string) (*Scope, map[string]ast.Expr, error) {
+// Arguments are evaluated in the caller's variables, defaults in the new
+// scope (so they can use earlier parameters). Parameters named in raw are
+// bound to their text unexpanded (an activity's executer).
+func (x *exec) bindParams(params []*ast.Param, call *ast.Call, what string, raw map[string]bool) (*Scope, map[string]ast.Expr, error) {
 	scope := x.vars.Clone()
 	given := map[string]ast.Expr{}
 	var unnamed ast.Expr
@@ -275,14 +278,27 @@ func (x *exec) bindParams(params []*ast.Param, call *ast.Call, what string) (*Sc
 		if !ok && p.Star && unnamed != nil {
 			e, ok = unnamed, true
 		}
+		fromDefault := false
 		if !ok && p.Default != nil {
-			e, ok = p.Default, true
+			e, ok, fromDefault = p.Default, true, true
 		}
 		if !ok {
 			return nil, nil, diag.Errorf(call.Span(), "missing-arg", "call of %s is missing the argument %s", what, p.Name.Name)
 		}
 		exprs[p.Name.Name] = e
-		v, err := x.eval(e)
+		if raw[p.Name.Name] {
+			continue
+		}
+		var v value.Value
+		var err error
+		if fromDefault {
+			saved := x.vars
+			x.vars = scope
+			v, err = x.eval(e)
+			x.vars = saved
+		} else {
+			v, err = x.eval(e)
+		}
 		if err != nil {
 			return nil, nil, err
 		}
@@ -292,7 +308,7 @@ func (x *exec) bindParams(params []*ast.Param, call *ast.Call, what string) (*Sc
 }
 
 func (x *exec) callFn(fn *check.Fn, call *ast.Call) error {
-	scope, _, err := x.bindParams(fn.Decl.Params, call, "fn "+fn.Name)
+	scope, _, err := x.bindParams(fn.Decl.Params, call, "fn "+fn.Name, nil)
 	if err != nil {
 		return err
 	}
@@ -313,7 +329,7 @@ func (x *exec) callFn(fn *check.Fn, call *ast.Call) error {
 // callActivity binds parameters and runs the executer as a shell command,
 // the parameters being in its environment (§4.8).
 func (x *exec) callActivity(a *check.Activity, call *ast.Call) error {
-	scope, exprs, err := x.bindParams(a.Decl.Params, call, "activity "+a.Name)
+	scope, exprs, err := x.bindParams(a.Decl.Params, call, "activity "+a.Name, map[string]bool{"executer": true})
 	if err != nil {
 		return err
 	}
@@ -334,12 +350,14 @@ func (x *exec) callActivity(a *check.Activity, call *ast.Call) error {
 		text = rawText(e.Parts)
 	case *ast.RawStringLit:
 		text = e.Value
-	default:
+	case *ast.VarRef:
 		v, err := x.eval(exe)
 		if err != nil {
 			return err
 		}
 		text = v.String()
+	default:
+		return diag.Errorf(call.Span(), "activity", "the executer of %s must be a string", a.Name)
 	}
 	extra := map[string]string{}
 	for name := range exprs {
