@@ -1,0 +1,252 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var gxlBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "gxl-cli-")
+	if err != nil {
+		panic(err)
+	}
+	gxlBin = filepath.Join(dir, "gxl")
+	if out, err := exec.Command("go", "build", "-o", gxlBin, ".").CombinedOutput(); err != nil {
+		panic(string(out))
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type cliResult struct {
+	stdout, stderr string
+	code           int
+}
+
+// gxl runs the real binary in dir.
+func gxl(t *testing.T, dir string, args ...string) cliResult {
+	t.Helper()
+	cmd := exec.Command(gxlBin, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GAL_SEC_FILE_PATH="+filepath.Join(dir, "sec.yml"), "NO_COLOR=1")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return cliResult{out.String(), errb.String(), code}
+}
+
+func project(t *testing.T, files map[string]string) string {
+	dir := t.TempDir()
+	for name, src := range files {
+		p := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+const demoProgram = `
+mod envs {
+    #[usage(desp="the default env", color="green")]
+    env default { region = "eu"; }
+    env _hidden { }
+}
+mod main {
+    #[usage(desp="say hello")]
+    flow hello { gx.echo("hello ${ENV_REGION} ${WHO:nobody}"); }
+    flow _internal { }
+    flow fail : hello { gx.cmd("echo boom >&2; exit 3"); }
+    flow secret { gx.echo("key ${SEC_KEY}"); gx.cmd("echo ${SEC_KEY}"); }
+    flow real | _step;
+    #[dryrun(_fake)]
+    flow _step { gx.echo("real step"); }
+    flow _fake { gx.echo("fake step ${GXL_CMD_DRYRUN}"); }
+}
+`
+
+func TestMenu(t *testing.T) {
+	dir := project(t, map[string]string{"_gal/work.gxl": demoProgram})
+	r := gxl(t, dir, "run")
+	want := "---------------prj work menu-------------\nenvs:\n    * default              -- the default env\nflow:\n" +
+		"    * hello                -- say hello\n    * fail                 -- \n    * secret               -- \n    * real                 -- \n"
+	if r.code != 0 || r.stdout != want {
+		t.Fatalf("code %d\n%s\nwant\n%s", r.code, r.stdout, want)
+	}
+}
+
+func TestRunExitCodes(t *testing.T) {
+	dir := project(t, map[string]string{
+		"_gal/work.gxl": demoProgram,
+		"bad.gxl":       "mod main { flow f { gx.ech(\"x\"); } }\n",
+	})
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string
+		stderr []string
+	}{
+		{"ok", []string{"run", "hello"}, 0, "hello eu nobody\n", nil},
+		{"set", []string{"run", "hello", "--set", "WHO=ann"}, 0, "hello eu ann\n", nil},
+		{"file positional", []string{"run", "_gal/work.gxl", "hello"}, 0, "hello eu nobody\n", nil},
+		{"comma flows", []string{"run", "hello,hello"}, 0, "hello eu nobody\nhello eu nobody\n", nil},
+		{"step fails", []string{"run", "-q", "fail"}, 1, "hello eu nobody\n", []string{"FAILED", "exit status 3", "boom", "main.fail", "work.gxl:11:25", "resume with: gxl run --resume"}},
+		{"check error never starts", []string{"run", "bad.gxl", "f"}, 2, "", []string{"unknown built-in `gx.ech`", "did you mean `gx.echo`?", "the workflow was not started"}},
+		{"unknown flow", []string{"run", "helo"}, 2, "", []string{"flow \"helo\" not found", "did you mean `hello`?"}},
+		{"unknown env", []string{"run", "-e", "prod", "hello"}, 2, "", []string{"environment \"prod\" not found"}},
+		{"dryrun", []string{"run", "--dryrun", "real"}, 0, "fake step true\n", nil},
+		{"no dryrun", []string{"run", "real"}, 0, "real step\n", nil},
+		{"missing file", []string{"run", "nope.gxl", "x"}, 2, "", []string{"cannot read nope.gxl"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := gxl(t, dir, tt.args...)
+			if r.code != tt.code || r.stdout != tt.stdout {
+				t.Fatalf("code %d (want %d)\nstdout %q (want %q)\nstderr:\n%s", r.code, tt.code, r.stdout, tt.stdout, r.stderr)
+			}
+			for _, s := range tt.stderr {
+				if !strings.Contains(r.stderr, s) {
+					t.Errorf("stderr lacks %q:\n%s", s, r.stderr)
+				}
+			}
+		})
+	}
+}
+
+func TestJSONLogsAndMasking(t *testing.T) {
+	dir := project(t, map[string]string{"_gal/work.gxl": demoProgram, "sec.yml": "key: hunter2-secret\n"})
+	r := gxl(t, dir, "run", "--log-format", "json", "secret")
+	if r.code != 0 {
+		t.Fatalf("code %d: %s", r.code, r.stderr)
+	}
+	if strings.Contains(r.stdout+r.stderr, "hunter2-secret") {
+		t.Fatalf("secret leaked:\n%s\n%s", r.stdout, r.stderr)
+	}
+	if r.stdout != "key ***\n***\n" {
+		t.Errorf("stdout %q", r.stdout)
+	}
+	n := 0
+	for _, line := range strings.Split(strings.TrimSpace(r.stderr), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("not JSON: %q", line)
+		}
+		if m["msg"] == nil || m["level"] == nil {
+			t.Fatalf("log line without msg/level: %q", line)
+		}
+		n++
+	}
+	if n == 0 {
+		t.Fatal("no log lines")
+	}
+}
+
+func TestCheckAndFmtCLI(t *testing.T) {
+	dir := project(t, map[string]string{
+		"good.gxl": "mod main {\n    flow f {\n        gx.echo(\"x\");\n    }\n}\n",
+		"ugly.gxl": "mod main { flow f { gx.echo(\"x\") } }\n",
+		"bad.gxl":  "mod main { flow f : missing { } }\n",
+	})
+	if r := gxl(t, dir, "check", "good.gxl"); r.code != 0 {
+		t.Fatalf("good: %d %s", r.code, r.stderr)
+	}
+	r := gxl(t, dir, "check", "bad.gxl")
+	if r.code != 2 || !strings.Contains(r.stderr, "bad.gxl:1:21: error: unknown flow `missing`") {
+		t.Fatalf("bad: %d %s", r.code, r.stderr)
+	}
+	r = gxl(t, dir, "check", "--format", "json", "bad.gxl")
+	var ds []map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &ds); err != nil || r.code != 2 || len(ds) != 1 || ds[0]["code"] != "unknown-flow" {
+		t.Fatalf("json: %d %v %s", r.code, err, r.stdout)
+	}
+	if r := gxl(t, dir, "fmt", "--check", "good.gxl", "ugly.gxl"); r.code != 1 || r.stdout != "ugly.gxl\n" {
+		t.Fatalf("fmt --check: %d %q", r.code, r.stdout)
+	}
+	if r := gxl(t, dir, "fmt", "-w", "ugly.gxl"); r.code != 0 {
+		t.Fatalf("fmt -w: %d %s", r.code, r.stderr)
+	}
+	if r := gxl(t, dir, "fmt", "--check", "ugly.gxl"); r.code != 0 {
+		t.Fatalf("after -w: %d %q", r.code, r.stdout)
+	}
+	if r := gxl(t, dir, "version"); r.code != 0 || !strings.HasPrefix(r.stdout, "gxl ") {
+		t.Fatalf("version: %q", r.stdout)
+	}
+}
+
+// TestKillAndResume kills a real gxl process with SIGKILL in the middle of
+// a step, then resumes: finished steps are skipped, their variables are
+// restored, the unfinished step runs again.
+func TestKillAndResume(t *testing.T) {
+	dir := project(t, map[string]string{"_gal/project.toml": "", "_gal/work.gxl": `
+mod envs { env default { } }
+mod main {
+    flow all | s1 | s2 | s3;
+    flow s1 { gx.cmd("echo s1 >> log.txt"); marker = "from-s1"; }
+    flow s2 { gx.cmd("echo s2-start >> log.txt; if [ ! -f resume-ok ]; then touch started; sleep 60; fi; echo s2 >> log.txt"); }
+    flow s3 { gx.cmd("echo s3 ${MARKER} >> log.txt"); }
+}
+`})
+	cmd := exec.Command(gxlBin, "run", "-q", "all")
+	cmd.Dir = dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "started")); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			cmd.Wait()
+			t.Fatal("step 2 never started")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	cmd.Wait()
+	// A crash while writing leaves a torn record: resume must ignore it.
+	last, _ := os.ReadFile(filepath.Join(dir, ".gxl", "runs", "last"))
+	jp := filepath.Join(dir, ".gxl", "runs", strings.TrimSpace(string(last)), "journal")
+	f, err := os.OpenFile(jp, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(`{"ev":"finish","top":0,"st`)
+	f.Close()
+	os.WriteFile(filepath.Join(dir, "resume-ok"), nil, 0o644)
+	r := gxl(t, dir, "run", "-q", "--resume", "last")
+	if r.code != 0 {
+		t.Fatalf("resume: %d\n%s", r.code, r.stderr)
+	}
+	log, _ := os.ReadFile(filepath.Join(dir, "log.txt"))
+	want := "s1\ns2-start\ns2-start\ns2\ns3 from-s1\n"
+	if string(log) != want {
+		t.Fatalf("log:\n%s\nwant:\n%s", log, want)
+	}
+	// A finished run resumes to nothing.
+	r = gxl(t, dir, "run", "-q", "--resume", "last")
+	log2, _ := os.ReadFile(filepath.Join(dir, "log.txt"))
+	if r.code != 0 || string(log2) != want {
+		t.Fatalf("second resume re-ran steps: %d\n%s", r.code, log2)
+	}
+}
