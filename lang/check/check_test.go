@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/tools/txtar"
 
+	"github.com/gxl-dev/gxl/internal/testprog"
 	"github.com/gxl-dev/gxl/lang/check"
 	"github.com/gxl-dev/gxl/lang/diag"
 	"github.com/gxl-dev/gxl/stdlib"
@@ -146,4 +147,19 @@ func FuzzCheck(f *testing.F) {
 			}
 		}
 	})
+}
+
+// BenchmarkParseCheck parses, links and checks a generated 100,000-line
+// program; the MB/s figure is the target metric.
+func BenchmarkParseCheck(b *testing.B) {
+	src := testprog.Generate(100000)
+	reg := stdlib.Default()
+	b.SetBytes(int64(len(src)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		_, ds := check.CheckSource("bench.gxl", src, check.Options{Registry: reg})
+		if ds.HasErrors() {
+			b.Fatal(ds.Errors()[0])
+		}
+	}
 }

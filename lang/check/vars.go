@@ -15,10 +15,13 @@ var predefined = []string{"GXL_PRJ_ROOT", "GXL_START_ROOT", "GXL_CUR_DIR", "GXL_
 
 // defs is a set of variable roots (case-folded) that may be defined at a
 // point of the program. open means "anything may be defined" (after
-// gx.read_file without a name, for example).
+// gx.read_file without a name, for example). Sets are layered: clone is a
+// new empty layer over its parent, so branching costs nothing however many
+// variables the program has.
 type defs struct {
-	names map[string]bool
-	open  bool
+	names  map[string]bool
+	parent *defs
+	open   bool
 }
 
 func newDefs() *defs { return &defs{names: map[string]bool{}} }
@@ -27,21 +30,33 @@ func (d *defs) add(name string) { d.names[strings.ToLower(name)] = true }
 
 func (d *defs) has(name string) bool {
 	n := strings.ToLower(name)
-	return d.open || d.names[n] || strings.HasPrefix(n, "sec_")
+	if strings.HasPrefix(n, "sec_") {
+		return true
+	}
+	for l := d; l != nil; l = l.parent {
+		if l.open || l.names[n] {
+			return true
+		}
+	}
+	return false
 }
 
 func (d *defs) clone() *defs {
-	c := &defs{names: make(map[string]bool, len(d.names)), open: d.open}
-	for k := range d.names {
-		c.names[k] = true
-	}
-	return c
+	return &defs{names: map[string]bool{}, parent: d, open: d.open}
 }
 
+// merge adds every name of o (all its layers).
 func (d *defs) merge(o *defs) {
-	if o == nil {
-		return
+	for l := o; l != nil; l = l.parent {
+		d.open = d.open || l.open
+		for k := range l.names {
+			d.names[k] = true
+		}
 	}
+}
+
+// mergeLayer adds the names of o's own layer (a branch cloned from d).
+func (d *defs) mergeLayer(o *defs) {
 	d.open = d.open || o.open
 	for k := range o.names {
 		d.names[k] = true
@@ -49,9 +64,15 @@ func (d *defs) merge(o *defs) {
 }
 
 func (d *defs) list() []string {
+	seen := map[string]bool{}
 	var out []string
-	for k := range d.names {
-		out = append(out, k)
+	for l := d; l != nil; l = l.parent {
+		for k := range l.names {
+			if !seen[k] {
+				seen[k] = true
+				out = append(out, k)
+			}
+		}
 	}
 	sort.Strings(out)
 	return out
@@ -179,14 +200,11 @@ func (c *checker) checkVars() {
 			if f.Host != m || f.Owner != m || f.Decl.Body == nil {
 				continue
 			}
+			// before[] is keyed by declaration, so inherited copies of
+			// this flow (other contexts) are included.
 			d := vs.global.clone()
-			// Inherited copies of this flow run in other contexts too.
-			for _, other := range c.prog.Mods {
-				for _, g := range other.Flows {
-					if g.Decl == f.Decl {
-						d.merge(vs.before[f.Decl])
-					}
-				}
+			if b := vs.before[f.Decl]; b != nil {
+				d.merge(b)
 			}
 			c.useStmts(f.Decl.Body.Stmts, d, nil)
 		}
@@ -337,23 +355,25 @@ func (c *checker) useStmts(stmts []ast.Stmt, d *defs, guarded map[string]bool) {
 		case *ast.If:
 			g := withGuards(guarded, n.Cond)
 			c.useCond(n.Cond, d, g)
-			after := d.clone()
-			branch := d.clone()
-			c.useStmts(n.Then.Stmts, branch, g)
-			after.merge(branch)
+			// Each branch is a layer over d; after the if, whatever any
+			// branch defined may be defined.
+			branches := []*defs{d.clone()}
+			c.useStmts(n.Then.Stmts, branches[0], g)
 			for _, ei := range n.ElseIfs {
 				g2 := withGuards(guarded, ei.Cond)
 				c.useCond(ei.Cond, d, g2)
 				b := d.clone()
 				c.useStmts(ei.Then.Stmts, b, g2)
-				after.merge(b)
+				branches = append(branches, b)
 			}
 			if n.Else != nil {
 				b := d.clone()
 				c.useStmts(n.Else.Stmts, b, guarded)
-				after.merge(b)
+				branches = append(branches, b)
 			}
-			*d = *after
+			for _, b := range branches {
+				d.mergeLayer(b)
+			}
 		case *ast.For:
 			c.useRef(n.In, d, guarded, true)
 			d.add(n.Var.Root())

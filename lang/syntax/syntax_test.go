@@ -1,12 +1,12 @@
 package syntax
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/gxl-dev/gxl/internal/testprog"
 	"github.com/gxl-dev/gxl/lang/ast"
 	"github.com/gxl-dev/gxl/lang/diag"
 )
@@ -301,23 +301,8 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-// GenProgram builds a realistic program of about n lines for benchmarks.
-func GenProgram(n int) []byte {
-	var b strings.Builder
-	b.WriteString("mod envs {\n    env default { root = \".\"; gx.vars { APP = \"shop\"; } }\n}\n")
-	i := 0
-	for lines := 3; lines < n; i++ {
-		fmt.Fprintf(&b, "mod m%d {\n    tag = \"v%d\";\n    #[usage(desp=\"flow %d\")]\n    flow f%d {\n", i, i, i, i)
-		fmt.Fprintf(&b, "        items = [\"a\", \"b\", %d];\n        gx.echo(\"building ${APP} ${M%d_TAG}\");\n", i, i)
-		b.WriteString("        for ${I} in ${ITEMS} { gx.echo(\"item ${I}\"); }\n")
-		b.WriteString("        if ${ENV_ROOT} == \".\" && defined(${APP}) {\n            gx.cmd(\"echo ${APP} > /dev/null\");\n        } else {\n            gx.echo(\"none\");\n        }\n    }\n}\n")
-		lines += 14
-	}
-	return []byte(b.String())
-}
-
 func BenchmarkParse(b *testing.B) {
-	src := GenProgram(100000)
+	src := testprog.Generate(100000)
 	b.SetBytes(int64(len(src)))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
