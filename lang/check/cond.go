@@ -216,7 +216,21 @@ func (c *checker) cond(cond ast.Cond) {
 	}}
 	tr.cond(cond)
 	st.Source = tr.b.String()
-	_, err := expr.Compile(st.Source, expr.Env(tr.staticT), expr.AsBool(), wildFunc, definedStatic)
+	// Identical conditions over identically typed variables compile the
+	// same: compile each shape once per check.
+	var key strings.Builder
+	key.WriteString(st.Source)
+	for i := range st.Refs {
+		key.WriteString("\x00" + tr.staticT[fmt.Sprintf("v%d", i)].String())
+	}
+	err, seen := c.condCache[key.String()]
+	if !seen {
+		_, err = expr.Compile(st.Source, expr.Env(tr.staticT), expr.AsBool(), wildFunc, definedStatic)
+		if c.condCache == nil {
+			c.condCache = map[string]error{}
+		}
+		c.condCache[key.String()] = err
+	}
 	if err != nil {
 		d := c.errorf(st.rebase(err), "cond-type", "condition: %s", exprMessage(err))
 		if strings.Contains(d.Summary, "mismatched types") {

@@ -21,6 +21,8 @@ type checker struct {
 	used     map[*Env]bool
 	varTypes map[string]builtin.Type // static types of variables by folded name
 	vars     *varState
+	// condCache holds the static compile result of each condition shape.
+	condCache map[string]error
 }
 
 func (c *checker) errorf(sp diag.Span, code, format string, args ...any) *diag.Diagnostic {

@@ -77,6 +77,9 @@ type scanner struct {
 	col      int
 	comments []*ast.Comment
 	diags    diag.List
+	// skipTrivia makes Next drop whitespace and comments without building
+	// tokens for them (the fast path needs no trivia tokens).
+	skipTrivia bool
 }
 
 func newScanner(file string, src []byte) *scanner {
@@ -133,6 +136,18 @@ func (s *scanner) tok(t lexer.TokenType, start lexer.Position) lexer.Token {
 
 // Next implements lexer.Lexer.
 func (s *scanner) Next() (lexer.Token, error) {
+	if s.skipTrivia {
+		for {
+			t, err := s.next()
+			if t.Type != tWhitespace && t.Type != tComment {
+				return t, err
+			}
+		}
+	}
+	return s.next()
+}
+
+func (s *scanner) next() (lexer.Token, error) {
 	if s.off >= len(s.src) {
 		return lexer.EOFToken(s.pos()), nil
 	}
@@ -146,6 +161,9 @@ func (s *scanner) Next() (lexer.Token, error) {
 				break
 			}
 			s.advance(1)
+		}
+		if s.skipTrivia {
+			return lexer.Token{Type: tWhitespace}, nil
 		}
 		return s.tok(tWhitespace, start), nil
 	case c == '/' && s.peek(1) == '/':

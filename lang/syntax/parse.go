@@ -23,12 +23,21 @@ func Parse(filename string, src []byte) (f *ast.File, diags diag.List) {
 		}
 	}()
 	sc := newScanner(filename, src)
-	g, err := fileParser.ParseFromLexer(mustPeek(sc))
-	if d, ok := scanFailed(sc, err); ok {
-		return nil, d
+	var g *gFile
+	if fp := newFastParser(sc); fp != nil && !slowOnly {
+		g, _ = fp.file()
 	}
-	if err != nil {
-		return nil, diag.List{parseError(err, filename)}
+	if g == nil {
+		// The fast path gave up: participle parses again and explains.
+		sc = newScanner(filename, src)
+		var err error
+		g, err = fileParser.ParseFromLexer(mustPeek(sc))
+		if d, ok := scanFailed(sc, err); ok {
+			return nil, d
+		}
+		if err != nil {
+			return nil, diag.List{parseError(err, filename)}
+		}
 	}
 	c := &converter{}
 	file := &ast.File{Path: filename, Src: src, Comments: sc.comments}
@@ -39,6 +48,9 @@ func Parse(filename string, src []byte) (f *ast.File, diags diag.List) {
 	}
 	return file, c.diags.Normalize()
 }
+
+// slowOnly disables the fast path (tests compare both parsers).
+var slowOnly = false
 
 // ParseStmts parses statements as they appear inside a flow block (the
 // REPL's input), with positions based at `at`.

@@ -104,6 +104,42 @@ func splitParts(cs []pchar, escapes bool, end diag.Pos, diags *diag.List) []ast.
 	return parts
 }
 
+// splitPlain is splitParts for single-line text without escapes, computing
+// positions by column arithmetic instead of per-character records.
+func splitPlain(text string, pos, end diag.Pos) []ast.StrPart {
+	var parts []ast.StrPart
+	at := func(i int) diag.Pos {
+		return diag.Pos{File: pos.File, Offset: pos.Offset + i, Line: pos.Line, Col: pos.Col + i}
+	}
+	textStart := 0
+	for i := 0; i < len(text); i++ {
+		if text[i] != '$' || i+1 >= len(text) || text[i+1] != '{' {
+			continue
+		}
+		j := strings.IndexByte(text[i+2:], '}')
+		if j < 0 {
+			break
+		}
+		j += i + 2
+		ref, ok := parseRef(text[i+2:j], true)
+		if !ok {
+			continue
+		}
+		if i > textStart {
+			parts = append(parts, ast.StrPart{Sp: ast.Sp{S: diag.Span{Start: at(textStart), End: at(i)}}, Text: text[textStart:i]})
+		}
+		sp := diag.Span{Start: at(i), End: at(j + 1)}
+		ref.S = sp
+		parts = append(parts, ast.StrPart{Sp: ast.Sp{S: sp}, Var: ref})
+		i = j
+		textStart = j + 1
+	}
+	if textStart < len(text) {
+		parts = append(parts, ast.StrPart{Sp: ast.Sp{S: diag.Span{Start: at(textStart), End: end}}, Text: text[textStart:]})
+	}
+	return parts
+}
+
 // parseRef parses the inside of `${...}`: NAME, NAME[0].KEY, and with
 // allowDefault NAME:default. It reports false for text that is not a
 // reference (the original tool leaves such text alone, e.g. `${my-var}`).
@@ -175,7 +211,12 @@ func stringLit(raw string, pos diag.Pos, diags *diag.List) *ast.StringLit {
 		innerPos = pos.Advance(`"`)
 	}
 	innerEnd := innerPos.Advance(inner)
-	parts := splitParts(charsOf(inner, innerPos), true, innerEnd, diags)
+	var parts []ast.StrPart
+	if strings.IndexByte(inner, '\\') < 0 && strings.IndexByte(inner, '\n') < 0 {
+		parts = splitPlain(inner, innerPos, innerEnd)
+	} else {
+		parts = splitParts(charsOf(inner, innerPos), true, innerEnd, diags)
+	}
 	return &ast.StringLit{Sp: ast.Sp{S: diag.Span{Start: pos, End: end}}, Raw: raw, Parts: parts}
 }
 

@@ -1,6 +1,7 @@
 package syntax
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -310,4 +311,63 @@ func BenchmarkParse(b *testing.B) {
 			b.Fatal(d)
 		}
 	}
+}
+
+// parseBoth parses with the fast path and with participle alone.
+func parseBoth(src []byte) (fast, slow *ast.File, fd, sd diag.List) {
+	fast, fd = Parse("x.gxl", src)
+	slowOnly = true
+	slow, sd = Parse("x.gxl", src)
+	slowOnly = false
+	return
+}
+
+func sameFiles(a, b *ast.File) bool {
+	if (a == nil) != (b == nil) {
+		return false
+	}
+	if a == nil {
+		return true
+	}
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return string(ja) == string(jb)
+}
+
+// TestFastMatches: the hand-written fast path and the participle grammar
+// give identical trees (positions included) on every test program.
+func TestFastMatches(t *testing.T) {
+	var files []string
+	filepath.Walk("../../testdata", func(p string, info os.FileInfo, err error) error {
+		if err == nil && strings.HasSuffix(p, ".gxl") {
+			files = append(files, p)
+		}
+		return nil
+	})
+	files = append(files, "gen")
+	for _, p := range files {
+		var src []byte
+		if p == "gen" {
+			src = testprog.Generate(3000)
+		} else {
+			src, _ = os.ReadFile(p)
+		}
+		fast, slow, fd, sd := parseBoth(src)
+		if fd.HasErrors() != sd.HasErrors() || !sameFiles(fast, slow) {
+			t.Errorf("%s: fast and participle parsers differ (errors %v / %v)", p, fd, sd)
+		}
+	}
+}
+
+func FuzzFastMatches(f *testing.F) {
+	for _, p := range corpusFiles(f) {
+		src, _ := os.ReadFile(p)
+		f.Add(src)
+	}
+	f.Fuzz(func(t *testing.T, src []byte) {
+		fast, slow, fd, sd := parseBoth(src)
+		if !sd.HasErrors() && (fd.HasErrors() || !sameFiles(fast, slow)) {
+			t.Fatalf("fast path differs from participle on %q", src)
+		}
+	})
 }

@@ -1,0 +1,742 @@
+package syntax
+
+import (
+	"errors"
+
+	"github.com/alecthomas/participle/v2/lexer"
+)
+
+// The fast path. participle's reflective parser is the grammar of record
+// (grammar.go) and produces every syntax error, but it parses a few MB/s.
+// fastParser is a hand-written recursive-descent transcription of the same
+// grammar that fills the same g* structs, with the same Pos/EndPos, in one
+// pass without backtracking. Parse runs it first and falls back to
+// participle when it fails, so errors are participle's; TestFastMatches and
+// FuzzFastMatches check that both produce identical trees.
+
+var errFast = errors.New("fast path gave up")
+
+type ftok struct {
+	t   lexer.Token
+	end lexer.Position // position just after the token
+}
+
+type fastParser struct {
+	toks []ftok
+	i    int
+	last lexer.Position // end of the last consumed token
+}
+
+// tokensPerByte sizes the token slice up front (GXL averages one token per
+// 4-6 bytes); growing it by appends dominated the parse time.
+const bytesPerToken = 4
+
+func advancePos(p lexer.Position, s string) lexer.Position {
+	for i := 0; i < len(s); i++ {
+		p.Offset++
+		if s[i] == '\n' {
+			p.Line++
+			p.Column = 1
+		} else {
+			p.Column++
+		}
+	}
+	return p
+}
+
+// newFastParser lexes src; it returns nil when the lexer reports errors.
+func newFastParser(sc *scanner) *fastParser {
+	fp := &fastParser{toks: make([]ftok, 0, len(sc.src)/bytesPerToken+16)}
+	sc.skipTrivia = true
+	defer func() { sc.skipTrivia = false }()
+	for {
+		t, _ := sc.Next()
+		if t.Type == tError {
+			return nil
+		}
+		if t.Type == tWhitespace || t.Type == tComment {
+			continue
+		}
+		fp.toks = append(fp.toks, ftok{t: t, end: advancePos(t.Pos, t.Value)})
+		if t.EOF() {
+			break
+		}
+	}
+	return fp
+}
+
+func (p *fastParser) peek() *lexer.Token { return &p.toks[p.i].t }
+
+func (p *fastParser) peekAt(n int) *lexer.Token {
+	if p.i+n < len(p.toks) {
+		return &p.toks[p.i+n].t
+	}
+	return &p.toks[len(p.toks)-1].t
+}
+
+func (p *fastParser) pos() lexer.Position { return p.toks[p.i].t.Pos }
+
+func (p *fastParser) next() lexer.Token {
+	t := p.toks[p.i]
+	if !t.t.EOF() {
+		p.last = t.end
+		p.i++
+	}
+	return t.t
+}
+
+// is reports whether the current token has the given text (punctuation or
+// keyword) — participle's literal match compares values.
+func (p *fastParser) is(v string) bool {
+	t := p.peek()
+	return !t.EOF() && t.Value == v && t.Type != tString && t.Type != tRawString && t.Type != tCmdBlock && t.Type != tVarRef
+}
+
+func (p *fastParser) isAt(n int, v string) bool {
+	t := p.peekAt(n)
+	return !t.EOF() && t.Value == v && t.Type != tString && t.Type != tRawString && t.Type != tCmdBlock && t.Type != tVarRef
+}
+
+func (p *fastParser) expect(v string) {
+	if !p.is(v) {
+		panic(errFast)
+	}
+	p.next()
+}
+
+func (p *fastParser) accept(v string) bool {
+	if p.is(v) {
+		p.next()
+		return true
+	}
+	return false
+}
+
+func (p *fastParser) file() (g *gFile, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if r != errFast {
+				panic(r)
+			}
+			g, err = nil, errFast
+		}
+	}()
+	g = &gFile{}
+	for !p.peek().EOF() {
+		g.Items = append(g.Items, p.top())
+	}
+	return g, nil
+}
+
+func (p *fastParser) stmtsOnly() (g *gStmts, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if r != errFast {
+				panic(r)
+			}
+			g, err = nil, errFast
+		}
+	}()
+	g = &gStmts{}
+	for !p.peek().EOF() {
+		g.Stmts = append(g.Stmts, p.stmt())
+	}
+	return g, nil
+}
+
+func (p *fastParser) top() *gTop {
+	t := &gTop{Pos: p.pos()}
+	switch {
+	case p.is("extern"):
+		t.Extern = p.extern()
+	case p.is(";"):
+		p.next()
+		t.Semi = true
+	default:
+		t.Mod = p.mod()
+	}
+	return t
+}
+
+func (p *fastParser) ident() *gIdent {
+	if p.peek().Type != tIdent {
+		panic(errFast)
+	}
+	g := &gIdent{Pos: p.pos()}
+	g.Name = p.next().Value
+	g.EndPos = p.last
+	return g
+}
+
+func (p *fastParser) path() *gPath {
+	g := &gPath{Pos: p.pos()}
+	g.Parts = append(g.Parts, p.ident())
+	for p.is(".") && p.peekAt(1).Type == tIdent {
+		p.next()
+		g.Parts = append(g.Parts, p.ident())
+	}
+	g.EndPos = p.last
+	return g
+}
+
+func (p *fastParser) extern() *gExtern {
+	g := &gExtern{Pos: p.pos()}
+	p.expect("extern")
+	p.expect("mod")
+	g.Names = append(g.Names, p.ident())
+	for p.accept(",") {
+		g.Names = append(g.Names, p.ident())
+	}
+	p.expect("{")
+	for !p.is("}") {
+		pr := &gExternProp{Pos: p.pos()}
+		pr.Key = p.ident()
+		p.expect("=")
+		pr.Value = p.value()
+		pr.EndPos = p.last
+		g.Props = append(g.Props, pr)
+		if !p.accept(";") {
+			p.accept(",")
+		}
+	}
+	p.expect("}")
+	p.accept(";")
+	g.EndPos = p.last
+	return g
+}
+
+func (p *fastParser) annGroups() []*gAnnGroup {
+	var out []*gAnnGroup
+	for p.peek().Type == tAnnOpen {
+		g := &gAnnGroup{Pos: p.pos()}
+		p.next()
+		g.Anns = append(g.Anns, p.ann())
+		for p.is(",") && !p.isAt(1, "]") {
+			p.next()
+			g.Anns = append(g.Anns, p.ann())
+		}
+		p.accept(",")
+		p.expect("]")
+		out = append(out, g)
+	}
+	return out
+}
+
+func (p *fastParser) ann() *gAnn {
+	g := &gAnn{Pos: p.pos()}
+	g.Name = p.ident()
+	if p.accept("(") {
+		g.Paren = true
+		if !p.is(")") {
+			g.Args = append(g.Args, p.annArg())
+			for p.is(",") && !p.isAt(1, ")") {
+				p.next()
+				g.Args = append(g.Args, p.annArg())
+			}
+			p.accept(",")
+		}
+		p.expect(")")
+	}
+	g.EndPos = p.last
+	return g
+}
+
+func (p *fastParser) annArg() *gAnnArg {
+	g := &gAnnArg{Pos: p.pos()}
+	if p.peek().Type == tIdent && p.isAt(1, "=") {
+		g.Key = p.ident()
+		p.next()
+	}
+	if p.startsValue() {
+		g.Value = p.value()
+	} else {
+		g.Word = p.path()
+	}
+	g.EndPos = p.last
+	return g
+}
+
+func (p *fastParser) mod() *gMod {
+	g := &gMod{Pos: p.pos()}
+	g.Anns = p.annGroups()
+	p.expect("mod")
+	g.Name = p.ident()
+	if p.accept(":") {
+		g.Colon = true
+		if p.peek().Type == tIdent {
+			g.Parents = append(g.Parents, p.path())
+			for p.accept(",") {
+				g.Parents = append(g.Parents, p.path())
+			}
+		}
+	}
+	p.expect("{")
+	for !p.is("}") {
+		if p.peek().EOF() {
+			panic(errFast)
+		}
+		g.Items = append(g.Items, p.modItem())
+	}
+	g.RBrace = p.close()
+	p.accept(";")
+	g.EndPos = p.last
+	return g
+}
+
+func (p *fastParser) close() *gClose {
+	g := &gClose{Pos: p.pos()}
+	p.expect("}")
+	g.Tok = "}"
+	return g
+}
+
+func (p *fastParser) modItem() *gModItem {
+	g := &gModItem{Pos: p.pos()}
+	g.Anns = p.annGroups()
+	next := p.peekAt(1)
+	switch {
+	case p.is("env") && next.Type == tIdent:
+		g.Env = p.env()
+	case p.is("flow") && (next.Type == tIdent || next.Type == tVarRef || p.isAt(1, "@")):
+		g.Flow = p.flow()
+	case p.is("fn") && next.Type == tIdent:
+		g.Fn = p.fn()
+	case p.is("activity") && next.Type == tIdent:
+		g.Activity = p.activity()
+	case p.is(";"):
+		p.next()
+		g.Semi = true
+	default:
+		g.Stmt = p.pathStmt()
+	}
+	return g
+}
+
+func (p *fastParser) ref() *gRef {
+	g := &gRef{Pos: p.pos()}
+	g.At = p.accept("@")
+	if p.peek().Type == tVarRef {
+		v := p.next().Value
+		g.Var = &v
+	} else {
+		g.Path = p.path()
+	}
+	g.EndPos = p.last
+	return g
+}
+
+func (p *fastParser) startsRef() bool {
+	t := p.peek()
+	return t.Type == tIdent || t.Type == tVarRef || p.is("@")
+}
+
+func (p *fastParser) refList() []*gRef {
+	var out []*gRef
+	if p.startsRef() {
+		out = append(out, p.ref())
+		for p.accept(",") {
+			out = append(out, p.ref())
+		}
+	}
+	return out
+}
+
+func (p *fastParser) bodyOrSemi() *gBlock {
+	if p.is("{") {
+		b := p.block()
+		p.accept(";")
+		return b
+	}
+	p.expect(";")
+	return nil
+}
+
+func (p *fastParser) env() *gEnv {
+	g := &gEnv{Pos: p.pos()}
+	p.expect("env")
+	g.Name = p.ident()
+	if p.accept(":") {
+		g.Colon = true
+		g.Mixins = p.refList()
+	}
+	g.Body = p.bodyOrSemi()
+	g.EndPos = p.last
+	return g
+}
+
+func (p *fastParser) flow() *gFlow {
+	g := &gFlow{Pos: p.pos()}
+	p.expect("flow")
+	g.First = p.ref()
+	switch {
+	case p.accept(":"):
+		g.Colon = true
+		g.Pre = p.refList()
+		if p.accept(":") {
+			g.PostColon = true
+			g.Post = p.refList()
+		}
+	case p.is("|"):
+		for p.accept("|") {
+			g.Pipe = append(g.Pipe, p.ref())
+		}
+	case p.is("~"):
+		for p.accept("~") {
+			g.Tilde = append(g.Tilde, p.ref())
+		}
+	}
+	g.Body = p.bodyOrSemi()
+	g.EndPos = p.last
+	return g
+}
+
+func (p *fastParser) param() *gParam {
+	g := &gParam{Pos: p.pos()}
+	g.Star = p.accept("*")
+	g.Name = p.ident()
+	if p.accept("=") {
+		g.Default = p.value()
+	}
+	g.EndPos = p.last
+	return g
+}
+
+func (p *fastParser) fn() *gFn {
+	g := &gFn{Pos: p.pos()}
+	p.expect("fn")
+	g.Name = p.ident()
+	p.expect("(")
+	if !p.is(")") {
+		g.Params = append(g.Params, p.param())
+		for p.is(",") && !p.isAt(1, ")") {
+			p.next()
+			g.Params = append(g.Params, p.param())
+		}
+		p.accept(",")
+	}
+	p.expect(")")
+	g.Body = p.bodyOrSemi()
+	g.EndPos = p.last
+	return g
+}
+
+func (p *fastParser) activity() *gActivity {
+	g := &gActivity{Pos: p.pos()}
+	p.expect("activity")
+	g.Name = p.ident()
+	p.expect("{")
+	for !p.is("}") {
+		g.Params = append(g.Params, p.param())
+		if !p.accept(";") {
+			p.accept(",")
+		}
+	}
+	g.RBrace = p.close()
+	p.accept(";")
+	g.EndPos = p.last
+	return g
+}
+
+func (p *fastParser) block() *gBlock {
+	g := &gBlock{Pos: p.pos()}
+	p.expect("{")
+	for !p.is("}") {
+		if p.peek().EOF() {
+			panic(errFast)
+		}
+		g.Stmts = append(g.Stmts, p.stmt())
+	}
+	g.RBrace = p.close()
+	g.EndPos = p.last
+	return g
+}
+
+func (p *fastParser) stmt() *gStmt {
+	g := &gStmt{Pos: p.pos()}
+	switch {
+	case p.is("if") && !p.isAt(1, "=") && !p.isAt(1, "."):
+		g.If = p.ifStmt()
+	case p.is("for") && !p.isAt(1, "=") && !p.isAt(1, "."):
+		g.For = p.forStmt()
+	case p.peek().Type == tCmdBlock:
+		v := p.next().Value
+		g.Cmd = &v
+	case p.is(";"):
+		p.next()
+		g.Semi = true
+	default:
+		g.Path = p.pathStmt()
+	}
+	g.EndPos = p.last
+	return g
+}
+
+func (p *fastParser) pathStmt() *gPathStmt {
+	g := &gPathStmt{Pos: p.pos()}
+	g.Path = p.path()
+	switch {
+	case p.accept("="):
+		g.Assign = p.value()
+		if !p.accept(";") {
+			p.accept(",")
+		}
+	case p.is("("):
+		g.Call = p.callArgs()
+		p.accept(";")
+	case p.is("{"):
+		g.Braces = p.braces()
+		p.accept(";")
+	default:
+		panic(errFast)
+	}
+	g.EndPos = p.last
+	return g
+}
+
+func (p *fastParser) callArgs() *gCallArgs {
+	g := &gCallArgs{Pos: p.pos()}
+	p.expect("(")
+	if !p.is(")") {
+		g.Args = append(g.Args, p.arg())
+		for p.is(",") && !p.isAt(1, ")") {
+			p.next()
+			g.Args = append(g.Args, p.arg())
+		}
+		p.accept(",")
+	}
+	p.expect(")")
+	g.EndPos = p.last
+	return g
+}
+
+func (p *fastParser) arg() *gArg {
+	g := &gArg{Pos: p.pos()}
+	if p.peek().Type == tIdent && p.isAt(1, ":") {
+		g.Key = p.ident()
+		p.next()
+	}
+	g.Value = p.value()
+	g.EndPos = p.last
+	return g
+}
+
+func (p *fastParser) braces() *gBraces {
+	g := &gBraces{Pos: p.pos()}
+	p.expect("{")
+	for !p.is("}") {
+		e := &gBraceEntry{Pos: p.pos()}
+		e.Key = p.path()
+		if p.accept(":") {
+			e.Colon = true
+		} else {
+			p.expect("=")
+		}
+		e.Value = p.value()
+		e.EndPos = p.last
+		g.Entries = append(g.Entries, e)
+		if !p.accept(";") {
+			p.accept(",")
+		}
+	}
+	g.RBrace = p.close()
+	g.EndPos = p.last
+	return g
+}
+
+func (p *fastParser) ifStmt() *gIf {
+	g := &gIf{Pos: p.pos()}
+	p.expect("if")
+	g.Cond = p.or()
+	g.Then = p.block()
+	for p.is("else") && p.isAt(1, "if") {
+		ei := &gElseIf{Pos: p.pos()}
+		p.next()
+		p.next()
+		ei.Cond = p.or()
+		ei.Then = p.block()
+		ei.EndPos = p.last
+		g.ElseIfs = append(g.ElseIfs, ei)
+	}
+	if p.accept("else") {
+		g.Else = p.block()
+	}
+	p.accept(";")
+	g.EndPos = p.last
+	return g
+}
+
+func (p *fastParser) forStmt() *gFor {
+	g := &gFor{Pos: p.pos()}
+	p.expect("for")
+	g.Var = p.value()
+	p.expect("in")
+	g.In = p.value()
+	g.Body = p.block()
+	p.accept(";")
+	g.EndPos = p.last
+	return g
+}
+
+func (p *fastParser) or() *gOr {
+	g := &gOr{Pos: p.pos()}
+	g.Left = p.and()
+	for p.is("||") {
+		r := &gOrRest{Pos: p.pos()}
+		r.Op = p.next().Value
+		r.Right = p.and()
+		g.Rest = append(g.Rest, r)
+	}
+	g.EndPos = p.last
+	return g
+}
+
+func (p *fastParser) and() *gAnd {
+	g := &gAnd{Pos: p.pos()}
+	g.Left = p.cmp()
+	for p.is("&&") {
+		r := &gAndRest{Pos: p.pos()}
+		r.Op = p.next().Value
+		r.Right = p.cmp()
+		g.Rest = append(g.Rest, r)
+	}
+	g.EndPos = p.last
+	return g
+}
+
+var cmpOps = map[string]bool{"==": true, "!=": true, "=*": true, "<=": true, ">=": true, "<": true, ">": true, "=": true}
+
+func (p *fastParser) cmp() *gCmp {
+	g := &gCmp{Pos: p.pos()}
+	g.Left = p.unary()
+	for p.peek().Type == tPunct && cmpOps[p.peek().Value] {
+		r := &gCmpRest{Pos: p.pos()}
+		r.Op = p.next().Value
+		r.Right = p.unary()
+		g.Rest = append(g.Rest, r)
+	}
+	g.EndPos = p.last
+	return g
+}
+
+func (p *fastParser) unary() *gUnary {
+	g := &gUnary{Pos: p.pos()}
+	if p.accept("!") {
+		g.Not = true
+		g.X = p.unary()
+	} else {
+		g.Prim = p.prim()
+	}
+	g.EndPos = p.last
+	return g
+}
+
+func (p *fastParser) prim() *gPrim {
+	g := &gPrim{Pos: p.pos()}
+	switch {
+	case p.accept("("):
+		g.Paren = p.or()
+		p.expect(")")
+	case (p.is("defined") && p.isAt(1, "(")) || (p.is("gx") && p.isAt(1, ".") && p.isAt(2, "defined")):
+		d := &gDefined{Pos: p.pos()}
+		if p.is("gx") {
+			p.next()
+			p.next()
+			d.GxPref = true
+		}
+		p.expect("defined")
+		p.expect("(")
+		if p.peek().Type == tIdent && p.isAt(1, ":") {
+			d.Key = p.ident()
+			p.next()
+		}
+		d.Arg = p.value()
+		p.expect(")")
+		d.EndPos = p.last
+		g.Defined = d
+	case p.startsValue():
+		g.Value = p.value()
+	default:
+		g.Bare = p.path()
+	}
+	g.EndPos = p.last
+	return g
+}
+
+var boolWords = map[string]bool{"true": true, "TRUE": true, "false": true, "FALSE": true}
+
+func (p *fastParser) startsValue() bool {
+	t := p.peek()
+	switch t.Type {
+	case tString, tRawString, tFloat, tInt, tVarRef:
+		return true
+	case tIdent:
+		return boolWords[t.Value]
+	}
+	return p.is("[") || p.is("{")
+}
+
+func (p *fastParser) value() *gValue {
+	g := &gValue{Pos: p.pos()}
+	t := p.peek()
+	switch {
+	case t.Type == tString:
+		v := p.next().Value
+		g.Str = &v
+	case t.Type == tRawString:
+		v := p.next().Value
+		g.Raw = &v
+	case t.Type == tFloat:
+		v := p.next().Value
+		g.Float = &v
+	case t.Type == tInt:
+		v := p.next().Value
+		g.Int = &v
+	case t.Type == tIdent && boolWords[t.Value]:
+		v := p.next().Value
+		g.Bool = &v
+	case t.Type == tVarRef:
+		v := p.next().Value
+		g.Var = &v
+	case p.is("["):
+		l := &gList{Pos: p.pos()}
+		p.next()
+		if !p.is("]") {
+			l.Elems = append(l.Elems, p.value())
+			for p.is(",") && !p.isAt(1, "]") {
+				p.next()
+				l.Elems = append(l.Elems, p.value())
+			}
+			p.accept(",")
+		}
+		p.expect("]")
+		l.EndPos = p.last
+		g.List = l
+	case p.is("{"):
+		o := &gObj{Pos: p.pos()}
+		p.next()
+		if !p.is("}") {
+			o.Entries = append(o.Entries, p.objEntry())
+			for p.is(",") && !p.isAt(1, "}") {
+				p.next()
+				o.Entries = append(o.Entries, p.objEntry())
+			}
+			p.accept(",")
+		}
+		p.expect("}")
+		o.EndPos = p.last
+		g.Obj = o
+	default:
+		panic(errFast)
+	}
+	g.EndPos = p.last
+	return g
+}
+
+func (p *fastParser) objEntry() *gObjEntry {
+	g := &gObjEntry{Pos: p.pos()}
+	g.Key = p.path()
+	p.expect(":")
+	g.Value = p.value()
+	g.EndPos = p.last
+	return g
+}
