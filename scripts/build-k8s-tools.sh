@@ -43,4 +43,3 @@ go build -trimpath -ldflags="-s -w" -o "$OUT/etcd" go.etcd.io/etcd/server/v3
 GOFLAGS= GOBIN="$OUT" go install -trimpath -ldflags="-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK"
 echo "$STAMP" > "$OUT/VERSIONS"
 echo "$OUT"
-```

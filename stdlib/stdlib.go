@@ -4,11 +4,13 @@ package stdlib
 import (
 	"github.com/gxl-dev/gxl/stdlib/builtin"
 	"github.com/gxl-dev/gxl/stdlib/gx"
+	"github.com/gxl-dev/gxl/stdlib/pg"
 )
 
 // Default returns a fresh registry with every built-in family registered.
 func Default() *builtin.Registry {
 	r := builtin.NewRegistry()
 	gx.Register(r)
+	pg.Register(r)
 	return r
 }

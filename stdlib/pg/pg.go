@@ -1,0 +1,521 @@
+// Package pg implements the pg.* built-ins: PostgreSQL replication status,
+// health checks and high-availability operations (failover, switchover,
+// rejoin) with github.com/jackc/pgx/v5. Errors name the server (host:port,
+// never the password) and the step.
+package pg
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/gxl-dev/gxl/runtime/value"
+	"github.com/gxl-dev/gxl/stdlib/builtin"
+)
+
+func timeoutParam(d string) builtin.Param {
+	return builtin.Param{Name: "timeout", Type: builtin.TDuration, Default: value.Str(d), Doc: "give up after this long"}
+}
+
+func outParam(def string) builtin.Param {
+	return builtin.Param{Name: "out", Type: builtin.TString, Default: value.Str(def), Doc: "variable to set"}
+}
+
+func outVars(def string) func(map[string]string) []string {
+	return func(a map[string]string) []string {
+		if a["out"] != "" {
+			return []string{a["out"]}
+		}
+		return []string{def}
+	}
+}
+
+// Register adds the pg.* built-ins.
+func Register(r *builtin.Registry) {
+	dsn := builtin.Param{Name: "dsn", Type: builtin.TString, Required: true, Positional: true, Doc: "connection string of the server"}
+	r.Add(&builtin.Builtin{
+		Name: "pg.status", Doc: "Read a server's role, timeline, WAL positions, replicas and slots into a variable.",
+		Where: builtin.InBlock, Params: []builtin.Param{dsn, outParam("PG_STATUS"), timeoutParam("10s")},
+		SetsVars: outVars("PG_STATUS"), Run: runStatus,
+	})
+	r.Add(&builtin.Builtin{
+		Name: "pg.wait", Doc: "Wait until a server accepts connections (and, with role, has that role).",
+		Where: builtin.InBlock, Params: []builtin.Param{dsn, timeoutParam("60s"),
+			{Name: "role", Type: builtin.TString, Enum: []string{"", "primary", "standby"}, Doc: "wait for this role too"}},
+		Run: runWait,
+	})
+	r.Add(&builtin.Builtin{
+		Name: "pg.check", Doc: "Fail unless the primary streams to enough standbys within a lag bound.",
+		Where: builtin.InBlock, Params: []builtin.Param{dsn, timeoutParam("10s"),
+			{Name: "min_replicas", Type: builtin.TInt, Default: value.Int(1), Doc: "standbys that must be streaming"},
+			{Name: "max_lag_bytes", Type: builtin.TInt, Default: value.Int(16 << 20), Doc: "largest replay lag accepted, in bytes"}},
+		Run: runCheck,
+	})
+	ha := []builtin.Param{
+		{Name: "primary", Type: builtin.TString, Required: true, Doc: "connection string of the (old) primary"},
+		{Name: "standbys", Type: builtin.TList, Required: true, Doc: "connection strings of the standbys"},
+		outParam("PG_PRIMARY"),
+		{Name: "sync", Type: builtin.TString, Doc: "synchronous_standby_names to set on the new primary"},
+		timeoutParam("60s"),
+	}
+	r.Add(&builtin.Builtin{
+		Name: "pg.failover", Doc: "Fence the old primary when reachable, promote the most advanced standby, verify it accepts writes.",
+		Where: builtin.InBlock, Params: ha, SetsVars: outVars("PG_PRIMARY"), Run: runFailover,
+	})
+	r.Add(&builtin.Builtin{
+		Name: "pg.promote", Doc: "Alias of pg.failover.",
+		Where: builtin.InBlock, Params: ha, SetsVars: outVars("PG_PRIMARY"), Run: runFailover,
+	})
+	r.Add(&builtin.Builtin{
+		Name: "pg.switchover", Doc: "Planned switchover: fence the primary, wait until a standby has replayed everything, promote it (no committed row lost).",
+		Where: builtin.InBlock, Params: ha, SetsVars: outVars("PG_PRIMARY"), Run: runSwitchover,
+	})
+	r.Add(&builtin.Builtin{
+		Name: "pg.rejoin", Doc: "Bring an old primary back as a standby of the new one with pg_rewind (runs on this host).",
+		Where: builtin.InBlock, Params: []builtin.Param{
+			{Name: "data", Type: builtin.TString, Required: true, Doc: "data directory of the old primary"},
+			{Name: "port", Type: builtin.TInt, Required: true, Doc: "port the old primary listens on"},
+			{Name: "source", Type: builtin.TString, Required: true, Doc: "connection string of the new primary"},
+			{Name: "name", Type: builtin.TString, Required: true, Doc: "application_name of the rejoined standby (and its slot name prefix)"},
+			{Name: "bin", Type: builtin.TString, Doc: "PostgreSQL bin folder (default: the newest installed)"},
+			{Name: "socket_dir", Type: builtin.TString, Doc: "unix socket folder (default: the data folder's parent)"},
+			timeoutParam("120s"),
+		},
+		Run: runRejoin,
+	})
+}
+
+// server renders host:port of a connection string for messages (never
+// the password).
+func server(dsn string) string {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return "postgres(?)"
+	}
+	return fmt.Sprintf("postgres %s:%d", cfg.Host, cfg.Port)
+}
+
+func withTimeout(c builtin.Ctx, a builtin.Args) (context.Context, context.CancelFunc) {
+	d := a.Duration("timeout")
+	if d <= 0 {
+		d = time.Minute
+	}
+	return context.WithTimeout(c.Context(), d)
+}
+
+func connect(ctx context.Context, dsn string) (*pgx.Conn, error) {
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(cctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", server(dsn), scrub(err, dsn))
+	}
+	return conn, nil
+}
+
+// scrub removes the DSN text from an error, in case a driver echoes it.
+func scrub(err error, dsn string) string {
+	return strings.ReplaceAll(err.Error(), dsn, "<dsn>")
+}
+
+// Status is what pg.status reports.
+type Status struct {
+	Server    string
+	InRecover bool
+	Timeline  int64
+	LSN       string // current (primary) or last replayed (standby) WAL position
+	Replicas  []Replica
+	Slots     []string
+}
+
+// Replica is one row of pg_stat_replication.
+type Replica struct {
+	Name, State, SyncState string
+	LagBytes               int64
+}
+
+// ReadStatus queries a server.
+func ReadStatus(ctx context.Context, dsn string) (*Status, error) {
+	conn, err := connect(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(ctx)
+	st := &Status{Server: server(dsn)}
+	if err := conn.QueryRow(ctx, `select pg_is_in_recovery(),
+		(select timeline_id from pg_control_checkpoint()),
+		case when pg_is_in_recovery() then coalesce(pg_last_wal_replay_lsn()::text, '') else pg_current_wal_lsn()::text end`).
+		Scan(&st.InRecover, &st.Timeline, &st.LSN); err != nil {
+		return nil, fmt.Errorf("%s: status: %v", st.Server, err)
+	}
+	if !st.InRecover {
+		rows, err := conn.Query(ctx, `select coalesce(application_name,''), coalesce(state,''), coalesce(sync_state,''),
+			coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn), 0)::bigint from pg_stat_replication order by 1`)
+		if err != nil {
+			return nil, fmt.Errorf("%s: pg_stat_replication: %v", st.Server, err)
+		}
+		for rows.Next() {
+			var r Replica
+			if err := rows.Scan(&r.Name, &r.State, &r.SyncState, &r.LagBytes); err != nil {
+				return nil, err
+			}
+			st.Replicas = append(st.Replicas, r)
+		}
+		rows.Close()
+	}
+	rows, err := conn.Query(ctx, `select slot_name from pg_replication_slots order by 1`)
+	if err == nil {
+		for rows.Next() {
+			var s string
+			rows.Scan(&s)
+			st.Slots = append(st.Slots, s)
+		}
+		rows.Close()
+	}
+	return st, nil
+}
+
+func (st *Status) value() value.Value {
+	o := value.NewObject()
+	role := "primary"
+	if st.InRecover {
+		role = "standby"
+	}
+	o.Set("role", value.Str(role))
+	o.Set("server", value.Str(st.Server))
+	o.Set("timeline", value.Int(st.Timeline))
+	o.Set("lsn", value.Str(st.LSN))
+	var reps []value.Value
+	for _, r := range st.Replicas {
+		ro := value.NewObject()
+		ro.Set("name", value.Str(r.Name))
+		ro.Set("state", value.Str(r.State))
+		ro.Set("sync_state", value.Str(r.SyncState))
+		ro.Set("lag_bytes", value.Int(r.LagBytes))
+		reps = append(reps, value.Obj(ro))
+	}
+	o.Set("replicas", value.List(reps...))
+	var slots []value.Value
+	for _, s := range st.Slots {
+		slots = append(slots, value.Str(s))
+	}
+	o.Set("slots", value.List(slots...))
+	return value.Obj(o)
+}
+
+func runStatus(c builtin.Ctx, a builtin.Args) error {
+	ctx, cancel := withTimeout(c, a)
+	defer cancel()
+	st, err := ReadStatus(ctx, a.Str("dsn"))
+	if err != nil {
+		return err
+	}
+	c.Set(a.Str("out"), st.value())
+	c.Logf("pg.status %s: role=%s timeline=%d lsn=%s replicas=%d", st.Server, map[bool]string{true: "standby", false: "primary"}[st.InRecover], st.Timeline, st.LSN, len(st.Replicas))
+	return nil
+}
+
+func runWait(c builtin.Ctx, a builtin.Args) error {
+	ctx, cancel := withTimeout(c, a)
+	defer cancel()
+	dsn, role := a.Str("dsn"), a.Str("role")
+	var last error
+	for {
+		st, err := ReadStatus(ctx, dsn)
+		switch {
+		case err != nil:
+			last = err
+		case role == "primary" && st.InRecover, role == "standby" && !st.InRecover:
+			last = fmt.Errorf("%s is not a %s yet", st.Server, role)
+		default:
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("pg.wait %s: %v (last: %v)", server(dsn), ctx.Err(), last)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func runCheck(c builtin.Ctx, a builtin.Args) error {
+	ctx, cancel := withTimeout(c, a)
+	defer cancel()
+	st, err := ReadStatus(ctx, a.Str("dsn"))
+	if err != nil {
+		return err
+	}
+	if st.InRecover {
+		return fmt.Errorf("%s is a standby, not a primary", st.Server)
+	}
+	streaming := 0
+	var problems []string
+	for _, r := range st.Replicas {
+		switch {
+		case r.State != "streaming":
+			problems = append(problems, fmt.Sprintf("%s is %s", r.Name, r.State))
+		case r.LagBytes > a.Int("max_lag_bytes"):
+			problems = append(problems, fmt.Sprintf("%s lags %d bytes (bound %d)", r.Name, r.LagBytes, a.Int("max_lag_bytes")))
+		default:
+			streaming++
+		}
+	}
+	if int64(streaming) < a.Int("min_replicas") {
+		return fmt.Errorf("%s: %d healthy standby(s), %d required; %s", st.Server, streaming, a.Int("min_replicas"), strings.Join(problems, "; "))
+	}
+	c.Logf("pg.check %s: %d standby(s) streaming", st.Server, streaming)
+	return nil
+}
+
+// Fence makes a reachable primary refuse writes: read-only by default for
+// new transactions, and its client sessions terminated.
+func Fence(ctx context.Context, dsn string) error {
+	conn, err := connect(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	for _, q := range []string{
+		"alter system set default_transaction_read_only = on",
+		"select pg_reload_conf()",
+		"select pg_terminate_backend(pid) from pg_stat_activity where pid <> pg_backend_pid() and backend_type = 'client backend'",
+	} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			return fmt.Errorf("%s: fence: %v", server(dsn), err)
+		}
+	}
+	return nil
+}
+
+// replayLSN returns a standby's last replayed position in bytes.
+func replayLSN(ctx context.Context, dsn string) (int64, bool, error) {
+	conn, err := connect(ctx, dsn)
+	if err != nil {
+		return 0, false, err
+	}
+	defer conn.Close(ctx)
+	var rec bool
+	var lsn int64
+	err = conn.QueryRow(ctx, `select pg_is_in_recovery(), coalesce(pg_wal_lsn_diff(coalesce(pg_last_wal_replay_lsn(), pg_current_wal_lsn()), '0/0'), 0)::bigint`).Scan(&rec, &lsn)
+	return lsn, rec, err
+}
+
+// Promote promotes a standby and verifies that it accepts writes.
+func Promote(ctx context.Context, dsn, syncNames string) error {
+	conn, err := connect(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	var ok bool
+	if err := conn.QueryRow(ctx, "select pg_promote(wait => true, wait_seconds => 60)").Scan(&ok); err != nil || !ok {
+		return fmt.Errorf("%s: pg_promote: %v", server(dsn), err)
+	}
+	if syncNames != "" {
+		if _, err := conn.Exec(ctx, "alter system set synchronous_standby_names = '"+strings.ReplaceAll(syncNames, "'", "''")+"'"); err != nil {
+			return fmt.Errorf("%s: set synchronous_standby_names: %v", server(dsn), err)
+		}
+		conn.Exec(ctx, "select pg_reload_conf()")
+	}
+	// txid_current() needs a writable transaction.
+	var xid int64
+	if err := conn.QueryRow(ctx, "select txid_current()").Scan(&xid); err != nil {
+		return fmt.Errorf("%s: promoted but does not accept writes: %v", server(dsn), err)
+	}
+	return nil
+}
+
+func standbys(a builtin.Args) []string {
+	v, _ := a.Value("standbys")
+	var out []string
+	for _, e := range v.ListVal() {
+		if s := strings.TrimSpace(e.String()); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func runFailover(c builtin.Ctx, a builtin.Args) error {
+	ctx, cancel := withTimeout(c, a)
+	defer cancel()
+	began := time.Now()
+	old := a.Str("primary")
+	// Fence the old primary when it still answers, so it cannot keep
+	// taking writes beside the new one.
+	fctx, fcancel := context.WithTimeout(ctx, 3*time.Second)
+	if err := Fence(fctx, old); err == nil {
+		c.Logf("pg.failover: fenced the old primary %s", server(old))
+	} else {
+		c.Logf("pg.failover: old primary %s unreachable (%v); not fenced", server(old), err)
+	}
+	fcancel()
+	best, bestLSN := "", int64(-1)
+	var errs []string
+	for _, s := range standbys(a) {
+		lsn, rec, err := replayLSN(ctx, s)
+		if err != nil {
+			errs = append(errs, err.Error())
+			continue
+		}
+		if !rec {
+			errs = append(errs, server(s)+" is not a standby")
+			continue
+		}
+		if lsn > bestLSN {
+			best, bestLSN = s, lsn
+		}
+	}
+	if best == "" {
+		return fmt.Errorf("no standby can be promoted: %s", strings.Join(errs, "; "))
+	}
+	if err := Promote(ctx, best, a.Str("sync")); err != nil {
+		return err
+	}
+	c.Set(a.Str("out"), value.Str(best))
+	c.Logf("pg.failover: promoted %s in %s", server(best), time.Since(began).Round(time.Millisecond))
+	return nil
+}
+
+func runSwitchover(c builtin.Ctx, a builtin.Args) error {
+	ctx, cancel := withTimeout(c, a)
+	defer cancel()
+	old := a.Str("primary")
+	sb := standbys(a)
+	if len(sb) == 0 {
+		return fmt.Errorf("pg.switchover: no standby given")
+	}
+	if err := Fence(ctx, old); err != nil {
+		return err
+	}
+	// Every committed row is in WAL up to the current position: wait until
+	// the standby has replayed it.
+	var target int64
+	if err := func() error {
+		conn, err := connect(ctx, old)
+		if err != nil {
+			return err
+		}
+		defer conn.Close(ctx)
+		return conn.QueryRow(ctx, "select pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint").Scan(&target)
+	}(); err != nil {
+		return err
+	}
+	for {
+		lsn, rec, err := replayLSN(ctx, sb[0])
+		if err == nil && rec && lsn >= target {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("pg.switchover: %s did not catch up with %s: %v", server(sb[0]), server(old), ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	if err := Promote(ctx, sb[0], a.Str("sync")); err != nil {
+		return err
+	}
+	c.Set(a.Str("out"), value.Str(sb[0]))
+	c.Logf("pg.switchover: %s is the primary; %s is fenced read-only until it rejoins", server(sb[0]), server(old))
+	return nil
+}
+
+// pgBin finds the PostgreSQL bin folder.
+func pgBin(given string) (string, error) {
+	if given != "" {
+		return given, nil
+	}
+	ms, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pg_rewind")
+	if len(ms) == 0 {
+		return "", fmt.Errorf("pg_rewind not found; give bin: \"/usr/lib/postgresql/NN/bin\"")
+	}
+	return filepath.Dir(ms[len(ms)-1]), nil
+}
+
+// asPostgres runs a PostgreSQL program, as the postgres user when root.
+func asPostgres(ctx context.Context, bin, prog string, args ...string) (string, error) {
+	full := append([]string{filepath.Join(bin, prog)}, args...)
+	if os.Geteuid() == 0 {
+		full = append([]string{"runuser", "-u", "postgres", "--"}, full...)
+	}
+	cmd := exec.CommandContext(ctx, full[0], full[1:]...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("%s: %v: %s", prog, err, strings.TrimSpace(string(out)))
+	}
+	return string(out), nil
+}
+
+func runRejoin(c builtin.Ctx, a builtin.Args) error {
+	ctx, cancel := withTimeout(c, a)
+	defer cancel()
+	bin, err := pgBin(a.Str("bin"))
+	if err != nil {
+		return err
+	}
+	data, src, name := a.Str("data"), a.Str("source"), a.Str("name")
+	port := strconv.FormatInt(a.Int("port"), 10)
+	sock := a.Str("socket_dir")
+	if sock == "" {
+		sock = filepath.Dir(data)
+	}
+	// The old primary must be down for pg_rewind.
+	if _, err := os.Stat(filepath.Join(data, "postmaster.pid")); err == nil {
+		asPostgres(ctx, bin, "pg_ctl", "-D", data, "-m", "fast", "-w", "stop")
+	}
+	conn, err := connect(ctx, src)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	// The promoted node shows its new timeline only after a checkpoint;
+	// without it pg_rewind sees nothing to rewind.
+	if _, err := conn.Exec(ctx, "checkpoint"); err != nil {
+		return fmt.Errorf("%s: checkpoint: %v", server(src), err)
+	}
+	cfg, _ := pgx.ParseConfig(src)
+	source := fmt.Sprintf("host=%s port=%d user=%s dbname=%s application_name=%s", cfg.Host, cfg.Port, cfg.User, cfg.Database, name)
+	if out, err := asPostgres(ctx, bin, "pg_rewind", "-D", data, "--source-server="+source, "-R"); err != nil {
+		return fmt.Errorf("pg.rejoin %s: %v", name, err)
+	} else if strings.Contains(out, "no rewind required") {
+		c.Logf("pg.rejoin: no rewind required")
+	}
+	slot := name + "_slot"
+	if _, err := conn.Exec(ctx, "select pg_create_physical_replication_slot($1) where not exists (select 1 from pg_replication_slots where slot_name = $1)", slot); err != nil {
+		return fmt.Errorf("%s: create slot %s: %v", server(src), slot, err)
+	}
+	// pg_rewind copied the source's postgresql.auto.conf (its slot name,
+	// and any fencing): point the node at its own slot, writable settings
+	// come back from the new primary when promoted later.
+	auto := filepath.Join(data, "postgresql.auto.conf")
+	f, err := os.OpenFile(auto, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(f, "primary_slot_name = '%s'\ndefault_transaction_read_only = off\n", slot)
+	f.Close()
+	logPath := filepath.Join(filepath.Dir(data), filepath.Base(data)+".rejoin.log")
+	if _, err := asPostgres(ctx, bin, "pg_ctl", "-D", data, "-l", logPath, "-o", "-p "+port+" -k "+sock, "-w", "-t", "60", "start"); err != nil {
+		return fmt.Errorf("pg.rejoin: start %s: %v", name, err)
+	}
+	for {
+		var state string
+		err := conn.QueryRow(ctx, "select state from pg_stat_replication where application_name = $1", name).Scan(&state)
+		if err == nil && state == "streaming" {
+			c.Logf("pg.rejoin: %s streams from %s", name, server(src))
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("pg.rejoin: %s is not streaming from %s: %v", name, server(src), ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
