@@ -5,6 +5,7 @@ import (
 	"github.com/gxl-dev/gxl/stdlib/builtin"
 	"github.com/gxl-dev/gxl/stdlib/gx"
 	"github.com/gxl-dev/gxl/stdlib/pg"
+	"github.com/gxl-dev/gxl/stdlib/redisha"
 )
 
 // Default returns a fresh registry with every built-in family registered.
@@ -12,5 +13,6 @@ func Default() *builtin.Registry {
 	r := builtin.NewRegistry()
 	gx.Register(r)
 	pg.Register(r)
+	redisha.Register(r)
 	return r
 }

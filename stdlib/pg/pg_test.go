@@ -1,11 +1,9 @@
 package pg_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -15,31 +13,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/gxl-dev/gxl/internal/devstack"
-	"github.com/gxl-dev/gxl/lang/check"
-	"github.com/gxl-dev/gxl/runtime"
-	"github.com/gxl-dev/gxl/runtime/value"
-	"github.com/gxl-dev/gxl/stdlib"
+	"github.com/gxl-dev/gxl/internal/gxltest"
 )
-
-// runGXL runs a flow of a GXL program with the given variables.
-func runGXL(t *testing.T, src, flow string, vars map[string]string) (string, error) {
-	t.Helper()
-	dir := t.TempDir()
-	path := filepath.Join(dir, "work.gxl")
-	os.WriteFile(path, []byte(src), 0o644)
-	extra := map[string]value.Value{}
-	for k, v := range vars {
-		extra[k] = value.Str(v)
-	}
-	prog, ds := check.Load(path, check.Options{Registry: stdlib.Default()})
-	if ds.HasErrors() {
-		t.Fatalf("check: %v", ds)
-	}
-	var out bytes.Buffer
-	r := runtime.New(prog, runtime.Options{Dir: dir, Stdout: &out, Stderr: &out, Extra: extra, SecretsFile: filepath.Join(dir, "none")})
-	err := r.Run(context.Background(), []string{"default"}, []string{flow})
-	return out.String(), err
-}
 
 const failoverProgram = `
 mod envs { env default { } }
@@ -82,7 +57,7 @@ func TestFailoverZeroLoss(t *testing.T) {
 	// The rejoined old primary is started by pg_ctl, not as our child.
 	defer c.StopDataDir(c.Nodes[0].DataDir)
 	vars := c.Env()
-	if out, err := runGXL(t, failoverProgram, "status", vars); err != nil {
+	if out, err := gxltest.Run(t, failoverProgram, "status", vars); err != nil {
 		t.Fatalf("status flow: %v\n%s\n%s", err, out, c.Logs())
 	}
 	if err := devstack.Exec(ctx, c.Nodes[0].DSN(), "create table t (id bigint primary key, writer int)"); err != nil {
@@ -127,7 +102,7 @@ func TestFailoverZeroLoss(t *testing.T) {
 	c.Nodes[0].Kill()
 	close(stop)
 	wg.Wait()
-	out, err := runGXL(t, failoverProgram, "failover", vars)
+	out, err := gxltest.Run(t, failoverProgram, "failover", vars)
 	writable := time.Since(killed)
 	if err != nil {
 		t.Fatalf("failover flow: %v\n%s\n%s", err, out, c.Logs())
@@ -157,7 +132,7 @@ func TestFailoverZeroLoss(t *testing.T) {
 	if missing != 0 {
 		t.Fatalf("%d acknowledged commits lost", missing)
 	}
-	out, err = runGXL(t, failoverProgram, "rejoin", vars)
+	out, err = gxltest.Run(t, failoverProgram, "rejoin", vars)
 	if err != nil {
 		t.Fatalf("rejoin flow: %v\n%s\n%s", err, out, c.Logs())
 	}

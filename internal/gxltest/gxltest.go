@@ -1,0 +1,39 @@
+// Package gxltest runs GXL programs from tests of the built-in families,
+// through the same checker and interpreter as `gxl run`.
+package gxltest
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/gxl-dev/gxl/lang/check"
+	"github.com/gxl-dev/gxl/runtime"
+	"github.com/gxl-dev/gxl/runtime/value"
+	"github.com/gxl-dev/gxl/stdlib"
+)
+
+// Run checks src and runs flow in env default with vars set as strings.
+// A program that does not check fails the test.
+func Run(t testing.TB, src, flow string, vars map[string]string) (string, error) {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "work.gxl")
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	prog, ds := check.Load(path, check.Options{Registry: stdlib.Default()})
+	if ds.HasErrors() {
+		t.Fatalf("check: %v", ds)
+	}
+	extra := map[string]value.Value{}
+	for k, v := range vars {
+		extra[k] = value.Str(v)
+	}
+	var out bytes.Buffer
+	r := runtime.New(prog, runtime.Options{Dir: dir, Stdout: &out, Stderr: &out, Extra: extra, SecretsFile: filepath.Join(dir, "none")})
+	err := r.Run(context.Background(), []string{"default"}, []string{flow})
+	return out.String(), err
+}

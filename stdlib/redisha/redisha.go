@@ -1,0 +1,358 @@
+// Package redisha implements the redis.* built-ins: replication status,
+// synchronisation waits, failover (through Sentinel or directly),
+// coordinated switchover and fencing, with github.com/redis/go-redis/v9.
+package redisha
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/gxl-dev/gxl/runtime/value"
+	"github.com/gxl-dev/gxl/stdlib/builtin"
+)
+
+func timeoutParam(d string) builtin.Param {
+	return builtin.Param{Name: "timeout", Type: builtin.TDuration, Default: value.Str(d), Doc: "give up after this long"}
+}
+
+// Register adds the redis.* built-ins.
+func Register(r *builtin.Registry) {
+	addr := builtin.Param{Name: "addr", Type: builtin.TString, Required: true, Positional: true, Doc: "host:port of the server"}
+	pass := builtin.Param{Name: "password", Type: builtin.TString, Doc: "AUTH password (masked in logs)"}
+	r.Add(&builtin.Builtin{
+		Name: "redis.status", Doc: "Read a server's role, replication offsets and link state into a variable.",
+		Where:  builtin.InBlock,
+		Params: []builtin.Param{addr, pass, {Name: "out", Type: builtin.TString, Default: value.Str("REDIS_STATUS"), Doc: "variable to set"}, timeoutParam("10s")},
+		SetsVars: func(a map[string]string) []string {
+			if a["out"] != "" {
+				return []string{a["out"]}
+			}
+			return []string{"REDIS_STATUS"}
+		},
+		Run: runStatus,
+	})
+	r.Add(&builtin.Builtin{
+		Name: "redis.wait_sync", Doc: "Wait until replicas have acknowledged everything written to the primary (WAIT).",
+		Where: builtin.InBlock, Params: []builtin.Param{addr, pass,
+			{Name: "replicas", Type: builtin.TInt, Default: value.Int(1), Doc: "replicas that must acknowledge"}, timeoutParam("10s")},
+		Run: runWaitSync,
+	})
+	ha := []builtin.Param{
+		{Name: "primary", Type: builtin.TString, Required: true, Doc: "host:port of the (old) primary"},
+		{Name: "replicas", Type: builtin.TList, Doc: "host:port of the replicas (direct mode)"},
+		{Name: "sentinels", Type: builtin.TList, Doc: "host:port of the Sentinels (Sentinel mode)"},
+		{Name: "master_name", Type: builtin.TString, Default: value.Str("mymaster"), Doc: "name monitored by the Sentinels"},
+		pass,
+		{Name: "out", Type: builtin.TString, Default: value.Str("REDIS_PRIMARY"), Doc: "variable set to the new primary's host:port"},
+		timeoutParam("60s"),
+	}
+	sets := func(a map[string]string) []string {
+		if a["out"] != "" {
+			return []string{a["out"]}
+		}
+		return []string{"REDIS_PRIMARY"}
+	}
+	r.Add(&builtin.Builtin{
+		Name: "redis.failover", Doc: "Fail over: through Sentinel when sentinels are given, else REPLICAOF NO ONE on the best replica and re-point the others; the old primary is fenced when reachable.",
+		Where: builtin.InBlock, Params: ha, SetsVars: sets, Run: runFailover,
+	})
+	r.Add(&builtin.Builtin{
+		Name: "redis.switchover", Doc: "Planned switchover with the coordinated FAILOVER command (writes paused until the replica caught up).",
+		Where: builtin.InBlock, Params: ha, SetsVars: sets, Run: runSwitchover,
+	})
+	r.Add(&builtin.Builtin{
+		Name: "redis.fence", Doc: "Stop a server from taking writes: make it a replica of the current primary.",
+		Where: builtin.InBlock, Params: []builtin.Param{addr, pass,
+			{Name: "primary", Type: builtin.TString, Required: true, Doc: "host:port of the current primary"}, timeoutParam("10s")},
+		Run: runFence,
+	})
+}
+
+func client(addr, password string) *redis.Client {
+	return redis.NewClient(&redis.Options{Addr: addr, Password: password, DialTimeout: 2 * time.Second, ReadTimeout: 3 * time.Second, MaxRetries: -1})
+}
+
+func withTimeout(c builtin.Ctx, a builtin.Args) (context.Context, context.CancelFunc) {
+	d := a.Duration("timeout")
+	if d <= 0 {
+		d = time.Minute
+	}
+	return context.WithTimeout(c.Context(), d)
+}
+
+// Info is the replication section of INFO.
+type Info map[string]string
+
+// ReadInfo reads INFO replication.
+func ReadInfo(ctx context.Context, addr, password string) (Info, error) {
+	c := client(addr, password)
+	defer c.Close()
+	s, err := c.Info(ctx, "replication").Result()
+	if err != nil {
+		return nil, fmt.Errorf("redis %s: %v", addr, err)
+	}
+	info := Info{}
+	for _, line := range strings.Split(s, "\n") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(line), ":"); ok {
+			info[k] = v
+		}
+	}
+	return info, nil
+}
+
+func (i Info) offset() int64 {
+	n, _ := strconv.ParseInt(i["master_repl_offset"], 10, 64)
+	return n
+}
+
+func runStatus(c builtin.Ctx, a builtin.Args) error {
+	ctx, cancel := withTimeout(c, a)
+	defer cancel()
+	info, err := ReadInfo(ctx, a.Str("addr"), a.Str("password"))
+	if err != nil {
+		return err
+	}
+	o := value.NewObject()
+	o.Set("role", value.Str(info["role"]))
+	o.Set("addr", value.Str(a.Str("addr")))
+	o.Set("offset", value.Int(info.offset()))
+	o.Set("connected_replicas", value.Int(atoi(info["connected_slaves"])))
+	if info["role"] == "slave" {
+		o.Set("role", value.Str("replica"))
+		o.Set("link", value.Str(info["master_link_status"]))
+		o.Set("master", value.Str(info["master_host"]+":"+info["master_port"]))
+	}
+	c.Set(a.Str("out"), value.Obj(o))
+	c.Logf("redis.status %s: role=%s offset=%d", a.Str("addr"), info["role"], info.offset())
+	return nil
+}
+
+func atoi(s string) int64 {
+	n, _ := strconv.ParseInt(s, 10, 64)
+	return n
+}
+
+func runWaitSync(c builtin.Ctx, a builtin.Args) error {
+	ctx, cancel := withTimeout(c, a)
+	defer cancel()
+	cl := client(a.Str("addr"), a.Str("password"))
+	defer cl.Close()
+	want := a.Int("replicas")
+	d := a.Duration("timeout")
+	n, err := cl.Wait(ctx, int(want), d).Result()
+	if err != nil {
+		return fmt.Errorf("redis %s: WAIT: %v", a.Str("addr"), err)
+	}
+	if n < want {
+		return fmt.Errorf("redis %s: %d of %d replicas acknowledged within %s", a.Str("addr"), n, want, d)
+	}
+	return nil
+}
+
+// Fence makes addr a replica of primary so it cannot keep taking writes.
+func Fence(ctx context.Context, addr, password, primary string) error {
+	host, port, ok := strings.Cut(primary, ":")
+	if !ok {
+		return fmt.Errorf("primary %q is not host:port", primary)
+	}
+	c := client(addr, password)
+	defer c.Close()
+	if err := c.SlaveOf(ctx, host, port).Err(); err != nil {
+		return fmt.Errorf("redis %s: REPLICAOF %s: %v", addr, primary, err)
+	}
+	return nil
+}
+
+func runFence(c builtin.Ctx, a builtin.Args) error {
+	ctx, cancel := withTimeout(c, a)
+	defer cancel()
+	if err := Fence(ctx, a.Str("addr"), a.Str("password"), a.Str("primary")); err != nil {
+		return err
+	}
+	c.Logf("redis.fence: %s now replicates %s", a.Str("addr"), a.Str("primary"))
+	return nil
+}
+
+func list(a builtin.Args, name string) []string {
+	v, _ := a.Value(name)
+	var out []string
+	for _, e := range v.ListVal() {
+		if s := strings.TrimSpace(e.String()); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func runFailover(c builtin.Ctx, a builtin.Args) error {
+	ctx, cancel := withTimeout(c, a)
+	defer cancel()
+	began := time.Now()
+	old, pw := a.Str("primary"), a.Str("password")
+	var newPrimary string
+	if sent := list(a, "sentinels"); len(sent) > 0 {
+		np, err := sentinelFailover(ctx, c, sent, a.Str("master_name"), old, pw)
+		if err != nil {
+			return err
+		}
+		newPrimary = np
+	} else {
+		np, err := directFailover(ctx, c, list(a, "replicas"), pw)
+		if err != nil {
+			return err
+		}
+		newPrimary = np
+	}
+	// The new primary must accept writes.
+	if err := waitWritable(ctx, newPrimary, pw); err != nil {
+		return err
+	}
+	// Fence the old primary if it answers (alive, or restarted empty).
+	fctx, fcancel := context.WithTimeout(ctx, 2*time.Second)
+	if err := Fence(fctx, old, pw, newPrimary); err == nil {
+		c.Logf("redis.failover: fenced the old primary %s (now a replica of %s)", old, newPrimary)
+	}
+	fcancel()
+	c.Set(a.Str("out"), value.Str(newPrimary))
+	c.Logf("redis.failover: %s is the primary after %s", newPrimary, time.Since(began).Round(time.Millisecond))
+	return nil
+}
+
+// sentinelFailover waits for the Sentinels to elect a new master (forcing
+// SENTINEL FAILOVER when the old one is still up).
+func sentinelFailover(ctx context.Context, c builtin.Ctx, sentinels []string, name, old, pw string) (string, error) {
+	var sc *redis.SentinelClient
+	for _, s := range sentinels {
+		cl := redis.NewSentinelClient(&redis.Options{Addr: s, DialTimeout: 2 * time.Second})
+		if _, err := cl.Ping(ctx).Result(); err == nil {
+			sc = cl
+			break
+		}
+		cl.Close()
+	}
+	if sc == nil {
+		return "", fmt.Errorf("no Sentinel answers among %s", strings.Join(sentinels, ", "))
+	}
+	defer sc.Close()
+	cur := func() string {
+		addr, err := sc.GetMasterAddrByName(ctx, name).Result()
+		if err != nil || len(addr) != 2 {
+			return ""
+		}
+		return addr[0] + ":" + addr[1]
+	}
+	if cur() == old {
+		// If the old primary still answers, this is a forced failover.
+		pctx, pcancel := context.WithTimeout(ctx, time.Second)
+		alive := client(old, pw).Ping(pctx).Err() == nil
+		pcancel()
+		if alive {
+			if err := sc.Failover(ctx, name).Err(); err != nil {
+				return "", fmt.Errorf("SENTINEL FAILOVER %s: %v", name, err)
+			}
+		}
+	}
+	for {
+		if np := cur(); np != "" && np != old {
+			return np, nil
+		}
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("Sentinel did not elect a new master for %s: %v", name, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// directFailover promotes the replica with the highest offset and points
+// the others at it.
+func directFailover(ctx context.Context, c builtin.Ctx, replicas []string, pw string) (string, error) {
+	best, bestOff := "", int64(-1)
+	var errs []string
+	for _, r := range replicas {
+		info, err := ReadInfo(ctx, r, pw)
+		if err != nil {
+			errs = append(errs, err.Error())
+			continue
+		}
+		off := atoi(info["slave_repl_offset"])
+		if info["role"] != "slave" {
+			off = info.offset()
+		}
+		if off > bestOff {
+			best, bestOff = r, off
+		}
+	}
+	if best == "" {
+		return "", fmt.Errorf("no replica can be promoted: %s", strings.Join(errs, "; "))
+	}
+	cl := client(best, pw)
+	defer cl.Close()
+	if err := cl.SlaveOf(ctx, "NO", "ONE").Err(); err != nil {
+		return "", fmt.Errorf("redis %s: REPLICAOF NO ONE: %v", best, err)
+	}
+	for _, r := range replicas {
+		if r != best {
+			if err := Fence(ctx, r, pw, best); err != nil {
+				c.Logf("redis.failover: could not re-point %s: %v", r, err)
+			}
+		}
+	}
+	return best, nil
+}
+
+func waitWritable(ctx context.Context, addr, pw string) error {
+	cl := client(addr, pw)
+	defer cl.Close()
+	for {
+		err := cl.Set(ctx, "gxl:failover:probe", time.Now().UnixNano(), time.Minute).Err()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("redis %s does not accept writes: %v", addr, err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func runSwitchover(c builtin.Ctx, a builtin.Args) error {
+	ctx, cancel := withTimeout(c, a)
+	defer cancel()
+	old, pw := a.Str("primary"), a.Str("password")
+	reps := list(a, "replicas")
+	if len(reps) == 0 {
+		return fmt.Errorf("redis.switchover: give the replica to promote in replicas")
+	}
+	host, port, _ := strings.Cut(reps[0], ":")
+	cl := client(old, pw)
+	defer cl.Close()
+	// FAILOVER pauses writes on the primary, waits for the replica's
+	// offset and swaps roles: nothing acknowledged is lost.
+	if err := cl.Do(ctx, "FAILOVER", "TO", host, port, "TIMEOUT", a.Duration("timeout").Milliseconds()).Err(); err != nil {
+		return fmt.Errorf("redis %s: FAILOVER TO %s: %v", old, reps[0], err)
+	}
+	for {
+		info, err := ReadInfo(ctx, reps[0], pw)
+		if err == nil && info["role"] == "master" {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("redis.switchover: %s did not become primary: %v", reps[0], ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	if err := waitWritable(ctx, reps[0], pw); err != nil {
+		return err
+	}
+	c.Set(a.Str("out"), value.Str(reps[0]))
+	c.Logf("redis.switchover: %s is the primary; %s replicates it", reps[0], old)
+	return nil
+}
