@@ -1,27 +1,41 @@
-# gxl — see README.md. `make demo` and `make test` install what they need.
+# gxl — see README.md. `make demo` and `make test` install what they need:
+# Debian packages (PostgreSQL, Redis) through scripts/install-deps.sh and the
+# Kubernetes test binaries, built from the Go module proxy and cached under
+# ${XDG_CACHE_HOME:-~/.cache}/gxl/k8s/<versions> (about 8 minutes cold).
 GO      ?= go
 BIN     := bin/gxl
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
+export GOTOOLCHAIN := local
 
-.PHONY: build test unit demo bench lint fuzz clean
+.PHONY: build test deps unit demo bench fuzz lint clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/gxl
 
-# Every test, after installing what the integration tests need.
-test: lint
-	$(GO) test -race -count=1 ./...
+# What the integration tests and the demo need on a fresh machine.
+deps:
+	./scripts/install-deps.sh
+	./scripts/build-k8s-tools.sh >/dev/null
+
+# Every test, real servers included, with the race detector.
+test: lint deps
+	$(GO) test -race -count=1 -timeout 25m ./...
 
 # Unit tests only (no real servers).
 unit:
 	$(GO) test -short -count=1 ./...
 
-demo: build
+demo: build deps
 	./scripts/demo.sh
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -run '^$$' -bench . -benchmem ./lang/... ./runtime/...
+
+# Ten minutes of each fuzzer (the issue's robustness figure).
+fuzz:
+	$(GO) test ./lang/syntax -run '^$$' -fuzz FuzzParse -fuzztime 10m
+	$(GO) test ./lang/check -run '^$$' -fuzz FuzzCheck -fuzztime 10m
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -1,0 +1,642 @@
+// Package k8s implements the k8s.* built-ins with k8s.io/client-go:
+// server-side apply (field manager gxl) of files, folders or rendered text,
+// rollout waits, scale, get, delete, rollback to the previous revision, and
+// a server-side dry-run diff. Kubeconfig follows the standard loading rules
+// (KUBECONFIG, a kubeconfig argument, a context argument).
+package k8s
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/gxl-dev/gxl/runtime/value"
+	"github.com/gxl-dev/gxl/stdlib/builtin"
+)
+
+// FieldManager is the server-side apply field manager of gxl.
+const FieldManager = "gxl"
+
+func common() []builtin.Param {
+	return []builtin.Param{
+		{Name: "kubeconfig", Type: builtin.TString, Doc: "kubeconfig file (default: KUBECONFIG or ~/.kube/config)"},
+		{Name: "context", Type: builtin.TString, Doc: "kubeconfig context"},
+		{Name: "namespace", Type: builtin.TString, Doc: "namespace (default: the object's or the context's)"},
+		{Name: "timeout", Type: builtin.TDuration, Default: value.Str("2m"), Doc: "give up after this long"},
+	}
+}
+
+func with(ps ...builtin.Param) []builtin.Param { return append(ps, common()...) }
+
+func outOf(def string) func(map[string]string) []string {
+	return func(a map[string]string) []string {
+		if a["out"] != "" {
+			return []string{a["out"]}
+		}
+		return []string{def}
+	}
+}
+
+// Register adds the k8s.* built-ins.
+func Register(r *builtin.Registry) {
+	source := []builtin.Param{
+		{Name: "file", Type: builtin.TString, Positional: true, Doc: "manifest file or folder (.yaml, .yml, .json)"},
+		{Name: "text", Type: builtin.TString, Doc: "manifest text (e.g. rendered by gx.tpl)"},
+	}
+	kindName := []builtin.Param{
+		{Name: "kind", Type: builtin.TString, Required: true, Doc: "resource kind: deployment, statefulset, pod, configmap, ..."},
+		{Name: "name", Type: builtin.TString, Required: true, Positional: true, Doc: "object name"},
+	}
+	r.Add(&builtin.Builtin{
+		Name: "k8s.apply", Doc: "Server-side apply (field manager gxl) of manifests; reports created/configured/unchanged; optional prune by label.",
+		Where: builtin.InBlock, SetsVars: outOf("K8S_APPLIED"),
+		Params: with(append(source,
+			builtin.Param{Name: "prune", Type: builtin.TBool, Doc: "delete objects with the selector label that the manifests no longer contain"},
+			builtin.Param{Name: "selector", Type: builtin.TString, Doc: "label selector for prune (required with prune)"},
+			builtin.Param{Name: "out", Type: builtin.TString, Default: value.Str("K8S_APPLIED"), Doc: "variable set to {created, configured, unchanged, pruned}"})...),
+		Run: runApply,
+	})
+	r.Add(&builtin.Builtin{
+		Name: "k8s.diff", Doc: "Server-side dry-run apply: print and return the objects that would change.",
+		Where: builtin.InBlock, SetsVars: outOf("K8S_DIFF"),
+		Params: with(append(source, builtin.Param{Name: "out", Type: builtin.TString, Default: value.Str("K8S_DIFF"), Doc: "variable set to the list of changed objects"})...),
+		Run:    runDiff,
+	})
+	r.Add(&builtin.Builtin{
+		Name: "k8s.wait", Doc: "Wait for a Deployment/StatefulSet rollout, pod readiness or an arbitrary condition.",
+		Where: builtin.InBlock,
+		Params: with(append(kindName, builtin.Param{Name: "for", Type: builtin.TString, Default: value.Str("rollout"),
+			Doc: "rollout, ready, or condition=Type[=Status]"})...),
+		Run: runWait,
+	})
+	r.Add(&builtin.Builtin{
+		Name: "k8s.scale", Doc: "Set the replicas of a Deployment or StatefulSet (scale subresource).",
+		Where:  builtin.InBlock,
+		Params: with(append(kindName, builtin.Param{Name: "replicas", Type: builtin.TInt, Required: true, Doc: "desired replicas"})...),
+		Run:    runScale,
+	})
+	r.Add(&builtin.Builtin{
+		Name: "k8s.get", Doc: "Read an object into a variable.",
+		Where: builtin.InBlock, SetsVars: outOf("K8S_OBJECT"),
+		Params: with(append(kindName, builtin.Param{Name: "out", Type: builtin.TString, Default: value.Str("K8S_OBJECT"), Doc: "variable to set"})...),
+		Run:    runGet,
+	})
+	r.Add(&builtin.Builtin{
+		Name: "k8s.delete", Doc: "Delete an object (missing objects are not an error).",
+		Where: builtin.InBlock, Params: with(kindName...), Run: runDelete,
+	})
+	r.Add(&builtin.Builtin{
+		Name: "k8s.rollback", Doc: "Roll a Deployment back to its previous ReplicaSet revision (like kubectl rollout undo).",
+		Where: builtin.InBlock, Params: with(builtin.Param{Name: "name", Type: builtin.TString, Required: true, Positional: true, Doc: "deployment name"}),
+		Run: runRollback,
+	})
+}
+
+// client bundles what the built-ins need.
+type client struct {
+	dyn       dynamic.Interface
+	mapper    meta.RESTMapper
+	namespace string
+	server    string
+}
+
+func newClient(a builtin.Args) (*client, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if p := a.Str("kubeconfig"); p != "" {
+		rules.ExplicitPath = p
+	}
+	over := &clientcmd.ConfigOverrides{CurrentContext: a.Str("context")}
+	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, over)
+	cfg, err := cc.ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig: %v", err)
+	}
+	cfg.Timeout = 30 * time.Second
+	ns, _, _ := cc.Namespace()
+	if a.Str("namespace") != "" {
+		ns = a.Str("namespace")
+	}
+	if ns == "" {
+		ns = "default"
+	}
+	return clientFor(cfg, ns)
+}
+
+func clientFor(cfg *rest.Config, ns string) (*client, error) {
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	mapper := restmapper.NewShortcutExpander(restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc)), dc, nil)
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &client{dyn: dyn, mapper: mapper, namespace: ns, server: cfg.Host}, nil
+}
+
+func withTimeout(c builtin.Ctx, a builtin.Args) (context.Context, context.CancelFunc) {
+	d := a.Duration("timeout")
+	if d <= 0 {
+		d = 2 * time.Minute
+	}
+	return context.WithTimeout(c.Context(), d)
+}
+
+// resource finds the dynamic resource of an object.
+func (k *client) resource(gvk schema.GroupVersionKind, ns string) (dynamic.ResourceInterface, *meta.RESTMapping, error) {
+	m, err := k.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		return nil, nil, fmt.Errorf("unknown kind %s: %v", gvk.Kind, err)
+	}
+	if m.Scope.Name() == meta.RESTScopeNameNamespace {
+		if ns == "" {
+			ns = k.namespace
+		}
+		return k.dyn.Resource(m.Resource).Namespace(ns), m, nil
+	}
+	return k.dyn.Resource(m.Resource), m, nil
+}
+
+// byKind resolves a kind name such as "deployment" or "deploy".
+func (k *client) byKind(kind, ns string) (dynamic.ResourceInterface, error) {
+	gvr, err := k.mapper.ResourceFor(schema.GroupVersionResource{Resource: strings.ToLower(kind)})
+	if err != nil {
+		return nil, fmt.Errorf("unknown kind %q: %v", kind, err)
+	}
+	gvk, err := k.mapper.KindFor(gvr)
+	if err != nil {
+		return nil, err
+	}
+	r, _, err := k.resource(gvk, ns)
+	return r, err
+}
+
+// readObjects reads manifests from a file, a folder or text.
+func readObjects(c builtin.Ctx, a builtin.Args) ([]*unstructured.Unstructured, error) {
+	var docs []io.Reader
+	var names []string
+	if t := a.Str("text"); t != "" {
+		docs = append(docs, strings.NewReader(t))
+		names = append(names, "text")
+	}
+	if f := a.Str("file"); f != "" {
+		if !filepath.IsAbs(f) {
+			f = filepath.Join(c.Dir(), f)
+		}
+		st, err := os.Stat(f)
+		if err != nil {
+			return nil, err
+		}
+		var files []string
+		if st.IsDir() {
+			filepath.Walk(f, func(p string, info os.FileInfo, err error) error {
+				if err == nil && !info.IsDir() {
+					switch strings.ToLower(filepath.Ext(p)) {
+					case ".yaml", ".yml", ".json":
+						files = append(files, p)
+					}
+				}
+				return nil
+			})
+			sort.Strings(files)
+		} else {
+			files = []string{f}
+		}
+		for _, p := range files {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return nil, err
+			}
+			docs = append(docs, bytes.NewReader(b))
+			names = append(names, p)
+		}
+	}
+	if len(docs) == 0 {
+		return nil, fmt.Errorf("give file (a manifest file or folder) or text")
+	}
+	var out []*unstructured.Unstructured
+	for i, r := range docs {
+		dec := utilyaml.NewYAMLOrJSONDecoder(r, 4096)
+		for {
+			var m map[string]any
+			if err := dec.Decode(&m); err != nil {
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				return nil, fmt.Errorf("%s: %v", names[i], err)
+			}
+			if len(m) == 0 {
+				continue
+			}
+			u := &unstructured.Unstructured{Object: m}
+			if u.GetKind() == "" || u.GetAPIVersion() == "" || u.GetName() == "" {
+				return nil, fmt.Errorf("%s: a manifest lacks apiVersion, kind or metadata.name", names[i])
+			}
+			out = append(out, u)
+		}
+	}
+	// Namespaces first, so namespaced objects find theirs.
+	sort.SliceStable(out, func(i, j int) bool { return out[i].GetKind() == "Namespace" && out[j].GetKind() != "Namespace" })
+	return out, nil
+}
+
+func describe(u *unstructured.Unstructured) string {
+	s := strings.ToLower(u.GetKind()) + "/" + u.GetName()
+	if u.GetNamespace() != "" {
+		s = u.GetNamespace() + "/" + s
+	}
+	return s
+}
+
+func applyOne(ctx context.Context, k *client, u *unstructured.Unstructured, dryRun bool) (string, *unstructured.Unstructured, error) {
+	r, m, err := k.resource(u.GroupVersionKind(), u.GetNamespace())
+	if err != nil {
+		return "", nil, err
+	}
+	if m.Scope.Name() == meta.RESTScopeNameNamespace && u.GetNamespace() == "" {
+		u.SetNamespace(k.namespace)
+	}
+	before, err := r.Get(ctx, u.GetName(), metav1.GetOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return "", nil, fmt.Errorf("%s: %v", describe(u), err)
+	}
+	opts := metav1.ApplyOptions{FieldManager: FieldManager, Force: true}
+	if dryRun {
+		opts.DryRun = []string{metav1.DryRunAll}
+	}
+	after, err := r.Apply(ctx, u.GetName(), u, opts)
+	if err != nil {
+		return "", nil, fmt.Errorf("apply %s: %v", describe(u), err)
+	}
+	switch {
+	case before == nil:
+		return "created", after, nil
+	case dryRun:
+		// A dry run does not bump resourceVersion: compare the content.
+		if reflect.DeepEqual(content(before), content(after)) {
+			return "unchanged", after, nil
+		}
+	case before.GetResourceVersion() == after.GetResourceVersion():
+		return "unchanged", after, nil
+	}
+	return "configured", after, nil
+}
+
+// content is an object without server bookkeeping and status.
+func content(u *unstructured.Unstructured) map[string]any {
+	c := u.DeepCopy().Object
+	delete(c, "status")
+	if md, ok := c["metadata"].(map[string]any); ok {
+		for _, k := range []string{"managedFields", "resourceVersion", "generation", "uid", "creationTimestamp"} {
+			delete(md, k)
+		}
+		if ann, ok := md["annotations"].(map[string]any); ok {
+			delete(ann, revisionAnnotation)
+			if len(ann) == 0 {
+				delete(md, "annotations")
+			}
+		}
+	}
+	return c
+}
+
+func runApply(c builtin.Ctx, a builtin.Args) error {
+	ctx, cancel := withTimeout(c, a)
+	defer cancel()
+	objs, err := readObjects(c, a)
+	if err != nil {
+		return err
+	}
+	k, err := newClient(a)
+	if err != nil {
+		return err
+	}
+	counts := map[string]int64{}
+	applied := map[string]bool{}
+	for _, u := range objs {
+		res, _, err := applyOne(ctx, k, u, false)
+		if err != nil {
+			return fmt.Errorf("k8s.apply (%s): %v", k.server, err)
+		}
+		counts[res]++
+		applied[describe(u)] = true
+		c.Logf("k8s.apply %s %s", describe(u), res)
+	}
+	if a.Bool("prune") {
+		sel := a.Str("selector")
+		if sel == "" {
+			return fmt.Errorf("k8s.apply: prune needs a selector, e.g. selector: \"app.kubernetes.io/part-of=shop\"")
+		}
+		n, err := prune(ctx, k, objs, sel, applied, c)
+		if err != nil {
+			return err
+		}
+		counts["pruned"] = n
+	}
+	o := value.NewObject()
+	for _, key := range []string{"created", "configured", "unchanged", "pruned"} {
+		o.Set(key, value.Int(counts[key]))
+	}
+	c.Set(a.Str("out"), value.Obj(o))
+	return nil
+}
+
+// prune deletes objects of the applied kinds that carry the selector but
+// were not in the manifests.
+func prune(ctx context.Context, k *client, objs []*unstructured.Unstructured, sel string, applied map[string]bool, c builtin.Ctx) (int64, error) {
+	seen := map[string]bool{}
+	var n int64
+	for _, u := range objs {
+		gvk := u.GroupVersionKind()
+		key := gvk.String() + "|" + u.GetNamespace()
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		r, _, err := k.resource(gvk, u.GetNamespace())
+		if err != nil {
+			return n, err
+		}
+		list, err := r.List(ctx, metav1.ListOptions{LabelSelector: sel})
+		if err != nil {
+			return n, err
+		}
+		for i := range list.Items {
+			item := &list.Items[i]
+			item.SetKind(gvk.Kind)
+			if applied[describe(item)] {
+				continue
+			}
+			if err := r.Delete(ctx, item.GetName(), metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+				return n, err
+			}
+			c.Logf("k8s.apply pruned %s", describe(item))
+			n++
+		}
+	}
+	return n, nil
+}
+
+func runDiff(c builtin.Ctx, a builtin.Args) error {
+	ctx, cancel := withTimeout(c, a)
+	defer cancel()
+	objs, err := readObjects(c, a)
+	if err != nil {
+		return err
+	}
+	k, err := newClient(a)
+	if err != nil {
+		return err
+	}
+	var changed []value.Value
+	for _, u := range objs {
+		res, _, err := applyOne(ctx, k, u, true)
+		if err != nil {
+			if apierrors.IsNotFound(err) || strings.Contains(err.Error(), "not found") {
+				res = "created"
+			} else {
+				return fmt.Errorf("k8s.diff (%s): %v", k.server, err)
+			}
+		}
+		if res != "unchanged" {
+			changed = append(changed, value.Str(describe(u)+" "+res))
+			fmt.Fprintf(c.Stdout(), "~ %s (%s)\n", describe(u), res)
+		}
+	}
+	c.Set(a.Str("out"), value.List(changed...))
+	return nil
+}
+
+// status reads an int64 status field.
+func field(u *unstructured.Unstructured, path ...string) int64 {
+	v, _, _ := unstructured.NestedInt64(u.Object, path...)
+	return v
+}
+
+// rolloutDone reports whether a Deployment or StatefulSet finished rolling out.
+func rolloutDone(u *unstructured.Unstructured) (bool, string) {
+	want := field(u, "spec", "replicas")
+	if _, found, _ := unstructured.NestedInt64(u.Object, "spec", "replicas"); !found {
+		want = 1
+	}
+	gen, obs := u.GetGeneration(), field(u, "status", "observedGeneration")
+	upd, ready, avail := field(u, "status", "updatedReplicas"), field(u, "status", "readyReplicas"), field(u, "status", "availableReplicas")
+	total := field(u, "status", "replicas")
+	msg := fmt.Sprintf("generation %d/%d, updated %d/%d, ready %d/%d", obs, gen, upd, want, ready, want)
+	if obs < gen || upd < want || ready < want || total > want {
+		return false, msg
+	}
+	if u.GetKind() == "Deployment" && avail < want {
+		return false, msg + fmt.Sprintf(", available %d/%d", avail, want)
+	}
+	return true, msg
+}
+
+func conditionTrue(u *unstructured.Unstructured, typ, status string) bool {
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	for _, c := range conds {
+		m, _ := c.(map[string]any)
+		if fmt.Sprint(m["type"]) == typ && strings.EqualFold(fmt.Sprint(m["status"]), status) {
+			return true
+		}
+	}
+	return false
+}
+
+func runWait(c builtin.Ctx, a builtin.Args) error {
+	ctx, cancel := withTimeout(c, a)
+	defer cancel()
+	k, err := newClient(a)
+	if err != nil {
+		return err
+	}
+	r, err := k.byKind(a.Str("kind"), a.Str("namespace"))
+	if err != nil {
+		return err
+	}
+	name, cond := a.Str("name"), a.Str("for")
+	began := time.Now()
+	last := "not found yet"
+	for {
+		u, err := r.Get(ctx, name, metav1.GetOptions{})
+		if err == nil {
+			done := false
+			switch {
+			case cond == "rollout":
+				done, last = rolloutDone(u)
+			case cond == "ready":
+				done = conditionTrue(u, "Ready", "True")
+				last = "not Ready"
+			case strings.HasPrefix(cond, "condition="):
+				typ, status, ok := strings.Cut(strings.TrimPrefix(cond, "condition="), "=")
+				if !ok {
+					status = "True"
+				}
+				done = conditionTrue(u, typ, status)
+				last = "condition " + typ + " is not " + status
+			default:
+				return fmt.Errorf("k8s.wait: for must be rollout, ready or condition=Type[=Status], not %q", cond)
+			}
+			if done {
+				c.Logf("k8s.wait %s/%s: %s after %s", a.Str("kind"), name, cond, time.Since(began).Round(time.Millisecond))
+				return nil
+			}
+		} else if !apierrors.IsNotFound(err) {
+			last = err.Error()
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("k8s.wait %s/%s (%s): %s not reached: %s", a.Str("kind"), name, k.server, cond, last)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func runScale(c builtin.Ctx, a builtin.Args) error {
+	ctx, cancel := withTimeout(c, a)
+	defer cancel()
+	k, err := newClient(a)
+	if err != nil {
+		return err
+	}
+	r, err := k.byKind(a.Str("kind"), a.Str("namespace"))
+	if err != nil {
+		return err
+	}
+	patch := []byte(fmt.Sprintf(`{"spec":{"replicas":%d}}`, a.Int("replicas")))
+	if _, err := r.Patch(ctx, a.Str("name"), types.MergePatchType, patch, metav1.PatchOptions{FieldManager: FieldManager}, "scale"); err != nil {
+		return fmt.Errorf("k8s.scale %s/%s: %v", a.Str("kind"), a.Str("name"), err)
+	}
+	c.Logf("k8s.scale %s/%s to %d", a.Str("kind"), a.Str("name"), a.Int("replicas"))
+	return nil
+}
+
+func runGet(c builtin.Ctx, a builtin.Args) error {
+	ctx, cancel := withTimeout(c, a)
+	defer cancel()
+	k, err := newClient(a)
+	if err != nil {
+		return err
+	}
+	r, err := k.byKind(a.Str("kind"), a.Str("namespace"))
+	if err != nil {
+		return err
+	}
+	u, err := r.Get(ctx, a.Str("name"), metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("k8s.get %s/%s: %v", a.Str("kind"), a.Str("name"), err)
+	}
+	b, _ := json.Marshal(u.Object)
+	var x any
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	dec.Decode(&x)
+	v, err := value.FromGo(x)
+	if err != nil {
+		return err
+	}
+	c.Set(a.Str("out"), v)
+	return nil
+}
+
+func runDelete(c builtin.Ctx, a builtin.Args) error {
+	ctx, cancel := withTimeout(c, a)
+	defer cancel()
+	k, err := newClient(a)
+	if err != nil {
+		return err
+	}
+	r, err := k.byKind(a.Str("kind"), a.Str("namespace"))
+	if err != nil {
+		return err
+	}
+	err = r.Delete(ctx, a.Str("name"), metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("k8s.delete %s/%s: %v", a.Str("kind"), a.Str("name"), err)
+	}
+	c.Logf("k8s.delete %s/%s", a.Str("kind"), a.Str("name"))
+	return nil
+}
+
+const revisionAnnotation = "deployment.kubernetes.io/revision"
+
+func runRollback(c builtin.Ctx, a builtin.Args) error {
+	ctx, cancel := withTimeout(c, a)
+	defer cancel()
+	k, err := newClient(a)
+	if err != nil {
+		return err
+	}
+	deps, err := k.byKind("deployments", a.Str("namespace"))
+	if err != nil {
+		return err
+	}
+	rss, err := k.byKind("replicasets", a.Str("namespace"))
+	if err != nil {
+		return err
+	}
+	name := a.Str("name")
+	d, err := deps.Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("k8s.rollback %s: %v", name, err)
+	}
+	cur, _ := strconv.Atoi(d.GetAnnotations()[revisionAnnotation])
+	list, err := rss.List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	var prev *unstructured.Unstructured
+	prevRev := 0
+	for i := range list.Items {
+		rs := &list.Items[i]
+		owned := false
+		for _, o := range rs.GetOwnerReferences() {
+			if o.UID == d.GetUID() {
+				owned = true
+			}
+		}
+		rev, _ := strconv.Atoi(rs.GetAnnotations()[revisionAnnotation])
+		if owned && rev < cur && rev > prevRev {
+			prev, prevRev = rs, rev
+		}
+	}
+	if prev == nil {
+		return fmt.Errorf("k8s.rollback %s: no previous revision (current revision %d)", name, cur)
+	}
+	tpl, _, _ := unstructured.NestedMap(prev.Object, "spec", "template")
+	if labels, ok, _ := unstructured.NestedMap(tpl, "metadata", "labels"); ok {
+		delete(labels, "pod-template-hash")
+		unstructured.SetNestedMap(tpl, labels, "metadata", "labels")
+	}
+	patch, _ := json.Marshal(map[string]any{"spec": map[string]any{"template": tpl}})
+	if _, err := deps.Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: FieldManager}); err != nil {
+		return fmt.Errorf("k8s.rollback %s: %v", name, err)
+	}
+	c.Logf("k8s.rollback %s: to revision %d", name, prevRev)
+	return nil
+}

@@ -1,0 +1,92 @@
+package k8s_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/gxl-dev/gxl/internal/devstack"
+	"github.com/gxl-dev/gxl/internal/gxltest"
+)
+
+var kube *devstack.Kube
+
+func TestMain(m *testing.M) {
+	began := time.Now()
+	k, err := devstack.StartKube(context.Background(), "", devstack.KubeOptions{})
+	if err != nil {
+		// Never skipped: a control plane that cannot start fails the package.
+		fmt.Fprintln(os.Stderr, "FAIL: cannot start the Kubernetes control plane:", err)
+		os.Exit(1)
+	}
+	fmt.Fprintf(os.Stderr, "kubernetes control plane ready in %s\n", time.Since(began).Round(time.Millisecond))
+	kube = k
+	code := m.Run()
+	if code != 0 {
+		fmt.Fprintln(os.Stderr, kube.Logs())
+	}
+	kube.Cleanup()
+	os.Exit(code)
+}
+
+const program = `
+mod envs { env default { } }
+mod main {
+    flow deploy {
+        k8s.apply(file: "${MANIFESTS}", kubeconfig: "${KUBECONFIG_FILE}", out: "A1");
+        gx.assert(value: "${A1.created}", expect: "5");
+        k8s.apply(file: "${MANIFESTS}", kubeconfig: "${KUBECONFIG_FILE}", out: "A2");
+        gx.assert(value: "${A2.unchanged}", expect: "5", err: "re-apply changed something: ${A2}");
+        k8s.wait(kind: "deployment", name: "user-service", namespace: "gxl-test", kubeconfig: "${KUBECONFIG_FILE}", timeout: "60s");
+        k8s.get(kind: "deployment", name: "user-service", namespace: "gxl-test", kubeconfig: "${KUBECONFIG_FILE}", out: "D");
+        gx.assert(value: "${D.status.readyReplicas}", expect: "2");
+        k8s.get(kind: "service", name: "user-service", namespace: "gxl-test", kubeconfig: "${KUBECONFIG_FILE}", out: "S");
+        gx.assert(value: "${S.spec.ports[0].port}", expect: "80");
+    }
+    flow scale {
+        k8s.scale(kind: "deploy", name: "user-service", namespace: "gxl-test", replicas: 3, kubeconfig: "${KUBECONFIG_FILE}");
+        k8s.wait(kind: "deployment", name: "user-service", namespace: "gxl-test", kubeconfig: "${KUBECONFIG_FILE}", timeout: "60s");
+        k8s.get(kind: "deployment", name: "user-service", namespace: "gxl-test", kubeconfig: "${KUBECONFIG_FILE}", out: "D");
+        gx.assert(value: "${D.status.readyReplicas}", expect: "3");
+    }
+    flow upgrade {
+        gx.read_cmd(name: "NEWDEP", cmd: "sed 's/user-service:v4.1.0/user-service:v4.2.0/' ${MANIFESTS}/20-deployment.yaml", quiet: true);
+        k8s.diff(text: "${NEWDEP}", kubeconfig: "${KUBECONFIG_FILE}", out: "DIFF");
+        gx.assert(value: "${DIFF[0]}", expect: "gxl-test/deployment/user-service configured");
+        k8s.apply(text: "${NEWDEP}", kubeconfig: "${KUBECONFIG_FILE}");
+        k8s.wait(kind: "deployment", name: "user-service", namespace: "gxl-test", kubeconfig: "${KUBECONFIG_FILE}", timeout: "60s");
+        k8s.get(kind: "deployment", name: "user-service", namespace: "gxl-test", kubeconfig: "${KUBECONFIG_FILE}", out: "D");
+        gx.assert(value: "${D.spec.template.spec.containers[0].image}", expect: "registry.local/user-service:v4.2.0");
+    }
+    flow rollback {
+        k8s.rollback(name: "user-service", namespace: "gxl-test", kubeconfig: "${KUBECONFIG_FILE}");
+        k8s.wait(kind: "deployment", name: "user-service", namespace: "gxl-test", kubeconfig: "${KUBECONFIG_FILE}", timeout: "60s");
+        k8s.get(kind: "deployment", name: "user-service", namespace: "gxl-test", kubeconfig: "${KUBECONFIG_FILE}", out: "D");
+        gx.assert(value: "${D.spec.template.spec.containers[0].image}", expect: "registry.local/user-service:v4.1.0");
+    }
+    flow remove {
+        k8s.delete(kind: "deployment", name: "user-service", namespace: "gxl-test", kubeconfig: "${KUBECONFIG_FILE}");
+        k8s.delete(kind: "deployment", name: "user-service", namespace: "gxl-test", kubeconfig: "${KUBECONFIG_FILE}");
+    }
+}
+`
+
+func TestLifecycle(t *testing.T) {
+	abs, _ := filepath.Abs("../../testdata/k8s/app")
+	vars := map[string]string{"MANIFESTS": abs, "KUBECONFIG_FILE": kube.Kubeconfig}
+	for _, flow := range []string{"deploy", "scale", "upgrade", "rollback", "remove"} {
+		began := time.Now()
+		out, err := gxltest.Run(t, program, flow, vars)
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", flow, err, out)
+		}
+		t.Logf("%s: %s", flow, time.Since(began).Round(time.Millisecond))
+	}
+	out, err := gxltest.Run(t, program+`mod check { flow gone { k8s.get(kind: "deployment", name: "user-service", namespace: "gxl-test", kubeconfig: "${KUBECONFIG_FILE}"); } }`, "check.gone", vars)
+	if err == nil {
+		t.Fatalf("deployment still exists after delete:\n%s", out)
+	}
+}
