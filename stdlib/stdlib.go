@@ -4,6 +4,7 @@ package stdlib
 import (
 	"github.com/gxl-dev/gxl/stdlib/builtin"
 	"github.com/gxl-dev/gxl/stdlib/gx"
+	"github.com/gxl-dev/gxl/stdlib/httpcheck"
 	"github.com/gxl-dev/gxl/stdlib/k8s"
 	"github.com/gxl-dev/gxl/stdlib/pg"
 	"github.com/gxl-dev/gxl/stdlib/redisha"
@@ -16,5 +17,6 @@ func Default() *builtin.Registry {
 	pg.Register(r)
 	redisha.Register(r)
 	k8s.Register(r)
+	httpcheck.Register(r)
 	return r
 }

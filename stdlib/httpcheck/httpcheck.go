@@ -1,0 +1,80 @@
+// Package httpcheck implements http.check: a health probe of a service
+// endpoint (status code and body match, with retries).
+package httpcheck
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"time"
+
+	"github.com/gxl-dev/gxl/runtime/value"
+	"github.com/gxl-dev/gxl/stdlib/builtin"
+)
+
+// Register adds http.check.
+func Register(r *builtin.Registry) {
+	r.Add(&builtin.Builtin{
+		Name: "http.check", Doc: "GET a URL until it answers the expected status (and body pattern), with retries.",
+		Where: builtin.InBlock,
+		Params: []builtin.Param{
+			{Name: "url", Type: builtin.TString, Required: true, Positional: true, Doc: "the URL"},
+			{Name: "status", Type: builtin.TInt, Default: value.Int(200), Doc: "expected status code"},
+			{Name: "body", Type: builtin.TString, Doc: "regular expression the body must match"},
+			{Name: "retries", Type: builtin.TInt, Default: value.Int(3), Doc: "attempts after the first"},
+			{Name: "interval", Type: builtin.TDuration, Default: value.Str("1s"), Doc: "pause between attempts"},
+			{Name: "timeout", Type: builtin.TDuration, Default: value.Str("5s"), Doc: "timeout of each attempt"},
+		},
+		Run: run,
+	})
+}
+
+func run(c builtin.Ctx, a builtin.Args) error {
+	var re *regexp.Regexp
+	if p := a.Str("body"); p != "" {
+		var err error
+		if re, err = regexp.Compile(p); err != nil {
+			return fmt.Errorf("http.check: body pattern: %v", err)
+		}
+	}
+	url := a.Str("url")
+	var last error
+	for attempt := 0; attempt <= int(a.Int("retries")); attempt++ {
+		if attempt > 0 {
+			select {
+			case <-c.Context().Done():
+				return c.Context().Err()
+			case <-time.After(a.Duration("interval")):
+			}
+		}
+		if last = probe(c.Context(), url, a.Duration("timeout"), int(a.Int("status")), re); last == nil {
+			c.Logf("http.check %s: ok", c.Mask(url))
+			return nil
+		}
+	}
+	return fmt.Errorf("http.check %s: %v (after %d attempts)", c.Mask(url), last, a.Int("retries")+1)
+}
+
+func probe(ctx context.Context, url string, timeout time.Duration, status int, re *regexp.Regexp) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != status {
+		return fmt.Errorf("status %d, want %d", resp.StatusCode, status)
+	}
+	if re != nil && !re.Match(body) {
+		return fmt.Errorf("body does not match %q", re.String())
+	}
+	return nil
+}
