@@ -1,0 +1,171 @@
+package gx
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestBumpVersion(t *testing.T) {
+	tests := []struct{ in, inc, want string }{
+		{"1.2.3", "build", "1.2.3"},
+		{"1.2.3.4", "build", "1.2.3.5"},
+		{"1.2.3", "bugfix", "1.2.4"},
+		{"1.2.3.4", "bugfix", "1.2.4.5"},
+		{"1.2.3.4", "feature", "1.3.0.5"},
+		{"1.2.3", "main", "2.0.0"},
+		{"1.2.3.4", "null", "1.2.3.4"},
+	}
+	for _, tt := range tests {
+		got, err := BumpVersion(tt.in, tt.inc)
+		if err != nil || got != tt.want {
+			t.Errorf("BumpVersion(%s, %s) = %s, %v; want %s", tt.in, tt.inc, got, err, tt.want)
+		}
+	}
+	for _, bad := range []string{"1.2", "a.b.c", "1.2.3.4.5"} {
+		if _, err := BumpVersion(bad, "build"); err == nil {
+			t.Errorf("BumpVersion(%q) accepted", bad)
+		}
+	}
+}
+
+func TestTarRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	os.MkdirAll(filepath.Join(src, "sub"), 0o755)
+	os.WriteFile(filepath.Join(src, "a.txt"), []byte("a"), 0o644)
+	os.WriteFile(filepath.Join(src, "sub", "b.txt"), []byte("b"), 0o644)
+	arc := filepath.Join(dir, "out.tar.gz")
+	if err := Tar(src, arc); err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(dir, "dst")
+	os.MkdirAll(dst, 0o755)
+	os.WriteFile(filepath.Join(dst, "stale.txt"), []byte("x"), 0o644)
+	if err := Untar(arc, dst); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dst, "sub", "b.txt")); string(b) != "b" {
+		t.Fatalf("b.txt = %q", b)
+	}
+	if _, err := os.Stat(filepath.Join(dst, "stale.txt")); err == nil {
+		t.Fatal("dst was not replaced")
+	}
+}
+
+func writeTar(t *testing.T, path string, hdrs ...*tar.Header) {
+	f, _ := os.Create(path)
+	gz := gzip.NewWriter(f)
+	tw := tar.NewWriter(gz)
+	for _, h := range hdrs {
+		tw.WriteHeader(h)
+		if h.Typeflag == tar.TypeReg {
+			tw.Write(make([]byte, h.Size))
+		}
+	}
+	tw.Close()
+	gz.Close()
+	f.Close()
+}
+
+// TestUntarRefusesEscapes: `..`, absolute paths and escaping links are
+// refused, and the destination is left as it was.
+func TestUntarRefusesEscapes(t *testing.T) {
+	cases := map[string]*tar.Header{
+		"dotdot":   {Name: "../evil.txt", Typeflag: tar.TypeReg, Mode: 0o644, Size: 1},
+		"absolute": {Name: "/tmp/evil.txt", Typeflag: tar.TypeReg, Mode: 0o644, Size: 1},
+		"nested":   {Name: "a/../../evil.txt", Typeflag: tar.TypeReg, Mode: 0o644, Size: 1},
+		"symlink":  {Name: "link", Typeflag: tar.TypeSymlink, Linkname: "../../etc"},
+	}
+	for name, h := range cases {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			arc := filepath.Join(dir, "x.tar.gz")
+			writeTar(t, arc, h)
+			dst := filepath.Join(dir, "dst")
+			os.MkdirAll(dst, 0o755)
+			os.WriteFile(filepath.Join(dst, "keep.txt"), []byte("k"), 0o644)
+			err := Untar(arc, dst)
+			if err == nil || !strings.Contains(err.Error(), "refused") {
+				t.Fatalf("err = %v", err)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "evil.txt")); err == nil {
+				t.Fatal("escaped")
+			}
+			if b, _ := os.ReadFile(filepath.Join(dst, "keep.txt")); string(b) != "k" {
+				t.Fatal("dst was changed by a refused archive")
+			}
+		})
+	}
+}
+
+func TestStrictTemplate(t *testing.T) {
+	data := map[string]any{"APP": "shop", "DB": map[string]any{"HOST": "pg"}}
+	if err := strictCheck("{{APP}} {{DB.HOST}} {{#each LIST}}{{this}}{{/each}}", data); err != nil {
+		t.Fatal(err)
+	}
+	if err := strictCheck("{{APP}} {{MISSING}}", data); err == nil || !strings.Contains(err.Error(), "MISSING") {
+		t.Fatalf("unknown value accepted: %v", err)
+	}
+}
+
+func TestPrepareCommand(t *testing.T) {
+	vals := map[string]string{"A": "x y", "Q": "it's"}
+	script, env, err := PrepareCommand(`echo ${A} "${A}" '${Q}' ${MISSING:dflt}`, func(n string) (vv valueAlias, ok bool) {
+		s, ok := vals[n]
+		return strV(s), ok
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if script != `echo ${__GXL_0} "${__GXL_1}" 'it'\''s' ${__GXL_2}` {
+		t.Errorf("script %q", script)
+	}
+	if env["__GXL_0"] != "x y" || env["__GXL_2"] != "dflt" {
+		t.Errorf("env %v", env)
+	}
+	if _, _, err := PrepareCommand(`echo ${NOPE}`, func(string) (valueAlias, bool) { return valueAlias{}, false }); err == nil {
+		t.Error("missing variable accepted")
+	}
+}
+
+func TestDownloadUpload(t *testing.T) {
+	var uploaded []byte
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, p, ok := r.BasicAuth()
+		if !ok || u != "bob" || p != "pw" {
+			w.WriteHeader(401)
+			return
+		}
+		switch r.Method {
+		case http.MethodGet:
+			w.Write([]byte("artifact"))
+		case http.MethodPut:
+			uploaded, _ = io.ReadAll(r.Body)
+		}
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	c := newFakeCtx(dir)
+	if err := runDownload(c, args(t, "gx.download", map[string]string{"url": srv.URL + "/files/pkg.tgz", "local_file": ".", "username": "bob", "password": "pw"})); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "pkg.tgz")); string(b) != "artifact" {
+		t.Fatalf("downloaded %q", b)
+	}
+	if err := runUpload(c, args(t, "gx.upload", map[string]string{"url": srv.URL + "/up", "local_file": "pkg.tgz", "method": "put", "username": "bob", "password": "pw"})); err != nil {
+		t.Fatal(err)
+	}
+	if string(uploaded) != "artifact" {
+		t.Fatalf("uploaded %q", uploaded)
+	}
+	if err := runDownload(c, args(t, "gx.download", map[string]string{"url": srv.URL + "/x", "local_file": "x"})); err == nil {
+		t.Fatal("401 accepted")
+	}
+}
