@@ -1,0 +1,84 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gxl-dev/gxl/stdlib"
+	"github.com/gxl-dev/gxl/stdlib/builtin"
+)
+
+func init() { register(newDocCmd) }
+
+// newDocCmd prints the built-in reference from the registry (the same
+// table the checker types calls with), as text or Markdown.
+func newDocCmd(s *streams) *cobra.Command {
+	var markdown bool
+	cmd := &cobra.Command{
+		Use:   "doc [NAME|FAMILY]",
+		Short: "Show the built-ins and their arguments",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			reg := stdlib.Default()
+			filter := ""
+			if len(args) == 1 {
+				filter = args[0]
+			}
+			n := 0
+			for _, name := range reg.Names() {
+				if filter != "" && name != filter && !strings.HasPrefix(name, filter+".") {
+					continue
+				}
+				b, _ := reg.Lookup(name)
+				writeDoc(s, b, markdown)
+				n++
+			}
+			if n == 0 {
+				return failf(exitUsage, "no built-in %q (families: %s)", filter, strings.Join(reg.Families(), ", "))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&markdown, "markdown", false, "print Markdown (for docs/)")
+	return cmd
+}
+
+func writeDoc(s *streams, b *builtin.Builtin, markdown bool) {
+	if markdown {
+		fmt.Fprintf(s.out, "### `%s`\n\n%s\n\n| argument | type | required | default | meaning |\n|---|---|---|---|---|\n", b.Name, b.Doc)
+		for _, p := range b.Params {
+			def := ""
+			if p.Default.IsValid() {
+				def = "`" + p.Default.String() + "`"
+			}
+			req := ""
+			if p.Required {
+				req = "yes"
+			}
+			name := "`" + p.Name + "`"
+			if p.Positional {
+				name += " (unnamed)"
+			}
+			doc := p.Doc
+			if len(p.Enum) > 0 {
+				doc += " (one of " + strings.Join(p.Enum, ", ") + ")"
+			}
+			fmt.Fprintf(s.out, "| %s | %s | %s | %s | %s |\n", name, p.Type, req, def, doc)
+		}
+		fmt.Fprintln(s.out)
+		return
+	}
+	fmt.Fprintf(s.out, "%s — %s\n", b.Name, b.Doc)
+	for _, p := range b.Params {
+		flags := p.Type.String()
+		if p.Required {
+			flags += ", required"
+		}
+		if p.Default.IsValid() {
+			flags += ", default " + p.Default.String()
+		}
+		fmt.Fprintf(s.out, "    %-14s %s — %s\n", p.Name, flags, p.Doc)
+	}
+}
