@@ -342,3 +342,11 @@ func (c *PGCluster) Env() map[string]string {
 		"PG_SOCKET_DIR":   c.Base,
 	}
 }
+
+// PID is the process (group) id of the node's server, 0 when not running.
+func (n *PGNode) PID() int {
+	if n.proc == nil {
+		return 0
+	}
+	return n.proc.PID()
+}

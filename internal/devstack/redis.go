@@ -277,3 +277,11 @@ func (h *RedisHA) Env() map[string]string {
 		"REDIS_MASTER_NAME": h.MasterName,
 	}
 }
+
+// PID is the process (group) id of the node, 0 when not running.
+func (n *RedisNode) PID() int {
+	if n.proc == nil {
+		return 0
+	}
+	return n.proc.PID()
+}

@@ -20,6 +20,14 @@ func timeoutParam(d string) builtin.Param {
 	return builtin.Param{Name: "timeout", Type: builtin.TDuration, Default: value.Str(d), Doc: "give up after this long"}
 }
 
+// quietLogger drops go-redis's internal log lines (connection retries):
+// failures reach the user as errors of the step instead.
+type quietLogger struct{}
+
+func (quietLogger) Printf(context.Context, string, ...interface{}) {}
+
+func init() { redis.SetLogger(quietLogger{}) }
+
 // Register adds the redis.* built-ins.
 func Register(r *builtin.Registry) {
 	addr := builtin.Param{Name: "addr", Type: builtin.TString, Required: true, Positional: true, Doc: "host:port of the server"}
