@@ -8,7 +8,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 export GOTOOLCHAIN := local
 
-.PHONY: build test deps unit demo bench fuzz lint clean
+.PHONY: build test deps demo bench fuzz lint clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/gxl
@@ -21,10 +21,6 @@ deps:
 # Every test, real servers included, with the race detector.
 test: lint deps
 	$(GO) test -race -count=1 -timeout 25m ./...
-
-# Unit tests only (no real servers).
-unit:
-	$(GO) test -short -count=1 ./...
 
 demo: build deps
 	./scripts/demo.sh
