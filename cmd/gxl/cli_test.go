@@ -113,6 +113,8 @@ func TestRunExitCodes(t *testing.T) {
 		{"unknown flow", []string{"run", "helo"}, 2, "", []string{"flow \"helo\" not found", "did you mean `hello`?"}},
 		{"unknown env", []string{"run", "-e", "prod", "hello"}, 2, "", []string{"environment \"prod\" not found"}},
 		{"dryrun", []string{"run", "--dryrun", "real"}, 0, "fake step true\n", nil},
+		{"quiet with a value", []string{"run", "-q", "true", "hello"}, 0, "hello eu nobody\n", nil},
+		{"quiet false", []string{"run", "-q", "false", "hello"}, 0, "hello eu nobody\n", nil},
 		{"no dryrun", []string{"run", "real"}, 0, "real step\n", nil},
 		{"missing file", []string{"run", "nope.gxl", "x"}, 2, "", []string{"cannot read nope.gxl"}},
 	}

@@ -73,6 +73,26 @@ func newRoot(s *streams) *cobra.Command {
 	return root
 }
 
+// normalizeQuiet keeps the original tool's `-q true` / `-q false` habit
+// working alongside a bare `-q`: a boolean word right after -q is its value.
+func normalizeQuiet(args []string) []string {
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			out = append(out, args[i:]...)
+			break
+		}
+		if (a == "-q" || a == "--quiet") && i+1 < len(args) && (args[i+1] == "true" || args[i+1] == "false") {
+			out = append(out, "--quiet="+args[i+1])
+			i++
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
 func main() {
 	os.Exit(execute(os.Args[1:], &streams{in: os.Stdin, out: os.Stdout, err: os.Stderr}))
 }
@@ -80,7 +100,7 @@ func main() {
 // execute runs the CLI with args and returns the exit code.
 func execute(args []string, s *streams) int {
 	root := newRoot(s)
-	root.SetArgs(args)
+	root.SetArgs(normalizeQuiet(args))
 	err := root.Execute()
 	if err == nil {
 		return exitOK

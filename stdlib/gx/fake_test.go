@@ -21,6 +21,8 @@ type fakeCtx struct {
 	dir  string
 	vars map[string]value.Value
 	out  strings.Builder
+	in   string
+	rd   io.Reader
 }
 
 func newFakeCtx(dir string) *fakeCtx { return &fakeCtx{dir: dir, vars: map[string]value.Value{}} }
@@ -35,15 +37,20 @@ func (f *fakeCtx) Vars() map[string]value.Value         { return f.vars }
 func (f *fakeCtx) Interpolate(s string) (string, error) { return s, nil }
 func (f *fakeCtx) Stdout() io.Writer                    { return &f.out }
 func (f *fakeCtx) Stderr() io.Writer                    { return &f.out }
-func (f *fakeCtx) Stdin() io.Reader                     { return strings.NewReader("") }
-func (f *fakeCtx) Logf(string, ...any)                  {}
-func (f *fakeCtx) Mask(s string) string                 { return s }
-func (f *fakeCtx) Dir() string                          { return f.dir }
-func (f *fakeCtx) Environ() []string                    { return os.Environ() }
-func (f *fakeCtx) DryRun() bool                         { return false }
-func (f *fakeCtx) Quiet() bool                          { return true }
-func (f *fakeCtx) Site() diag.Span                      { return diag.Span{} }
-func (f *fakeCtx) RunNested(builtin.NestedRun) error    { return nil }
+func (f *fakeCtx) Stdin() io.Reader {
+	if f.rd == nil {
+		f.rd = strings.NewReader(f.in)
+	}
+	return f.rd
+}
+func (f *fakeCtx) Logf(string, ...any)               {}
+func (f *fakeCtx) Mask(s string) string              { return s }
+func (f *fakeCtx) Dir() string                       { return f.dir }
+func (f *fakeCtx) Environ() []string                 { return os.Environ() }
+func (f *fakeCtx) DryRun() bool                      { return false }
+func (f *fakeCtx) Quiet() bool                       { return true }
+func (f *fakeCtx) Site() diag.Span                   { return diag.Span{} }
+func (f *fakeCtx) RunNested(builtin.NestedRun) error { return nil }
 
 // args converts string arguments through the registry like the runtime.
 func args(t *testing.T, name string, in map[string]string) builtin.Args {

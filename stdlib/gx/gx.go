@@ -22,6 +22,8 @@ func shellParams() []builtin.Param {
 		{Name: "silence", Type: builtin.TBool, Doc: "do not show the command line (secret commands)"},
 		{Name: "sudo", Type: builtin.TBool, Doc: "accepted for compatibility; has no effect"},
 		{Name: "timeout", Type: builtin.TDuration, Doc: "kill the command after this long (e.g. \"30s\")"},
+		{Name: "retry", Type: builtin.TInt, Doc: "run the command again up to this many times while it fails"},
+		{Name: "retry_delay", Type: builtin.TDuration, Default: value.Str("1s"), Doc: "pause between retries"},
 		{Name: "dir", Type: builtin.TString, Doc: "working directory of the command"},
 		{Name: "expect", Type: builtin.TList, Doc: "accepted exit codes (default [0])"},
 	}
@@ -229,10 +231,13 @@ func runReadStdin(c builtin.Ctx, a builtin.Args) error {
 	if p := a.Str("prompt"); p != "" {
 		fmt.Fprint(c.Stdout(), p)
 	}
+	// One byte at a time: nothing past the line is consumed, so later
+	// reads of the same input still see it.
 	var line strings.Builder
 	buf := make([]byte, 1)
+	in := c.Stdin()
 	for {
-		n, err := c.Stdin().Read(buf)
+		n, err := in.Read(buf)
 		if n == 1 {
 			if buf[0] == '\n' {
 				break

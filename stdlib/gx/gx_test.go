@@ -169,3 +169,17 @@ func TestDownloadUpload(t *testing.T) {
 		t.Fatal("401 accepted")
 	}
 }
+
+func TestReadStdin(t *testing.T) {
+	c := newFakeCtx(t.TempDir())
+	c.in = "  hello world  \nnext\n"
+	if err := runReadStdin(c, args(t, "gx.read_stdin", map[string]string{"name": "ANSWER", "prompt": "say: "})); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := c.Lookup("ANSWER"); v.String() != "hello world" {
+		t.Fatalf("ANSWER = %q", v.String())
+	}
+	if c.out.String() != "say: " {
+		t.Fatalf("prompt %q", c.out.String())
+	}
+}

@@ -28,6 +28,10 @@ type ShellOptions struct {
 	Timeout time.Duration // 0: none
 	Dir     string        // working directory ("" = Ctx.Dir())
 	Expect  []int         // accepted exit codes (default 0)
+	// Retry runs a failing command again up to this many times, waiting
+	// RetryDelay between attempts.
+	Retry      int
+	RetryDelay time.Duration
 	// Extra are variables visible to the command in addition to the
 	// program's (activity parameters, gx.shell out_var).
 	Extra map[string]string
@@ -141,10 +145,30 @@ func Lookup(c builtin.Ctx, name string) (value.Value, bool) {
 }
 
 // RunShell runs a command text (with unexpanded ${...} references) through
+// the in-process POSIX shell, retrying as opt.Retry says.
+func RunShell(c builtin.Ctx, text string, opt ShellOptions) (ShellResult, error) {
+	res, err := runShellOnce(c, text, opt)
+	for attempt := 1; err != nil && attempt <= opt.Retry; attempt++ {
+		var mv *MissingVarError
+		if errors.As(err, &mv) || c.Context().Err() != nil {
+			break
+		}
+		c.Logf("retry %d/%d after %s: %v", attempt, opt.Retry, opt.RetryDelay, err)
+		select {
+		case <-c.Context().Done():
+			return res, err
+		case <-time.After(opt.RetryDelay):
+		}
+		res, err = runShellOnce(c, text, opt)
+	}
+	return res, err
+}
+
+// runShellOnce runs a command text (with unexpanded ${...} references) through
 // the in-process POSIX shell. It prints the (masked) command line and the
 // output unless quiet, and fails on an unexpected exit status with the tail
 // of stderr.
-func RunShell(c builtin.Ctx, text string, opt ShellOptions) (ShellResult, error) {
+func runShellOnce(c builtin.Ctx, text string, opt ShellOptions) (ShellResult, error) {
 	lookup := func(n string) (value.Value, bool) {
 		if s, ok := opt.Extra[n]; ok {
 			return value.Str(s), true
@@ -276,10 +300,12 @@ func (m maskWriter) Write(p []byte) (int, error) {
 
 func shellOptions(a builtin.Args) ShellOptions {
 	opt := ShellOptions{
-		Quiet:   a.Bool("quiet") || (a.Has("out") && !a.Bool("out")),
-		Silence: a.Bool("silence"),
-		Timeout: a.Duration("timeout"),
-		Dir:     a.Str("dir"),
+		Quiet:      a.Bool("quiet") || (a.Has("out") && !a.Bool("out")),
+		Silence:    a.Bool("silence"),
+		Timeout:    a.Duration("timeout"),
+		Dir:        a.Str("dir"),
+		Retry:      int(a.Int("retry")),
+		RetryDelay: a.Duration("retry_delay"),
 	}
 	if v, ok := a.Value("expect"); ok {
 		for _, e := range v.ListVal() {
