@@ -67,6 +67,12 @@ mod main {
         k8s.get(kind: "deployment", name: "user-service", namespace: "gxl-test", kubeconfig: "${KUBECONFIG_FILE}", out: "D");
         gx.assert(value: "${D.spec.template.spec.containers[0].image}", expect: "registry.local/user-service:v4.1.0");
     }
+    flow prune {
+        k8s.apply(text: r#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "extra", "namespace": "gxl-test", "labels": {"app.kubernetes.io/part-of": "gxl-test"}}, "data": {"a": "1"}}"#, kubeconfig: "${KUBECONFIG_FILE}");
+        k8s.get(kind: "configmap", name: "extra", namespace: "gxl-test", kubeconfig: "${KUBECONFIG_FILE}");
+        k8s.apply(file: "${MANIFESTS}/10-config.yaml", prune: true, selector: "app.kubernetes.io/part-of=gxl-test", kubeconfig: "${KUBECONFIG_FILE}", out: "P");
+        gx.assert(value: "${P.pruned}", expect: "1");
+    }
     flow remove {
         k8s.delete(kind: "deployment", name: "user-service", namespace: "gxl-test", kubeconfig: "${KUBECONFIG_FILE}");
         k8s.delete(kind: "deployment", name: "user-service", namespace: "gxl-test", kubeconfig: "${KUBECONFIG_FILE}");
@@ -77,7 +83,7 @@ mod main {
 func TestLifecycle(t *testing.T) {
 	abs, _ := filepath.Abs("../../testdata/k8s/app")
 	vars := map[string]string{"MANIFESTS": abs, "KUBECONFIG_FILE": kube.Kubeconfig}
-	for _, flow := range []string{"deploy", "scale", "upgrade", "rollback", "remove"} {
+	for _, flow := range []string{"deploy", "scale", "upgrade", "rollback", "prune", "remove"} {
 		began := time.Now()
 		out, err := gxltest.Run(t, program, flow, vars)
 		if err != nil {

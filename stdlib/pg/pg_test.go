@@ -154,3 +154,42 @@ func TestFailoverZeroLoss(t *testing.T) {
 	}
 	fmt.Fprintln(os.Stderr, "pg failover: acked="+strconv.FormatInt(nAcked, 10)+" rows="+strconv.FormatInt(rows, 10)+" missing=0 kill->writable="+writable.Round(time.Millisecond).String())
 }
+
+const switchoverProgram = `
+mod envs { env default { } }
+mod main {
+    flow switchover {
+        pg.switchover(primary: "${PG_PRIMARY_DSN:}", standbys: ["${PG_STANDBY_DSN:}"], out: "NEW");
+        gx.assert(value: "${NEW}", expect: "${PG_STANDBY_DSN:}");
+        pg.status(dsn: "${NEW}", out: "ST");
+        gx.assert(value: "${ST.role}", expect: "primary");
+    }
+}
+`
+
+// TestSwitchover: a planned switchover keeps every committed row and
+// leaves the old primary refusing writes.
+func TestSwitchover(t *testing.T) {
+	ctx := context.Background()
+	c, err := devstack.StartPG(ctx, "", devstack.PGOptions{})
+	if err != nil {
+		t.Fatalf("start PostgreSQL: %v", err)
+	}
+	defer c.Cleanup()
+	if err := devstack.Exec(ctx, c.Nodes[0].DSN(), "create table s (id int primary key)", "insert into s select generate_series(1, 5000)"); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := gxltest.Run(t, switchoverProgram, "switchover", c.Env()); err != nil {
+		t.Fatalf("switchover: %v\n%s\n%s", err, out, c.Logs())
+	}
+	var n int64
+	if err := devstack.QueryRow(ctx, c.Nodes[1].DSN(), "select count(*) from s", nil, &n); err != nil || n != 5000 {
+		t.Fatalf("rows on the new primary: %d (%v)", n, err)
+	}
+	if err := devstack.Exec(ctx, c.Nodes[1].DSN(), "insert into s values (5001)"); err != nil {
+		t.Fatalf("new primary refuses writes: %v", err)
+	}
+	if err := devstack.Exec(ctx, c.Nodes[0].DSN(), "insert into s values (9999)"); err == nil {
+		t.Fatal("the old primary still accepts writes after the switchover")
+	}
+}
