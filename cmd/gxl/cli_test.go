@@ -252,3 +252,79 @@ mod main {
 		t.Fatalf("second resume re-ran steps: %d\n%s", r.code, log2)
 	}
 }
+
+const txnProgram = `
+mod envs { env default { } }
+mod main {
+    flow all | s1 | s2;
+    #[transaction, undo(_u1)]
+    flow s1 { gx.cmd("echo s1 >> log.txt"); }
+    #[undo(_u2)]
+    flow s2 { gx.cmd("echo s2-start >> log.txt; touch started; if [ -f fail ]; then exit 7; fi; sleep 60"); }
+    flow _u1 { gx.cmd("echo undo-s1 >> log.txt"); }
+    flow _u2 { gx.cmd("echo undo-s2 >> log.txt"); }
+}
+`
+
+// startAndWait starts gxl in its own process group and waits for the
+// started file.
+func startAndWait(t *testing.T, dir string, args ...string) *exec.Cmd {
+	cmd := exec.Command(gxlBin, args...)
+	cmd.Dir = dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "started")); err == nil {
+			return cmd
+		}
+		if time.Now().After(deadline) {
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			cmd.Wait()
+			t.Fatal("the step never started")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestResumeStillCompensates: killed with SIGKILL inside a transaction,
+// the resumed run restores the undo stack; when the step fails again, the
+// undo flows of both processes run in reverse order.
+func TestResumeStillCompensates(t *testing.T) {
+	dir := project(t, map[string]string{"_gal/project.toml": "", "_gal/work.gxl": txnProgram})
+	cmd := startAndWait(t, dir, "run", "-q", "all")
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	cmd.Wait()
+	os.WriteFile(filepath.Join(dir, "fail"), nil, 0o644)
+	r := gxl(t, dir, "run", "-q", "--resume", "last")
+	if r.code != 1 {
+		t.Fatalf("resume should fail with 1, got %d\n%s", r.code, r.stderr)
+	}
+	log, _ := os.ReadFile(filepath.Join(dir, "log.txt"))
+	want := "s1\ns2-start\ns2-start\nundo-s2\nundo-s1\n"
+	if string(log) != want {
+		t.Fatalf("log:\n%s\nwant:\n%s", log, want)
+	}
+}
+
+// TestSIGTERMRunsUndo: SIGTERM cancels the running command and runs the
+// undo flows of the open transaction; the exit status is 1.
+func TestSIGTERMRunsUndo(t *testing.T) {
+	dir := project(t, map[string]string{"_gal/project.toml": "", "_gal/work.gxl": txnProgram})
+	cmd := startAndWait(t, dir, "run", "-q", "all")
+	began := time.Now()
+	cmd.Process.Signal(syscall.SIGTERM)
+	err := cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+		t.Fatalf("exit: %v", err)
+	}
+	if time.Since(began) > 20*time.Second {
+		t.Fatal("SIGTERM did not stop the running command")
+	}
+	log, _ := os.ReadFile(filepath.Join(dir, "log.txt"))
+	if string(log) != "s1\ns2-start\nundo-s2\nundo-s1\n" {
+		t.Fatalf("log:\n%s", log)
+	}
+}
