@@ -175,10 +175,23 @@ func (x *exec) eval(e ast.Expr) (value.Value, error) {
 			return value.Str(*n.Default), nil
 		}
 		return value.Value{}, x.missingVar(n, n.Span())
+	case *ast.ListLit, *ast.ObjectLit:
+		return x.composite(e, x.literal)
+	case *ast.Word:
+		return value.Str(n.Text), nil
+	case nil:
+		return value.Str(""), nil
+	}
+	return value.Value{}, fmt.Errorf("unsupported value %T", e)
+}
+
+// composite builds a list or object value, evaluating elements with elem.
+func (x *exec) composite(e ast.Expr, elem func(ast.Expr) (value.Value, error)) (value.Value, error) {
+	switch n := e.(type) {
 	case *ast.ListLit:
 		out := make([]value.Value, 0, len(n.Elems))
 		for _, el := range n.Elems {
-			v, err := x.literal(el)
+			v, err := elem(el)
 			if err != nil {
 				return value.Value{}, err
 			}
@@ -188,19 +201,15 @@ func (x *exec) eval(e ast.Expr) (value.Value, error) {
 	case *ast.ObjectLit:
 		o := value.NewObject()
 		for _, en := range n.Entries {
-			v, err := x.literal(en.Value)
+			v, err := elem(en.Value)
 			if err != nil {
 				return value.Value{}, err
 			}
 			o.Set(en.Key.Name, v)
 		}
 		return value.Obj(o), nil
-	case *ast.Word:
-		return value.Str(n.Text), nil
-	case nil:
-		return value.Str(""), nil
 	}
-	return value.Value{}, fmt.Errorf("unsupported value %T", e)
+	return x.eval(e)
 }
 
 // literal evaluates an element of a list or object literal: strings are

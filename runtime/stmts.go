@@ -260,29 +260,7 @@ func (x *exec) callBuiltin(b *builtin.Builtin, call *ast.Call) error {
 // inside list and object literals are interpolated too, since the built-in
 // receives plain data.
 func (x *exec) evalDeep(e ast.Expr) (value.Value, error) {
-	switch n := e.(type) {
-	case *ast.ListLit:
-		out := make([]value.Value, 0, len(n.Elems))
-		for _, el := range n.Elems {
-			v, err := x.evalDeep(el)
-			if err != nil {
-				return value.Value{}, err
-			}
-			out = append(out, v)
-		}
-		return value.List(out...), nil
-	case *ast.ObjectLit:
-		o := value.NewObject()
-		for _, en := range n.Entries {
-			v, err := x.evalDeep(en.Value)
-			if err != nil {
-				return value.Value{}, err
-			}
-			o.Set(en.Key.Name, v)
-		}
-		return value.Obj(o), nil
-	}
-	return x.eval(e)
+	return x.composite(e, x.evalDeep)
 }
 
 // bindParams binds call arguments to parameters on a copy of the variables

@@ -468,14 +468,20 @@ func conditionTrue(u *unstructured.Unstructured, typ, status string) bool {
 	return false
 }
 
+// kindResource connects and resolves the kind argument of a call.
+func kindResource(a builtin.Args) (*client, dynamic.ResourceInterface, error) {
+	k, err := newClient(a)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := k.byKind(a.Str("kind"), a.Str("namespace"))
+	return k, r, err
+}
+
 func runWait(c builtin.Ctx, a builtin.Args) error {
 	ctx, cancel := withTimeout(c, a)
 	defer cancel()
-	k, err := newClient(a)
-	if err != nil {
-		return err
-	}
-	r, err := k.byKind(a.Str("kind"), a.Str("namespace"))
+	k, r, err := kindResource(a)
 	if err != nil {
 		return err
 	}
@@ -520,11 +526,7 @@ func runWait(c builtin.Ctx, a builtin.Args) error {
 func runScale(c builtin.Ctx, a builtin.Args) error {
 	ctx, cancel := withTimeout(c, a)
 	defer cancel()
-	k, err := newClient(a)
-	if err != nil {
-		return err
-	}
-	r, err := k.byKind(a.Str("kind"), a.Str("namespace"))
+	_, r, err := kindResource(a)
 	if err != nil {
 		return err
 	}
@@ -539,11 +541,7 @@ func runScale(c builtin.Ctx, a builtin.Args) error {
 func runGet(c builtin.Ctx, a builtin.Args) error {
 	ctx, cancel := withTimeout(c, a)
 	defer cancel()
-	k, err := newClient(a)
-	if err != nil {
-		return err
-	}
-	r, err := k.byKind(a.Str("kind"), a.Str("namespace"))
+	_, r, err := kindResource(a)
 	if err != nil {
 		return err
 	}
@@ -567,11 +565,7 @@ func runGet(c builtin.Ctx, a builtin.Args) error {
 func runDelete(c builtin.Ctx, a builtin.Args) error {
 	ctx, cancel := withTimeout(c, a)
 	defer cancel()
-	k, err := newClient(a)
-	if err != nil {
-		return err
-	}
-	r, err := k.byKind(a.Str("kind"), a.Str("namespace"))
+	_, r, err := kindResource(a)
 	if err != nil {
 		return err
 	}
