@@ -131,8 +131,30 @@ func isIdentByte(c byte) bool {
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 func (s *scanner) tok(t lexer.TokenType, start lexer.Position) lexer.Token {
-	return lexer.Token{Type: t, Value: string(s.src[start.Offset:s.off]), Pos: start}
+	b := s.src[start.Offset:s.off]
+	// Punctuation and keywords repeat on every line: share their strings
+	// instead of allocating one per token (the map lookup with a []byte
+	// key does not allocate).
+	if t == tPunct || t == tIdent {
+		if v, ok := interned[string(b)]; ok {
+			return lexer.Token{Type: t, Value: v, Pos: start}
+		}
+	}
+	return lexer.Token{Type: t, Value: string(b), Pos: start}
 }
+
+var interned = func() map[string]string {
+	m := map[string]string{}
+	for _, w := range []string{"{", "}", "(", ")", "[", "]", ",", ";", ":", "=", ".", "|", "@", "!", "<", ">", "*", "~", "-", "&",
+		"==", "!=", "=*", "<=", ">=", "&&", "||",
+		"mod", "env", "envs", "main", "flow", "fn", "activity", "extern", "if", "else", "for", "in", "defined",
+		"true", "false", "TRUE", "FALSE", "gx", "echo", "cmd", "shell", "vars", "read_file", "read_cmd", "tpl", "assert",
+		"run", "value", "name", "file", "k8s", "pg", "redis", "usage", "desp", "auto_load", "entry", "exit",
+		"transaction", "undo", "dryrun", "task", "retry", "timeout"} {
+		m[w] = w
+	}
+	return m
+}()
 
 // Next implements lexer.Lexer.
 func (s *scanner) Next() (lexer.Token, error) {
