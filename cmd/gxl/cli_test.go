@@ -328,3 +328,17 @@ func TestSIGTERMRunsUndo(t *testing.T) {
 		t.Fatalf("log:\n%s", log)
 	}
 }
+
+// TestDocsMatchRegistry keeps docs/<family>.md equal to `gxl doc --markdown`.
+func TestDocsMatchRegistry(t *testing.T) {
+	for _, fam := range []string{"gx", "pg", "redis", "k8s", "http"} {
+		r := gxl(t, ".", "doc", "--markdown", fam)
+		want, err := os.ReadFile(filepath.Join("..", "..", "docs", fam+".md"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasSuffix(string(want), r.stdout) {
+			t.Errorf("docs/%s.md is out of date: regenerate it with `gxl doc --markdown %s`", fam, fam)
+		}
+	}
+}
