@@ -7,6 +7,7 @@ import (
 
 	"github.com/gxl-dev/gxl/lang/check"
 	"github.com/gxl-dev/gxl/lang/diag"
+	"github.com/gxl-dev/gxl/runtime/system"
 	"github.com/gxl-dev/gxl/stdlib"
 )
 
@@ -32,7 +33,16 @@ FILE defaults to _gal/work.gxl.`,
 			var all diag.List
 			srcs := &diag.FileSources{}
 			for _, path := range args {
-				prog, ds := check.Load(path, check.Options{Registry: reg})
+				opt := check.Options{Registry: reg}
+				if root := systemRoot(path); root != "" {
+					sys, ds := system.Load(root, system.Options{})
+					for f, src := range sys.Sources {
+						srcs.Add(f, src)
+					}
+					all.Add(ds...)
+					opt.ExtraVars = sys.Types()
+				}
+				prog, ds := check.Load(path, opt)
 				if prog != nil {
 					for f, src := range prog.Sources {
 						srcs.Add(f, src)

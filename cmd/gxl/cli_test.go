@@ -342,3 +342,38 @@ func TestDocsMatchRegistry(t *testing.T) {
 		}
 	}
 }
+
+// TestSystemWorkflow: a workflow under sys/workflows sees the typed system
+// variables (checked statically and at run time); a bad value stops the run
+// before anything starts, with the YAML position.
+func TestSystemWorkflow(t *testing.T) {
+	dir := project(t, map[string]string{
+		"sys/sys_model.yml": "name: demo\nmodel: x86-ubt22-k8s\n",
+		"sys/mod_list.yml":  "- name: db\n  addr: {path: ./db}\n",
+		"sys/vars.yml":      "vars:\n  - name: API_RATE_LIMIT\n    value: \"${API_RATE_LIMIT:1000}\"\n    type: integer\n    min: 1\n    max: 10000\n  - name: MODE\n    value: \"fast\"\n",
+		"sys/workflows/operators.gxl": `mod envs { env default { } }
+mod main {
+    flow show {
+        if ${API_RATE_LIMIT} > 100 { gx.echo("high ${API_RATE_LIMIT}"); } else { gx.echo("low ${API_RATE_LIMIT}"); }
+    }
+}`,
+		"sys/workflows/bad.gxl": `mod envs { env default { } }
+mod main { flow f { if ${MODE} > 1 { } } }`,
+	})
+	if r := gxl(t, dir, "run", "sys/workflows/operators.gxl", "show"); r.code != 0 || r.stdout != "high 1000\n" {
+		t.Fatalf("run: %d %q %s", r.code, r.stdout, r.stderr)
+	}
+	if r := gxl(t, dir, "run", "sys/workflows/operators.gxl", "show", "--set", "API_RATE_LIMIT=50"); r.code != 0 || r.stdout != "low 50\n" {
+		t.Fatalf("run --set: %d %q %s", r.code, r.stdout, r.stderr)
+	}
+	r := gxl(t, dir, "run", "sys/workflows/operators.gxl", "show", "--set", "API_RATE_LIMIT=0")
+	if r.code != 2 || r.stdout != "" || !strings.Contains(r.stderr, "sys/vars.yml:3:12: error: API_RATE_LIMIT = 0 is below the minimum 1") {
+		t.Fatalf("bad value: %d %q\n%s", r.code, r.stdout, r.stderr)
+	}
+	// MODE is a string system variable: comparing it with a number is a
+	// check error.
+	r = gxl(t, dir, "check", "sys/workflows/bad.gxl")
+	if r.code != 2 || !strings.Contains(r.stderr, "mismatched types string and int") {
+		t.Fatalf("typed check: %d\n%s", r.code, r.stderr)
+	}
+}

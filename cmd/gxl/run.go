@@ -17,6 +17,7 @@ import (
 	"github.com/gxl-dev/gxl/lang/check"
 	"github.com/gxl-dev/gxl/lang/diag"
 	"github.com/gxl-dev/gxl/runtime"
+	"github.com/gxl-dev/gxl/runtime/system"
 	"github.com/gxl-dev/gxl/runtime/value"
 	"github.com/gxl-dev/gxl/stdlib"
 )
@@ -122,24 +123,52 @@ func typedValue(v string) value.Value {
 	return value.Str(v)
 }
 
-// loadProgram loads and checks a file; diagnostics are printed, and a
+// systemRoot returns the system folder of a workflow written at
+// <root>/sys/workflows/*.gxl, or "".
+func systemRoot(file string) string {
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return ""
+	}
+	wf := filepath.Dir(abs)
+	if filepath.Base(wf) != "workflows" || filepath.Base(filepath.Dir(wf)) != "sys" {
+		return ""
+	}
+	return filepath.Dir(filepath.Dir(wf))
+}
+
+// loadProgram loads and checks a file — with the typed variables of its
+// system when it is a system workflow; diagnostics are printed, and a
 // program with errors never starts (exit 2).
-func loadProgram(s *streams, file string) (*check.Program, error) {
-	prog, ds := check.Load(file, check.Options{Registry: stdlib.Default()})
-	if len(ds) > 0 {
-		srcs := &diag.FileSources{}
-		if prog != nil {
-			for f, src := range prog.Sources {
-				srcs.Add(f, src)
-			}
+func loadProgram(s *streams, file string, sets map[string]string) (*check.Program, map[string]value.Value, error) {
+	srcs := &diag.FileSources{}
+	var all diag.List
+	opt := check.Options{Registry: stdlib.Default()}
+	var extra map[string]value.Value
+	if root := systemRoot(file); root != "" {
+		sys, ds := system.Load(root, system.Options{Set: sets})
+		for f, src := range sys.Sources {
+			srcs.Add(f, src)
 		}
-		diag.Render(s.err, ds, srcs, diag.RenderOptions{Color: isTerminal(s.err)})
+		all.Add(ds...)
+		opt.ExtraVars = sys.Types()
+		extra = sys.Values()
 	}
-	if ds.HasErrors() {
-		fmt.Fprintf(s.err, "\n%s: the workflow was not started\n", diag.Summary(ds))
-		return nil, &exitError{code: exitUsage}
+	prog, ds := check.Load(file, opt)
+	all.Add(ds...)
+	if prog != nil {
+		for f, src := range prog.Sources {
+			srcs.Add(f, src)
+		}
 	}
-	return prog, nil
+	if len(all) > 0 {
+		diag.Render(s.err, all, srcs, diag.RenderOptions{Color: isTerminal(s.err)})
+	}
+	if all.HasErrors() {
+		fmt.Fprintf(s.err, "\n%s: the workflow was not started\n", diag.Summary(all))
+		return nil, nil, &exitError{code: exitUsage}
+	}
+	return prog, extra, nil
 }
 
 func newLogger(s *streams, format string, verbose, quiet bool) (*zap.Logger, error) {
@@ -228,7 +257,7 @@ killed run from its first unfinished step.`,
 				}
 				log.Info("resuming run", zap.String("run", id), zap.Strings("flows", flows))
 			}
-			prog, err := loadProgram(s, file)
+			prog, extra, err := loadProgram(s, file, rawSets)
 			if err != nil {
 				return err
 			}
@@ -253,7 +282,7 @@ killed run from its first unfinished step.`,
 			r := runtime.New(prog, runtime.Options{
 				Stdout: s.out, Stderr: s.err, Stdin: s.in, Dir: dir,
 				DryRun: f.dryrun, Quiet: quiet, CmdArg: cmdArg, ModUp: f.modUp,
-				Sets: sets, Log: log, Journal: journal, Resume: resume,
+				Sets: sets, Extra: extra, Log: log, Journal: journal, Resume: resume,
 				Load: func(p string) (*check.Program, diag.List) {
 					return check.Load(p, check.Options{Registry: prog.Registry})
 				},
@@ -317,7 +346,11 @@ func newPlanCmd(s *streams) *cobra.Command {
 		Short: "Show what a run would execute, running nothing",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			file, flows, _ := f.splitArgs(cmd, args)
-			prog, err := loadProgram(s, file)
+			_, rawSets, err := parseSets(f.sets)
+			if err != nil {
+				return failf(exitUsage, "%v", err)
+			}
+			prog, _, err := loadProgram(s, file, rawSets)
 			if err != nil {
 				return err
 			}

@@ -1,0 +1,575 @@
+// Package system loads a Sys-Operator system (spec Part III): the
+// sys/sys_model.yml, sys/mod_list.yml and sys/vars.yml files. Every problem
+// is a diagnostic with its YAML file:line:col, rendered like the checker's;
+// variables are resolved (--set, then the process environment, then the
+// ${NAME:default}) and validated against their type, range, enum and
+// pattern, so a bad value stops a run before anything starts.
+package system
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/gxl-dev/gxl/lang/diag"
+	"github.com/gxl-dev/gxl/runtime/value"
+	"github.com/gxl-dev/gxl/stdlib/builtin"
+)
+
+// Options configure Load.
+type Options struct {
+	// Set holds --set NAME=value overrides (they win over the environment).
+	Set map[string]string
+	// Env looks up the process environment (default os.LookupEnv).
+	Env func(string) (string, bool)
+}
+
+// Model is sys_model.yml.
+type Model struct {
+	Name, Model, Vendor string
+}
+
+// Addr is where a module comes from: a git repository at a tag, branch or
+// revision, a local path, or a URL.
+type Addr struct {
+	Repo, Tag, Branch, Rev, Path, URL string
+}
+
+// Module is one entry of mod_list.yml.
+type Module struct {
+	Name     string
+	Addr     Addr
+	Model    string
+	Enable   bool
+	Priority int
+	Depends  []string
+	Span     diag.Span
+}
+
+// Var is one typed variable of vars.yml.
+type Var struct {
+	Name        string
+	Raw         string // the value as written
+	Value       value.Value
+	Type        string
+	Group       string
+	Description string
+	Secret      bool
+	Span        diag.Span
+}
+
+// System is a loaded system.
+type System struct {
+	Root    string // the folder holding sys/
+	Model   Model
+	Modules []*Module
+	Vars    []*Var
+	Sources diag.SourceMap
+}
+
+// Values returns the variables as GXL values.
+func (s *System) Values() map[string]value.Value {
+	out := map[string]value.Value{}
+	for _, v := range s.Vars {
+		out[v.Name] = v.Value
+	}
+	return out
+}
+
+// Types returns the variables' static types for the checker.
+func (s *System) Types() map[string]builtin.Type {
+	out := map[string]builtin.Type{}
+	for _, v := range s.Vars {
+		out[v.Name] = builtinType(v.Type)
+	}
+	return out
+}
+
+func builtinType(t string) builtin.Type {
+	switch t {
+	case "integer":
+		return builtin.TInt
+	case "number":
+		return builtin.TFloat
+	case "boolean":
+		return builtin.TBool
+	case "list":
+		return builtin.TList
+	case "object":
+		return builtin.TObject
+	}
+	return builtin.TString
+}
+
+// Module finds a module by name.
+func (s *System) Module(name string) *Module {
+	for _, m := range s.Modules {
+		if m.Name == name {
+			return m
+		}
+	}
+	return nil
+}
+
+type loader struct {
+	opt   Options
+	diags diag.List
+	src   diag.SourceMap
+}
+
+func nodeSpan(file string, n *yaml.Node) diag.Span {
+	p := diag.Pos{File: file, Line: n.Line, Col: n.Column}
+	end := p
+	if n.Kind == yaml.ScalarNode {
+		end.Col += len(n.Value)
+		if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
+			end.Col += 2
+		}
+	} else {
+		end.Col++
+	}
+	return diag.Span{Start: p, End: end}
+}
+
+func (l *loader) errorf(file string, n *yaml.Node, code, hint, format string, args ...any) {
+	d := diag.Errorf(nodeSpan(file, n), code, format, args...)
+	d.Hint = hint
+	l.diags.Add(d)
+}
+
+// read parses a YAML file into its document node.
+func (l *loader) read(path string) *yaml.Node {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		l.diags.Add(diag.Errorf(diag.Span{Start: diag.Pos{File: path}}, "sys-missing", "cannot read %s: %v", path, err).
+			WithHint("a system has sys/sys_model.yml, sys/mod_list.yml and sys/vars.yml"))
+		return nil
+	}
+	l.src[path] = b
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		line := 1
+		if m := regexp.MustCompile(`line (\d+)`).FindStringSubmatch(err.Error()); m != nil {
+			line, _ = strconv.Atoi(m[1])
+		}
+		l.diags.Add(diag.Errorf(diag.Span{Start: diag.Pos{File: path, Line: line, Col: 1}}, "yaml", "%v", err))
+		return nil
+	}
+	if len(doc.Content) == 0 {
+		return &yaml.Node{Kind: yaml.MappingNode, Line: 1, Column: 1}
+	}
+	return doc.Content[0]
+}
+
+// fields iterates a mapping, reporting keys outside known.
+func (l *loader) fields(file string, n *yaml.Node, what string, known []string, f func(key string, k, v *yaml.Node)) {
+	if n.Kind != yaml.MappingNode {
+		l.errorf(file, n, "sys-shape", "", "%s must be a map", what)
+		return
+	}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		ok := false
+		for _, x := range known {
+			if x == k.Value {
+				ok = true
+			}
+		}
+		if !ok {
+			l.errorf(file, k, "sys-field", "known fields: "+strings.Join(known, ", ")+diagHint(k.Value, known), "unknown field `%s` in %s", k.Value, what)
+			continue
+		}
+		if seen[k.Value] {
+			l.errorf(file, k, "sys-field", "", "field `%s` appears twice in %s", k.Value, what)
+			continue
+		}
+		seen[k.Value] = true
+		f(k.Value, k, v)
+	}
+}
+
+func diagHint(name string, known []string) string {
+	if h := diag.DidYouMean(name, known); h != "" {
+		return "; " + h
+	}
+	return ""
+}
+
+var modelRE = regexp.MustCompile(`^(x86|arm)-(mac14|win10|ubt22|cos7)-(host|k8s)$`)
+
+// Load reads the system under root (the folder holding sys/).
+func Load(root string, opt Options) (*System, diag.List) {
+	if opt.Env == nil {
+		opt.Env = os.LookupEnv
+	}
+	l := &loader{opt: opt, src: diag.SourceMap{}}
+	s := &System{Root: root, Sources: l.src}
+	dir := filepath.Join(root, "sys")
+	if n := l.read(filepath.Join(dir, "sys_model.yml")); n != nil {
+		l.model(filepath.Join(dir, "sys_model.yml"), n, s)
+	}
+	if n := l.read(filepath.Join(dir, "mod_list.yml")); n != nil {
+		l.modules(filepath.Join(dir, "mod_list.yml"), n, s)
+	}
+	if n := l.read(filepath.Join(dir, "vars.yml")); n != nil {
+		l.vars(filepath.Join(dir, "vars.yml"), n, s)
+	}
+	return s, l.diags.Normalize()
+}
+
+func (l *loader) model(file string, n *yaml.Node, s *System) {
+	l.fields(file, n, "sys_model.yml", []string{"name", "model", "vender", "vendor"}, func(key string, k, v *yaml.Node) {
+		switch key {
+		case "name":
+			s.Model.Name = v.Value
+		case "model":
+			s.Model.Model = v.Value
+			if !modelRE.MatchString(v.Value) {
+				l.errorf(file, v, "sys-model", "a model is arch-os-spc, e.g. x86-ubt22-k8s (arch x86|arm, os mac14|win10|ubt22|cos7, spc host|k8s)", "invalid model %q", v.Value)
+			}
+		case "vender", "vendor":
+			s.Model.Vendor = v.Value
+		}
+	})
+	if s.Model.Name == "" {
+		l.errorf(file, n, "sys-field", "write `name: my_system`", "sys_model.yml has no name")
+	}
+}
+
+func (l *loader) modules(file string, n *yaml.Node, s *System) {
+	if n.Kind != yaml.SequenceNode {
+		l.errorf(file, n, "sys-shape", "mod_list.yml is a list: `- name: ...`", "mod_list.yml must be a list of modules")
+		return
+	}
+	first := map[string]*Module{}
+	for _, item := range n.Content {
+		m := &Module{Enable: true, Span: nodeSpan(file, item)}
+		var nameNode *yaml.Node
+		hasAddr := false
+		l.fields(file, item, "a module", []string{"name", "addr", "model", "node", "enable", "priority", "depends", "setting"}, func(key string, k, v *yaml.Node) {
+			switch key {
+			case "name":
+				m.Name, nameNode = v.Value, v
+			case "addr":
+				hasAddr = true
+				l.addr(file, v, m)
+			case "model", "node":
+				m.Model = v.Value
+				if !modelRE.MatchString(v.Value) {
+					l.errorf(file, v, "sys-model", "a model is arch-os-spc, e.g. x86-ubt22-k8s", "invalid model %q", v.Value)
+				}
+			case "enable":
+				var b bool
+				if err := v.Decode(&b); err != nil {
+					l.errorf(file, v, "sys-type", "write true or false", "enable must be a boolean, not %q", v.Value)
+				}
+				m.Enable = b
+			case "priority":
+				p, err := strconv.Atoi(v.Value)
+				if err != nil || v.Kind != yaml.ScalarNode {
+					l.errorf(file, v, "sys-type", "write a whole number; higher runs first", "priority must be an integer, not %q", v.Value)
+				}
+				m.Priority = p
+			case "depends":
+				if v.Kind != yaml.SequenceNode {
+					l.errorf(file, v, "sys-type", "write depends: [name, ...]", "depends must be a list of module names")
+					return
+				}
+				for _, d := range v.Content {
+					m.Depends = append(m.Depends, d.Value)
+				}
+			}
+		})
+		switch {
+		case m.Name == "":
+			l.errorf(file, item, "sys-field", "every module needs `name:`", "a module has no name")
+			continue
+		case first[m.Name] != nil:
+			d := diag.Errorf(nodeSpan(file, nameNode), "sys-duplicate", "module `%s` is listed twice", m.Name)
+			d.Related = []diag.Related{{Span: first[m.Name].Span, Message: "first listed here"}}
+			l.diags.Add(d)
+			continue
+		case !hasAddr:
+			l.errorf(file, nameNode, "sys-addr", "give addr: {repo: https://..., tag: v1.0.0} or addr: {path: ./folder}", "module `%s` has no addr", m.Name)
+		}
+		first[m.Name] = m
+		s.Modules = append(s.Modules, m)
+	}
+	var names []string
+	for _, m := range s.Modules {
+		names = append(names, m.Name)
+	}
+	for _, item := range n.Content {
+		for i := 0; item.Kind == yaml.MappingNode && i+1 < len(item.Content); i += 2 {
+			if item.Content[i].Value != "depends" || item.Content[i+1].Kind != yaml.SequenceNode {
+				continue
+			}
+			for _, d := range item.Content[i+1].Content {
+				if first[d.Value] == nil {
+					l.errorf(file, d, "sys-depends", diag.DidYouMean(d.Value, names), "unknown module `%s` in depends", d.Value)
+				}
+			}
+		}
+	}
+}
+
+func (l *loader) addr(file string, n *yaml.Node, m *Module) {
+	l.fields(file, n, "an addr", []string{"repo", "tag", "branch", "rev", "path", "res", "url", "username", "password", "token", "ssh_key", "ssh_passphrase"}, func(key string, k, v *yaml.Node) {
+		switch key {
+		case "repo":
+			m.Addr.Repo = v.Value
+		case "tag":
+			m.Addr.Tag = v.Value
+		case "branch":
+			m.Addr.Branch = v.Value
+		case "rev":
+			m.Addr.Rev = v.Value
+		case "path":
+			m.Addr.Path = v.Value
+		case "url":
+			m.Addr.URL = v.Value
+		}
+	})
+	kinds := 0
+	for _, x := range []string{m.Addr.Repo, m.Addr.Path, m.Addr.URL} {
+		if x != "" {
+			kinds++
+		}
+	}
+	switch {
+	case kinds == 0:
+		l.errorf(file, n, "sys-addr", "give repo (with tag, branch or rev), path or url", "addr of `%s` names no source", m.Name)
+	case kinds > 1:
+		l.errorf(file, n, "sys-addr", "keep one of repo, path, url", "addr of `%s` names several sources", m.Name)
+	case m.Addr.Repo != "" && m.Addr.Tag == "" && m.Addr.Branch == "" && m.Addr.Rev == "":
+		l.errorf(file, n, "sys-addr", "pin the module: tag: v1.2.3 (or branch:, rev:)", "repo of `%s` has no tag, branch or rev", m.Name)
+	}
+}
+
+// resolve expands ${NAME:default}: --set, then the environment, then the
+// default; the first `:` separates the default.
+func (l *loader) resolve(raw string) (string, []string) {
+	var missing []string
+	re := regexp.MustCompile(`\$\{([A-Za-z0-9_.]+)(:([^}]*))?\}`)
+	out := re.ReplaceAllStringFunc(raw, func(m string) string {
+		g := re.FindStringSubmatch(m)
+		if v, ok := l.opt.Set[g[1]]; ok {
+			return v
+		}
+		if v, ok := l.opt.Env(g[1]); ok {
+			return v
+		}
+		if g[2] != "" {
+			return g[3]
+		}
+		missing = append(missing, g[1])
+		return m
+	})
+	return out, missing
+}
+
+func (l *loader) vars(file string, n *yaml.Node, s *System) {
+	var list *yaml.Node
+	l.fields(file, n, "vars.yml", []string{"vars"}, func(key string, k, v *yaml.Node) { list = v })
+	if list == nil {
+		return
+	}
+	if list.Kind != yaml.SequenceNode {
+		l.errorf(file, list, "sys-shape", "write vars: followed by - name: ... items", "vars must be a list")
+		return
+	}
+	seen := map[string]*Var{}
+	resolved := map[string]string{}
+	for _, item := range list.Content {
+		v := &Var{Span: nodeSpan(file, item), Type: "string"}
+		var valueNode, nameNode *yaml.Node
+		var min, max *float64
+		var minNode, maxNode, enumNode, patNode *yaml.Node
+		var enum []string
+		pattern := ""
+		l.fields(file, item, "a variable", []string{"name", "value", "description", "desp", "type", "min", "max", "enum", "values", "pattern", "group", "secret", "immutable"}, func(key string, k, x *yaml.Node) {
+			switch key {
+			case "name":
+				v.Name, nameNode = x.Value, x
+			case "value":
+				valueNode = x
+				v.Raw = x.Value
+			case "description", "desp":
+				v.Description = x.Value
+			case "type":
+				switch x.Value {
+				case "string", "integer", "number", "boolean", "list", "object":
+					v.Type = x.Value
+				default:
+					l.errorf(file, x, "sys-type", "types: string, integer, number, boolean, list, object"+diagHint(x.Value, []string{"string", "integer", "number", "boolean", "list", "object"}), "unknown type %q", x.Value)
+				}
+			case "min", "max":
+				f, err := strconv.ParseFloat(x.Value, 64)
+				if err != nil {
+					l.errorf(file, x, "sys-type", "write a number", "%s must be a number, not %q", key, x.Value)
+					return
+				}
+				if key == "min" {
+					min, minNode = &f, x
+				} else {
+					max, maxNode = &f, x
+				}
+			case "enum", "values":
+				enumNode = x
+				for _, e := range x.Content {
+					enum = append(enum, e.Value)
+				}
+			case "pattern":
+				pattern, patNode = x.Value, x
+			case "group":
+				v.Group = x.Value
+			case "secret":
+				x.Decode(&v.Secret)
+			}
+		})
+		if v.Name == "" {
+			l.errorf(file, item, "sys-field", "every variable needs `name:`", "a variable has no name")
+			continue
+		}
+		if prev := seen[v.Name]; prev != nil {
+			d := diag.Errorf(nodeSpan(file, nameNode), "sys-duplicate", "variable `%s` is defined twice", v.Name)
+			d.Related = []diag.Related{{Span: prev.Span, Message: "first defined here"}}
+			l.diags.Add(d)
+			continue
+		}
+		seen[v.Name] = v
+		if valueNode == nil {
+			l.errorf(file, nameNode, "sys-field", "give value: \"${"+v.Name+":default}\"", "variable `%s` has no value", v.Name)
+			continue
+		}
+		text, missing := l.resolve(v.Raw)
+		// A value may use variables defined above it (BASE_URL uses DOMAIN_NAME).
+		for _, name := range missing {
+			if r, ok := resolved[name]; ok {
+				text = strings.ReplaceAll(text, "${"+name+"}", r)
+			} else {
+				l.errorf(file, valueNode, "sys-unset", "set it (--set "+name+"=... or the environment) or give a default: ${"+name+":value}", "%s is not set and has no default", name)
+			}
+		}
+		resolved[v.Name] = text
+		val, ok := l.typed(file, valueNode, v, text)
+		if !ok {
+			continue
+		}
+		where := valueNode
+		if (v.Type == "integer" || v.Type == "number") && (min != nil || max != nil) {
+			f := val.FloatVal()
+			if min != nil && f < *min {
+				l.errorf(file, where, "sys-range", fmt.Sprintf("the range is %s (min at %d:%d)", rangeText(min, max), minNode.Line, minNode.Column), "%s = %s is below the minimum %s", v.Name, text, fmtNum(*min))
+			}
+			if max != nil && f > *max {
+				l.errorf(file, where, "sys-range", fmt.Sprintf("the range is %s (max at %d:%d)", rangeText(min, max), maxNode.Line, maxNode.Column), "%s = %s is above the maximum %s", v.Name, text, fmtNum(*max))
+			}
+		}
+		if enumNode != nil {
+			okEnum := false
+			for _, e := range enum {
+				if e == text {
+					okEnum = true
+				}
+			}
+			if !okEnum {
+				l.errorf(file, where, "sys-enum", "allowed: "+strings.Join(enum, ", ")+diagHint(text, enum), "%s = %q is not one of the allowed values", v.Name, text)
+			}
+		}
+		if patNode != nil {
+			re, err := regexp.Compile(pattern)
+			if err != nil {
+				l.errorf(file, patNode, "sys-pattern", "", "invalid pattern: %v", err)
+			} else if !re.MatchString(text) {
+				l.errorf(file, where, "sys-pattern", "the pattern is "+pattern, "%s = %q does not match its pattern", v.Name, text)
+			}
+		}
+		if v.Secret {
+			val = val.AsSecret()
+		}
+		v.Value = val
+		s.Vars = append(s.Vars, v)
+	}
+}
+
+func rangeText(min, max *float64) string {
+	lo, hi := "-∞", "∞"
+	if min != nil {
+		lo = fmtNum(*min)
+	}
+	if max != nil {
+		hi = fmtNum(*max)
+	}
+	return lo + " to " + hi
+}
+
+func fmtNum(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+
+// typed converts the resolved text to the declared type.
+func (l *loader) typed(file string, n *yaml.Node, v *Var, text string) (value.Value, bool) {
+	switch v.Type {
+	case "integer":
+		i, err := strconv.ParseInt(strings.TrimSpace(text), 10, 64)
+		if err != nil {
+			l.errorf(file, n, "sys-type", "write a whole number", "%s = %q is not an integer", v.Name, text)
+			return value.Value{}, false
+		}
+		return value.Int(i), true
+	case "number":
+		f, err := strconv.ParseFloat(strings.TrimSpace(text), 64)
+		if err != nil {
+			l.errorf(file, n, "sys-type", "write a number", "%s = %q is not a number", v.Name, text)
+			return value.Value{}, false
+		}
+		return value.Float(f), true
+	case "boolean":
+		switch strings.ToLower(strings.TrimSpace(text)) {
+		case "true":
+			return value.Bool(true), true
+		case "false":
+			return value.Bool(false), true
+		}
+		l.errorf(file, n, "sys-type", "write true or false", "%s = %q is not a boolean", v.Name, text)
+		return value.Value{}, false
+	case "list":
+		var items []value.Value
+		if n.Kind == yaml.SequenceNode {
+			for _, c := range n.Content {
+				items = append(items, value.Str(c.Value))
+			}
+		} else {
+			for _, p := range strings.Split(text, ",") {
+				if p = strings.TrimSpace(p); p != "" {
+					items = append(items, value.Str(p))
+				}
+			}
+		}
+		return value.List(items...), true
+	case "object":
+		if n.Kind != yaml.MappingNode {
+			l.errorf(file, n, "sys-type", "write a map", "%s must be an object", v.Name)
+			return value.Value{}, false
+		}
+		var m map[string]any
+		n.Decode(&m)
+		val, err := value.FromGo(m)
+		if err != nil {
+			l.errorf(file, n, "sys-type", "", "%s: %v", v.Name, err)
+			return value.Value{}, false
+		}
+		return val, true
+	}
+	return value.Str(text), true
+}
