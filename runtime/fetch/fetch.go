@@ -1,0 +1,362 @@
+// Package fetch brings the modules of a system to the machine with
+// github.com/go-git/go-git/v5: each git module is mirrored into a cache
+// under the user cache dir and materialised at its tag, branch or revision;
+// local path modules are copied (never from outside the system); mirrors
+// rewrite addresses (insteadOf style); a lock file records the resolved
+// commits so a moved tag is noticed, and Offline uses only the cache.
+package fetch
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"gopkg.in/yaml.v3"
+
+	"github.com/gxl-dev/gxl/runtime/system"
+)
+
+// Mirror rewrites addresses starting with From to start with To.
+type Mirror struct{ From, To string }
+
+// ParseMirror reads FROM=TO.
+func ParseMirror(s string) (Mirror, error) {
+	from, to, ok := strings.Cut(s, "=")
+	if !ok || from == "" || to == "" {
+		return Mirror{}, fmt.Errorf("mirror %q: write FROM=TO", s)
+	}
+	return Mirror{From: from, To: to}, nil
+}
+
+// Fetcher fetches modules.
+type Fetcher struct {
+	// Cache holds one bare mirror per repository (default
+	// ${XDG_CACHE_HOME:-~/.cache}/gxl/modules).
+	Cache   string
+	Mirrors []Mirror
+	// Offline uses only what the cache already holds.
+	Offline bool
+	// Update accepts moved tags (and rewrites the lock).
+	Update bool
+}
+
+// DefaultCache is the user cache folder for modules.
+func DefaultCache() string {
+	d, err := os.UserCacheDir()
+	if err != nil {
+		d = os.TempDir()
+	}
+	return filepath.Join(d, "gxl", "modules")
+}
+
+// Rewrite applies the longest matching mirror.
+func (f *Fetcher) Rewrite(url string) string {
+	best := Mirror{}
+	for _, m := range f.Mirrors {
+		if strings.HasPrefix(url, m.From) && len(m.From) > len(best.From) {
+			best = m
+		}
+	}
+	if best.From == "" {
+		return url
+	}
+	return best.To + strings.TrimPrefix(url, best.From)
+}
+
+// Locked is one module in the lock file.
+type Locked struct {
+	Name   string `yaml:"name"`
+	Repo   string `yaml:"repo,omitempty"`
+	Ref    string `yaml:"ref,omitempty"`
+	Commit string `yaml:"commit,omitempty"`
+	Path   string `yaml:"path,omitempty"`
+}
+
+// Lock is the lock file (sys/mod_list.lock).
+type Lock struct {
+	Modules []Locked `yaml:"modules"`
+}
+
+// ReadLock reads a lock file; a missing file is an empty lock.
+func ReadLock(path string) (*Lock, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return &Lock{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var l Lock
+	if err := yaml.Unmarshal(b, &l); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	return &l, nil
+}
+
+// Write stores the lock sorted by module name.
+func (l *Lock) Write(path string) error {
+	sort.Slice(l.Modules, func(i, j int) bool { return l.Modules[i].Name < l.Modules[j].Name })
+	b, err := yaml.Marshal(l)
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append([]byte("# Written by gxl: the commit each module was fetched at.\n"), b...), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+func (l *Lock) find(name string) *Locked {
+	for i := range l.Modules {
+		if l.Modules[i].Name == name {
+			return &l.Modules[i]
+		}
+	}
+	return nil
+}
+
+func (l *Lock) set(e Locked) {
+	if x := l.find(e.Name); x != nil {
+		*x = e
+		return
+	}
+	l.Modules = append(l.Modules, e)
+}
+
+// cacheDir is the bare mirror folder of a repository.
+func (f *Fetcher) cacheDir(url string) string {
+	r := strings.NewReplacer("://", "_", "/", "_", ":", "_", "@", "_", "\\", "_")
+	return filepath.Join(f.Cache, r.Replace(strings.TrimSuffix(url, ".git")))
+}
+
+// Fetch brings module m of the system rooted at root into dst (replaced),
+// recording it in lock.
+func (f *Fetcher) Fetch(root string, m *system.Module, dst string, lock *Lock) (Locked, error) {
+	if f.Cache == "" {
+		f.Cache = DefaultCache()
+	}
+	if m.Addr.Path != "" {
+		return f.copyPath(root, m, dst, lock)
+	}
+	if m.Addr.Repo == "" {
+		return Locked{}, fmt.Errorf("module %s: only git and path addresses can be fetched", m.Name)
+	}
+	url := f.Rewrite(m.Addr.Repo)
+	repo, err := f.mirror(url)
+	if err != nil {
+		return Locked{}, fmt.Errorf("module %s (%s): %v", m.Name, m.Addr.Repo, err)
+	}
+	ref, hash, err := resolve(repo, m.Addr)
+	if err != nil {
+		return Locked{}, fmt.Errorf("module %s (%s): %v", m.Name, m.Addr.Repo, err)
+	}
+	if prev := lock.find(m.Name); prev != nil && prev.Repo == m.Addr.Repo && prev.Ref == ref && prev.Commit != "" &&
+		prev.Commit != hash.String() && m.Addr.Tag != "" && !f.Update {
+		return Locked{}, fmt.Errorf("module %s: tag %s moved from %s to %s since it was locked; check the repository, then fetch with update to accept it",
+			m.Name, m.Addr.Tag, short(prev.Commit), short(hash.String()))
+	}
+	if err := materialise(repo, hash, dst); err != nil {
+		return Locked{}, fmt.Errorf("module %s: %v", m.Name, err)
+	}
+	e := Locked{Name: m.Name, Repo: m.Addr.Repo, Ref: ref, Commit: hash.String()}
+	lock.set(e)
+	return e, nil
+}
+
+func short(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
+}
+
+// mirror opens or creates the bare cache of url and, unless offline,
+// fetches every branch and tag.
+func (f *Fetcher) mirror(url string) (*git.Repository, error) {
+	dir := f.cacheDir(url)
+	repo, err := git.PlainOpen(dir)
+	if err != nil {
+		if f.Offline {
+			return nil, fmt.Errorf("not in the module cache (offline): %s", dir)
+		}
+		if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+			return nil, err
+		}
+		repo, err = git.PlainInit(dir, true)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := repo.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{url}}); err != nil {
+			return nil, err
+		}
+	}
+	if f.Offline {
+		return repo, nil
+	}
+	err = repo.Fetch(&git.FetchOptions{
+		RemoteURL: url,
+		RefSpecs:  []config.RefSpec{"+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*"},
+		Tags:      git.AllTags,
+		Force:     true,
+	})
+	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+		return nil, fmt.Errorf("fetch %s: %v", url, err)
+	}
+	return repo, nil
+}
+
+// resolve finds the commit of a tag, branch or revision.
+func resolve(repo *git.Repository, a system.Addr) (string, plumbing.Hash, error) {
+	var name plumbing.ReferenceName
+	var ref string
+	switch {
+	case a.Tag != "":
+		name, ref = plumbing.NewTagReferenceName(a.Tag), "tag "+a.Tag
+	case a.Branch != "":
+		name, ref = plumbing.NewRemoteReferenceName("origin", a.Branch), "branch "+a.Branch
+	case a.Rev != "":
+		h, err := repo.ResolveRevision(plumbing.Revision(a.Rev))
+		if err != nil {
+			return "", plumbing.ZeroHash, fmt.Errorf("revision %s not found", a.Rev)
+		}
+		return "rev " + a.Rev, *h, nil
+	default:
+		return "", plumbing.ZeroHash, fmt.Errorf("no tag, branch or rev")
+	}
+	r, err := repo.Reference(name, true)
+	if err != nil {
+		return "", plumbing.ZeroHash, fmt.Errorf("%s not found", ref)
+	}
+	h := r.Hash()
+	// Annotated tags point at a tag object.
+	if t, err := repo.TagObject(h); err == nil {
+		c, err := t.Commit()
+		if err != nil {
+			return "", plumbing.ZeroHash, err
+		}
+		h = c.Hash
+	}
+	return ref, h, nil
+}
+
+// materialise writes the tree of a commit into dst (replaced atomically).
+func materialise(repo *git.Repository, h plumbing.Hash, dst string) error {
+	c, err := repo.CommitObject(h)
+	if err != nil {
+		return err
+	}
+	tmp := dst + ".fetching"
+	os.RemoveAll(tmp)
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		return err
+	}
+	files, err := c.Files()
+	if err != nil {
+		return err
+	}
+	err = files.ForEach(func(fl *object.File) error {
+		p := filepath.Join(tmp, filepath.FromSlash(fl.Name))
+		if !within(tmp, p) {
+			return fmt.Errorf("file %q escapes the module folder", fl.Name)
+		}
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		r, err := fl.Reader()
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		mode := os.FileMode(0o644)
+		if fl.Mode.IsFile() && fl.Mode&0o111 != 0 {
+			mode = 0o755
+		}
+		out, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(out, r)
+		out.Close()
+		return err
+	})
+	if err != nil {
+		os.RemoveAll(tmp)
+		return err
+	}
+	os.RemoveAll(dst)
+	return os.Rename(tmp, dst)
+}
+
+func within(base, p string) bool {
+	rel, err := filepath.Rel(base, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
+}
+
+// copyPath copies a local module; the path (after resolving symlinks) must
+// stay inside the system root, and so must every link inside it.
+func (f *Fetcher) copyPath(root string, m *system.Module, dst string, lock *Lock) (Locked, error) {
+	rootAbs, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return Locked{}, err
+	}
+	src := m.Addr.Path
+	if !filepath.IsAbs(src) {
+		src = filepath.Join(root, src)
+	}
+	real, err := filepath.EvalSymlinks(src)
+	if err != nil {
+		return Locked{}, fmt.Errorf("module %s: path %s: %v", m.Name, m.Addr.Path, err)
+	}
+	if !within(rootAbs, real) {
+		return Locked{}, fmt.Errorf("module %s: path %s is outside the system folder %s; refused", m.Name, m.Addr.Path, root)
+	}
+	tmp := dst + ".fetching"
+	os.RemoveAll(tmp)
+	err = filepath.Walk(real, func(p string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(real, p)
+		out := filepath.Join(tmp, rel)
+		switch {
+		case info.Mode()&os.ModeSymlink != 0:
+			target, err := filepath.EvalSymlinks(p)
+			if err != nil || !within(real, target) {
+				return fmt.Errorf("link %s points outside the module; refused", rel)
+			}
+			b, err := os.ReadFile(target)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(out, b, 0o644)
+		case info.IsDir():
+			return os.MkdirAll(out, 0o755)
+		default:
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(out, b, info.Mode().Perm())
+		}
+	})
+	if err != nil {
+		os.RemoveAll(tmp)
+		return Locked{}, fmt.Errorf("module %s: %v", m.Name, err)
+	}
+	os.RemoveAll(dst)
+	if err := os.Rename(tmp, dst); err != nil {
+		return Locked{}, err
+	}
+	e := Locked{Name: m.Name, Path: m.Addr.Path}
+	lock.set(e)
+	return e, nil
+}

@@ -1,0 +1,133 @@
+package fetch
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gxl-dev/gxl/runtime/system"
+)
+
+// gitRepo makes a real repository with commits and tags using the git CLI.
+func gitRepo(t *testing.T, dir string) func(args ...string) string {
+	os.MkdirAll(dir, 0o755)
+	run := func(args ...string) string {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@e", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@e", "GIT_CONFIG_GLOBAL=/dev/null")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	run("init", "-q", "-b", "main")
+	return run
+}
+
+func commitFile(t *testing.T, run func(...string) string, dir, name, content string) string {
+	os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644)
+	run("add", "-A")
+	run("commit", "-q", "-m", "c "+content)
+	return run("rev-parse", "HEAD")
+}
+
+func TestFetchGit(t *testing.T) {
+	base := t.TempDir()
+	upstream := filepath.Join(base, "upstream", "user-service")
+	run := gitRepo(t, upstream)
+	c1 := commitFile(t, run, upstream, "manifest.yaml", "v1")
+	run("tag", "v1.0.0")
+	commitFile(t, run, upstream, "manifest.yaml", "v2")
+	run("tag", "-a", "v2.0.0", "-m", "annotated")
+
+	f := &Fetcher{Cache: filepath.Join(base, "cache"), Mirrors: []Mirror{{From: "https://github.com/techcorp/", To: filepath.Join(base, "upstream") + "/"}}}
+	lock := &Lock{}
+	m := &system.Module{Name: "user_service", Addr: system.Addr{Repo: "https://github.com/techcorp/user-service", Tag: "v1.0.0"}}
+	dst := filepath.Join(base, "mods", "user_service")
+	e, err := f.Fetch(base, m, dst, lock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Commit != c1 {
+		t.Fatalf("commit %s, want %s", e.Commit, c1)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dst, "manifest.yaml")); string(b) != "v1" {
+		t.Fatalf("content %q", b)
+	}
+	// Annotated tag and branch.
+	m.Addr.Tag = "v2.0.0"
+	if _, err := f.Fetch(base, m, dst, lock); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dst, "manifest.yaml")); string(b) != "v2" {
+		t.Fatalf("annotated tag content %q", b)
+	}
+	m.Addr = system.Addr{Repo: m.Addr.Repo, Branch: "main"}
+	if _, err := f.Fetch(base, m, dst, lock); err != nil {
+		t.Fatal(err)
+	}
+	// Missing tag.
+	m.Addr = system.Addr{Repo: m.Addr.Repo, Tag: "v9.9.9"}
+	if _, err := f.Fetch(base, m, dst, lock); err == nil || !strings.Contains(err.Error(), "tag v9.9.9 not found") {
+		t.Fatalf("missing tag: %v", err)
+	}
+	// Moved tag is refused against the lock, accepted with Update.
+	m.Addr = system.Addr{Repo: m.Addr.Repo, Tag: "v1.0.0"}
+	if _, err := f.Fetch(base, m, dst, lock); err != nil {
+		t.Fatal(err)
+	}
+	lockPath := filepath.Join(base, "mod_list.lock")
+	if err := lock.Write(lockPath); err != nil {
+		t.Fatal(err)
+	}
+	c3 := commitFile(t, run, upstream, "manifest.yaml", "v1-moved")
+	run("tag", "-f", "v1.0.0")
+	lock, _ = ReadLock(lockPath)
+	if _, err := f.Fetch(base, m, dst, lock); err == nil || !strings.Contains(err.Error(), "moved") {
+		t.Fatalf("moved tag: %v", err)
+	}
+	f.Update = true
+	if e, err := f.Fetch(base, m, dst, lock); err != nil || e.Commit != c3 {
+		t.Fatalf("update: %v %s", err, e.Commit)
+	}
+	// Offline uses the cache only.
+	off := &Fetcher{Cache: f.Cache, Mirrors: f.Mirrors, Offline: true}
+	if _, err := off.Fetch(base, m, filepath.Join(base, "mods", "again"), lock); err != nil {
+		t.Fatalf("offline from cache: %v", err)
+	}
+	m2 := &system.Module{Name: "other", Addr: system.Addr{Repo: "https://github.com/techcorp/never-fetched", Tag: "v1"}}
+	if _, err := off.Fetch(base, m2, filepath.Join(base, "mods", "other"), lock); err == nil || !strings.Contains(err.Error(), "offline") {
+		t.Fatalf("offline miss: %v", err)
+	}
+}
+
+func TestFetchPath(t *testing.T) {
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "external-gateways", "payment-gateway"), 0o755)
+	os.WriteFile(filepath.Join(root, "external-gateways", "payment-gateway", "gw.yaml"), []byte("gw"), 0o644)
+	f := &Fetcher{Cache: t.TempDir()}
+	lock := &Lock{}
+	m := &system.Module{Name: "external_payment_gateway", Addr: system.Addr{Path: "./external-gateways/payment-gateway"}}
+	dst := filepath.Join(root, "sys", "mods", "external_payment_gateway")
+	if _, err := f.Fetch(root, m, dst, lock); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dst, "gw.yaml")); string(b) != "gw" {
+		t.Fatalf("copied %q", b)
+	}
+	// A path or a link leaving the system is refused.
+	outside := t.TempDir()
+	os.WriteFile(filepath.Join(outside, "secret"), []byte("s"), 0o644)
+	m.Addr.Path = "../" + filepath.Base(outside)
+	if _, err := f.Fetch(root, m, dst, lock); err == nil || !strings.Contains(err.Error(), "refused") {
+		t.Fatalf("escape: %v", err)
+	}
+	os.Symlink(filepath.Join(outside, "secret"), filepath.Join(root, "external-gateways", "payment-gateway", "leak"))
+	m.Addr.Path = "./external-gateways/payment-gateway"
+	if _, err := f.Fetch(root, m, dst, lock); err == nil || !strings.Contains(err.Error(), "refused") {
+		t.Fatalf("link escape: %v", err)
+	}
+}
