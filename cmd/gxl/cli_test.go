@@ -377,3 +377,28 @@ mod main { flow f { if ${MODE} > 1 { } } }`,
 		t.Fatalf("typed check: %d\n%s", r.code, r.stderr)
 	}
 }
+
+func TestGraph(t *testing.T) {
+	dir := project(t, map[string]string{
+		"sys/sys_model.yml": "name: demo\nmodel: x86-ubt22-k8s\n",
+		"sys/mod_list.yml":  "- name: db\n  addr: {path: ./db}\n  priority: 100\n- name: web\n  addr: {path: ./web}\n  priority: 50\n  depends: [db]\n",
+		"sys/vars.yml":      "vars: []\n",
+		"sys/workflows/operators.gxl": `mod envs { env default { } }
+mod main {
+    flow setup { }
+    #[undo(_rollback)]
+    flow deploy : setup { }
+    flow _rollback { }
+}`,
+	})
+	r := gxl(t, dir, "graph", "sys/workflows/operators.gxl")
+	for _, want := range []string{"graph TB", `mod_db["db (priority 100)"]`, "mod_db -->|before| mod_web", "flow_main__setup --> flow_main__deploy", "flow_main__deploy -.->|undo| flow_main___rollback"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("mermaid lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	r = gxl(t, dir, "graph", "--format", "dot", "sys/workflows/operators.gxl")
+	if r.code != 0 || !strings.Contains(r.stdout, "digraph gxl") || !strings.Contains(r.stdout, `flow_main__deploy -> flow_main___rollback [label="undo", style=dashed];`) {
+		t.Errorf("dot:\n%s", r.stdout)
+	}
+}
