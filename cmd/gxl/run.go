@@ -134,7 +134,14 @@ func systemRoot(file string) string {
 	if filepath.Base(wf) != "workflows" || filepath.Base(filepath.Dir(wf)) != "sys" {
 		return ""
 	}
-	return filepath.Dir(filepath.Dir(wf))
+	root := filepath.Dir(filepath.Dir(wf))
+	// Relative to the working directory when below it: shorter diagnostics.
+	if cwd, err := os.Getwd(); err == nil {
+		if rel, err := filepath.Rel(cwd, root); err == nil && !strings.HasPrefix(rel, "..") {
+			return rel
+		}
+	}
+	return root
 }
 
 // loadProgram loads and checks a file — with the typed variables of its
