@@ -293,15 +293,13 @@ func applyOne(ctx context.Context, k *client, u *unstructured.Unstructured, dryR
 	if err != nil {
 		return "", nil, fmt.Errorf("apply %s: %v", describe(u), err)
 	}
+	// Compare content, not resourceVersion: controllers write status and
+	// bookkeeping annotations at any time, which bumps resourceVersion
+	// without anything of ours changing.
 	switch {
 	case before == nil:
 		return "created", after, nil
-	case dryRun:
-		// A dry run does not bump resourceVersion: compare the content.
-		if reflect.DeepEqual(content(before), content(after)) {
-			return "unchanged", after, nil
-		}
-	case before.GetResourceVersion() == after.GetResourceVersion():
+	case reflect.DeepEqual(content(before), content(after)):
 		return "unchanged", after, nil
 	}
 	return "configured", after, nil
