@@ -318,14 +318,19 @@ func (p *printer) env(e *ast.Env) {
 		head += " : " + strings.Join(refs(e.Mixins), ", ")
 		head = strings.TrimRight(head, " ")
 	}
-	if e.Body == nil {
+	p.headAndBody(head, e.Body, e.Span())
+}
+
+// headAndBody prints `head;` for a body-less item or `head { ... }`.
+func (p *printer) headAndBody(head string, body *ast.Block, sp diag.Span) {
+	if body == nil {
 		p.write(head + ";")
-		p.end(e.Span())
+		p.end(sp)
 		return
 	}
 	p.write(head + " ")
-	p.block(e.Body)
-	p.end(e.Span())
+	p.block(body)
+	p.end(sp)
 }
 
 func (p *printer) flow(f *ast.Flow) {
@@ -351,27 +356,24 @@ func (p *printer) flow(f *ast.Flow) {
 		parts = append(parts, refs(f.Post)...)
 		head += strings.Join(parts, " | ")
 	}
-	if f.Body == nil {
-		p.write(head + ";")
-		p.end(f.Span())
-		return
+	p.headAndBody(head, f.Body, f.Span())
+}
+
+func paramText(pr *ast.Param) string {
+	s := pr.Name.Name
+	if pr.Star {
+		s = "*" + s
 	}
-	p.write(head + " ")
-	p.block(f.Body)
-	p.end(f.Span())
+	if pr.Default != nil {
+		s += " = " + expr(pr.Default)
+	}
+	return s
 }
 
 func params(ps []*ast.Param, sep string) string {
 	var out []string
 	for _, pr := range ps {
-		s := pr.Name.Name
-		if pr.Star {
-			s = "*" + s
-		}
-		if pr.Default != nil {
-			s += " = " + expr(pr.Default)
-		}
-		out = append(out, s)
+		out = append(out, paramText(pr))
 	}
 	return strings.Join(out, sep)
 }
@@ -379,14 +381,7 @@ func params(ps []*ast.Param, sep string) string {
 func (p *printer) fn(f *ast.Fn) {
 	p.annotations(f.Annotations)
 	head := "fn " + f.Name.Name + "(" + params(f.Params, ", ") + ")"
-	if f.Body == nil {
-		p.write(head + ";")
-		p.end(f.Span())
-		return
-	}
-	p.write(head + " ")
-	p.block(f.Body)
-	p.end(f.Span())
+	p.headAndBody(head, f.Body, f.Span())
 }
 
 func (p *printer) activity(a *ast.Activity) {
@@ -402,14 +397,7 @@ func (p *printer) activity(a *ast.Activity) {
 	p.indent++
 	for i, pr := range a.Params {
 		p.item(pr, i == 0, false)
-		s := pr.Name.Name
-		if pr.Star {
-			s = "*" + s
-		}
-		if pr.Default != nil {
-			s += " = " + expr(pr.Default)
-		}
-		p.write(s + ";")
+		p.write(paramText(pr) + ";")
 		p.end(pr.Span())
 	}
 	p.indent--
