@@ -16,12 +16,21 @@ import (
 
 var errFast = errors.New("fast path gave up")
 
+// ftok is a compact token: the fast path keeps hundreds of thousands of
+// them, so positions are plain integers and lexer.Positions are built on
+// demand.
 type ftok struct {
-	t   lexer.Token
-	end lexer.Position // position just after the token
+	Type             lexer.TokenType
+	Value            string
+	off, line, col   int32
+	eoff, eline, ecl int32 // position just after the token
 }
 
+// EOF reports the end of input.
+func (t *ftok) EOF() bool { return t.Type == lexer.EOF }
+
 type fastParser struct {
+	name string // file name for positions
 	toks []ftok
 	i    int
 	last lexer.Position // end of the last consumed token
@@ -29,7 +38,7 @@ type fastParser struct {
 
 // tokensPerByte sizes the token slice up front (GXL averages one token per
 // 4-6 bytes); growing it by appends dominated the parse time.
-const bytesPerToken = 4
+const bytesPerToken = 5
 
 func advancePos(p lexer.Position, s string) lexer.Position {
 	for i := 0; i < len(s); i++ {
@@ -46,9 +55,10 @@ func advancePos(p lexer.Position, s string) lexer.Position {
 
 // newFastParser lexes src; it returns nil when the lexer reports errors.
 func newFastParser(sc *scanner) *fastParser {
-	fp := &fastParser{toks: make([]ftok, 0, len(sc.src)/bytesPerToken+16)}
+	fp := &fastParser{name: sc.file, toks: make([]ftok, 0, len(sc.src)/bytesPerToken+16)}
 	sc.skipTrivia = true
-	defer func() { sc.skipTrivia = false }()
+	sc.str = string(sc.src)
+	defer func() { sc.skipTrivia, sc.str = false, "" }()
 	for {
 		t, _ := sc.Next()
 		if t.Type == tError {
@@ -57,7 +67,10 @@ func newFastParser(sc *scanner) *fastParser {
 		if t.Type == tWhitespace || t.Type == tComment {
 			continue
 		}
-		fp.toks = append(fp.toks, ftok{t: t, end: advancePos(t.Pos, t.Value)})
+		end := advancePos(t.Pos, t.Value)
+		fp.toks = append(fp.toks, ftok{Type: t.Type, Value: t.Value,
+			off: int32(t.Pos.Offset), line: int32(t.Pos.Line), col: int32(t.Pos.Column),
+			eoff: int32(end.Offset), eline: int32(end.Line), ecl: int32(end.Column)})
 		if t.EOF() {
 			break
 		}
@@ -65,24 +78,27 @@ func newFastParser(sc *scanner) *fastParser {
 	return fp
 }
 
-func (p *fastParser) peek() *lexer.Token { return &p.toks[p.i].t }
+func (p *fastParser) peek() *ftok { return &p.toks[p.i] }
 
-func (p *fastParser) peekAt(n int) *lexer.Token {
+func (p *fastParser) peekAt(n int) *ftok {
 	if p.i+n < len(p.toks) {
-		return &p.toks[p.i+n].t
+		return &p.toks[p.i+n]
 	}
-	return &p.toks[len(p.toks)-1].t
+	return &p.toks[len(p.toks)-1]
 }
 
-func (p *fastParser) pos() lexer.Position { return p.toks[p.i].t.Pos }
+func (p *fastParser) pos() lexer.Position {
+	t := &p.toks[p.i]
+	return lexer.Position{Filename: p.name, Offset: int(t.off), Line: int(t.line), Column: int(t.col)}
+}
 
-func (p *fastParser) next() lexer.Token {
-	t := p.toks[p.i]
-	if !t.t.EOF() {
-		p.last = t.end
+func (p *fastParser) next() *ftok {
+	t := &p.toks[p.i]
+	if !t.EOF() {
+		p.last = lexer.Position{Filename: p.name, Offset: int(t.eoff), Line: int(t.eline), Column: int(t.ecl)}
 		p.i++
 	}
-	return t.t
+	return t
 }
 
 // is reports whether the current token has the given text (punctuation or

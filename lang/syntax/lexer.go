@@ -80,6 +80,9 @@ type scanner struct {
 	// skipTrivia makes Next drop whitespace and comments without building
 	// tokens for them (the fast path needs no trivia tokens).
 	skipTrivia bool
+	// str, when set, is src as one string: token values are substrings of
+	// it instead of one allocation per token.
+	str string
 }
 
 func newScanner(file string, src []byte) *scanner {
@@ -131,6 +134,9 @@ func isIdentByte(c byte) bool {
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 func (s *scanner) tok(t lexer.TokenType, start lexer.Position) lexer.Token {
+	if s.str != "" {
+		return lexer.Token{Type: t, Value: s.str[start.Offset:s.off], Pos: start}
+	}
 	b := s.src[start.Offset:s.off]
 	// Punctuation and keywords repeat on every line: share their strings
 	// instead of allocating one per token (the map lookup with a []byte
