@@ -13,6 +13,7 @@ import (
 	"github.com/gxl-dev/gxl/lang/diag"
 	"github.com/gxl-dev/gxl/runtime"
 	"github.com/gxl-dev/gxl/stdlib"
+	"github.com/gxl-dev/gxl/stdlib/builtin"
 )
 
 // copyDir copies a test case into a temporary folder so runs never write
@@ -42,8 +43,8 @@ func runCase(t testing.TB, dir string, flows []string, opt runtime.Options) resu
 	prog := load(t, filepath.Join(dir, "work.gxl"))
 	var out, errb bytes.Buffer
 	opt.Stdout, opt.Stderr, opt.Dir = &out, &errb, dir
-	opt.Load = func(p string) (*check.Program, diag.List) {
-		return check.Load(p, check.Options{Registry: prog.Registry})
+	opt.Load = func(p string, known map[string]builtin.Type) (*check.Program, diag.List) {
+		return check.Load(p, check.Options{Registry: prog.Registry, ExtraVars: known})
 	}
 	if opt.SecretsFile == "" {
 		opt.SecretsFile = filepath.Join(dir, "no-secrets.yml")

@@ -40,8 +40,9 @@ type Options struct {
 	Journal *Journal
 	// Resume restores a previous run's progress (from ReadJournal).
 	Resume *ResumeState
-	// Load loads another GXL file for gx.run.
-	Load func(path string) (*check.Program, diag.List)
+	// Load loads and checks another GXL file for gx.run; known holds the
+	// variables the nested run starts with, for the checker.
+	Load func(path string, known map[string]builtin.Type) (*check.Program, diag.List)
 	// SecretsFile overrides the secrets file (default GAL_SEC_FILE_PATH or
 	// ~/.galaxy/sec_value.yml).
 	SecretsFile string

@@ -397,10 +397,6 @@ func (x *exec) runNested(req builtin.NestedRun) error {
 	if load == nil {
 		return fmt.Errorf("gx.run: no loader configured")
 	}
-	prog, ds := load(conf)
-	if ds.HasErrors() {
-		return fmt.Errorf("gx.run %s: %w", conf, ds.Err())
-	}
 	opt := x.r.opt
 	opt.Dir = dir
 	opt.Journal = nil
@@ -415,8 +411,28 @@ func (x *exec) runNested(req builtin.NestedRun) error {
 	} else {
 		opt.bootstrap = x.vars.Clone()
 	}
+	for k, v := range req.Vars {
+		opt.bootstrap.Set(k, v)
+	}
+	if req.Stdout != nil {
+		opt.Stdout = req.Stdout
+	}
+	if req.Stderr != nil {
+		opt.Stderr = req.Stderr
+	}
+	known := map[string]builtin.Type{}
+	for _, n := range opt.bootstrap.Names() {
+		known[n] = builtin.TAny
+	}
+	prog, ds := load(conf, known)
+	if ds.HasErrors() {
+		return fmt.Errorf("gx.run %s: %w", conf, ds.Err())
+	}
 	child := New(prog, opt)
 	ctx := x.ctx
+	if req.Ctx != nil {
+		ctx = req.Ctx
+	}
 	if ctx == nil {
 		ctx = context.Background()
 	}

@@ -15,6 +15,7 @@ func init() { register(newCheckCmd) }
 
 func newCheckCmd(s *streams) *cobra.Command {
 	var format string
+	var ff fetchFlags
 	cmd := &cobra.Command{
 		Use:   "check [FILE...]",
 		Short: "Check GXL files without running anything",
@@ -30,10 +31,14 @@ FILE defaults to _gal/work.gxl.`,
 				args = []string{defaultFile}
 			}
 			reg := stdlib.Default()
+			fe, err := ff.fetcher(false)
+			if err != nil {
+				return err
+			}
 			var all diag.List
 			srcs := &diag.FileSources{}
 			for _, path := range args {
-				opt := check.Options{Registry: reg}
+				opt := check.Options{Registry: reg, ResolveGit: fe.Checkout}
 				if root := systemRoot(path); root != "" {
 					sys, ds := system.Load(root, system.Options{})
 					for f, src := range sys.Sources {
@@ -67,5 +72,6 @@ FILE defaults to _gal/work.gxl.`,
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	ff.bind(cmd.Flags())
 	return cmd
 }

@@ -31,7 +31,11 @@ func newGraphCmd(s *streams) *cobra.Command {
 			if len(args) == 1 {
 				file = args[0]
 			}
-			prog, _, err := loadProgram(s, file, nil)
+			fe, err := (&fetchFlags{}).fetcher(false)
+			if err != nil {
+				return err
+			}
+			prog, _, err := loadProgram(s, file, nil, fe)
 			if err != nil {
 				return err
 			}

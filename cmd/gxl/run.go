@@ -17,9 +17,11 @@ import (
 	"github.com/gxl-dev/gxl/lang/check"
 	"github.com/gxl-dev/gxl/lang/diag"
 	"github.com/gxl-dev/gxl/runtime"
+	"github.com/gxl-dev/gxl/runtime/fetch"
 	"github.com/gxl-dev/gxl/runtime/system"
 	"github.com/gxl-dev/gxl/runtime/value"
 	"github.com/gxl-dev/gxl/stdlib"
+	"github.com/gxl-dev/gxl/stdlib/builtin"
 )
 
 func init() {
@@ -38,6 +40,7 @@ type runFlags struct {
 	verbose   bool
 	resume    string
 	modUp     bool
+	fetch     fetchFlags
 }
 
 func (f *runFlags) bind(cmd *cobra.Command, withRun bool) {
@@ -46,6 +49,7 @@ func (f *runFlags) bind(cmd *cobra.Command, withRun bool) {
 	fl.StringSliceVarP(&f.envs, "env", "e", nil, "env name(s), comma-separated or repeated (default: default)")
 	fl.BoolVar(&f.dryrun, "dryrun", false, "substitute #[dryrun(...)] flows and set GXL_CMD_DRYRUN")
 	fl.StringArrayVar(&f.sets, "set", nil, "set a variable: --set NAME=value (repeatable)")
+	f.fetch.bind(fl)
 	if withRun {
 		fl.StringVarP(&f.quiet, "quiet", "q", "false", "do not print commands and their output")
 		fl.Lookup("quiet").NoOptDefVal = "true"
@@ -147,10 +151,10 @@ func systemRoot(file string) string {
 // loadProgram loads and checks a file — with the typed variables of its
 // system when it is a system workflow; diagnostics are printed, and a
 // program with errors never starts (exit 2).
-func loadProgram(s *streams, file string, sets map[string]string) (*check.Program, map[string]value.Value, error) {
+func loadProgram(s *streams, file string, sets map[string]string, fe *fetch.Fetcher) (*check.Program, map[string]value.Value, error) {
 	srcs := &diag.FileSources{}
 	var all diag.List
-	opt := check.Options{Registry: stdlib.Default()}
+	opt := check.Options{Registry: stdlib.Default(), ResolveGit: fe.Checkout}
 	var extra map[string]value.Value
 	if root := systemRoot(file); root != "" {
 		sys, ds := system.Load(root, system.Options{Set: sets})
@@ -160,6 +164,8 @@ func loadProgram(s *streams, file string, sets map[string]string) (*check.Progra
 		all.Add(ds...)
 		opt.ExtraVars = sys.Types()
 		extra = sys.Values()
+		abs, _ := filepath.Abs(root)
+		extra["GXL_SYS_ROOT"] = value.Str(abs)
 	}
 	prog, ds := check.Load(file, opt)
 	all.Add(ds...)
@@ -264,9 +270,19 @@ killed run from its first unfinished step.`,
 				}
 				log.Info("resuming run", zap.String("run", id), zap.Strings("flows", flows))
 			}
-			prog, extra, err := loadProgram(s, file, rawSets)
+			fe, err := f.fetch.fetcher(f.modUp)
 			if err != nil {
 				return err
+			}
+			prog, extra, err := loadProgram(s, file, rawSets, fe)
+			if err != nil {
+				return err
+			}
+			if extra == nil {
+				extra = map[string]value.Value{}
+			}
+			for k, v := range f.fetch.vars() {
+				extra[k] = v
 			}
 			if len(flows) == 0 {
 				fmt.Fprint(s.out, runtime.Menu(prog, isTerminal(s.out)))
@@ -290,8 +306,8 @@ killed run from its first unfinished step.`,
 				Stdout: s.out, Stderr: s.err, Stdin: s.in, Dir: dir,
 				DryRun: f.dryrun, Quiet: quiet, CmdArg: cmdArg, ModUp: f.modUp,
 				Sets: sets, Extra: extra, Log: log, Journal: journal, Resume: resume,
-				Load: func(p string) (*check.Program, diag.List) {
-					return check.Load(p, check.Options{Registry: prog.Registry})
+				Load: func(p string, known map[string]builtin.Type) (*check.Program, diag.List) {
+					return check.Load(p, check.Options{Registry: prog.Registry, ExtraVars: known, ResolveGit: fe.Checkout})
 				},
 			})
 			err = r.Run(ctx, envs, flows)
@@ -357,7 +373,11 @@ func newPlanCmd(s *streams) *cobra.Command {
 			if err != nil {
 				return failf(exitUsage, "%v", err)
 			}
-			prog, _, err := loadProgram(s, file, rawSets)
+			fe, err := f.fetch.fetcher(false)
+			if err != nil {
+				return err
+			}
+			prog, _, err := loadProgram(s, file, rawSets, fe)
 			if err != nil {
 				return err
 			}

@@ -158,14 +158,14 @@ func (l *loader) extern(e *ast.Extern, from *ast.File) {
 		}
 		if l.opt.ResolveGit == nil {
 			l.diags.Add(diag.Errorf(e.Span(), "not-fetched", "git extern %s is not fetched", url).
-				WithHint("run `gxl fetch` (or `gxl run --mod_up`) to fetch it into the module cache"))
+				WithHint("check the address and ref, or give --mirror FROM=TO; --offline uses only the module cache"))
 			return
 		}
 		checkout, err := l.opt.ResolveGit(url, ref)
 		if err != nil {
 			d := diag.Errorf(e.Span(), "not-fetched", "git extern %s: %v", url, err)
 			if errors.Is(err, ErrNotFetched) {
-				d.Hint = "run `gxl fetch` (or `gxl run --mod_up`) to fetch it into the module cache"
+				d.Hint = "check the address and ref, or give --mirror FROM=TO; --offline uses only the module cache"
 			}
 			l.diags.Add(d)
 			return

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
@@ -44,8 +45,64 @@ type Fetcher struct {
 	Mirrors []Mirror
 	// Offline uses only what the cache already holds.
 	Offline bool
-	// Update accepts moved tags (and rewrites the lock).
+	// Update accepts moved tags (and rewrites the lock); for Checkout it
+	// refreshes a cached checkout from its repository.
 	Update bool
+
+	locks sync.Map // cache folder -> *sync.Mutex: one fetch per repository at a time
+}
+
+// lockDir serialises work on one cache folder (parallel stages fetch
+// modules that share a repository).
+func (f *Fetcher) lockDir(dir string) func() {
+	m, _ := f.locks.LoadOrStore(dir, &sync.Mutex{})
+	mu := m.(*sync.Mutex)
+	mu.Lock()
+	return mu.Unlock
+}
+
+// Checkout returns a working tree of url at ref (a tag, a branch or a
+// revision: the first that exists), kept under Cache/checkouts. A cached
+// checkout is used as it is unless Update is set; a missing one is fetched
+// unless Offline. git externs (extern mod m { git = ...; channel = ...; })
+// resolve through it.
+func (f *Fetcher) Checkout(url, ref string) (string, error) {
+	if f.Cache == "" {
+		f.Cache = DefaultCache()
+	}
+	if ref == "" {
+		ref = "main"
+	}
+	real := f.Rewrite(url)
+	dst := filepath.Join(f.Cache, "checkouts", filepath.Base(f.cacheDir(real))+"@"+strings.NewReplacer("/", "_", "\\", "_").Replace(ref))
+	defer f.lockDir(dst)()
+	if _, err := os.Stat(dst); err == nil && !f.Update {
+		return dst, nil
+	}
+	if f.Offline {
+		if _, err := os.Stat(dst); err == nil {
+			return dst, nil
+		}
+	}
+	defer f.lockDir(f.cacheDir(real))()
+	repo, err := f.mirror(real)
+	if err != nil {
+		return "", err
+	}
+	var hash plumbing.Hash
+	var last error
+	for _, a := range []system.Addr{{Tag: ref}, {Branch: ref}, {Rev: ref}} {
+		if _, hash, last = resolve(repo, a); last == nil {
+			break
+		}
+	}
+	if last != nil {
+		return "", fmt.Errorf("%s: no tag, branch or revision %q", url, ref)
+	}
+	if err := materialise(repo, hash, dst); err != nil {
+		return "", err
+	}
+	return dst, nil
 }
 
 // DefaultCache is the user cache folder for modules.
@@ -151,6 +208,7 @@ func (f *Fetcher) Fetch(root string, m *system.Module, dst string, lock *Lock) (
 		return Locked{}, fmt.Errorf("module %s: only git and path addresses can be fetched", m.Name)
 	}
 	url := f.Rewrite(m.Addr.Repo)
+	defer f.lockDir(f.cacheDir(url))()
 	repo, err := f.mirror(url)
 	if err != nil {
 		return Locked{}, fmt.Errorf("module %s (%s): %v", m.Name, m.Addr.Repo, err)
@@ -180,7 +238,7 @@ func short(h string) string {
 }
 
 // mirror opens or creates the bare cache of url and, unless offline,
-// fetches every branch and tag.
+// fetches every branch and tag. Callers hold lockDir(cacheDir(url)).
 func (f *Fetcher) mirror(url string) (*git.Repository, error) {
 	dir := f.cacheDir(url)
 	repo, err := git.PlainOpen(dir)

@@ -131,3 +131,40 @@ func TestFetchPath(t *testing.T) {
 		t.Fatalf("link escape: %v", err)
 	}
 }
+
+// TestCheckout covers git externs: a tag or a branch of a real repository
+// reached through a mirror, cached, refreshed with Update, and offline.
+func TestCheckout(t *testing.T) {
+	base := t.TempDir()
+	upstream := filepath.Join(base, "upstream", "ops-gxl")
+	run := gitRepo(t, upstream)
+	os.MkdirAll(filepath.Join(upstream, "mods"), 0o755)
+	commitFile(t, run, upstream, "mods/svc.gxl", "mod svc { }")
+	run("tag", "v1")
+	f := &Fetcher{Cache: filepath.Join(base, "cache"), Mirrors: []Mirror{{From: "https://github.com/galaxy-operators/", To: filepath.Join(base, "upstream") + "/"}}}
+	url := "https://github.com/galaxy-operators/ops-gxl"
+	dir, err := f.Checkout(url, "v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "mods", "svc.gxl")); string(b) != "mod svc { }" {
+		t.Fatalf("checkout content %q", b)
+	}
+	commitFile(t, run, upstream, "mods/svc.gxl", "mod svc { flow a { } }")
+	if dir2, err := f.Checkout(url, "main"); err != nil {
+		t.Fatal(err)
+	} else if b, _ := os.ReadFile(filepath.Join(dir2, "mods", "svc.gxl")); string(b) != "mod svc { flow a { } }" {
+		t.Fatalf("branch content %q", b)
+	}
+	// The cached tag checkout is used as it is; a missing ref is an error.
+	if _, err := f.Checkout(url, "v9"); err == nil || !strings.Contains(err.Error(), `"v9"`) {
+		t.Fatalf("missing ref: %v", err)
+	}
+	off := &Fetcher{Cache: f.Cache, Mirrors: f.Mirrors, Offline: true}
+	if d, err := off.Checkout(url, "v1"); err != nil || d != dir {
+		t.Fatalf("offline: %s %v", d, err)
+	}
+	if _, err := off.Checkout("https://github.com/galaxy-operators/never", "v1"); err == nil || !strings.Contains(err.Error(), "offline") {
+		t.Fatalf("offline miss: %v", err)
+	}
+}

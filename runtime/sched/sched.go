@@ -10,6 +10,7 @@ package sched
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -35,7 +36,13 @@ const (
 	Failed   Status = "failed"
 	Skipped  Status = "skipped"
 	Disabled Status = "disabled"
+	// NotApplicable: the module has nothing to do in this stage.
+	NotApplicable Status = "n/a"
 )
+
+// ErrNotApplicable, returned (or wrapped) by a unit's function, marks the
+// unit NotApplicable instead of Failed: its dependents still run.
+var ErrNotApplicable = errors.New("not applicable")
 
 // Result is what happened to one unit.
 type Result struct {
@@ -136,7 +143,10 @@ func Run(ctx context.Context, stage string, units []Unit, jobs int, out io.Write
 				w.Flush()
 				<-sem
 				r := &Result{Name: u.Name, Stage: stage, Status: OK, Duration: time.Since(began), Err: err}
-				if err != nil {
+				switch {
+				case errors.Is(err, ErrNotApplicable):
+					r.Status, r.Err = NotApplicable, nil
+				case err != nil:
 					r.Status = Failed
 				}
 				finish(r)

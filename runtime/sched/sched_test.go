@@ -116,3 +116,22 @@ func TestRejectsImpossibleOrders(t *testing.T) {
 		}
 	}
 }
+
+func TestNotApplicableLetsDependentsRun(t *testing.T) {
+	units := []Unit{
+		{Name: "pg", Priority: 100, Enabled: true},
+		{Name: "users", Priority: 80, Depends: []string{"pg"}, Enabled: true},
+	}
+	res, err := Run(context.Background(), "failover", units, 2, io.Discard, func(ctx context.Context, u Unit, w io.Writer) error {
+		if u.Name == "users" {
+			return fmt.Errorf("users: no failover flow: %w", ErrNotApplicable)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[0].Status != OK || res[1].Status != NotApplicable || res[1].Err != nil {
+		t.Fatalf("%+v", res)
+	}
+}

@@ -229,6 +229,13 @@ type NestedRun struct {
 	Envs    []string // env names
 	Flows   []string // flow names
 	Isolate bool     // start from the bootstrap variables only
+	// Vars are set in the nested run on top of the copied variables.
+	Vars map[string]value.Value
+	// Stdout and Stderr replace the caller's streams when set (per-module
+	// prefixed output under parallel stages).
+	Stdout, Stderr io.Writer
+	// Ctx replaces the caller's context when set.
+	Ctx context.Context
 }
 
 // Args holds the typed, interpolated arguments of one call.

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"os"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/gxl-dev/gxl/runtime/fetch"
+	"github.com/gxl-dev/gxl/runtime/value"
+)
+
+// fetchFlags are the module-fetching options of check, plan and run: they
+// serve git externs and the sys.fetch built-in alike.
+type fetchFlags struct {
+	mirrors []string
+	offline bool
+}
+
+func (f *fetchFlags) bind(fl *pflag.FlagSet) {
+	fl.StringArrayVar(&f.mirrors, "mirror", nil, "fetch FROM-prefixed git addresses from TO instead: --mirror FROM=TO (repeatable; also GXL_MIRRORS=FROM=TO,...)")
+	fl.BoolVar(&f.offline, "offline", false, "fetch nothing: git externs and modules come from the module cache only")
+}
+
+// all returns the mirrors of the flags, then of GXL_MIRRORS.
+func (f *fetchFlags) all() []string {
+	out := append([]string(nil), f.mirrors...)
+	for _, m := range strings.Split(os.Getenv("GXL_MIRRORS"), ",") {
+		if m = strings.TrimSpace(m); m != "" {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// fetcher builds the module fetcher; update refreshes cached checkouts.
+func (f *fetchFlags) fetcher(update bool) (*fetch.Fetcher, error) {
+	fe := &fetch.Fetcher{Offline: f.offline, Update: update}
+	for _, s := range f.all() {
+		m, err := fetch.ParseMirror(s)
+		if err != nil {
+			return nil, failf(exitUsage, "%v", err)
+		}
+		fe.Mirrors = append(fe.Mirrors, m)
+	}
+	return fe, nil
+}
+
+// vars are the variables sys.fetch reads the same options from.
+func (f *fetchFlags) vars() map[string]value.Value {
+	return map[string]value.Value{
+		"GXL_MIRRORS": value.Str(strings.Join(f.all(), ",")),
+		"GXL_OFFLINE": value.Bool(f.offline),
+	}
+}
