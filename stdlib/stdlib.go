@@ -8,6 +8,7 @@ import (
 	"github.com/gxl-dev/gxl/stdlib/k8s"
 	"github.com/gxl-dev/gxl/stdlib/pg"
 	"github.com/gxl-dev/gxl/stdlib/redisha"
+	"github.com/gxl-dev/gxl/stdlib/sysops"
 )
 
 // Default returns a fresh registry with every built-in family registered.
@@ -18,5 +19,6 @@ func Default() *builtin.Registry {
 	redisha.Register(r)
 	k8s.Register(r)
 	httpcheck.Register(r)
+	sysops.Register(r)
 	return r
 }

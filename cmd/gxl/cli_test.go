@@ -331,7 +331,7 @@ func TestSIGTERMRunsUndo(t *testing.T) {
 
 // TestDocsMatchRegistry keeps docs/<family>.md equal to `gxl doc --markdown`.
 func TestDocsMatchRegistry(t *testing.T) {
-	for _, fam := range []string{"gx", "pg", "redis", "k8s", "http"} {
+	for _, fam := range []string{"gx", "pg", "redis", "k8s", "http", "sys"} {
 		r := gxl(t, ".", "doc", "--markdown", fam)
 		want, err := os.ReadFile(filepath.Join("..", "..", "docs", fam+".md"))
 		if err != nil {

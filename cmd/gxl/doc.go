@@ -47,7 +47,12 @@ func newDocCmd(s *streams) *cobra.Command {
 
 func writeDoc(s *streams, b *builtin.Builtin, markdown bool) {
 	if markdown {
-		fmt.Fprintf(s.out, "### `%s`\n\n%s\n\n| argument | type | required | default | meaning |\n|---|---|---|---|---|\n", b.Name, b.Doc)
+		fmt.Fprintf(s.out, "### `%s`\n\n%s\n\n", b.Name, b.Doc)
+		if len(b.Params) == 0 {
+			fmt.Fprint(s.out, "No arguments.\n\n")
+			return
+		}
+		fmt.Fprint(s.out, "| argument | type | required | default | meaning |\n|---|---|---|---|---|\n")
 		for _, p := range b.Params {
 			def := ""
 			if p.Default.IsValid() {

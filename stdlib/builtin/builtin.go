@@ -416,3 +416,48 @@ func Convert(t Type, v value.Value) (value.Value, error) {
 	}
 	return value.Value{}, fmt.Errorf("expected %s, got %s %q", t, v.TypeName(), v.Display())
 }
+
+// DownParams are the parameters of the *.down built-ins.
+func DownParams(target Param) []Param {
+	return []Param{target,
+		{Name: "for", Type: TDuration, Required: true, Doc: "how long every probe must fail before the server counts as down"},
+		{Name: "interval", Type: TDuration, Default: value.Str("500ms"), Doc: "pause between probes"},
+		{Name: "out", Type: TString, Default: value.Str("DOWN"), Doc: "variable set to true (down for the whole window) or false"},
+	}
+}
+
+// RunDown probes a server for a window: it sets out to false and returns at
+// the first probe that succeeds, and to true when every probe failed for
+// the whole window (a failover decision must not rest on one lost packet).
+func RunDown(c Ctx, a Args, name, target string, probe func(ctx context.Context) error) error {
+	window, interval := a.Duration("for"), a.Duration("interval")
+	if interval <= 0 {
+		interval = 500 * time.Millisecond
+	}
+	began := time.Now()
+	probes := 0
+	for {
+		ctx, cancel := context.WithTimeout(c.Context(), 2*time.Second)
+		err := probe(ctx)
+		cancel()
+		probes++
+		if err == nil {
+			c.Set(a.Str("out"), value.Bool(false))
+			c.Logf("%s %s: up", name, target)
+			return nil
+		}
+		if c.Context().Err() != nil {
+			return c.Context().Err()
+		}
+		if time.Since(began) >= window {
+			c.Set(a.Str("out"), value.Bool(true))
+			c.Logf("%s %s: down for %s (%d failed probes; last: %v)", name, target, window, probes, err)
+			return nil
+		}
+		select {
+		case <-c.Context().Done():
+			return c.Context().Err()
+		case <-time.After(interval):
+		}
+	}
+}

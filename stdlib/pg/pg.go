@@ -41,6 +41,29 @@ func outVars(def string) func(map[string]string) []string {
 func Register(r *builtin.Registry) {
 	dsn := builtin.Param{Name: "dsn", Type: builtin.TString, Required: true, Positional: true, Doc: "connection string of the server"}
 	r.Add(&builtin.Builtin{
+		Name: "pg.down", Doc: "Decide whether a server is down: true only when every probe (connect + SELECT 1) failed for the whole window.",
+		Where: builtin.InBlock, Params: builtin.DownParams(dsn), SetsVars: outVars("DOWN"),
+		Run: func(c builtin.Ctx, a builtin.Args) error {
+			return builtin.RunDown(c, a, "pg.down", server(a.Str("dsn")), func(ctx context.Context) error {
+				conn, err := connect(ctx, a.Str("dsn"))
+				if err != nil {
+					return err
+				}
+				defer conn.Close(context.Background())
+				_, err = conn.Exec(ctx, "SELECT 1")
+				return err
+			})
+		},
+	})
+	r.Add(&builtin.Builtin{
+		Name: "pg.exec", Doc: "Run SQL (one or more statements, in one transaction) on a server: schema bootstrap, grants.",
+		Where: builtin.InBlock, Params: []builtin.Param{dsn,
+			{Name: "sql", Type: builtin.TString, Doc: "the SQL text"},
+			{Name: "file", Type: builtin.TString, Doc: "a file holding the SQL"},
+			timeoutParam("60s")},
+		Run: runExec,
+	})
+	r.Add(&builtin.Builtin{
 		Name: "pg.status", Doc: "Read a server's role, timeline, WAL positions, replicas and slots into a variable.",
 		Where: builtin.InBlock, Params: []builtin.Param{dsn, outParam("PG_STATUS"), timeoutParam("10s")},
 		SetsVars: outVars("PG_STATUS"), Run: runStatus,
@@ -518,4 +541,37 @@ func runRejoin(c builtin.Ctx, a builtin.Args) error {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+func runExec(c builtin.Ctx, a builtin.Args) error {
+	sql := a.Str("sql")
+	if f := a.Str("file"); f != "" {
+		if sql != "" {
+			return fmt.Errorf("pg.exec: give sql or file, not both")
+		}
+		if !filepath.IsAbs(f) {
+			f = filepath.Join(c.Dir(), f)
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return fmt.Errorf("pg.exec: %v", err)
+		}
+		sql = string(b)
+	}
+	if strings.TrimSpace(sql) == "" {
+		return fmt.Errorf("pg.exec: no SQL (give sql or file)")
+	}
+	ctx, cancel := withTimeout(c, a)
+	defer cancel()
+	conn, err := connect(ctx, a.Str("dsn"))
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	// The simple protocol runs several statements as one implicit transaction.
+	if _, err := conn.PgConn().Exec(ctx, sql).ReadAll(); err != nil {
+		return fmt.Errorf("pg.exec %s: %s", server(a.Str("dsn")), scrub(err, a.Str("dsn")))
+	}
+	c.Logf("pg.exec %s: ok", server(a.Str("dsn")))
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -27,6 +28,18 @@ mod main {
         pg.check(dsn: "${PG_PRIMARY_DSN:}", min_replicas: 1);
         pg.status(dsn: "${PG_STANDBY_DSN:}", out: "SB");
         gx.assert(value: "${SB.role}", expect: "standby");
+        pg.exec(dsn: "${PG_PRIMARY_DSN:}", sql: "create table boot (id int); insert into boot values (1), (2);");
+        pg.down(dsn: "${PG_PRIMARY_DSN:}", for: "1s", out: "IS_DOWN");
+        gx.assert(value: "${IS_DOWN}", expect: "false");
+    }
+    flow bad_exec {
+        pg.exec(dsn: "${PG_PRIMARY_DSN:}", sql: "create table half (id int); insert into nowhere values (1);");
+    }
+    flow down_old {
+        pg.down(dsn: "${PG_PRIMARY_DSN:}", for: "1s", interval: "200ms", out: "OLD_DOWN");
+        gx.assert(value: "${OLD_DOWN}", expect: "true");
+        pg.down(dsn: "${PG_STANDBY_DSN:}", for: "1s", out: "NEW_DOWN");
+        gx.assert(value: "${NEW_DOWN}", expect: "false");
     }
     flow failover {
         pg.failover(primary: "${PG_PRIMARY_DSN:}", standbys: ["${PG_STANDBY_DSN:}"], out: "NEW_PRIMARY", sync: "n1");
@@ -59,6 +72,17 @@ func TestFailoverZeroLoss(t *testing.T) {
 	vars := c.Env()
 	if out, err := gxltest.Run(t, failoverProgram, "status", vars); err != nil {
 		t.Fatalf("status flow: %v\n%s\n%s", err, out, c.Logs())
+	}
+	var booted int64
+	if err := devstack.QueryRow(ctx, c.Nodes[0].DSN(), "select count(*) from boot", nil, &booted); err != nil || booted != 2 {
+		t.Fatalf("pg.exec rows: %d (%v)", booted, err)
+	}
+	// A failing statement leaves nothing of the others (one transaction).
+	if out, err := gxltest.Run(t, failoverProgram, "bad_exec", vars); err == nil || !strings.Contains(err.Error(), "nowhere") {
+		t.Fatalf("bad pg.exec: %v\n%s", err, out)
+	}
+	if err := devstack.Exec(ctx, c.Nodes[0].DSN(), "select * from half"); err == nil {
+		t.Fatal("pg.exec left a half-done schema behind")
 	}
 	if err := devstack.Exec(ctx, c.Nodes[0].DSN(), "create table t (id bigint primary key, writer int)"); err != nil {
 		t.Fatal(err)
@@ -106,6 +130,9 @@ func TestFailoverZeroLoss(t *testing.T) {
 	writable := time.Since(killed)
 	if err != nil {
 		t.Fatalf("failover flow: %v\n%s\n%s", err, out, c.Logs())
+	}
+	if out, err := gxltest.Run(t, failoverProgram, "down_old", vars); err != nil {
+		t.Fatalf("down_old flow: %v\n%s", err, out)
 	}
 	var rows int64
 	if err := devstack.QueryRow(ctx, c.Nodes[1].DSN(), "select count(*) from t", nil, &rows); err != nil {

@@ -33,6 +33,17 @@ func Register(r *builtin.Registry) {
 	addr := builtin.Param{Name: "addr", Type: builtin.TString, Required: true, Positional: true, Doc: "host:port of the server"}
 	pass := builtin.Param{Name: "password", Type: builtin.TString, Doc: "AUTH password (masked in logs)"}
 	r.Add(&builtin.Builtin{
+		Name: "redis.down", Doc: "Decide whether a server is down: true only when every probe (PING) failed for the whole window.",
+		Where: builtin.InBlock, Params: append(builtin.DownParams(addr), pass),
+		Run: func(c builtin.Ctx, a builtin.Args) error {
+			return builtin.RunDown(c, a, "redis.down", a.Str("addr"), func(ctx context.Context) error {
+				cl := client(a.Str("addr"), a.Str("password"))
+				defer cl.Close()
+				return cl.Ping(ctx).Err()
+			})
+		},
+	})
+	r.Add(&builtin.Builtin{
 		Name: "redis.status", Doc: "Read a server's role, replication offsets and link state into a variable.",
 		Where:  builtin.InBlock,
 		Params: []builtin.Param{addr, pass, {Name: "out", Type: builtin.TString, Default: value.Str("REDIS_STATUS"), Doc: "variable to set"}, timeoutParam("10s")},

@@ -24,6 +24,12 @@ mod main {
         gx.assert(value: "${R.role}", expect: "replica");
         gx.assert(value: "${R.link}", expect: "up");
         redis.wait_sync(addr: "${REDIS_PRIMARY:}", replicas: 1, timeout: "5s");
+        redis.down(addr: "${REDIS_PRIMARY:}", for: "1s", out: "D");
+        gx.assert(value: "${D}", expect: "false");
+    }
+    flow down {
+        redis.down(addr: "${REDIS_PRIMARY:}", for: "1s", interval: "200ms", out: "D");
+        gx.assert(value: "${D}", expect: "true");
     }
     flow direct {
         redis.failover(primary: "${REDIS_PRIMARY:}", replicas: ["${REDIS_REPLICA:}"], out: "NEW");
@@ -106,6 +112,9 @@ func TestDirectFailover(t *testing.T) {
 	present := countPresent(t, h.Replica.Addr(), acked)
 	if present != len(acked) {
 		t.Fatalf("%d of %d acknowledged writes survived", present, len(acked))
+	}
+	if out, err := gxltest.Run(t, program, "down", vars); err != nil {
+		t.Fatalf("down: %v\n%s", err, out)
 	}
 	// The killed primary comes back empty and as a master: fencing turns it
 	// into a replica so it cannot take writes.

@@ -1,0 +1,422 @@
+// Package sysops implements the sys.* built-ins that drive a system (the
+// folder holding sys/sys_model.yml, sys/mod_list.yml and sys/vars.yml)
+// through its stages: sys.fetch brings every enabled module to
+// sys/mods/<name> with go-git (lock file, mirrors, offline), sys.stage runs
+// one stage flow of every module's workflows/operators.gxl in priority
+// order (equal priorities in parallel, dependencies first, output prefixed
+// per module), and sys.report prints the module × stage summary with the
+// root failure of each failed module.
+package sysops
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gxl-dev/gxl/lang/check"
+	"github.com/gxl-dev/gxl/lang/diag"
+	"github.com/gxl-dev/gxl/runtime"
+	"github.com/gxl-dev/gxl/runtime/fetch"
+	"github.com/gxl-dev/gxl/runtime/sched"
+	"github.com/gxl-dev/gxl/runtime/system"
+	"github.com/gxl-dev/gxl/runtime/value"
+	"github.com/gxl-dev/gxl/stdlib/builtin"
+)
+
+// ReportVar holds what every stage did, as a list of objects
+// {module, stage, status, ms, error}: sys.report prints it and workflows
+// may inspect it.
+const ReportVar = "SYS_REPORT"
+
+// ModuleWorkflow is where a module keeps its stage flows.
+const ModuleWorkflow = "workflows/operators.gxl"
+
+// Register adds the sys.* family to r. Module workflows are checked
+// against r before a stage runs any of them.
+func Register(r *builtin.Registry) {
+	r.Add(&builtin.Builtin{
+		Name: "sys.fetch", Doc: "Fetch every enabled module of the system into sys/mods/<name> (git at its tag with a lock file, or a local path), in parallel.",
+		Where: builtin.InBlock,
+		Params: []builtin.Param{
+			{Name: "jobs", Type: builtin.TInt, Default: value.Int(4), Doc: "modules fetched at once"},
+			{Name: "cache", Type: builtin.TString, Doc: "module cache folder (default: the user cache dir's gxl/modules)"},
+			{Name: "out", Type: builtin.TString, Default: value.Str("SYS_FETCHED"), Doc: "variable set to {module: {ref, commit, path}}"},
+		},
+		Run: runFetch,
+	})
+	r.Add(&builtin.Builtin{
+		Name: "sys.stage", Doc: "Run one stage flow of every enabled module: priority order, equal priorities in parallel, dependencies first; every module workflow is checked before any runs.",
+		Where: builtin.InBlock,
+		Params: []builtin.Param{
+			{Name: "name", Type: builtin.TString, Required: true, Positional: true, Doc: "the stage: the flow each module runs (setup, deploy, health_check, failover, ...)"},
+			{Name: "jobs", Type: builtin.TInt, Default: value.Int(4), Doc: "modules run at once"},
+			{Name: "modules", Type: builtin.TList, Doc: "only these modules (default: every enabled module)"},
+			{Name: "out", Type: builtin.TString, Default: value.Str("SYS_STAGE"), Doc: "variable set to {module: status}"},
+		},
+		Run: func(c builtin.Ctx, a builtin.Args) error { return runStage(r, c, a) },
+	})
+	r.Add(&builtin.Builtin{
+		Name: "sys.report", Doc: "Print the module × stage summary of this run (status and duration) and the root failure of each failed module.",
+		Where: builtin.InBlock,
+		Run:   runReport,
+	})
+}
+
+// loadSystem loads the system of the running workflow.
+func loadSystem(c builtin.Ctx) (*system.System, error) {
+	v, ok := c.Lookup("GXL_SYS_ROOT")
+	if !ok || v.String() == "" {
+		return nil, errors.New("sys.*: not a system workflow (run a file under <system>/sys/workflows/)")
+	}
+	sys, ds := system.Load(v.String(), system.Options{})
+	if ds.HasErrors() {
+		return nil, fmt.Errorf("system %s: %w", v.String(), ds.Err())
+	}
+	return sys, nil
+}
+
+func units(sys *system.System, only map[string]bool) []sched.Unit {
+	var out []sched.Unit
+	for _, m := range sys.Modules {
+		if only != nil && !only[m.Name] {
+			continue
+		}
+		deps := m.Depends
+		if only != nil {
+			deps = nil
+			for _, d := range m.Depends {
+				if only[d] {
+					deps = append(deps, d)
+				}
+			}
+		}
+		out = append(out, sched.Unit{Name: m.Name, Priority: m.Priority, Depends: deps, Enabled: m.Enable})
+	}
+	return out
+}
+
+func modDir(sys *system.System, name string) string {
+	return filepath.Join(sys.Root, "sys", "mods", name)
+}
+
+func runFetch(c builtin.Ctx, a builtin.Args) error {
+	sys, err := loadSystem(c)
+	if err != nil {
+		return err
+	}
+	fe := &fetch.Fetcher{Cache: a.Str("cache")}
+	if v, ok := c.Lookup("GXL_MIRRORS"); ok {
+		for _, s := range strings.Split(v.String(), ",") {
+			if s = strings.TrimSpace(s); s == "" {
+				continue
+			}
+			m, err := fetch.ParseMirror(s)
+			if err != nil {
+				return err
+			}
+			fe.Mirrors = append(fe.Mirrors, m)
+		}
+	}
+	if v, ok := c.Lookup("GXL_OFFLINE"); ok {
+		fe.Offline = truthy(v)
+	}
+	if v, ok := c.Lookup("GXL_CMD_MODUP"); ok {
+		fe.Update = truthy(v)
+	}
+	lockPath := filepath.Join(sys.Root, "sys", "mod_list.lock")
+	lock, err := fetch.ReadLock(lockPath)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(sys.Root, "sys", "mods"), 0o755); err != nil {
+		return err
+	}
+	var mu sync.Mutex
+	fetched := map[string]value.Value{}
+	res, runErr := sched.Run(c.Context(), "fetch", units(sys, nil), int(a.Int("jobs")), c.Stdout(), func(ctx context.Context, u sched.Unit, w io.Writer) error {
+		m := sys.Module(u.Name)
+		// Each module works on its own lock entry; entries merge after.
+		mu.Lock()
+		own := &fetch.Lock{}
+		for _, e := range lock.Modules {
+			if e.Name == m.Name {
+				own.Modules = append(own.Modules, e)
+			}
+		}
+		mu.Unlock()
+		e, err := fe.Fetch(sys.Root, m, modDir(sys, m.Name), own)
+		if err != nil {
+			return err
+		}
+		if e.Path != "" {
+			fmt.Fprintf(w, "copied %s\n", e.Path)
+		} else {
+			fmt.Fprintf(w, "fetched %s %s at %s\n", e.Repo, e.Ref, e.Commit[:12])
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		replaced := false
+		for i := range lock.Modules {
+			if lock.Modules[i].Name == e.Name {
+				lock.Modules[i], replaced = e, true
+			}
+		}
+		if !replaced {
+			lock.Modules = append(lock.Modules, e)
+		}
+		fetched[m.Name] = obj(map[string]value.Value{
+			"ref": value.Str(e.Ref), "commit": value.Str(e.Commit), "path": value.Str(modDir(sys, m.Name)),
+		})
+		return nil
+	})
+	if res != nil {
+		record(c, res)
+	}
+	if err := lock.Write(lockPath); err != nil {
+		return fmt.Errorf("lock file: %v", err)
+	}
+	c.Set(a.Str("out"), obj(fetched))
+	return stageResult(c, "fetch", res, runErr)
+}
+
+// stageResult prints a one-line account of a stage, or its table when a
+// module failed, and returns the stage's error.
+func stageResult(c builtin.Ctx, stage string, res []sched.Result, err error) error {
+	counts := map[sched.Status]int{}
+	var total time.Duration
+	for _, r := range res {
+		counts[r.Status]++
+		if r.Duration > total {
+			total = r.Duration
+		}
+	}
+	var parts []string
+	for _, s := range []sched.Status{sched.OK, sched.NotApplicable, sched.Disabled, sched.Skipped, sched.Failed} {
+		if counts[s] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
+		}
+	}
+	fmt.Fprintf(c.Stdout(), "stage %s: %s\n", stage, strings.Join(parts, ", "))
+	if err != nil {
+		fmt.Fprint(c.Stdout(), sched.Summary(res))
+	}
+	return err
+}
+
+// record appends stage results to SYS_REPORT.
+func record(c builtin.Ctx, res []sched.Result) {
+	var list []value.Value
+	if v, ok := c.Lookup(ReportVar); ok && v.Kind() == value.KList {
+		list = append(list, v.ListVal()...)
+	}
+	for _, r := range res {
+		e := ""
+		if r.Err != nil {
+			e = r.Err.Error()
+		} else if r.Cause != "" {
+			e = "dependency " + r.Cause + " failed"
+		}
+		list = append(list, obj(map[string]value.Value{
+			"module": value.Str(r.Name), "stage": value.Str(r.Stage), "status": value.Str(string(r.Status)),
+			"ms": value.Int(r.Duration.Milliseconds()), "error": value.Str(e),
+		}))
+	}
+	c.Set(ReportVar, value.List(list...))
+}
+
+// modProgram is a module's checked workflow.
+type modProgram struct {
+	dir  string
+	prog *check.Program
+}
+
+func runStage(reg *builtin.Registry, c builtin.Ctx, a builtin.Args) error {
+	stage := a.Str("name")
+	sys, err := loadSystem(c)
+	if err != nil {
+		return err
+	}
+	var only map[string]bool
+	if l, ok := a.Value("modules"); ok && l.IsValid() {
+		only = map[string]bool{}
+		for _, v := range l.ListVal() {
+			if sys.Module(v.String()) == nil {
+				return fmt.Errorf("sys.stage: unknown module %q", v.String())
+			}
+			only[v.String()] = true
+		}
+	}
+	us := units(sys, only)
+	// Check every participating module before running any: a module
+	// that is missing or does not check stops the stage before it starts.
+	known := map[string]builtin.Type{}
+	for n := range c.Vars() {
+		known[n] = builtin.TAny
+	}
+	for _, n := range moduleVarNames {
+		known[n] = builtin.TAny
+	}
+	progs := map[string]modProgram{}
+	var problems []string
+	for _, u := range us {
+		if !u.Enabled {
+			continue
+		}
+		dir := modDir(sys, u.Name)
+		file := filepath.Join(dir, filepath.FromSlash(ModuleWorkflow))
+		if _, err := os.Stat(file); err != nil {
+			problems = append(problems, fmt.Sprintf("module %s is not fetched (%s missing): run the fetch stage first", u.Name, file))
+			continue
+		}
+		prog, ds := check.Load(file, check.Options{Registry: reg, ExtraVars: known, ResolveGit: gitResolver(c)})
+		if ds.HasErrors() {
+			var b bytes.Buffer
+			srcs := diag.SourceMap{}
+			if prog != nil {
+				srcs = prog.Sources
+			}
+			diag.Render(&b, ds, srcs, diag.RenderOptions{})
+			problems = append(problems, fmt.Sprintf("module %s: %s does not check:\n%s", u.Name, file, strings.TrimRight(b.String(), "\n")))
+			continue
+		}
+		progs[u.Name] = modProgram{dir: dir, prog: prog}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("stage %s did not start:\n%s", stage, strings.Join(problems, "\n"))
+	}
+	res, runErr := sched.Run(c.Context(), stage, us, int(a.Int("jobs")), c.Stdout(), func(ctx context.Context, u sched.Unit, w io.Writer) error {
+		mp := progs[u.Name]
+		if _, err := runtime.ResolveFlow(mp.prog, stage); err != nil {
+			return fmt.Errorf("no %s flow: %w", stage, sched.ErrNotApplicable)
+		}
+		m := sys.Module(u.Name)
+		return c.RunNested(builtin.NestedRun{
+			Dir: mp.dir, Conf: ModuleWorkflow, Flows: []string{stage},
+			Vars: map[string]value.Value{
+				"MODULE_NAME": value.Str(m.Name), "MODULE_DIR": value.Str(mp.dir),
+				"MODULE_MODEL": value.Str(m.Model), "MODULE_PRIORITY": value.Int(int64(m.Priority)),
+				"STAGE": value.Str(stage),
+			},
+			Stdout: w, Stderr: w, Ctx: ctx,
+		})
+	})
+	if res != nil {
+		record(c, res)
+		status := map[string]value.Value{}
+		for _, r := range res {
+			status[r.Name] = value.Str(string(r.Status))
+		}
+		c.Set(a.Str("out"), obj(status))
+	}
+	return stageResult(c, stage, res, runErr)
+}
+
+// moduleVarNames are the variables every module's stage flow receives.
+var moduleVarNames = []string{"MODULE_NAME", "MODULE_DIR", "MODULE_MODEL", "MODULE_PRIORITY", "STAGE"}
+
+// gitResolver resolves git externs of module workflows with the run's
+// mirrors and offline setting.
+func gitResolver(c builtin.Ctx) func(url, ref string) (string, error) {
+	return func(url, ref string) (string, error) {
+		fe := &fetch.Fetcher{}
+		if v, ok := c.Lookup("GXL_MIRRORS"); ok {
+			for _, s := range strings.Split(v.String(), ",") {
+				if m, err := fetch.ParseMirror(strings.TrimSpace(s)); err == nil {
+					fe.Mirrors = append(fe.Mirrors, m)
+				}
+			}
+		}
+		if v, ok := c.Lookup("GXL_OFFLINE"); ok {
+			fe.Offline = truthy(v)
+		}
+		return fe.Checkout(url, ref)
+	}
+}
+
+func runReport(c builtin.Ctx, a builtin.Args) error {
+	v, ok := c.Lookup(ReportVar)
+	if !ok || v.Kind() != value.KList || len(v.ListVal()) == 0 {
+		fmt.Fprintln(c.Stdout(), "sys.report: no stage has run")
+		return nil
+	}
+	type cell struct {
+		status string
+		ms     int64
+	}
+	var mods, stages []string
+	seenM, seenS := map[string]bool{}, map[string]bool{}
+	cells := map[[2]string]cell{}
+	var failures []string
+	for _, e := range v.ListVal() {
+		if e.Kind() != value.KObject {
+			continue
+		}
+		get := func(k string) string { x, _ := e.ObjVal().Get(k); return x.String() }
+		m, s := get("module"), get("stage")
+		if !seenM[m] {
+			seenM[m] = true
+			mods = append(mods, m)
+		}
+		if !seenS[s] {
+			seenS[s] = true
+			stages = append(stages, s)
+		}
+		ms, _ := e.ObjVal().Get("ms")
+		cells[[2]string{m, s}] = cell{get("status"), ms.IntVal()}
+		if get("status") == string(sched.Failed) {
+			failures = append(failures, fmt.Sprintf("%s/%s: %s", m, s, get("error")))
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-26s", "MODULE")
+	for _, s := range stages {
+		fmt.Fprintf(&b, " %-16s", strings.ToUpper(s))
+	}
+	b.WriteString("\n")
+	for _, m := range mods {
+		fmt.Fprintf(&b, "%-26s", m)
+		for _, s := range stages {
+			c, ok := cells[[2]string{m, s}]
+			txt := "-"
+			if ok {
+				txt = c.status
+				if c.status == string(sched.OK) || c.status == string(sched.Failed) {
+					txt += " " + (time.Duration(c.ms) * time.Millisecond).String()
+				}
+			}
+			fmt.Fprintf(&b, " %-16s", txt)
+		}
+		b.WriteString("\n")
+	}
+	for _, f := range failures {
+		b.WriteString("root failure " + f + "\n")
+	}
+	fmt.Fprint(c.Stdout(), b.String())
+	return nil
+}
+
+func truthy(v value.Value) bool {
+	return (v.Kind() == value.KBool && v.BoolVal()) || v.String() == "true"
+}
+
+// obj builds an object value with keys in sorted order.
+func obj(m map[string]value.Value) value.Value {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	o := value.NewObject()
+	for _, k := range keys {
+		o.Set(k, m[k])
+	}
+	return value.Obj(o)
+}
