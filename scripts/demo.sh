@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# make demo: start the local stack of real servers, run the operations
-# workflow (deploy, health check), kill the PostgreSQL and Redis primaries
-# and fail them over, then stop everything. Exits 0 only if all happened.
+# make demo: the example system (sys/) end to end on local real servers.
+# Starts PostgreSQL (primary + synchronous standby), Redis (primary, replica,
+# 3 Sentinels) and a Kubernetes control plane (kwok nodes); publishes the
+# module catalog (modules/) as tagged git repositories; runs the system's
+# pipeline (fetch → setup → deploy → health_check); kills the PostgreSQL and
+# the Redis primaries and runs the failover stage, which promotes, re-points
+# the Services, rejoins and checks health again; then stops everything.
+# Every stage asserts on the real servers: exit 0 only if all of it happened.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GXL=./bin/gxl
 DIR=.gxl/dev
+ms() { date +%s%3N; }
 mkdir -p "$DIR"; rm -f "$DIR/ready"
 $GXL version
 echo "== starting the local stack (PostgreSQL primary+standby, Redis+3 Sentinels, Kubernetes+kwok)"
@@ -21,26 +27,30 @@ done
 [ -f "$DIR/ready" ] || { cat "$DIR/up.log"; echo "the stack did not come up" >&2; exit 1; }
 cat "$DIR/up.log"
 set -a; . "$DIR/connections.env"; set +a
-run() { echo; echo "== gxl run examples/ops/work.gxl $*"; $GXL run -q examples/ops/work.gxl "$@"; }
-t0=$(date +%s%3N)
-run deploy
-run health_check
-echo; echo "== SIGKILL the PostgreSQL primary (pid group $PG_PRIMARY_PID)"
+
+echo; echo "== publishing the module catalog as git repositories (.gxl/git)"
+$GXL dev publish --out .gxl/git
+# mod_list.yml names github.com addresses: fetch them from the local copies,
+# into a module cache of the demo's own (the published commits are local).
+export GXL_MIRRORS="https://github.com/=$PWD/.gxl/git/github.com/"
+export GXL_MODULE_CACHE="$PWD/.gxl/modules-cache"
+export GXL_CONNECTIONS="$DIR/connections.yml"
+rm -rf "$GXL_MODULE_CACHE" sys/mods sys/mod_list.lock
+
+run() { echo; echo "== gxl run sys/workflows/operators.gxl $*"; $GXL run -q sys/workflows/operators.gxl "$@"; }
+t0=$(ms)
+run pipeline
+t1=$(ms)
+echo; echo "== SIGKILL the PostgreSQL primary (pid group $PG_PRIMARY_PID) and the Redis primary (pid group $REDIS_PRIMARY_PID)"
 kill -9 -- "-$PG_PRIMARY_PID"
-t1=$(date +%s%3N)
-run failover_pg
-t2=$(date +%s%3N)
-run rejoin_pg
-t2b=$(date +%s%3N)
-echo; echo "== SIGKILL the Redis primary (pid group $REDIS_PRIMARY_PID)"
 kill -9 -- "-$REDIS_PRIMARY_PID"
-t3=$(date +%s%3N)
-run failover_redis
-t4=$(date +%s%3N)
+t2=$(ms)
+# FAILURE_DETECTION_SECONDS is at its minimum (30): a primary must stay
+# unreachable that long before the failover flow promotes its standby.
+run failover --set FAILURE_DETECTION_SECONDS=30
+t3=$(ms)
 echo
-echo "== summary"
-echo "deploy + health check:            $((t1-t0)) ms"
-echo "PostgreSQL kill -> new primary writable: $((t2-t1)) ms (gxl start-up, check, fence attempt, pg_promote)"
-echo "PostgreSQL old primary rejoined:   $((t2b-t2)) ms (checkpoint, pg_rewind, restart, streaming)"
-echo "Redis kill -> new primary writable: $((t4-t3)) ms (Sentinel down-after 1s + election)"
-echo "tear down: done automatically (or run: gxl dev down)"
+echo "== timings"
+echo "pipeline (fetch, setup, deploy, health_check of 11 modules): $((t1-t0)) ms"
+echo "failover stage after the kills (30 s detection window, promote, re-point, rejoin, health_check): $((t3-t2)) ms"
+echo "tear down: done automatically (or by hand: gxl dev down)"

@@ -36,9 +36,15 @@ type cliResult struct {
 // gxl runs the real binary in dir.
 func gxl(t *testing.T, dir string, args ...string) cliResult {
 	t.Helper()
+	return gxlEnv(t, dir, nil, args...)
+}
+
+// gxlEnv runs the real binary in dir with more environment variables.
+func gxlEnv(t *testing.T, dir string, env []string, args ...string) cliResult {
+	t.Helper()
 	cmd := exec.Command(gxlBin, args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GAL_SEC_FILE_PATH="+filepath.Join(dir, "sec.yml"), "NO_COLOR=1")
+	cmd.Env = append(append(os.Environ(), "GAL_SEC_FILE_PATH="+filepath.Join(dir, "sec.yml"), "NO_COLOR=1"), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

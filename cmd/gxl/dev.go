@@ -124,7 +124,7 @@ func newDevCmd(s *streams) *cobra.Command {
 			return nil
 		},
 	}
-	dev.AddCommand(up, down, status)
+	dev.AddCommand(up, down, status, newPublishCmd(s))
 	return dev
 }
 

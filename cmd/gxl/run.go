@@ -289,7 +289,7 @@ killed run from its first unfinished step.`,
 				return nil
 			}
 			if len(envs) == 0 {
-				envs = []string{"default"}
+				envs = defaultEnvs(prog)
 			}
 			if journal == nil {
 				abs, _ := filepath.Abs(file)
@@ -386,7 +386,7 @@ func newPlanCmd(s *streams) *cobra.Command {
 			}
 			envs := f.envList()
 			if len(envs) == 0 {
-				envs = []string{"default"}
+				envs = defaultEnvs(prog)
 			}
 			var resolved []*check.Env
 			for _, n := range envs {
@@ -412,4 +412,21 @@ func newPlanCmd(s *streams) *cobra.Command {
 	}
 	f.bind(cmd, false)
 	return cmd
+}
+
+// defaultEnvs is the env used without -e: "default", when the program
+// defines it (a program without envs runs without one).
+func defaultEnvs(prog *check.Program) []string {
+	if _, err := runtime.ResolveEnv(prog, "default"); err != nil {
+		var any bool
+		for _, mod := range []string{"main", "env", "envs"} {
+			if m := prog.Module(mod); m != nil && len(m.Envs) > 0 {
+				any = true
+			}
+		}
+		if !any {
+			return nil
+		}
+	}
+	return []string{"default"}
 }

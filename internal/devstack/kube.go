@@ -171,7 +171,13 @@ current-context: gxl
 	kwokKC := kc("kwok", tokens["kwok"])
 	if _, err := start("kube-controller-manager", "--kubeconfig="+kcm, "--authentication-kubeconfig="+kcm, "--authorization-kubeconfig="+kcm,
 		"--bind-address=127.0.0.1", "--secure-port=0", "--leader-elect=false",
-		"--service-account-private-key-file="+filepath.Join(pki, "sa.key"), "--root-ca-file="+crt, "--controllers=*"); err != nil {
+		"--service-account-private-key-file="+filepath.Join(pki, "sa.key"), "--root-ca-file="+crt,
+		"--controllers=*",
+		// kwok's stages here make nodes Ready but send no heartbeats, so the
+		// node lifecycle controller would mark the node (and every pod on it)
+		// NotReady after the 50 s grace period: a stack living longer than a
+		// test (gxl dev up, the demo) needs a longer one.
+		"--node-monitor-grace-period=8760h", "--node-startup-grace-period=8760h"); err != nil {
 		return nil, err
 	}
 	if _, err := start("kube-scheduler", "--kubeconfig="+sched, "--authentication-kubeconfig="+sched, "--authorization-kubeconfig="+sched,

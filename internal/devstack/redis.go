@@ -271,10 +271,12 @@ func (h *RedisHA) SentinelAddrs() []string {
 // Env describes the setup for `gxl dev` and the demo.
 func (h *RedisHA) Env() map[string]string {
 	return map[string]string{
-		"REDIS_PRIMARY":     h.Primary.Addr(),
-		"REDIS_REPLICA":     h.Replica.Addr(),
-		"REDIS_SENTINELS":   strings.Join(h.SentinelAddrs(), ","),
-		"REDIS_MASTER_NAME": h.MasterName,
+		"REDIS_PRIMARY":      h.Primary.Addr(),
+		"REDIS_REPLICA":      h.Replica.Addr(),
+		"REDIS_PRIMARY_PORT": strconv.Itoa(h.Primary.Port),
+		"REDIS_REPLICA_PORT": strconv.Itoa(h.Replica.Port),
+		"REDIS_SENTINELS":    strings.Join(h.SentinelAddrs(), ","),
+		"REDIS_MASTER_NAME":  h.MasterName,
 	}
 }
 

@@ -10,9 +10,11 @@ import (
 	"testing"
 
 	"github.com/gxl-dev/gxl/lang/check"
+	"github.com/gxl-dev/gxl/lang/diag"
 	"github.com/gxl-dev/gxl/runtime"
 	"github.com/gxl-dev/gxl/runtime/value"
 	"github.com/gxl-dev/gxl/stdlib"
+	"github.com/gxl-dev/gxl/stdlib/builtin"
 )
 
 // Run checks src and runs flow in env default with vars set as strings.
@@ -33,7 +35,10 @@ func Run(t testing.TB, src, flow string, vars map[string]string) (string, error)
 		extra[k] = value.Str(v)
 	}
 	var out bytes.Buffer
-	r := runtime.New(prog, runtime.Options{Dir: dir, Stdout: &out, Stderr: &out, Extra: extra, SecretsFile: filepath.Join(dir, "none")})
+	r := runtime.New(prog, runtime.Options{Dir: dir, Stdout: &out, Stderr: &out, Extra: extra, SecretsFile: filepath.Join(dir, "none"),
+		Load: func(p string, known map[string]builtin.Type) (*check.Program, diag.List) {
+			return check.Load(p, check.Options{Registry: prog.Registry, ExtraVars: known})
+		}})
 	err := r.Run(context.Background(), []string{"default"}, []string{flow})
 	return out.String(), err
 }

@@ -39,8 +39,8 @@ func ParseMirror(s string) (Mirror, error) {
 
 // Fetcher fetches modules.
 type Fetcher struct {
-	// Cache holds one bare mirror per repository (default
-	// ${XDG_CACHE_HOME:-~/.cache}/gxl/modules).
+	// Cache holds one bare mirror per repository and the checkouts of git
+	// externs (default: DefaultCache).
 	Cache   string
 	Mirrors []Mirror
 	// Offline uses only what the cache already holds.
@@ -74,7 +74,9 @@ func (f *Fetcher) Checkout(url, ref string) (string, error) {
 		ref = "main"
 	}
 	real := f.Rewrite(url)
-	dst := filepath.Join(f.Cache, "checkouts", filepath.Base(f.cacheDir(real))+"@"+strings.NewReplacer("/", "_", "\\", "_").Replace(ref))
+	// Keyed by the address as written: a checkout made through a mirror is
+	// found again without it.
+	dst := filepath.Join(f.Cache, "checkouts", filepath.Base(f.cacheDir(url))+"@"+strings.NewReplacer("/", "_", "\\", "_").Replace(ref))
 	defer f.lockDir(dst)()
 	if _, err := os.Stat(dst); err == nil && !f.Update {
 		return dst, nil
@@ -105,8 +107,12 @@ func (f *Fetcher) Checkout(url, ref string) (string, error) {
 	return dst, nil
 }
 
-// DefaultCache is the user cache folder for modules.
+// DefaultCache is the module cache: GXL_MODULE_CACHE, else gxl/modules in
+// the user cache dir.
 func DefaultCache() string {
+	if d := os.Getenv("GXL_MODULE_CACHE"); d != "" {
+		return d
+	}
 	d, err := os.UserCacheDir()
 	if err != nil {
 		d = os.TempDir()

@@ -73,9 +73,12 @@ type System struct {
 	Sources diag.SourceMap
 }
 
-// Values returns the variables as GXL values.
+// Values returns the variables as GXL values, with SYS_NAME, SYS_MODEL and
+// SYS_VENDOR from sys_model.yml.
 func (s *System) Values() map[string]value.Value {
-	out := map[string]value.Value{}
+	out := map[string]value.Value{
+		"SYS_NAME": value.Str(s.Model.Name), "SYS_MODEL": value.Str(s.Model.Model), "SYS_VENDOR": value.Str(s.Model.Vendor),
+	}
 	for _, v := range s.Vars {
 		out[v.Name] = v.Value
 	}
@@ -84,7 +87,7 @@ func (s *System) Values() map[string]value.Value {
 
 // Types returns the variables' static types for the checker.
 func (s *System) Types() map[string]builtin.Type {
-	out := map[string]builtin.Type{}
+	out := map[string]builtin.Type{"SYS_NAME": builtin.TString, "SYS_MODEL": builtin.TString, "SYS_VENDOR": builtin.TString}
 	for _, v := range s.Vars {
 		out[v.Name] = builtinType(v.Type)
 	}

@@ -461,3 +461,14 @@ func RunDown(c Ctx, a Args, name, target string, probe func(ctx context.Context)
 		}
 	}
 }
+
+// OutVar is the SetsVars of a built-in whose `out` argument names the
+// variable it sets, def when not given.
+func OutVar(def string) func(map[string]string) []string {
+	return func(a map[string]string) []string {
+		if a["out"] != "" {
+			return []string{a["out"]}
+		}
+		return []string{def}
+	}
+}

@@ -215,7 +215,9 @@ func runAssert(c builtin.Ctx, a builtin.Args) error {
 	v, e := a.Str("value"), a.Str("expect")
 	want := a.Bool("result")
 	if (v == e) == want {
-		fmt.Fprintf(c.Stdout(), "assert true : %s\n", c.Mask(v))
+		if !c.Quiet() {
+			fmt.Fprintf(c.Stdout(), "assert true : %s\n", c.Mask(v))
+		}
 		return nil
 	}
 	if msg := a.Str("err"); msg != "" {

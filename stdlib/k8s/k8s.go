@@ -43,7 +43,7 @@ const FieldManager = "gxl"
 
 func common() []builtin.Param {
 	return []builtin.Param{
-		{Name: "kubeconfig", Type: builtin.TString, Doc: "kubeconfig file (default: KUBECONFIG or ~/.kube/config)"},
+		{Name: "kubeconfig", Type: builtin.TString, Doc: "kubeconfig file (default: the KUBECONFIG variable or environment variable, else ~/.kube/config)"},
 		{Name: "context", Type: builtin.TString, Doc: "kubeconfig context"},
 		{Name: "namespace", Type: builtin.TString, Doc: "namespace (default: the object's or the context's)"},
 		{Name: "timeout", Type: builtin.TDuration, Default: value.Str("2m"), Doc: "give up after this long"},
@@ -51,15 +51,6 @@ func common() []builtin.Param {
 }
 
 func with(ps ...builtin.Param) []builtin.Param { return append(ps, common()...) }
-
-func outOf(def string) func(map[string]string) []string {
-	return func(a map[string]string) []string {
-		if a["out"] != "" {
-			return []string{a["out"]}
-		}
-		return []string{def}
-	}
-}
 
 // Register adds the k8s.* built-ins.
 func Register(r *builtin.Registry) {
@@ -73,7 +64,7 @@ func Register(r *builtin.Registry) {
 	}
 	r.Add(&builtin.Builtin{
 		Name: "k8s.apply", Doc: "Server-side apply (field manager gxl) of manifests; reports created/configured/unchanged; optional prune by label.",
-		Where: builtin.InBlock, SetsVars: outOf("K8S_APPLIED"),
+		Where: builtin.InBlock, SetsVars: builtin.OutVar("K8S_APPLIED"),
 		Params: with(append(source,
 			builtin.Param{Name: "prune", Type: builtin.TBool, Doc: "delete objects with the selector label that the manifests no longer contain"},
 			builtin.Param{Name: "selector", Type: builtin.TString, Doc: "label selector for prune (required with prune)"},
@@ -82,7 +73,7 @@ func Register(r *builtin.Registry) {
 	})
 	r.Add(&builtin.Builtin{
 		Name: "k8s.diff", Doc: "Server-side dry-run apply: print and return the objects that would change.",
-		Where: builtin.InBlock, SetsVars: outOf("K8S_DIFF"),
+		Where: builtin.InBlock, SetsVars: builtin.OutVar("K8S_DIFF"),
 		Params: with(append(source, builtin.Param{Name: "out", Type: builtin.TString, Default: value.Str("K8S_DIFF"), Doc: "variable set to the list of changed objects"})...),
 		Run:    runDiff,
 	})
@@ -101,7 +92,7 @@ func Register(r *builtin.Registry) {
 	})
 	r.Add(&builtin.Builtin{
 		Name: "k8s.get", Doc: "Read an object into a variable.",
-		Where: builtin.InBlock, SetsVars: outOf("K8S_OBJECT"),
+		Where: builtin.InBlock, SetsVars: builtin.OutVar("K8S_OBJECT"),
 		Params: with(append(kindName, builtin.Param{Name: "out", Type: builtin.TString, Default: value.Str("K8S_OBJECT"), Doc: "variable to set"})...),
 		Run:    runGet,
 	})
@@ -124,10 +115,14 @@ type client struct {
 	server    string
 }
 
-func newClient(a builtin.Args) (*client, error) {
+func newClient(c builtin.Ctx, a builtin.Args) (*client, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	if p := a.Str("kubeconfig"); p != "" {
 		rules.ExplicitPath = p
+	} else if v, ok := c.Lookup("KUBECONFIG"); ok && v.String() != "" {
+		// A GXL variable (read from a settings file, say) counts like the
+		// environment variable: child processes see it the same way.
+		rules.ExplicitPath = v.String()
 	}
 	over := &clientcmd.ConfigOverrides{CurrentContext: a.Str("context")}
 	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, over)
@@ -330,7 +325,7 @@ func runApply(c builtin.Ctx, a builtin.Args) error {
 	if err != nil {
 		return err
 	}
-	k, err := newClient(a)
+	k, err := newClient(c, a)
 	if err != nil {
 		return err
 	}
@@ -407,7 +402,7 @@ func runDiff(c builtin.Ctx, a builtin.Args) error {
 	if err != nil {
 		return err
 	}
-	k, err := newClient(a)
+	k, err := newClient(c, a)
 	if err != nil {
 		return err
 	}
@@ -467,8 +462,8 @@ func conditionTrue(u *unstructured.Unstructured, typ, status string) bool {
 }
 
 // kindResource connects and resolves the kind argument of a call.
-func kindResource(a builtin.Args) (*client, dynamic.ResourceInterface, error) {
-	k, err := newClient(a)
+func kindResource(c builtin.Ctx, a builtin.Args) (*client, dynamic.ResourceInterface, error) {
+	k, err := newClient(c, a)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -479,7 +474,7 @@ func kindResource(a builtin.Args) (*client, dynamic.ResourceInterface, error) {
 func runWait(c builtin.Ctx, a builtin.Args) error {
 	ctx, cancel := withTimeout(c, a)
 	defer cancel()
-	k, r, err := kindResource(a)
+	k, r, err := kindResource(c, a)
 	if err != nil {
 		return err
 	}
@@ -524,7 +519,7 @@ func runWait(c builtin.Ctx, a builtin.Args) error {
 func runScale(c builtin.Ctx, a builtin.Args) error {
 	ctx, cancel := withTimeout(c, a)
 	defer cancel()
-	_, r, err := kindResource(a)
+	_, r, err := kindResource(c, a)
 	if err != nil {
 		return err
 	}
@@ -539,7 +534,7 @@ func runScale(c builtin.Ctx, a builtin.Args) error {
 func runGet(c builtin.Ctx, a builtin.Args) error {
 	ctx, cancel := withTimeout(c, a)
 	defer cancel()
-	_, r, err := kindResource(a)
+	_, r, err := kindResource(c, a)
 	if err != nil {
 		return err
 	}
@@ -563,7 +558,7 @@ func runGet(c builtin.Ctx, a builtin.Args) error {
 func runDelete(c builtin.Ctx, a builtin.Args) error {
 	ctx, cancel := withTimeout(c, a)
 	defer cancel()
-	_, r, err := kindResource(a)
+	_, r, err := kindResource(c, a)
 	if err != nil {
 		return err
 	}
@@ -580,7 +575,7 @@ const revisionAnnotation = "deployment.kubernetes.io/revision"
 func runRollback(c builtin.Ctx, a builtin.Args) error {
 	ctx, cancel := withTimeout(c, a)
 	defer cancel()
-	k, err := newClient(a)
+	k, err := newClient(c, a)
 	if err != nil {
 		return err
 	}

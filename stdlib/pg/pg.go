@@ -28,21 +28,12 @@ func outParam(def string) builtin.Param {
 	return builtin.Param{Name: "out", Type: builtin.TString, Default: value.Str(def), Doc: "variable to set"}
 }
 
-func outVars(def string) func(map[string]string) []string {
-	return func(a map[string]string) []string {
-		if a["out"] != "" {
-			return []string{a["out"]}
-		}
-		return []string{def}
-	}
-}
-
 // Register adds the pg.* built-ins.
 func Register(r *builtin.Registry) {
 	dsn := builtin.Param{Name: "dsn", Type: builtin.TString, Required: true, Positional: true, Doc: "connection string of the server"}
 	r.Add(&builtin.Builtin{
 		Name: "pg.down", Doc: "Decide whether a server is down: true only when every probe (connect + SELECT 1) failed for the whole window.",
-		Where: builtin.InBlock, Params: builtin.DownParams(dsn), SetsVars: outVars("DOWN"),
+		Where: builtin.InBlock, Params: builtin.DownParams(dsn), SetsVars: builtin.OutVar("DOWN"),
 		Run: func(c builtin.Ctx, a builtin.Args) error {
 			return builtin.RunDown(c, a, "pg.down", server(a.Str("dsn")), func(ctx context.Context) error {
 				conn, err := connect(ctx, a.Str("dsn"))
@@ -66,7 +57,7 @@ func Register(r *builtin.Registry) {
 	r.Add(&builtin.Builtin{
 		Name: "pg.status", Doc: "Read a server's role, timeline, WAL positions, replicas and slots into a variable.",
 		Where: builtin.InBlock, Params: []builtin.Param{dsn, outParam("PG_STATUS"), timeoutParam("10s")},
-		SetsVars: outVars("PG_STATUS"), Run: runStatus,
+		SetsVars: builtin.OutVar("PG_STATUS"), Run: runStatus,
 	})
 	r.Add(&builtin.Builtin{
 		Name: "pg.wait", Doc: "Wait until a server accepts connections (and, with role, has that role).",
@@ -90,15 +81,15 @@ func Register(r *builtin.Registry) {
 	}
 	r.Add(&builtin.Builtin{
 		Name: "pg.failover", Doc: "Fence the old primary when reachable, promote the most advanced standby, verify it accepts writes.",
-		Where: builtin.InBlock, Params: ha, SetsVars: outVars("PG_PRIMARY"), Run: runFailover,
+		Where: builtin.InBlock, Params: ha, SetsVars: builtin.OutVar("PG_PRIMARY"), Run: runFailover,
 	})
 	r.Add(&builtin.Builtin{
 		Name: "pg.promote", Doc: "Alias of pg.failover.",
-		Where: builtin.InBlock, Params: ha, SetsVars: outVars("PG_PRIMARY"), Run: runFailover,
+		Where: builtin.InBlock, Params: ha, SetsVars: builtin.OutVar("PG_PRIMARY"), Run: runFailover,
 	})
 	r.Add(&builtin.Builtin{
 		Name: "pg.switchover", Doc: "Planned switchover: fence the primary, wait until a standby has replayed everything, promote it (no committed row lost).",
-		Where: builtin.InBlock, Params: ha, SetsVars: outVars("PG_PRIMARY"), Run: runSwitchover,
+		Where: builtin.InBlock, Params: ha, SetsVars: builtin.OutVar("PG_PRIMARY"), Run: runSwitchover,
 	})
 	r.Add(&builtin.Builtin{
 		Name: "pg.rejoin", Doc: "Bring an old primary back as a standby of the new one with pg_rewind (runs on this host).",

@@ -6,6 +6,7 @@ package redisha
 import (
 	"context"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -34,7 +35,7 @@ func Register(r *builtin.Registry) {
 	pass := builtin.Param{Name: "password", Type: builtin.TString, Doc: "AUTH password (masked in logs)"}
 	r.Add(&builtin.Builtin{
 		Name: "redis.down", Doc: "Decide whether a server is down: true only when every probe (PING) failed for the whole window.",
-		Where: builtin.InBlock, Params: append(builtin.DownParams(addr), pass),
+		Where: builtin.InBlock, Params: append(builtin.DownParams(addr), pass), SetsVars: builtin.OutVar("DOWN"),
 		Run: func(c builtin.Ctx, a builtin.Args) error {
 			return builtin.RunDown(c, a, "redis.down", a.Str("addr"), func(ctx context.Context) error {
 				cl := client(a.Str("addr"), a.Str("password"))
@@ -45,15 +46,10 @@ func Register(r *builtin.Registry) {
 	})
 	r.Add(&builtin.Builtin{
 		Name: "redis.status", Doc: "Read a server's role, replication offsets and link state into a variable.",
-		Where:  builtin.InBlock,
-		Params: []builtin.Param{addr, pass, {Name: "out", Type: builtin.TString, Default: value.Str("REDIS_STATUS"), Doc: "variable to set"}, timeoutParam("10s")},
-		SetsVars: func(a map[string]string) []string {
-			if a["out"] != "" {
-				return []string{a["out"]}
-			}
-			return []string{"REDIS_STATUS"}
-		},
-		Run: runStatus,
+		Where:    builtin.InBlock,
+		Params:   []builtin.Param{addr, pass, {Name: "out", Type: builtin.TString, Default: value.Str("REDIS_STATUS"), Doc: "variable to set"}, timeoutParam("10s")},
+		SetsVars: builtin.OutVar("REDIS_STATUS"),
+		Run:      runStatus,
 	})
 	r.Add(&builtin.Builtin{
 		Name: "redis.wait_sync", Doc: "Wait until replicas have acknowledged everything written to the primary (WAIT).",
@@ -70,12 +66,7 @@ func Register(r *builtin.Registry) {
 		{Name: "out", Type: builtin.TString, Default: value.Str("REDIS_PRIMARY"), Doc: "variable set to the new primary's host:port"},
 		timeoutParam("60s"),
 	}
-	sets := func(a map[string]string) []string {
-		if a["out"] != "" {
-			return []string{a["out"]}
-		}
-		return []string{"REDIS_PRIMARY"}
-	}
+	sets := builtin.OutVar("REDIS_PRIMARY")
 	r.Add(&builtin.Builtin{
 		Name: "redis.failover", Doc: "Fail over: through Sentinel when sentinels are given, else REPLICAOF NO ONE on the best replica and re-point the others; the old primary is fenced when reachable.",
 		Where: builtin.InBlock, Params: ha, SetsVars: sets, Run: runFailover,
@@ -139,6 +130,10 @@ func runStatus(c builtin.Ctx, a builtin.Args) error {
 	o := value.NewObject()
 	o.Set("role", value.Str(info["role"]))
 	o.Set("addr", value.Str(a.Str("addr")))
+	if host, port, err := net.SplitHostPort(a.Str("addr")); err == nil {
+		o.Set("host", value.Str(host))
+		o.Set("port", value.Int(atoi(port)))
+	}
 	o.Set("offset", value.Int(info.offset()))
 	o.Set("connected_replicas", value.Int(atoi(info["connected_slaves"])))
 	if info["role"] == "slave" {

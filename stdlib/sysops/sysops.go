@@ -50,7 +50,7 @@ func Register(r *builtin.Registry) {
 			{Name: "cache", Type: builtin.TString, Doc: "module cache folder (default: the user cache dir's gxl/modules)"},
 			{Name: "out", Type: builtin.TString, Default: value.Str("SYS_FETCHED"), Doc: "variable set to {module: {ref, commit, path}}"},
 		},
-		Run: runFetch,
+		SetsVars: withReport("SYS_FETCHED"), Run: runFetch,
 	})
 	r.Add(&builtin.Builtin{
 		Name: "sys.stage", Doc: "Run one stage flow of every enabled module: priority order, equal priorities in parallel, dependencies first; every module workflow is checked before any runs.",
@@ -59,15 +59,24 @@ func Register(r *builtin.Registry) {
 			{Name: "name", Type: builtin.TString, Required: true, Positional: true, Doc: "the stage: the flow each module runs (setup, deploy, health_check, failover, ...)"},
 			{Name: "jobs", Type: builtin.TInt, Default: value.Int(4), Doc: "modules run at once"},
 			{Name: "modules", Type: builtin.TList, Doc: "only these modules (default: every enabled module)"},
+			{Name: "every", Type: builtin.TDuration, Doc: "watch mode: run the stage again after this pause, until it fails, times is reached or the run is interrupted"},
+			{Name: "times", Type: builtin.TInt, Doc: "with every: how many runs in all (0: no limit)"},
 			{Name: "out", Type: builtin.TString, Default: value.Str("SYS_STAGE"), Doc: "variable set to {module: status}"},
 		},
-		Run: func(c builtin.Ctx, a builtin.Args) error { return runStage(r, c, a) },
+		SetsVars: withReport("SYS_STAGE"),
+		Run:      func(c builtin.Ctx, a builtin.Args) error { return runStage(r, c, a) },
 	})
 	r.Add(&builtin.Builtin{
 		Name: "sys.report", Doc: "Print the module × stage summary of this run (status and duration) and the root failure of each failed module.",
 		Where: builtin.InBlock,
 		Run:   runReport,
 	})
+}
+
+// withReport: the out variable and SYS_REPORT.
+func withReport(def string) func(map[string]string) []string {
+	out := builtin.OutVar(def)
+	return func(a map[string]string) []string { return append(out(a), ReportVar) }
 }
 
 // loadSystem loads the system of the running workflow.
@@ -292,6 +301,21 @@ func runStage(reg *builtin.Registry, c builtin.Ctx, a builtin.Args) error {
 	if len(problems) > 0 {
 		return fmt.Errorf("stage %s did not start:\n%s", stage, strings.Join(problems, "\n"))
 	}
+	every, times := a.Duration("every"), int(a.Int("times"))
+	for n := 1; ; n++ {
+		err := runStageOnce(c, a, sys, stage, us, progs)
+		if err != nil || every <= 0 || (times > 0 && n >= times) {
+			return err
+		}
+		select {
+		case <-c.Context().Done():
+			return c.Context().Err()
+		case <-time.After(every):
+		}
+	}
+}
+
+func runStageOnce(c builtin.Ctx, a builtin.Args, sys *system.System, stage string, us []sched.Unit, progs map[string]modProgram) error {
 	res, runErr := sched.Run(c.Context(), stage, us, int(a.Int("jobs")), c.Stdout(), func(ctx context.Context, u sched.Unit, w io.Writer) error {
 		mp := progs[u.Name]
 		if _, err := runtime.ResolveFlow(mp.prog, stage); err != nil {

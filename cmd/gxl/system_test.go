@@ -1,0 +1,241 @@
+package main
+
+import (
+	"context"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/gxl-dev/gxl/internal/devstack"
+)
+
+// copyTree copies the files under src (skipping build/ output) to dst.
+func copyTree(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() {
+			if d.Name() == "build" || d.Name() == "mods" && filepath.Base(src) == "sys" {
+				return filepath.SkipDir
+			}
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		if rel == "mod_list.lock" {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSystemPipelineAndFailover runs the example system (sys/ and the
+// module catalog modules/, published as git repositories) through its
+// whole life on real servers: fetch, setup, deploy, health_check; then the
+// PostgreSQL and Redis primaries are SIGKILLed and the failover stage
+// promotes, re-points the Services and rejoins. It asserts on the cluster,
+// the databases and the lock file, not on log text.
+func TestSystemPipelineAndFailover(t *testing.T) {
+	ctx := context.Background()
+	pg, err := devstack.StartPG(ctx, "", devstack.PGOptions{Sync: true})
+	if err != nil {
+		t.Fatalf("PostgreSQL: %v", err)
+	}
+	defer pg.Cleanup()
+	defer pg.StopDataDir(pg.Nodes[0].DataDir)
+	defer pg.StopDataDir(pg.Nodes[1].DataDir)
+	rd, err := devstack.StartRedis(ctx, "", devstack.RedisOptions{Sentinels: 3})
+	if err != nil {
+		t.Fatalf("Redis: %v", err)
+	}
+	defer rd.Cleanup()
+	kube, err := devstack.StartKube(ctx, "", devstack.KubeOptions{})
+	if err != nil {
+		t.Fatalf("Kubernetes: %v", err)
+	}
+	defer kube.Cleanup()
+
+	root := t.TempDir()
+	copyTree(t, filepath.Join("..", "..", "sys"), filepath.Join(root, "sys"))
+	copyTree(t, filepath.Join("..", "..", "modules"), filepath.Join(root, "modules"))
+	if n, err := publishCatalog(filepath.Join(root, "modules"), filepath.Join(root, "git")); err != nil || n != 10 {
+		t.Fatalf("publish: %d repositories, %v", n, err)
+	}
+	conn := map[string]string{"KUBECONFIG": kube.Kubeconfig}
+	for k, v := range pg.Env() {
+		conn[k] = v
+	}
+	for k, v := range rd.Env() {
+		conn[k] = v
+	}
+	if err := writeYAMLFile(filepath.Join(root, "connections.yml"), conn); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{
+		"GXL_MIRRORS=https://github.com/=" + filepath.Join(root, "git", "github.com") + "/",
+		"GXL_MODULE_CACHE=" + filepath.Join(root, "cache"),
+		"GXL_CONNECTIONS=" + filepath.Join(root, "connections.yml"),
+	}
+
+	r := gxlEnv(t, root, env, "run", "-q", "sys/workflows/operators.gxl", "pipeline")
+	if r.code != 0 {
+		t.Fatalf("pipeline: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+
+	// The lock file records the commit of every git module.
+	lock, err := os.ReadFile(filepath.Join(root, "sys", "mod_list.lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(string(lock), "commit: "); got != 10 {
+		t.Fatalf("lock file holds %d commits, want 10 (every git module):\n%s", got, lock)
+	}
+
+	cfg, err := clientcmd.BuildConfigFromFlags("", kube.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := kubernetes.NewForConfigOrDie(cfg)
+	const ns = "microservices"
+	deps, err := cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready := map[string]int32{}
+	for _, d := range deps.Items {
+		ready[d.Name] = d.Status.ReadyReplicas
+	}
+	for _, name := range []string{"nginx-ingress", "api-gateway", "user-service", "order-service", "payment-service", "notification-service", "payment-gateway", "prometheus"} {
+		if ready[name] != 2 {
+			t.Errorf("deployment %s: %d ready replicas, want 2 (DEFAULT_REPLICAS)", name, ready[name])
+		}
+	}
+	cm, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, "user-service-config", metav1.GetOptions{})
+	if err != nil || cm.Data["API_RATE_LIMIT"] != "1000" || cm.Data["ENVIRONMENT"] != "production" {
+		t.Fatalf("user-service-config from the system's variables: %v %v", cm, err)
+	}
+	hpa, err := cs.AutoscalingV2().HorizontalPodAutoscalers(ns).Get(ctx, "order-service", metav1.GetOptions{})
+	if err != nil || hpa.Spec.MaxReplicas != 10 {
+		t.Fatalf("order-service HPA: %v %v", hpa, err)
+	}
+	svcPort := func(name string) int {
+		t.Helper()
+		s, err := cs.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("service %s: %v", name, err)
+		}
+		return int(s.Spec.Ports[0].Port)
+	}
+	if svcPort("postgres-primary") != pg.Nodes[0].Port || svcPort("postgres-readonly") != pg.Nodes[1].Port || svcPort("redis-master") != rd.Primary.Port {
+		t.Fatalf("data services point elsewhere: pg %d/%d redis %d", svcPort("postgres-primary"), svcPort("postgres-readonly"), svcPort("redis-master"))
+	}
+	var version string
+	if err := devstack.QueryRow(ctx, pg.Nodes[0].DSN(), "select version from schema_version", nil, &version); err != nil || version != "2.3.0" {
+		t.Fatalf("schema on the primary: %q %v", version, err)
+	}
+
+	// The drill: both primaries die; the failover stage waits out the
+	// detection window, promotes, re-points and rejoins.
+	if err := devstack.Exec(ctx, pg.Nodes[0].DSN(), "insert into users (email) values ('before-the-kill@example.com')"); err != nil {
+		t.Fatal(err)
+	}
+	rc := redis.NewClient(&redis.Options{Addr: rd.Primary.Addr()})
+	if err := rc.Set(ctx, "session:1", "alive", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rc.Do(ctx, "WAIT", 1, 5000).Err(); err != nil {
+		t.Fatal(err)
+	}
+	rc.Close()
+	pg.Nodes[0].Kill()
+	rd.Primary.Kill()
+	began := time.Now()
+	r = gxlEnv(t, root, env, "run", "-q", "sys/workflows/operators.gxl", "failover", "--set", "FAILURE_DETECTION_SECONDS=30")
+	if r.code != 0 {
+		t.Fatalf("failover: exit %d\n%s\n%s\n%s", r.code, r.stdout, r.stderr, pg.Logs())
+	}
+	took := time.Since(began)
+	if took < 30*time.Second {
+		t.Fatalf("failover finished after %s, before the 30 s detection window", took)
+	}
+	if svcPort("postgres-primary") != pg.Nodes[1].Port || svcPort("postgres-readonly") != pg.Nodes[0].Port {
+		t.Fatalf("postgres services not re-pointed: primary %d readonly %d", svcPort("postgres-primary"), svcPort("postgres-readonly"))
+	}
+	var inRecovery bool
+	if err := devstack.QueryRow(ctx, pg.Nodes[1].DSN(), "select pg_is_in_recovery()", nil, &inRecovery); err != nil || inRecovery {
+		t.Fatalf("new primary in recovery=%v (%v)", inRecovery, err)
+	}
+	if err := devstack.QueryRow(ctx, pg.Nodes[0].DSN(), "select pg_is_in_recovery()", nil, &inRecovery); err != nil || !inRecovery {
+		t.Fatalf("old primary rejoined as standby: in recovery=%v (%v)", inRecovery, err)
+	}
+	var n int
+	if err := devstack.QueryRow(ctx, pg.Nodes[1].DSN(), "select count(*) from users where email = 'before-the-kill@example.com'", nil, &n); err != nil || n != 1 {
+		t.Fatalf("row committed before the kill on the new primary: %d (%v)", n, err)
+	}
+	if err := devstack.Exec(ctx, pg.Nodes[1].DSN(), "insert into users (email) values ('after@example.com')"); err != nil {
+		t.Fatalf("new primary refuses writes: %v", err)
+	}
+	if svcPort("redis-master") != rd.Replica.Port {
+		t.Fatalf("redis-master points at %d, want the promoted replica %d", svcPort("redis-master"), rd.Replica.Port)
+	}
+	nc := redis.NewClient(&redis.Options{Addr: rd.Replica.Addr()})
+	defer nc.Close()
+	role, err := nc.Do(ctx, "ROLE").Slice()
+	if err != nil || len(role) == 0 || role[0] != "master" {
+		t.Fatalf("promoted replica role %v (%v)", role, err)
+	}
+	if v, err := nc.Get(ctx, "session:1").Result(); err != nil || v != "alive" {
+		t.Fatalf("key written before the kill: %q %v", v, err)
+	}
+	t.Logf("failover stage (30 s detection window included): %s", took.Round(time.Millisecond))
+}
+
+// TestShippedWorkflowsCheck: every workflow this repository ships checks
+// clean and is formatted — the example system, its module catalog (git
+// externs resolved from the published catalog) and the examples.
+func TestShippedWorkflowsCheck(t *testing.T) {
+	root := t.TempDir()
+	if _, err := publishCatalog(filepath.Join("..", "..", "modules"), filepath.Join(root, "git")); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{
+		"GXL_MIRRORS=https://github.com/=" + filepath.Join(root, "git", "github.com") + "/",
+		"GXL_MODULE_CACHE=" + filepath.Join(root, "cache"),
+	}
+	repo, _ := filepath.Abs(filepath.Join("..", ".."))
+	files, _ := filepath.Glob(filepath.Join(repo, "modules", "*", "workflows", "*.gxl"))
+	files = append(files, filepath.Join(repo, "sys", "workflows", "operators.gxl"), filepath.Join(repo, "examples", "ops", "work.gxl"), filepath.Join(repo, "modules", "ops-gxl", "mods", "svc.gxl"))
+	if len(files) < 12 {
+		t.Fatalf("only %d workflows found", len(files))
+	}
+	for _, f := range files {
+		// The data modules compare the servers' settings in conditions: they
+		// check only in their system's context, which sys.stage gives them
+		// before a stage starts (TestSystemPipelineAndFailover).
+		if strings.Contains(f, "postgresql-ha") || strings.Contains(f, "redis-ha") {
+			continue
+		}
+		if r := gxlEnv(t, repo, env, "check", f); r.code != 0 || strings.Contains(r.stderr, ": error:") {
+			t.Errorf("gxl check %s: exit %d\n%s", f, r.code, r.stderr)
+		}
+	}
+	if r := gxl(t, repo, append([]string{"fmt", "--check"}, files...)...); r.code != 0 {
+		t.Errorf("not formatted:\n%s%s", r.stdout, r.stderr)
+	}
+}
