@@ -122,7 +122,16 @@ func (c *Completer) gxl(head string) ([]string, int) {
 		}
 		return filter(out, word), len(word)
 	}
+	if !stmtStart(before) {
+		return nil, 0
+	}
 	return filter(c.callables(), word), len(word)
+}
+
+// stmtStart reports whether text ends where a statement may start.
+func stmtStart(text string) bool {
+	t := strings.TrimRight(text, " \t\n")
+	return t == "" || strings.ContainsAny(t[len(t)-1:], ";{}")
 }
 
 // inString reports whether text ends inside a "..." string.
