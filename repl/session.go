@@ -122,8 +122,9 @@ type Session struct {
 	replSrc  bytes.Buffer
 	replLine int
 
-	breaks []*breakpoint
-	nextBP int
+	breaks    []*breakpoint
+	nextBP    int
+	badBreaks int
 
 	// Debugger state of the current run.
 	active    *runtime.Runner
@@ -168,13 +169,14 @@ func New(cfg Config) *Session {
 	for _, b := range cfg.Breaks {
 		if err := s.addBreak(b); err != nil {
 			s.printErr(err)
+			s.badBreaks++
 		}
 	}
 	if cfg.HandleInterrupt {
 		s.sigs = make(chan os.Signal, 1)
 		s.sigDone = make(chan struct{})
 		signal.Notify(s.sigs, os.Interrupt)
-		go s.watchInterrupts()
+		go s.watchInterrupts(s.sigs, s.sigDone)
 	}
 	return s
 }
@@ -221,6 +223,10 @@ func (s *Session) resetScope() {
 		s.endInput()
 	}
 }
+
+// BadBreaks counts the breakpoints of Config.Breaks that did not resolve
+// (each was reported).
+func (s *Session) BadBreaks() int { return s.badBreaks }
 
 // Close releases the terminal and the signal handler.
 func (s *Session) Close() error {
@@ -418,12 +424,12 @@ func formatValue(v value.Value, vars *runtime.Scope) string {
 
 // ---- Ctrl-C ------------------------------------------------------------
 
-func (s *Session) watchInterrupts() {
+func (s *Session) watchInterrupts(sigs <-chan os.Signal, done <-chan struct{}) {
 	for {
 		select {
-		case <-s.sigs:
+		case <-sigs:
 			s.interrupt()
-		case <-s.sigDone:
+		case <-done:
 			return
 		}
 	}

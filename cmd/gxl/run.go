@@ -312,6 +312,9 @@ killed run from its first unfinished step.`,
 					File: file, Program: prog, Extra: extra, Envs: envs, Sets: sets, Breaks: f.breaks, Options: opt,
 				}))
 				defer sess.Close()
+				if sess.BadBreaks() > 0 {
+					return &exitError{code: exitUsage}
+				}
 				opt.Hooks = sess
 			}
 			r := runtime.New(prog, opt)
