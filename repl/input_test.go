@@ -1,7 +1,9 @@
 package repl
 
 import (
+	"os"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/gxl-dev/gxl/lang/check"
@@ -174,5 +176,22 @@ func TestReadlineCompleterSuffixes(t *testing.T) {
 	got, n := rc.Do(line, len(line))
 	if n != 5 || len(got) != 1 || string(got[0]) != "ho" {
 		t.Fatalf("got %q %d", got, n)
+	}
+}
+
+// TestDocsDescribeEveryCommand keeps docs/repl.md and :help in step with
+// the commands the prompt knows.
+func TestDocsDescribeEveryCommand(t *testing.T) {
+	doc, err := os.ReadFile("../docs/repl.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range commands {
+		if !strings.Contains(string(doc), "| `"+c) {
+			t.Errorf("docs/repl.md has no row for %s", c)
+		}
+		if !strings.Contains(Help, "  "+c+" ") {
+			t.Errorf(":help does not describe %s", c)
+		}
 	}
 }
