@@ -102,11 +102,12 @@ type stop struct {
 
 // Session is one REPL/debugger session.
 type Session struct {
-	cfg  Config
-	prog *check.Program
-	file string
-	envs []string
-	sets map[string]value.Value
+	cfg    Config
+	prog   *check.Program
+	loaded bool // prog was loaded from file (else: the empty program)
+	file   string
+	envs   []string
+	sets   map[string]value.Value
 
 	out, errw io.Writer
 	editor    LineEditor
@@ -188,8 +189,9 @@ func (s *Session) hasEnv(name string) bool {
 
 // setProgram installs a loaded program (an empty one for nil).
 func (s *Session) setProgram(p *check.Program, extra map[string]value.Value) {
+	s.loaded = p != nil
 	if p == nil {
-		p, _ = check.CheckSource("repl", nil, check.Options{Registry: s.cfg.Registry})
+		p, _ = check.CheckSource("(none)", nil, check.Options{Registry: s.cfg.Registry})
 	}
 	s.prog = p
 	s.cfg.Extra = extra
@@ -262,7 +264,10 @@ func (s *Session) Loop() error {
 }
 
 func (s *Session) describeProgram() string {
-	if s.file == "" {
+	if !s.loaded {
+		if s.file != "" {
+			return s.file + " is not loaded (built-ins only; fix it and :reload)"
+		}
 		return "no file loaded (built-ins only)"
 	}
 	n := 0

@@ -296,3 +296,25 @@ func TestSessionReloadKeepsBreakpoints(t *testing.T) {
 	_ = dir
 	inOrder(t, out, "breakpoint 1 at flow main.deploy", "work.gxl loaded", "1  flow main.deploy", "deleted breakpoint 1", "no breakpoints")
 }
+
+func TestSessionStartsWithABrokenFileAndReloads(t *testing.T) {
+	out := testSession(t, deployProg, strings.Join([]string{
+		`gx.echo("works without a program")`,
+		`gx.cmd("cp work.gxl saved.gxl && echo 'mod main { flow f { gx.ech(1); } }' > work.gxl")`,
+		`:reload`,
+		`gx.cmd("cp saved.gxl work.gxl")`,
+		`:reload`,
+		`:run deploy`,
+		`:skip`,
+		`:quit`,
+	}, "\n")+"\n", func(c *Config) { c.Program = nil })
+	inOrder(t, out,
+		"work.gxl is not loaded (built-ins only; fix it and :reload)",
+		"works without a program",
+		"unknown built-in `gx.ech`",
+		"work.gxl was not loaded; the session goes on with what it had",
+		"work.gxl loaded (2 modules, 5 flows), env default",
+		"step failed: fn main.check",
+		"run of deploy finished",
+	)
+}
