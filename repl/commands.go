@@ -344,6 +344,7 @@ func (s *Session) run(arg string) {
 	s.Attach(r)
 	err := r.Run(context.Background(), s.envs, flows)
 	s.active = nil
+	s.setRunning(false)
 	s.mode = modeRun
 	s.decided = nil
 	if err != nil {

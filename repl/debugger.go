@@ -22,6 +22,7 @@ func (s *Session) Attach(r *runtime.Runner) {
 	s.mode = modeRun
 	s.decided = nil
 	s.lastLine = diag.Pos{}
+	s.setRunning(r != nil)
 }
 
 // Quit reports whether the user asked to leave (:quit).
@@ -46,6 +47,9 @@ func (s *Session) Before(ev *runtime.Event) error {
 		here = true
 	case modeNext:
 		here = len(ev.Stack) <= s.nextDepth
+	}
+	if s.takePause() {
+		here = true // Ctrl-C between statements
 	}
 	bp := s.hitBreak(ev)
 	s.lastLine = ev.Span.Start
@@ -104,7 +108,13 @@ func (s *Session) pause(st *stop) action {
 	}
 	prev := s.stopped
 	s.stopped = st
-	defer func() { s.stopped = prev }()
+	defer func() {
+		s.stopped = prev
+		// A Ctrl-C that reached the process late (the statement it was
+		// meant for already stopped) must not stop the next one too.
+		s.takePause()
+		s.takeInterrupted()
+	}()
 	s.printStop(st)
 	for {
 		text, err := s.readInput(stopPrompt(st))

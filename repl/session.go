@@ -140,6 +140,8 @@ type Session struct {
 	mu          sync.Mutex
 	cancels     []context.CancelFunc
 	interrupted bool
+	running     bool // a run is under way (Ctrl-C between statements pauses it)
+	pauseReq    bool
 	inputDone   []func()
 	sigs        chan os.Signal
 	sigDone     chan struct{}
@@ -440,11 +442,15 @@ func (s *Session) watchInterrupts(sigs <-chan os.Signal, done <-chan struct{}) {
 	}
 }
 
-// interrupt cancels the innermost running statement (or input).
+// interrupt cancels the innermost running statement (or input). Between
+// statements of a run it asks the run to stop at the next one.
 func (s *Session) interrupt() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.cancels) == 0 {
+		if s.running {
+			s.pauseReq = true
+		}
 		return
 	}
 	s.interrupted = true
@@ -490,6 +496,22 @@ func (s *Session) endInput() {
 		done()
 	}
 	s.takeInterrupted()
+}
+
+// setRunning records whether a run is under way.
+func (s *Session) setRunning(on bool) {
+	s.mu.Lock()
+	s.running, s.pauseReq = on, false
+	s.mu.Unlock()
+}
+
+// takePause reports (and forgets) a Ctrl-C that came between statements.
+func (s *Session) takePause() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.pauseReq
+	s.pauseReq = false
+	return p
 }
 
 // takeInterrupted reports (and forgets) whether Ctrl-C was pressed.

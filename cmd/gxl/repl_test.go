@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -154,6 +155,35 @@ func (tm *ptyTerm) expectLine(want string) {
 	}
 }
 
+// waitChild waits until the process has a child process named name.
+func (tm *ptyTerm) waitChild(name string) {
+	tm.t.Helper()
+	deadline := time.Now().Add(waitFor)
+	pid := strconv.Itoa(tm.cmd.Process.Pid)
+	for time.Now().Before(deadline) {
+		stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+		for _, st := range stats {
+			b, err := os.ReadFile(st)
+			if err != nil {
+				continue
+			}
+			// pid (comm) state ppid ...
+			text := string(b)
+			i := strings.LastIndexByte(text, ')')
+			j := strings.IndexByte(text, '(')
+			if i < 0 || j < 0 {
+				continue
+			}
+			f := strings.Fields(text[i+1:])
+			if len(f) > 1 && f[1] == pid && text[j+1:i] == name {
+				return
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	tm.t.Fatalf("no %s child process appeared", name)
+}
+
 // exit waits for the process and returns its exit code.
 func (tm *ptyTerm) exit() int {
 	tm.t.Helper()
@@ -288,7 +318,7 @@ func TestReplCompletionHistoryAndCtrlC(t *testing.T) {
 	// Ctrl-C during a step cancels that step, not the session.
 	tm.send(":run slow\r")
 	tm.expect("sleeping")
-	time.Sleep(300 * time.Millisecond)
+	tm.waitChild("sleep")
 	tm.send("\x03")
 	tm.expect("main.slow at work.gxl:18:9", `=>   18 |         gx.cmd("sleep 60");`, "gxl[main.slow failed]> ")
 	tm.send(":skip\r")
