@@ -189,6 +189,9 @@ func (r *Runner) Run(ctx context.Context, envNames, flowNames []string) error {
 type Frame struct {
 	Name string    // main.deploy, fn greet, activity copy, env envs.default
 	At   diag.Span // where it is defined
+	// Call is the statement that entered the frame (fn and activity
+	// calls); invalid for plan steps (flows, envs, module properties).
+	Call diag.Span
 }
 
 // undoEntry is a pushed compensation: the undo flow's expansion with the
@@ -229,7 +232,12 @@ func (x *exec) mask(s string) string {
 		x.maskGen = x.vars.gen
 		x.maskSet = true
 	}
-	for _, sec := range x.maskList {
+	return maskWith(x.maskList, s)
+}
+
+// maskWith replaces each of secrets (longest first) in s with ***.
+func maskWith(secrets []string, s string) string {
+	for _, sec := range secrets {
 		s = strings.ReplaceAll(s, sec, "***")
 	}
 	return s

@@ -44,6 +44,15 @@ type Event struct {
 	Module *check.Module
 }
 
+// StepContexter is implemented by hooks that can interrupt one statement
+// without cancelling the run (the debugger's Ctrl-C): each statement runs
+// with the context StepContext derives from the run's, and done is called
+// when the statement ends. Statements nest (if, for, fn bodies), and so do
+// their contexts.
+type StepContexter interface {
+	StepContext(parent context.Context) (ctx context.Context, done func())
+}
+
 // NoHooks is the default: never stops, fails on errors.
 type NoHooks struct{}
 
@@ -64,7 +73,7 @@ func (x *exec) stmts(owner *check.Module, stmts []ast.Stmt) error {
 			return x.fail(err, s.Span())
 		}
 		for {
-			err := x.stmt(owner, s)
+			err := x.runStmt(owner, s)
 			if err == nil {
 				break
 			}
@@ -83,6 +92,23 @@ func (x *exec) stmts(owner *check.Module, stmts []ast.Stmt) error {
 		}
 	}
 	return nil
+}
+
+// runStmt runs one statement, in a context of its own when the hooks
+// want to be able to interrupt it.
+func (x *exec) runStmt(owner *check.Module, s ast.Stmt) error {
+	sc, ok := x.r.opt.Hooks.(StepContexter)
+	if !ok {
+		return x.stmt(owner, s)
+	}
+	parent := x.ctx
+	ctx, done := sc.StepContext(parent)
+	x.ctx = ctx
+	defer func() {
+		x.ctx = parent
+		done()
+	}()
+	return x.stmt(owner, s)
 }
 
 // stmt runs one statement.
@@ -325,7 +351,7 @@ func (x *exec) callFn(fn *check.Fn, call *ast.Call) error {
 	// The body runs on a copy: nothing it sets survives the call (§4.7).
 	saved := x.vars
 	x.vars = scope
-	x.stack = append(x.stack, Frame{Name: "fn " + fn.Host.Name + "." + fn.Name, At: fn.Decl.Name.Span()})
+	x.stack = append(x.stack, Frame{Name: "fn " + fn.Host.Name + "." + fn.Name, At: fn.Decl.Name.Span(), Call: call.Span()})
 	defer func() {
 		x.vars = saved
 		x.stack = x.stack[:len(x.stack)-1]
@@ -346,7 +372,7 @@ func (x *exec) callActivity(a *check.Activity, call *ast.Call) error {
 	}
 	saved := x.vars
 	x.vars = scope
-	x.stack = append(x.stack, Frame{Name: "activity " + a.Host.Name + "." + a.Name, At: a.Decl.Name.Span()})
+	x.stack = append(x.stack, Frame{Name: "activity " + a.Host.Name + "." + a.Name, At: a.Decl.Name.Span(), Call: call.Span()})
 	defer func() {
 		x.vars = saved
 		x.stack = x.stack[:len(x.stack)-1]

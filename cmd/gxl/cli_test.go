@@ -20,7 +20,11 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	gxlBin = filepath.Join(dir, "gxl")
-	if out, err := exec.Command("go", "build", "-o", gxlBin, ".").CombinedOutput(); err != nil {
+	args := []string{"build", "-o", gxlBin}
+	if raceBuild {
+		args = append(args, "-race")
+	}
+	if out, err := exec.Command("go", append(args, ".")...).CombinedOutput(); err != nil {
 		panic(string(out))
 	}
 	code := m.Run()

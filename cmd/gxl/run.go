@@ -16,6 +16,7 @@ import (
 
 	"github.com/gxl-dev/gxl/lang/check"
 	"github.com/gxl-dev/gxl/lang/diag"
+	"github.com/gxl-dev/gxl/repl"
 	"github.com/gxl-dev/gxl/runtime"
 	"github.com/gxl-dev/gxl/runtime/fetch"
 	"github.com/gxl-dev/gxl/runtime/system"
@@ -41,6 +42,8 @@ type runFlags struct {
 	resume    string
 	modUp     bool
 	fetch     fetchFlags
+	debug     bool
+	breaks    []string
 }
 
 func (f *runFlags) bind(cmd *cobra.Command, withRun bool) {
@@ -57,6 +60,8 @@ func (f *runFlags) bind(cmd *cobra.Command, withRun bool) {
 		fl.BoolVarP(&f.verbose, "verbose", "v", false, "verbose logs")
 		fl.StringVar(&f.resume, "resume", "", "resume a run: its id or `last`")
 		fl.BoolVar(&f.modUp, "mod_up", false, "refresh git externs (sets GXL_CMD_MODUP)")
+		fl.BoolVar(&f.debug, "debug", false, "open the debugger prompt on the first failing step (and at --break points)")
+		fl.StringArrayVar(&f.breaks, "break", nil, "stop in the debugger at a flow or FILE:LINE (repeatable; implies --debug)")
 	}
 }
 
@@ -300,16 +305,38 @@ killed run from its first unfinished step.`,
 				log.Debug("run", zap.String("id", journal.ID), zap.String("journal", journal.Path))
 			}
 			defer journal.Close()
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			debug := f.debug || len(f.breaks) > 0
+			// Under the debugger Ctrl-C cancels the running statement and
+			// opens the prompt; SIGTERM still cancels the run.
+			sigs := []os.Signal{os.Interrupt, syscall.SIGTERM}
+			if debug {
+				sigs = sigs[1:]
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), sigs...)
 			defer stop()
-			r := runtime.New(prog, runtime.Options{
+			opt := runtime.Options{
 				Stdout: s.out, Stderr: s.err, Stdin: s.in, Dir: dir,
 				DryRun: f.dryrun, Quiet: quiet, CmdArg: cmdArg, ModUp: f.modUp,
 				Sets: sets, Extra: extra, Log: log, Journal: journal, Resume: resume,
 				Load: func(p string, known map[string]builtin.Type) (*check.Program, diag.List) {
 					return check.Load(p, check.Options{Registry: prog.Registry, ExtraVars: known, ResolveGit: fe.Checkout})
 				},
-			})
+			}
+			var sess *repl.Session
+			if debug {
+				sess = repl.New(debugConfig(s, repl.Config{
+					File: file, Program: prog, Extra: extra, Envs: envs, Sets: sets, Breaks: f.breaks, Options: opt,
+				}))
+				defer sess.Close()
+				if sess.BadBreaks() > 0 {
+					return &exitError{code: exitUsage}
+				}
+				opt.Hooks = sess
+			}
+			r := runtime.New(prog, opt)
+			if sess != nil {
+				sess.Attach(r)
+			}
 			err = r.Run(ctx, envs, flows)
 			log.Sync()
 			if err != nil {

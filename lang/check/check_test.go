@@ -3,6 +3,7 @@ package check_test
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/gxl-dev/gxl/internal/testprog"
 	"github.com/gxl-dev/gxl/lang/check"
 	"github.com/gxl-dev/gxl/lang/diag"
+	"github.com/gxl-dev/gxl/lang/syntax"
 	"github.com/gxl-dev/gxl/stdlib"
 )
 
@@ -160,6 +162,46 @@ func BenchmarkParseCheck(b *testing.B) {
 		_, ds := check.CheckSource("bench.gxl", src, check.Options{Registry: reg})
 		if ds.HasErrors() {
 			b.Fatal(ds.Errors()[0])
+		}
+	}
+}
+
+func TestCheckStmts(t *testing.T) {
+	reg := stdlib.Default()
+	prog, ds := check.CheckSource("w.gxl", []byte(`mod main { fn greet(*who) { gx.echo("hi ${who}"); } flow f { } }`), check.Options{Registry: reg})
+	if ds.HasErrors() {
+		t.Fatal(ds)
+	}
+	tests := []struct {
+		src  string
+		want string // "" = clean
+	}{
+		{`gx.echo("x");`, ""},
+		{`greet("bob");`, ""},
+		{`gx.ech("x");`, "unknown built-in `gx.ech`"},
+		{`gx.echo(vlaue: "x");`, "has no argument `vlaue`"},
+		{`grete("bob");`, "unknown fn or activity `grete`"},
+		{`f();`, "flows cannot be called"},
+		{`if ${A} == "x" { gx.cmd(); }`, "missing required argument"},
+	}
+	for _, tt := range tests {
+		stmts, pd := syntax.ParseStmts("repl", []byte(tt.src), diag.Pos{File: "repl", Line: 3, Col: 1})
+		if pd.HasErrors() {
+			t.Fatalf("%s: %v", tt.src, pd)
+		}
+		got := prog.CheckStmts(nil, stmts)
+		if tt.want == "" {
+			if got.HasErrors() {
+				t.Errorf("%s: %v", tt.src, got)
+			}
+			continue
+		}
+		if !got.HasErrors() || !strings.Contains(fmt.Sprint(got), tt.want) {
+			t.Errorf("%s: got %v, want %q", tt.src, got, tt.want)
+			continue
+		}
+		if got[0].Span.Start.File != "repl" || got[0].Span.Start.Line != 3 {
+			t.Errorf("%s: position %v", tt.src, got[0].Span.Start)
 		}
 	}
 }

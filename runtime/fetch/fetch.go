@@ -67,16 +67,13 @@ func (f *Fetcher) lockDir(dir string) func() {
 // unless Offline. git externs (extern mod m { git = ...; channel = ...; })
 // resolve through it.
 func (f *Fetcher) Checkout(url, ref string) (string, error) {
-	if f.Cache == "" {
-		f.Cache = DefaultCache()
-	}
 	if ref == "" {
 		ref = "main"
 	}
 	real := f.Rewrite(url)
 	// Keyed by the address as written: a checkout made through a mirror is
 	// found again without it.
-	dst := filepath.Join(f.Cache, "checkouts", filepath.Base(f.cacheDir(url))+"@"+strings.NewReplacer("/", "_", "\\", "_").Replace(ref))
+	dst := filepath.Join(f.cache(), "checkouts", filepath.Base(f.cacheDir(url))+"@"+strings.NewReplacer("/", "_", "\\", "_").Replace(ref))
 	defer f.lockDir(dst)()
 	if _, err := os.Stat(dst); err == nil && !f.Update {
 		return dst, nil
@@ -118,6 +115,15 @@ func DefaultCache() string {
 		d = os.TempDir()
 	}
 	return filepath.Join(d, "gxl", "modules")
+}
+
+// cache is the cache folder (a Fetcher is used from parallel stages: it is
+// never written to).
+func (f *Fetcher) cache() string {
+	if f.Cache == "" {
+		return DefaultCache()
+	}
+	return f.Cache
 }
 
 // Rewrite applies the longest matching mirror.
@@ -198,15 +204,12 @@ func (l *Lock) set(e Locked) {
 // cacheDir is the bare mirror folder of a repository.
 func (f *Fetcher) cacheDir(url string) string {
 	r := strings.NewReplacer("://", "_", "/", "_", ":", "_", "@", "_", "\\", "_")
-	return filepath.Join(f.Cache, r.Replace(strings.TrimSuffix(url, ".git")))
+	return filepath.Join(f.cache(), r.Replace(strings.TrimSuffix(url, ".git")))
 }
 
 // Fetch brings module m of the system rooted at root into dst (replaced),
 // recording it in lock.
 func (f *Fetcher) Fetch(root string, m *system.Module, dst string, lock *Lock) (Locked, error) {
-	if f.Cache == "" {
-		f.Cache = DefaultCache()
-	}
 	if m.Addr.Path != "" {
 		return f.copyPath(root, m, dst, lock)
 	}

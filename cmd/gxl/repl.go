@@ -1,0 +1,140 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gxl-dev/gxl/lang/check"
+	"github.com/gxl-dev/gxl/lang/diag"
+	"github.com/gxl-dev/gxl/repl"
+	"github.com/gxl-dev/gxl/runtime"
+	"github.com/gxl-dev/gxl/runtime/value"
+	"github.com/gxl-dev/gxl/stdlib"
+	"github.com/gxl-dev/gxl/stdlib/builtin"
+)
+
+func init() {
+	register(newReplCmd)
+}
+
+func newReplCmd(s *streams) *cobra.Command {
+	var (
+		file    string
+		envs    []string
+		sets    []string
+		breaks  []string
+		verbose bool
+		ff      fetchFlags
+	)
+	cmd := &cobra.Command{
+		Use:   "repl [FILE.gxl]",
+		Short: "A prompt and debugger for GXL: evaluate statements, run flows, break, step, retry",
+		Long: `A prompt and debugger for GXL. Input is a GXL statement, a built-in or fn call,
+or an expression, evaluated with the same interpreter as gxl run; :run FLOW runs a
+flow and stops at breakpoints (:break FLOW or FILE:LINE) and on failures, where
+:step, :next, :retry, :skip and :continue steer it. :help lists the commands.
+History is kept in the user cache dir (gxl/repl_history). See docs/repl.md.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				if file != "" {
+					return failf(exitUsage, "give the file once: as an argument or with -f")
+				}
+				file = args[0]
+			}
+			if file == "" {
+				if _, err := os.Stat(defaultFile); err == nil {
+					file = defaultFile
+				}
+			}
+			typed, rawSets, err := parseSets(sets)
+			if err != nil {
+				return failf(exitUsage, "%v", err)
+			}
+			log, err := newLogger(s, "console", verbose, !verbose)
+			if err != nil {
+				return err
+			}
+			fe, err := ff.fetcher(false)
+			if err != nil {
+				return err
+			}
+			load := func(f string) (*check.Program, map[string]value.Value, error) {
+				prog, extra, err := loadProgram(s, f, rawSets, fe)
+				if extra == nil {
+					extra = map[string]value.Value{}
+				}
+				for k, v := range ff.vars() {
+					extra[k] = v
+				}
+				return prog, extra, err
+			}
+			var prog *check.Program
+			var extra map[string]value.Value
+			if file != "" {
+				// A file with errors does not end the session: fix it and :reload.
+				prog, extra, _ = load(file)
+				if prog == nil {
+					fmt.Fprintf(s.err, "%s was not loaded; the session starts with built-ins only (:reload after fixing it)\n", file)
+				}
+			}
+			dir, _ := os.Getwd()
+			sess := repl.New(debugConfig(s, repl.Config{
+				File: file, Program: prog, Extra: extra, Load: load,
+				Envs: splitList(envs), Sets: typed, Breaks: breaks,
+				Options: runtime.Options{
+					Stdout: s.out, Stderr: s.err, Stdin: s.in, Dir: dir, Log: log,
+					Load: func(p string, known map[string]builtin.Type) (*check.Program, diag.List) {
+						return check.Load(p, check.Options{Registry: stdlib.Default(), ExtraVars: known, ResolveGit: fe.Checkout})
+					},
+				},
+			}))
+			defer sess.Close()
+			if err := sess.Loop(); err != nil {
+				return failf(exitFailed, "%v", err)
+			}
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&file, "file", "f", "", "GXL file (default ./_gal/work.gxl when it exists)")
+	fl.StringSliceVarP(&envs, "env", "e", nil, "env name(s) (default: default, when the program has it)")
+	fl.StringArrayVar(&sets, "set", nil, "set a variable: --set NAME=value (repeatable)")
+	fl.StringArrayVar(&breaks, "break", nil, "set a breakpoint: FLOW or FILE:LINE (repeatable)")
+	fl.BoolVarP(&verbose, "verbose", "v", false, "log every flow (default: warnings and errors only)")
+	ff.bind(fl)
+	return cmd
+}
+
+// debugConfig completes a debugger configuration with the invocation's
+// streams: the terminal line editor (history, completion) when stdin and
+// stdout are terminals, plain line reading otherwise.
+func debugConfig(s *streams, cfg repl.Config) repl.Config {
+	cfg.Registry = stdlib.Default()
+	cfg.Stdin, cfg.Stdout, cfg.Stderr = s.in, s.out, s.err
+	cfg.Color = isTerminal(s.err)
+	cfg.HandleInterrupt = true
+	in, ok := s.in.(*os.File)
+	if ok && isTerminal(in) && isTerminal(s.out) {
+		cfg.NewEditor = func(c *repl.Completer) (repl.LineEditor, error) {
+			return repl.NewTerminalEditor(io.NopCloser(in), s.out, s.err, repl.HistoryFile(), c)
+		}
+	}
+	return cfg
+}
+
+func splitList(list []string) []string {
+	var out []string
+	for _, e := range list {
+		for _, p := range strings.Split(e, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
