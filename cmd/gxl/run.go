@@ -44,6 +44,7 @@ type runFlags struct {
 	fetch     fetchFlags
 	debug     bool
 	breaks    []string
+	jobs      int
 }
 
 func (f *runFlags) bind(cmd *cobra.Command, withRun bool) {
@@ -59,7 +60,8 @@ func (f *runFlags) bind(cmd *cobra.Command, withRun bool) {
 		fl.StringVar(&f.logFormat, "log-format", "console", "log format: console or json")
 		fl.BoolVarP(&f.verbose, "verbose", "v", false, "verbose logs")
 		fl.StringVar(&f.resume, "resume", "", "resume a run: its id or `last`")
-		fl.BoolVar(&f.modUp, "mod_up", false, "refresh git externs (sets GXL_CMD_MODUP)")
+		fl.BoolVar(&f.modUp, "mod_up", false, "refresh git externs and accept moved module tags (sets GXL_CMD_MODUP)")
+		fl.IntVarP(&f.jobs, "jobs", "j", 4, "modules a system stage runs at once (sets GXL_JOBS)")
 		fl.BoolVar(&f.debug, "debug", false, "open the debugger prompt on the first failing step (and at --break points)")
 		fl.StringArrayVar(&f.breaks, "break", nil, "stop in the debugger at a flow or FILE:LINE (repeatable; implies --debug)")
 	}
@@ -289,6 +291,10 @@ killed run from its first unfinished step.`,
 			for k, v := range f.fetch.vars() {
 				extra[k] = v
 			}
+			if f.jobs < 1 {
+				return failf(exitUsage, "--jobs must be at least 1")
+			}
+			extra["GXL_JOBS"] = value.Int(int64(f.jobs))
 			if len(flows) == 0 {
 				fmt.Fprint(s.out, runtime.Menu(prog, isTerminal(s.out)))
 				return nil

@@ -46,7 +46,7 @@ func Register(r *builtin.Registry) {
 		Name: "sys.fetch", Doc: "Fetch every enabled module of the system into sys/mods/<name> (git at its tag with a lock file, or a local path), in parallel.",
 		Where: builtin.InBlock,
 		Params: []builtin.Param{
-			{Name: "jobs", Type: builtin.TInt, Default: value.Int(4), Doc: "modules fetched at once"},
+			{Name: "jobs", Type: builtin.TInt, Doc: "modules fetched at once (default: gxl run --jobs, else 4)"},
 			{Name: "cache", Type: builtin.TString, Doc: "module cache folder (default: the user cache dir's gxl/modules)"},
 			{Name: "out", Type: builtin.TString, Default: value.Str("SYS_FETCHED"), Doc: "variable set to {module: {ref, commit, path}}"},
 		},
@@ -57,7 +57,7 @@ func Register(r *builtin.Registry) {
 		Where: builtin.InBlock,
 		Params: []builtin.Param{
 			{Name: "name", Type: builtin.TString, Required: true, Positional: true, Doc: "the stage: the flow each module runs (setup, deploy, health_check, failover, ...)"},
-			{Name: "jobs", Type: builtin.TInt, Default: value.Int(4), Doc: "modules run at once"},
+			{Name: "jobs", Type: builtin.TInt, Doc: "modules run at once (default: gxl run --jobs, else 4)"},
 			{Name: "modules", Type: builtin.TList, Doc: "only these modules (default: every enabled module)"},
 			{Name: "every", Type: builtin.TDuration, Doc: "watch mode: run the stage again after this pause, until it fails, times is reached or the run is interrupted"},
 			{Name: "times", Type: builtin.TInt, Doc: "with every: how many runs in all (0: no limit)"},
@@ -77,6 +77,17 @@ func Register(r *builtin.Registry) {
 func withReport(def string) func(map[string]string) []string {
 	out := builtin.OutVar(def)
 	return func(a map[string]string) []string { return append(out(a), ReportVar) }
+}
+
+// jobs is the jobs argument, else GXL_JOBS (gxl run --jobs), else 4.
+func jobs(c builtin.Ctx, a builtin.Args) int {
+	if n := a.Int("jobs"); n > 0 {
+		return int(n)
+	}
+	if v, ok := c.Lookup("GXL_JOBS"); ok && v.Kind() == value.KInt && v.IntVal() > 0 {
+		return int(v.IntVal())
+	}
+	return 4
 }
 
 // loadSystem loads the system of the running workflow.
@@ -150,7 +161,7 @@ func runFetch(c builtin.Ctx, a builtin.Args) error {
 	}
 	var mu sync.Mutex
 	fetched := map[string]value.Value{}
-	res, runErr := sched.Run(c.Context(), "fetch", units(sys, nil), int(a.Int("jobs")), c.Stdout(), func(ctx context.Context, u sched.Unit, w io.Writer) error {
+	res, runErr := sched.Run(c.Context(), "fetch", units(sys, nil), jobs(c, a), c.Stdout(), func(ctx context.Context, u sched.Unit, w io.Writer) error {
 		m := sys.Module(u.Name)
 		// Each module works on its own lock entry; entries merge after.
 		mu.Lock()
@@ -316,7 +327,7 @@ func runStage(reg *builtin.Registry, c builtin.Ctx, a builtin.Args) error {
 }
 
 func runStageOnce(c builtin.Ctx, a builtin.Args, sys *system.System, stage string, us []sched.Unit, progs map[string]modProgram) error {
-	res, runErr := sched.Run(c.Context(), stage, us, int(a.Int("jobs")), c.Stdout(), func(ctx context.Context, u sched.Unit, w io.Writer) error {
+	res, runErr := sched.Run(c.Context(), stage, us, jobs(c, a), c.Stdout(), func(ctx context.Context, u sched.Unit, w io.Writer) error {
 		mp := progs[u.Name]
 		if _, err := runtime.ResolveFlow(mp.prog, stage); err != nil {
 			return fmt.Errorf("no %s flow: %w", stage, sched.ErrNotApplicable)

@@ -120,3 +120,25 @@ func TestStageFailuresAndChecks(t *testing.T) {
 		t.Fatalf("no system: %v", err)
 	}
 }
+
+// TestStageUndoInModule: a module whose deploy fails half-way runs its
+// undo flows (the transaction is the module's own).
+func TestStageUndoInModule(t *testing.T) {
+	root := system(t, map[string]string{
+		"svc": `mod main {
+    flow deploy | _apply | _rollout ;
+    #[transaction, undo(_unapply)]
+    flow _apply { gx.echo("applied"); }
+    flow _rollout { gx.assert(value: "progressing", expect: "available"); }
+    flow _unapply { gx.echo("removed what was applied"); }
+}`,
+	}, modList("svc:\n"))
+	vars := map[string]string{"GXL_SYS_ROOT": root, "GREETING": "hello"}
+	if out, err := gxltest.Run(t, driver, "fetch", vars); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	out, err := gxltest.Run(t, driver, "deploy", vars)
+	if err == nil || !strings.Contains(out, "[svc] applied") || !strings.Contains(out, "[svc] removed what was applied") {
+		t.Fatalf("undo in a module: %v\n%s", err, out)
+	}
+}
