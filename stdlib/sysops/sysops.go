@@ -226,7 +226,9 @@ func stageResult(c builtin.Ctx, stage string, res []sched.Result, err error) err
 	}
 	fmt.Fprintf(c.Stdout(), "stage %s: %s\n", stage, strings.Join(parts, ", "))
 	if err != nil {
-		fmt.Fprint(c.Stdout(), sched.Summary(res))
+		// The run stops here: the summary of every stage so far, with the
+		// root failure of each failed module.
+		runReport(c, builtin.Args{})
 	}
 	return err
 }
@@ -406,8 +408,11 @@ func runReport(c builtin.Ctx, a builtin.Args) error {
 		}
 		ms, _ := e.ObjVal().Get("ms")
 		cells[[2]string{m, s}] = cell{get("status"), ms.IntVal()}
-		if get("status") == string(sched.Failed) {
-			failures = append(failures, fmt.Sprintf("%s/%s: %s", m, s, get("error")))
+		switch get("status") {
+		case string(sched.Failed):
+			failures = append(failures, fmt.Sprintf("root failure %s/%s: %s", m, s, get("error")))
+		case string(sched.Skipped):
+			failures = append(failures, fmt.Sprintf("skipped %s/%s: %s", m, s, get("error")))
 		}
 	}
 	var b strings.Builder
@@ -432,7 +437,7 @@ func runReport(c builtin.Ctx, a builtin.Args) error {
 		b.WriteString("\n")
 	}
 	for _, f := range failures {
-		b.WriteString("root failure " + f + "\n")
+		b.WriteString(f + "\n")
 	}
 	fmt.Fprint(c.Stdout(), b.String())
 	return nil
