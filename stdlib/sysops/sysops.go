@@ -132,22 +132,11 @@ func runFetch(c builtin.Ctx, a builtin.Args) error {
 	if err != nil {
 		return err
 	}
-	fe := &fetch.Fetcher{Cache: a.Str("cache")}
-	if v, ok := c.Lookup("GXL_MIRRORS"); ok {
-		for _, s := range strings.Split(v.String(), ",") {
-			if s = strings.TrimSpace(s); s == "" {
-				continue
-			}
-			m, err := fetch.ParseMirror(s)
-			if err != nil {
-				return err
-			}
-			fe.Mirrors = append(fe.Mirrors, m)
-		}
+	fe, err := fetcher(c)
+	if err != nil {
+		return err
 	}
-	if v, ok := c.Lookup("GXL_OFFLINE"); ok {
-		fe.Offline = truthy(v)
-	}
+	fe.Cache = a.Str("cache")
 	if v, ok := c.Lookup("GXL_CMD_MODUP"); ok {
 		fe.Update = truthy(v)
 	}
@@ -359,20 +348,34 @@ func runStageOnce(c builtin.Ctx, a builtin.Args, sys *system.System, stage strin
 // moduleVarNames are the variables every module's stage flow receives.
 var moduleVarNames = []string{"MODULE_NAME", "MODULE_DIR", "MODULE_MODEL", "MODULE_PRIORITY", "STAGE"}
 
-// gitResolver resolves git externs of module workflows with the run's
-// mirrors and offline setting.
+// fetcher is the module fetcher of the run: the mirrors and the offline
+// setting gxl run was given (GXL_MIRRORS, GXL_OFFLINE).
+func fetcher(c builtin.Ctx) (*fetch.Fetcher, error) {
+	fe := &fetch.Fetcher{}
+	if v, ok := c.Lookup("GXL_MIRRORS"); ok {
+		for _, s := range strings.Split(v.String(), ",") {
+			if s = strings.TrimSpace(s); s == "" {
+				continue
+			}
+			m, err := fetch.ParseMirror(s)
+			if err != nil {
+				return nil, err
+			}
+			fe.Mirrors = append(fe.Mirrors, m)
+		}
+	}
+	if v, ok := c.Lookup("GXL_OFFLINE"); ok {
+		fe.Offline = truthy(v)
+	}
+	return fe, nil
+}
+
+// gitResolver resolves git externs of module workflows like the run's own.
 func gitResolver(c builtin.Ctx) func(url, ref string) (string, error) {
 	return func(url, ref string) (string, error) {
-		fe := &fetch.Fetcher{}
-		if v, ok := c.Lookup("GXL_MIRRORS"); ok {
-			for _, s := range strings.Split(v.String(), ",") {
-				if m, err := fetch.ParseMirror(strings.TrimSpace(s)); err == nil {
-					fe.Mirrors = append(fe.Mirrors, m)
-				}
-			}
-		}
-		if v, ok := c.Lookup("GXL_OFFLINE"); ok {
-			fe.Offline = truthy(v)
+		fe, err := fetcher(c)
+		if err != nil {
+			return "", err
 		}
 		return fe.Checkout(url, ref)
 	}
