@@ -209,6 +209,8 @@ type exec struct {
 	site    diag.Span
 	inTxn   bool
 	undo    []undoEntry
+	// effects is set when the current step reached outside gxl (effect).
+	effects bool
 
 	maskGen  int
 	maskList []string
@@ -220,6 +222,16 @@ func (r *Runner) newExec(ctx context.Context, vars *Scope, top int) *exec {
 }
 
 func (x *exec) log() *zap.Logger { return x.r.opt.Log }
+
+// effect is called before anything that reaches outside gxl: a command,
+// an activity, a built-in not marked Pure. The journal's pending records
+// (the finish records of pure steps) go to disk first, so a machine crash
+// never loses the record of a step whose effect happened (see Journal);
+// and the step's own finish record will be synced.
+func (x *exec) effect() error {
+	x.effects = true
+	return x.r.opt.Journal.Sync()
+}
 
 // mask replaces secret values in s with ***.
 func (x *exec) mask(s string) string {
@@ -314,6 +326,7 @@ func (x *exec) runPlan(plan *Plan) error {
 			}
 		}
 		j.start(x.top, i, st)
+		x.effects = false
 		began := time.Now()
 		err := x.runStep(st)
 		if err != nil {
@@ -323,7 +336,7 @@ func (x *exec) runPlan(plan *Plan) error {
 			j.end(x.top, false)
 			return err
 		}
-		j.finish(x.top, i, x.vars)
+		j.finish(x.top, i, x.vars, x.effects)
 	}
 	j.end(x.top, true)
 	return nil
