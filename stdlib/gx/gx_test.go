@@ -183,3 +183,26 @@ func TestReadStdin(t *testing.T) {
 		t.Fatalf("prompt %q", c.out.String())
 	}
 }
+
+// TestQuietOutputs: a quiet command's stdout goes nowhere, its stderr is
+// kept for the error message (in a capture file on Linux), captured
+// stdout comes back whole, from builtins and child processes alike.
+func TestQuietOutputs(t *testing.T) {
+	c := newFakeCtx(t.TempDir())
+	res, err := RunShell(c, `echo out; echo err-builtin >&2; sh -c 'echo err-child >&2'; exit 3`, ShellOptions{})
+	if err == nil || res.ExitCode != 3 {
+		t.Fatalf("exit %d, err %v", res.ExitCode, err)
+	}
+	if res.Stdout != "" || c.out.String() != "" {
+		t.Errorf("quiet stdout kept or shown: %q %q", res.Stdout, c.out.String())
+	}
+	for _, want := range []string{"err-builtin", "err-child"} {
+		if !strings.Contains(res.Stderr, want) || !strings.Contains(err.Error(), want) {
+			t.Errorf("stderr %q / error %q lacks %q", res.Stderr, err, want)
+		}
+	}
+	res, err = RunShell(c, `printf 'a\n'; sh -c 'printf b'; printf 'e' >&2`, ShellOptions{Capture: true})
+	if err != nil || res.Stdout != "a\nb" || res.Stderr != "e" {
+		t.Fatalf("capture: %q %q %v", res.Stdout, res.Stderr, err)
+	}
+}
