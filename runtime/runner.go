@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -215,6 +216,11 @@ type exec struct {
 	maskGen  int
 	maskList []string
 	maskSet  bool
+
+	// The environment of commands, cached until the variables change.
+	envScope *Scope
+	envVer   uint64
+	envList  []string
 }
 
 func (r *Runner) newExec(ctx context.Context, vars *Scope, top int) *exec {
@@ -580,6 +586,9 @@ func (c *callCtx) RunNested(req builtin.NestedRun) error {
 // environ is the environment of child processes: GXL variables exported
 // upper-cased, overlaid by the real OS environment (OS wins, §5.1).
 func (x *exec) environ() []string {
+	if x.envList != nil && x.envScope == x.vars && x.envVer == x.vars.ver {
+		return x.envList
+	}
 	seen := map[string]bool{}
 	var out []string
 	for _, kv := range os.Environ() {
@@ -596,7 +605,9 @@ func (x *exec) environ() []string {
 		seen[k] = true
 		out = append(out, k+"="+v.String())
 	}
-	return out
+	// Clipped: a caller's append never writes into the cached array.
+	x.envScope, x.envVer, x.envList = x.vars, x.vars.ver, slices.Clip(out)
+	return x.envList
 }
 
 func validEnvName(s string) bool {
