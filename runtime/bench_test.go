@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	osexec "os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -106,5 +107,15 @@ func BenchmarkRunJournaled(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*bc.n), "ns/step")
 		})
+	}
+}
+
+// BenchmarkSpawnFloor is what BenchmarkRunJournaled/cmd-bin-true-1000
+// compares with: a bare Go loop starting /bin/true, per process.
+func BenchmarkSpawnFloor(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		if err := osexec.Command("/bin/true").Run(); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -143,39 +143,64 @@ func (s series) spread() (time.Duration, time.Duration) {
 	return lo, hi
 }
 
-// proc runs argv in dir once untimed (warm-up, under /usr/bin/time for
-// the peak RSS; check is called on its standard output, when given) and
-// then b.runs times with standard output on /dev/null, recording the wall
-// time of each whole process.
+// job is one command to time as a whole process.
+type job struct {
+	name  string
+	dir   string
+	check func(stdout []byte) error // checks the warm-up run's output (optional)
+	argv  []string
+}
+
+// measure times jobs: each runs once untimed (the warm-up, under GNU time
+// for the peak RSS, its output checked), then b.runs rounds run every job
+// once in turn with standard output on /dev/null, so the figures compared
+// in a row see the same machine (a drift of load hits all of them).
 //
-// A series is measured once per report: a second call with the same name
-// returns the first one's samples (rows share their baselines).
-func (b *bench) proc(name, dir string, check func(stdout []byte) error, argv ...string) (series, error) {
+// A series is measured once per report: a job whose name was measured
+// before returns the first samples (rows share their baselines).
+func (b *bench) measure(jobs ...job) ([]series, error) {
+	out := make([]series, len(jobs))
+	var todo []int
+	for i, j := range jobs {
+		if s, ok := b.find(j.name); ok {
+			out[i] = s
+			continue
+		}
+		var warm bytes.Buffer
+		rss, err := peakRSS(j.dir, &warm, j.argv)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", j.name, err)
+		}
+		if j.check != nil {
+			if err := j.check(warm.Bytes()); err != nil {
+				return nil, fmt.Errorf("%s: %w", j.name, err)
+			}
+		}
+		out[i] = series{name: j.name, rssKB: rss}
+		todo = append(todo, i)
+	}
+	for r := 0; r < b.runs; r++ {
+		for _, i := range todo {
+			d, err := runOnce(jobs[i].dir, nil, jobs[i].argv)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", jobs[i].name, err)
+			}
+			out[i].samples = append(out[i].samples, d)
+		}
+	}
+	for _, i := range todo {
+		b.samples = append(b.samples, out[i])
+	}
+	return out, nil
+}
+
+func (b *bench) find(name string) (series, bool) {
 	for _, s := range b.samples {
 		if s.name == name {
-			return s, nil
+			return s, true
 		}
 	}
-	var warm bytes.Buffer
-	rss, err := peakRSS(dir, &warm, argv)
-	if err != nil {
-		return series{}, fmt.Errorf("%s: %w", name, err)
-	}
-	if check != nil {
-		if err := check(warm.Bytes()); err != nil {
-			return series{}, fmt.Errorf("%s: %w", name, err)
-		}
-	}
-	s := series{name: name, rssKB: rss}
-	for i := 0; i < b.runs; i++ {
-		d, err := runOnce(dir, nil, argv)
-		if err != nil {
-			return series{}, fmt.Errorf("%s: %w", name, err)
-		}
-		s.samples = append(s.samples, d)
-	}
-	b.samples = append(b.samples, s)
-	return s, nil
+	return series{}, false
 }
 
 // timeBin is GNU time (Debian package time), which reports the peak RSS

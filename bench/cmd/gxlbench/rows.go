@@ -24,10 +24,8 @@ var measurements = []measurement{
 	{"1a", "parse+check of a generated 100,000-line program, in process", parseCheck},
 	{"1b", "`gxl check` of that program, whole process", checkBig},
 	{"1c", "cold `gxl check` of a real workflow, whole process", checkCold},
-	{"2", "10,000 trivial steps: gx.echo (100 flows × 100, -q) vs 10,000 go-task tasks (`echo`)", echoSteps},
-	{"2b", "10,000 flows of one gx.echo each (10,000 journaled steps) vs 10,000 go-task tasks", echoFlows},
-	{"3", "1,000 gx.cmd(\"true\") vs 1,000 `sh -c true` from a Go loop (the floor)", cmdTrue},
-	{"3b", "1,000 gx.cmd(\"/bin/true\") (a process each) vs 1,000 `/bin/true` from a Go loop", cmdBinTrue},
+	{"2", "10,000 trivial steps (rows 2, 2b) vs 10,000 go-task tasks", trivialSteps},
+	{"3", "1,000 shell steps (rows 3, 3b) vs a bare Go loop", shellSteps},
 	{"4", "fan-out: 500 modules × 5 stages at --jobs 16 vs the critical path", nil},
 	{"5", "failover: gxl vs Redis Sentinel / bare pg_promote", nil},
 	{"6", "peak RSS of 1b (`gxl check`, 100,000 lines)", rssCheck},
@@ -80,8 +78,11 @@ func (b *bench) checkBigSeries() (series, int, error) {
 	if err != nil {
 		return series{}, 0, err
 	}
-	s, err := b.proc("gxl check, 100,000 lines", dir, nil, b.gxl, "check", path)
-	return s, len(src), err
+	s, err := b.measure(job{name: "gxl check, 100,000 lines", dir: dir, argv: []string{b.gxl, "check", path}})
+	if err != nil {
+		return series{}, 0, err
+	}
+	return s[0], len(src), nil
 }
 
 func checkBig(b *bench) ([]Row, error) {
@@ -117,10 +118,11 @@ func checkCold(b *bench) ([]Row, error) {
 	if _, err := os.Stat(filepath.Join(b.repo, rel)); err != nil {
 		rel = filepath.Join("examples", "ops", "work.gxl")
 	}
-	s, err := b.proc("gxl check "+rel, b.repo, nil, b.gxl, "check", rel)
+	ss, err := b.measure(job{name: "gxl check " + rel, dir: b.repo, argv: []string{b.gxl, "check", rel}})
 	if err != nil {
 		return nil, err
 	}
+	s := ss[0]
 	const target = 30 * time.Millisecond
 	return []Row{{
 		ID: "1c", What: fmt.Sprintf("cold `gxl check %s`, whole process", rel),
@@ -141,108 +143,127 @@ func perStep(full, base series, n int) time.Duration {
 
 const nTrivial = 10000
 
-// taskSeries times go-task with the base (one task) and nTrivial tasks.
-func (b *bench) taskSeries() (base, full series, err error) {
-	if b.task == "" {
-		return base, full, fmt.Errorf("no go-task binary (-task)")
-	}
-	dir1, _, err := b.write("task-1", "Taskfile.yml", taskfile(1))
-	if err != nil {
-		return base, full, err
-	}
-	if base, err = b.proc("task, 1 task", dir1, lines(1), b.task, "--silent"); err != nil {
-		return base, full, err
-	}
-	dirN, _, err := b.write("task-n", "Taskfile.yml", taskfile(nTrivial))
-	if err != nil {
-		return base, full, err
-	}
-	full, err = b.proc("task, 10,000 tasks", dirN, lines(nTrivial), b.task, "--silent")
-	return base, full, err
-}
-
-// gxlSeries times `gxl run -q FILE all` of a generated workflow, after
-// checking it.
-func (b *bench) gxlSeries(name, sub string, src []byte, check func([]byte) error) (series, error) {
+// gxlJob writes a generated workflow, checks it with `gxl check`, and
+// returns the job `gxl run -q FILE all`.
+func (b *bench) gxlJob(name, sub string, src []byte, check func([]byte) error) (job, error) {
 	dir, path, err := b.write(sub, "work.gxl", src)
 	if err != nil {
-		return series{}, err
+		return job{}, err
 	}
 	if err := b.gxlCheck(path); err != nil {
-		return series{}, err
+		return job{}, err
 	}
-	return b.proc(name, dir, check, b.gxl, "run", "-q", path, "all")
+	return job{name: name, dir: dir, check: check, argv: []string{b.gxl, "run", "-q", path, "all"}}, nil
 }
 
-func echoSteps(b *bench) ([]Row, error) {
-	return echoRow(b, "2", 100,
-		"10,000 trivial steps: gx.echo in 100 flows × 100 (`-q`) vs 10,000 go-task tasks (`echo`, `--silent`)")
+// taskJob writes a Taskfile of n tasks and returns the job running it.
+func (b *bench) taskJob(name, sub string, n int) (job, error) {
+	dir, _, err := b.write(sub, "Taskfile.yml", taskfile(n))
+	if err != nil {
+		return job{}, err
+	}
+	return job{name: name, dir: dir, check: lines(n), argv: []string{b.task, "--silent"}}, nil
 }
 
-func echoFlows(b *bench) ([]Row, error) {
-	return echoRow(b, "2b", 1,
-		"10,000 flows of one gx.echo each (10,000 journaled steps) vs the same 10,000 go-task tasks")
-}
-
-func echoRow(b *bench, id string, perFlow int, what string) ([]Row, error) {
-	gBase, err := b.gxlSeries("gxl run, 1 gx.echo", "gxl-echo-1", gxlSteps(1, 1, echoStmt), lines(1))
+// trivialSteps: rows 2 and 2b, timed together.
+func trivialSteps(b *bench) ([]Row, error) {
+	if b.task == "" {
+		return nil, fmt.Errorf("no go-task binary (-task)")
+	}
+	var jobs []job
+	for _, spec := range []struct {
+		name, sub string
+		n, per    int
+	}{
+		{"gxl run, 1 gx.echo", "gxl-echo-base", 1, 1},
+		{"gxl run, 10,000 gx.echo, 100 per flow", "gxl-echo-100", nTrivial, 100},
+		{"gxl run, 10,000 gx.echo, 1 per flow", "gxl-echo-1", nTrivial, 1},
+	} {
+		j, err := b.gxlJob(spec.name, spec.sub, gxlSteps(spec.n, spec.per, echoStmt), lines(spec.n))
+		if err != nil {
+			return nil, err
+		}
+		jobs = append(jobs, j)
+	}
+	for _, spec := range []struct {
+		name, sub string
+		n         int
+	}{{"task, 1 task", "task-base", 1}, {"task, 10,000 tasks", "task-n", nTrivial}} {
+		j, err := b.taskJob(spec.name, spec.sub, spec.n)
+		if err != nil {
+			return nil, err
+		}
+		jobs = append(jobs, j)
+	}
+	s, err := b.measure(jobs...)
 	if err != nil {
 		return nil, err
 	}
-	g, err := b.gxlSeries(fmt.Sprintf("gxl run, 10,000 gx.echo, %d per flow", perFlow), fmt.Sprintf("gxl-echo-%d", perFlow),
-		gxlSteps(nTrivial, perFlow, echoStmt), lines(nTrivial))
-	if err != nil {
-		return nil, err
+	gBase, g100, g1, tBase, t := s[0], s[1], s[2], s[3], s[4]
+	ts := perStep(t, tBase, nTrivial)
+	row := func(id, what string, g series) Row {
+		gs := perStep(g, gBase, nTrivial)
+		ratio := float64(ts) / float64(gs)
+		return Row{
+			ID: id, What: what,
+			GXL:    fmt.Sprintf("%s/step (run %s)", us(gs), ms(g.median())),
+			Peer:   fmt.Sprintf("%s/step (run %s)", us(ts), ms(t.median())),
+			Ratio:  fmt.Sprintf("%.1f× lower", ratio),
+			Target: "≥ 10× lower",
+			Met:    yesNo(ratio >= 10),
+			RSS:    kb(g.rssKB) + " / " + kb(t.rssKB),
+		}
 	}
-	tBase, t, err := b.taskSeries()
-	if err != nil {
-		return nil, err
-	}
-	gs, ts := perStep(g, gBase, nTrivial), perStep(t, tBase, nTrivial)
-	ratio := float64(ts) / float64(gs)
-	return []Row{{
-		ID: id, What: what,
-		GXL:    fmt.Sprintf("%s/step (run %s)", us(gs), ms(g.median())),
-		Peer:   fmt.Sprintf("%s/step (run %s)", us(ts), ms(t.median())),
-		Ratio:  fmt.Sprintf("%.1f× lower", ratio),
-		Target: "≥ 10× lower",
-		Met:    yesNo(ratio >= 10),
-		RSS:    kb(g.rssKB) + " / " + kb(t.rssKB),
-	}}, nil
+	return []Row{
+		row("2", "10,000 trivial steps: gx.echo in 100 flows × 100 (`-q`) vs 10,000 go-task tasks (`echo`, `--silent`)", g100),
+		row("2b", "10,000 flows of one gx.echo each (10,000 journaled steps) vs the same 10,000 go-task tasks", g1),
+	}, nil
 }
 
 const nShell = 1000
 
-func cmdTrue(b *bench) ([]Row, error) {
-	return shellRow(b, "3", "true", []string{"sh", "-c", "true"},
-		"1,000 shell steps: gx.cmd(\"true\") (10 flows × 100) vs 1,000 `sh -c true` from a Go loop (the floor)")
-}
-
-func cmdBinTrue(b *bench) ([]Row, error) {
-	return shellRow(b, "3b", "/bin/true", []string{"/bin/true"},
-		"1,000 gx.cmd(\"/bin/true\") (one child process each) vs 1,000 `/bin/true` from a Go loop")
-}
-
-func shellRow(b *bench, id, cmd string, floor []string, what string) ([]Row, error) {
-	g, err := b.gxlSeries(fmt.Sprintf("gxl run, 1,000 gx.cmd(%q)", cmd), "gxl-cmd-"+id, gxlSteps(nShell, 100, cmdStmt(cmd)), nil)
-	if err != nil {
-		return nil, err
-	}
+// shellSteps: rows 3 and 3b, timed together.
+func shellSteps(b *bench) ([]Row, error) {
 	if b.spawnloop == "" {
 		return nil, fmt.Errorf("no spawnloop binary (-spawnloop)")
 	}
-	f, err := b.proc(fmt.Sprintf("Go loop, 1,000 %v", floor), b.work, nil, append([]string{b.spawnloop, fmt.Sprint(nShell)}, floor...)...)
+	specs := []struct {
+		id, cmd string
+		floor   []string
+		what    string
+	}{
+		{"3", "true", []string{"sh", "-c", "true"},
+			"1,000 shell steps: gx.cmd(\"true\") (10 flows × 100) vs 1,000 `sh -c true` from a Go loop (the floor)"},
+		{"3b", "/bin/true", []string{"/bin/true"},
+			"1,000 gx.cmd(\"/bin/true\") (one child process each) vs 1,000 `/bin/true` from a Go loop"},
+	}
+	var jobs []job
+	for _, sp := range specs {
+		g, err := b.gxlJob(fmt.Sprintf("gxl run, 1,000 gx.cmd(%q)", sp.cmd), "gxl-cmd-"+sp.id, gxlSteps(nShell, 100, cmdStmt(sp.cmd)), nil)
+		if err != nil {
+			return nil, err
+		}
+		f := job{name: fmt.Sprintf("Go loop, 1,000 %v", sp.floor), dir: b.work,
+			argv: append([]string{b.spawnloop, fmt.Sprint(nShell)}, sp.floor...)}
+		jobs = append(jobs, g, f)
+	}
+	s, err := b.measure(jobs...)
 	if err != nil {
 		return nil, err
 	}
-	ratio := float64(g.median()) / float64(f.median())
-	return []Row{{
-		ID: id, What: what,
-		GXL:    fmt.Sprintf("%s (%s/step)", ms(g.median()), us(g.median()/nShell)),
-		Peer:   fmt.Sprintf("%s (%s/step)", ms(f.median()), us(f.median()/nShell)),
-		Ratio:  fmt.Sprintf("%.2f×", ratio),
-		Target: "≤ 1.2×",
-		Met:    yesNo(ratio <= 1.2),
-		RSS:    kb(g.rssKB) + " / " + kb(f.rssKB),
-	}}, nil
+	var rows []Row
+	for i, sp := range specs {
+		g, f := s[2*i], s[2*i+1]
+		ratio := float64(g.median()) / float64(f.median())
+		rows = append(rows, Row{
+			ID: sp.id, What: sp.what,
+			GXL:    fmt.Sprintf("%s (%s/step)", ms(g.median()), us(g.median()/nShell)),
+			Peer:   fmt.Sprintf("%s (%s/step)", ms(f.median()), us(f.median()/nShell)),
+			Ratio:  fmt.Sprintf("%.2f×", ratio),
+			Target: "≤ 1.2×",
+			Met:    yesNo(ratio <= 1.2),
+			RSS:    kb(g.rssKB) + " / " + kb(f.rssKB),
+		})
+	}
+	return rows, nil
 }
