@@ -267,6 +267,7 @@ func runShellOnce(c builtin.Ctx, text string, opt ShellOptions) (ShellResult, er
 		interp.Env(expand.ListEnviron(env...)),
 		interp.Dir(dir),
 		interp.StdIO(inR, outW, errW),
+		execHandlers(),
 	)
 	if err != nil {
 		return ShellResult{}, err
