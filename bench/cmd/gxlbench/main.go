@@ -73,6 +73,7 @@ func main() {
 		}
 	}
 
+	b.load = loadAvg()
 	var rows []Row
 	for _, m := range measurements {
 		if len(want) > 0 && !want[m.id] {
@@ -114,6 +115,7 @@ type bench struct {
 	gxl, task, spawnloop string
 	repo, work           string
 	label                string
+	load                 string // load average when the run started
 	runs                 int
 	samples              []series // every timed series, for the appendix
 }

@@ -19,7 +19,7 @@ func (b *bench) header(w io.Writer) {
 		fmt.Fprintf(w, "- gxl: %s\n", b.label)
 	}
 	fmt.Fprintf(w, "- machine: nproc %d, CPU %s, %s\n", runtime.NumCPU(), cpuModel(), memTotal())
-	fmt.Fprintf(w, "- kernel: %s\n", kernel())
+	fmt.Fprintf(w, "- kernel: %s; load average at the start %s (other work on the machine skews figures: rows time their jobs in interleaved rounds)\n", kernel(), b.load)
 	fmt.Fprintf(w, "- go: %s %s/%s (harness; gxl is built by the same toolchain)\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	if b.task != "" {
 		fmt.Fprintf(w, "- go-task: %s\n", firstLine(b.task, "--version"))
@@ -55,6 +55,19 @@ func memTotal() string {
 		}
 	}
 	return "memory unknown"
+}
+
+// loadAvg is the 1, 5 and 15 minute load average.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func kernel() string {
