@@ -26,7 +26,7 @@ demo: build deps
 	./scripts/demo.sh
 
 # gxl against its peers (go-task, a bare Go spawn loop): one table of
-# ratios, medians of several whole-process runs (bench/run.sh, about two
+# ratios, medians of several whole-process runs (bench/run.sh, one to two
 # minutes; installs go-task into the user cache once). Not part of `test`.
 # BENCHFLAGS passes options to the harness, e.g. BENCHFLAGS="-runs 9 -only 2,3".
 bench:
