@@ -8,7 +8,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 export GOTOOLCHAIN := local
 
-.PHONY: build test deps demo bench fuzz lint clean
+.PHONY: build test deps demo bench bench-go fuzz lint clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/gxl
@@ -25,7 +25,15 @@ test: lint deps
 demo: build deps
 	./scripts/demo.sh
 
+# gxl against its peers (go-task, a bare Go spawn loop): one table of
+# ratios, medians of several whole-process runs (bench/run.sh, one to two
+# minutes; installs go-task into the user cache once). Not part of `test`.
+# BENCHFLAGS passes options to the harness, e.g. BENCHFLAGS="-runs 9 -only 2,3".
 bench:
+	GO=$(GO) ./bench/run.sh $(BENCHFLAGS)
+
+# The in-process Go benchmarks (parser/checker, interpreter per step).
+bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./lang/... ./runtime/...
 
 # Ten minutes of each fuzzer (the issue's robustness figure).

@@ -43,13 +43,38 @@ type record struct {
 	Time   time.Time            `json:"time"`
 }
 
-// Journal is an append-only, fsynced log of a run's steps
-// (.gxl/runs/<id>/journal). Every method is safe on a nil Journal.
+// Journal is an append-only log of a run's steps (.gxl/runs/<id>/journal).
+// Every method is safe on a nil Journal.
+//
+// Every record is written to the file at once (one write call), so a
+// killed gxl process loses nothing: the kernel has the data. Durability
+// against a crash of the machine (fsync) follows one rule: before anything
+// outside gxl is changed, everything recorded so far is on disk. So
+//   - a step's finish record is synced when the step had an effect (a
+//     command, an activity, a built-in not marked Pure), before the next
+//     step starts;
+//   - before the first effect of a step (Sync, called by the interpreter),
+//     pending records are synced: the finish records of the pure steps
+//     before it;
+//   - start records are not synced by themselves: resume re-runs a step
+//     without a durable finish record whether or not its start survived;
+//   - run, resume, undo-push, fail, undone and end records are synced.
+//
+// So after a machine crash, what can be missing is the tail of pure steps
+// (gx.echo, gx.assert, assignments, conditions, loops) since the last
+// effect: resume runs them again, computing the same variables from the
+// last durable state, and no step whose effect reached the outside world
+// is lost (as before, a step interrupted mid-effect runs again).
 type Journal struct {
-	mu   sync.Mutex
-	f    *os.File
-	ID   string
-	Path string
+	mu    sync.Mutex
+	f     *os.File
+	dirty bool // records written since the last fsync
+	// size is the bytes written, durable the bytes known to be on disk
+	// (the size at the last fsync): tests cut the file at durable to see
+	// what a machine crash could leave.
+	size, durable int64
+	ID            string
+	Path          string
 }
 
 // RunsDir is where journals live for a project root.
@@ -76,7 +101,7 @@ func CreateJournal(root string, h Header) (*Journal, error) {
 	}
 	j := &Journal{f: f, ID: id, Path: p}
 	h.Started = time.Now().UTC()
-	j.write(record{Ev: "run", Header: &h})
+	j.write(record{Ev: "run", Header: &h}, true)
 	if err := writeLast(root, id); err != nil {
 		return nil, err
 	}
@@ -91,7 +116,7 @@ func OpenJournal(root, id string) (*Journal, error) {
 		return nil, err
 	}
 	j := &Journal{f: f, ID: id, Path: p}
-	j.write(record{Ev: "resume"})
+	j.write(record{Ev: "resume"}, true)
 	return j, nil
 }
 
@@ -129,15 +154,44 @@ func ResolveRunID(root, id string) (string, error) {
 	return "", fmt.Errorf("run %q not found under %s", id, RunsDir(root))
 }
 
-// Close closes the file.
+// Close syncs pending records and closes the file.
 func (j *Journal) Close() error {
 	if j == nil {
 		return nil
 	}
-	return j.f.Close()
+	err := j.Sync()
+	if cerr := j.f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
-func (j *Journal) write(r record) {
+// Sync makes every record written so far durable; it costs nothing when
+// none is pending. The interpreter calls it before each effect.
+func (j *Journal) Sync() error {
+	if j == nil {
+		return nil
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.syncLocked()
+}
+
+func (j *Journal) syncLocked() error {
+	if !j.dirty {
+		return nil
+	}
+	if err := j.f.Sync(); err != nil {
+		return fmt.Errorf("journal %s: %w", j.Path, err)
+	}
+	j.dirty, j.durable = false, j.size
+	return nil
+}
+
+// write appends one record with a single write call (a crash leaves at
+// most a torn last line, which ReadJournal ignores), and syncs the file
+// when sync is set.
+func (j *Journal) write(r record, sync bool) {
 	if j == nil {
 		return
 	}
@@ -149,41 +203,48 @@ func (j *Journal) write(r record) {
 		return
 	}
 	b = append(b, '\n')
-	// One write per record, then fsync: a crash leaves at most a torn last
-	// line, which ReadJournal ignores.
-	if _, err := j.f.Write(b); err == nil {
-		j.f.Sync()
+	n, err := j.f.Write(b)
+	j.size += int64(n)
+	if err != nil {
+		return
+	}
+	j.dirty = true
+	if sync {
+		j.syncLocked()
 	}
 }
 
 func (j *Journal) start(top, step int, st Step) {
-	j.write(record{Ev: "start", Top: top, Step: step, Name: st.Name()})
+	j.write(record{Ev: "start", Top: top, Step: step, Name: st.Name()}, false)
 }
 
-func (j *Journal) finish(top, step int, vars *Scope) {
+// finish records a finished step with the variables after it; effects
+// says whether the step changed anything outside gxl (then the record is
+// synced at once).
+func (j *Journal) finish(top, step int, vars *Scope, effects bool) {
 	if j == nil {
 		return
 	}
-	j.write(record{Ev: "finish", Top: top, Step: step, Vars: encodeVars(vars)})
+	j.write(record{Ev: "finish", Top: top, Step: step, Vars: encodeVars(vars)}, effects)
 }
 
 func (j *Journal) fail(top, step int, err error) {
-	j.write(record{Ev: "fail", Top: top, Step: step, Err: err.Error()})
+	j.write(record{Ev: "fail", Top: top, Step: step, Err: err.Error()}, true)
 }
 
 func (j *Journal) undoPush(top, step int, e undoEntry) {
 	if j == nil {
 		return
 	}
-	j.write(record{Ev: "undo-push", Top: top, Step: step, Flow: e.flow.QualifiedName(), Vars: encodeVars(e.snap)})
+	j.write(record{Ev: "undo-push", Top: top, Step: step, Flow: e.flow.QualifiedName(), Vars: encodeVars(e.snap)}, true)
 }
 
 func (j *Journal) undone(top int, flow string) {
-	j.write(record{Ev: "undone", Top: top, Flow: flow})
+	j.write(record{Ev: "undone", Top: top, Flow: flow}, true)
 }
 
 func (j *Journal) end(top int, ok bool) {
-	j.write(record{Ev: "end", Top: top, OK: ok})
+	j.write(record{Ev: "end", Top: top, OK: ok}, true)
 }
 
 // jsonValue is a typed value in the journal.

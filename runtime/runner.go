@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -213,10 +214,17 @@ type exec struct {
 	site    diag.Span
 	inTxn   bool
 	undo    []undoEntry
+	// effects is set when the current step reached outside gxl (effect).
+	effects bool
 
 	maskGen  int
 	maskList []string
 	maskSet  bool
+
+	// The environment of commands, cached until the variables change.
+	envScope *Scope
+	envVer   uint64
+	envList  []string
 }
 
 func (r *Runner) newExec(ctx context.Context, vars *Scope, top int) *exec {
@@ -224,6 +232,16 @@ func (r *Runner) newExec(ctx context.Context, vars *Scope, top int) *exec {
 }
 
 func (x *exec) log() *zap.Logger { return x.r.opt.Log }
+
+// effect is called before anything that reaches outside gxl: a command,
+// an activity, a built-in not marked Pure. The journal's pending records
+// (the finish records of pure steps) go to disk first, so a machine crash
+// never loses the record of a step whose effect happened (see Journal);
+// and the step's own finish record will be synced.
+func (x *exec) effect() error {
+	x.effects = true
+	return x.r.opt.Journal.Sync()
+}
 
 // mask replaces secret values in s with ***.
 func (x *exec) mask(s string) string {
@@ -323,6 +341,7 @@ func (x *exec) runPlan(plan *Plan) error {
 			}
 		}
 		j.start(x.top, i, st)
+		x.effects = false
 		began := time.Now()
 		err := x.runStep(st)
 		if err != nil {
@@ -332,7 +351,7 @@ func (x *exec) runPlan(plan *Plan) error {
 			j.end(x.top, false)
 			return err
 		}
-		j.finish(x.top, i, x.vars)
+		j.finish(x.top, i, x.vars, x.effects)
 	}
 	j.end(x.top, true)
 	return nil
@@ -576,6 +595,9 @@ func (c *callCtx) RunNested(req builtin.NestedRun) error {
 // environ is the environment of child processes: GXL variables exported
 // upper-cased, overlaid by the real OS environment (OS wins, §5.1).
 func (x *exec) environ() []string {
+	if x.envList != nil && x.envScope == x.vars && x.envVer == x.vars.ver {
+		return x.envList
+	}
 	seen := map[string]bool{}
 	var out []string
 	for _, kv := range os.Environ() {
@@ -592,7 +614,9 @@ func (x *exec) environ() []string {
 		seen[k] = true
 		out = append(out, k+"="+v.String())
 	}
-	return out
+	// Clipped: a caller's append never writes into the cached array.
+	x.envScope, x.envVer, x.envList = x.vars, x.vars.ver, slices.Clip(out)
+	return x.envList
 }
 
 func validEnvName(s string) bool {

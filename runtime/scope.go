@@ -17,6 +17,9 @@ type Scope struct {
 	vars map[string]entry // folded name → entry
 	// gen changes whenever a secret value is set, so maskers can cache.
 	gen int
+	// ver changes with every change, so what is derived from all the
+	// variables (the environment of commands) can be cached.
+	ver uint64
 }
 
 type entry struct {
@@ -49,10 +52,14 @@ func (s *Scope) Set(name string, v value.Value) {
 		s.gen++
 	}
 	s.vars[f] = entry{name: name, v: v}
+	s.ver++
 }
 
 // Delete removes a variable.
-func (s *Scope) Delete(name string) { delete(s.vars, value.Fold(name)) }
+func (s *Scope) Delete(name string) {
+	delete(s.vars, value.Fold(name))
+	s.ver++
+}
 
 // Clone returns an independent copy (values are immutable).
 func (s *Scope) Clone() *Scope {

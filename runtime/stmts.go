@@ -130,6 +130,9 @@ func (x *exec) stmt(owner *check.Module, s ast.Stmt) error {
 			x.vars.Set(a.Key.Name, v)
 		}
 	case *ast.CmdBlock:
+		if err := x.effect(); err != nil {
+			return err
+		}
 		_, err := gx.RunShell(&callCtx{x: x, site: n.Span()}, rawText(n.Command.Parts), gx.ShellOptions{})
 		return err
 	case *ast.Call:
@@ -270,6 +273,11 @@ func (x *exec) callBuiltin(b *builtin.Builtin, call *ast.Call) error {
 			return diag.Errorf(call.Span(), "missing-arg", "%s is missing required argument %s", b.Name, p.Name)
 		}
 	}
+	if !b.Pure {
+		if err := x.effect(); err != nil {
+			return err
+		}
+	}
 	c := &callCtx{x: x, site: call.Span()}
 	if err := b.Run(c, builtin.NewArgs(b, vals)); err != nil {
 		var mv *gx.MissingVarError
@@ -397,6 +405,9 @@ func (x *exec) callActivity(a *check.Activity, call *ast.Call) error {
 		if v, ok := scope.Get(name); ok {
 			extra[name] = v.String()
 		}
+	}
+	if err := x.effect(); err != nil {
+		return err
 	}
 	_, err = gx.RunShell(&callCtx{x: x, site: call.Span()}, text, gx.ShellOptions{Extra: extra})
 	return err

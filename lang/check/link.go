@@ -115,7 +115,7 @@ func (c *checker) newModule(m *ast.Mod) *Module {
 			if dup("flow", n.Name.Name, n.Name.Span()) {
 				continue
 			}
-			mod.Flows = append(mod.Flows, &Flow{Name: n.Name.Name, Decl: n, Host: mod, Owner: mod})
+			mod.addFlow(&Flow{Name: n.Name.Name, Decl: n, Host: mod, Owner: mod})
 		case *ast.Fn:
 			if dup("fn", n.Name.Name, n.Name.Span()) {
 				continue
@@ -203,7 +203,7 @@ func (c *checker) inherit(m *Module, stack []*Module) {
 		}
 		for _, f := range parent.Flows {
 			if m.Flow(f.Name) == nil {
-				m.Flows = append(m.Flows, &Flow{Name: f.Name, Decl: f.Decl, Host: f.Host, Owner: m})
+				m.addFlow(&Flow{Name: f.Name, Decl: f.Decl, Host: f.Host, Owner: m})
 			}
 		}
 		for _, f := range parent.Fns {

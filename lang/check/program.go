@@ -58,10 +58,29 @@ type Module struct {
 	// the module (own and inherited), in table order.
 	Entries []*Flow
 	Exits   []*Flow
+
+	// flowByName indexes Flows by name (the first entry of each), so that
+	// linking a module of 10,000 flows is not quadratic. The linker adds
+	// flows only through addFlow, which keeps it up to date.
+	flowByName map[string]*Flow
+}
+
+// addFlow appends a flow to the module's table.
+func (m *Module) addFlow(f *Flow) {
+	m.Flows = append(m.Flows, f)
+	if m.flowByName == nil {
+		m.flowByName = map[string]*Flow{}
+	}
+	if _, ok := m.flowByName[f.Name]; !ok {
+		m.flowByName[f.Name] = f
+	}
 }
 
 // Flow looks a flow up by name in the module's table.
 func (m *Module) Flow(name string) *Flow {
+	if m.flowByName != nil {
+		return m.flowByName[name]
+	}
 	for _, f := range m.Flows {
 		if f.Name == name {
 			return f

@@ -88,6 +88,11 @@ type Builtin struct {
 	// call's constant string arguments (so the checker knows `gx.read_cmd(name:
 	// "SHA", ...)` defines SHA). May be nil.
 	SetsVars func(constArgs map[string]string) []string
+	// Pure marks a built-in whose only effects are the run's variables and
+	// its own output (gx.echo, gx.assert): running it again after a crash
+	// changes nothing outside gxl, so the run journal need not be on disk
+	// before it runs (runtime.Journal). Every other built-in is an effect.
+	Pure bool
 	// Run executes the built-in. Arguments arrive interpolated and
 	// converted to the declared types, with defaults filled in.
 	Run func(c Ctx, a Args) error

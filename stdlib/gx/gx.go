@@ -44,7 +44,7 @@ func nameOut(key string) func(map[string]string) []string {
 func Register(r *builtin.Registry) {
 	r.Add(&builtin.Builtin{
 		Name: "gx.echo", Doc: "Print text (interpolated, secrets masked) and a newline on stdout.",
-		Where: builtin.InBlock, ArgsCaseSensitive: true,
+		Where: builtin.InBlock, ArgsCaseSensitive: true, Pure: true,
 		Params: []builtin.Param{{Name: "value", Type: builtin.TString, Required: true, Positional: true, Doc: "the text"}},
 		Run:    runEcho,
 	})
@@ -125,7 +125,7 @@ func Register(r *builtin.Registry) {
 	})
 	r.Add(&builtin.Builtin{
 		Name: "gx.assert", Doc: "Compare two texts; fail the step when they differ (or match, with result: false).",
-		Where: builtin.InBlock, ArgsCaseSensitive: true,
+		Where: builtin.InBlock, ArgsCaseSensitive: true, Pure: true,
 		Params: []builtin.Param{
 			{Name: "value", Type: builtin.TString, Required: true, Positional: true, Doc: "the actual text"},
 			{Name: "expect", Type: builtin.TString, Required: true, Doc: "the expected text"},

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestBumpVersion(t *testing.T) {
@@ -181,5 +182,62 @@ func TestReadStdin(t *testing.T) {
 	}
 	if c.out.String() != "say: " {
 		t.Fatalf("prompt %q", c.out.String())
+	}
+}
+
+// TestQuietOutputs: a quiet command's stdout goes nowhere, its stderr is
+// kept for the error message (in a capture file on Linux), captured
+// stdout comes back whole, from builtins and child processes alike.
+func TestQuietOutputs(t *testing.T) {
+	c := newFakeCtx(t.TempDir())
+	res, err := RunShell(c, `echo out; echo err-builtin >&2; sh -c 'echo err-child >&2'; exit 3`, ShellOptions{})
+	if err == nil || res.ExitCode != 3 {
+		t.Fatalf("exit %d, err %v", res.ExitCode, err)
+	}
+	if res.Stdout != "" || c.out.String() != "" {
+		t.Errorf("quiet stdout kept or shown: %q %q", res.Stdout, c.out.String())
+	}
+	for _, want := range []string{"err-builtin", "err-child"} {
+		if !strings.Contains(res.Stderr, want) || !strings.Contains(err.Error(), want) {
+			t.Errorf("stderr %q / error %q lacks %q", res.Stderr, err, want)
+		}
+	}
+	res, err = RunShell(c, `printf 'a\n'; sh -c 'printf b'; printf 'e' >&2`, ShellOptions{Capture: true})
+	if err != nil || res.Stdout != "a\nb" || res.Stderr != "e" {
+		t.Fatalf("capture: %q %q %v", res.Stdout, res.Stderr, err)
+	}
+}
+
+// TestExternalCommands: exit statuses, a missing command, a script
+// without #!, and cancellation (SIGINT, then SIGKILL for a command that
+// ignores it) of child processes.
+func TestExternalCommands(t *testing.T) {
+	dir := t.TempDir()
+	c := newFakeCtx(dir)
+	os.WriteFile(filepath.Join(dir, "noshebang"), []byte("echo from-script >&2; exit 4\n"), 0o755)
+	for _, tc := range []struct {
+		cmd  string
+		code int
+		err  string
+	}{
+		{"/bin/sh -c 'exit 3'", 3, ""},
+		{"/bin/true", 0, ""},
+		{"no-such-command-gxl", 127, "not found"},
+		{"./noshebang", 4, "from-script"},
+	} {
+		res, err := RunShell(c, tc.cmd, ShellOptions{})
+		if res.ExitCode != tc.code || (tc.err != "" && !strings.Contains(res.Stderr, tc.err)) {
+			t.Errorf("%s: exit %d (want %d), stderr %q, err %v", tc.cmd, res.ExitCode, tc.code, res.Stderr, err)
+		}
+	}
+	start := time.Now()
+	_, err := RunShell(c, "/bin/sleep 10", ShellOptions{Timeout: 100 * time.Millisecond})
+	if err == nil || !strings.Contains(err.Error(), "timed out") || time.Since(start) > 1500*time.Millisecond {
+		t.Errorf("timeout: %v after %s", err, time.Since(start))
+	}
+	start = time.Now()
+	_, err = RunShell(c, `/bin/sh -c 'trap "" INT; /bin/sleep 10'`, ShellOptions{Timeout: 100 * time.Millisecond})
+	if took := time.Since(start); err == nil || took < killTimeout || took > killTimeout+2*time.Second {
+		t.Errorf("SIGINT ignored: %v after %s, want SIGKILL after %s", err, took, killTimeout)
 	}
 }

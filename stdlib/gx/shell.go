@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"mvdan.cc/sh/v3/expand"
@@ -42,9 +43,35 @@ type ShellOptions struct {
 // ShellResult is what a command produced.
 type ShellResult struct {
 	ExitCode int
-	Stdout   string
-	Stderr   string
+	// Stdout is the standard output, except for a quiet command that does
+	// not capture it: that one writes to /dev/null.
+	Stdout string
+	Stderr string
 }
+
+// maxCapture bounds what is read back from a capture file: its tail.
+const maxCapture = 16 << 20
+
+// readCapture reads a capture file back (at most its last maxCapture
+// bytes).
+func readCapture(f *os.File) string {
+	st, err := f.Stat()
+	if err != nil || st.Size() == 0 {
+		return ""
+	}
+	off := max(st.Size()-maxCapture, 0)
+	b := make([]byte, st.Size()-off)
+	n, _ := f.ReadAt(b, off)
+	return string(b[:n])
+}
+
+// devNull is opened once and shared: a child process gets it as a plain
+// file descriptor for its standard input (and the standard output of a
+// quiet command), where a nil reader or a discarding writer would cost
+// an open, or a pipe and a copying goroutine, per command.
+var devNull = sync.OnceValues(func() (*os.File, error) {
+	return os.OpenFile(os.DevNull, os.O_RDWR, 0)
+})
 
 // PrepareCommand rewrites the ${...} references of a command text into
 // references to fresh shell variables, according to the quoting context of
@@ -206,18 +233,41 @@ func runShellOnce(c builtin.Ctx, text string, opt ShellOptions) (ShellResult, er
 	} else if !filepath.IsAbs(dir) {
 		dir = filepath.Join(c.Dir(), dir)
 	}
+	// Where the output goes: shown (masked) and kept unless quiet; kept
+	// in a capture file when only gxl reads it (captured stdout, stderr
+	// of a quiet command for the error message); /dev/null when nobody
+	// does. Files are handed to the child as they are; any other writer
+	// costs a pipe and a copying goroutine per command.
 	var stdout, stderr bytes.Buffer
 	var outW, errW io.Writer = &stdout, &stderr
-	if !quiet && !opt.Capture {
+	var outF, errF *os.File
+	var inR io.Reader
+	null, nullErr := devNull()
+	if nullErr == nil {
+		inR = null
+	}
+	switch {
+	case opt.Capture:
+		if outF = captureFile(); outF != nil {
+			defer outF.Close()
+			outW = outF
+		}
+	case !quiet:
 		outW = io.MultiWriter(&stdout, maskWriter{c, c.Stdout()})
+	case nullErr == nil:
+		outW = null
 	}
 	if !quiet {
 		errW = io.MultiWriter(&stderr, maskWriter{c, c.Stderr()})
+	} else if errF = captureFile(); errF != nil {
+		defer errF.Close()
+		errW = errF
 	}
 	runner, err := interp.New(
 		interp.Env(expand.ListEnviron(env...)),
 		interp.Dir(dir),
-		interp.StdIO(nil, outW, errW),
+		interp.StdIO(inR, outW, errW),
+		execHandlers(),
 	)
 	if err != nil {
 		return ShellResult{}, err
@@ -230,6 +280,12 @@ func runShellOnce(c builtin.Ctx, text string, opt ShellOptions) (ShellResult, er
 	}
 	runErr := runner.Run(ctx, file)
 	res := ShellResult{Stdout: stdout.String(), Stderr: stderr.String()}
+	if outF != nil {
+		res.Stdout = readCapture(outF)
+	}
+	if errF != nil {
+		res.Stderr = readCapture(errF)
+	}
 	var es interp.ExitStatus
 	switch {
 	case runErr == nil:

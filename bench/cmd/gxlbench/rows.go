@@ -1,0 +1,269 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/gxl-dev/gxl/internal/testprog"
+	"github.com/gxl-dev/gxl/lang/check"
+	"github.com/gxl-dev/gxl/stdlib"
+)
+
+// A measurement produces one or more rows of the table. To add a row,
+// write a func(*bench) ([]Row, error) and list it here; a nil run prints
+// the row as "not measured yet".
+type measurement struct {
+	id    string
+	title string
+	run   func(b *bench) ([]Row, error)
+}
+
+var measurements = []measurement{
+	{"1a", "parse+check of a generated 100,000-line program, in process", parseCheck},
+	{"1b", "`gxl check` of that program, whole process", checkBig},
+	{"1c", "cold `gxl check` of a real workflow, whole process", checkCold},
+	{"2", "10,000 trivial steps (rows 2, 2b) vs 10,000 go-task tasks", trivialSteps},
+	{"3", "1,000 shell steps (rows 3, 3b) vs a bare Go loop", shellSteps},
+	{"4", "fan-out: 500 modules × 5 stages at --jobs 16 vs the critical path", nil},
+	{"5", "failover: gxl vs Redis Sentinel / bare pg_promote", nil},
+	{"6", "peak RSS of 1b (`gxl check`, 100,000 lines)", rssCheck},
+}
+
+// Row is one line of the table.
+type Row struct {
+	ID     string
+	What   string
+	GXL    string // gxl's figure
+	Peer   string // the peer's figure (or —)
+	Ratio  string
+	Target string
+	Met    string // yes, no, or —
+	RSS    string // peak RSS, gxl / peer
+}
+
+const bigLines = 100000
+
+// bigProgram is the generated 100,000-line program of rows 1a, 1b and 6.
+func bigProgram() []byte { return testprog.Generate(bigLines) }
+
+func parseCheck(b *bench) ([]Row, error) {
+	src := bigProgram()
+	reg := stdlib.Default()
+	s, err := b.timeIt("parse+check in process, 100,000 lines", func() error {
+		_, ds := check.CheckSource("bench.gxl", src, check.Options{Registry: reg})
+		if ds.HasErrors() {
+			return fmt.Errorf("generated program: %v", ds.Errors()[0])
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return []Row{{
+		ID: "1a", What: fmt.Sprintf("parse+check of a generated %s-line program (%s), in process", thousands(bigLines), mb(len(src))),
+		GXL:    fmt.Sprintf("%.1f MB/s (%s)", mbps(len(src), s.median()), ms(s.median())),
+		Peer:   "—",
+		Ratio:  "—",
+		Target: "—",
+		Met:    "—",
+	}}, nil
+}
+
+// checkBigSeries times `gxl check` of the generated program (rows 1b, 6).
+func (b *bench) checkBigSeries() (series, int, error) {
+	src := bigProgram()
+	dir, path, err := b.write("check-big", "big.gxl", src)
+	if err != nil {
+		return series{}, 0, err
+	}
+	s, err := b.measure(job{name: "gxl check, 100,000 lines", dir: dir, argv: []string{b.gxl, "check", path}})
+	if err != nil {
+		return series{}, 0, err
+	}
+	return s[0], len(src), nil
+}
+
+func checkBig(b *bench) ([]Row, error) {
+	s, size, err := b.checkBigSeries()
+	if err != nil {
+		return nil, err
+	}
+	return []Row{{
+		ID: "1b", What: "`gxl check` of that program, whole process",
+		GXL:   fmt.Sprintf("%s (%.1f MB/s)", ms(s.median()), mbps(size, s.median())),
+		Peer:  "—",
+		Ratio: "—", Target: "—", Met: "—",
+		RSS: kb(s.rssKB),
+	}}, nil
+}
+
+func rssCheck(b *bench) ([]Row, error) {
+	s, size, err := b.checkBigSeries()
+	if err != nil {
+		return nil, err
+	}
+	return []Row{{
+		ID: "6", What: fmt.Sprintf("peak RSS of 1b (`gxl check`, %s lines, %s)", thousands(bigLines), mb(size)),
+		GXL:   fmt.Sprintf("%s (%.0f× the source)", kb(s.rssKB), float64(s.rssKB*1024)/float64(size)),
+		Peer:  "—",
+		Ratio: "—", Target: "—", Met: "—",
+		RSS: kb(s.rssKB),
+	}}, nil
+}
+
+func checkCold(b *bench) ([]Row, error) {
+	rel := filepath.Join("sys", "workflows", "operators.gxl")
+	if _, err := os.Stat(filepath.Join(b.repo, rel)); err != nil {
+		rel = filepath.Join("examples", "ops", "work.gxl")
+	}
+	ss, err := b.measure(job{name: "gxl check " + rel, dir: b.repo, argv: []string{b.gxl, "check", rel}})
+	if err != nil {
+		return nil, err
+	}
+	s := ss[0]
+	const target = 30 * time.Millisecond
+	return []Row{{
+		ID: "1c", What: fmt.Sprintf("cold `gxl check %s`, whole process", rel),
+		GXL:    ms(s.median()),
+		Peer:   "—",
+		Ratio:  "—",
+		Target: "< " + ms(target),
+		Met:    yesNo(s.median() < target),
+		RSS:    kb(s.rssKB),
+	}}, nil
+}
+
+// perStep is the cost of one step: the run's time less the time of the
+// same engine running a single step (process start, loading), over n.
+func perStep(full, base series, n int) time.Duration {
+	return (full.median() - base.median()) / time.Duration(n)
+}
+
+const nTrivial = 10000
+
+// gxlJob writes a generated workflow, checks it with `gxl check`, and
+// returns the job `gxl run -q FILE all`.
+func (b *bench) gxlJob(name, sub string, src []byte, check func([]byte) error) (job, error) {
+	dir, path, err := b.write(sub, "work.gxl", src)
+	if err != nil {
+		return job{}, err
+	}
+	if err := b.gxlCheck(path); err != nil {
+		return job{}, err
+	}
+	return job{name: name, dir: dir, check: check, argv: []string{b.gxl, "run", "-q", path, "all"}}, nil
+}
+
+// taskJob writes a Taskfile of n tasks and returns the job running it.
+func (b *bench) taskJob(name, sub string, n int) (job, error) {
+	dir, _, err := b.write(sub, "Taskfile.yml", taskfile(n))
+	if err != nil {
+		return job{}, err
+	}
+	return job{name: name, dir: dir, check: lines(n), argv: []string{b.task, "--silent"}}, nil
+}
+
+// trivialSteps: rows 2 and 2b, timed together.
+func trivialSteps(b *bench) ([]Row, error) {
+	if b.task == "" {
+		return nil, fmt.Errorf("no go-task binary (-task)")
+	}
+	var jobs []job
+	for _, spec := range []struct {
+		name, sub string
+		n, per    int
+	}{
+		{"gxl run, 1 gx.echo", "gxl-echo-base", 1, 1},
+		{"gxl run, 10,000 gx.echo, 100 per flow", "gxl-echo-100", nTrivial, 100},
+		{"gxl run, 10,000 gx.echo, 1 per flow", "gxl-echo-1", nTrivial, 1},
+	} {
+		j, err := b.gxlJob(spec.name, spec.sub, gxlSteps(spec.n, spec.per, echoStmt), lines(spec.n))
+		if err != nil {
+			return nil, err
+		}
+		jobs = append(jobs, j)
+	}
+	for _, spec := range []struct {
+		name, sub string
+		n         int
+	}{{"task, 1 task", "task-base", 1}, {"task, 10,000 tasks", "task-n", nTrivial}} {
+		j, err := b.taskJob(spec.name, spec.sub, spec.n)
+		if err != nil {
+			return nil, err
+		}
+		jobs = append(jobs, j)
+	}
+	s, err := b.measure(jobs...)
+	if err != nil {
+		return nil, err
+	}
+	gBase, g100, g1, tBase, t := s[0], s[1], s[2], s[3], s[4]
+	ts := perStep(t, tBase, nTrivial)
+	row := func(id, what string, g series) Row {
+		gs := perStep(g, gBase, nTrivial)
+		ratio := float64(ts) / float64(gs)
+		return Row{
+			ID: id, What: what,
+			GXL:    fmt.Sprintf("%s/step (run %s)", us(gs), ms(g.median())),
+			Peer:   fmt.Sprintf("%s/step (run %s)", us(ts), ms(t.median())),
+			Ratio:  fmt.Sprintf("%.1f× lower", ratio),
+			Target: "≥ 10× lower",
+			Met:    yesNo(ratio >= 10),
+			RSS:    kb(g.rssKB) + " / " + kb(t.rssKB),
+		}
+	}
+	return []Row{
+		row("2", "10,000 trivial steps: gx.echo in 100 flows × 100 (`-q`) vs 10,000 go-task tasks (`echo`, `--silent`)", g100),
+		row("2b", "10,000 flows of one gx.echo each (10,000 journaled steps) vs the same 10,000 go-task tasks", g1),
+	}, nil
+}
+
+const nShell = 1000
+
+// shellSteps: rows 3 and 3b, timed together.
+func shellSteps(b *bench) ([]Row, error) {
+	if b.spawnloop == "" {
+		return nil, fmt.Errorf("no spawnloop binary (-spawnloop)")
+	}
+	specs := []struct {
+		id, cmd string
+		floor   []string
+		what    string
+	}{
+		{"3", "true", []string{"sh", "-c", "true"},
+			"1,000 shell steps: gx.cmd(\"true\") (10 flows × 100) vs 1,000 `sh -c true` from a Go loop (the floor)"},
+		{"3b", "/bin/true", []string{"/bin/true"},
+			"1,000 gx.cmd(\"/bin/true\") (one child process each) vs 1,000 `/bin/true` from a Go loop"},
+	}
+	var jobs []job
+	for _, sp := range specs {
+		g, err := b.gxlJob(fmt.Sprintf("gxl run, 1,000 gx.cmd(%q)", sp.cmd), "gxl-cmd-"+sp.id, gxlSteps(nShell, 100, cmdStmt(sp.cmd)), nil)
+		if err != nil {
+			return nil, err
+		}
+		f := job{name: fmt.Sprintf("Go loop, 1,000 %v", sp.floor), dir: b.work,
+			argv: append([]string{b.spawnloop, fmt.Sprint(nShell)}, sp.floor...)}
+		jobs = append(jobs, g, f)
+	}
+	s, err := b.measure(jobs...)
+	if err != nil {
+		return nil, err
+	}
+	var rows []Row
+	for i, sp := range specs {
+		g, f := s[2*i], s[2*i+1]
+		ratio := float64(g.median()) / float64(f.median())
+		rows = append(rows, Row{
+			ID: sp.id, What: sp.what,
+			GXL:    fmt.Sprintf("%s (%s/step)", ms(g.median()), us(g.median()/nShell)),
+			Peer:   fmt.Sprintf("%s (%s/step)", ms(f.median()), us(f.median()/nShell)),
+			Ratio:  fmt.Sprintf("%.2f×", ratio),
+			Target: "≤ 1.2×",
+			Met:    yesNo(ratio <= 1.2),
+			RSS:    kb(g.rssKB) + " / " + kb(f.rssKB),
+		})
+	}
+	return rows, nil
+}

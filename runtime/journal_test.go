@@ -1,0 +1,110 @@
+package runtime
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/gxl-dev/gxl/lang/check"
+	"github.com/gxl-dev/gxl/stdlib"
+	"github.com/gxl-dev/gxl/stdlib/builtin"
+)
+
+// TestJournalDurableBeforeEffects checks the journal's durability rule:
+// before each effect every earlier record is on disk, and what a machine
+// crash can lose (the file cut at its last fsync) is only the finish
+// records of pure steps since the last effect, which resume runs again.
+func TestJournalDurableBeforeEffects(t *testing.T) {
+	dir := t.TempDir()
+	var j *Journal
+	type probe struct {
+		dirty   bool  // records pending when the effect began
+		durable int64 // bytes on disk when the effect began
+	}
+	var probes []probe
+	reg := stdlib.Default()
+	reg.Add(&builtin.Builtin{
+		Name: "gx.test_effect", Where: builtin.InBlock,
+		Run: func(builtin.Ctx, builtin.Args) error {
+			j.mu.Lock()
+			probes = append(probes, probe{j.dirty, j.durable})
+			j.mu.Unlock()
+			return nil
+		},
+	})
+	src := `mod envs { env default { } }
+mod main {
+    flow p1 { gx.echo("p1"); }
+    flow e1 { gx.echo("e1"); gx.test_effect(); }
+    flow p2 { x = "2"; gx.echo("p2 ${X}"); }
+    flow p3 { gx.assert(value: "${X}", expect: "2"); }
+    flow e2 { gx.test_effect(); }
+    flow p4 { gx.echo("p4"); }
+    flow all : p1, e1, p2, p3, e2, p4 ;
+}
+`
+	path := filepath.Join(dir, "work.gxl")
+	prog, ds := check.CheckSource(path, []byte(src), check.Options{Registry: reg})
+	if ds.HasErrors() {
+		t.Fatal(ds)
+	}
+	var err error
+	j, err = CreateJournal(dir, Header{File: path, Envs: []string{"default"}, Flows: []string{"all"}, Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := New(prog, Options{Dir: dir, Stdout: io.Discard, Stderr: io.Discard, Quiet: true,
+		SecretsFile: filepath.Join(dir, "none"), Journal: j})
+	if err := r.Run(context.Background(), []string{"default"}, []string{"all"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(probes) != 2 {
+		t.Fatalf("probes: %v", probes)
+	}
+	for i, p := range probes {
+		if p.dirty {
+			t.Errorf("effect %d began with records not on disk", i+1)
+		}
+	}
+
+	top, err := ResolveFlow(prog, "all")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := ResolveEnv(prog, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := BuildPlan(prog, []*check.Env{env}, top, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := os.ReadFile(j.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A machine crash during each effect leaves at least the file up to
+	// the durable size seen then: resume goes on from the step with the
+	// effect, never before the previous effect.
+	for i, want := range []string{"flow main.e1", "flow main.e2"} {
+		if err := os.WriteFile(j.Path, full[:probes[i].durable], 0o600); err != nil {
+			t.Fatal(err)
+		}
+		rs, err := ReadJournal(dir, j.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vars, next, _, ok := rs.restore(prog, 0)
+		if !ok || plan.Steps[next].Name() != want {
+			t.Fatalf("crash in effect %d: resume at %v (ok %v), want %s", i+1, plan.Steps[next].Name(), ok, want)
+		}
+		if i == 1 && vars["x"].String() != "2" {
+			t.Errorf("crash in effect 2: x = %v, want 2 (set by the pure step p2)", vars["x"])
+		}
+	}
+}
