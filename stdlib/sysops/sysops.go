@@ -23,7 +23,6 @@ import (
 
 	"github.com/gxl-dev/gxl/lang/check"
 	"github.com/gxl-dev/gxl/lang/diag"
-	"github.com/gxl-dev/gxl/runtime"
 	"github.com/gxl-dev/gxl/runtime/fetch"
 	"github.com/gxl-dev/gxl/runtime/sched"
 	"github.com/gxl-dev/gxl/runtime/system"
@@ -320,7 +319,7 @@ func runStage(reg *builtin.Registry, c builtin.Ctx, a builtin.Args) error {
 func runStageOnce(c builtin.Ctx, a builtin.Args, sys *system.System, stage string, us []sched.Unit, progs map[string]modProgram) error {
 	res, runErr := sched.Run(c.Context(), stage, us, jobs(c, a), c.Stdout(), func(ctx context.Context, u sched.Unit, w io.Writer) error {
 		mp := progs[u.Name]
-		if _, err := runtime.ResolveFlow(mp.prog, stage); err != nil {
+		if m := mp.prog.Module("main"); m == nil || m.Flow(stage) == nil {
 			return fmt.Errorf("no %s flow: %w", stage, sched.ErrNotApplicable)
 		}
 		m := sys.Module(u.Name)
