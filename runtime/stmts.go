@@ -448,6 +448,9 @@ func (x *exec) runNested(req builtin.NestedRun) error {
 	} else {
 		opt.bootstrap = x.vars.Clone()
 	}
+	for _, k := range req.Unset {
+		opt.bootstrap.Delete(k)
+	}
 	for k, v := range req.Vars {
 		opt.bootstrap.Set(k, v)
 	}
@@ -457,13 +460,17 @@ func (x *exec) runNested(req builtin.NestedRun) error {
 	if req.Stderr != nil {
 		opt.Stderr = req.Stderr
 	}
-	known := map[string]builtin.Type{}
-	for _, n := range opt.bootstrap.Names() {
-		known[n] = builtin.TAny
-	}
-	prog, ds := load(conf, known)
-	if ds.HasErrors() {
-		return fmt.Errorf("gx.run %s: %w", conf, ds.Err())
+	prog, _ := req.Program.(*check.Program)
+	if prog == nil {
+		known := map[string]builtin.Type{}
+		for _, n := range opt.bootstrap.Names() {
+			known[n] = builtin.TAny
+		}
+		var ds diag.List
+		prog, ds = load(conf, known)
+		if ds.HasErrors() {
+			return fmt.Errorf("gx.run %s: %w", conf, ds.Err())
+		}
 	}
 	child := New(prog, opt)
 	ctx := x.ctx

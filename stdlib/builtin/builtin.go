@@ -236,11 +236,19 @@ type NestedRun struct {
 	Isolate bool     // start from the bootstrap variables only
 	// Vars are set in the nested run on top of the copied variables.
 	Vars map[string]value.Value
+	// Unset names copied variables the nested run does not get (large
+	// bookkeeping such as SYS_REPORT that would otherwise be exported to
+	// every child process).
+	Unset []string
 	// Stdout and Stderr replace the caller's streams when set (per-module
 	// prefixed output under parallel stages).
 	Stdout, Stderr io.Writer
 	// Ctx replaces the caller's context when set.
 	Ctx context.Context
+	// Program, when set, is Conf already loaded and checked (a
+	// *check.Program, checked with the variables the run will have): the
+	// runtime uses it instead of loading the file again.
+	Program any
 }
 
 // Args holds the typed, interpolated arguments of one call.

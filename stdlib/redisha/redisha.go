@@ -84,7 +84,9 @@ func Register(r *builtin.Registry) {
 }
 
 func client(addr, password string) *redis.Client {
-	return redis.NewClient(&redis.Options{Addr: addr, Password: password, DialTimeout: 2 * time.Second, ReadTimeout: 3 * time.Second, MaxRetries: -1})
+	// One dial attempt: go-redis would retry a refused dial 5 times 100 ms apart,
+	// and failover code probes and retries on its own clock.
+	return redis.NewClient(&redis.Options{Addr: addr, Password: password, DialTimeout: 2 * time.Second, ReadTimeout: 3 * time.Second, MaxRetries: -1, DialerRetries: 1})
 }
 
 func withTimeout(c builtin.Ctx, a builtin.Args) (context.Context, context.CancelFunc) {
@@ -242,7 +244,7 @@ func runFailover(c builtin.Ctx, a builtin.Args) error {
 func sentinelFailover(ctx context.Context, c builtin.Ctx, sentinels []string, name, old, pw string) (string, error) {
 	var sc *redis.SentinelClient
 	for _, s := range sentinels {
-		cl := redis.NewSentinelClient(&redis.Options{Addr: s, DialTimeout: 2 * time.Second})
+		cl := redis.NewSentinelClient(&redis.Options{Addr: s, DialTimeout: 2 * time.Second, DialerRetries: 1})
 		if _, err := cl.Ping(ctx).Result(); err == nil {
 			sc = cl
 			break

@@ -330,7 +330,8 @@ func runStageOnce(c builtin.Ctx, a builtin.Args, sys *system.System, stage strin
 				"MODULE_MODEL": value.Str(m.Model), "MODULE_PRIORITY": value.Int(int64(m.Priority)),
 				"STAGE": value.Str(stage),
 			},
-			Stdout: w, Stderr: w, Ctx: ctx,
+			Unset:  []string{ReportVar, "SYS_STAGE", "SYS_FETCHED"},
+			Stdout: w, Stderr: w, Ctx: ctx, Program: mp.prog,
 		})
 	})
 	if res != nil {

@@ -26,8 +26,8 @@ var measurements = []measurement{
 	{"1c", "cold `gxl check` of a real workflow, whole process", checkCold},
 	{"2", "10,000 trivial steps (rows 2, 2b) vs 10,000 go-task tasks", trivialSteps},
 	{"3", "1,000 shell steps (rows 3, 3b) vs a bare Go loop", shellSteps},
-	{"4", "fan-out: 500 modules × 5 stages at --jobs 16 vs the critical path", nil},
-	{"5", "failover: gxl vs Redis Sentinel / bare pg_promote", nil},
+	{"4", "fan-out: 500 modules × 5 stages at --jobs 16 vs the critical path", fanOut},
+	{"5", "failover: gxl vs Redis Sentinel / bare pg_promote", failover},
 	{"6", "peak RSS of 1b (`gxl check`, 100,000 lines)", rssCheck},
 }
 
