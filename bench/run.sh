@@ -25,6 +25,9 @@ if [ ! -x /usr/bin/time ]; then
 	[ -x /usr/bin/time ] || echo "bench: /usr/bin/time missing: no peak RSS figures" >&2
 fi
 
+# Row 5 fails PostgreSQL and Redis over on real servers (Debian packages).
+./scripts/install-deps.sh
+
 if [ ! -x "$TASKDIR/task" ]; then
 	echo "bench: installing go-task $TASK_VERSION into $TASKDIR" >&2
 	GOBIN="$TASKDIR" $GO install "github.com/go-task/task/v3/cmd/task@$TASK_VERSION"
