@@ -31,14 +31,17 @@ func (t *ftok) EOF() bool { return t.Type == lexer.EOF }
 
 type fastParser struct {
 	name string // file name for positions
-	toks []ftok
-	i    int
+	sc   *scanner
+	// The parser never backtracks and looks at most 2 tokens ahead, so
+	// tokens are lexed on demand into a small ring instead of a slice of
+	// the whole file.
+	buf  [fastRing]ftok
+	head int            // ring index of the current token
+	n    int            // tokens buffered from head
 	last lexer.Position // end of the last consumed token
 }
 
-// tokensPerByte sizes the token slice up front (GXL averages one token per
-// 4-6 bytes); growing it by appends dominated the parse time.
-const bytesPerToken = 5
+const fastRing = 4 // a power of two > max lookahead
 
 func advancePos(p lexer.Position, s string) lexer.Position {
 	for i := 0; i < len(s); i++ {
@@ -53,50 +56,57 @@ func advancePos(p lexer.Position, s string) lexer.Position {
 	return p
 }
 
-// newFastParser lexes src; it returns nil when the lexer reports errors.
+// newFastParser prepares a lazy scan of src. A lexer error stops the fast
+// path (participle re-lexes and reports it).
 func newFastParser(sc *scanner) *fastParser {
-	fp := &fastParser{name: sc.file, toks: make([]ftok, 0, len(sc.src)/bytesPerToken+16)}
 	sc.skipTrivia = true
 	sc.str = string(sc.src)
-	defer func() { sc.skipTrivia, sc.str = false, "" }()
-	for {
-		t, _ := sc.Next()
-		if t.Type == tError {
-			return nil
-		}
-		if t.Type == tWhitespace || t.Type == tComment {
-			continue
-		}
-		end := advancePos(t.Pos, t.Value)
-		fp.toks = append(fp.toks, ftok{Type: t.Type, Value: t.Value,
-			off: int32(t.Pos.Offset), line: int32(t.Pos.Line), col: int32(t.Pos.Column),
-			eoff: int32(end.Offset), eline: int32(end.Line), ecl: int32(end.Column)})
-		if t.EOF() {
-			break
-		}
-	}
-	return fp
+	return &fastParser{name: sc.file, sc: sc}
 }
 
-func (p *fastParser) peek() *ftok { return &p.toks[p.i] }
+// done restores the scanner's settings after the fast path.
+func (p *fastParser) done() { p.sc.skipTrivia, p.sc.str = false, "" }
 
-func (p *fastParser) peekAt(n int) *ftok {
-	if p.i+n < len(p.toks) {
-		return &p.toks[p.i+n]
+// fill makes sure the k-th token from the current one is buffered.
+func (p *fastParser) fill(k int) {
+	for p.n <= k {
+		t, _ := p.sc.Next()
+		if t.Type == tError {
+			panic(errFast)
+		}
+		end := advancePos(t.Pos, t.Value)
+		p.buf[(p.head+p.n)&(fastRing-1)] = ftok{Type: t.Type, Value: t.Value,
+			off: int32(t.Pos.Offset), line: int32(t.Pos.Line), col: int32(t.Pos.Column),
+			eoff: int32(end.Offset), eline: int32(end.Line), ecl: int32(end.Column)}
+		p.n++
 	}
-	return &p.toks[len(p.toks)-1]
+}
+
+func (p *fastParser) peek() *ftok {
+	if p.n == 0 {
+		p.fill(0)
+	}
+	return &p.buf[p.head]
+}
+
+// peekAt returns the n-th token ahead (n <= 2); past the end it is EOF,
+// which the scanner repeats.
+func (p *fastParser) peekAt(n int) *ftok {
+	p.fill(n)
+	return &p.buf[(p.head+n)&(fastRing-1)]
 }
 
 func (p *fastParser) pos() lexer.Position {
-	t := &p.toks[p.i]
+	t := p.peek()
 	return lexer.Position{Filename: p.name, Offset: int(t.off), Line: int(t.line), Column: int(t.col)}
 }
 
 func (p *fastParser) next() *ftok {
-	t := &p.toks[p.i]
+	t := p.peek()
 	if !t.EOF() {
 		p.last = lexer.Position{Filename: p.name, Offset: int(t.eoff), Line: int(t.eline), Column: int(t.ecl)}
-		p.i++
+		p.head = (p.head + 1) & (fastRing - 1)
+		p.n--
 	}
 	return t
 }

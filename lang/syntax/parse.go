@@ -24,8 +24,10 @@ func Parse(filename string, src []byte) (f *ast.File, diags diag.List) {
 	}()
 	sc := newScanner(filename, src)
 	var g *gFile
-	if fp := newFastParser(sc); fp != nil && !slowOnly {
+	if !slowOnly {
+		fp := newFastParser(sc)
 		g, _ = fp.file()
+		fp.done()
 	}
 	if g == nil {
 		// The fast path gave up: participle parses again and explains.
