@@ -3,6 +3,8 @@ package syntax
 import (
 	"errors"
 
+	"github.com/gxl-dev/gxl/lang/ast"
+
 	"github.com/alecthomas/participle/v2/lexer"
 )
 
@@ -39,6 +41,9 @@ type fastParser struct {
 	head int            // ring index of the current token
 	n    int            // tokens buffered from head
 	last lexer.Position // end of the last consumed token
+
+	c     *converter  // for the constructs still built as g* trees
+	parts []ast.Ident // scratch for scanPath
 }
 
 const fastRing = 4 // a power of two > max lookahead

@@ -1,0 +1,421 @@
+package syntax
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/alecthomas/participle/v2/lexer"
+
+	"github.com/gxl-dev/gxl/lang/ast"
+)
+
+// The fast path builds the AST directly for the frequent constructs (mods,
+// flows, blocks, statements, calls, values), skipping the g* tree and the
+// conversion step; rarer constructs (externs, annotations, env, fn,
+// activity, flow heads, conditions) are parsed into g* nodes and handed to
+// the converter, as before. Everything the converter would report makes
+// the fast path give up, so diagnostics always come from the participle
+// parse and the converter; TestFastMatches and FuzzFastMatches check that
+// the trees are identical.
+
+// fileAST parses a whole file into AST items.
+func (p *fastParser) fileAST() (items []ast.TopItem, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if r != errFast {
+				panic(r)
+			}
+			items, err = nil, errFast
+		}
+	}()
+	p.c = &converter{}
+	for !p.peek().EOF() {
+		switch {
+		case p.is("extern"):
+			items = append(items, p.c.extern(p.extern()))
+		case p.is(";"):
+			p.next()
+		default:
+			items = append(items, p.modAST())
+		}
+	}
+	if len(p.c.diags) > 0 {
+		return nil, errFast
+	}
+	return items, nil
+}
+
+func (p *fastParser) modAST() *ast.Mod {
+	c := p.c
+	start := p.pos()
+	m := &ast.Mod{Annotations: c.annotations(p.annGroups())}
+	p.expect("mod")
+	m.Name = c.ident(p.ident())
+	if p.accept(":") {
+		m.HasColon = true
+		if p.peek().Type == tIdent {
+			m.Parents = append(m.Parents, c.path(p.path()))
+			for p.accept(",") {
+				m.Parents = append(m.Parents, c.path(p.path()))
+			}
+		}
+	}
+	p.expect("{")
+	for !p.is("}") {
+		if p.peek().EOF() {
+			panic(errFast)
+		}
+		p.modItemAST(m)
+	}
+	p.expect("}")
+	p.accept(";")
+	m.Sp = sp(start, p.last)
+	return m
+}
+
+func (p *fastParser) modItemAST(m *ast.Mod) {
+	c := p.c
+	gAnns := p.annGroups()
+	if p.is(";") {
+		// The converter drops annotations before a stray `;` unconverted.
+		p.next()
+		return
+	}
+	anns := c.annotations(gAnns)
+	next := p.peekAt(1)
+	switch {
+	case p.is("env") && next.Type == tIdent:
+		e := c.env(p.env())
+		e.Annotations = anns
+		m.Items = append(m.Items, e)
+	case p.is("flow") && (next.Type == tIdent || next.Type == tVarRef || p.isAt(1, "@")):
+		f := p.flowAST()
+		if f == nil {
+			panic(errFast)
+		}
+		f.Annotations = anns
+		m.Items = append(m.Items, f)
+	case p.is("fn") && next.Type == tIdent:
+		f := c.fn(p.fn())
+		f.Annotations = anns
+		m.Items = append(m.Items, f)
+	case p.is("activity") && next.Type == tIdent:
+		a := c.activity(p.activity())
+		a.Annotations = anns
+		m.Items = append(m.Items, a)
+	default:
+		s := p.pathStmtAST()
+		a, ok := s.(*ast.Assign)
+		if len(anns) > 0 || !ok {
+			panic(errFast)
+		}
+		m.Items = append(m.Items, a)
+	}
+}
+
+func (p *fastParser) flowAST() *ast.Flow {
+	g := &gFlow{Pos: p.pos()}
+	p.expect("flow")
+	g.First = p.ref()
+	switch {
+	case p.accept(":"):
+		g.Colon = true
+		g.Pre = p.refList()
+		if p.accept(":") {
+			g.PostColon = true
+			g.Post = p.refList()
+		}
+	case p.is("|"):
+		for p.accept("|") {
+			g.Pipe = append(g.Pipe, p.ref())
+		}
+	case p.is("~"):
+		for p.accept("~") {
+			g.Tilde = append(g.Tilde, p.ref())
+		}
+	}
+	var body *ast.Block
+	if p.is("{") {
+		body = p.blockAST()
+		p.accept(";")
+	} else {
+		p.expect(";")
+	}
+	g.EndPos = p.last
+	return p.c.flowWith(g, body)
+}
+
+func (p *fastParser) blockAST() *ast.Block {
+	start := p.pos()
+	p.expect("{")
+	var stmts []ast.Stmt
+	for !p.is("}") {
+		if p.peek().EOF() {
+			panic(errFast)
+		}
+		if st := p.stmtAST(); st != nil {
+			stmts = append(stmts, st)
+		}
+	}
+	p.expect("}")
+	return &ast.Block{Sp: sp(start, p.last), Stmts: stmts}
+}
+
+func (p *fastParser) stmtAST() ast.Stmt {
+	switch {
+	case p.is("if") && !p.isAt(1, "=") && !p.isAt(1, "."):
+		return p.ifAST()
+	case p.is("for") && !p.isAt(1, "=") && !p.isAt(1, "."):
+		return p.forAST()
+	case p.peek().Type == tCmdBlock:
+		pos := p.pos()
+		return cmdBlock(p.next().Value, toDiagPos(pos), &p.c.diags)
+	case p.is(";"):
+		p.next()
+		return nil
+	}
+	return p.pathStmtAST()
+}
+
+func (p *fastParser) ifAST() *ast.If {
+	c := p.c
+	start := p.pos()
+	p.expect("if")
+	s := &ast.If{Cond: c.or(p.or())}
+	s.Then = p.blockAST()
+	for p.is("else") && p.isAt(1, "if") {
+		eis := p.pos()
+		p.next()
+		p.next()
+		cond := c.or(p.or())
+		then := p.blockAST()
+		s.ElseIfs = append(s.ElseIfs, &ast.ElseIf{Sp: sp(eis, p.last), Cond: cond, Then: then})
+	}
+	if p.accept("else") {
+		s.Else = p.blockAST()
+	}
+	p.accept(";")
+	s.Sp = sp(start, p.last)
+	return s
+}
+
+func (p *fastParser) forAST() ast.Stmt {
+	start := p.pos()
+	p.expect("for")
+	v := p.valueAST()
+	p.expect("in")
+	in := p.valueAST()
+	body := p.blockAST()
+	p.accept(";")
+	f := &ast.For{Sp: sp(start, p.last), Body: body}
+	f.Var = p.c.loopRefExpr(v, "loop variable")
+	f.In = p.c.loopRefExpr(in, "list")
+	if f.Var == nil || f.In == nil {
+		panic(errFast)
+	}
+	return f
+}
+
+// scanPath reads a dotted path into p.parts (reused: the caller turns it
+// into a node before parsing anything else).
+func (p *fastParser) scanPath() lexer.Position {
+	start := p.pos()
+	p.parts = p.parts[:0]
+	p.parts = append(p.parts, p.identVal())
+	for p.is(".") && p.peekAt(1).Type == tIdent {
+		p.next()
+		p.parts = append(p.parts, p.identVal())
+	}
+	return start
+}
+
+func (p *fastParser) identVal() ast.Ident {
+	if p.peek().Type != tIdent {
+		panic(errFast)
+	}
+	start := p.pos()
+	name := p.next().Value
+	return ast.Ident{Sp: sp(start, p.last), Name: name}
+}
+
+func (p *fastParser) identNode() *ast.Ident {
+	id := p.identVal()
+	return &id
+}
+
+// pathName is the dotted name of the scanned path, from start to p.last.
+// When the parts were written without spaces it is the source text itself.
+func (p *fastParser) pathName(start lexer.Position) string {
+	if len(p.parts) == 1 {
+		return p.parts[0].Name
+	}
+	n := len(p.parts) - 1
+	for i := range p.parts {
+		n += len(p.parts[i].Name)
+	}
+	if p.last.Offset-start.Offset == n && p.sc.str != "" {
+		return p.sc.str[start.Offset:p.last.Offset]
+	}
+	names := make([]string, len(p.parts))
+	for i := range p.parts {
+		names[i] = p.parts[i].Name
+	}
+	return strings.Join(names, ".")
+}
+
+// pathNode turns the scanned path into an *ast.Path.
+func (p *fastParser) pathNode(start lexer.Position) *ast.Path {
+	ids := make([]ast.Ident, len(p.parts))
+	copy(ids, p.parts)
+	parts := make([]*ast.Ident, len(ids))
+	for i := range ids {
+		parts[i] = &ids[i]
+	}
+	return ast.NewPathNamed(sp(start, p.last), parts, p.pathName(start))
+}
+
+// keyNode turns the scanned path into one Ident ("a.b"), as converter.key.
+func (p *fastParser) keyNode(start lexer.Position) *ast.Ident {
+	return &ast.Ident{Sp: sp(start, p.last), Name: p.pathName(start)}
+}
+
+func (p *fastParser) pathStmtAST() ast.Stmt {
+	c := p.c
+	start := p.scanPath()
+	switch {
+	case p.is("="):
+		key := p.keyNode(start)
+		p.next()
+		v := p.valueAST()
+		if !p.accept(";") {
+			p.accept(",")
+		}
+		return &ast.Assign{Sp: sp(start, p.last), Key: key, Value: v}
+	case p.is("("):
+		target := p.pathNode(start)
+		if target.String() == "gx.defined" {
+			panic(errFast)
+		}
+		args := p.callArgsAST()
+		p.accept(";")
+		return &ast.Call{Sp: sp(start, p.last), Target: target, Args: args}
+	case p.is("{"):
+		target := p.pathNode(start)
+		if target.String() != "gx.vars" {
+			panic(errFast)
+		}
+		gb := p.braces()
+		p.accept(";")
+		vb := &ast.VarsBlock{Sp: sp(start, p.last), Target: target}
+		for _, e := range gb.Entries {
+			if e.Colon {
+				panic(errFast)
+			}
+			vb.Assigns = append(vb.Assigns, &ast.Assign{Sp: sp(e.Pos, e.EndPos), Key: c.key(e.Key), Value: c.value(e.Value)})
+		}
+		return vb
+	}
+	panic(errFast)
+}
+
+func (p *fastParser) callArgsAST() []*ast.Arg {
+	p.expect("(")
+	var args []*ast.Arg
+	if !p.is(")") {
+		args = append(args, p.argAST())
+		for p.is(",") && !p.isAt(1, ")") {
+			p.next()
+			args = append(args, p.argAST())
+		}
+		p.accept(",")
+	}
+	p.expect(")")
+	return args
+}
+
+func (p *fastParser) argAST() *ast.Arg {
+	start := p.pos()
+	var key *ast.Ident
+	if p.peek().Type == tIdent && p.isAt(1, ":") {
+		key = p.identNode()
+		p.next()
+	}
+	v := p.valueAST()
+	return &ast.Arg{Sp: sp(start, p.last), Key: key, Value: v}
+}
+
+func isBoolWord(s string) bool {
+	switch s {
+	case "true", "TRUE", "false", "FALSE":
+		return true
+	}
+	return false
+}
+
+func (p *fastParser) valueAST() ast.Expr {
+	c := p.c
+	start := p.pos()
+	t := p.peek()
+	switch {
+	case t.Type == tString:
+		return stringLit(p.next().Value, toDiagPos(start), &c.diags)
+	case t.Type == tRawString:
+		return rawStringLit(p.next().Value, toDiagPos(start), &c.diags)
+	case t.Type == tInt:
+		v := p.next().Value
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			panic(errFast)
+		}
+		return &ast.NumberLit{Sp: sp(start, p.last), Text: v, Int: n}
+	case t.Type == tFloat:
+		v := p.next().Value
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			panic(errFast)
+		}
+		return &ast.NumberLit{Sp: sp(start, p.last), Text: v, IsFloat: true, Float: f}
+	case t.Type == tIdent && isBoolWord(t.Value):
+		v := p.next().Value
+		return &ast.BoolLit{Sp: sp(start, p.last), Text: v, Value: strings.EqualFold(v, "true")}
+	case t.Type == tVarRef:
+		return c.varRef(p.next().Value, toDiagPos(start), true)
+	case p.is("["):
+		p.next()
+		l := &ast.ListLit{}
+		if !p.is("]") {
+			l.Elems = append(l.Elems, p.valueAST())
+			for p.is(",") && !p.isAt(1, "]") {
+				p.next()
+				l.Elems = append(l.Elems, p.valueAST())
+			}
+			p.accept(",")
+		}
+		p.expect("]")
+		l.Sp = sp(start, p.last)
+		return l
+	case p.is("{"):
+		p.next()
+		o := &ast.ObjectLit{}
+		if !p.is("}") {
+			o.Entries = append(o.Entries, p.objEntryAST())
+			for p.is(",") && !p.isAt(1, "}") {
+				p.next()
+				o.Entries = append(o.Entries, p.objEntryAST())
+			}
+			p.accept(",")
+		}
+		p.expect("}")
+		o.Sp = sp(start, p.last)
+		return o
+	}
+	panic(errFast)
+}
+
+func (p *fastParser) objEntryAST() *ast.ObjEntry {
+	start := p.scanPath()
+	key := p.keyNode(start)
+	p.expect(":")
+	v := p.valueAST()
+	return &ast.ObjEntry{Sp: sp(start, p.last), Key: key, Value: v}
+}
