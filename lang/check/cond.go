@@ -34,9 +34,13 @@ type CondProgram struct {
 	Texts   []*ast.StringLit
 
 	segs []segment
-	once sync.Once
-	prog *vm.Program
-	err  error
+	// segs are recorded by retranslating the condition on first need: they
+	// only place errors (translation skips them by default).
+	segsOnce sync.Once
+	static   bool
+	once     sync.Once
+	prog     *vm.Program
+	err      error
 }
 
 // CondResolver gives a condition access to the running program's variables.
@@ -63,12 +67,57 @@ type translator struct {
 	static  bool // identifiers for variables (typing) instead of get(i)
 	typeOf  func(*ast.VarRef) types.Type
 	staticT types.Map
+	segs    bool // record segments
 }
 
 func (t *translator) emit(s string, sp diag.Span) {
 	from := t.b.Len()
 	t.b.WriteString(s)
-	t.p.segs = append(t.p.segs, segment{from: from, to: t.b.Len(), span: sp})
+	if t.segs {
+		t.p.segs = append(t.p.segs, segment{from: from, to: t.b.Len(), span: sp})
+	}
+}
+
+// numbered returns prefix+i, with the common small numbers precomputed.
+func numbered(names *[16]string, prefix string, i int) string {
+	if i < len(names) {
+		return names[i]
+	}
+	return prefix + strconv.Itoa(i)
+}
+
+func numberedNames(format string) (out [16]string) {
+	for i := range out {
+		out[i] = fmt.Sprintf(format, i)
+	}
+	return out
+}
+
+var (
+	vNames       = numberedNames("v%d")
+	tNames       = numberedNames("t%d")
+	getNames     = numberedNames("get(%d)")
+	textNames    = numberedNames("text(%d)")
+	definedNames = numberedNames("defined(%d)")
+)
+
+// segments returns the segments of the translation, computing them on
+// first use.
+func (p *CondProgram) segments() []segment {
+	p.segsOnce.Do(func() {
+		if p.segs != nil {
+			return
+		}
+		q := &CondProgram{Cond: p.Cond}
+		tr := &translator{p: q, segs: true, static: p.static}
+		if p.static {
+			tr.staticT = types.Map{}
+			tr.typeOf = func(*ast.VarRef) types.Type { return types.Any }
+		}
+		tr.cond(p.Cond)
+		p.segs = q.segs
+	})
+	return p.segs
 }
 
 func (t *translator) cond(c ast.Cond) {
@@ -98,7 +147,7 @@ func (t *translator) cond(c ast.Cond) {
 	case *ast.CondDefined:
 		i := len(t.p.Defined)
 		t.p.Defined = append(t.p.Defined, n.Var)
-		t.emit(fmt.Sprintf("defined(%d)", i), n.Span())
+		t.emit(numbered(&definedNames, "defined(", i)+suffixIf(i, len(definedNames)), n.Span())
 	case *ast.CondOperand:
 		t.operand(n.X, n.Span())
 	}
@@ -110,12 +159,12 @@ func (t *translator) operand(e ast.Expr, sp diag.Span) {
 		i := len(t.p.Refs)
 		t.p.Refs = append(t.p.Refs, x)
 		if t.static {
-			name := fmt.Sprintf("v%d", i)
+			name := numbered(&vNames, "v", i)
 			t.staticT[name] = t.typeOf(x)
 			t.emit(name, x.Span())
 			return
 		}
-		t.emit(fmt.Sprintf("get(%d)", i), x.Span())
+		t.emit(numbered(&getNames, "get(", i)+suffixIf(i, len(getNames)), x.Span())
 	case *ast.StringLit:
 		if x.IsConstant() {
 			t.emit(strconv.Quote(x.ConstValue()), x.Span())
@@ -124,12 +173,12 @@ func (t *translator) operand(e ast.Expr, sp diag.Span) {
 		i := len(t.p.Texts)
 		t.p.Texts = append(t.p.Texts, x)
 		if t.static {
-			name := fmt.Sprintf("t%d", i)
+			name := numbered(&tNames, "t", i)
 			t.staticT[name] = types.String
 			t.emit(name, x.Span())
 			return
 		}
-		t.emit(fmt.Sprintf("text(%d)", i), x.Span())
+		t.emit(numbered(&textNames, "text(", i)+suffixIf(i, len(textNames)), x.Span())
 	case *ast.RawStringLit:
 		t.emit(strconv.Quote(x.Value), x.Span())
 	case *ast.NumberLit:
@@ -154,15 +203,16 @@ func (p *CondProgram) rebase(err error) diag.Span {
 			col = fe.Column
 		}
 		best := -1
-		for i, s := range p.segs {
+		segs := p.segments()
+		for i, s := range segs {
 			if col >= s.from && col < s.to {
-				if best < 0 || s.to-s.from < p.segs[best].to-p.segs[best].from {
+				if best < 0 || s.to-s.from < segs[best].to-segs[best].from {
 					best = i
 				}
 			}
 		}
 		if best >= 0 {
-			return p.segs[best].span
+			return segs[best].span
 		}
 	}
 	return p.Cond.Span()
@@ -204,7 +254,7 @@ func (c *checker) cond(cond ast.Cond) {
 	if cond == nil {
 		return
 	}
-	st := &CondProgram{Cond: cond}
+	st := &CondProgram{Cond: cond, static: true}
 	tr := &translator{p: st, static: true, staticT: types.Map{}, typeOf: func(r *ast.VarRef) types.Type {
 		if len(r.Segments) != 1 {
 			return types.Any
@@ -221,7 +271,8 @@ func (c *checker) cond(cond ast.Cond) {
 	var key strings.Builder
 	key.WriteString(st.Source)
 	for i := range st.Refs {
-		key.WriteString("\x00" + tr.staticT[fmt.Sprintf("v%d", i)].String())
+		key.WriteString("\x00")
+		key.WriteString(tr.staticT[numbered(&vNames, "v", i)].String())
 	}
 	err, seen := c.condCache[key.String()]
 	if !seen {
@@ -372,4 +423,12 @@ func globMatch(pat, s string) bool {
 		pi++
 	}
 	return pi == len(pat)
+}
+
+// suffixIf closes a numbered call name built past the precomputed ones.
+func suffixIf(i, n int) string {
+	if i < n {
+		return ""
+	}
+	return ")"
 }
