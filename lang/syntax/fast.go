@@ -48,19 +48,6 @@ type fastParser struct {
 
 const fastRing = 4 // a power of two > max lookahead
 
-func advancePos(p lexer.Position, s string) lexer.Position {
-	for i := 0; i < len(s); i++ {
-		p.Offset++
-		if s[i] == '\n' {
-			p.Line++
-			p.Column = 1
-		} else {
-			p.Column++
-		}
-	}
-	return p
-}
-
 // newFastParser prepares a lazy scan of src. A lexer error stops the fast
 // path (participle re-lexes and reports it).
 func newFastParser(sc *scanner) *fastParser {
@@ -79,10 +66,11 @@ func (p *fastParser) fill(k int) {
 		if t.Type == tError {
 			panic(errFast)
 		}
-		end := advancePos(t.Pos, t.Value)
+		// Trivia is skipped before a token, so the scanner stands just
+		// after it.
 		p.buf[(p.head+p.n)&(fastRing-1)] = ftok{Type: t.Type, Value: t.Value,
 			off: int32(t.Pos.Offset), line: int32(t.Pos.Line), col: int32(t.Pos.Column),
-			eoff: int32(end.Offset), eline: int32(end.Line), ecl: int32(end.Column)}
+			eoff: int32(p.sc.off), eline: int32(p.sc.line), ecl: int32(p.sc.col)}
 		p.n++
 	}
 }

@@ -107,7 +107,10 @@ func splitParts(cs []pchar, escapes bool, end diag.Pos, diags *diag.List) []ast.
 // splitPlain is splitParts for single-line text without escapes, computing
 // positions by column arithmetic instead of per-character records.
 func splitPlain(text string, pos, end diag.Pos) []ast.StrPart {
-	var parts []ast.StrPart
+	if text == "" {
+		return nil
+	}
+	parts := make([]ast.StrPart, 0, 2*strings.Count(text, "${")+1)
 	at := func(i int) diag.Pos {
 		return diag.Pos{File: pos.File, Offset: pos.Offset + i, Line: pos.Line, Col: pos.Col + i}
 	}
@@ -154,11 +157,36 @@ func parseRef(inner string, allowDefault bool) (*ast.VarRef, bool) {
 		}
 	}
 	name = strings.TrimSpace(name)
+	if isPlainName(name) {
+		// The common ${NAME}: the reference and its one segment in one
+		// allocation.
+		x := &struct {
+			r   ast.VarRef
+			seg [1]ast.Segment
+		}{}
+		x.seg[0].Key = name
+		x.r = ast.VarRef{Name: name, Segments: x.seg[:], Default: def}
+		return &x.r, true
+	}
 	segs, err := parseSegments(name)
 	if err != nil {
 		return nil, false
 	}
 	return &ast.VarRef{Name: name, Segments: segs, Default: def}, true
+}
+
+// isPlainName reports a non-empty name of identifier bytes only (one key
+// segment).
+func isPlainName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isIdentByte(s[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // parseSegments splits "A.B[0].C" into key and index segments.
