@@ -325,7 +325,8 @@ func (c *checker) argType(b *builtin.Builtin, p *builtin.Param, e ast.Expr) {
 	case *ast.ObjectLit:
 		v = value.Obj(nil)
 	case *ast.VarRef:
-		t := c.varTypes[strings.ToLower(x.Root())]
+		var buf foldBuf
+		t := c.varTypes[string(fold(&buf, x.Root()))]
 		if len(x.Segments) == 1 && t != builtin.TAny && !compatible(p.Type, t) {
 			c.errorf(x.Span(), "arg-type", "argument `%s` of `%s` must be %s, but %s is %s", p.Name, b.Name, article(p.Type), x.Source(), article(t))
 		}

@@ -259,7 +259,8 @@ func (c *checker) cond(cond ast.Cond) {
 		if len(r.Segments) != 1 {
 			return types.Any
 		}
-		if t, ok := c.varTypes[strings.ToLower(r.Root())]; ok {
+		var buf foldBuf
+		if t, ok := c.varTypes[string(fold(&buf, r.Root()))]; ok {
 			return exprType(t)
 		}
 		return types.Any

@@ -24,17 +24,59 @@ type defs struct {
 	open   bool
 }
 
-func newDefs() *defs { return &defs{names: map[string]bool{}} }
+// Layers allocate their map on the first add: most branches define nothing.
+func newDefs() *defs { return &defs{} }
 
-func (d *defs) add(name string) { d.names[strings.ToLower(name)] = true }
+// foldBuf is room for folding a name without allocating.
+type foldBuf [64]byte
+
+// fold returns name in lower case as bytes (in buf when it fits): index
+// maps with string(fold(...)), which does not allocate for lookups.
+func fold(buf *foldBuf, name string) []byte {
+	b := buf[:0]
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c >= 0x80 {
+			return []byte(strings.ToLower(name))
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return b
+}
+
+// folded returns the lower-case name, allocating only when it differs.
+func folded(name string) string {
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c >= 0x80 || ('A' <= c && c <= 'Z') {
+			return strings.ToLower(name)
+		}
+	}
+	return name
+}
+
+func (d *defs) add(name string) {
+	var buf foldBuf
+	k := fold(&buf, name)
+	if d.names[string(k)] {
+		return
+	}
+	if d.names == nil {
+		d.names = map[string]bool{}
+	}
+	d.names[string(k)] = true
+}
 
 func (d *defs) has(name string) bool {
-	n := strings.ToLower(name)
-	if strings.HasPrefix(n, "sec_") {
+	var buf foldBuf
+	n := fold(&buf, name)
+	if len(n) >= 4 && string(n[:4]) == "sec_" {
 		return true
 	}
 	for l := d; l != nil; l = l.parent {
-		if l.open || l.names[n] {
+		if l.open || l.names[string(n)] {
 			return true
 		}
 	}
@@ -42,13 +84,16 @@ func (d *defs) has(name string) bool {
 }
 
 func (d *defs) clone() *defs {
-	return &defs{names: map[string]bool{}, parent: d, open: d.open}
+	return &defs{parent: d, open: d.open}
 }
 
 // merge adds every name of o (all its layers).
 func (d *defs) merge(o *defs) {
 	for l := o; l != nil; l = l.parent {
 		d.open = d.open || l.open
+		if len(l.names) > 0 && d.names == nil {
+			d.names = make(map[string]bool, len(l.names))
+		}
 		for k := range l.names {
 			d.names[k] = true
 		}
@@ -58,6 +103,9 @@ func (d *defs) merge(o *defs) {
 // mergeLayer adds the names of o's own layer (a branch cloned from d).
 func (d *defs) mergeLayer(o *defs) {
 	d.open = d.open || o.open
+	if len(o.names) > 0 && d.names == nil {
+		d.names = make(map[string]bool, len(o.names))
+	}
 	for k := range o.names {
 		d.names[k] = true
 	}
@@ -107,12 +155,15 @@ func typeOf(e ast.Expr) builtin.Type {
 }
 
 func (c *checker) setType(name string, t builtin.Type) {
-	k := strings.ToLower(name)
-	if old, ok := c.varTypes[k]; ok && old != t {
-		c.varTypes[k] = builtin.TAny
+	var buf foldBuf
+	k := fold(&buf, name)
+	if old, ok := c.varTypes[string(k)]; ok {
+		if old != t {
+			c.varTypes[string(k)] = builtin.TAny
+		}
 		return
 	}
-	c.varTypes[k] = t
+	c.varTypes[folded(name)] = t
 }
 
 // checkVars runs the definition analysis and reports uses that no
@@ -382,17 +433,26 @@ func (c *checker) useStmts(stmts []ast.Stmt, d *defs, guarded map[string]bool) {
 	}
 }
 
+// withGuards returns guarded plus the roots cond tests with defined(); the
+// maps are never modified, so guarded itself is returned when cond adds
+// nothing.
 func withGuards(guarded map[string]bool, cond ast.Cond) map[string]bool {
-	out := map[string]bool{}
-	for k := range guarded {
-		out[k] = true
-	}
+	var out map[string]bool
 	ast.Inspect(cond, func(n ast.Node) bool {
 		if d, ok := n.(*ast.CondDefined); ok {
-			out[strings.ToLower(d.Var.Root())] = true
+			if out == nil {
+				out = make(map[string]bool, len(guarded)+1)
+				for k := range guarded {
+					out[k] = true
+				}
+			}
+			out[folded(d.Var.Root())] = true
 		}
 		return true
 	})
+	if out == nil {
+		return guarded
+	}
 	return out
 }
 
@@ -444,7 +504,8 @@ func (c *checker) useExpr(e ast.Expr, d *defs, guarded map[string]bool) {
 // (the process environment may supply the value at run time).
 func (c *checker) useRef(r *ast.VarRef, d *defs, guarded map[string]bool, direct bool) {
 	root := r.Root()
-	if r.Default != nil || d.has(root) || guarded[strings.ToLower(root)] {
+	var buf foldBuf
+	if r.Default != nil || d.has(root) || guarded[string(fold(&buf, root))] {
 		return
 	}
 	if !direct {
