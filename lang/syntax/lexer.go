@@ -183,13 +183,20 @@ func (s *scanner) next() (lexer.Token, error) {
 	c := s.src[s.off]
 	switch {
 	case c == ' ' || c == '\t' || c == '\r' || c == '\n':
-		for s.off < len(s.src) {
-			c := s.src[s.off]
-			if c != ' ' && c != '\t' && c != '\r' && c != '\n' {
+		off, line, col := s.off, s.line, s.col
+		for ; off < len(s.src); off++ {
+			c := s.src[off]
+			if c == '\n' {
+				line++
+				col = 1
+				continue
+			}
+			if c != ' ' && c != '\t' && c != '\r' {
 				break
 			}
-			s.advance(1)
+			col++
 		}
+		s.off, s.line, s.col = off, line, col
 		if s.skipTrivia {
 			return lexer.Token{Type: tWhitespace}, nil
 		}
@@ -301,9 +308,13 @@ func (s *scanner) next() (lexer.Token, error) {
 		}
 		return s.tok(typ, start), nil
 	case isIdentByte(c):
-		for s.off < len(s.src) && isIdentByte(s.src[s.off]) {
-			s.advance(1)
+		// Names hold no newlines: only the column moves.
+		off := s.off
+		for off < len(s.src) && isIdentByte(s.src[off]) {
+			off++
 		}
+		s.col += off - s.off
+		s.off = off
 		return s.tok(tIdent, start), nil
 	}
 	// Punctuation: two-character operators first.
@@ -365,7 +376,9 @@ func (s *scanner) stringLit() bool {
 			s.errorf(start, "unterminated-string", "close the string on the same line; for text over several lines write \\n or a raw string r#\"...\"#", "unterminated string")
 			return false
 		default:
-			s.advance(1)
+			// Not a newline: only the column moves.
+			s.off++
+			s.col++
 		}
 	}
 	s.errorf(start, "unterminated-string", "close the string with \"", "unterminated string")
