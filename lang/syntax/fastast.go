@@ -28,7 +28,7 @@ func (p *fastParser) fileAST() (items []ast.TopItem, err error) {
 			items, err = nil, errFast
 		}
 	}()
-	p.c = &converter{}
+	p.c = &converter{a: &arena{}}
 	for !p.peek().EOF() {
 		switch {
 		case p.is("extern"):
@@ -358,7 +358,7 @@ func (p *fastParser) valueAST() ast.Expr {
 	t := p.peek()
 	switch {
 	case t.Type == tString:
-		return stringLit(p.next().Value, toDiagPos(start), &c.diags)
+		return stringLit(p.next().Value, toDiagPos(start), &c.diags, c.a)
 	case t.Type == tRawString:
 		return rawStringLit(p.next().Value, toDiagPos(start), &c.diags)
 	case t.Type == tInt:

@@ -89,7 +89,7 @@ func splitParts(cs []pchar, escapes bool, end diag.Pos, diags *diag.List) []ast.
 					inner.WriteByte(cs[k].c)
 				}
 				sp := diag.Span{Start: cs[i].pos, End: posAt(j + 1)}
-				if ref, ok := parseRef(inner.String(), true); ok {
+				if ref, ok := parseRef(inner.String(), true, nil); ok {
 					flush(cs[i].pos)
 					ref.S = sp
 					parts = append(parts, ast.StrPart{Sp: ast.Sp{S: sp}, Var: ref})
@@ -106,11 +106,12 @@ func splitParts(cs []pchar, escapes bool, end diag.Pos, diags *diag.List) []ast.
 
 // splitPlain is splitParts for single-line text without escapes, computing
 // positions by column arithmetic instead of per-character records.
-func splitPlain(text string, pos, end diag.Pos) []ast.StrPart {
+func splitPlain(text string, pos, end diag.Pos, a *arena) []ast.StrPart {
 	if text == "" {
 		return nil
 	}
-	parts := make([]ast.StrPart, 0, 2*strings.Count(text, "${")+1)
+	var buf [8]ast.StrPart
+	parts := buf[:0]
 	at := func(i int) diag.Pos {
 		return diag.Pos{File: pos.File, Offset: pos.Offset + i, Line: pos.Line, Col: pos.Col + i}
 	}
@@ -124,7 +125,7 @@ func splitPlain(text string, pos, end diag.Pos) []ast.StrPart {
 			break
 		}
 		j += i + 2
-		ref, ok := parseRef(text[i+2:j], true)
+		ref, ok := parseRef(text[i+2:j], true, a)
 		if !ok {
 			continue
 		}
@@ -140,13 +141,18 @@ func splitPlain(text string, pos, end diag.Pos) []ast.StrPart {
 	if textStart < len(text) {
 		parts = append(parts, ast.StrPart{Sp: ast.Sp{S: diag.Span{Start: at(textStart), End: end}}, Text: text[textStart:]})
 	}
-	return parts
+	if len(parts) == 0 {
+		return nil
+	}
+	out := a.strParts(len(parts))
+	copy(out, parts)
+	return out
 }
 
 // parseRef parses the inside of `${...}`: NAME, NAME[0].KEY, and with
 // allowDefault NAME:default. It reports false for text that is not a
 // reference (the original tool leaves such text alone, e.g. `${my-var}`).
-func parseRef(inner string, allowDefault bool) (*ast.VarRef, bool) {
+func parseRef(inner string, allowDefault bool, a *arena) (*ast.VarRef, bool) {
 	name := inner
 	var def *string
 	if allowDefault {
@@ -160,10 +166,7 @@ func parseRef(inner string, allowDefault bool) (*ast.VarRef, bool) {
 	if isPlainName(name) {
 		// The common ${NAME}: the reference and its one segment in one
 		// allocation.
-		x := &struct {
-			r   ast.VarRef
-			seg [1]ast.Segment
-		}{}
+		x := a.refSeg()
 		x.seg[0].Key = name
 		x.r = ast.VarRef{Name: name, Segments: x.seg[:], Default: def}
 		return &x.r, true
@@ -230,7 +233,7 @@ func parseSegments(p string) ([]ast.Segment, error) {
 }
 
 // stringLit converts a "..." token at pos.
-func stringLit(raw string, pos diag.Pos, diags *diag.List) *ast.StringLit {
+func stringLit(raw string, pos diag.Pos, diags *diag.List, a *arena) *ast.StringLit {
 	end := pos.Advance(raw)
 	inner := raw
 	innerPos := pos
@@ -241,11 +244,13 @@ func stringLit(raw string, pos diag.Pos, diags *diag.List) *ast.StringLit {
 	innerEnd := innerPos.Advance(inner)
 	var parts []ast.StrPart
 	if strings.IndexByte(inner, '\\') < 0 && strings.IndexByte(inner, '\n') < 0 {
-		parts = splitPlain(inner, innerPos, innerEnd)
+		parts = splitPlain(inner, innerPos, innerEnd, a)
 	} else {
 		parts = splitParts(charsOf(inner, innerPos), true, innerEnd, diags)
 	}
-	return &ast.StringLit{Sp: ast.Sp{S: diag.Span{Start: pos, End: end}}, Raw: raw, Parts: parts}
+	lit := a.strLit()
+	*lit = ast.StringLit{Sp: ast.Sp{S: diag.Span{Start: pos, End: end}}, Raw: raw, Parts: parts}
+	return lit
 }
 
 // rawStringLit converts an r#"..."# token at pos.
