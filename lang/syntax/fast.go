@@ -44,6 +44,7 @@ type fastParser struct {
 
 	c     *converter  // for the constructs still built as g* trees
 	parts []ast.Ident // scratch for scanPath
+	stk   []ast.Stmt  // statements of the open blocks
 }
 
 const fastRing = 4 // a power of two > max lookahead

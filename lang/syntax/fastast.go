@@ -148,17 +148,25 @@ func (p *fastParser) flowAST() *ast.Flow {
 func (p *fastParser) blockAST() *ast.Block {
 	start := p.pos()
 	p.expect("{")
-	var stmts []ast.Stmt
+	base := len(p.stk)
 	for !p.is("}") {
 		if p.peek().EOF() {
 			panic(errFast)
 		}
 		if st := p.stmtAST(); st != nil {
-			stmts = append(stmts, st)
+			p.stk = append(p.stk, st)
 		}
 	}
 	p.expect("}")
-	return &ast.Block{Sp: sp(start, p.last), Stmts: stmts}
+	b := one(&p.c.a.blocks)
+	*b = ast.Block{Sp: sp(start, p.last)}
+	if n := len(p.stk) - base; n > 0 {
+		b.Stmts = many(&p.c.a.stmts, n)
+		copy(b.Stmts, p.stk[base:])
+		clear(p.stk[base:])
+		p.stk = p.stk[:base]
+	}
+	return b
 }
 
 func (p *fastParser) stmtAST() ast.Stmt {
@@ -239,8 +247,9 @@ func (p *fastParser) identVal() ast.Ident {
 }
 
 func (p *fastParser) identNode() *ast.Ident {
-	id := p.identVal()
-	return &id
+	id := one(&p.c.a.idents)
+	*id = p.identVal()
+	return id
 }
 
 // pathName is the dotted name of the scanned path, from start to p.last.
@@ -265,18 +274,23 @@ func (p *fastParser) pathName(start lexer.Position) string {
 
 // pathNode turns the scanned path into an *ast.Path.
 func (p *fastParser) pathNode(start lexer.Position) *ast.Path {
-	ids := make([]ast.Ident, len(p.parts))
+	a := p.c.a
+	ids := many(&a.idents, len(p.parts))
 	copy(ids, p.parts)
-	parts := make([]*ast.Ident, len(ids))
+	parts := many(&a.identPtr, len(ids))
 	for i := range ids {
 		parts[i] = &ids[i]
 	}
-	return ast.NewPathNamed(sp(start, p.last), parts, p.pathName(start))
+	path := one(&a.paths)
+	*path = *ast.NewPathNamed(sp(start, p.last), parts, p.pathName(start))
+	return path
 }
 
 // keyNode turns the scanned path into one Ident ("a.b"), as converter.key.
 func (p *fastParser) keyNode(start lexer.Position) *ast.Ident {
-	return &ast.Ident{Sp: sp(start, p.last), Name: p.pathName(start)}
+	id := one(&p.c.a.idents)
+	*id = ast.Ident{Sp: sp(start, p.last), Name: p.pathName(start)}
+	return id
 }
 
 func (p *fastParser) pathStmtAST() ast.Stmt {
@@ -290,7 +304,9 @@ func (p *fastParser) pathStmtAST() ast.Stmt {
 		if !p.accept(";") {
 			p.accept(",")
 		}
-		return &ast.Assign{Sp: sp(start, p.last), Key: key, Value: v}
+		as := one(&c.a.assigns)
+		*as = ast.Assign{Sp: sp(start, p.last), Key: key, Value: v}
+		return as
 	case p.is("("):
 		target := p.pathNode(start)
 		if target.String() == "gx.defined" {
@@ -298,7 +314,9 @@ func (p *fastParser) pathStmtAST() ast.Stmt {
 		}
 		args := p.callArgsAST()
 		p.accept(";")
-		return &ast.Call{Sp: sp(start, p.last), Target: target, Args: args}
+		call := one(&c.a.calls)
+		*call = ast.Call{Sp: sp(start, p.last), Target: target, Args: args}
+		return call
 	case p.is("{"):
 		target := p.pathNode(start)
 		if target.String() != "gx.vars" {
@@ -320,7 +338,8 @@ func (p *fastParser) pathStmtAST() ast.Stmt {
 
 func (p *fastParser) callArgsAST() []*ast.Arg {
 	p.expect("(")
-	var args []*ast.Arg
+	var buf [8]*ast.Arg
+	args := buf[:0]
 	if !p.is(")") {
 		args = append(args, p.argAST())
 		for p.is(",") && !p.isAt(1, ")") {
@@ -330,7 +349,12 @@ func (p *fastParser) callArgsAST() []*ast.Arg {
 		p.accept(",")
 	}
 	p.expect(")")
-	return args
+	if len(args) == 0 {
+		return nil
+	}
+	out := many(&p.c.a.argPtr, len(args))
+	copy(out, args)
+	return out
 }
 
 func (p *fastParser) argAST() *ast.Arg {
@@ -341,7 +365,9 @@ func (p *fastParser) argAST() *ast.Arg {
 		p.next()
 	}
 	v := p.valueAST()
-	return &ast.Arg{Sp: sp(start, p.last), Key: key, Value: v}
+	a := one(&p.c.a.args)
+	*a = ast.Arg{Sp: sp(start, p.last), Key: key, Value: v}
+	return a
 }
 
 func isBoolWord(s string) bool {
@@ -383,15 +409,21 @@ func (p *fastParser) valueAST() ast.Expr {
 	case p.is("["):
 		p.next()
 		l := &ast.ListLit{}
+		var buf [8]ast.Expr
+		elems := buf[:0]
 		if !p.is("]") {
-			l.Elems = append(l.Elems, p.valueAST())
+			elems = append(elems, p.valueAST())
 			for p.is(",") && !p.isAt(1, "]") {
 				p.next()
-				l.Elems = append(l.Elems, p.valueAST())
+				elems = append(elems, p.valueAST())
 			}
 			p.accept(",")
 		}
 		p.expect("]")
+		if len(elems) > 0 {
+			l.Elems = many(&c.a.exprs, len(elems))
+			copy(l.Elems, elems)
+		}
 		l.Sp = sp(start, p.last)
 		return l
 	case p.is("{"):
