@@ -7,6 +7,7 @@ import (
 	"github.com/alecthomas/participle/v2/lexer"
 
 	"github.com/gxl-dev/gxl/lang/ast"
+	"github.com/gxl-dev/gxl/lang/diag"
 )
 
 // The fast path builds the AST directly for the frequent constructs (mods,
@@ -186,16 +187,15 @@ func (p *fastParser) stmtAST() ast.Stmt {
 }
 
 func (p *fastParser) ifAST() *ast.If {
-	c := p.c
 	start := p.pos()
 	p.expect("if")
-	s := &ast.If{Cond: c.or(p.or())}
+	s := &ast.If{Cond: p.orAST()}
 	s.Then = p.blockAST()
 	for p.is("else") && p.isAt(1, "if") {
 		eis := p.pos()
 		p.next()
 		p.next()
-		cond := c.or(p.or())
+		cond := p.orAST()
 		then := p.blockAST()
 		s.ElseIfs = append(s.ElseIfs, &ast.ElseIf{Sp: sp(eis, p.last), Cond: cond, Then: then})
 	}
@@ -450,4 +450,84 @@ func (p *fastParser) objEntryAST() *ast.ObjEntry {
 	p.expect(":")
 	v := p.valueAST()
 	return &ast.ObjEntry{Sp: sp(start, p.last), Key: key, Value: v}
+}
+
+// Conditions, as converter.or/and/cmp/unary/prim build them; the forms the
+// converter reports (`=`, chained comparisons, gx.defined, bare names,
+// defined() of a non-reference) give up.
+
+func (p *fastParser) orAST() ast.Cond {
+	x := p.andAST()
+	for p.is("||") {
+		opPos := p.pos()
+		op := p.next().Value
+		y := p.andAST()
+		x = &ast.CondBinary{Sp: ast.Sp{S: diag.Join(x.Span(), y.Span())}, Op: op, OpPos: span(opPos, opPos), L: x, R: y}
+	}
+	return x
+}
+
+func (p *fastParser) andAST() ast.Cond {
+	x := p.cmpAST()
+	for p.is("&&") {
+		opPos := p.pos()
+		op := p.next().Value
+		y := p.cmpAST()
+		x = &ast.CondBinary{Sp: ast.Sp{S: diag.Join(x.Span(), y.Span())}, Op: op, OpPos: span(opPos, opPos), L: x, R: y}
+	}
+	return x
+}
+
+func (p *fastParser) cmpAST() ast.Cond {
+	x := p.unaryAST()
+	for i := 0; p.peek().Type == tPunct && cmpOps[p.peek().Value]; i++ {
+		opPos := p.pos()
+		op := p.next().Value
+		if op == "=" || i > 0 {
+			panic(errFast)
+		}
+		opSpan := span(opPos, opPos)
+		opSpan.End = opSpan.Start.Advance(op)
+		y := p.unaryAST()
+		x = &ast.CondBinary{Sp: ast.Sp{S: diag.Join(x.Span(), y.Span())}, Op: op, OpPos: opSpan, L: x, R: y}
+	}
+	return x
+}
+
+func (p *fastParser) unaryAST() ast.Cond {
+	start := p.pos()
+	if p.accept("!") {
+		x := p.unaryAST()
+		return &ast.CondUnary{Sp: sp(start, p.last), Op: "!", X: x}
+	}
+	return p.primAST()
+}
+
+func (p *fastParser) primAST() ast.Cond {
+	start := p.pos()
+	switch {
+	case p.accept("("):
+		x := p.orAST()
+		p.expect(")")
+		return &ast.CondParen{Sp: sp(start, p.last), X: x}
+	case p.is("defined") && p.isAt(1, "("):
+		p.next()
+		p.next()
+		if p.peek().Type == tIdent && p.isAt(1, ":") {
+			p.ident()
+			p.next()
+		}
+		r, ok := p.valueAST().(*ast.VarRef)
+		if !ok {
+			panic(errFast)
+		}
+		p.expect(")")
+		return &ast.CondDefined{Sp: sp(start, p.last), Var: r}
+	case p.is("gx") && p.isAt(1, ".") && p.isAt(2, "defined"):
+		panic(errFast)
+	case p.startsValue():
+		x := p.valueAST()
+		return &ast.CondOperand{Sp: sp(start, p.last), X: x}
+	}
+	panic(errFast)
 }
