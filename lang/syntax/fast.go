@@ -62,16 +62,27 @@ func (p *fastParser) done() { p.sc.skipTrivia, p.sc.str = false, "" }
 
 // fill makes sure the k-th token from the current one is buffered.
 func (p *fastParser) fill(k int) {
+	sc := p.sc
 	for p.n <= k {
-		t, _ := p.sc.Next()
-		if t.Type == tError {
+		t := &p.buf[(p.head+p.n)&(fastRing-1)]
+		if sc.off >= len(sc.src) {
+			*t = ftok{Type: lexer.EOF, off: int32(sc.off), line: int32(sc.line), col: int32(sc.col),
+				eoff: int32(sc.off), eline: int32(sc.line), ecl: int32(sc.col)}
+			p.n++
+			continue
+		}
+		start := sc.pos()
+		typ := sc.lex(&start)
+		switch typ {
+		case tWhitespace, tComment:
+			continue
+		case tError:
 			panic(errFast)
 		}
-		// Trivia is skipped before a token, so the scanner stands just
-		// after it.
-		p.buf[(p.head+p.n)&(fastRing-1)] = ftok{Type: t.Type, Value: t.Value,
-			off: int32(t.Pos.Offset), line: int32(t.Pos.Line), col: int32(t.Pos.Column),
-			eoff: int32(p.sc.off), eline: int32(p.sc.line), ecl: int32(p.sc.col)}
+		// The scanner stands just after the token.
+		*t = ftok{Type: typ, Value: sc.str[start.Offset:sc.off],
+			off: int32(start.Offset), line: int32(start.Line), col: int32(start.Column),
+			eoff: int32(sc.off), eline: int32(sc.line), ecl: int32(sc.col)}
 		p.n++
 	}
 }

@@ -180,6 +180,17 @@ func (s *scanner) next() (lexer.Token, error) {
 		return lexer.EOFToken(s.pos()), nil
 	}
 	start := s.pos()
+	typ := s.lex(&start)
+	if typ == tWhitespace && s.skipTrivia {
+		return lexer.Token{Type: tWhitespace}, nil
+	}
+	return s.tok(typ, start), nil
+}
+
+// lex scans the token at start (the current position, before the end of
+// input) and returns its type; its text is src[start.Offset:s.off].
+func (s *scanner) lex(startp *lexer.Position) lexer.TokenType {
+	start := *startp
 	c := s.src[s.off]
 	switch {
 	case c == ' ' || c == '\t' || c == '\r' || c == '\n':
@@ -197,25 +208,22 @@ func (s *scanner) next() (lexer.Token, error) {
 			col++
 		}
 		s.off, s.line, s.col = off, line, col
-		if s.skipTrivia {
-			return lexer.Token{Type: tWhitespace}, nil
-		}
-		return s.tok(tWhitespace, start), nil
+		return tWhitespace
 	case c == '/' && s.peek(1) == '/':
 		s.lineComment(start, ast.LineComment)
-		return s.tok(tComment, start), nil
+		return tComment
 	case c == '#' && s.peek(1) == '[':
 		s.advance(2)
-		return s.tok(tAnnOpen, start), nil
+		return tAnnOpen
 	case c == '#':
 		s.lineComment(start, ast.HashComment)
-		return s.tok(tComment, start), nil
+		return tComment
 	case c == '/' && s.peek(1) == '*':
 		s.advance(2)
 		for {
 			if s.off >= len(s.src) {
 				s.errorf(toDiagPos(start), "unterminated-comment", "close the comment with */", "unterminated /* comment")
-				return s.tok(tError, start), nil
+				return tError
 			}
 			if s.src[s.off] == '*' && s.peek(1) == '/' {
 				s.advance(2)
@@ -224,18 +232,18 @@ func (s *scanner) next() (lexer.Token, error) {
 			s.advance(1)
 		}
 		s.addComment(start, ast.BlockComment)
-		return s.tok(tComment, start), nil
+		return tComment
 	case c == '"':
 		if !s.stringLit() {
-			return s.tok(tError, start), nil
+			return tError
 		}
-		return s.tok(tString, start), nil
+		return tString
 	case c == 'r' && s.peek(1) == '#' && s.peek(2) == '"':
 		s.advance(3)
 		for {
 			if s.off >= len(s.src) {
 				s.errorf(toDiagPos(start), "unterminated-string", "a raw string ends with \"#", "unterminated raw string")
-				return s.tok(tError, start), nil
+				return tError
 			}
 			if s.src[s.off] == '"' && s.peek(1) == '#' {
 				s.advance(2)
@@ -243,19 +251,19 @@ func (s *scanner) next() (lexer.Token, error) {
 			}
 			s.advance(1)
 		}
-		return s.tok(tRawString, start), nil
+		return tRawString
 	case c == '`':
 		if s.peek(1) == '`' && s.peek(2) == '`' {
 			if !strings.HasPrefix(string(s.src[s.off+3:min(len(s.src), s.off+6)]), "cmd") {
 				s.advance(3)
 				s.errorf(toDiagPos(start), "syntax", "fenced command blocks start with ```cmd", "unknown fenced block")
-				return s.tok(tError, start), nil
+				return tError
 			}
 			s.advance(6)
 			for {
 				if s.off >= len(s.src) {
 					s.errorf(toDiagPos(start), "unterminated-cmd", "close the block with ```", "unterminated ```cmd block")
-					return s.tok(tError, start), nil
+					return tError
 				}
 				if s.src[s.off] == '`' && s.peek(1) == '`' && s.peek(2) == '`' {
 					s.advance(3)
@@ -263,11 +271,11 @@ func (s *scanner) next() (lexer.Token, error) {
 				}
 				s.advance(1)
 			}
-			return s.tok(tCmdBlock, start), nil
+			return tCmdBlock
 		}
 		s.advance(1)
 		s.errorf(toDiagPos(start), "syntax", "backquotes only appear in ```cmd blocks; quote shell text in a string", "unexpected backquote")
-		return s.tok(tError, start), nil
+		return tError
 	case c == '$' && s.peek(1) == '{':
 		end := -1
 		for i := s.off + 2; i < len(s.src); i++ {
@@ -282,10 +290,10 @@ func (s *scanner) next() (lexer.Token, error) {
 		if end < 0 {
 			s.advance(2)
 			s.errorf(toDiagPos(start), "syntax", "a variable reference is written ${NAME}", "unterminated ${")
-			return s.tok(tError, start), nil
+			return tError
 		}
 		s.advance(end + 1 - s.off)
-		return s.tok(tVarRef, start), nil
+		return tVarRef
 	case isDigit(c) || (c == '-' && isDigit(s.peek(1))):
 		s.advance(1)
 		for s.off < len(s.src) && isDigit(s.src[s.off]) {
@@ -304,9 +312,9 @@ func (s *scanner) next() (lexer.Token, error) {
 			for s.off < len(s.src) && isIdentByte(s.src[s.off]) {
 				s.advance(1)
 			}
-			return s.tok(tIdent, start), nil
+			return tIdent
 		}
-		return s.tok(typ, start), nil
+		return typ
 	case isIdentByte(c):
 		// Names hold no newlines: only the column moves.
 		off := s.off
@@ -315,20 +323,20 @@ func (s *scanner) next() (lexer.Token, error) {
 		}
 		s.col += off - s.off
 		s.off = off
-		return s.tok(tIdent, start), nil
+		return tIdent
 	}
 	// Punctuation: two-character operators first.
 	if s.off+1 < len(s.src) {
 		switch string(s.src[s.off : s.off+2]) {
 		case "==", "!=", "=*", "<=", ">=", "&&", "||":
 			s.advance(2)
-			return s.tok(tPunct, start), nil
+			return tPunct
 		}
 	}
 	switch c {
 	case '{', '}', '(', ')', '[', ']', ',', ';', ':', '=', '.', '|', '@', '!', '<', '>', '*', '~', '-', '&':
 		s.advance(1)
-		return s.tok(tPunct, start), nil
+		return tPunct
 	}
 	// Anything else is an error token covering one (UTF-8) character.
 	n := 1
@@ -337,7 +345,7 @@ func (s *scanner) next() (lexer.Token, error) {
 	}
 	s.advance(n)
 	s.errorf(toDiagPos(start), "syntax", "", "unexpected character %q", string(s.src[start.Offset:s.off]))
-	return s.tok(tError, start), nil
+	return tError
 }
 
 func (s *scanner) lineComment(start lexer.Position, kind ast.CommentKind) {
