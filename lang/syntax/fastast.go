@@ -49,9 +49,9 @@ func (p *fastParser) fileAST() (items []ast.TopItem, err error) {
 func (p *fastParser) modAST() *ast.Mod {
 	c := p.c
 	start := p.pos()
-	m := &ast.Mod{Annotations: c.annotations(p.annGroups())}
+	m := &ast.Mod{Annotations: p.annotationsAST()}
 	p.expect("mod")
-	m.Name = c.ident(p.ident())
+	m.Name = p.identNode()
 	if p.accept(":") {
 		m.HasColon = true
 		if p.peek().Type == tIdent {
@@ -76,13 +76,15 @@ func (p *fastParser) modAST() *ast.Mod {
 
 func (p *fastParser) modItemAST(m *ast.Mod) {
 	c := p.c
-	gAnns := p.annGroups()
+	group := c.group
+	anns := p.annotationsAST()
 	if p.is(";") {
-		// The converter drops annotations before a stray `;` unconverted.
+		// The converter drops annotations before a stray `;` unconverted:
+		// their groups are not counted.
+		c.group = group
 		p.next()
 		return
 	}
-	anns := c.annotations(gAnns)
 	next := p.peekAt(1)
 	switch {
 	case p.is("env") && next.Type == tIdent:
@@ -115,6 +117,17 @@ func (p *fastParser) modItemAST(m *ast.Mod) {
 }
 
 func (p *fastParser) flowAST() *ast.Flow {
+	if p.peekAt(1).Type == tIdent && p.isAt(2, "{") {
+		// The plain form `flow name { ... }`, as converter.flowWith
+		// builds it.
+		start := p.pos()
+		p.next()
+		f := &ast.Flow{Form: ast.FlowPlain, Name: p.identNode()}
+		f.Body = p.blockAST()
+		p.accept(";")
+		f.Sp = sp(start, p.last)
+		return f
+	}
 	g := &gFlow{Pos: p.pos()}
 	p.expect("flow")
 	g.First = p.ref()
@@ -530,4 +543,58 @@ func (p *fastParser) primAST() ast.Cond {
 		return &ast.CondOperand{Sp: sp(start, p.last), X: x}
 	}
 	panic(errFast)
+}
+
+// annotationsAST parses annotation groups as converter.annotations
+// converts them.
+func (p *fastParser) annotationsAST() []*ast.Annotation {
+	var out []*ast.Annotation
+	for p.peek().Type == tAnnOpen {
+		p.c.group++
+		p.next()
+		out = append(out, p.annAST())
+		for p.is(",") && !p.isAt(1, "]") {
+			p.next()
+			out = append(out, p.annAST())
+		}
+		p.accept(",")
+		p.expect("]")
+	}
+	return out
+}
+
+func (p *fastParser) annAST() *ast.Annotation {
+	start := p.pos()
+	a := &ast.Annotation{Name: p.identNode(), Group: p.c.group}
+	if p.accept("(") {
+		a.Args = []*ast.AnnArg{}
+		if !p.is(")") {
+			a.Args = append(a.Args, p.annArgAST())
+			for p.is(",") && !p.isAt(1, ")") {
+				p.next()
+				a.Args = append(a.Args, p.annArgAST())
+			}
+			p.accept(",")
+		}
+		p.expect(")")
+	}
+	a.Sp = sp(start, p.last)
+	return a
+}
+
+func (p *fastParser) annArgAST() *ast.AnnArg {
+	start := p.pos()
+	aa := &ast.AnnArg{}
+	if p.peek().Type == tIdent && p.isAt(1, "=") {
+		aa.Key = p.identNode()
+		p.next()
+	}
+	if p.startsValue() {
+		aa.Value = p.valueAST()
+	} else {
+		ws := p.scanPath()
+		aa.Value = &ast.Word{Sp: sp(ws, p.last), Text: p.pathName(ws)}
+	}
+	aa.Sp = sp(start, p.last)
+	return aa
 }
