@@ -141,7 +141,15 @@ func (c *checker) call(m *Module, call *ast.Call, where builtin.Where) {
 			}
 			return
 		}
-		c.prog.Calls[call] = &CallTarget{Builtin: b}
+		t := c.builtinTargets[b]
+		if t == nil {
+			if c.builtinTargets == nil {
+				c.builtinTargets = map[*builtin.Builtin]*CallTarget{}
+			}
+			t = &CallTarget{Builtin: b}
+			c.builtinTargets[b] = t
+		}
+		c.prog.Calls[call] = t
 		if b.Where&where == 0 {
 			if where == builtin.InEnv {
 				c.errorf(call.Target.Span(), "env-item", "`%s` cannot be used in an env", name).Hint = "an env holds properties, gx.vars and gx.read_*; move the call into a flow"

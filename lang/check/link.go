@@ -23,6 +23,8 @@ type checker struct {
 	vars     *varState
 	// condCache holds the static compile result of each condition shape.
 	condCache map[string]error
+	// builtinTargets shares one (read-only) CallTarget per built-in.
+	builtinTargets map[*builtin.Builtin]*CallTarget
 }
 
 func (c *checker) errorf(sp diag.Span, code, format string, args ...any) *diag.Diagnostic {
