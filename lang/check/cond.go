@@ -68,11 +68,34 @@ type translator struct {
 	typeOf  func(*ast.VarRef) types.Type
 	staticT types.Map
 	segs    bool // record segments
+	// rt, when set with static, receives the run-time translation in the
+	// same walk.
+	rt *strings.Builder
+}
+
+// w writes text common to both translations.
+func (t *translator) w(s string) {
+	t.b.WriteString(s)
+	if t.rt != nil {
+		t.rt.WriteString(s)
+	}
 }
 
 func (t *translator) emit(s string, sp diag.Span) {
 	from := t.b.Len()
-	t.b.WriteString(s)
+	t.w(s)
+	if t.segs {
+		t.p.segs = append(t.p.segs, segment{from: from, to: t.b.Len(), span: sp})
+	}
+}
+
+// emitStatic emits a static name, and run to the run-time translation.
+func (t *translator) emitStatic(name, run string, sp diag.Span) {
+	from := t.b.Len()
+	t.b.WriteString(name)
+	if t.rt != nil {
+		t.rt.WriteString(run)
+	}
 	if t.segs {
 		t.p.segs = append(t.p.segs, segment{from: from, to: t.b.Len(), span: sp})
 	}
@@ -126,24 +149,24 @@ func (t *translator) cond(c ast.Cond) {
 		if n.Op == "=*" {
 			t.emit("wildmatch(", n.OpPos)
 			t.cond(n.L)
-			t.b.WriteString(", ")
+			t.w(", ")
 			t.cond(n.R)
-			t.b.WriteString(")")
+			t.w(")")
 			return
 		}
-		t.b.WriteString("(")
+		t.w("(")
 		t.cond(n.L)
 		op := n.Op
 		t.emit(" "+op+" ", n.OpPos)
 		t.cond(n.R)
-		t.b.WriteString(")")
+		t.w(")")
 	case *ast.CondUnary:
 		t.emit("!", n.Span())
 		t.cond(n.X)
 	case *ast.CondParen:
-		t.b.WriteString("(")
+		t.w("(")
 		t.cond(n.X)
-		t.b.WriteString(")")
+		t.w(")")
 	case *ast.CondDefined:
 		i := len(t.p.Defined)
 		t.p.Defined = append(t.p.Defined, n.Var)
@@ -161,7 +184,7 @@ func (t *translator) operand(e ast.Expr, sp diag.Span) {
 		if t.static {
 			name := numbered(&vNames, "v", i)
 			t.staticT[name] = t.typeOf(x)
-			t.emit(name, x.Span())
+			t.emitStatic(name, numbered(&getNames, "get(", i)+suffixIf(i, len(getNames)), x.Span())
 			return
 		}
 		t.emit(numbered(&getNames, "get(", i)+suffixIf(i, len(getNames)), x.Span())
@@ -175,7 +198,7 @@ func (t *translator) operand(e ast.Expr, sp diag.Span) {
 		if t.static {
 			name := numbered(&tNames, "t", i)
 			t.staticT[name] = types.String
-			t.emit(name, x.Span())
+			t.emitStatic(name, numbered(&textNames, "text(", i)+suffixIf(i, len(textNames)), x.Span())
 			return
 		}
 		t.emit(numbered(&textNames, "text(", i)+suffixIf(i, len(textNames)), x.Span())
@@ -255,7 +278,8 @@ func (c *checker) cond(cond ast.Cond) {
 		return
 	}
 	st := &CondProgram{Cond: cond, static: true}
-	tr := &translator{p: st, static: true, staticT: types.Map{}, typeOf: func(r *ast.VarRef) types.Type {
+	var rt strings.Builder
+	tr := &translator{p: st, static: true, rt: &rt, staticT: types.Map{}, typeOf: func(r *ast.VarRef) types.Type {
 		if len(r.Segments) != 1 {
 			return types.Any
 		}
@@ -289,7 +313,9 @@ func (c *checker) cond(cond ast.Cond) {
 			d.Hint = "GXL does not convert between types: compare a string with \"...\" and a number with a number"
 		}
 	}
-	c.prog.Conds[cond] = newCondProgram(cond)
+	// The run-time program came from the same walk (newCondProgram's
+	// translation).
+	c.prog.Conds[cond] = &CondProgram{Cond: cond, Source: rt.String(), Refs: st.Refs, Defined: st.Defined, Texts: st.Texts}
 }
 
 // newCondProgram translates cond for run time.
