@@ -185,8 +185,9 @@ func (c *checker) checkVars() {
 	for _, m := range c.prog.Mods {
 		prefix := strings.ToUpper(m.Name) + "_"
 		for _, p := range m.Props {
-			vs.global.add(prefix + p.Key.Name)
-			c.setType(prefix+p.Key.Name, typeOf(p.Value))
+			n := prefix + p.Key.Name
+			vs.global.add(n)
+			c.setType(n, typeOf(p.Value))
 		}
 		if len(m.Props) > 0 {
 			vs.global.add(m.Name)
@@ -385,7 +386,7 @@ func (c *checker) callDefs(call *ast.Call, d *defs) {
 
 // useStmts checks variable uses in order, adding definitions as they come.
 // guarded holds roots tested with defined() in enclosing conditions.
-func (c *checker) useStmts(stmts []ast.Stmt, d *defs, guarded map[string]bool) {
+func (c *checker) useStmts(stmts []ast.Stmt, d *defs, guarded *guards) {
 	for _, s := range stmts {
 		switch n := s.(type) {
 		case *ast.Assign:
@@ -433,30 +434,42 @@ func (c *checker) useStmts(stmts []ast.Stmt, d *defs, guarded map[string]bool) {
 	}
 }
 
-// withGuards returns guarded plus the roots cond tests with defined(); the
-// maps are never modified, so guarded itself is returned when cond adds
-// nothing.
-func withGuards(guarded map[string]bool, cond ast.Cond) map[string]bool {
-	var out map[string]bool
+// guards is the set of roots tested with defined() in enclosing
+// conditions: a chain of layers, one per condition that adds some (nesting
+// is shallow, so lookups walk a few short lists).
+type guards struct {
+	names  []string // folded
+	parent *guards
+}
+
+func (g *guards) has(folded []byte) bool {
+	for ; g != nil; g = g.parent {
+		for _, n := range g.names {
+			if n == string(folded) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// withGuards returns guarded plus the roots cond tests with defined();
+// guarded itself when cond adds none.
+func withGuards(guarded *guards, cond ast.Cond) *guards {
+	var names []string
 	ast.Inspect(cond, func(n ast.Node) bool {
 		if d, ok := n.(*ast.CondDefined); ok {
-			if out == nil {
-				out = make(map[string]bool, len(guarded)+1)
-				for k := range guarded {
-					out[k] = true
-				}
-			}
-			out[folded(d.Var.Root())] = true
+			names = append(names, folded(d.Var.Root()))
 		}
 		return true
 	})
-	if out == nil {
+	if names == nil {
 		return guarded
 	}
-	return out
+	return &guards{names: names, parent: guarded}
 }
 
-func (c *checker) useCond(cond ast.Cond, d *defs, guarded map[string]bool) {
+func (c *checker) useCond(cond ast.Cond, d *defs, guarded *guards) {
 	ast.Inspect(cond, func(n ast.Node) bool {
 		switch x := n.(type) {
 		case *ast.CondDefined:
@@ -469,7 +482,7 @@ func (c *checker) useCond(cond ast.Cond, d *defs, guarded map[string]bool) {
 	})
 }
 
-func (c *checker) useExpr(e ast.Expr, d *defs, guarded map[string]bool) {
+func (c *checker) useExpr(e ast.Expr, d *defs, guarded *guards) {
 	if e == nil {
 		return
 	}
@@ -502,10 +515,10 @@ func (c *checker) useExpr(e ast.Expr, d *defs, guarded map[string]bool) {
 // useRef reports a reference no definition can reach: an error for a
 // direct reference (it only sees GXL variables), a warning inside strings
 // (the process environment may supply the value at run time).
-func (c *checker) useRef(r *ast.VarRef, d *defs, guarded map[string]bool, direct bool) {
+func (c *checker) useRef(r *ast.VarRef, d *defs, guarded *guards, direct bool) {
 	root := r.Root()
 	var buf foldBuf
-	if r.Default != nil || d.has(root) || guarded[string(fold(&buf, root))] {
+	if r.Default != nil || d.has(root) || guarded.has(fold(&buf, root)) {
 		return
 	}
 	if !direct {
