@@ -62,15 +62,32 @@ type segment struct {
 
 // translator turns an ast.Cond into expr source.
 type translator struct {
-	b       strings.Builder
-	p       *CondProgram
-	static  bool // identifiers for variables (typing) instead of get(i)
-	typeOf  func(*ast.VarRef) types.Type
-	staticT types.Map
-	segs    bool // record segments
+	b      strings.Builder
+	p      *CondProgram
+	static bool // identifiers for variables (typing) instead of get(i)
+	typeOf func(*ast.VarRef) types.Type
+	// The static names and their types (the expr environment), and the
+	// types of the references in get order.
+	stat     []staticVar
+	refTypes []types.Type
+	segs     bool // record segments
 	// rt, when set with static, receives the run-time translation in the
 	// same walk.
 	rt *strings.Builder
+}
+
+type staticVar struct {
+	name string
+	t    types.Type
+}
+
+// env is the static expr environment.
+func (t *translator) env() types.Map {
+	m := make(types.Map, len(t.stat))
+	for _, v := range t.stat {
+		m[v.name] = v.t
+	}
+	return m
 }
 
 // w writes text common to both translations.
@@ -133,10 +150,6 @@ func (p *CondProgram) segments() []segment {
 		}
 		q := &CondProgram{Cond: p.Cond}
 		tr := &translator{p: q, segs: true, static: p.static}
-		if p.static {
-			tr.staticT = types.Map{}
-			tr.typeOf = func(*ast.VarRef) types.Type { return types.Any }
-		}
 		tr.cond(p.Cond)
 		p.segs = q.segs
 	})
@@ -183,7 +196,12 @@ func (t *translator) operand(e ast.Expr, sp diag.Span) {
 		t.p.Refs = append(t.p.Refs, x)
 		if t.static {
 			name := numbered(&vNames, "v", i)
-			t.staticT[name] = t.typeOf(x)
+			typ := types.Type(types.Any)
+			if t.typeOf != nil {
+				typ = t.typeOf(x)
+			}
+			t.stat = append(t.stat, staticVar{name, typ})
+			t.refTypes = append(t.refTypes, typ)
 			t.emitStatic(name, numbered(&getNames, "get(", i)+suffixIf(i, len(getNames)), x.Span())
 			return
 		}
@@ -197,7 +215,7 @@ func (t *translator) operand(e ast.Expr, sp diag.Span) {
 		t.p.Texts = append(t.p.Texts, x)
 		if t.static {
 			name := numbered(&tNames, "t", i)
-			t.staticT[name] = types.String
+			t.stat = append(t.stat, staticVar{name, types.String})
 			t.emitStatic(name, numbered(&textNames, "text(", i)+suffixIf(i, len(textNames)), x.Span())
 			return
 		}
@@ -279,7 +297,7 @@ func (c *checker) cond(cond ast.Cond) {
 	}
 	st := &CondProgram{Cond: cond, static: true}
 	var rt strings.Builder
-	tr := &translator{p: st, static: true, rt: &rt, staticT: types.Map{}, typeOf: func(r *ast.VarRef) types.Type {
+	tr := &translator{p: st, static: true, rt: &rt, typeOf: func(r *ast.VarRef) types.Type {
 		if len(r.Segments) != 1 {
 			return types.Any
 		}
@@ -295,13 +313,13 @@ func (c *checker) cond(cond ast.Cond) {
 	// same: compile each shape once per check.
 	var key strings.Builder
 	key.WriteString(st.Source)
-	for i := range st.Refs {
+	for _, t := range tr.refTypes {
 		key.WriteString("\x00")
-		key.WriteString(tr.staticT[numbered(&vNames, "v", i)].String())
+		key.WriteString(t.String())
 	}
 	err, seen := c.condCache[key.String()]
 	if !seen {
-		_, err = expr.Compile(st.Source, expr.Env(tr.staticT), expr.AsBool(), wildFunc, definedStatic)
+		_, err = expr.Compile(st.Source, expr.Env(tr.env()), expr.AsBool(), wildFunc, definedStatic)
 		if c.condCache == nil {
 			c.condCache = map[string]error{}
 		}
