@@ -86,10 +86,14 @@ func (c *checker) stmts(m *Module, stmts []ast.Stmt, where builtin.Where) {
 
 // isBuiltinPath reports whether a call target names a built-in family.
 func (c *checker) isBuiltinPath(p *ast.Path) bool {
-	if len(p.Parts) < 2 {
+	// Names hold no dots: the family is the dotted name up to its first
+	// dot (the name is cached on the path; its parts need not be read).
+	name := p.String()
+	i := strings.IndexByte(name, '.')
+	if i < 0 {
 		return false
 	}
-	fam := p.Parts[0].Name
+	fam := name[:i]
 	if fam == "gx" || fam == "rg" {
 		return true
 	}

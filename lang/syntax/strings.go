@@ -234,14 +234,30 @@ func parseSegments(p string) ([]ast.Segment, error) {
 
 // stringLit converts a "..." token at pos.
 func stringLit(raw string, pos diag.Pos, diags *diag.List, a *arena) *ast.StringLit {
-	end := pos.Advance(raw)
 	inner := raw
 	innerPos := pos
-	if len(inner) >= 2 && inner[0] == '"' && inner[len(inner)-1] == '"' {
-		inner = inner[1 : len(inner)-1]
-		innerPos = pos.Advance(`"`)
+	var end, innerEnd diag.Pos
+	if strings.IndexByte(raw, '\n') < 0 {
+		// One line: positions by column arithmetic.
+		at := func(i int) diag.Pos {
+			return diag.Pos{File: pos.File, Offset: pos.Offset + i, Line: pos.Line, Col: pos.Col + i}
+		}
+		end = at(len(raw))
+		if len(inner) >= 2 && inner[0] == '"' && inner[len(inner)-1] == '"' {
+			inner = inner[1 : len(inner)-1]
+			innerPos = at(1)
+			innerEnd = at(len(raw) - 1)
+		} else {
+			innerEnd = end
+		}
+	} else {
+		end = pos.Advance(raw)
+		if len(inner) >= 2 && inner[0] == '"' && inner[len(inner)-1] == '"' {
+			inner = inner[1 : len(inner)-1]
+			innerPos = pos.Advance(`"`)
+		}
+		innerEnd = innerPos.Advance(inner)
 	}
-	innerEnd := innerPos.Advance(inner)
 	var parts []ast.StrPart
 	if strings.IndexByte(inner, '\\') < 0 && strings.IndexByte(inner, '\n') < 0 {
 		parts = splitPlain(inner, innerPos, innerEnd, a)
