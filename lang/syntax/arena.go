@@ -20,6 +20,8 @@ type arena struct {
 	assigns  []ast.Assign
 	blocks   []ast.Block
 	stmts    []ast.Stmt
+
+	scratch []ast.StrPart // splitPlain's parts before they are sized
 }
 
 // refSeg is a ${NAME} reference with room for its one segment.

@@ -110,8 +110,15 @@ func splitPlain(text string, pos, end diag.Pos, a *arena) []ast.StrPart {
 	if text == "" {
 		return nil
 	}
-	var buf [8]ast.StrPart
-	parts := buf[:0]
+	if !strings.Contains(text, "${") {
+		out := a.strParts(1)
+		out[0] = ast.StrPart{Sp: ast.Sp{S: diag.Span{Start: pos, End: end}}, Text: text}
+		return out
+	}
+	var parts []ast.StrPart
+	if a != nil {
+		parts = a.scratch[:0]
+	}
 	at := func(i int) diag.Pos {
 		return diag.Pos{File: pos.File, Offset: pos.Offset + i, Line: pos.Line, Col: pos.Col + i}
 	}
@@ -140,6 +147,9 @@ func splitPlain(text string, pos, end diag.Pos, a *arena) []ast.StrPart {
 	}
 	if textStart < len(text) {
 		parts = append(parts, ast.StrPart{Sp: ast.Sp{S: diag.Span{Start: at(textStart), End: end}}, Text: text[textStart:]})
+	}
+	if a != nil {
+		a.scratch = parts[:0]
 	}
 	if len(parts) == 0 {
 		return nil
