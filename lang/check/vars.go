@@ -236,10 +236,10 @@ func (c *checker) checkVars() {
 		}
 	}
 	// Every flow may be the top-level flow of a run: simulate its sequence.
+	seen := map[*Flow]bool{} // empty again after each simulation
 	for _, m := range c.prog.Mods {
 		for _, f := range m.Flows {
 			cur := newDefs()
-			seen := map[*Flow]bool{}
 			for _, e := range m.Entries {
 				c.simulate(e, cur, seen)
 			}
@@ -254,9 +254,11 @@ func (c *checker) checkVars() {
 			}
 			// before[] is keyed by declaration, so inherited copies of
 			// this flow (other contexts) are included.
+			// The flow's definitions go in a layer over before[] (a
+			// complete, flat set by now, shared read-only) over global.
 			d := vs.global.clone()
 			if b := vs.before[f.Decl]; b != nil {
-				d.merge(b)
+				d = (&defs{names: b.names, parent: vs.global, open: vs.global.open || b.open}).clone()
 			}
 			c.useStmts(f.Decl.Body.Stmts, d, nil)
 		}
