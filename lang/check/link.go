@@ -90,9 +90,10 @@ func (c *checker) run(mods []*ast.Mod) {
 
 func (c *checker) newModule(m *ast.Mod) *Module {
 	mod := &Module{Name: m.Name.Name, Decl: m, File: c.declFile[m]}
-	seen := map[string]diag.Span{}
+	type dupKey struct{ kind, name string }
+	seen := map[dupKey]diag.Span{}
 	dup := func(kind, name string, sp diag.Span) bool {
-		key := kind + ":" + name
+		key := dupKey{kind, name}
 		if first, ok := seen[key]; ok {
 			c.errorf(sp, "duplicate", "%s `%s` is defined twice in module `%s`", kind, name, m.Name.Name).Related =
 				[]diag.Related{{Span: first, Message: "first defined here"}}
@@ -104,7 +105,7 @@ func (c *checker) newModule(m *ast.Mod) *Module {
 	for _, it := range m.Items {
 		switch n := it.(type) {
 		case *ast.Assign:
-			if dup("property", strings.ToLower(n.Key.Name), n.Key.Span()) {
+			if dup("property", folded(n.Key.Name), n.Key.Span()) {
 				continue
 			}
 			mod.Props = append(mod.Props, n)
