@@ -493,7 +493,7 @@ func (p *fastParser) andAST() ast.Cond {
 
 func (p *fastParser) cmpAST() ast.Cond {
 	x := p.unaryAST()
-	for i := 0; p.peek().Type == tPunct && cmpOps[p.peek().Value]; i++ {
+	for i := 0; p.peek().Type == tPunct && isCmpOp(p.peek().Value); i++ {
 		opPos := p.pos()
 		op := p.next().Value
 		if op == "=" || i > 0 {
@@ -597,4 +597,13 @@ func (p *fastParser) annArgAST() *ast.AnnArg {
 	}
 	aa.Sp = sp(start, p.last)
 	return aa
+}
+
+// isCmpOp is cmpOps as a switch.
+func isCmpOp(v string) bool {
+	switch v {
+	case "==", "!=", "=*", "<=", ">=", "<", ">", "=":
+		return true
+	}
+	return false
 }
