@@ -458,30 +458,41 @@ func (g *guards) has(folded []byte) bool {
 // withGuards returns guarded plus the roots cond tests with defined();
 // guarded itself when cond adds none.
 func withGuards(guarded *guards, cond ast.Cond) *guards {
-	var names []string
-	ast.Inspect(cond, func(n ast.Node) bool {
-		if d, ok := n.(*ast.CondDefined); ok {
-			names = append(names, folded(d.Var.Root()))
-		}
-		return true
-	})
+	names := definedRoots(cond, nil)
 	if names == nil {
 		return guarded
 	}
 	return &guards{names: names, parent: guarded}
 }
 
+// definedRoots appends the folded roots of cond's defined() tests, in
+// source order (defined() appears only among condition nodes).
+func definedRoots(cond ast.Cond, names []string) []string {
+	switch n := cond.(type) {
+	case *ast.CondBinary:
+		return definedRoots(n.R, definedRoots(n.L, names))
+	case *ast.CondUnary:
+		return definedRoots(n.X, names)
+	case *ast.CondParen:
+		return definedRoots(n.X, names)
+	case *ast.CondDefined:
+		return append(names, folded(n.Var.Root()))
+	}
+	return names
+}
+
 func (c *checker) useCond(cond ast.Cond, d *defs, guarded *guards) {
-	ast.Inspect(cond, func(n ast.Node) bool {
-		switch x := n.(type) {
-		case *ast.CondDefined:
-			return false
-		case *ast.CondOperand:
-			c.useExpr(x.X, d, guarded)
-			return false
-		}
-		return true
-	})
+	switch n := cond.(type) {
+	case *ast.CondBinary:
+		c.useCond(n.L, d, guarded)
+		c.useCond(n.R, d, guarded)
+	case *ast.CondUnary:
+		c.useCond(n.X, d, guarded)
+	case *ast.CondParen:
+		c.useCond(n.X, d, guarded)
+	case *ast.CondOperand:
+		c.useExpr(n.X, d, guarded)
+	}
 }
 
 func (c *checker) useExpr(e ast.Expr, d *defs, guarded *guards) {
