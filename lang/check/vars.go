@@ -169,7 +169,14 @@ func (c *checker) setType(name string, t builtin.Type) {
 // checkVars runs the definition analysis and reports uses that no
 // definition can reach.
 func (c *checker) checkVars() {
-	vs := &varState{global: newDefs(), flowOut: map[*ast.Flow]*defs{}, before: map[*ast.Flow]*defs{}, all: newDefs()}
+	// Sized up front: every module adds its properties and its name.
+	nGlobal, nFlows := len(predefined)+len(c.opt.ExtraVars), 0
+	for _, m := range c.prog.Mods {
+		nGlobal += len(m.Props) + 1
+		nFlows += len(m.Flows)
+	}
+	vs := &varState{global: &defs{names: make(map[string]bool, nGlobal)}, flowOut: make(map[*ast.Flow]*defs, nFlows),
+		before: make(map[*ast.Flow]*defs, nFlows), all: newDefs()}
 	c.vars = vs
 	for _, n := range predefined {
 		vs.global.add(n)
