@@ -88,7 +88,7 @@ func (p *fastParser) modItemAST(m *ast.Mod) {
 	next := p.peekAt(1)
 	switch {
 	case p.is("env") && next.Type == tIdent:
-		e := c.env(p.env())
+		e := p.envAST()
 		e.Annotations = anns
 		m.Items = append(m.Items, e)
 	case p.is("flow") && (next.Type == tIdent || next.Type == tVarRef || p.isAt(1, "@")):
@@ -99,7 +99,7 @@ func (p *fastParser) modItemAST(m *ast.Mod) {
 		f.Annotations = anns
 		m.Items = append(m.Items, f)
 	case p.is("fn") && next.Type == tIdent:
-		f := c.fn(p.fn())
+		f := p.fnAST()
 		f.Annotations = anns
 		m.Items = append(m.Items, f)
 	case p.is("activity") && next.Type == tIdent:
@@ -114,6 +114,55 @@ func (p *fastParser) modItemAST(m *ast.Mod) {
 		}
 		m.Items = append(m.Items, a)
 	}
+}
+
+// bodyOrSemiAST is `{ ... }` with an optional `;`, or `;` (nil).
+func (p *fastParser) bodyOrSemiAST() *ast.Block {
+	if p.is("{") {
+		b := p.blockAST()
+		p.accept(";")
+		return b
+	}
+	p.expect(";")
+	return nil
+}
+
+// envAST is converter.env over the g* head.
+func (p *fastParser) envAST() *ast.Env {
+	start := p.pos()
+	p.expect("env")
+	e := &ast.Env{Name: p.identNode()}
+	if p.accept(":") {
+		e.HasColon = true
+		for _, r := range p.refList() {
+			e.Mixins = append(e.Mixins, p.c.ref(r, false))
+		}
+	}
+	e.Body = p.bodyOrSemiAST()
+	e.Sp = sp(start, p.last)
+	return e
+}
+
+// fnAST is converter.fn.
+func (p *fastParser) fnAST() *ast.Fn {
+	start := p.pos()
+	p.expect("fn")
+	f := &ast.Fn{Name: p.identNode()}
+	p.expect("(")
+	var params []*gParam
+	if !p.is(")") {
+		params = append(params, p.param())
+		for p.is(",") && !p.isAt(1, ")") {
+			p.next()
+			params = append(params, p.param())
+		}
+		p.accept(",")
+	}
+	p.expect(")")
+	f.Params = p.c.params(params)
+	f.Body = p.bodyOrSemiAST()
+	f.Sp = sp(start, p.last)
+	return f
 }
 
 func (p *fastParser) flowAST() *ast.Flow {
@@ -148,13 +197,7 @@ func (p *fastParser) flowAST() *ast.Flow {
 			g.Tilde = append(g.Tilde, p.ref())
 		}
 	}
-	var body *ast.Block
-	if p.is("{") {
-		body = p.blockAST()
-		p.accept(";")
-	} else {
-		p.expect(";")
-	}
+	body := p.bodyOrSemiAST()
 	g.EndPos = p.last
 	return p.c.flowWith(g, body)
 }
