@@ -77,9 +77,6 @@ type scanner struct {
 	col      int
 	comments []*ast.Comment
 	diags    diag.List
-	// skipTrivia makes Next drop whitespace and comments without building
-	// tokens for them (the fast path needs no trivia tokens).
-	skipTrivia bool
 	// str, when set, is src as one string: token values are substrings of
 	// it instead of one allocation per token.
 	str string
@@ -164,26 +161,11 @@ var interned = func() map[string]string {
 
 // Next implements lexer.Lexer.
 func (s *scanner) Next() (lexer.Token, error) {
-	if s.skipTrivia {
-		for {
-			t, err := s.next()
-			if t.Type != tWhitespace && t.Type != tComment {
-				return t, err
-			}
-		}
-	}
-	return s.next()
-}
-
-func (s *scanner) next() (lexer.Token, error) {
 	if s.off >= len(s.src) {
 		return lexer.EOFToken(s.pos()), nil
 	}
 	start := s.pos()
 	typ := s.lex(&start)
-	if typ == tWhitespace && s.skipTrivia {
-		return lexer.Token{Type: tWhitespace}, nil
-	}
 	return s.tok(typ, start), nil
 }
 
