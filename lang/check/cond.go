@@ -1,6 +1,7 @@
 package check
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
@@ -62,7 +63,7 @@ type segment struct {
 
 // translator turns an ast.Cond into expr source.
 type translator struct {
-	b      strings.Builder
+	b      bytes.Buffer // reset and reused by the checker
 	p      *CondProgram
 	static bool // identifiers for variables (typing) instead of get(i)
 	typeOf func(*ast.VarRef) types.Type
@@ -296,34 +297,44 @@ func (c *checker) cond(cond ast.Cond) {
 		return
 	}
 	st := &CondProgram{Cond: cond, static: true}
+	// One translator serves every condition: its buffers are reused.
+	tr := &c.ctr
+	tr.b.Reset()
+	tr.stat, tr.refTypes = tr.stat[:0], tr.refTypes[:0]
 	var rt strings.Builder
-	tr := &translator{p: st, static: true, rt: &rt, typeOf: func(r *ast.VarRef) types.Type {
-		if len(r.Segments) != 1 {
+	rt.Grow(64)
+	tr.p, tr.static, tr.rt = st, true, &rt
+	if c.condTypeOf == nil {
+		c.condTypeOf = func(r *ast.VarRef) types.Type {
+			if len(r.Segments) != 1 {
+				return types.Any
+			}
+			var buf foldBuf
+			if t, ok := c.varTypes[string(fold(&buf, r.Root()))]; ok {
+				return exprType(t)
+			}
 			return types.Any
 		}
-		var buf foldBuf
-		if t, ok := c.varTypes[string(fold(&buf, r.Root()))]; ok {
-			return exprType(t)
-		}
-		return types.Any
-	}}
-	tr.cond(cond)
-	st.Source = tr.b.String()
-	// Identical conditions over identically typed variables compile the
-	// same: compile each shape once per check.
-	var key strings.Builder
-	key.WriteString(st.Source)
-	for _, t := range tr.refTypes {
-		key.WriteString("\x00")
-		key.WriteString(t.String())
 	}
-	err, seen := c.condCache[key.String()]
+	tr.typeOf = c.condTypeOf
+	tr.cond(cond)
+	// Identical conditions over identically typed variables compile the
+	// same: compile each shape once per check. The key is the static
+	// source and the reference types.
+	key := append(c.condKey[:0], tr.b.Bytes()...)
+	for _, t := range tr.refTypes {
+		key = append(key, 0)
+		key = append(key, t.String()...)
+	}
+	c.condKey = key
+	err, seen := c.condCache[string(key)]
 	if !seen {
+		st.Source = tr.b.String()
 		_, err = expr.Compile(st.Source, expr.Env(tr.env()), expr.AsBool(), wildFunc, definedStatic)
 		if c.condCache == nil {
 			c.condCache = map[string]error{}
 		}
-		c.condCache[key.String()] = err
+		c.condCache[string(key)] = err
 	}
 	if err != nil {
 		d := c.errorf(st.rebase(err), "cond-type", "condition: %s", exprMessage(err))
@@ -331,6 +342,7 @@ func (c *checker) cond(cond ast.Cond) {
 			d.Hint = "GXL does not convert between types: compare a string with \"...\" and a number with a number"
 		}
 	}
+	tr.p, tr.rt = nil, nil
 	// The run-time program came from the same walk (newCondProgram's
 	// translation).
 	c.prog.Conds[cond] = &CondProgram{Cond: cond, Source: rt.String(), Refs: st.Refs, Defined: st.Defined, Texts: st.Texts}

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/expr-lang/expr/types"
+
 	"github.com/gxl-dev/gxl/lang/ast"
 	"github.com/gxl-dev/gxl/lang/diag"
 	"github.com/gxl-dev/gxl/runtime/value"
@@ -23,6 +25,10 @@ type checker struct {
 	vars     *varState
 	// condCache holds the static compile result of each condition shape.
 	condCache map[string]error
+	// The condition translator, its type function and key buffer, reused.
+	ctr        translator
+	condTypeOf func(*ast.VarRef) types.Type
+	condKey    []byte
 	// builtinTargets shares one (read-only) CallTarget per built-in.
 	builtinTargets map[*builtin.Builtin]*CallTarget
 }
