@@ -49,7 +49,7 @@ func (p *fastParser) fileAST() (items []ast.TopItem, err error) {
 func (p *fastParser) modAST() *ast.Mod {
 	c := p.c
 	start := p.pos()
-	m := &ast.Mod{Annotations: p.annotationsAST()}
+	m := put(&p.c.a.mods, ast.Mod{Annotations: p.annotationsAST()})
 	p.expect("mod")
 	m.Name = p.identNode()
 	if p.accept(":") {
@@ -171,7 +171,7 @@ func (p *fastParser) flowAST() *ast.Flow {
 		// builds it.
 		start := p.pos()
 		p.next()
-		f := &ast.Flow{Form: ast.FlowPlain, Name: p.identNode()}
+		f := put(&p.c.a.flows, ast.Flow{Form: ast.FlowPlain, Name: p.identNode()})
 		f.Body = p.blockAST()
 		p.accept(";")
 		f.Sp = sp(start, p.last)
@@ -245,7 +245,7 @@ func (p *fastParser) stmtAST() ast.Stmt {
 func (p *fastParser) ifAST() *ast.If {
 	start := p.pos()
 	p.expect("if")
-	s := &ast.If{Cond: p.orAST()}
+	s := put(&p.c.a.ifs, ast.If{Cond: p.orAST()})
 	s.Then = p.blockAST()
 	for p.is("else") && p.isAt(1, "if") {
 		eis := p.pos()
@@ -271,7 +271,7 @@ func (p *fastParser) forAST() ast.Stmt {
 	in := p.valueAST()
 	body := p.blockAST()
 	p.accept(";")
-	f := &ast.For{Sp: sp(start, p.last), Body: body}
+	f := put(&p.c.a.fors, ast.For{Sp: sp(start, p.last), Body: body})
 	f.Var = p.c.loopRefExpr(v, "loop variable")
 	f.In = p.c.loopRefExpr(in, "list")
 	if f.Var == nil || f.In == nil {
@@ -449,22 +449,22 @@ func (p *fastParser) valueAST() ast.Expr {
 		if err != nil {
 			panic(errFast)
 		}
-		return &ast.NumberLit{Sp: sp(start, p.last), Text: v, Int: n}
+		return put(&p.c.a.nums, ast.NumberLit{Sp: sp(start, p.last), Text: v, Int: n})
 	case t.Type == tFloat:
 		v := p.next().Value
 		f, err := strconv.ParseFloat(v, 64)
 		if err != nil {
 			panic(errFast)
 		}
-		return &ast.NumberLit{Sp: sp(start, p.last), Text: v, IsFloat: true, Float: f}
+		return put(&p.c.a.nums, ast.NumberLit{Sp: sp(start, p.last), Text: v, IsFloat: true, Float: f})
 	case t.Type == tIdent && isBoolWord(t.Value):
 		v := p.next().Value
-		return &ast.BoolLit{Sp: sp(start, p.last), Text: v, Value: strings.EqualFold(v, "true")}
+		return put(&p.c.a.bools, ast.BoolLit{Sp: sp(start, p.last), Text: v, Value: strings.EqualFold(v, "true")})
 	case t.Type == tVarRef:
 		return c.varRef(p.next().Value, toDiagPos(start), true)
 	case p.is("["):
 		p.next()
-		l := &ast.ListLit{}
+		l := put(&p.c.a.lists, ast.ListLit{})
 		var buf [8]ast.Expr
 		elems := buf[:0]
 		if !p.is("]") {
@@ -484,7 +484,7 @@ func (p *fastParser) valueAST() ast.Expr {
 		return l
 	case p.is("{"):
 		p.next()
-		o := &ast.ObjectLit{}
+		o := put(&p.c.a.objs, ast.ObjectLit{})
 		if !p.is("}") {
 			o.Entries = append(o.Entries, p.objEntryAST())
 			for p.is(",") && !p.isAt(1, "}") {
@@ -518,7 +518,7 @@ func (p *fastParser) orAST() ast.Cond {
 		opPos := p.pos()
 		op := p.next().Value
 		y := p.andAST()
-		x = &ast.CondBinary{Sp: ast.Sp{S: diag.Join(x.Span(), y.Span())}, Op: op, OpPos: span(opPos, opPos), L: x, R: y}
+		x = put(&p.c.a.cbins, ast.CondBinary{Sp: ast.Sp{S: diag.Join(x.Span(), y.Span())}, Op: op, OpPos: span(opPos, opPos), L: x, R: y})
 	}
 	return x
 }
@@ -529,7 +529,7 @@ func (p *fastParser) andAST() ast.Cond {
 		opPos := p.pos()
 		op := p.next().Value
 		y := p.cmpAST()
-		x = &ast.CondBinary{Sp: ast.Sp{S: diag.Join(x.Span(), y.Span())}, Op: op, OpPos: span(opPos, opPos), L: x, R: y}
+		x = put(&p.c.a.cbins, ast.CondBinary{Sp: ast.Sp{S: diag.Join(x.Span(), y.Span())}, Op: op, OpPos: span(opPos, opPos), L: x, R: y})
 	}
 	return x
 }
@@ -545,7 +545,7 @@ func (p *fastParser) cmpAST() ast.Cond {
 		opSpan := span(opPos, opPos)
 		opSpan.End = opSpan.Start.Advance(op)
 		y := p.unaryAST()
-		x = &ast.CondBinary{Sp: ast.Sp{S: diag.Join(x.Span(), y.Span())}, Op: op, OpPos: opSpan, L: x, R: y}
+		x = put(&p.c.a.cbins, ast.CondBinary{Sp: ast.Sp{S: diag.Join(x.Span(), y.Span())}, Op: op, OpPos: opSpan, L: x, R: y})
 	}
 	return x
 }
@@ -554,7 +554,7 @@ func (p *fastParser) unaryAST() ast.Cond {
 	start := p.pos()
 	if p.accept("!") {
 		x := p.unaryAST()
-		return &ast.CondUnary{Sp: sp(start, p.last), Op: "!", X: x}
+		return put(&p.c.a.cuns, ast.CondUnary{Sp: sp(start, p.last), Op: "!", X: x})
 	}
 	return p.primAST()
 }
@@ -565,7 +565,7 @@ func (p *fastParser) primAST() ast.Cond {
 	case p.accept("("):
 		x := p.orAST()
 		p.expect(")")
-		return &ast.CondParen{Sp: sp(start, p.last), X: x}
+		return put(&p.c.a.cparens, ast.CondParen{Sp: sp(start, p.last), X: x})
 	case p.is("defined") && p.isAt(1, "("):
 		p.next()
 		p.next()
@@ -578,12 +578,12 @@ func (p *fastParser) primAST() ast.Cond {
 			panic(errFast)
 		}
 		p.expect(")")
-		return &ast.CondDefined{Sp: sp(start, p.last), Var: r}
+		return put(&p.c.a.cdefs, ast.CondDefined{Sp: sp(start, p.last), Var: r})
 	case p.is("gx") && p.isAt(1, ".") && p.isAt(2, "defined"):
 		panic(errFast)
 	case p.startsValue():
 		x := p.valueAST()
-		return &ast.CondOperand{Sp: sp(start, p.last), X: x}
+		return put(&p.c.a.cops, ast.CondOperand{Sp: sp(start, p.last), X: x})
 	}
 	panic(errFast)
 }
@@ -608,7 +608,7 @@ func (p *fastParser) annotationsAST() []*ast.Annotation {
 
 func (p *fastParser) annAST() *ast.Annotation {
 	start := p.pos()
-	a := &ast.Annotation{Name: p.identNode(), Group: p.c.group}
+	a := put(&p.c.a.anns, ast.Annotation{Name: p.identNode(), Group: p.c.group})
 	if p.accept("(") {
 		a.Args = []*ast.AnnArg{}
 		if !p.is(")") {
@@ -627,7 +627,7 @@ func (p *fastParser) annAST() *ast.Annotation {
 
 func (p *fastParser) annArgAST() *ast.AnnArg {
 	start := p.pos()
-	aa := &ast.AnnArg{}
+	aa := put(&p.c.a.annArgs, ast.AnnArg{})
 	if p.peek().Type == tIdent && p.isAt(1, "=") {
 		aa.Key = p.identNode()
 		p.next()
@@ -636,7 +636,7 @@ func (p *fastParser) annArgAST() *ast.AnnArg {
 		aa.Value = p.valueAST()
 	} else {
 		ws := p.scanPath()
-		aa.Value = &ast.Word{Sp: sp(ws, p.last), Text: p.pathName(ws)}
+		aa.Value = put(&p.c.a.words, ast.Word{Sp: sp(ws, p.last), Text: p.pathName(ws)})
 	}
 	aa.Sp = sp(start, p.last)
 	return aa
