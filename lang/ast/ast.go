@@ -85,10 +85,38 @@ type Ident struct {
 type Path struct {
 	Sp
 	Parts []*Ident
+	// name caches the joined parts (set by NewPath; the checker asks for
+	// it on every call).
+	name string
+}
+
+// NewPath builds a path and records its dotted name.
+func NewPath(s Sp, parts []*Ident) *Path {
+	p := &Path{Sp: s, Parts: parts}
+	p.name = p.join()
+	return p
+}
+
+// NewPathNamed is NewPath when the caller already has the dotted name.
+func NewPathNamed(s Sp, parts []*Ident, name string) *Path {
+	return &Path{Sp: s, Parts: parts, name: name}
 }
 
 // String joins the parts with dots.
 func (p *Path) String() string {
+	if p.name != "" {
+		return p.name
+	}
+	return p.join()
+}
+
+func (p *Path) join() string {
+	switch len(p.Parts) {
+	case 0:
+		return ""
+	case 1:
+		return p.Parts[0].Name
+	}
 	s := ""
 	for i, id := range p.Parts {
 		if i > 0 {

@@ -86,10 +86,14 @@ func (c *checker) stmts(m *Module, stmts []ast.Stmt, where builtin.Where) {
 
 // isBuiltinPath reports whether a call target names a built-in family.
 func (c *checker) isBuiltinPath(p *ast.Path) bool {
-	if len(p.Parts) < 2 {
+	// Names hold no dots: the family is the dotted name up to its first
+	// dot (the name is cached on the path; its parts need not be read).
+	name := p.String()
+	i := strings.IndexByte(name, '.')
+	if i < 0 {
 		return false
 	}
-	fam := p.Parts[0].Name
+	fam := name[:i]
 	if fam == "gx" || fam == "rg" {
 		return true
 	}
@@ -141,7 +145,15 @@ func (c *checker) call(m *Module, call *ast.Call, where builtin.Where) {
 			}
 			return
 		}
-		c.prog.Calls[call] = &CallTarget{Builtin: b}
+		t := c.builtinTargets[b]
+		if t == nil {
+			if c.builtinTargets == nil {
+				c.builtinTargets = map[*builtin.Builtin]*CallTarget{}
+			}
+			t = &CallTarget{Builtin: b}
+			c.builtinTargets[b] = t
+		}
+		c.prog.Calls[call] = t
 		if b.Where&where == 0 {
 			if where == builtin.InEnv {
 				c.errorf(call.Target.Span(), "env-item", "`%s` cannot be used in an env", name).Hint = "an env holds properties, gx.vars and gx.read_*; move the call into a flow"
@@ -325,7 +337,8 @@ func (c *checker) argType(b *builtin.Builtin, p *builtin.Param, e ast.Expr) {
 	case *ast.ObjectLit:
 		v = value.Obj(nil)
 	case *ast.VarRef:
-		t := c.varTypes[strings.ToLower(x.Root())]
+		var buf foldBuf
+		t := c.varTypes[string(fold(&buf, x.Root()))]
 		if len(x.Segments) == 1 && t != builtin.TAny && !compatible(p.Type, t) {
 			c.errorf(x.Span(), "arg-type", "argument `%s` of `%s` must be %s, but %s is %s", p.Name, b.Name, article(p.Type), x.Source(), article(t))
 		}

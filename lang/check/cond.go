@@ -1,6 +1,7 @@
 package check
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
@@ -34,9 +35,13 @@ type CondProgram struct {
 	Texts   []*ast.StringLit
 
 	segs []segment
-	once sync.Once
-	prog *vm.Program
-	err  error
+	// segs are recorded by retranslating the condition on first need: they
+	// only place errors (translation skips them by default).
+	segsOnce sync.Once
+	static   bool
+	once     sync.Once
+	prog     *vm.Program
+	err      error
 }
 
 // CondResolver gives a condition access to the running program's variables.
@@ -58,17 +63,98 @@ type segment struct {
 
 // translator turns an ast.Cond into expr source.
 type translator struct {
-	b       strings.Builder
-	p       *CondProgram
-	static  bool // identifiers for variables (typing) instead of get(i)
-	typeOf  func(*ast.VarRef) types.Type
-	staticT types.Map
+	b      bytes.Buffer // reset and reused by the checker
+	p      *CondProgram
+	static bool // identifiers for variables (typing) instead of get(i)
+	typeOf func(*ast.VarRef) types.Type
+	// The static names and their types (the expr environment), and the
+	// types of the references in get order.
+	stat     []staticVar
+	refTypes []types.Type
+	segs     bool // record segments
+	// rt, when set with static, receives the run-time translation in the
+	// same walk.
+	rt *strings.Builder
+}
+
+type staticVar struct {
+	name string
+	t    types.Type
+}
+
+// env is the static expr environment.
+func (t *translator) env() types.Map {
+	m := make(types.Map, len(t.stat))
+	for _, v := range t.stat {
+		m[v.name] = v.t
+	}
+	return m
+}
+
+// w writes text common to both translations.
+func (t *translator) w(s string) {
+	t.b.WriteString(s)
+	if t.rt != nil {
+		t.rt.WriteString(s)
+	}
 }
 
 func (t *translator) emit(s string, sp diag.Span) {
 	from := t.b.Len()
-	t.b.WriteString(s)
-	t.p.segs = append(t.p.segs, segment{from: from, to: t.b.Len(), span: sp})
+	t.w(s)
+	if t.segs {
+		t.p.segs = append(t.p.segs, segment{from: from, to: t.b.Len(), span: sp})
+	}
+}
+
+// emitStatic emits a static name, and run to the run-time translation.
+func (t *translator) emitStatic(name, run string, sp diag.Span) {
+	from := t.b.Len()
+	t.b.WriteString(name)
+	if t.rt != nil {
+		t.rt.WriteString(run)
+	}
+	if t.segs {
+		t.p.segs = append(t.p.segs, segment{from: from, to: t.b.Len(), span: sp})
+	}
+}
+
+// numbered returns prefix+i, with the common small numbers precomputed.
+func numbered(names *[16]string, prefix string, i int) string {
+	if i < len(names) {
+		return names[i]
+	}
+	return prefix + strconv.Itoa(i)
+}
+
+func numberedNames(format string) (out [16]string) {
+	for i := range out {
+		out[i] = fmt.Sprintf(format, i)
+	}
+	return out
+}
+
+var (
+	vNames       = numberedNames("v%d")
+	tNames       = numberedNames("t%d")
+	getNames     = numberedNames("get(%d)")
+	textNames    = numberedNames("text(%d)")
+	definedNames = numberedNames("defined(%d)")
+)
+
+// segments returns the segments of the translation, computing them on
+// first use.
+func (p *CondProgram) segments() []segment {
+	p.segsOnce.Do(func() {
+		if p.segs != nil {
+			return
+		}
+		q := &CondProgram{Cond: p.Cond}
+		tr := &translator{p: q, segs: true, static: p.static}
+		tr.cond(p.Cond)
+		p.segs = q.segs
+	})
+	return p.segs
 }
 
 func (t *translator) cond(c ast.Cond) {
@@ -77,28 +163,28 @@ func (t *translator) cond(c ast.Cond) {
 		if n.Op == "=*" {
 			t.emit("wildmatch(", n.OpPos)
 			t.cond(n.L)
-			t.b.WriteString(", ")
+			t.w(", ")
 			t.cond(n.R)
-			t.b.WriteString(")")
+			t.w(")")
 			return
 		}
-		t.b.WriteString("(")
+		t.w("(")
 		t.cond(n.L)
 		op := n.Op
 		t.emit(" "+op+" ", n.OpPos)
 		t.cond(n.R)
-		t.b.WriteString(")")
+		t.w(")")
 	case *ast.CondUnary:
 		t.emit("!", n.Span())
 		t.cond(n.X)
 	case *ast.CondParen:
-		t.b.WriteString("(")
+		t.w("(")
 		t.cond(n.X)
-		t.b.WriteString(")")
+		t.w(")")
 	case *ast.CondDefined:
 		i := len(t.p.Defined)
 		t.p.Defined = append(t.p.Defined, n.Var)
-		t.emit(fmt.Sprintf("defined(%d)", i), n.Span())
+		t.emit(numbered(&definedNames, "defined(", i)+suffixIf(i, len(definedNames)), n.Span())
 	case *ast.CondOperand:
 		t.operand(n.X, n.Span())
 	}
@@ -110,12 +196,17 @@ func (t *translator) operand(e ast.Expr, sp diag.Span) {
 		i := len(t.p.Refs)
 		t.p.Refs = append(t.p.Refs, x)
 		if t.static {
-			name := fmt.Sprintf("v%d", i)
-			t.staticT[name] = t.typeOf(x)
-			t.emit(name, x.Span())
+			name := numbered(&vNames, "v", i)
+			typ := types.Type(types.Any)
+			if t.typeOf != nil {
+				typ = t.typeOf(x)
+			}
+			t.stat = append(t.stat, staticVar{name, typ})
+			t.refTypes = append(t.refTypes, typ)
+			t.emitStatic(name, numbered(&getNames, "get(", i)+suffixIf(i, len(getNames)), x.Span())
 			return
 		}
-		t.emit(fmt.Sprintf("get(%d)", i), x.Span())
+		t.emit(numbered(&getNames, "get(", i)+suffixIf(i, len(getNames)), x.Span())
 	case *ast.StringLit:
 		if x.IsConstant() {
 			t.emit(strconv.Quote(x.ConstValue()), x.Span())
@@ -124,12 +215,12 @@ func (t *translator) operand(e ast.Expr, sp diag.Span) {
 		i := len(t.p.Texts)
 		t.p.Texts = append(t.p.Texts, x)
 		if t.static {
-			name := fmt.Sprintf("t%d", i)
-			t.staticT[name] = types.String
-			t.emit(name, x.Span())
+			name := numbered(&tNames, "t", i)
+			t.stat = append(t.stat, staticVar{name, types.String})
+			t.emitStatic(name, numbered(&textNames, "text(", i)+suffixIf(i, len(textNames)), x.Span())
 			return
 		}
-		t.emit(fmt.Sprintf("text(%d)", i), x.Span())
+		t.emit(numbered(&textNames, "text(", i)+suffixIf(i, len(textNames)), x.Span())
 	case *ast.RawStringLit:
 		t.emit(strconv.Quote(x.Value), x.Span())
 	case *ast.NumberLit:
@@ -154,15 +245,16 @@ func (p *CondProgram) rebase(err error) diag.Span {
 			col = fe.Column
 		}
 		best := -1
-		for i, s := range p.segs {
+		segs := p.segments()
+		for i, s := range segs {
 			if col >= s.from && col < s.to {
-				if best < 0 || s.to-s.from < p.segs[best].to-p.segs[best].from {
+				if best < 0 || s.to-s.from < segs[best].to-segs[best].from {
 					best = i
 				}
 			}
 		}
 		if best >= 0 {
-			return p.segs[best].span
+			return segs[best].span
 		}
 	}
 	return p.Cond.Span()
@@ -204,32 +296,45 @@ func (c *checker) cond(cond ast.Cond) {
 	if cond == nil {
 		return
 	}
-	st := &CondProgram{Cond: cond}
-	tr := &translator{p: st, static: true, staticT: types.Map{}, typeOf: func(r *ast.VarRef) types.Type {
-		if len(r.Segments) != 1 {
+	st := &CondProgram{Cond: cond, static: true}
+	// One translator serves every condition: its buffers are reused.
+	tr := &c.ctr
+	tr.b.Reset()
+	tr.stat, tr.refTypes = tr.stat[:0], tr.refTypes[:0]
+	var rt strings.Builder
+	rt.Grow(64)
+	tr.p, tr.static, tr.rt = st, true, &rt
+	if c.condTypeOf == nil {
+		c.condTypeOf = func(r *ast.VarRef) types.Type {
+			if len(r.Segments) != 1 {
+				return types.Any
+			}
+			var buf foldBuf
+			if t, ok := c.varTypes[string(fold(&buf, r.Root()))]; ok {
+				return exprType(t)
+			}
 			return types.Any
 		}
-		if t, ok := c.varTypes[strings.ToLower(r.Root())]; ok {
-			return exprType(t)
-		}
-		return types.Any
-	}}
-	tr.cond(cond)
-	st.Source = tr.b.String()
-	// Identical conditions over identically typed variables compile the
-	// same: compile each shape once per check.
-	var key strings.Builder
-	key.WriteString(st.Source)
-	for i := range st.Refs {
-		key.WriteString("\x00" + tr.staticT[fmt.Sprintf("v%d", i)].String())
 	}
-	err, seen := c.condCache[key.String()]
+	tr.typeOf = c.condTypeOf
+	tr.cond(cond)
+	// Identical conditions over identically typed variables compile the
+	// same: compile each shape once per check. The key is the static
+	// source and the reference types.
+	key := append(c.condKey[:0], tr.b.Bytes()...)
+	for _, t := range tr.refTypes {
+		key = append(key, 0)
+		key = append(key, t.String()...)
+	}
+	c.condKey = key
+	err, seen := c.condCache[string(key)]
 	if !seen {
-		_, err = expr.Compile(st.Source, expr.Env(tr.staticT), expr.AsBool(), wildFunc, definedStatic)
+		st.Source = tr.b.String()
+		_, err = expr.Compile(st.Source, expr.Env(tr.env()), expr.AsBool(), wildFunc, definedStatic)
 		if c.condCache == nil {
 			c.condCache = map[string]error{}
 		}
-		c.condCache[key.String()] = err
+		c.condCache[string(key)] = err
 	}
 	if err != nil {
 		d := c.errorf(st.rebase(err), "cond-type", "condition: %s", exprMessage(err))
@@ -237,7 +342,10 @@ func (c *checker) cond(cond ast.Cond) {
 			d.Hint = "GXL does not convert between types: compare a string with \"...\" and a number with a number"
 		}
 	}
-	c.prog.Conds[cond] = newCondProgram(cond)
+	tr.p, tr.rt = nil, nil
+	// The run-time program came from the same walk (newCondProgram's
+	// translation).
+	c.prog.Conds[cond] = &CondProgram{Cond: cond, Source: rt.String(), Refs: st.Refs, Defined: st.Defined, Texts: st.Texts}
 }
 
 // newCondProgram translates cond for run time.
@@ -372,4 +480,12 @@ func globMatch(pat, s string) bool {
 		pi++
 	}
 	return pi == len(pat)
+}
+
+// suffixIf closes a numbered call name built past the precomputed ones.
+func suffixIf(i, n int) string {
+	if i < n {
+		return ""
+	}
+	return ")"
 }

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/expr-lang/expr/types"
+
 	"github.com/gxl-dev/gxl/lang/ast"
 	"github.com/gxl-dev/gxl/lang/diag"
 	"github.com/gxl-dev/gxl/runtime/value"
@@ -23,6 +25,12 @@ type checker struct {
 	vars     *varState
 	// condCache holds the static compile result of each condition shape.
 	condCache map[string]error
+	// The condition translator, its type function and key buffer, reused.
+	ctr        translator
+	condTypeOf func(*ast.VarRef) types.Type
+	condKey    []byte
+	// builtinTargets shares one (read-only) CallTarget per built-in.
+	builtinTargets map[*builtin.Builtin]*CallTarget
 }
 
 func (c *checker) errorf(sp diag.Span, code, format string, args ...any) *diag.Diagnostic {
@@ -88,9 +96,10 @@ func (c *checker) run(mods []*ast.Mod) {
 
 func (c *checker) newModule(m *ast.Mod) *Module {
 	mod := &Module{Name: m.Name.Name, Decl: m, File: c.declFile[m]}
-	seen := map[string]diag.Span{}
+	type dupKey struct{ kind, name string }
+	seen := map[dupKey]diag.Span{}
 	dup := func(kind, name string, sp diag.Span) bool {
-		key := kind + ":" + name
+		key := dupKey{kind, name}
 		if first, ok := seen[key]; ok {
 			c.errorf(sp, "duplicate", "%s `%s` is defined twice in module `%s`", kind, name, m.Name.Name).Related =
 				[]diag.Related{{Span: first, Message: "first defined here"}}
@@ -102,7 +111,7 @@ func (c *checker) newModule(m *ast.Mod) *Module {
 	for _, it := range m.Items {
 		switch n := it.(type) {
 		case *ast.Assign:
-			if dup("property", strings.ToLower(n.Key.Name), n.Key.Span()) {
+			if dup("property", folded(n.Key.Name), n.Key.Span()) {
 				continue
 			}
 			mod.Props = append(mod.Props, n)

@@ -24,17 +24,59 @@ type defs struct {
 	open   bool
 }
 
-func newDefs() *defs { return &defs{names: map[string]bool{}} }
+// Layers allocate their map on the first add: most branches define nothing.
+func newDefs() *defs { return &defs{} }
 
-func (d *defs) add(name string) { d.names[strings.ToLower(name)] = true }
+// foldBuf is room for folding a name without allocating.
+type foldBuf [64]byte
+
+// fold returns name in lower case as bytes (in buf when it fits): index
+// maps with string(fold(...)), which does not allocate for lookups.
+func fold(buf *foldBuf, name string) []byte {
+	b := buf[:0]
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c >= 0x80 {
+			return []byte(strings.ToLower(name))
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return b
+}
+
+// folded returns the lower-case name, allocating only when it differs.
+func folded(name string) string {
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c >= 0x80 || ('A' <= c && c <= 'Z') {
+			return strings.ToLower(name)
+		}
+	}
+	return name
+}
+
+func (d *defs) add(name string) {
+	var buf foldBuf
+	k := fold(&buf, name)
+	if d.names[string(k)] {
+		return
+	}
+	if d.names == nil {
+		d.names = map[string]bool{}
+	}
+	d.names[string(k)] = true
+}
 
 func (d *defs) has(name string) bool {
-	n := strings.ToLower(name)
-	if strings.HasPrefix(n, "sec_") {
+	var buf foldBuf
+	n := fold(&buf, name)
+	if len(n) >= 4 && string(n[:4]) == "sec_" {
 		return true
 	}
 	for l := d; l != nil; l = l.parent {
-		if l.open || l.names[n] {
+		if l.open || l.names[string(n)] {
 			return true
 		}
 	}
@@ -42,13 +84,16 @@ func (d *defs) has(name string) bool {
 }
 
 func (d *defs) clone() *defs {
-	return &defs{names: map[string]bool{}, parent: d, open: d.open}
+	return &defs{parent: d, open: d.open}
 }
 
 // merge adds every name of o (all its layers).
 func (d *defs) merge(o *defs) {
 	for l := o; l != nil; l = l.parent {
 		d.open = d.open || l.open
+		if len(l.names) > 0 && d.names == nil {
+			d.names = make(map[string]bool, len(l.names))
+		}
 		for k := range l.names {
 			d.names[k] = true
 		}
@@ -58,6 +103,9 @@ func (d *defs) merge(o *defs) {
 // mergeLayer adds the names of o's own layer (a branch cloned from d).
 func (d *defs) mergeLayer(o *defs) {
 	d.open = d.open || o.open
+	if len(o.names) > 0 && d.names == nil {
+		d.names = make(map[string]bool, len(o.names))
+	}
 	for k := range o.names {
 		d.names[k] = true
 	}
@@ -107,18 +155,28 @@ func typeOf(e ast.Expr) builtin.Type {
 }
 
 func (c *checker) setType(name string, t builtin.Type) {
-	k := strings.ToLower(name)
-	if old, ok := c.varTypes[k]; ok && old != t {
-		c.varTypes[k] = builtin.TAny
+	var buf foldBuf
+	k := fold(&buf, name)
+	if old, ok := c.varTypes[string(k)]; ok {
+		if old != t {
+			c.varTypes[string(k)] = builtin.TAny
+		}
 		return
 	}
-	c.varTypes[k] = t
+	c.varTypes[folded(name)] = t
 }
 
 // checkVars runs the definition analysis and reports uses that no
 // definition can reach.
 func (c *checker) checkVars() {
-	vs := &varState{global: newDefs(), flowOut: map[*ast.Flow]*defs{}, before: map[*ast.Flow]*defs{}, all: newDefs()}
+	// Sized up front: every module adds its properties and its name.
+	nGlobal, nFlows := len(predefined)+len(c.opt.ExtraVars), 0
+	for _, m := range c.prog.Mods {
+		nGlobal += len(m.Props) + 1
+		nFlows += len(m.Flows)
+	}
+	vs := &varState{global: &defs{names: make(map[string]bool, nGlobal)}, flowOut: make(map[*ast.Flow]*defs, nFlows),
+		before: make(map[*ast.Flow]*defs, nFlows), all: newDefs()}
 	c.vars = vs
 	for _, n := range predefined {
 		vs.global.add(n)
@@ -134,8 +192,9 @@ func (c *checker) checkVars() {
 	for _, m := range c.prog.Mods {
 		prefix := strings.ToUpper(m.Name) + "_"
 		for _, p := range m.Props {
-			vs.global.add(prefix + p.Key.Name)
-			c.setType(prefix+p.Key.Name, typeOf(p.Value))
+			n := prefix + p.Key.Name
+			vs.global.add(n)
+			c.setType(n, typeOf(p.Value))
 		}
 		if len(m.Props) > 0 {
 			vs.global.add(m.Name)
@@ -184,10 +243,10 @@ func (c *checker) checkVars() {
 		}
 	}
 	// Every flow may be the top-level flow of a run: simulate its sequence.
+	seen := map[*Flow]bool{} // empty again after each simulation
 	for _, m := range c.prog.Mods {
 		for _, f := range m.Flows {
 			cur := newDefs()
-			seen := map[*Flow]bool{}
 			for _, e := range m.Entries {
 				c.simulate(e, cur, seen)
 			}
@@ -202,9 +261,11 @@ func (c *checker) checkVars() {
 			}
 			// before[] is keyed by declaration, so inherited copies of
 			// this flow (other contexts) are included.
+			// The flow's definitions go in a layer over before[] (a
+			// complete, flat set by now, shared read-only) over global.
 			d := vs.global.clone()
 			if b := vs.before[f.Decl]; b != nil {
-				d.merge(b)
+				d = (&defs{names: b.names, parent: vs.global, open: vs.global.open || b.open}).clone()
 			}
 			c.useStmts(f.Decl.Body.Stmts, d, nil)
 		}
@@ -334,7 +395,7 @@ func (c *checker) callDefs(call *ast.Call, d *defs) {
 
 // useStmts checks variable uses in order, adding definitions as they come.
 // guarded holds roots tested with defined() in enclosing conditions.
-func (c *checker) useStmts(stmts []ast.Stmt, d *defs, guarded map[string]bool) {
+func (c *checker) useStmts(stmts []ast.Stmt, d *defs, guarded *guards) {
 	for _, s := range stmts {
 		switch n := s.(type) {
 		case *ast.Assign:
@@ -382,34 +443,66 @@ func (c *checker) useStmts(stmts []ast.Stmt, d *defs, guarded map[string]bool) {
 	}
 }
 
-func withGuards(guarded map[string]bool, cond ast.Cond) map[string]bool {
-	out := map[string]bool{}
-	for k := range guarded {
-		out[k] = true
+// guards is the set of roots tested with defined() in enclosing
+// conditions: a chain of layers, one per condition that adds some (nesting
+// is shallow, so lookups walk a few short lists).
+type guards struct {
+	names  []string // folded
+	parent *guards
+}
+
+func (g *guards) has(folded []byte) bool {
+	for ; g != nil; g = g.parent {
+		for _, n := range g.names {
+			if n == string(folded) {
+				return true
+			}
+		}
 	}
-	ast.Inspect(cond, func(n ast.Node) bool {
-		if d, ok := n.(*ast.CondDefined); ok {
-			out[strings.ToLower(d.Var.Root())] = true
-		}
-		return true
-	})
-	return out
+	return false
 }
 
-func (c *checker) useCond(cond ast.Cond, d *defs, guarded map[string]bool) {
-	ast.Inspect(cond, func(n ast.Node) bool {
-		switch x := n.(type) {
-		case *ast.CondDefined:
-			return false
-		case *ast.CondOperand:
-			c.useExpr(x.X, d, guarded)
-			return false
-		}
-		return true
-	})
+// withGuards returns guarded plus the roots cond tests with defined();
+// guarded itself when cond adds none.
+func withGuards(guarded *guards, cond ast.Cond) *guards {
+	names := definedRoots(cond, nil)
+	if names == nil {
+		return guarded
+	}
+	return &guards{names: names, parent: guarded}
 }
 
-func (c *checker) useExpr(e ast.Expr, d *defs, guarded map[string]bool) {
+// definedRoots appends the folded roots of cond's defined() tests, in
+// source order (defined() appears only among condition nodes).
+func definedRoots(cond ast.Cond, names []string) []string {
+	switch n := cond.(type) {
+	case *ast.CondBinary:
+		return definedRoots(n.R, definedRoots(n.L, names))
+	case *ast.CondUnary:
+		return definedRoots(n.X, names)
+	case *ast.CondParen:
+		return definedRoots(n.X, names)
+	case *ast.CondDefined:
+		return append(names, folded(n.Var.Root()))
+	}
+	return names
+}
+
+func (c *checker) useCond(cond ast.Cond, d *defs, guarded *guards) {
+	switch n := cond.(type) {
+	case *ast.CondBinary:
+		c.useCond(n.L, d, guarded)
+		c.useCond(n.R, d, guarded)
+	case *ast.CondUnary:
+		c.useCond(n.X, d, guarded)
+	case *ast.CondParen:
+		c.useCond(n.X, d, guarded)
+	case *ast.CondOperand:
+		c.useExpr(n.X, d, guarded)
+	}
+}
+
+func (c *checker) useExpr(e ast.Expr, d *defs, guarded *guards) {
 	if e == nil {
 		return
 	}
@@ -442,9 +535,10 @@ func (c *checker) useExpr(e ast.Expr, d *defs, guarded map[string]bool) {
 // useRef reports a reference no definition can reach: an error for a
 // direct reference (it only sees GXL variables), a warning inside strings
 // (the process environment may supply the value at run time).
-func (c *checker) useRef(r *ast.VarRef, d *defs, guarded map[string]bool, direct bool) {
+func (c *checker) useRef(r *ast.VarRef, d *defs, guarded *guards, direct bool) {
 	root := r.Root()
-	if r.Default != nil || d.has(root) || guarded[strings.ToLower(root)] {
+	var buf foldBuf
+	if r.Default != nil || d.has(root) || guarded.has(fold(&buf, root)) {
 		return
 	}
 	if !direct {

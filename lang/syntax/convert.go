@@ -15,6 +15,7 @@ import (
 type converter struct {
 	diags diag.List
 	group int
+	a     *arena // nil: allocate nodes one by one
 }
 
 func span(start, end lexer.Position) diag.Span {
@@ -48,11 +49,11 @@ func (c *converter) ident(g *gIdent) *ast.Ident {
 }
 
 func (c *converter) path(g *gPath) *ast.Path {
-	p := &ast.Path{Sp: sp(g.Pos, g.EndPos)}
+	var parts []*ast.Ident
 	for _, id := range g.Parts {
-		p.Parts = append(p.Parts, c.ident(id))
+		parts = append(parts, c.ident(id))
 	}
-	return p
+	return ast.NewPath(sp(g.Pos, g.EndPos), parts)
 }
 
 // key converts a dotted property key into one Ident ("a.b").
@@ -184,10 +185,16 @@ func (c *converter) env(g *gEnv) *ast.Env {
 }
 
 func (c *converter) flow(g *gFlow) *ast.Flow {
-	f := &ast.Flow{Sp: sp(g.Pos, g.EndPos)}
+	var body *ast.Block
 	if g.Body != nil {
-		f.Body = c.block(g.Body)
+		body = c.block(g.Body)
 	}
+	return c.flowWith(g, body)
+}
+
+// flowWith converts a flow head whose body is already converted.
+func (c *converter) flowWith(g *gFlow, body *ast.Block) *ast.Flow {
+	f := &ast.Flow{Sp: sp(g.Pos, g.EndPos), Body: body}
 	nameOf := func(r *gRef) *ast.Ident {
 		if r.Path == nil || len(r.Path.Parts) != 1 {
 			c.errorf(span(r.Pos, r.EndPos), "syntax", "a flow's own name is a plain name such as `deploy`", "invalid flow name")
@@ -322,7 +329,10 @@ func (c *converter) stmt(g *gStmt) ast.Stmt {
 }
 
 func (c *converter) loopRef(g *gValue, what string) *ast.VarRef {
-	v := c.value(g)
+	return c.loopRefExpr(c.value(g), what)
+}
+
+func (c *converter) loopRefExpr(v ast.Expr, what string) *ast.VarRef {
 	if r, ok := v.(*ast.VarRef); ok {
 		return r
 	}
@@ -450,7 +460,7 @@ func (c *converter) prim(g *gPrim) ast.Cond {
 func (c *converter) varRef(raw string, pos diag.Pos, allowDefault bool) *ast.VarRef {
 	end := pos.Advance(raw)
 	inner := strings.TrimSuffix(strings.TrimPrefix(raw, "${"), "}")
-	r, ok := parseRef(inner, allowDefault)
+	r, ok := parseRef(inner, allowDefault, c.a)
 	if !ok {
 		c.errorf(diag.Span{Start: pos, End: end}, "syntax", "names are letters, digits and _, with .key and [index] steps: ${A.B[0]}", "invalid variable reference `%s`", raw)
 		r = &ast.VarRef{Name: strings.TrimSpace(inner), Segments: []ast.Segment{{Key: "_"}}}
@@ -467,7 +477,7 @@ func (c *converter) value(g *gValue) ast.Expr {
 	pos := toDiagPos(g.Pos)
 	switch {
 	case g.Str != nil:
-		return stringLit(*g.Str, pos, &c.diags)
+		return stringLit(*g.Str, pos, &c.diags, c.a)
 	case g.Raw != nil:
 		return rawStringLit(*g.Raw, pos, &c.diags)
 	case g.Int != nil:

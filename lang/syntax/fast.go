@@ -3,22 +3,25 @@ package syntax
 import (
 	"errors"
 
+	"github.com/gxl-dev/gxl/lang/ast"
+
 	"github.com/alecthomas/participle/v2/lexer"
 )
 
 // The fast path. participle's reflective parser is the grammar of record
 // (grammar.go) and produces every syntax error, but it parses a few MB/s.
 // fastParser is a hand-written recursive-descent transcription of the same
-// grammar that fills the same g* structs, with the same Pos/EndPos, in one
-// pass without backtracking. Parse runs it first and falls back to
+// grammar, in one pass without backtracking, that builds the AST the
+// converter would build from participle's tree (fastast.go); the rarer
+// constructs are still parsed into g* structs (this file), with the same
+// Pos/EndPos, and converted. Parse runs it first and falls back to
 // participle when it fails, so errors are participle's; TestFastMatches and
-// FuzzFastMatches check that both produce identical trees.
+// FuzzFastMatches check that both produce identical ASTs.
 
 var errFast = errors.New("fast path gave up")
 
-// ftok is a compact token: the fast path keeps hundreds of thousands of
-// them, so positions are plain integers and lexer.Positions are built on
-// demand.
+// ftok is a compact token: positions are plain integers and
+// lexer.Positions are built on demand.
 type ftok struct {
 	Type             lexer.TokenType
 	Value            string
@@ -31,72 +34,100 @@ func (t *ftok) EOF() bool { return t.Type == lexer.EOF }
 
 type fastParser struct {
 	name string // file name for positions
-	toks []ftok
-	i    int
+	sc   *scanner
+	// The parser never backtracks and looks at most 2 tokens ahead, so
+	// tokens are lexed on demand into a small ring instead of a slice of
+	// the whole file.
+	buf  [fastRing]ftok
+	head int            // ring index of the current token
+	n    int            // tokens buffered from head
 	last lexer.Position // end of the last consumed token
+
+	c     *converter  // for the constructs still built as g* trees
+	parts []ast.Ident // scratch for scanPath
+	stk   []ast.Stmt  // statements of the open blocks
 }
 
-// tokensPerByte sizes the token slice up front (GXL averages one token per
-// 4-6 bytes); growing it by appends dominated the parse time.
-const bytesPerToken = 5
+const fastRing = 4 // a power of two > max lookahead
 
-func advancePos(p lexer.Position, s string) lexer.Position {
-	for i := 0; i < len(s); i++ {
-		p.Offset++
-		if s[i] == '\n' {
-			p.Line++
-			p.Column = 1
-		} else {
-			p.Column++
-		}
-	}
-	return p
-}
-
-// newFastParser lexes src; it returns nil when the lexer reports errors.
+// newFastParser prepares a lazy scan of src. A lexer error stops the fast
+// path (participle re-lexes and reports it).
 func newFastParser(sc *scanner) *fastParser {
-	fp := &fastParser{name: sc.file, toks: make([]ftok, 0, len(sc.src)/bytesPerToken+16)}
-	sc.skipTrivia = true
 	sc.str = string(sc.src)
-	defer func() { sc.skipTrivia, sc.str = false, "" }()
-	for {
-		t, _ := sc.Next()
-		if t.Type == tError {
-			return nil
+	return &fastParser{name: sc.file, sc: sc}
+}
+
+// done restores the scanner's settings after the fast path.
+func (p *fastParser) done() { p.sc.str = "" }
+
+// fill makes sure the k-th token from the current one is buffered.
+func (p *fastParser) fill(k int) {
+	sc := p.sc
+	for p.n <= k {
+		t := &p.buf[(p.head+p.n)&(fastRing-1)]
+		// Whitespace is skipped here, without a call per run (it is half
+		// of the scanner's tokens).
+		off, line, col := sc.off, sc.line, sc.col
+		for ; off < len(sc.src); off++ {
+			c := sc.src[off]
+			if c == '\n' {
+				line++
+				col = 1
+				continue
+			}
+			if c != ' ' && c != '\t' && c != '\r' {
+				break
+			}
+			col++
 		}
-		if t.Type == tWhitespace || t.Type == tComment {
+		sc.off, sc.line, sc.col = off, line, col
+		if sc.off >= len(sc.src) {
+			*t = ftok{Type: lexer.EOF, off: int32(sc.off), line: int32(sc.line), col: int32(sc.col),
+				eoff: int32(sc.off), eline: int32(sc.line), ecl: int32(sc.col)}
+			p.n++
 			continue
 		}
-		end := advancePos(t.Pos, t.Value)
-		fp.toks = append(fp.toks, ftok{Type: t.Type, Value: t.Value,
-			off: int32(t.Pos.Offset), line: int32(t.Pos.Line), col: int32(t.Pos.Column),
-			eoff: int32(end.Offset), eline: int32(end.Line), ecl: int32(end.Column)})
-		if t.EOF() {
-			break
+		start := lexer.Position{Filename: sc.file, Offset: off, Line: line, Column: col}
+		typ := sc.lex(&start)
+		switch typ {
+		case tWhitespace, tComment:
+			continue
+		case tError:
+			panic(errFast)
 		}
+		// The scanner stands just after the token.
+		*t = ftok{Type: typ, Value: sc.str[start.Offset:sc.off],
+			off: int32(start.Offset), line: int32(start.Line), col: int32(start.Column),
+			eoff: int32(sc.off), eline: int32(sc.line), ecl: int32(sc.col)}
+		p.n++
 	}
-	return fp
 }
 
-func (p *fastParser) peek() *ftok { return &p.toks[p.i] }
-
-func (p *fastParser) peekAt(n int) *ftok {
-	if p.i+n < len(p.toks) {
-		return &p.toks[p.i+n]
+func (p *fastParser) peek() *ftok {
+	if p.n == 0 {
+		p.fill(0)
 	}
-	return &p.toks[len(p.toks)-1]
+	return &p.buf[p.head]
+}
+
+// peekAt returns the n-th token ahead (n <= 2); past the end it is EOF,
+// which the scanner repeats.
+func (p *fastParser) peekAt(n int) *ftok {
+	p.fill(n)
+	return &p.buf[(p.head+n)&(fastRing-1)]
 }
 
 func (p *fastParser) pos() lexer.Position {
-	t := &p.toks[p.i]
+	t := p.peek()
 	return lexer.Position{Filename: p.name, Offset: int(t.off), Line: int(t.line), Column: int(t.col)}
 }
 
 func (p *fastParser) next() *ftok {
-	t := &p.toks[p.i]
+	t := p.peek()
 	if !t.EOF() {
 		p.last = lexer.Position{Filename: p.name, Offset: int(t.eoff), Line: int(t.eline), Column: int(t.ecl)}
-		p.i++
+		p.head = (p.head + 1) & (fastRing - 1)
+		p.n--
 	}
 	return t
 }
@@ -126,52 +157,6 @@ func (p *fastParser) accept(v string) bool {
 		return true
 	}
 	return false
-}
-
-func (p *fastParser) file() (g *gFile, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			if r != errFast {
-				panic(r)
-			}
-			g, err = nil, errFast
-		}
-	}()
-	g = &gFile{}
-	for !p.peek().EOF() {
-		g.Items = append(g.Items, p.top())
-	}
-	return g, nil
-}
-
-func (p *fastParser) stmtsOnly() (g *gStmts, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			if r != errFast {
-				panic(r)
-			}
-			g, err = nil, errFast
-		}
-	}()
-	g = &gStmts{}
-	for !p.peek().EOF() {
-		g.Stmts = append(g.Stmts, p.stmt())
-	}
-	return g, nil
-}
-
-func (p *fastParser) top() *gTop {
-	t := &gTop{Pos: p.pos()}
-	switch {
-	case p.is("extern"):
-		t.Extern = p.extern()
-	case p.is(";"):
-		p.next()
-		t.Semi = true
-	default:
-		t.Mod = p.mod()
-	}
-	return t
 }
 
 func (p *fastParser) ident() *gIdent {
@@ -221,110 +206,10 @@ func (p *fastParser) extern() *gExtern {
 	return g
 }
 
-func (p *fastParser) annGroups() []*gAnnGroup {
-	var out []*gAnnGroup
-	for p.peek().Type == tAnnOpen {
-		g := &gAnnGroup{Pos: p.pos()}
-		p.next()
-		g.Anns = append(g.Anns, p.ann())
-		for p.is(",") && !p.isAt(1, "]") {
-			p.next()
-			g.Anns = append(g.Anns, p.ann())
-		}
-		p.accept(",")
-		p.expect("]")
-		out = append(out, g)
-	}
-	return out
-}
-
-func (p *fastParser) ann() *gAnn {
-	g := &gAnn{Pos: p.pos()}
-	g.Name = p.ident()
-	if p.accept("(") {
-		g.Paren = true
-		if !p.is(")") {
-			g.Args = append(g.Args, p.annArg())
-			for p.is(",") && !p.isAt(1, ")") {
-				p.next()
-				g.Args = append(g.Args, p.annArg())
-			}
-			p.accept(",")
-		}
-		p.expect(")")
-	}
-	g.EndPos = p.last
-	return g
-}
-
-func (p *fastParser) annArg() *gAnnArg {
-	g := &gAnnArg{Pos: p.pos()}
-	if p.peek().Type == tIdent && p.isAt(1, "=") {
-		g.Key = p.ident()
-		p.next()
-	}
-	if p.startsValue() {
-		g.Value = p.value()
-	} else {
-		g.Word = p.path()
-	}
-	g.EndPos = p.last
-	return g
-}
-
-func (p *fastParser) mod() *gMod {
-	g := &gMod{Pos: p.pos()}
-	g.Anns = p.annGroups()
-	p.expect("mod")
-	g.Name = p.ident()
-	if p.accept(":") {
-		g.Colon = true
-		if p.peek().Type == tIdent {
-			g.Parents = append(g.Parents, p.path())
-			for p.accept(",") {
-				g.Parents = append(g.Parents, p.path())
-			}
-		}
-	}
-	p.expect("{")
-	for !p.is("}") {
-		if p.peek().EOF() {
-			panic(errFast)
-		}
-		g.Items = append(g.Items, p.modItem())
-	}
-	g.RBrace = p.close()
-	p.accept(";")
-	g.EndPos = p.last
-	return g
-}
-
 func (p *fastParser) close() *gClose {
 	g := &gClose{Pos: p.pos()}
 	p.expect("}")
 	g.Tok = "}"
-	return g
-}
-
-func (p *fastParser) modItem() *gModItem {
-	g := &gModItem{Pos: p.pos()}
-	g.Anns = p.annGroups()
-	next := p.peekAt(1)
-	switch {
-	case p.is("env") && next.Type == tIdent:
-		g.Env = p.env()
-	case p.is("flow") && (next.Type == tIdent || next.Type == tVarRef || p.isAt(1, "@")):
-		g.Flow = p.flow()
-	case p.is("fn") && next.Type == tIdent:
-		g.Fn = p.fn()
-	case p.is("activity") && next.Type == tIdent:
-		g.Activity = p.activity()
-	case p.is(";"):
-		p.next()
-		g.Semi = true
-	default:
-		g.Stmt = p.pathStmt()
-	}
 	return g
 }
 
@@ -357,55 +242,6 @@ func (p *fastParser) refList() []*gRef {
 	return out
 }
 
-func (p *fastParser) bodyOrSemi() *gBlock {
-	if p.is("{") {
-		b := p.block()
-		p.accept(";")
-		return b
-	}
-	p.expect(";")
-	return nil
-}
-
-func (p *fastParser) env() *gEnv {
-	g := &gEnv{Pos: p.pos()}
-	p.expect("env")
-	g.Name = p.ident()
-	if p.accept(":") {
-		g.Colon = true
-		g.Mixins = p.refList()
-	}
-	g.Body = p.bodyOrSemi()
-	g.EndPos = p.last
-	return g
-}
-
-func (p *fastParser) flow() *gFlow {
-	g := &gFlow{Pos: p.pos()}
-	p.expect("flow")
-	g.First = p.ref()
-	switch {
-	case p.accept(":"):
-		g.Colon = true
-		g.Pre = p.refList()
-		if p.accept(":") {
-			g.PostColon = true
-			g.Post = p.refList()
-		}
-	case p.is("|"):
-		for p.accept("|") {
-			g.Pipe = append(g.Pipe, p.ref())
-		}
-	case p.is("~"):
-		for p.accept("~") {
-			g.Tilde = append(g.Tilde, p.ref())
-		}
-	}
-	g.Body = p.bodyOrSemi()
-	g.EndPos = p.last
-	return g
-}
-
 func (p *fastParser) param() *gParam {
 	g := &gParam{Pos: p.pos()}
 	g.Star = p.accept("*")
@@ -413,25 +249,6 @@ func (p *fastParser) param() *gParam {
 	if p.accept("=") {
 		g.Default = p.value()
 	}
-	g.EndPos = p.last
-	return g
-}
-
-func (p *fastParser) fn() *gFn {
-	g := &gFn{Pos: p.pos()}
-	p.expect("fn")
-	g.Name = p.ident()
-	p.expect("(")
-	if !p.is(")") {
-		g.Params = append(g.Params, p.param())
-		for p.is(",") && !p.isAt(1, ")") {
-			p.next()
-			g.Params = append(g.Params, p.param())
-		}
-		p.accept(",")
-	}
-	p.expect(")")
-	g.Body = p.bodyOrSemi()
 	g.EndPos = p.last
 	return g
 }
@@ -449,89 +266,6 @@ func (p *fastParser) activity() *gActivity {
 	}
 	g.RBrace = p.close()
 	p.accept(";")
-	g.EndPos = p.last
-	return g
-}
-
-func (p *fastParser) block() *gBlock {
-	g := &gBlock{Pos: p.pos()}
-	p.expect("{")
-	for !p.is("}") {
-		if p.peek().EOF() {
-			panic(errFast)
-		}
-		g.Stmts = append(g.Stmts, p.stmt())
-	}
-	g.RBrace = p.close()
-	g.EndPos = p.last
-	return g
-}
-
-func (p *fastParser) stmt() *gStmt {
-	g := &gStmt{Pos: p.pos()}
-	switch {
-	case p.is("if") && !p.isAt(1, "=") && !p.isAt(1, "."):
-		g.If = p.ifStmt()
-	case p.is("for") && !p.isAt(1, "=") && !p.isAt(1, "."):
-		g.For = p.forStmt()
-	case p.peek().Type == tCmdBlock:
-		v := p.next().Value
-		g.Cmd = &v
-	case p.is(";"):
-		p.next()
-		g.Semi = true
-	default:
-		g.Path = p.pathStmt()
-	}
-	g.EndPos = p.last
-	return g
-}
-
-func (p *fastParser) pathStmt() *gPathStmt {
-	g := &gPathStmt{Pos: p.pos()}
-	g.Path = p.path()
-	switch {
-	case p.accept("="):
-		g.Assign = p.value()
-		if !p.accept(";") {
-			p.accept(",")
-		}
-	case p.is("("):
-		g.Call = p.callArgs()
-		p.accept(";")
-	case p.is("{"):
-		g.Braces = p.braces()
-		p.accept(";")
-	default:
-		panic(errFast)
-	}
-	g.EndPos = p.last
-	return g
-}
-
-func (p *fastParser) callArgs() *gCallArgs {
-	g := &gCallArgs{Pos: p.pos()}
-	p.expect("(")
-	if !p.is(")") {
-		g.Args = append(g.Args, p.arg())
-		for p.is(",") && !p.isAt(1, ")") {
-			p.next()
-			g.Args = append(g.Args, p.arg())
-		}
-		p.accept(",")
-	}
-	p.expect(")")
-	g.EndPos = p.last
-	return g
-}
-
-func (p *fastParser) arg() *gArg {
-	g := &gArg{Pos: p.pos()}
-	if p.peek().Type == tIdent && p.isAt(1, ":") {
-		g.Key = p.ident()
-		p.next()
-	}
-	g.Value = p.value()
 	g.EndPos = p.last
 	return g
 }
@@ -555,125 +289,6 @@ func (p *fastParser) braces() *gBraces {
 		}
 	}
 	g.RBrace = p.close()
-	g.EndPos = p.last
-	return g
-}
-
-func (p *fastParser) ifStmt() *gIf {
-	g := &gIf{Pos: p.pos()}
-	p.expect("if")
-	g.Cond = p.or()
-	g.Then = p.block()
-	for p.is("else") && p.isAt(1, "if") {
-		ei := &gElseIf{Pos: p.pos()}
-		p.next()
-		p.next()
-		ei.Cond = p.or()
-		ei.Then = p.block()
-		ei.EndPos = p.last
-		g.ElseIfs = append(g.ElseIfs, ei)
-	}
-	if p.accept("else") {
-		g.Else = p.block()
-	}
-	p.accept(";")
-	g.EndPos = p.last
-	return g
-}
-
-func (p *fastParser) forStmt() *gFor {
-	g := &gFor{Pos: p.pos()}
-	p.expect("for")
-	g.Var = p.value()
-	p.expect("in")
-	g.In = p.value()
-	g.Body = p.block()
-	p.accept(";")
-	g.EndPos = p.last
-	return g
-}
-
-func (p *fastParser) or() *gOr {
-	g := &gOr{Pos: p.pos()}
-	g.Left = p.and()
-	for p.is("||") {
-		r := &gOrRest{Pos: p.pos()}
-		r.Op = p.next().Value
-		r.Right = p.and()
-		g.Rest = append(g.Rest, r)
-	}
-	g.EndPos = p.last
-	return g
-}
-
-func (p *fastParser) and() *gAnd {
-	g := &gAnd{Pos: p.pos()}
-	g.Left = p.cmp()
-	for p.is("&&") {
-		r := &gAndRest{Pos: p.pos()}
-		r.Op = p.next().Value
-		r.Right = p.cmp()
-		g.Rest = append(g.Rest, r)
-	}
-	g.EndPos = p.last
-	return g
-}
-
-var cmpOps = map[string]bool{"==": true, "!=": true, "=*": true, "<=": true, ">=": true, "<": true, ">": true, "=": true}
-
-func (p *fastParser) cmp() *gCmp {
-	g := &gCmp{Pos: p.pos()}
-	g.Left = p.unary()
-	for p.peek().Type == tPunct && cmpOps[p.peek().Value] {
-		r := &gCmpRest{Pos: p.pos()}
-		r.Op = p.next().Value
-		r.Right = p.unary()
-		g.Rest = append(g.Rest, r)
-	}
-	g.EndPos = p.last
-	return g
-}
-
-func (p *fastParser) unary() *gUnary {
-	g := &gUnary{Pos: p.pos()}
-	if p.accept("!") {
-		g.Not = true
-		g.X = p.unary()
-	} else {
-		g.Prim = p.prim()
-	}
-	g.EndPos = p.last
-	return g
-}
-
-func (p *fastParser) prim() *gPrim {
-	g := &gPrim{Pos: p.pos()}
-	switch {
-	case p.accept("("):
-		g.Paren = p.or()
-		p.expect(")")
-	case (p.is("defined") && p.isAt(1, "(")) || (p.is("gx") && p.isAt(1, ".") && p.isAt(2, "defined")):
-		d := &gDefined{Pos: p.pos()}
-		if p.is("gx") {
-			p.next()
-			p.next()
-			d.GxPref = true
-		}
-		p.expect("defined")
-		p.expect("(")
-		if p.peek().Type == tIdent && p.isAt(1, ":") {
-			d.Key = p.ident()
-			p.next()
-		}
-		d.Arg = p.value()
-		p.expect(")")
-		d.EndPos = p.last
-		g.Defined = d
-	case p.startsValue():
-		g.Value = p.value()
-	default:
-		g.Bare = p.path()
-	}
 	g.EndPos = p.last
 	return g
 }

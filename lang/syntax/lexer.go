@@ -77,9 +77,6 @@ type scanner struct {
 	col      int
 	comments []*ast.Comment
 	diags    diag.List
-	// skipTrivia makes Next drop whitespace and comments without building
-	// tokens for them (the fast path needs no trivia tokens).
-	skipTrivia bool
 	// str, when set, is src as one string: token values are substrings of
 	// it instead of one allocation per token.
 	str string
@@ -164,51 +161,51 @@ var interned = func() map[string]string {
 
 // Next implements lexer.Lexer.
 func (s *scanner) Next() (lexer.Token, error) {
-	if s.skipTrivia {
-		for {
-			t, err := s.next()
-			if t.Type != tWhitespace && t.Type != tComment {
-				return t, err
-			}
-		}
-	}
-	return s.next()
-}
-
-func (s *scanner) next() (lexer.Token, error) {
 	if s.off >= len(s.src) {
 		return lexer.EOFToken(s.pos()), nil
 	}
 	start := s.pos()
+	typ := s.lex(&start)
+	return s.tok(typ, start), nil
+}
+
+// lex scans the token at start (the current position, before the end of
+// input) and returns its type; its text is src[start.Offset:s.off].
+func (s *scanner) lex(startp *lexer.Position) lexer.TokenType {
+	start := *startp
 	c := s.src[s.off]
 	switch {
 	case c == ' ' || c == '\t' || c == '\r' || c == '\n':
-		for s.off < len(s.src) {
-			c := s.src[s.off]
-			if c != ' ' && c != '\t' && c != '\r' && c != '\n' {
+		off, line, col := s.off, s.line, s.col
+		for ; off < len(s.src); off++ {
+			c := s.src[off]
+			if c == '\n' {
+				line++
+				col = 1
+				continue
+			}
+			if c != ' ' && c != '\t' && c != '\r' {
 				break
 			}
-			s.advance(1)
+			col++
 		}
-		if s.skipTrivia {
-			return lexer.Token{Type: tWhitespace}, nil
-		}
-		return s.tok(tWhitespace, start), nil
+		s.off, s.line, s.col = off, line, col
+		return tWhitespace
 	case c == '/' && s.peek(1) == '/':
 		s.lineComment(start, ast.LineComment)
-		return s.tok(tComment, start), nil
+		return tComment
 	case c == '#' && s.peek(1) == '[':
 		s.advance(2)
-		return s.tok(tAnnOpen, start), nil
+		return tAnnOpen
 	case c == '#':
 		s.lineComment(start, ast.HashComment)
-		return s.tok(tComment, start), nil
+		return tComment
 	case c == '/' && s.peek(1) == '*':
 		s.advance(2)
 		for {
 			if s.off >= len(s.src) {
 				s.errorf(toDiagPos(start), "unterminated-comment", "close the comment with */", "unterminated /* comment")
-				return s.tok(tError, start), nil
+				return tError
 			}
 			if s.src[s.off] == '*' && s.peek(1) == '/' {
 				s.advance(2)
@@ -217,18 +214,18 @@ func (s *scanner) next() (lexer.Token, error) {
 			s.advance(1)
 		}
 		s.addComment(start, ast.BlockComment)
-		return s.tok(tComment, start), nil
+		return tComment
 	case c == '"':
 		if !s.stringLit() {
-			return s.tok(tError, start), nil
+			return tError
 		}
-		return s.tok(tString, start), nil
+		return tString
 	case c == 'r' && s.peek(1) == '#' && s.peek(2) == '"':
 		s.advance(3)
 		for {
 			if s.off >= len(s.src) {
 				s.errorf(toDiagPos(start), "unterminated-string", "a raw string ends with \"#", "unterminated raw string")
-				return s.tok(tError, start), nil
+				return tError
 			}
 			if s.src[s.off] == '"' && s.peek(1) == '#' {
 				s.advance(2)
@@ -236,19 +233,19 @@ func (s *scanner) next() (lexer.Token, error) {
 			}
 			s.advance(1)
 		}
-		return s.tok(tRawString, start), nil
+		return tRawString
 	case c == '`':
 		if s.peek(1) == '`' && s.peek(2) == '`' {
 			if !strings.HasPrefix(string(s.src[s.off+3:min(len(s.src), s.off+6)]), "cmd") {
 				s.advance(3)
 				s.errorf(toDiagPos(start), "syntax", "fenced command blocks start with ```cmd", "unknown fenced block")
-				return s.tok(tError, start), nil
+				return tError
 			}
 			s.advance(6)
 			for {
 				if s.off >= len(s.src) {
 					s.errorf(toDiagPos(start), "unterminated-cmd", "close the block with ```", "unterminated ```cmd block")
-					return s.tok(tError, start), nil
+					return tError
 				}
 				if s.src[s.off] == '`' && s.peek(1) == '`' && s.peek(2) == '`' {
 					s.advance(3)
@@ -256,11 +253,11 @@ func (s *scanner) next() (lexer.Token, error) {
 				}
 				s.advance(1)
 			}
-			return s.tok(tCmdBlock, start), nil
+			return tCmdBlock
 		}
 		s.advance(1)
 		s.errorf(toDiagPos(start), "syntax", "backquotes only appear in ```cmd blocks; quote shell text in a string", "unexpected backquote")
-		return s.tok(tError, start), nil
+		return tError
 	case c == '$' && s.peek(1) == '{':
 		end := -1
 		for i := s.off + 2; i < len(s.src); i++ {
@@ -275,10 +272,10 @@ func (s *scanner) next() (lexer.Token, error) {
 		if end < 0 {
 			s.advance(2)
 			s.errorf(toDiagPos(start), "syntax", "a variable reference is written ${NAME}", "unterminated ${")
-			return s.tok(tError, start), nil
+			return tError
 		}
 		s.advance(end + 1 - s.off)
-		return s.tok(tVarRef, start), nil
+		return tVarRef
 	case isDigit(c) || (c == '-' && isDigit(s.peek(1))):
 		s.advance(1)
 		for s.off < len(s.src) && isDigit(s.src[s.off]) {
@@ -297,27 +294,31 @@ func (s *scanner) next() (lexer.Token, error) {
 			for s.off < len(s.src) && isIdentByte(s.src[s.off]) {
 				s.advance(1)
 			}
-			return s.tok(tIdent, start), nil
+			return tIdent
 		}
-		return s.tok(typ, start), nil
+		return typ
 	case isIdentByte(c):
-		for s.off < len(s.src) && isIdentByte(s.src[s.off]) {
-			s.advance(1)
+		// Names hold no newlines: only the column moves.
+		off := s.off
+		for off < len(s.src) && isIdentByte(s.src[off]) {
+			off++
 		}
-		return s.tok(tIdent, start), nil
+		s.col += off - s.off
+		s.off = off
+		return tIdent
 	}
 	// Punctuation: two-character operators first.
 	if s.off+1 < len(s.src) {
 		switch string(s.src[s.off : s.off+2]) {
 		case "==", "!=", "=*", "<=", ">=", "&&", "||":
 			s.advance(2)
-			return s.tok(tPunct, start), nil
+			return tPunct
 		}
 	}
 	switch c {
 	case '{', '}', '(', ')', '[', ']', ',', ';', ':', '=', '.', '|', '@', '!', '<', '>', '*', '~', '-', '&':
 		s.advance(1)
-		return s.tok(tPunct, start), nil
+		return tPunct
 	}
 	// Anything else is an error token covering one (UTF-8) character.
 	n := 1
@@ -326,7 +327,7 @@ func (s *scanner) next() (lexer.Token, error) {
 	}
 	s.advance(n)
 	s.errorf(toDiagPos(start), "syntax", "", "unexpected character %q", string(s.src[start.Offset:s.off]))
-	return s.tok(tError, start), nil
+	return tError
 }
 
 func (s *scanner) lineComment(start lexer.Position, kind ast.CommentKind) {
@@ -365,7 +366,9 @@ func (s *scanner) stringLit() bool {
 			s.errorf(start, "unterminated-string", "close the string on the same line; for text over several lines write \\n or a raw string r#\"...\"#", "unterminated string")
 			return false
 		default:
-			s.advance(1)
+			// Not a newline: only the column moves.
+			s.off++
+			s.col++
 		}
 	}
 	s.errorf(start, "unterminated-string", "close the string with \"", "unterminated string")

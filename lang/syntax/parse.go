@@ -23,21 +23,24 @@ func Parse(filename string, src []byte) (f *ast.File, diags diag.List) {
 		}
 	}()
 	sc := newScanner(filename, src)
-	var g *gFile
-	if fp := newFastParser(sc); fp != nil && !slowOnly {
-		g, _ = fp.file()
-	}
-	if g == nil {
+	if !slowOnly {
+		fp := newFastParser(sc)
+		items, err := fp.fileAST()
+		fp.done()
+		if err == nil {
+			file := &ast.File{Path: filename, Src: src, Comments: sc.comments, Items: items}
+			file.S = diag.Span{Start: diag.Pos{File: filename, Line: 1, Col: 1}, End: sc.dpos()}
+			return file, fp.c.diags.Normalize()
+		}
 		// The fast path gave up: participle parses again and explains.
 		sc = newScanner(filename, src)
-		var err error
-		g, err = fileParser.ParseFromLexer(mustPeek(sc))
-		if d, ok := scanFailed(sc, err); ok {
-			return nil, d
-		}
-		if err != nil {
-			return nil, diag.List{parseError(err, filename)}
-		}
+	}
+	g, err := fileParser.ParseFromLexer(mustPeek(sc))
+	if d, ok := scanFailed(sc, err); ok {
+		return nil, d
+	}
+	if err != nil {
+		return nil, diag.List{parseError(err, filename)}
 	}
 	c := &converter{}
 	file := &ast.File{Path: filename, Src: src, Comments: sc.comments}

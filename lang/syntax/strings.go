@@ -89,7 +89,7 @@ func splitParts(cs []pchar, escapes bool, end diag.Pos, diags *diag.List) []ast.
 					inner.WriteByte(cs[k].c)
 				}
 				sp := diag.Span{Start: cs[i].pos, End: posAt(j + 1)}
-				if ref, ok := parseRef(inner.String(), true); ok {
+				if ref, ok := parseRef(inner.String(), true, nil); ok {
 					flush(cs[i].pos)
 					ref.S = sp
 					parts = append(parts, ast.StrPart{Sp: ast.Sp{S: sp}, Var: ref})
@@ -106,8 +106,19 @@ func splitParts(cs []pchar, escapes bool, end diag.Pos, diags *diag.List) []ast.
 
 // splitPlain is splitParts for single-line text without escapes, computing
 // positions by column arithmetic instead of per-character records.
-func splitPlain(text string, pos, end diag.Pos) []ast.StrPart {
+func splitPlain(text string, pos, end diag.Pos, a *arena) []ast.StrPart {
+	if text == "" {
+		return nil
+	}
+	if !strings.Contains(text, "${") {
+		out := a.strParts(1)
+		out[0] = ast.StrPart{Sp: ast.Sp{S: diag.Span{Start: pos, End: end}}, Text: text}
+		return out
+	}
 	var parts []ast.StrPart
+	if a != nil {
+		parts = a.scratch[:0]
+	}
 	at := func(i int) diag.Pos {
 		return diag.Pos{File: pos.File, Offset: pos.Offset + i, Line: pos.Line, Col: pos.Col + i}
 	}
@@ -121,7 +132,7 @@ func splitPlain(text string, pos, end diag.Pos) []ast.StrPart {
 			break
 		}
 		j += i + 2
-		ref, ok := parseRef(text[i+2:j], true)
+		ref, ok := parseRef(text[i+2:j], true, a)
 		if !ok {
 			continue
 		}
@@ -137,13 +148,21 @@ func splitPlain(text string, pos, end diag.Pos) []ast.StrPart {
 	if textStart < len(text) {
 		parts = append(parts, ast.StrPart{Sp: ast.Sp{S: diag.Span{Start: at(textStart), End: end}}, Text: text[textStart:]})
 	}
-	return parts
+	if a != nil {
+		a.scratch = parts[:0]
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	out := a.strParts(len(parts))
+	copy(out, parts)
+	return out
 }
 
 // parseRef parses the inside of `${...}`: NAME, NAME[0].KEY, and with
 // allowDefault NAME:default. It reports false for text that is not a
 // reference (the original tool leaves such text alone, e.g. `${my-var}`).
-func parseRef(inner string, allowDefault bool) (*ast.VarRef, bool) {
+func parseRef(inner string, allowDefault bool, a *arena) (*ast.VarRef, bool) {
 	name := inner
 	var def *string
 	if allowDefault {
@@ -154,11 +173,33 @@ func parseRef(inner string, allowDefault bool) (*ast.VarRef, bool) {
 		}
 	}
 	name = strings.TrimSpace(name)
+	if isPlainName(name) {
+		// The common ${NAME}: the reference and its one segment in one
+		// allocation.
+		x := a.refSeg()
+		x.seg[0].Key = name
+		x.r = ast.VarRef{Name: name, Segments: x.seg[:], Default: def}
+		return &x.r, true
+	}
 	segs, err := parseSegments(name)
 	if err != nil {
 		return nil, false
 	}
 	return &ast.VarRef{Name: name, Segments: segs, Default: def}, true
+}
+
+// isPlainName reports a non-empty name of identifier bytes only (one key
+// segment).
+func isPlainName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isIdentByte(s[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // parseSegments splits "A.B[0].C" into key and index segments.
@@ -202,22 +243,40 @@ func parseSegments(p string) ([]ast.Segment, error) {
 }
 
 // stringLit converts a "..." token at pos.
-func stringLit(raw string, pos diag.Pos, diags *diag.List) *ast.StringLit {
-	end := pos.Advance(raw)
+func stringLit(raw string, pos diag.Pos, diags *diag.List, a *arena) *ast.StringLit {
 	inner := raw
 	innerPos := pos
-	if len(inner) >= 2 && inner[0] == '"' && inner[len(inner)-1] == '"' {
-		inner = inner[1 : len(inner)-1]
-		innerPos = pos.Advance(`"`)
+	var end, innerEnd diag.Pos
+	if strings.IndexByte(raw, '\n') < 0 {
+		// One line: positions by column arithmetic.
+		at := func(i int) diag.Pos {
+			return diag.Pos{File: pos.File, Offset: pos.Offset + i, Line: pos.Line, Col: pos.Col + i}
+		}
+		end = at(len(raw))
+		if len(inner) >= 2 && inner[0] == '"' && inner[len(inner)-1] == '"' {
+			inner = inner[1 : len(inner)-1]
+			innerPos = at(1)
+			innerEnd = at(len(raw) - 1)
+		} else {
+			innerEnd = end
+		}
+	} else {
+		end = pos.Advance(raw)
+		if len(inner) >= 2 && inner[0] == '"' && inner[len(inner)-1] == '"' {
+			inner = inner[1 : len(inner)-1]
+			innerPos = pos.Advance(`"`)
+		}
+		innerEnd = innerPos.Advance(inner)
 	}
-	innerEnd := innerPos.Advance(inner)
 	var parts []ast.StrPart
 	if strings.IndexByte(inner, '\\') < 0 && strings.IndexByte(inner, '\n') < 0 {
-		parts = splitPlain(inner, innerPos, innerEnd)
+		parts = splitPlain(inner, innerPos, innerEnd, a)
 	} else {
 		parts = splitParts(charsOf(inner, innerPos), true, innerEnd, diags)
 	}
-	return &ast.StringLit{Sp: ast.Sp{S: diag.Span{Start: pos, End: end}}, Raw: raw, Parts: parts}
+	lit := a.strLit()
+	*lit = ast.StringLit{Sp: ast.Sp{S: diag.Span{Start: pos, End: end}}, Raw: raw, Parts: parts}
+	return lit
 }
 
 // rawStringLit converts an r#"..."# token at pos.
