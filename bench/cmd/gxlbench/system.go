@@ -1,13 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -94,6 +94,7 @@ func fanOut(b *bench) ([]Row, error) {
 // Sentinel's own failover with the same down-after on another. PostgreSQL:
 // gxl's pg.failover flow (a whole process: fence attempt, promote, verify)
 // against a bare pg_promote() from a Go client.
+// failoverRuns is the least number of runs of each failover (or -runs).
 const failoverRuns = 3
 
 const redisFlow = `mod envs { env default { } }
@@ -126,23 +127,22 @@ func failover(b *bench) ([]Row, error) {
 	gxlRedis.name, sentinel.name = "gxl redis failover flow (kill → writable)", "Redis Sentinel failover (kill → writable)"
 	gxlPG.name, bare.name = "gxl pg.failover flow (kill → writable)", "bare pg_promote() (kill → writable)"
 	rss := map[string]int64{} // peak RSS (KiB) of the gxl processes
+	// runGXL runs the flow as a whole process (under GNU time, for its
+	// peak RSS), the servers' settings given as --set variables.
 	runGXL := func(file string, env map[string]string) error {
-		cmd := exec.Command(b.gxl, "run", "-q", file, "failover")
-		cmd.Dir = dir
-		cmd.Env = os.Environ()
+		argv := []string{b.gxl, "run", "-q", file, "failover"}
 		for k, v := range env {
-			cmd.Env = append(cmd.Env, k+"="+v)
+			argv = append(argv, "--set", k+"="+v)
 		}
-		out, err := cmd.CombinedOutput()
+		var out bytes.Buffer
+		kb, err := peakRSS(dir, &out, argv)
 		if err != nil {
-			return fmt.Errorf("%v\n%s", err, tail(string(out), 2000))
+			return fmt.Errorf("%v\n%s", err, tail(out.String(), 2000))
 		}
-		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			rss[file] = max(rss[file], ru.Maxrss)
-		}
+		rss[file] = max(rss[file], kb)
 		return nil
 	}
-	for r := 0; r < failoverRuns; r++ {
+	for r := 0; r < max(failoverRuns, b.runs); r++ {
 		// gxl on a pair without Sentinel.
 		h, err := devstack.StartRedis(ctx, "", devstack.RedisOptions{})
 		if err != nil {
