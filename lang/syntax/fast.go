@@ -65,29 +65,16 @@ func (p *fastParser) fill(k int) {
 	sc := p.sc
 	for p.n <= k {
 		t := &p.buf[(p.head+p.n)&(fastRing-1)]
-		// Whitespace is skipped here, without a call per run (it is half
+		// Whitespace is skipped here, not returned as tokens (it is half
 		// of the scanner's tokens).
-		off, line, col := sc.off, sc.line, sc.col
-		for ; off < len(sc.src); off++ {
-			c := sc.src[off]
-			if c == '\n' {
-				line++
-				col = 1
-				continue
-			}
-			if c != ' ' && c != '\t' && c != '\r' {
-				break
-			}
-			col++
-		}
-		sc.off, sc.line, sc.col = off, line, col
+		sc.skipSpace()
 		if sc.off >= len(sc.src) {
 			*t = ftok{Type: lexer.EOF, off: int32(sc.off), line: int32(sc.line), col: int32(sc.col),
 				eoff: int32(sc.off), eline: int32(sc.line), ecl: int32(sc.col)}
 			p.n++
 			continue
 		}
-		start := lexer.Position{Filename: sc.file, Offset: off, Line: line, Column: col}
+		start := lexer.Position{Filename: sc.file, Offset: sc.off, Line: sc.line, Column: sc.col}
 		typ := sc.lex(&start)
 		switch typ {
 		case tWhitespace, tComment:

@@ -512,23 +512,16 @@ func (p *fastParser) objEntryAST() *ast.ObjEntry {
 // converter reports (`=`, chained comparisons, gx.defined, bare names,
 // defined() of a non-reference) give up.
 
-func (p *fastParser) orAST() ast.Cond {
-	x := p.andAST()
-	for p.is("||") {
-		opPos := p.pos()
-		op := p.next().Value
-		y := p.andAST()
-		x = put(&p.c.a.cbins, ast.CondBinary{Sp: ast.Sp{S: diag.Join(x.Span(), y.Span())}, Op: op, OpPos: span(opPos, opPos), L: x, R: y})
-	}
-	return x
-}
+func (p *fastParser) orAST() ast.Cond  { return p.chainAST("||", p.andAST) }
+func (p *fastParser) andAST() ast.Cond { return p.chainAST("&&", p.cmpAST) }
 
-func (p *fastParser) andAST() ast.Cond {
-	x := p.cmpAST()
-	for p.is("&&") {
+// chainAST parses operands joined by op, left-associative.
+func (p *fastParser) chainAST(op string, operand func() ast.Cond) ast.Cond {
+	x := operand()
+	for p.is(op) {
 		opPos := p.pos()
 		op := p.next().Value
-		y := p.cmpAST()
+		y := operand()
 		x = put(&p.c.a.cbins, ast.CondBinary{Sp: ast.Sp{S: diag.Join(x.Span(), y.Span())}, Op: op, OpPos: span(opPos, opPos), L: x, R: y})
 	}
 	return x

@@ -176,20 +176,7 @@ func (s *scanner) lex(startp *lexer.Position) lexer.TokenType {
 	c := s.src[s.off]
 	switch {
 	case c == ' ' || c == '\t' || c == '\r' || c == '\n':
-		off, line, col := s.off, s.line, s.col
-		for ; off < len(s.src); off++ {
-			c := s.src[off]
-			if c == '\n' {
-				line++
-				col = 1
-				continue
-			}
-			if c != ' ' && c != '\t' && c != '\r' {
-				break
-			}
-			col++
-		}
-		s.off, s.line, s.col = off, line, col
+		s.skipSpace()
 		return tWhitespace
 	case c == '/' && s.peek(1) == '/':
 		s.lineComment(start, ast.LineComment)
@@ -392,4 +379,22 @@ func describeToken(t lexer.Token) string {
 		return fmt.Sprintf("name `%s`", t.Value)
 	}
 	return fmt.Sprintf("`%s`", t.Value)
+}
+
+// skipSpace advances over blanks and newlines, keeping line and column.
+func (s *scanner) skipSpace() {
+	off, line, col := s.off, s.line, s.col
+	for ; off < len(s.src); off++ {
+		c := s.src[off]
+		if c == '\n' {
+			line++
+			col = 1
+			continue
+		}
+		if c != ' ' && c != '\t' && c != '\r' {
+			break
+		}
+		col++
+	}
+	s.off, s.line, s.col = off, line, col
 }
