@@ -131,6 +131,21 @@ func (p *fastParser) isAt(n int, v string) bool {
 	return !t.EOF() && t.Value == v && t.Type != tString && t.Type != tRawString && t.Type != tCmdBlock && t.Type != tVarRef
 }
 
+// elem reports whether element i of a comma-separated list closed by close
+// follows, consuming the comma before it; a trailing comma is allowed.
+// Use: for i := 0; p.elem(i, ")"); i++ { ... }; p.expect(")").
+func (p *fastParser) elem(i int, close string) bool {
+	if i == 0 {
+		return !p.is(close)
+	}
+	if p.is(",") && !p.isAt(1, close) {
+		p.next()
+		return true
+	}
+	p.accept(",")
+	return false
+}
+
 func (p *fastParser) expect(v string) {
 	if !p.is(v) {
 		panic(errFast)
@@ -318,13 +333,8 @@ func (p *fastParser) value() *gValue {
 	case p.is("["):
 		l := &gList{Pos: p.pos()}
 		p.next()
-		if !p.is("]") {
+		for i := 0; p.elem(i, "]"); i++ {
 			l.Elems = append(l.Elems, p.value())
-			for p.is(",") && !p.isAt(1, "]") {
-				p.next()
-				l.Elems = append(l.Elems, p.value())
-			}
-			p.accept(",")
 		}
 		p.expect("]")
 		l.EndPos = p.last
@@ -332,13 +342,8 @@ func (p *fastParser) value() *gValue {
 	case p.is("{"):
 		o := &gObj{Pos: p.pos()}
 		p.next()
-		if !p.is("}") {
+		for i := 0; p.elem(i, "}"); i++ {
 			o.Entries = append(o.Entries, p.objEntry())
-			for p.is(",") && !p.isAt(1, "}") {
-				p.next()
-				o.Entries = append(o.Entries, p.objEntry())
-			}
-			p.accept(",")
 		}
 		p.expect("}")
 		o.EndPos = p.last

@@ -150,13 +150,8 @@ func (p *fastParser) fnAST() *ast.Fn {
 	f := &ast.Fn{Name: p.identNode()}
 	p.expect("(")
 	var params []*gParam
-	if !p.is(")") {
+	for i := 0; p.elem(i, ")"); i++ {
 		params = append(params, p.param())
-		for p.is(",") && !p.isAt(1, ")") {
-			p.next()
-			params = append(params, p.param())
-		}
-		p.accept(",")
 	}
 	p.expect(")")
 	f.Params = p.c.params(params)
@@ -396,13 +391,8 @@ func (p *fastParser) callArgsAST() []*ast.Arg {
 	p.expect("(")
 	var buf [8]*ast.Arg
 	args := buf[:0]
-	if !p.is(")") {
+	for i := 0; p.elem(i, ")"); i++ {
 		args = append(args, p.argAST())
-		for p.is(",") && !p.isAt(1, ")") {
-			p.next()
-			args = append(args, p.argAST())
-		}
-		p.accept(",")
 	}
 	p.expect(")")
 	if len(args) == 0 {
@@ -467,13 +457,8 @@ func (p *fastParser) valueAST() ast.Expr {
 		l := put(&p.c.a.lists, ast.ListLit{})
 		var buf [8]ast.Expr
 		elems := buf[:0]
-		if !p.is("]") {
+		for i := 0; p.elem(i, "]"); i++ {
 			elems = append(elems, p.valueAST())
-			for p.is(",") && !p.isAt(1, "]") {
-				p.next()
-				elems = append(elems, p.valueAST())
-			}
-			p.accept(",")
 		}
 		p.expect("]")
 		if len(elems) > 0 {
@@ -485,13 +470,8 @@ func (p *fastParser) valueAST() ast.Expr {
 	case p.is("{"):
 		p.next()
 		o := put(&p.c.a.objs, ast.ObjectLit{})
-		if !p.is("}") {
+		for i := 0; p.elem(i, "}"); i++ {
 			o.Entries = append(o.Entries, p.objEntryAST())
-			for p.is(",") && !p.isAt(1, "}") {
-				p.next()
-				o.Entries = append(o.Entries, p.objEntryAST())
-			}
-			p.accept(",")
 		}
 		p.expect("}")
 		o.Sp = sp(start, p.last)
@@ -589,11 +569,9 @@ func (p *fastParser) annotationsAST() []*ast.Annotation {
 		p.c.group++
 		p.next()
 		out = append(out, p.annAST())
-		for p.is(",") && !p.isAt(1, "]") {
-			p.next()
+		for i := 1; p.elem(i, "]"); i++ {
 			out = append(out, p.annAST())
 		}
-		p.accept(",")
 		p.expect("]")
 	}
 	return out
@@ -604,13 +582,8 @@ func (p *fastParser) annAST() *ast.Annotation {
 	a := put(&p.c.a.anns, ast.Annotation{Name: p.identNode(), Group: p.c.group})
 	if p.accept("(") {
 		a.Args = []*ast.AnnArg{}
-		if !p.is(")") {
+		for i := 0; p.elem(i, ")"); i++ {
 			a.Args = append(a.Args, p.annArgAST())
-			for p.is(",") && !p.isAt(1, ")") {
-				p.next()
-				a.Args = append(a.Args, p.annArgAST())
-			}
-			p.accept(",")
 		}
 		p.expect(")")
 	}
