@@ -24,26 +24,16 @@ func (f *fetchFlags) bind(fl *pflag.FlagSet) {
 
 // all returns the mirrors of the flags, then of GXL_MIRRORS.
 func (f *fetchFlags) all() []string {
-	out := append([]string(nil), f.mirrors...)
-	for _, m := range strings.Split(os.Getenv("GXL_MIRRORS"), ",") {
-		if m = strings.TrimSpace(m); m != "" {
-			out = append(out, m)
-		}
-	}
-	return out
+	return append(append([]string(nil), f.mirrors...), os.Getenv("GXL_MIRRORS"))
 }
 
 // fetcher builds the module fetcher; update refreshes cached checkouts.
 func (f *fetchFlags) fetcher(update bool) (*fetch.Fetcher, error) {
-	fe := &fetch.Fetcher{Offline: f.offline, Update: update}
-	for _, s := range f.all() {
-		m, err := fetch.ParseMirror(s)
-		if err != nil {
-			return nil, failf(exitUsage, "%v", err)
-		}
-		fe.Mirrors = append(fe.Mirrors, m)
+	ms, err := fetch.ParseMirrors(f.all()...)
+	if err != nil {
+		return nil, failf(exitUsage, "%v", err)
 	}
-	return fe, nil
+	return &fetch.Fetcher{Offline: f.offline, Update: update, Mirrors: ms}, nil
 }
 
 // vars are the variables sys.fetch reads the same options from.

@@ -37,6 +37,25 @@ func ParseMirror(s string) (Mirror, error) {
 	return Mirror{From: from, To: to}, nil
 }
 
+// ParseMirrors reads FROM=TO items, each possibly a comma-separated list
+// (as in GXL_MIRRORS); empty items are skipped.
+func ParseMirrors(items ...string) ([]Mirror, error) {
+	var out []Mirror
+	for _, item := range items {
+		for _, s := range strings.Split(item, ",") {
+			if s = strings.TrimSpace(s); s == "" {
+				continue
+			}
+			m, err := ParseMirror(s)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
 // Fetcher fetches modules.
 type Fetcher struct {
 	// Cache holds one bare mirror per repository and the checkouts of git

@@ -216,7 +216,7 @@ func stageResult(c builtin.Ctx, stage string, res []sched.Result, err error) err
 	if err != nil {
 		// The run stops here: the summary of every stage so far, with the
 		// root failure of each failed module.
-		runReport(c, builtin.Args{})
+		printReport(c)
 	}
 	return err
 }
@@ -353,16 +353,11 @@ var moduleVarNames = []string{"MODULE_NAME", "MODULE_DIR", "MODULE_MODEL", "MODU
 func fetcher(c builtin.Ctx) (*fetch.Fetcher, error) {
 	fe := &fetch.Fetcher{}
 	if v, ok := c.Lookup("GXL_MIRRORS"); ok {
-		for _, s := range strings.Split(v.String(), ",") {
-			if s = strings.TrimSpace(s); s == "" {
-				continue
-			}
-			m, err := fetch.ParseMirror(s)
-			if err != nil {
-				return nil, err
-			}
-			fe.Mirrors = append(fe.Mirrors, m)
+		ms, err := fetch.ParseMirrors(v.String())
+		if err != nil {
+			return nil, err
 		}
+		fe.Mirrors = ms
 	}
 	if v, ok := c.Lookup("GXL_OFFLINE"); ok {
 		fe.Offline = truthy(v)
@@ -381,11 +376,18 @@ func gitResolver(c builtin.Ctx) func(url, ref string) (string, error) {
 	}
 }
 
-func runReport(c builtin.Ctx, a builtin.Args) error {
+func runReport(c builtin.Ctx, _ builtin.Args) error {
+	printReport(c)
+	return nil
+}
+
+// printReport prints the module × stage table of SYS_REPORT, then the
+// root failures and skipped dependents.
+func printReport(c builtin.Ctx) {
 	v, ok := c.Lookup(ReportVar)
 	if !ok || v.Kind() != value.KList || len(v.ListVal()) == 0 {
 		fmt.Fprintln(c.Stdout(), "sys.report: no stage has run")
-		return nil
+		return
 	}
 	type cell struct {
 		status string
@@ -443,7 +445,6 @@ func runReport(c builtin.Ctx, a builtin.Args) error {
 		b.WriteString(f + "\n")
 	}
 	fmt.Fprint(c.Stdout(), b.String())
-	return nil
 }
 
 func truthy(v value.Value) bool {
