@@ -20,14 +20,18 @@ type delta struct {
 	sec []string
 }
 
-// takeDelta ends change tracking on s and encodes what changed.
+// takeDelta ends change tracking on s and encodes what changed. A value
+// marked secret, or whose text contains a secret value of s (however it
+// was computed), is not written: its name goes to sec.
 func takeDelta(s *Scope) delta {
 	names := s.untrack()
 	var d delta
 	if len(names) == 0 {
 		return d
 	}
-	var buf bytes.Buffer
+	var secrets []string
+	secretsRead := false
+	var buf, one bytes.Buffer
 	buf.WriteByte('{')
 	n := 0
 	for _, f := range names {
@@ -38,13 +42,22 @@ func takeDelta(s *Scope) delta {
 		case e.v.Secret():
 			d.sec = append(d.sec, e.name)
 		default:
+			one.Reset()
+			encodeValueJSON(&one, e.v)
+			if !secretsRead {
+				secrets, secretsRead = s.secrets(), true
+			}
+			if containsAny(one.Bytes(), secrets) {
+				d.sec = append(d.sec, e.name)
+				continue
+			}
 			if n > 0 {
 				buf.WriteByte(',')
 			}
 			n++
 			writeJSONString(&buf, e.name)
 			buf.WriteByte(':')
-			encodeValueJSON(&buf, e.v)
+			buf.Write(one.Bytes())
 		}
 	}
 	buf.WriteByte('}')
@@ -52,6 +65,20 @@ func takeDelta(s *Scope) delta {
 		d.set = buf.Bytes()
 	}
 	return d
+}
+
+// containsAny reports whether b holds any of secrets, as text or as
+// JSON-escaped text.
+func containsAny(b []byte, secrets []string) bool {
+	for _, sec := range secrets {
+		if bytes.Contains(b, []byte(sec)) {
+			return true
+		}
+		if q, _ := json.Marshal(sec); len(q) > 2 && bytes.Contains(b, q[1:len(q)-1]) {
+			return true
+		}
+	}
+	return false
 }
 
 // apply replays a finish record's delta on s.

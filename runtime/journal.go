@@ -71,14 +71,21 @@ type record struct {
 // twice, and only the statement that was interrupted runs again.
 //
 // Every record is written to the file at once (one write call), so a
-// killed gxl process loses nothing: the kernel has the data. Durability
-// against a crash of the machine (fsync) follows one rule: before anything
-// outside gxl is changed, everything recorded so far is on disk. So
-//   - the finish record of a statement with an effect (a command, an
-//     activity, a built-in not marked Pure) is synced at once;
-//   - before an effect (Sync, called by the interpreter), pending records
-//     are synced: the finish records of pure statements before it;
-//   - run, resume, load, fail, undo, compensated and end records are synced.
+// killed gxl process (kill -9, OOM) loses nothing: the kernel has the
+// data, and resume skips every statement that finished. Against a crash
+// of the whole machine, records are made durable (fsync) in one of two
+// ways:
+//   - batched (the default): the finish record of a statement with an
+//     effect is synced within SyncInterval, by a timer armed when it is
+//     written, so commands are never slowed by a disk flush each; after a
+//     power loss the statements finished in that last interval may run
+//     again on resume;
+//   - always (GXL_JOURNAL_FSYNC=always): before anything outside gxl is
+//     changed, everything recorded so far is on disk (Sync before each
+//     effect, the effect's finish record synced at once): no finished
+//     effect ever runs again, at the cost of a flush per command.
+// Run, resume, load, fail, undo, compensated and end records are synced
+// at once in both modes.
 //
 // Secret values are never written: a statement whose result is secret
 // lists the variable in Sec, and resume runs that statement again to
@@ -99,10 +106,22 @@ type Journal struct {
 	size, durable int64
 	// compactAt is the size at which the next compaction runs.
 	compactAt int64
+	// always: fsync before each effect (GXL_JOURNAL_FSYNC=always);
+	// otherwise a timer syncs within SyncInterval of a record.
+	always bool
+	timer  *time.Timer
+	closed bool
 	loaded    map[string]string // path → hash recorded
 	ID        string
 	Path      string
 }
+
+// SyncInterval bounds how long a finished effect's record waits for fsync
+// in the batched mode.
+const SyncInterval = 50 * time.Millisecond
+
+// alwaysSync reads the fsync mode from the environment.
+func alwaysSync() bool { return os.Getenv("GXL_JOURNAL_FSYNC") == "always" }
 
 // compactMin is the smallest journal that is compacted while a run goes on.
 const compactMin = 32 << 20
@@ -129,9 +148,9 @@ func CreateJournal(root string, h Header) (*Journal, error) {
 	if err != nil {
 		return nil, err
 	}
-	j := &Journal{f: f, ID: id, Path: p, compactAt: compactMin, loaded: map[string]string{}}
+	j := &Journal{f: f, ID: id, Path: p, compactAt: compactMin, loaded: map[string]string{}, always: alwaysSync()}
 	h.Started = time.Now().UTC()
-	j.write(record{Ev: "run", Header: &h}, true)
+	j.write(record{Ev: "run", Header: &h}, now)
 	if err := writeLast(root, id); err != nil {
 		return nil, err
 	}
@@ -154,9 +173,9 @@ func OpenJournal(root, id string) (*Journal, error) {
 		f.Close()
 		return nil, err
 	}
-	j := &Journal{f: f, ID: id, Path: p, size: st.Size(), durable: st.Size(), loaded: map[string]string{}}
+	j := &Journal{f: f, ID: id, Path: p, size: st.Size(), durable: st.Size(), loaded: map[string]string{}, always: alwaysSync()}
 	j.compactAt = max(compactMin, 2*j.size)
-	j.write(record{Ev: "resume"}, true)
+	j.write(record{Ev: "resume"}, now)
 	return j, nil
 }
 
@@ -199,19 +218,24 @@ func (j *Journal) Close() error {
 	if j == nil {
 		return nil
 	}
-	err := j.Sync()
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if j.timer != nil {
+		j.timer.Stop()
+	}
+	err := j.syncLocked()
+	j.closed = true
 	if cerr := j.f.Close(); err == nil {
 		err = cerr
 	}
 	return err
 }
 
-// Sync makes every record written so far durable; it costs nothing when
-// none is pending. The interpreter calls it before each effect.
+// Sync makes every record written so far durable in the always mode; it
+// costs nothing when none is pending. The interpreter calls it before each
+// effect. In the batched mode the timer does it.
 func (j *Journal) Sync() error {
-	if j == nil {
+	if j == nil || !j.always {
 		return nil
 	}
 	j.mu.Lock()
@@ -220,7 +244,7 @@ func (j *Journal) Sync() error {
 }
 
 func (j *Journal) syncLocked() error {
-	if !j.dirty {
+	if !j.dirty || j.closed {
 		return nil
 	}
 	if err := j.f.Sync(); err != nil {
@@ -230,10 +254,19 @@ func (j *Journal) syncLocked() error {
 	return nil
 }
 
+// Durability of a record (see Journal).
+type durability int
+
+const (
+	lazy   durability = iota // synced with the next record that needs it
+	effect                   // a finished effect: synced at once (always) or within SyncInterval
+	now                      // synced at once
+)
+
 // write appends one record with a single write call (a crash leaves at
-// most a torn last line, which ReadJournal ignores), and syncs the file
-// when sync is set.
-func (j *Journal) write(r record, sync bool) {
+// most a torn last line, which ReadJournal ignores), and makes it durable
+// as d says.
+func (j *Journal) write(r record, d durability) {
 	if j == nil {
 		return
 	}
@@ -251,8 +284,16 @@ func (j *Journal) write(r record, sync bool) {
 		return
 	}
 	j.dirty = true
-	if sync {
+	switch {
+	case d == now || (d == effect && j.always):
 		j.syncLocked()
+	case d == effect && j.timer == nil:
+		j.timer = time.AfterFunc(SyncInterval, func() {
+			j.mu.Lock()
+			defer j.mu.Unlock()
+			j.timer = nil
+			j.syncLocked()
+		})
 	}
 	if j.size >= j.compactAt {
 		j.compactLocked()
@@ -305,7 +346,7 @@ func (j *Journal) Loaded(sources map[string][]byte) {
 		j.loaded[abs] = h
 		j.mu.Unlock()
 		if !seen {
-			j.write(record{Ev: "load", Path: abs, Hash: h}, true)
+			j.write(record{Ev: "load", Path: abs, Hash: h}, now)
 		}
 	}
 }
@@ -316,36 +357,41 @@ func hashBytes(b []byte) string {
 }
 
 // done records a finished statement and what it changed; effects says
-// whether it changed anything outside gxl (then the record is synced).
+// whether it changed anything outside gxl (then the record is synced as
+// the mode says).
 func (j *Journal) done(addr, at, name string, d delta, effects bool) {
 	if j == nil {
 		return
 	}
-	j.write(record{Ev: "done", A: addr, At: at, Name: name, D: d.set, Del: d.del, Sec: d.sec}, effects)
+	dur := lazy
+	if effects {
+		dur = effect
+	}
+	j.write(record{Ev: "done", A: addr, At: at, Name: name, D: d.set, Del: d.del, Sec: d.sec}, dur)
 }
 
 func (j *Journal) fail(addr, at string, err error, msg string) {
-	j.write(record{Ev: "fail", A: addr, At: at, Err: msg}, true)
+	j.write(record{Ev: "fail", A: addr, At: at, Err: msg}, now)
 }
 
 func (j *Journal) attempt(flowAddr string, n int) {
-	j.write(record{Ev: "attempt", A: flowAddr, N: n}, true)
+	j.write(record{Ev: "attempt", A: flowAddr, N: n}, now)
 }
 
 // undo records that compensation of a top-level attempt begins, after the
 // statement at of failed.
 func (j *Journal) undo(top, of, msg string) {
-	j.write(record{Ev: "undo", A: top, Of: of, Err: msg}, true)
+	j.write(record{Ev: "undo", A: top, Of: of, Err: msg}, now)
 }
 
 // compensated records that the undo stack of a top-level attempt ran: the
 // next resume starts that flow afresh (a new generation of addresses).
 func (j *Journal) compensated(topKey string) {
-	j.write(record{Ev: "compensated", A: topKey}, true)
+	j.write(record{Ev: "compensated", A: topKey}, now)
 }
 
 func (j *Journal) end(top string, ok bool) {
-	j.write(record{Ev: "end", A: top, OK: ok}, true)
+	j.write(record{Ev: "end", A: top, OK: ok}, now)
 }
 
 // ResumeState is what a journal says about an earlier run.

@@ -5,6 +5,7 @@ import (
 	"io"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/gxl-dev/gxl/lang/check"
 	"github.com/gxl-dev/gxl/stdlib"
@@ -17,6 +18,7 @@ import (
 // records of pure statements since the last effect, which resume runs
 // again.
 func TestJournalDurableBeforeEffects(t *testing.T) {
+	t.Setenv("GXL_JOURNAL_FSYNC", "always")
 	dir := t.TempDir()
 	var j *Journal
 	type probe struct {
@@ -70,21 +72,36 @@ mod main {
 			t.Errorf("effect %d began with records not on disk", i+1)
 		}
 	}
-	// The effects' finish records are durable: a machine crash after the
-	// run leaves them (only pure statements' records may be lost).
-	if j.durable < j.size {
-		rs, err := ReadJournal(dir, j.ID)
-		if err != nil {
-			t.Fatal(err)
+}
+
+// TestJournalBatchedSync: in the default mode a finished effect's record
+// reaches the disk within SyncInterval, without the effect waiting.
+func TestJournalBatchedSync(t *testing.T) {
+	t.Setenv("GXL_JOURNAL_FSYNC", "")
+	dir := t.TempDir()
+	j, err := CreateJournal(dir, Header{File: "work.gxl", Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	j.done("t0/s0/0", "work.gxl:1:1", "gx.cmd", delta{}, true)
+	j.mu.Lock()
+	dirty := j.dirty
+	j.mu.Unlock()
+	if !dirty {
+		t.Fatal("the effect's record was synced at once in the batched mode")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		j.mu.Lock()
+		synced := !j.dirty && j.durable == j.size
+		j.mu.Unlock()
+		if synced {
+			return
 		}
-		n := 0
-		for _, f := range rs.Finished() {
-			if f.Name == "gx.test_effect" {
-				n++
-			}
+		if time.Now().After(deadline) {
+			t.Fatal("the effect's record never reached the disk")
 		}
-		if n != 2 {
-			t.Errorf("finished effects recorded: %d, want 2", n)
-		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -185,4 +185,3 @@ func TestResumeAtEveryStatement(t *testing.T) {
 		t.Fatalf("only %d cut points", cuts)
 	}
 }
-

@@ -92,9 +92,9 @@ func (x *exec) failAt(err error) error {
 
 // journaled reports whether the journal records s when it finishes:
 // statements that run something (built-in calls, commands, command
-// blocks, activities). Assignments, conditions, loops and fn calls are
-// not: resume computes them again (an fn's body statements are recorded
-// one by one).
+// blocks, activities). Assignments, conditions, loops, fn calls and pure
+// built-ins (gx.echo, gx.assert) are not: resume computes them again (an
+// fn's body statements are recorded one by one), so gx.echo prints again.
 func (x *exec) journaled(owner *check.Module, s ast.Stmt) bool {
 	if x.r.opt.Journal == nil && x.r.opt.Resume == nil {
 		return false
@@ -104,7 +104,11 @@ func (x *exec) journaled(owner *check.Module, s ast.Stmt) bool {
 		return true
 	case *ast.Call:
 		t := x.r.prog.ResolveCall(owner, n)
-		return t == nil || t.Fn == nil
+		if t == nil {
+			b, ok := x.r.prog.Registry.Lookup(n.Target.String())
+			return !ok || !b.Pure
+		}
+		return t.Fn == nil && (t.Builtin == nil || !t.Builtin.Pure)
 	}
 	return false
 }
