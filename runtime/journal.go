@@ -84,6 +84,7 @@ type record struct {
 //     changed, everything recorded so far is on disk (Sync before each
 //     effect, the effect's finish record synced at once): no finished
 //     effect ever runs again, at the cost of a flush per command.
+//
 // Run, resume, load, fail, undo, compensated and end records are synced
 // at once in both modes.
 //
@@ -111,9 +112,9 @@ type Journal struct {
 	always bool
 	timer  *time.Timer
 	closed bool
-	loaded    map[string]string // path → hash recorded
-	ID        string
-	Path      string
+	loaded map[string]string // path → hash recorded
+	ID     string
+	Path   string
 }
 
 // SyncInterval bounds how long a finished effect's record waits for fsync
