@@ -2,8 +2,11 @@ package runtime
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,7 +21,7 @@ import (
 // records of pure statements since the last effect, which resume runs
 // again.
 func TestJournalDurableBeforeEffects(t *testing.T) {
-	t.Setenv("GXL_JOURNAL_FSYNC", "always")
+	t.Setenv("GXL_JOURNAL_FSYNC", "")
 	dir := t.TempDir()
 	var j *Journal
 	type probe struct {
@@ -74,10 +77,10 @@ mod main {
 	}
 }
 
-// TestJournalBatchedSync: in the default mode a finished effect's record
+// TestJournalBatchedSync: in the batched mode a finished effect's record
 // reaches the disk within SyncInterval, without the effect waiting.
 func TestJournalBatchedSync(t *testing.T) {
-	t.Setenv("GXL_JOURNAL_FSYNC", "")
+	t.Setenv("GXL_JOURNAL_FSYNC", "batched")
 	dir := t.TempDir()
 	j, err := CreateJournal(dir, Header{File: "work.gxl", Dir: dir})
 	if err != nil {
@@ -104,4 +107,62 @@ func TestJournalBatchedSync(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// TestCompactKeepsWhatResumeUses: compaction drops the records of a
+// compensated generation, of superseded retry attempts, repeated finish
+// and load records, and keeps everything a resume reads.
+func TestCompactKeepsWhatResumeUses(t *testing.T) {
+	dir := t.TempDir()
+	j, err := CreateJournal(dir, Header{File: "work.gxl", Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := delta{set: []byte(`{"X":"` + strings.Repeat("x", 1000) + `"}`)}
+	j.Loaded(map[string][]byte{"a.gxl": []byte("v1")})
+	j.Loaded(map[string][]byte{"a.gxl": []byte("v2")})
+	j.done("t0/s0/0", "a:1:1", "gx.cmd", big, true) // compensated below
+	j.undo("t0", "t0/s1/0", "boom")
+	j.done("t0/u0/s0/0", "a:2:1", "gx.cmd", big, true) // undo statement
+	j.compensated("t0")
+	j.done("t0g1/s0/0", "a:1:1", "gx.cmd", big, true) // live
+	j.done("t0g1/s1/0", "a:3:1", "gx.cmd", big, true) // attempt 1 of a retried flow
+	j.attempt("t0g1/s1", 2)
+	j.done("t0g1/s1/a2/0", "a:3:1", "gx.cmd", big, true) // live
+	j.done("t0g1/s2/0", "a:4:1", "gx.read_cmd", delta{sec: []string{"TOKEN"}}, true)
+	j.Close()
+	before, _ := os.Stat(j.Path)
+	rs0, err := ReadJournal(dir, j.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := compactFile(j.Path); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := os.Stat(j.Path)
+	if after.Size() >= before.Size()-3000 {
+		t.Fatalf("compaction kept %d of %d bytes", after.Size(), before.Size())
+	}
+	rs, err := ReadJournal(dir, j.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprint(rs.Finished())
+	if got != fmt.Sprint(rs0.Finished()) || got != "[{t0g1/s0/0 a:1:1 gx.cmd} {t0g1/s1/a2/0 a:3:1 gx.cmd}]" {
+		t.Fatalf("finished after compaction: %s (before: %v)", got, rs0.Finished())
+	}
+	if rs.gen("t0") != 1 || rs.attemptOf("t0g1/s1") != 2 || rs.loads[mustAbs(t, "a.gxl")] != hashBytes([]byte("v2")) {
+		t.Fatalf("state after compaction: gen %d attempts %v loads %v", rs.gen("t0"), rs.attempts, rs.loads)
+	}
+	if rs.skip("t0g1/s2/0") != nil {
+		t.Fatal("a statement with a secret result is skipped")
+	}
+}
+
+func mustAbs(t *testing.T, p string) string {
+	a, err := filepath.Abs(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }

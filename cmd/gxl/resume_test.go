@@ -144,3 +144,48 @@ func assertNoSecretUnder(t *testing.T, root, secret string) {
 		t.Fatalf("no file under %s", root)
 	}
 }
+
+// TestKillDuringUndoResumesTheUndo: killed while the undo flows of a
+// failed transaction run, the resumed run does not run the failed step or
+// the finished steps again: it fails the same way, runs the rest of the
+// undo stack (not the finished undo statements), and exits 1. A further
+// resume starts the compensated flow afresh.
+func TestKillDuringUndoResumesTheUndo(t *testing.T) {
+	dir := project(t, map[string]string{"_gal/project.toml": "", "_gal/work.gxl": `
+mod envs { env default { } }
+mod main {
+    flow all | s1 | s2;
+    #[transaction, undo(_u1)]
+    flow s1 { gx.cmd("echo s1 >> log.txt"); }
+    #[undo(_u2)]
+    flow s2 { gx.cmd("echo s2 >> log.txt; test ! -f fail"); }
+    flow _u1 { gx.cmd("echo undo-s1 >> log.txt"); }
+    flow _u2 {
+        gx.cmd("echo undo-s2 >> log.txt");
+        gx.cmd("touch started; if [ ! -f resume-ok ]; then sleep 60; fi");
+        gx.cmd("echo undo-s2-end >> log.txt");
+    }
+}
+`})
+	os.WriteFile(filepath.Join(dir, "fail"), nil, 0o644)
+	cmd := startAndWait(t, dir, "run", "-q", "all")
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	cmd.Wait()
+	os.WriteFile(filepath.Join(dir, "resume-ok"), nil, 0o644)
+	r := gxl(t, dir, "run", "-q", "--resume", "last")
+	if r.code != 1 || !strings.Contains(r.stderr, "finishing its undo") {
+		t.Fatalf("resume: %d\n%s", r.code, r.stderr)
+	}
+	want := "s1\ns2\nundo-s2\nundo-s2-end\nundo-s1\n"
+	if b, _ := os.ReadFile(filepath.Join(dir, "log.txt")); string(b) != want {
+		t.Fatalf("log:\n%s\nwant:\n%s", b, want)
+	}
+	os.Remove(filepath.Join(dir, "fail"))
+	if r := gxl(t, dir, "run", "-q", "--resume", "last"); r.code != 0 {
+		t.Fatalf("second resume: %d\n%s", r.code, r.stderr)
+	}
+	want += "s1\ns2\n"
+	if b, _ := os.ReadFile(filepath.Join(dir, "log.txt")); string(b) != want {
+		t.Fatalf("log after the compensated flow ran afresh:\n%s\nwant:\n%s", b, want)
+	}
+}
