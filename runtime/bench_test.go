@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gxl-dev/gxl/internal/testprog"
 	"github.com/gxl-dev/gxl/runtime"
 )
 
@@ -129,25 +130,9 @@ func BenchmarkSpawnFloor(b *testing.B) {
 // side by side in each iteration.
 func BenchmarkJournalGrowth(b *testing.B) {
 	dir := b.TempDir()
-	var js strings.Builder
-	js.WriteString(`{"items": [`)
-	for i := 0; js.Len() < 4<<20; i++ {
-		if i > 0 {
-			js.WriteString(",")
-		}
-		fmt.Fprintf(&js, `{"id": %d, "name": "item-%d", "tags": ["a", "b"], "ok": true, "ratio": 0.%d}`, i, i, i%97+1)
-	}
-	js.WriteString("]}")
-	os.WriteFile(filepath.Join(dir, "big.json"), []byte(js.String()), 0o644)
-	var src strings.Builder
-	src.WriteString("mod envs { env default { } }\nmod main {\n    flow load { gx.read_file(file: \"big.json\", name: \"BIG\"); }\n")
-	var names []string
-	for i := 0; i < 50; i++ {
-		fmt.Fprintf(&src, "    flow f%d { gx.echo(\"step %d\"); }\n", i, i)
-		names = append(names, fmt.Sprintf("f%d", i))
-	}
-	fmt.Fprintf(&src, "    flow all | load | %s;\n}\n", strings.Join(names, " | "))
-	os.WriteFile(filepath.Join(dir, "work.gxl"), []byte(src.String()), 0o644)
+	js, src := testprog.JournalGrowth(4<<20, 50)
+	os.WriteFile(filepath.Join(dir, "big.json"), js, 0o644)
+	os.WriteFile(filepath.Join(dir, "work.gxl"), src, 0o644)
 	prog := load(b, filepath.Join(dir, "work.gxl"))
 	run := func(j *runtime.Journal) time.Duration {
 		began := time.Now()
@@ -177,6 +162,6 @@ func BenchmarkJournalGrowth(b *testing.B) {
 		}
 		size = st.Size()
 	}
-	b.ReportMetric(float64(size)/float64(js.Len()), "journal/json")
+	b.ReportMetric(float64(size)/float64(len(js)), "journal/json")
 	b.ReportMetric(float64(with)/float64(without), "time-with/without")
 }

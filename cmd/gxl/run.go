@@ -248,7 +248,7 @@ func newRunCmd(s *streams) *cobra.Command {
 never starts (exit 2). Without a flow, the menu of envs and flows is printed.
 Exit status: 0 success, 1 a step failed, 2 usage/check/load error.
 Each run is journaled under .gxl/runs/<id>; --resume last continues a failed or
-killed run from its first unfinished step.`,
+killed run: finished statements are skipped, the interrupted one runs again.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			file, flows, cmdArg := f.splitArgs(cmd, args)
 			quiet := f.quiet == "true"
