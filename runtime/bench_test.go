@@ -9,7 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/gxl-dev/gxl/internal/testprog"
 	"github.com/gxl-dev/gxl/runtime"
 )
 
@@ -118,4 +120,48 @@ func BenchmarkSpawnFloor(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkJournalGrowth is the shape that once wrote a 346 MB journal:
+// a 4 MB JSON file read into a variable, then 50 trivial flows. The
+// journal records what each statement changed, so it holds the JSON about
+// once: journal-bytes/json-bytes (goal ≤ 2) and the run time with the
+// journal as a multiple of the same run without one (goal ≤ 3), measured
+// side by side in each iteration.
+func BenchmarkJournalGrowth(b *testing.B) {
+	dir := b.TempDir()
+	js, src := testprog.JournalGrowth(4<<20, 50)
+	os.WriteFile(filepath.Join(dir, "big.json"), js, 0o644)
+	os.WriteFile(filepath.Join(dir, "work.gxl"), src, 0o644)
+	prog := load(b, filepath.Join(dir, "work.gxl"))
+	run := func(j *runtime.Journal) time.Duration {
+		began := time.Now()
+		r := runtime.New(prog, runtime.Options{Dir: dir, Stdout: io.Discard, Stderr: io.Discard, Quiet: true,
+			SecretsFile: filepath.Join(dir, "none"), Journal: j})
+		if err := r.Run(context.Background(), []string{"default"}, []string{"all"}); err != nil {
+			b.Fatal(err)
+		}
+		if err := j.Close(); err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(began)
+	}
+	var with, without time.Duration
+	var size int64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		without += run(nil)
+		j, err := runtime.CreateJournal(dir, runtime.Header{File: "work.gxl", Envs: []string{"default"}, Flows: []string{"all"}, Dir: dir})
+		if err != nil {
+			b.Fatal(err)
+		}
+		with += run(j)
+		st, err := os.Stat(j.Path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		size = st.Size()
+	}
+	b.ReportMetric(float64(size)/float64(len(js)), "journal/json")
+	b.ReportMetric(float64(with)/float64(without), "time-with/without")
 }

@@ -2,69 +2,102 @@ package runtime
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/gxl-dev/gxl/lang/check"
-	"github.com/gxl-dev/gxl/runtime/value"
 )
 
 // Header records what a run was asked to do, so --resume can repeat it.
+// Secret --set values are never written: their names are in SecretSets,
+// and a resume must be given them again.
 type Header struct {
-	File    string            `json:"file"`
-	Envs    []string          `json:"envs"`
-	Flows   []string          `json:"flows"`
-	DryRun  bool              `json:"dryrun,omitempty"`
-	Sets    map[string]string `json:"sets,omitempty"`
-	CmdArg  string            `json:"cmd_arg,omitempty"`
-	Dir     string            `json:"dir"`
-	Started time.Time         `json:"started"`
+	File       string            `json:"file"`
+	Envs       []string          `json:"envs"`
+	Flows      []string          `json:"flows"`
+	DryRun     bool              `json:"dryrun,omitempty"`
+	Sets       map[string]string `json:"sets,omitempty"`
+	SecretSets []string          `json:"secret_sets,omitempty"`
+	CmdArg     string            `json:"cmd_arg,omitempty"`
+	Dir        string            `json:"dir"`
+	Started    time.Time         `json:"started"`
 }
 
-// record is one journal line.
+// record is one journal line. Statements are named by their address (see
+// exec.address): a path of plan steps, statement indexes, branches, loop
+// iterations, fn bodies, retry attempts, undo entries and nested runs
+// that is the same every time the same program runs with the same data.
 type record struct {
-	Ev     string               `json:"ev"`
-	Top    int                  `json:"top"`
-	Step   int                  `json:"step"`
-	Name   string               `json:"name,omitempty"`
-	Flow   string               `json:"flow,omitempty"`
-	Err    string               `json:"err,omitempty"`
-	OK     bool                 `json:"ok,omitempty"`
-	Vars   map[string]jsonValue `json:"vars,omitempty"`
-	Header *Header              `json:"header,omitempty"`
-	Time   time.Time            `json:"time"`
+	Ev   string `json:"ev"`
+	A    string `json:"a,omitempty"`    // address
+	At   string `json:"at,omitempty"`   // file:line:col of the statement
+	Name string `json:"name,omitempty"` // what ran (gx.cmd, activity x.y)
+	// D is what a finished statement changed: an object of variable name
+	// → value (encodeValueJSON); Del names removed variables; Sec names
+	// variables whose new value is secret and so was not written.
+	D   json.RawMessage `json:"d,omitempty"`
+	Del []string        `json:"del,omitempty"`
+	Sec []string        `json:"sec,omitempty"`
+	Of  string          `json:"of,omitempty"` // undo: address of the failed statement
+	Err string          `json:"err,omitempty"`
+	OK  bool            `json:"ok,omitempty"`
+	N   int             `json:"n,omitempty"`
+	// Path and Hash: a file the run loaded (load records).
+	Path   string    `json:"path,omitempty"`
+	Hash   string    `json:"hash,omitempty"`
+	Header *Header   `json:"header,omitempty"`
+	Time   time.Time `json:"time"`
 }
 
-// Journal is an append-only log of a run's steps (.gxl/runs/<id>/journal).
-// Every method is safe on a nil Journal.
+// Journal is an append-only log of a run (.gxl/runs/<id>/journal): the
+// files it loaded (with hashes, so a resume notices an edited program),
+// and every finished statement that ran something — built-in calls,
+// commands, command blocks, activities — with the variables it changed
+// (a delta, never the whole variable space). Every method is safe on a nil
+// Journal and from several goroutines (parallel module stages).
+//
+// Resume replays the program from the start: assignments, conditions and
+// loops are computed again, and each statement with a finish record is
+// skipped, its delta applied instead. So a finished effect never runs
+// twice, and only the statement that was interrupted runs again.
 //
 // Every record is written to the file at once (one write call), so a
-// killed gxl process loses nothing: the kernel has the data. Durability
-// against a crash of the machine (fsync) follows one rule: before anything
-// outside gxl is changed, everything recorded so far is on disk. So
-//   - a step's finish record is synced when the step had an effect (a
-//     command, an activity, a built-in not marked Pure), before the next
-//     step starts;
-//   - before the first effect of a step (Sync, called by the interpreter),
-//     pending records are synced: the finish records of the pure steps
-//     before it;
-//   - start records are not synced by themselves: resume re-runs a step
-//     without a durable finish record whether or not its start survived;
-//   - run, resume, undo-push, fail, undone and end records are synced.
+// killed gxl process (kill -9, OOM) loses nothing: the kernel has the
+// data, and resume skips every statement that finished. Against a crash
+// of the whole machine, records are made durable (fsync) in one of two
+// ways:
+//   - always (the default): before anything outside gxl is changed,
+//     everything recorded so far is on disk (Sync before each effect, the
+//     effect's finish record synced at once), so no finished effect ever
+//     runs again, at the cost of a flush per command (100-200 µs on an
+//     idle disk; the finish records of pure statements wait for the next
+//     effect);
+//   - batched (GXL_JOURNAL_FSYNC=batched): the finish record of an effect
+//     is synced within SyncInterval by a timer armed when it is written,
+//     so commands never wait for the disk; after a power loss the
+//     statements finished in that last interval may run again on resume.
 //
-// So after a machine crash, what can be missing is the tail of pure steps
-// (gx.echo, gx.assert, assignments, conditions, loops) since the last
-// effect: resume runs them again, computing the same variables from the
-// last durable state, and no step whose effect reached the outside world
-// is lost (as before, a step interrupted mid-effect runs again).
+// Run, resume, load, fail, undo, compensated and end records are synced
+// at once in both modes.
+//
+// Secret values are never written: a statement whose result is secret
+// lists the variable in Sec, and resume runs that statement again to
+// compute it (statements that produce secrets are reads: gx.read_cmd,
+// gx.read_file of a secret).
+//
+// The journal grows with what changed, not with steps × state; records
+// that no resume can use (superseded retry attempts and compensated
+// attempts of a flow, duplicate load records) are dropped by compact,
+// which runs when a run is resumed and when the file has doubled.
 type Journal struct {
 	mu    sync.Mutex
 	f     *os.File
@@ -73,9 +106,27 @@ type Journal struct {
 	// (the size at the last fsync): tests cut the file at durable to see
 	// what a machine crash could leave.
 	size, durable int64
-	ID            string
-	Path          string
+	// compactAt is the size at which the next compaction runs.
+	compactAt int64
+	// always: fsync before each effect (the default); otherwise
+	// (GXL_JOURNAL_FSYNC=batched) a timer syncs within SyncInterval.
+	always bool
+	timer  *time.Timer
+	closed bool
+	loaded map[string]string // path → hash recorded
+	ID     string
+	Path   string
 }
+
+// SyncInterval bounds how long a finished effect's record waits for fsync
+// in the batched mode.
+const SyncInterval = 50 * time.Millisecond
+
+// alwaysSync reads the fsync mode from the environment.
+func alwaysSync() bool { return os.Getenv("GXL_JOURNAL_FSYNC") != "batched" }
+
+// compactMin is the smallest journal that is compacted while a run goes on.
+const compactMin = 32 << 20
 
 // RunsDir is where journals live for a project root.
 func RunsDir(root string) string { return filepath.Join(root, ".gxl", "runs") }
@@ -99,24 +150,34 @@ func CreateJournal(root string, h Header) (*Journal, error) {
 	if err != nil {
 		return nil, err
 	}
-	j := &Journal{f: f, ID: id, Path: p}
+	j := &Journal{f: f, ID: id, Path: p, compactAt: compactMin, loaded: map[string]string{}, always: alwaysSync()}
 	h.Started = time.Now().UTC()
-	j.write(record{Ev: "run", Header: &h}, true)
+	j.write(record{Ev: "run", Header: &h}, now)
 	if err := writeLast(root, id); err != nil {
 		return nil, err
 	}
 	return j, nil
 }
 
-// OpenJournal appends to an existing run's journal (resume).
+// OpenJournal appends to an existing run's journal (resume), after
+// compacting it.
 func OpenJournal(root, id string) (*Journal, error) {
 	p := filepath.Join(RunsDir(root), id, "journal")
+	if err := compactFile(p); err != nil {
+		return nil, err
+	}
 	f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, err
 	}
-	j := &Journal{f: f, ID: id, Path: p}
-	j.write(record{Ev: "resume"}, true)
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	j := &Journal{f: f, ID: id, Path: p, size: st.Size(), durable: st.Size(), loaded: map[string]string{}, always: alwaysSync()}
+	j.compactAt = max(compactMin, 2*j.size)
+	j.write(record{Ev: "resume"}, now)
 	return j, nil
 }
 
@@ -159,17 +220,24 @@ func (j *Journal) Close() error {
 	if j == nil {
 		return nil
 	}
-	err := j.Sync()
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.timer != nil {
+		j.timer.Stop()
+	}
+	err := j.syncLocked()
+	j.closed = true
 	if cerr := j.f.Close(); err == nil {
 		err = cerr
 	}
 	return err
 }
 
-// Sync makes every record written so far durable; it costs nothing when
-// none is pending. The interpreter calls it before each effect.
+// Sync makes every record written so far durable in the always mode; it
+// costs nothing when none is pending. The interpreter calls it before each
+// effect. In the batched mode the timer does it.
 func (j *Journal) Sync() error {
-	if j == nil {
+	if j == nil || !j.always {
 		return nil
 	}
 	j.mu.Lock()
@@ -178,7 +246,7 @@ func (j *Journal) Sync() error {
 }
 
 func (j *Journal) syncLocked() error {
-	if !j.dirty {
+	if !j.dirty || j.closed {
 		return nil
 	}
 	if err := j.f.Sync(); err != nil {
@@ -188,280 +256,435 @@ func (j *Journal) syncLocked() error {
 	return nil
 }
 
+// Durability of a record (see Journal).
+type durability int
+
+const (
+	lazy   durability = iota // synced with the next record that needs it
+	effect                   // a finished effect: synced at once (always) or within SyncInterval
+	now                      // synced at once
+)
+
 // write appends one record with a single write call (a crash leaves at
-// most a torn last line, which ReadJournal ignores), and syncs the file
-// when sync is set.
-func (j *Journal) write(r record, sync bool) {
+// most a torn last line, which ReadJournal ignores), and makes it durable
+// as d says.
+func (j *Journal) write(r record, d durability) {
 	if j == nil {
 		return
 	}
-	j.mu.Lock()
-	defer j.mu.Unlock()
 	r.Time = time.Now().UTC()
 	b, err := json.Marshal(r)
 	if err != nil {
 		return
 	}
 	b = append(b, '\n')
+	j.mu.Lock()
+	defer j.mu.Unlock()
 	n, err := j.f.Write(b)
 	j.size += int64(n)
 	if err != nil {
 		return
 	}
 	j.dirty = true
-	if sync {
+	switch {
+	case d == now || (d == effect && j.always):
 		j.syncLocked()
+	case d == effect && j.timer == nil:
+		j.timer = time.AfterFunc(SyncInterval, func() {
+			j.mu.Lock()
+			defer j.mu.Unlock()
+			j.timer = nil
+			j.syncLocked()
+		})
+	}
+	if j.size >= j.compactAt {
+		j.compactLocked()
 	}
 }
 
-func (j *Journal) start(top, step int, st Step) {
-	j.write(record{Ev: "start", Top: top, Step: step, Name: st.Name()}, false)
+// compactLocked rewrites the file without the records no resume needs and
+// reopens it; on any error the journal goes on as it was.
+func (j *Journal) compactLocked() {
+	j.compactAt = 2 * j.size
+	if err := j.syncLocked(); err != nil {
+		return
+	}
+	if err := compactFile(j.Path); err != nil {
+		return
+	}
+	f, err := os.OpenFile(j.Path, os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return
+	}
+	j.f.Close()
+	j.f, j.size, j.durable, j.dirty = f, st.Size(), st.Size(), false
+	j.compactAt = max(compactMin, 2*j.size)
 }
 
-// finish records a finished step with the variables after it; effects
-// says whether the step changed anything outside gxl (then the record is
-// synced at once).
-func (j *Journal) finish(top, step int, vars *Scope, effects bool) {
+// Loaded records the files a run loaded (path → content), once per
+// content, so a resume can tell whether the program changed.
+func (j *Journal) Loaded(sources map[string][]byte) {
 	if j == nil {
 		return
 	}
-	j.write(record{Ev: "finish", Top: top, Step: step, Vars: encodeVars(vars)}, effects)
+	paths := make([]string, 0, len(sources))
+	for p := range sources {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	for _, p := range paths {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			abs = p
+		}
+		h := hashBytes(sources[p])
+		j.mu.Lock()
+		seen := j.loaded[abs] == h
+		j.loaded[abs] = h
+		j.mu.Unlock()
+		if !seen {
+			j.write(record{Ev: "load", Path: abs, Hash: h}, now)
+		}
+	}
 }
 
-func (j *Journal) fail(top, step int, err error) {
-	j.write(record{Ev: "fail", Top: top, Step: step, Err: err.Error()}, true)
+func hashBytes(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
 }
 
-func (j *Journal) undoPush(top, step int, e undoEntry) {
+// done records a finished statement and what it changed; effects says
+// whether it changed anything outside gxl (then the record is synced as
+// the mode says).
+func (j *Journal) done(addr, at, name string, d delta, effects bool) {
 	if j == nil {
 		return
 	}
-	j.write(record{Ev: "undo-push", Top: top, Step: step, Flow: e.flow.QualifiedName(), Vars: encodeVars(e.snap)}, true)
-}
-
-func (j *Journal) undone(top int, flow string) {
-	j.write(record{Ev: "undone", Top: top, Flow: flow}, true)
-}
-
-func (j *Journal) end(top int, ok bool) {
-	j.write(record{Ev: "end", Top: top, OK: ok}, true)
-}
-
-// jsonValue is a typed value in the journal.
-type jsonValue struct {
-	T      string      `json:"t"`
-	S      string      `json:"s,omitempty"`
-	I      int64       `json:"i,omitempty"`
-	F      float64     `json:"f,omitempty"`
-	B      bool        `json:"b,omitempty"`
-	L      []jsonValue `json:"l,omitempty"`
-	K      []string    `json:"k,omitempty"`
-	Secret bool        `json:"secret,omitempty"`
-}
-
-func encodeValue(v value.Value) jsonValue {
-	j := jsonValue{Secret: v.Secret()}
-	switch v.Kind() {
-	case value.KString:
-		j.T, j.S = "s", v.StrVal()
-	case value.KInt:
-		j.T, j.I = "i", v.IntVal()
-	case value.KFloat:
-		j.T, j.F = "f", v.FloatVal()
-	case value.KBool:
-		j.T, j.B = "b", v.BoolVal()
-	case value.KList:
-		j.T = "l"
-		for _, e := range v.ListVal() {
-			j.L = append(j.L, encodeValue(e))
-		}
-	case value.KObject:
-		j.T = "o"
-		o := v.ObjVal()
-		j.K = append(j.K, o.Keys()...)
-		for _, e := range o.Values() {
-			j.L = append(j.L, encodeValue(e))
-		}
+	dur := lazy
+	if effects {
+		dur = effect
 	}
-	return j
+	j.write(record{Ev: "done", A: addr, At: at, Name: name, D: d.set, Del: d.del, Sec: d.sec}, dur)
 }
 
-func decodeValue(j jsonValue) value.Value {
-	var v value.Value
-	switch j.T {
-	case "s":
-		v = value.Str(j.S)
-	case "i":
-		v = value.Int(j.I)
-	case "f":
-		v = value.Float(j.F)
-	case "b":
-		v = value.Bool(j.B)
-	case "l":
-		var l []value.Value
-		for _, e := range j.L {
-			l = append(l, decodeValue(e))
-		}
-		v = value.List(l...)
-	case "o":
-		o := value.NewObject()
-		for i, k := range j.K {
-			if i < len(j.L) {
-				o.Set(k, decodeValue(j.L[i]))
-			}
-		}
-		v = value.Obj(o)
-	default:
-		v = value.Str("")
-	}
-	if j.Secret {
-		v = v.AsSecret()
-	}
-	return v
+func (j *Journal) fail(addr, at string, err error, msg string) {
+	j.write(record{Ev: "fail", A: addr, At: at, Err: msg}, now)
 }
 
-// encodeVars snapshots the variables; SEC_* secrets are not written (they
-// are read again from the secrets file on resume).
-func encodeVars(s *Scope) map[string]jsonValue {
-	out := map[string]jsonValue{}
-	for name, v := range s.Map() {
-		if strings.HasPrefix(strings.ToUpper(name), "SEC_") {
-			continue
-		}
-		out[name] = encodeValue(v)
-	}
-	return out
+func (j *Journal) attempt(flowAddr string, n int) {
+	j.write(record{Ev: "attempt", A: flowAddr, N: n}, now)
 }
 
-func decodeVars(m map[string]jsonValue) map[string]value.Value {
-	out := make(map[string]value.Value, len(m))
-	for k, v := range m {
-		out[k] = decodeValue(v)
-	}
-	return out
+// undo records that compensation of a top-level attempt begins, after the
+// statement at of failed.
+func (j *Journal) undo(top, of, msg string) {
+	j.write(record{Ev: "undo", A: top, Of: of, Err: msg}, now)
+}
+
+// compensated records that the undo stack of a top-level attempt ran: the
+// next resume starts that flow afresh (a new generation of addresses).
+func (j *Journal) compensated(topKey string) {
+	j.write(record{Ev: "compensated", A: topKey}, now)
+}
+
+func (j *Journal) end(top string, ok bool) {
+	j.write(record{Ev: "end", A: top, OK: ok}, now)
 }
 
 // ResumeState is what a journal says about an earlier run.
 type ResumeState struct {
 	ID     string
 	Header Header
-	tops   map[int]*topState
-}
-
-type topState struct {
-	finished map[int]map[string]jsonValue // step → vars after it
-	pushes   []record                     // undo-push records
-	undone   bool
-	ended    bool
-	ok       bool
+	path   string
+	done   map[string]*record // address → finish record
+	order  []string           // addresses in the order they finished
+	// attempts: flow address → highest retry attempt begun.
+	attempts map[string]int
+	// comps: top key → compensated attempts (the generation).
+	comps map[string]int
+	// undoing: top address → undo record of a compensation that began.
+	undoing map[string]*record
+	ended   map[string]bool // top address → ended successfully
+	loads   map[string]string
 }
 
 // ReadJournal reads a journal; a torn last record (crash while writing) is
 // ignored.
 func ReadJournal(root, id string) (*ResumeState, error) {
 	p := filepath.Join(RunsDir(root), id, "journal")
-	f, err := os.Open(p)
+	recs, err := readRecords(p)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	rs := &ResumeState{ID: id, tops: map[int]*topState{}}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<30)
+	rs := &ResumeState{ID: id, path: p, done: map[string]*record{}, attempts: map[string]int{},
+		comps: map[string]int{}, undoing: map[string]*record{}, ended: map[string]bool{}, loads: map[string]string{}}
 	sawHeader := false
-	for sc.Scan() {
-		var r record
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			continue // torn record
-		}
-		ts := rs.tops[r.Top]
-		if ts == nil {
-			ts = &topState{finished: map[int]map[string]jsonValue{}}
-			rs.tops[r.Top] = ts
-		}
+	for _, r := range recs {
 		switch r.Ev {
 		case "run":
 			if r.Header != nil {
 				rs.Header = *r.Header
 				sawHeader = true
 			}
-		case "finish":
-			ts.finished[r.Step] = r.Vars
-		case "undo-push":
-			ts.pushes = append(ts.pushes, r)
-		case "undone":
-			ts.undone = true
-		case "start":
-			// A re-run after compensation starts a new attempt: what was
-			// undone is no longer done.
-			if ts.undone {
-				ts.undone = false
-				ts.finished = map[int]map[string]jsonValue{}
-				ts.pushes = nil
+		case "load":
+			rs.loads[r.Path] = r.Hash
+		case "done":
+			if _, ok := rs.done[r.A]; !ok {
+				rs.order = append(rs.order, r.A)
 			}
+			rs.done[r.A] = r
+		case "attempt":
+			rs.attempts[r.A] = max(rs.attempts[r.A], r.N)
+		case "undo":
+			rs.undoing[r.A] = r
+		case "compensated":
+			rs.comps[r.A]++
 		case "end":
-			ts.ended, ts.ok = true, r.OK
+			rs.ended[r.A] = r.OK
 		}
 	}
 	if !sawHeader {
 		return nil, fmt.Errorf("%s: not a gxl journal", p)
 	}
+	// A compensation that finished closes its undo record.
+	for top := range rs.undoing {
+		key, gen := splitGen(lastComponent(top))
+		base := strings.TrimSuffix(top, lastComponent(top)) + key
+		if rs.comps[base] > gen {
+			delete(rs.undoing, top)
+		}
+	}
 	return rs, nil
 }
 
-// TopDone reports whether top-level flow i finished successfully.
-func (rs *ResumeState) TopDone(i int) bool {
-	ts := rs.tops[i]
-	return ts != nil && ts.ended && ts.ok
+func readRecords(p string) ([]*record, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []*record
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<30)
+	for sc.Scan() {
+		r := &record{}
+		if err := json.Unmarshal(sc.Bytes(), r); err != nil {
+			continue // torn record
+		}
+		out = append(out, r)
+	}
+	return out, sc.Err()
 }
 
-// Finished lists the finished step indexes of top-level flow i.
-func (rs *ResumeState) Finished(i int) []int {
-	ts := rs.tops[i]
-	if ts == nil {
-		return nil
+// FileChange is a file of the program that differs from the run's.
+type FileChange struct {
+	Path string
+	Why  string // "changed" or "missing"
+}
+
+// Changed compares every file the run loaded with the file on disk now.
+func (rs *ResumeState) Changed() []FileChange {
+	var out []FileChange
+	for p, h := range rs.loads {
+		b, err := os.ReadFile(p)
+		switch {
+		case err != nil:
+			out = append(out, FileChange{p, "missing"})
+		case hashBytes(b) != h:
+			out = append(out, FileChange{p, "changed"})
+		}
 	}
-	var out []int
-	for k := range ts.finished {
-		out = append(out, k)
-	}
-	sort.Ints(out)
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out
 }
 
-// restore returns the variables to continue with, the first step to run,
-// and the undo stack of an open transaction. A compensated transaction
-// (undo ran) restarts from the beginning, since its effects were undone.
-func (rs *ResumeState) restore(prog *check.Program, top int) (map[string]value.Value, int, []undoEntry, bool) {
-	ts := rs.tops[top]
-	if ts == nil || len(ts.finished) == 0 || ts.undone {
-		return nil, 0, nil, false
-	}
-	next := 0
-	for {
-		if _, ok := ts.finished[next]; !ok {
-			break
+// Finished is a statement the earlier run finished, which resume skips.
+type Finished struct {
+	Addr, At, Name string
+}
+
+// Finished lists the statements a resume will skip, in the order they ran.
+func (rs *ResumeState) Finished() []Finished {
+	var out []Finished
+	for _, a := range rs.order {
+		r := rs.done[a]
+		if rs.live(a) && len(r.Sec) == 0 {
+			out = append(out, Finished{Addr: a, At: r.At, Name: r.Name})
 		}
-		next++
 	}
-	if next == 0 {
-		return nil, 0, nil, false
+	return out
+}
+
+// TopDone reports whether the top-level flow at address top finished
+// successfully.
+func (rs *ResumeState) TopDone(top string) bool { return rs != nil && rs.ended[top] }
+
+// gen is the generation of top key k: how many of its attempts were
+// compensated.
+func (rs *ResumeState) gen(key string) int {
+	if rs == nil {
+		return 0
 	}
-	vars := decodeVars(ts.finished[next-1])
-	var undo []undoEntry
-	for _, p := range ts.pushes {
-		if p.Step >= next {
+	return rs.comps[key]
+}
+
+// attemptOf is the highest retry attempt begun of the flow at addr.
+func (rs *ResumeState) attemptOf(addr string) int {
+	if rs == nil {
+		return 0
+	}
+	return rs.attempts[addr]
+}
+
+// skip returns the finish record of the statement at addr when resume
+// skips it: finished, and no secret result to compute again.
+func (rs *ResumeState) skip(addr string) *record {
+	if rs == nil {
+		return nil
+	}
+	r := rs.done[addr]
+	if r == nil || len(r.Sec) > 0 {
+		return nil
+	}
+	return r
+}
+
+// live says whether a record at addr can still be used by a resume: not
+// in a compensated generation of a top, nor in a superseded retry attempt.
+func (rs *ResumeState) live(addr string) bool {
+	comps := strings.Split(addr, "/")
+	prefix := ""
+	for i, c := range comps {
+		if i > 0 {
+			prefix += "/"
+		}
+		if key, gen, ok := topComponent(c); ok {
+			if gen < rs.comps[prefix+key] {
+				return false
+			}
+		}
+		flow := strings.TrimSuffix(prefix, "/")
+		if n, ok := rs.attempts[flow]; ok && i > 0 && isStepComponent(comps[i-1]) {
+			att := 1
+			if strings.HasPrefix(c, "a") {
+				if v, err := strconv.Atoi(c[1:]); err == nil {
+					att = v
+				}
+			}
+			if att < n {
+				return false
+			}
+		}
+		prefix += c
+	}
+	return true
+}
+
+func lastComponent(a string) string {
+	if i := strings.LastIndexByte(a, '/'); i >= 0 {
+		return a[i+1:]
+	}
+	return a
+}
+
+// topComponent parses "t3" or "t3g2" (top 3, generation 2).
+func topComponent(c string) (key string, gen int, ok bool) {
+	if len(c) < 2 || c[0] != 't' {
+		return "", 0, false
+	}
+	key, gen = splitGen(c)
+	if _, err := strconv.Atoi(key[1:]); err != nil {
+		return "", 0, false
+	}
+	return key, gen, true
+}
+
+func splitGen(c string) (string, int) {
+	if i := strings.IndexByte(c, 'g'); i > 0 {
+		if g, err := strconv.Atoi(c[i+1:]); err == nil {
+			return c[:i], g
+		}
+	}
+	return c, 0
+}
+
+func isStepComponent(c string) bool {
+	if len(c) < 2 || (c[0] != 's') {
+		return false
+	}
+	_, err := strconv.Atoi(c[1:])
+	return err == nil
+}
+
+// compactFile rewrites a journal keeping only what a resume uses: the
+// header, the newest hash of each file, and of the statements the newest
+// live finish record; attempt, compensation, undo and end records are kept
+// (they are small). The new file replaces the old one atomically.
+func compactFile(p string) error {
+	recs, err := readRecords(p)
+	if err != nil {
+		return err
+	}
+	rs := &ResumeState{attempts: map[string]int{}, comps: map[string]int{}}
+	for _, r := range recs {
+		switch r.Ev {
+		case "attempt":
+			rs.attempts[r.A] = max(rs.attempts[r.A], r.N)
+		case "compensated":
+			rs.comps[r.A]++
+		}
+	}
+	lastDone := map[string]int{}
+	lastLoad := map[string]int{}
+	for i, r := range recs {
+		switch r.Ev {
+		case "done":
+			lastDone[r.A] = i
+		case "load":
+			lastLoad[r.Path] = i
+		}
+	}
+	var buf bytes.Buffer
+	for i, r := range recs {
+		switch r.Ev {
+		case "resume", "fail", "start", "finish", "undo-push", "undone":
 			continue
+		case "done":
+			if lastDone[r.A] != i || !rs.live(r.A) {
+				continue
+			}
+		case "load":
+			if lastLoad[r.Path] != i {
+				continue
+			}
 		}
-		f, err := ResolveFlow(prog, p.Flow)
+		b, err := json.Marshal(r)
 		if err != nil {
-			continue
+			return err
 		}
-		snap := NewScope()
-		for k, v := range decodeVars(p.Vars) {
-			snap.Set(k, v)
-		}
-		undo = append(undo, undoEntry{flow: f, steps: UndoSteps(prog, f), snap: snap})
+		buf.Write(b)
+		buf.WriteByte('\n')
 	}
-	return vars, next, undo, true
+	tmp := p + ".compact"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(buf.Bytes()); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, p)
 }

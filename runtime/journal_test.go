@@ -2,10 +2,13 @@ package runtime
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/gxl-dev/gxl/lang/check"
 	"github.com/gxl-dev/gxl/stdlib"
@@ -13,15 +16,16 @@ import (
 )
 
 // TestJournalDurableBeforeEffects checks the journal's durability rule:
-// before each effect every earlier record is on disk, and what a machine
+// before each effect every earlier record is on disk, so what a machine
 // crash can lose (the file cut at its last fsync) is only the finish
-// records of pure steps since the last effect, which resume runs again.
+// records of pure statements since the last effect, which resume runs
+// again.
 func TestJournalDurableBeforeEffects(t *testing.T) {
+	t.Setenv("GXL_JOURNAL_FSYNC", "")
 	dir := t.TempDir()
 	var j *Journal
 	type probe struct {
-		dirty   bool  // records pending when the effect began
-		durable int64 // bytes on disk when the effect began
+		dirty bool // records pending when the effect began
 	}
 	var probes []probe
 	reg := stdlib.Default()
@@ -29,7 +33,7 @@ func TestJournalDurableBeforeEffects(t *testing.T) {
 		Name: "gx.test_effect", Where: builtin.InBlock,
 		Run: func(builtin.Ctx, builtin.Args) error {
 			j.mu.Lock()
-			probes = append(probes, probe{j.dirty, j.durable})
+			probes = append(probes, probe{j.dirty})
 			j.mu.Unlock()
 			return nil
 		},
@@ -71,40 +75,94 @@ mod main {
 			t.Errorf("effect %d began with records not on disk", i+1)
 		}
 	}
+}
 
-	top, err := ResolveFlow(prog, "all")
+// TestJournalBatchedSync: in the batched mode a finished effect's record
+// reaches the disk within SyncInterval, without the effect waiting.
+func TestJournalBatchedSync(t *testing.T) {
+	t.Setenv("GXL_JOURNAL_FSYNC", "batched")
+	dir := t.TempDir()
+	j, err := CreateJournal(dir, Header{File: "work.gxl", Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
-	env, err := ResolveEnv(prog, "default")
+	defer j.Close()
+	j.done("t0/s0/0", "work.gxl:1:1", "gx.cmd", delta{}, true)
+	j.mu.Lock()
+	dirty := j.dirty
+	j.mu.Unlock()
+	if !dirty {
+		t.Fatal("the effect's record was synced at once in the batched mode")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		j.mu.Lock()
+		synced := !j.dirty && j.durable == j.size
+		j.mu.Unlock()
+		if synced {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the effect's record never reached the disk")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestCompactKeepsWhatResumeUses: compaction drops the records of a
+// compensated generation, of superseded retry attempts, repeated finish
+// and load records, and keeps everything a resume reads.
+func TestCompactKeepsWhatResumeUses(t *testing.T) {
+	dir := t.TempDir()
+	j, err := CreateJournal(dir, Header{File: "work.gxl", Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan, err := BuildPlan(prog, []*check.Env{env}, top, false)
+	big := delta{set: []byte(`{"X":"` + strings.Repeat("x", 1000) + `"}`)}
+	j.Loaded(map[string][]byte{"a.gxl": []byte("v1")})
+	j.Loaded(map[string][]byte{"a.gxl": []byte("v2")})
+	j.done("t0/s0/0", "a:1:1", "gx.cmd", big, true) // compensated below
+	j.undo("t0", "t0/s1/0", "boom")
+	j.done("t0/u0/s0/0", "a:2:1", "gx.cmd", big, true) // undo statement
+	j.compensated("t0")
+	j.done("t0g1/s0/0", "a:1:1", "gx.cmd", big, true) // live
+	j.done("t0g1/s1/0", "a:3:1", "gx.cmd", big, true) // attempt 1 of a retried flow
+	j.attempt("t0g1/s1", 2)
+	j.done("t0g1/s1/a2/0", "a:3:1", "gx.cmd", big, true) // live
+	j.done("t0g1/s2/0", "a:4:1", "gx.read_cmd", delta{sec: []string{"TOKEN"}}, true)
+	j.Close()
+	before, _ := os.Stat(j.Path)
+	rs0, err := ReadJournal(dir, j.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	full, err := os.ReadFile(j.Path)
+	if err := compactFile(j.Path); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := os.Stat(j.Path)
+	if after.Size() >= before.Size()-3000 {
+		t.Fatalf("compaction kept %d of %d bytes", after.Size(), before.Size())
+	}
+	rs, err := ReadJournal(dir, j.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A machine crash during each effect leaves at least the file up to
-	// the durable size seen then: resume goes on from the step with the
-	// effect, never before the previous effect.
-	for i, want := range []string{"flow main.e1", "flow main.e2"} {
-		if err := os.WriteFile(j.Path, full[:probes[i].durable], 0o600); err != nil {
-			t.Fatal(err)
-		}
-		rs, err := ReadJournal(dir, j.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		vars, next, _, ok := rs.restore(prog, 0)
-		if !ok || plan.Steps[next].Name() != want {
-			t.Fatalf("crash in effect %d: resume at %v (ok %v), want %s", i+1, plan.Steps[next].Name(), ok, want)
-		}
-		if i == 1 && vars["x"].String() != "2" {
-			t.Errorf("crash in effect 2: x = %v, want 2 (set by the pure step p2)", vars["x"])
-		}
+	got := fmt.Sprint(rs.Finished())
+	if got != fmt.Sprint(rs0.Finished()) || got != "[{t0g1/s0/0 a:1:1 gx.cmd} {t0g1/s1/a2/0 a:3:1 gx.cmd}]" {
+		t.Fatalf("finished after compaction: %s (before: %v)", got, rs0.Finished())
 	}
+	if rs.gen("t0") != 1 || rs.attemptOf("t0g1/s1") != 2 || rs.loads[mustAbs(t, "a.gxl")] != hashBytes([]byte("v2")) {
+		t.Fatalf("state after compaction: gen %d attempts %v loads %v", rs.gen("t0"), rs.attempts, rs.loads)
+	}
+	if rs.skip("t0g1/s2/0") != nil {
+		t.Fatal("a statement with a secret result is skipped")
+	}
+}
+
+func mustAbs(t *testing.T, p string) string {
+	a, err := filepath.Abs(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -50,6 +51,8 @@ type Options struct {
 	// bootstrap is inherited by nested runs.
 	bootstrap *Scope
 	depth     int
+	// addr prefixes the journal addresses of a nested run.
+	addr string
 }
 
 // Runner executes flows of one program.
@@ -168,16 +171,22 @@ func (r *Runner) Run(ctx context.Context, envNames, flowNames []string) error {
 	if err != nil {
 		return err
 	}
+	r.opt.Journal.Loaded(r.prog.Sources)
 	for i, top := range tops {
 		plan, err := BuildPlan(r.prog, envs, top, r.opt.DryRun)
 		if err != nil {
 			return err
 		}
-		if r.opt.Resume != nil && r.opt.Resume.TopDone(i) {
+		key := r.opt.addr + "t" + strconv.Itoa(i)
+		x := r.newExec(ctx, boot.Clone(), i)
+		x.topKey, x.topAddr = key, key
+		if g := r.opt.Resume.gen(key); g > 0 {
+			x.topAddr = key + "g" + strconv.Itoa(g)
+		}
+		if r.opt.Resume.TopDone(x.topAddr) {
 			r.opt.Log.Info("resume: skip finished flow", zap.String("flow", top.QualifiedName()))
 			continue
 		}
-		x := r.newExec(ctx, boot.Clone(), i)
 		x.topName = top.QualifiedName()
 		if err := x.runPlan(plan); err != nil {
 			return err
@@ -214,8 +223,25 @@ type exec struct {
 	site    diag.Span
 	inTxn   bool
 	undo    []undoEntry
-	// effects is set when the current step reached outside gxl (effect).
+	// effects is set when the current statement reached outside gxl
+	// (effect).
 	effects bool
+
+	// The journal address of the running statement: topAddr (the run's
+	// prefix, "t<i>" and "g<n>" when earlier attempts were compensated)
+	// then addr's components (see address). topKey is topAddr without
+	// the generation.
+	topKey, topAddr string
+	addr            []string
+	// failAddr is the address of the statement whose failure is being
+	// returned (the first to fail).
+	failAddr string
+	// nested counts nested runs started by the running statement without
+	// a label.
+	nested int
+	// replayErr, when set, is the failure of a killed run whose undo was
+	// interrupted: resume returns it at that statement and compensates.
+	replayErr *record
 
 	maskGen  int
 	maskList []string
@@ -297,39 +323,20 @@ func (m maskedError) Error() string { return m.msg }
 func (m maskedError) Unwrap() error { return m.err }
 
 // runPlan executes a sequence with transactions, journal and resume.
+// A resumed sequence runs from its start: every statement the journal
+// records as finished is skipped (see stmts), so the variables, the
+// transaction flag and the undo stack are rebuilt as they were.
 func (x *exec) runPlan(plan *Plan) error {
 	j := x.r.opt.Journal
-	res := x.r.opt.Resume
-	start := 0
-	if res != nil {
-		if vars, next, undo, ok := res.restore(x.r.prog, x.top); ok {
-			for k, v := range vars {
-				x.vars.Set(k, v)
-			}
-			start = next
-			// Snapshots in the journal lack SEC_* values: take them from
-			// the bootstrap variables.
-			for _, e := range undo {
-				for name, v := range x.vars.Map() {
-					if _, ok := e.snap.Get(name); !ok && v.Secret() {
-						e.snap.Set(name, v)
-					}
-				}
-			}
-			x.undo = undo
-			x.inTxn = len(undo) > 0
-			x.log().Info("resume", zap.Int("from_step", start+1), zap.Int("undo_entries", len(undo)))
+	if res := x.r.opt.Resume; res != nil {
+		x.replayErr = res.undoing[x.topAddr]
+		if n := len(res.Finished()); n > 0 {
+			x.log().Info("resume", zap.String("flow", x.topName), zap.Int("finished_statements", n))
 		}
 	}
 	for i := 0; i < len(plan.Steps); i++ {
 		st := plan.Steps[i]
-		if i < start {
-			// Finished in the earlier run; keep the transaction flag right.
-			if st.Kind == StepFlow && st.Flow.Ann.Transaction {
-				x.inTxn = true
-			}
-			continue
-		}
+		x.addr = append(x.addr[:0], "s"+strconv.Itoa(i))
 		if st.Kind == StepFlow {
 			if st.Flow.Ann.Transaction {
 				x.inTxn = true
@@ -337,28 +344,62 @@ func (x *exec) runPlan(plan *Plan) error {
 			if x.inTxn && st.Flow.Ann.Undo != nil {
 				e := undoEntry{flow: st.Flow.Ann.Undo, steps: UndoSteps(x.r.prog, st.Flow.Ann.Undo), snap: x.vars.Clone()}
 				x.undo = append(x.undo, e)
-				j.undoPush(x.top, i, e)
 			}
 		}
-		j.start(x.top, i, st)
-		x.effects = false
 		began := time.Now()
+		x.failAddr = ""
 		err := x.runStep(st)
 		if err != nil {
-			j.fail(x.top, i, err)
-			x.log().Error("step failed", zap.String("step", st.Name()), zap.Duration("after", time.Since(began)), zap.String("error", x.mask(err.Error())))
-			x.compensate()
-			j.end(x.top, false)
+			at := x.failAddr
+			if at == "" {
+				at = x.address()
+			}
+			msg := x.mask(err.Error())
+			j.fail(at, spanOf(err), err, msg)
+			x.log().Error("step failed", zap.String("step", st.Name()), zap.Duration("after", time.Since(began)), zap.String("error", msg))
+			if len(x.undo) > 0 {
+				j.undo(x.topAddr, at, msg)
+				x.compensate()
+				j.compensated(x.topKey)
+			}
+			j.end(x.topAddr, false)
 			return err
 		}
-		j.finish(x.top, i, x.vars, x.effects)
 	}
-	j.end(x.top, true)
+	j.end(x.topAddr, true)
 	return nil
 }
 
+// spanOf is the position of a step error, for the journal.
+func spanOf(err error) string {
+	var se *StepError
+	if errors.As(err, &se) && se.Span.IsValid() {
+		return se.Span.Start.String()
+	}
+	return ""
+}
+
+// address is the journal address of the running statement.
+func (x *exec) address() string {
+	n := len(x.topAddr)
+	for _, c := range x.addr {
+		n += 1 + len(c)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteString(x.topAddr)
+	for _, c := range x.addr {
+		b.WriteByte('/')
+		b.WriteString(c)
+	}
+	return b.String()
+}
+
 // compensate runs the undo stack in reverse order, each entry with its own
-// snapshot; undo failures are logged, never returned (§4.11).
+// snapshot; undo failures are logged, never returned (§4.11). Undo
+// statements are journaled like any other (addresses u<k>/s<j>/...), so a
+// resume after a kill during compensation finishes it without repeating
+// what already ran.
 func (x *exec) compensate() {
 	if len(x.undo) == 0 {
 		return
@@ -368,17 +409,18 @@ func (x *exec) compensate() {
 	defer cancel()
 	saved, savedCtx := x.vars, x.ctx
 	x.ctx = ctx
+	x.replayErr = nil
 	for i := len(x.undo) - 1; i >= 0; i-- {
 		e := x.undo[i]
 		x.log().Warn("undo", zap.String("flow", e.flow.QualifiedName()))
 		x.vars = e.snap.Clone()
-		for _, st := range e.steps {
+		for k, st := range e.steps {
+			x.addr = append(x.addr[:0], "u"+strconv.Itoa(i), "s"+strconv.Itoa(k))
 			if err := x.runStep(st); err != nil {
 				x.log().Error("undo step failed", zap.String("step", st.Name()), zap.String("error", x.mask(err.Error())))
 				break
 			}
 		}
-		x.r.opt.Journal.undone(x.top, e.flow.QualifiedName())
 	}
 	x.undo = nil
 	x.vars, x.ctx = saved, savedCtx
@@ -523,9 +565,33 @@ func (x *exec) runFlow(f *check.Flow) error {
 	began := time.Now()
 	x.log().Info("flow", zap.String("flow", f.QualifiedName()))
 	parent := x.ctx
-	defer func() { x.ctx = parent }()
-	for attempt := 1; ; attempt++ {
-		snap := x.vars.Clone()
+	base := len(x.addr)
+	flowAddr := x.address()
+	defer func() { x.ctx, x.addr = parent, x.addr[:base] }()
+	first := 1
+	if n := x.r.opt.Resume.attemptOf(flowAddr); n > 1 && n <= attempts {
+		// The killed run had begun attempt n: earlier attempts failed.
+		first = n
+		for k := 1; k < n; k++ {
+			delay = time.Duration(float64(delay) * backoff)
+		}
+	}
+	var snap *Scope
+	if attempts > 1 {
+		snap = x.vars.Clone()
+	}
+	for attempt := first; ; attempt++ {
+		if attempt > first {
+			x.vars = snap.Clone()
+		}
+		x.addr = x.addr[:base]
+		x.failAddr = ""
+		if attempt > 1 {
+			x.addr = append(x.addr, "a"+strconv.Itoa(attempt))
+			if attempt > first {
+				x.r.opt.Journal.attempt(flowAddr, attempt)
+			}
+		}
 		ctx := parent
 		var cancel context.CancelFunc = func() {}
 		if f.Ann.Timeout > 0 {
@@ -549,7 +615,6 @@ func (x *exec) runFlow(f *check.Flow) error {
 		}
 		x.log().Warn("retry", zap.String("flow", f.QualifiedName()), zap.Int("attempt", attempt+1), zap.Int("of", attempts),
 			zap.Duration("delay", delay), zap.String("error", x.mask(err.Error())))
-		x.vars = snap
 		select {
 		case <-time.After(delay):
 		case <-parent.Done():

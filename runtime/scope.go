@@ -20,6 +20,9 @@ type Scope struct {
 	// ver changes with every change, so what is derived from all the
 	// variables (the environment of commands) can be cached.
 	ver uint64
+	// trk collects the folded names changed while tracking (the journal's
+	// delta of one statement); nil when not tracking.
+	trk map[string]struct{}
 }
 
 type entry struct {
@@ -53,12 +56,33 @@ func (s *Scope) Set(name string, v value.Value) {
 	}
 	s.vars[f] = entry{name: name, v: v}
 	s.ver++
+	if s.trk != nil {
+		s.trk[f] = struct{}{}
+	}
 }
 
 // Delete removes a variable.
 func (s *Scope) Delete(name string) {
-	delete(s.vars, value.Fold(name))
+	f := value.Fold(name)
+	delete(s.vars, f)
 	s.ver++
+	if s.trk != nil {
+		s.trk[f] = struct{}{}
+	}
+}
+
+// track starts recording which variables change.
+func (s *Scope) track() { s.trk = map[string]struct{}{} }
+
+// untrack stops recording and returns the folded names changed, sorted.
+func (s *Scope) untrack() []string {
+	out := make([]string, 0, len(s.trk))
+	for f := range s.trk {
+		out = append(out, f)
+	}
+	s.trk = nil
+	sort.Strings(out)
+	return out
 }
 
 // Clone returns an independent copy (values are immutable).

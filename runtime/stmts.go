@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strconv"
+
+	"go.uber.org/zap"
 
 	"github.com/gxl-dev/gxl/lang/ast"
 	"github.com/gxl-dev/gxl/lang/check"
@@ -62,36 +65,120 @@ func (NoHooks) Before(*Event) error { return nil }
 // OnError implements Hooks.
 func (NoHooks) OnError(*Event, error) Decision { return Fail }
 
-// stmts runs statements in order.
+// stmts runs statements in order. Each statement's journal address is
+// the caller's followed by its index.
 func (x *exec) stmts(owner *check.Module, stmts []ast.Stmt) error {
-	for _, s := range stmts {
+	base := len(x.addr)
+	defer func() { x.addr = x.addr[:base] }()
+	for i, s := range stmts {
+		x.addr = append(x.addr[:base], strconv.Itoa(i))
 		if err := x.ctx.Err(); err != nil {
-			return x.fail(fmt.Errorf("cancelled: %w", err), s.Span())
+			return x.failAt(x.fail(fmt.Errorf("cancelled: %w", err), s.Span()))
 		}
-		ev := &Event{Stmt: s, Span: s.Span(), Stack: append([]Frame(nil), x.stack...), Vars: x.vars, Module: owner}
-		if err := x.r.opt.Hooks.Before(ev); err != nil {
-			return x.fail(err, s.Span())
-		}
-		for {
-			err := x.runStmt(owner, s)
-			if err == nil {
-				break
-			}
-			err = x.fail(err, s.Span())
-			ev.Vars = x.vars
-			switch x.r.opt.Hooks.OnError(ev, err) {
-			case Retry:
-				continue
-			case Skip:
-				err = nil
-			}
-			if err != nil {
-				return err
-			}
-			break
+		if err := x.runOne(owner, s); err != nil {
+			return x.failAt(err)
 		}
 	}
 	return nil
+}
+
+// failAt notes the address of the first statement to fail.
+func (x *exec) failAt(err error) error {
+	if x.failAddr == "" {
+		x.failAddr = x.address()
+	}
+	return err
+}
+
+// journaled reports whether the journal records s when it finishes:
+// statements that run something (built-in calls, commands, command
+// blocks, activities). Assignments, conditions, loops, fn calls and pure
+// built-ins (gx.echo, gx.assert) are not: resume computes them again (an
+// fn's body statements are recorded one by one), so gx.echo prints again.
+func (x *exec) journaled(owner *check.Module, s ast.Stmt) bool {
+	if x.r.opt.Journal == nil && x.r.opt.Resume == nil {
+		return false
+	}
+	switch n := s.(type) {
+	case *ast.CmdBlock:
+		return true
+	case *ast.Call:
+		t := x.r.prog.ResolveCall(owner, n)
+		if t == nil {
+			b, ok := x.r.prog.Registry.Lookup(n.Target.String())
+			return !ok || !b.Pure
+		}
+		return t.Fn == nil && (t.Builtin == nil || !t.Builtin.Pure)
+	}
+	return false
+}
+
+// runOne runs one statement with the hooks, the journal and resume: a
+// statement the resumed run's journal records as finished is skipped and
+// its recorded changes applied.
+func (x *exec) runOne(owner *check.Module, s ast.Stmt) error {
+	ev := &Event{Stmt: s, Span: s.Span(), Stack: append([]Frame(nil), x.stack...), Vars: x.vars, Module: owner}
+	if err := x.r.opt.Hooks.Before(ev); err != nil {
+		return x.fail(err, s.Span())
+	}
+	journaled := x.journaled(owner, s)
+	var addr string
+	if journaled || x.replayErr != nil {
+		addr = x.address()
+	}
+	if x.replayErr != nil && addr == x.replayErr.Of {
+		// The killed run failed here and was undoing its transaction:
+		// fail the same way, without running the statement again.
+		r := x.replayErr
+		x.replayErr = nil
+		return x.fail(errors.New(r.Err+" (failed in the interrupted run; finishing its undo)"), s.Span())
+	}
+	if journaled {
+		if rec := x.r.opt.Resume.skip(addr); rec != nil {
+			x.log().Debug("resume: skip finished statement", zap.String("at", rec.At), zap.String("name", rec.Name))
+			return rec.apply(x.vars)
+		}
+		x.vars.track()
+	}
+	outer := x.effects
+	x.effects = false
+	defer func() { x.effects = x.effects || outer }()
+	for {
+		err := x.runStmt(owner, s)
+		if err == nil {
+			break
+		}
+		err = x.fail(err, s.Span())
+		ev.Vars = x.vars
+		switch x.r.opt.Hooks.OnError(ev, err) {
+		case Retry:
+			continue
+		case Skip:
+			err = nil
+		}
+		if err != nil {
+			if journaled {
+				x.vars.untrack()
+			}
+			return err
+		}
+		break
+	}
+	if journaled {
+		x.r.opt.Journal.done(addr, s.Span().Start.String(), stmtName(s), takeDelta(x.vars), x.effects)
+	}
+	return nil
+}
+
+// stmtName names a journaled statement for people (runs show, resume).
+func stmtName(s ast.Stmt) string {
+	switch n := s.(type) {
+	case *ast.Call:
+		return n.Target.String()
+	case *ast.CmdBlock:
+		return "command block"
+	}
+	return ""
 }
 
 // runStmt runs one statement, in a context of its own when the hooks
@@ -143,9 +230,9 @@ func (x *exec) stmt(owner *check.Module, s ast.Stmt) error {
 			return err
 		}
 		if ok {
-			return x.stmts(owner, n.Then.Stmts)
+			return x.block(owner, "b0", n.Then.Stmts)
 		}
-		for _, ei := range n.ElseIfs {
+		for k, ei := range n.ElseIfs {
 			// Part I: errors in else-if conditions and blocks are not
 			// swallowed.
 			ok, err := x.cond(ei.Cond)
@@ -153,11 +240,11 @@ func (x *exec) stmt(owner *check.Module, s ast.Stmt) error {
 				return err
 			}
 			if ok {
-				return x.stmts(owner, ei.Then.Stmts)
+				return x.block(owner, "b"+strconv.Itoa(k+1), ei.Then.Stmts)
 			}
 		}
 		if n.Else != nil {
-			return x.stmts(owner, n.Else.Stmts)
+			return x.block(owner, "be", n.Else.Stmts)
 		}
 	case *ast.For:
 		list, ok := x.vars.Lookup(n.In.Name)
@@ -174,14 +261,23 @@ func (x *exec) stmt(owner *check.Module, s ast.Stmt) error {
 			return diag.Errorf(n.In.Span(), "for-type", "for loops over a list or an object, but %s is %s", n.In.Source(), list.TypeName()).
 				WithHint("read a list with gx.read_file(file: ..., name: \"LIST\") or write [\"a\", \"b\"]")
 		}
-		for _, it := range items {
+		for k, it := range items {
 			x.vars.Set(n.Var.Root(), it)
-			if err := x.stmts(owner, n.Body.Stmts); err != nil {
+			if err := x.block(owner, "i"+strconv.Itoa(k), n.Body.Stmts); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// block runs a nested block under one more address component (the branch
+// of an if, the iteration of a loop, the body of an fn).
+func (x *exec) block(owner *check.Module, comp string, stmts []ast.Stmt) error {
+	base := len(x.addr)
+	x.addr = append(x.addr, comp)
+	defer func() { x.addr = x.addr[:base] }()
+	return x.stmts(owner, stmts)
 }
 
 // condResolver gives conditions access to the variables.
@@ -364,7 +460,7 @@ func (x *exec) callFn(fn *check.Fn, call *ast.Call) error {
 		x.vars = saved
 		x.stack = x.stack[:len(x.stack)-1]
 	}()
-	return x.stmts(fn.Host, fn.Decl.Body.Stmts)
+	return x.block(fn.Host, "f", fn.Decl.Body.Stmts)
 }
 
 // callActivity binds parameters and runs the executer as a shell command,
@@ -436,8 +532,15 @@ func (x *exec) runNested(req builtin.NestedRun) error {
 	}
 	opt := x.r.opt
 	opt.Dir = dir
-	opt.Journal = nil
-	opt.Resume = nil
+	// The nested run is journaled in the same journal, under this
+	// statement's address and the request's label (one per module of a
+	// stage, so parallel children have addresses of their own).
+	label := req.Label
+	if label == "" {
+		x.nested++
+		label = strconv.Itoa(x.nested)
+	}
+	opt.addr = x.address() + "/r" + label + "/"
 	opt.depth++
 	if req.Isolate {
 		boot, err := x.r.Bootstrap()

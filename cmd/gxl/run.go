@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sort"
 	"strings"
 	"syscall"
 
@@ -40,11 +41,13 @@ type runFlags struct {
 	logFormat string
 	verbose   bool
 	resume    string
-	modUp     bool
-	fetch     fetchFlags
-	debug     bool
-	breaks    []string
-	jobs      int
+	// resumeChanged resumes a run whose program changed since.
+	resumeChanged bool
+	modUp         bool
+	fetch         fetchFlags
+	debug         bool
+	breaks        []string
+	jobs          int
 }
 
 func (f *runFlags) bind(cmd *cobra.Command, withRun bool) {
@@ -60,6 +63,7 @@ func (f *runFlags) bind(cmd *cobra.Command, withRun bool) {
 		fl.StringVar(&f.logFormat, "log-format", "console", "log format: console or json")
 		fl.BoolVarP(&f.verbose, "verbose", "v", false, "verbose logs")
 		fl.StringVar(&f.resume, "resume", "", "resume a run: its id or `last`")
+		fl.BoolVar(&f.resumeChanged, "resume-changed", false, "resume even though the program's files changed since the run (lists what will be skipped first)")
 		fl.BoolVar(&f.modUp, "mod_up", false, "refresh git externs and accept moved module tags (sets GXL_CMD_MODUP)")
 		fl.IntVarP(&f.jobs, "jobs", "j", 4, "modules a system stage runs at once (sets GXL_JOBS)")
 		fl.BoolVar(&f.debug, "debug", false, "open the debugger prompt on the first failing step (and at --break points)")
@@ -159,7 +163,16 @@ func systemRoot(file string) string {
 // system when it is a system workflow; diagnostics are printed, and a
 // program with errors never starts (exit 2).
 func loadProgram(s *streams, file string, sets map[string]string, fe *fetch.Fetcher) (*check.Program, map[string]value.Value, error) {
+	prog, extra, _, err := loadProgramSources(s, file, sets, fe)
+	return prog, extra, err
+}
+
+// loadProgramSources is loadProgram that also returns the system's files
+// (sys_model.yml, mod_list.yml, vars.yml) with their content, for the
+// journal's record of what a run loaded.
+func loadProgramSources(s *streams, file string, sets map[string]string, fe *fetch.Fetcher) (*check.Program, map[string]value.Value, map[string][]byte, error) {
 	srcs := &diag.FileSources{}
+	sysSrcs := map[string][]byte{}
 	var all diag.List
 	opt := check.Options{Registry: stdlib.Default(), ResolveGit: fe.Checkout}
 	var extra map[string]value.Value
@@ -167,6 +180,7 @@ func loadProgram(s *streams, file string, sets map[string]string, fe *fetch.Fetc
 		sys, ds := system.Load(root, system.Options{Set: sets})
 		for f, src := range sys.Sources {
 			srcs.Add(f, src)
+			sysSrcs[f] = src
 		}
 		all.Add(ds...)
 		opt.ExtraVars = sys.Types()
@@ -186,9 +200,9 @@ func loadProgram(s *streams, file string, sets map[string]string, fe *fetch.Fetc
 	}
 	if all.HasErrors() {
 		fmt.Fprintf(s.err, "\n%s: the workflow was not started\n", diag.Summary(all))
-		return nil, nil, &exitError{code: exitUsage}
+		return nil, nil, nil, &exitError{code: exitUsage}
 	}
-	return prog, extra, nil
+	return prog, extra, sysSrcs, nil
 }
 
 func newLogger(s *streams, format string, verbose, quiet bool) (*zap.Logger, error) {
@@ -234,7 +248,7 @@ func newRunCmd(s *streams) *cobra.Command {
 never starts (exit 2). Without a flow, the menu of envs and flows is printed.
 Exit status: 0 success, 1 a step failed, 2 usage/check/load error.
 Each run is journaled under .gxl/runs/<id>; --resume last continues a failed or
-killed run from its first unfinished step.`,
+killed run: finished statements are skipped, the interrupted one runs again.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			file, flows, cmdArg := f.splitArgs(cmd, args)
 			quiet := f.quiet == "true"
@@ -272,6 +286,14 @@ killed run from its first unfinished step.`,
 						sets[k] = typedValue(v)
 					}
 				}
+				for _, k := range h.SecretSets {
+					if _, ok := rawSets[k]; !ok {
+						return failf(exitUsage, "run %s was started with --set %s, a secret, which is never written to disk\nhint: give it again: gxl run --resume %s --set %s=...", id, k, f.resume, k)
+					}
+				}
+				if err := checkResumable(s, resume, f.resumeChanged); err != nil {
+					return err
+				}
 				if journal, err = runtime.OpenJournal(root, id); err != nil {
 					return failf(exitUsage, "%v", err)
 				}
@@ -281,7 +303,7 @@ killed run from its first unfinished step.`,
 			if err != nil {
 				return err
 			}
-			prog, extra, err := loadProgram(s, file, rawSets, fe)
+			prog, extra, sysSrcs, err := loadProgramSources(s, file, rawSets, fe)
 			if err != nil {
 				return err
 			}
@@ -304,13 +326,28 @@ killed run from its first unfinished step.`,
 			}
 			if journal == nil {
 				abs, _ := filepath.Abs(file)
-				journal, err = runtime.CreateJournal(root, runtime.Header{File: abs, Envs: envs, Flows: flows, DryRun: f.dryrun, Sets: rawSets, CmdArg: cmdArg, Dir: dir})
+				h := runtime.Header{File: abs, Envs: envs, Flows: flows, DryRun: f.dryrun, CmdArg: cmdArg, Dir: dir}
+				// Secret values never reach the disk: a secret --set is
+				// recorded by name, and a resume asks for it again.
+				for k, v := range rawSets {
+					if isSecretSet(k, sets, extra) {
+						h.SecretSets = append(h.SecretSets, k)
+						continue
+					}
+					if h.Sets == nil {
+						h.Sets = map[string]string{}
+					}
+					h.Sets[k] = v
+				}
+				sort.Strings(h.SecretSets)
+				journal, err = runtime.CreateJournal(root, h)
 				if err != nil {
 					return failf(exitUsage, "cannot create the run journal: %v", err)
 				}
 				log.Debug("run", zap.String("id", journal.ID), zap.String("journal", journal.Path))
 			}
 			defer journal.Close()
+			journal.Loaded(sysSrcs)
 			debug := f.debug || len(f.breaks) > 0
 			// Under the debugger Ctrl-C cancels the running statement and
 			// opens the prompt; SIGTERM still cancels the run.
@@ -364,6 +401,49 @@ killed run from its first unfinished step.`,
 	}
 	f.bind(cmd, true)
 	return cmd
+}
+
+// isSecretSet says whether --set NAME is a secret: a SEC_ name, a value
+// marked secret, or a system variable declared secret.
+func isSecretSet(name string, sets, extra map[string]value.Value) bool {
+	if strings.HasPrefix(strings.ToUpper(name), "SEC_") {
+		return true
+	}
+	if v, ok := sets[name]; ok && v.Secret() {
+		return true
+	}
+	for k, v := range extra {
+		if strings.EqualFold(k, name) && v.Secret() {
+			return true
+		}
+	}
+	return false
+}
+
+// checkResumable refuses to resume a run whose program changed since it
+// ran (exit 2, with what changed), unless resumeChanged is set: then it
+// prints what changed and the finished statements that will be skipped.
+func checkResumable(s *streams, rs *runtime.ResumeState, resumeChanged bool) error {
+	changed := rs.Changed()
+	if len(changed) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	for _, c := range changed {
+		fmt.Fprintf(&b, "  %s: %s\n", c.Why, c.Path)
+	}
+	if !resumeChanged {
+		fmt.Fprintf(s.err, "error: run %s cannot be resumed: its program changed since it ran\n%s", rs.ID, b.String())
+		fmt.Fprintf(s.err, "hint: finished statements are skipped by their place in the program, which an edit moves; start a new run, or resume anyway with --resume-changed (it lists what it will skip)\n")
+		return &exitError{code: exitUsage}
+	}
+	fmt.Fprintf(s.err, "warning: run %s: its program changed since it ran\n%s", rs.ID, b.String())
+	fin := rs.Finished()
+	fmt.Fprintf(s.err, "resuming anyway (--resume-changed): %d finished statements will be skipped:\n", len(fin))
+	for _, f := range fin {
+		fmt.Fprintf(s.err, "  skip %s %s\n", f.At, f.Name)
+	}
+	return nil
 }
 
 // errorSummary is the message of a step error without its position.

@@ -243,6 +243,11 @@ type NestedRun struct {
 	// Stdout and Stderr replace the caller's streams when set (per-module
 	// prefixed output under parallel stages).
 	Stdout, Stderr io.Writer
+	// Label names this nested run among those one call starts (a module
+	// name): the journal addresses of its statements include it, so a
+	// resumed run finds them again. Without a label, runs are numbered in
+	// the order they start.
+	Label string
 	// Ctx replaces the caller's context when set.
 	Ctx context.Context
 	// Program, when set, is Conf already loaded and checked (a

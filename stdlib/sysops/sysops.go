@@ -304,7 +304,7 @@ func runStage(reg *builtin.Registry, c builtin.Ctx, a builtin.Args) error {
 	}
 	every, times := a.Duration("every"), int(a.Int("times"))
 	for n := 1; ; n++ {
-		err := runStageOnce(c, a, sys, stage, us, progs)
+		err := runStageOnce(c, a, sys, stage, us, progs, n)
 		if err != nil || every <= 0 || (times > 0 && n >= times) {
 			return err
 		}
@@ -316,7 +316,9 @@ func runStage(reg *builtin.Registry, c builtin.Ctx, a builtin.Args) error {
 	}
 }
 
-func runStageOnce(c builtin.Ctx, a builtin.Args, sys *system.System, stage string, us []sched.Unit, progs map[string]modProgram) error {
+// n counts the rounds of a repeating stage: each module's run in each
+// round has a journal label of its own.
+func runStageOnce(c builtin.Ctx, a builtin.Args, sys *system.System, stage string, us []sched.Unit, progs map[string]modProgram, n int) error {
 	res, runErr := sched.Run(c.Context(), stage, us, jobs(c, a), c.Stdout(), func(ctx context.Context, u sched.Unit, w io.Writer) error {
 		mp := progs[u.Name]
 		if m := mp.prog.Module("main"); m == nil || m.Flow(stage) == nil {
@@ -331,7 +333,7 @@ func runStageOnce(c builtin.Ctx, a builtin.Args, sys *system.System, stage strin
 				"STAGE": value.Str(stage),
 			},
 			Unset:  []string{ReportVar, "SYS_STAGE", "SYS_FETCHED"},
-			Stdout: w, Stderr: w, Ctx: ctx, Program: mp.prog,
+			Stdout: w, Stderr: w, Ctx: ctx, Program: mp.prog, Label: fmt.Sprintf("%s.%d", u.Name, n),
 		})
 	})
 	if res != nil {
