@@ -141,12 +141,12 @@ func Check(target string, rs Roots) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	real := resolve(abs)
+	real := Resolve(abs)
 	// The folder target is names the error best; an ancestor relation
 	// only when there is none.
 	var found *Refused
 	for _, r := range rs {
-		rr := resolve(r.Path)
+		rr := Resolve(r.Path)
 		for _, t := range []string{abs, real} {
 			for _, p := range []string{r.Path, rr} {
 				rel := relation(t, p, r.Inside)
@@ -186,9 +186,13 @@ func under(dir, p string) bool {
 	return strings.HasPrefix(p, dir+string(filepath.Separator))
 }
 
-// resolve evaluates the symlinks of the longest existing prefix of the
-// absolute, clean path p and appends the rest.
-func resolve(p string) string {
+// Within reports whether p is base or lies below it (both absolute and
+// clean).
+func Within(base, p string) bool { return p == base || under(base, p) }
+
+// Resolve evaluates the symlinks of the longest existing prefix of the
+// absolute path p and appends the rest (cleaned).
+func Resolve(p string) string {
 	p = filepath.Clean(p)
 	rest := ""
 	for cur := p; ; {

@@ -172,11 +172,12 @@ func Register(r *builtin.Registry) {
 		Run: runTar,
 	})
 	r.Add(&builtin.Builtin{
-		Name: "gx.untar", Doc: "Extract a .tar.gz archive (entries escaping dst are refused).",
+		Name: "gx.untar", Doc: "Extract a .tar.gz archive into a folder (entries escaping dst are refused; the working directory, the project root and their ancestors are never replaced).",
 		Where: builtin.InBlock,
 		Params: []builtin.Param{
 			{Name: "file", Type: builtin.TString, Required: true, Positional: true, Doc: "archive to read"},
-			{Name: "dst", Type: builtin.TString, Required: true, Doc: "directory to extract into (replaced)"},
+			{Name: "dst", Type: builtin.TString, Required: true, Doc: "folder to extract into (created when missing; must be empty unless replace)"},
+			{Name: "replace", Type: builtin.TBool, Default: value.Bool(false), Doc: "replace the content of an existing dst (never the working directory, project or system root, home, `/` or their ancestors)"},
 		},
 		Run: runUntar,
 	})
