@@ -468,13 +468,19 @@ func asPostgres(ctx context.Context, bin, prog string, args ...string) (string, 
 }
 
 func runRejoin(c builtin.Ctx, a builtin.Args) error {
+	// pg_rewind rewrites the data folder: never the working directory, the
+	// project root, home, `/` or an ancestor of them (spec I.4).
+	data, err := builtin.Dest(c, "data", a.Str("data"))
+	if err != nil {
+		return err
+	}
 	ctx, cancel := withTimeout(c, a)
 	defer cancel()
 	bin, err := pgBin(a.Str("bin"))
 	if err != nil {
 		return err
 	}
-	data, src, name := a.Str("data"), a.Str("source"), a.Str("name")
+	src, name := a.Str("source"), a.Str("name")
 	port := strconv.FormatInt(a.Int("port"), 10)
 	sock := a.Str("socket_dir")
 	if sock == "" {
