@@ -116,7 +116,7 @@ func Register(r *builtin.Registry) {
 		Where: builtin.InBlock,
 		Params: []builtin.Param{
 			{Name: "tpl", Type: builtin.TString, Required: true, Positional: true, Doc: "template file or directory"},
-			{Name: "dst", Type: builtin.TString, Required: true, Doc: "output file or directory"},
+			{Name: "dst", Type: builtin.TString, Required: true, Doc: "output file or directory (never the working directory, the project root or an ancestor)"},
 			{Name: "data", Type: builtin.TString, Doc: "inline JSON data"},
 			{Name: "file", Type: builtin.TString, Doc: "JSON data file"},
 			{Name: "engine", Type: builtin.TString, Enum: []string{"handlebars", "helm"}, Default: value.Str("handlebars"), Doc: "template engine"},
@@ -167,7 +167,7 @@ func Register(r *builtin.Registry) {
 		Where: builtin.InBlock,
 		Params: []builtin.Param{
 			{Name: "src", Type: builtin.TString, Required: true, Positional: true, Doc: "directory to archive"},
-			{Name: "file", Type: builtin.TString, Required: true, Doc: "archive to write"},
+			{Name: "file", Type: builtin.TString, Required: true, Doc: "archive to write (replaced)"},
 		},
 		Run: runTar,
 	})
