@@ -13,6 +13,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
+
+	"github.com/gxl-dev/gxl/internal/fsguard"
 )
 
 // catalogEntry is modules/<folder>/module.yml: where the module is
@@ -84,7 +86,7 @@ func publishCatalog(catalog, out string) (int, error) {
 }
 
 func publishOne(src, dst, tag string) error {
-	if err := os.RemoveAll(dst); err != nil {
+	if err := fsguard.RemoveAll(dst, fsguard.Base()); err != nil {
 		return err
 	}
 	var files []string

@@ -22,6 +22,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"gopkg.in/yaml.v3"
 
+	"github.com/gxl-dev/gxl/internal/fsguard"
 	"github.com/gxl-dev/gxl/runtime/system"
 )
 
@@ -67,6 +68,9 @@ type Fetcher struct {
 	// Update accepts moved tags (and rewrites the lock); for Checkout it
 	// refreshes a cached checkout from its repository.
 	Update bool
+	// Protect lists folders that no fetch may remove or replace, on top of
+	// fsguard.Base() and the system root (spec I.4).
+	Protect fsguard.Roots
 
 	locks sync.Map // cache folder -> *sync.Mutex: one fetch per repository at a time
 }
@@ -117,7 +121,7 @@ func (f *Fetcher) Checkout(url, ref string) (string, error) {
 	if last != nil {
 		return "", fmt.Errorf("%s: no tag, branch or revision %q", url, ref)
 	}
-	if err := materialise(repo, hash, dst); err != nil {
+	if err := materialise(repo, hash, dst, f.protected("")); err != nil {
 		return "", err
 	}
 	return dst, nil
@@ -229,8 +233,12 @@ func (f *Fetcher) cacheDir(url string) string {
 // Fetch brings module m of the system rooted at root into dst (replaced),
 // recording it in lock.
 func (f *Fetcher) Fetch(root string, m *system.Module, dst string, lock *Lock) (Locked, error) {
+	rs := f.protected(root)
+	if _, err := fsguard.Check(dst, rs); err != nil {
+		return Locked{}, fmt.Errorf("module %s: folder %v", m.Name, err)
+	}
 	if m.Addr.Path != "" {
-		return f.copyPath(root, m, dst, lock)
+		return f.copyPath(root, m, dst, lock, rs)
 	}
 	if m.Addr.Repo == "" {
 		return Locked{}, fmt.Errorf("module %s: only git and path addresses can be fetched", m.Name)
@@ -250,7 +258,7 @@ func (f *Fetcher) Fetch(root string, m *system.Module, dst string, lock *Lock) (
 		return Locked{}, fmt.Errorf("module %s: tag %s moved from %s to %s since it was locked; check the repository, then fetch with update to accept it",
 			m.Name, m.Addr.Tag, short(prev.Commit), short(hash.String()))
 	}
-	if err := materialise(repo, hash, dst); err != nil {
+	if err := materialise(repo, hash, dst, rs); err != nil {
 		return Locked{}, fmt.Errorf("module %s: %v", m.Name, err)
 	}
 	e := Locked{Name: m.Name, Repo: m.Addr.Repo, Ref: ref, Commit: hash.String()}
@@ -334,14 +342,29 @@ func resolve(repo *git.Repository, a system.Addr) (string, plumbing.Hash, error)
 	return ref, h, nil
 }
 
-// materialise writes the tree of a commit into dst (replaced atomically).
-func materialise(repo *git.Repository, h plumbing.Hash, dst string) error {
+// protected is what a fetch must leave whole: fsguard.Base(), the
+// system root and its sys/ folder when given, and f.Protect.
+func (f *Fetcher) protected(root string) fsguard.Roots {
+	rs := append(fsguard.Base(), f.Protect...)
+	if root != "" {
+		if abs, err := filepath.Abs(root); err == nil {
+			rs = rs.Add(abs, "the system root").Add(filepath.Join(abs, "sys"), "the system's sys folder")
+		}
+	}
+	return rs
+}
+
+// materialise writes the tree of a commit into dst (replaced atomically,
+// never when dst is a protected folder).
+func materialise(repo *git.Repository, h plumbing.Hash, dst string, rs fsguard.Roots) error {
 	c, err := repo.CommitObject(h)
 	if err != nil {
 		return err
 	}
 	tmp := dst + ".fetching"
-	os.RemoveAll(tmp)
+	if err := fsguard.RemoveAll(tmp, rs); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
 		return err
 	}
@@ -378,8 +401,7 @@ func materialise(repo *git.Repository, h plumbing.Hash, dst string) error {
 		os.RemoveAll(tmp)
 		return err
 	}
-	os.RemoveAll(dst)
-	return os.Rename(tmp, dst)
+	return fsguard.Replace(tmp, dst, rs)
 }
 
 func within(base, p string) bool {
@@ -389,7 +411,7 @@ func within(base, p string) bool {
 
 // copyPath copies a local module; the path (after resolving symlinks) must
 // stay inside the system root, and so must every link inside it.
-func (f *Fetcher) copyPath(root string, m *system.Module, dst string, lock *Lock) (Locked, error) {
+func (f *Fetcher) copyPath(root string, m *system.Module, dst string, lock *Lock, rs fsguard.Roots) (Locked, error) {
 	rootAbs, err := filepath.EvalSymlinks(root)
 	if err != nil {
 		return Locked{}, err
@@ -406,7 +428,9 @@ func (f *Fetcher) copyPath(root string, m *system.Module, dst string, lock *Lock
 		return Locked{}, fmt.Errorf("module %s: path %s is outside the system folder %s; refused", m.Name, m.Addr.Path, root)
 	}
 	tmp := dst + ".fetching"
-	os.RemoveAll(tmp)
+	if err := fsguard.RemoveAll(tmp, rs); err != nil {
+		return Locked{}, err
+	}
 	err = filepath.Walk(real, func(p string, info os.FileInfo, err error) error {
 		if err != nil {
 			return err
@@ -438,8 +462,7 @@ func (f *Fetcher) copyPath(root string, m *system.Module, dst string, lock *Lock
 		os.RemoveAll(tmp)
 		return Locked{}, fmt.Errorf("module %s: %v", m.Name, err)
 	}
-	os.RemoveAll(dst)
-	if err := os.Rename(tmp, dst); err != nil {
+	if err := fsguard.Replace(tmp, dst, rs); err != nil {
 		return Locked{}, err
 	}
 	e := Locked{Name: m.Name, Path: m.Addr.Path}

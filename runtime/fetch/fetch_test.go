@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gxl-dev/gxl/internal/fsguard"
 	"github.com/gxl-dev/gxl/runtime/system"
 )
 
@@ -166,5 +167,45 @@ func TestCheckout(t *testing.T) {
 	}
 	if _, err := off.Checkout("https://github.com/galaxy-operators/never", "v1"); err == nil || !strings.Contains(err.Error(), "offline") {
 		t.Fatalf("offline miss: %v", err)
+	}
+}
+
+// TestFetchNeverReplacesRoots: a module folder that is the system root,
+// its sys/ folder, an ancestor of them or a folder of Protect is refused
+// for path and git modules alike, and nothing is removed.
+func TestFetchNeverReplacesRoots(t *testing.T) {
+	base := t.TempDir()
+	upstream := filepath.Join(base, "upstream", "svc")
+	run := gitRepo(t, upstream)
+	commitFile(t, run, upstream, "m.yaml", "v1")
+	run("tag", "v1")
+	root := filepath.Join(base, "system")
+	os.MkdirAll(filepath.Join(root, "sys", "workflows"), 0o755)
+	os.MkdirAll(filepath.Join(root, "gw"), 0o755)
+	os.WriteFile(filepath.Join(root, "sys", "workflows", "ops.gxl"), []byte("x"), 0o644)
+	os.WriteFile(filepath.Join(root, "gw", "gw.yaml"), []byte("gw"), 0o644)
+	keep := filepath.Join(base, "keep")
+	os.MkdirAll(keep, 0o755)
+	f := &Fetcher{Cache: filepath.Join(base, "cache"), Protect: fsguard.Roots{}.Add(keep, "the working directory"),
+		Mirrors: []Mirror{{From: "https://example.invalid/", To: filepath.Join(base, "upstream") + "/"}}}
+	mods := []*system.Module{
+		{Name: "gw", Addr: system.Addr{Path: "./gw"}},
+		{Name: "svc", Addr: system.Addr{Repo: "https://example.invalid/svc", Tag: "v1"}},
+	}
+	for _, m := range mods {
+		for _, dst := range []string{root, filepath.Join(root, "sys"), filepath.Join(root, "sys", "mods", ".."), base, keep} {
+			_, err := f.Fetch(root, m, dst, &Lock{})
+			if err == nil || !strings.Contains(err.Error(), "refused") {
+				t.Fatalf("%s into %s: %v", m.Name, dst, err)
+			}
+			for _, p := range []string{filepath.Join(root, "sys", "workflows", "ops.gxl"), filepath.Join(root, "gw", "gw.yaml"), keep} {
+				if _, err := os.Stat(p); err != nil {
+					t.Fatalf("%s into %s removed %s", m.Name, dst, p)
+				}
+			}
+		}
+		if _, err := f.Fetch(root, m, filepath.Join(root, "sys", "mods", m.Name), &Lock{}); err != nil {
+			t.Fatalf("%s into sys/mods: %v", m.Name, err)
+		}
 	}
 }

@@ -209,6 +209,8 @@ func diagHint(name string, known []string) string {
 	return ""
 }
 
+var moduleNameRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*$`)
+
 var modelRE = regexp.MustCompile(`^(x86|arm)-(mac14|win10|ubt22|cos7)-(host|k8s)$`)
 
 // Load reads the system under root (the folder holding sys/).
@@ -297,6 +299,11 @@ func (l *loader) modules(file string, n *yaml.Node, s *System) {
 		switch {
 		case m.Name == "":
 			l.errorf(file, item, "sys-field", "every module needs `name:`", "a module has no name")
+			continue
+		case !moduleNameRE.MatchString(m.Name):
+			// The name is a folder under sys/mods: "..", "a/b" or "/x"
+			// would make sys.fetch replace another folder (spec I.4).
+			l.errorf(file, nameNode, "sys-name", "a module name is one folder name: letters, digits, _, - and . (e.g. my_app)", "invalid module name %q", m.Name)
 			continue
 		case first[m.Name] != nil:
 			d := diag.Errorf(nodeSpan(file, nameNode), "sys-duplicate", "module `%s` is listed twice", m.Name)

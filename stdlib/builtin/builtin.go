@@ -7,12 +7,15 @@ package builtin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/gxl-dev/gxl/internal/fsguard"
 	"github.com/gxl-dev/gxl/lang/diag"
 	"github.com/gxl-dev/gxl/runtime/value"
 )
@@ -489,4 +492,48 @@ func OutVar(def string) func(map[string]string) []string {
 		}
 		return []string{def}
 	}
+}
+
+// Protected lists the folders no built-in may remove, replace or
+// overwrite (spec I.4): `/`, the home directory, the process's and the
+// step's working directories with their project roots and .gxl folders,
+// and the folders named by GXL_START_ROOT, GXL_PRJ_ROOT and GXL_SYS_ROOT.
+func Protected(c Ctx) fsguard.Roots {
+	rs := fsguard.Base()
+	rs = append(rs, fsguard.Project(c.Dir(), "the working directory")...)
+	for _, v := range []struct{ name, what string }{
+		{"GXL_START_ROOT", "the start directory"},
+		{"GXL_PRJ_ROOT", "the project root"},
+		{"GXL_SYS_ROOT", "the system root"},
+	} {
+		if x, ok := c.Lookup(v.name); ok {
+			rs = rs.Add(x.String(), v.what)
+			if v.name == "GXL_SYS_ROOT" && filepath.IsAbs(x.String()) {
+				rs = rs.Add(filepath.Join(x.String(), "sys"), "the system's sys folder")
+			}
+		}
+	}
+	return rs
+}
+
+// Dest resolves the path argument param (its value raw) of the running
+// call against the step's directory, for a built-in about to remove,
+// replace or write it. A path that is empty or would destroy a protected
+// folder (Protected) is an error positioned at the call, with a hint;
+// otherwise the returned absolute path is the one to operate on.
+func Dest(c Ctx, param, raw string) (string, error) {
+	p := raw
+	if strings.TrimSpace(p) != "" && !filepath.IsAbs(p) {
+		p = filepath.Join(c.Dir(), p)
+	}
+	abs, err := fsguard.Check(p, Protected(c))
+	if err != nil {
+		var r *fsguard.Refused
+		if errors.As(err, &r) {
+			r.Target = raw
+			return "", diag.Errorf(c.Site(), "unsafe-path", "%s %v", param, r).WithHint("%s", r.Hint())
+		}
+		return "", err
+	}
+	return abs, nil
 }

@@ -3,12 +3,15 @@ package gx
 import (
 	"archive/tar"
 	"compress/gzip"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/gxl-dev/gxl/internal/fsguard"
+	"github.com/gxl-dev/gxl/lang/diag"
 	"github.com/gxl-dev/gxl/stdlib/builtin"
 )
 
@@ -91,11 +94,32 @@ func Tar(src, file string) error {
 	return os.Rename(tmp.Name(), file)
 }
 
-// Untar extracts a .tar.gz into dst. It extracts into a temporary folder
-// beside dst first and swaps it in only when everything succeeded, so a bad
-// archive never leaves dst half-replaced. Entries that would escape dst
-// (absolute paths, `..`, links pointing outside) are refused.
-func Untar(file, dst string) error {
+// ErrNotEmpty is the error of extracting into a folder that already has
+// content without replace.
+var ErrNotEmpty = errors.New("already exists and is not empty")
+
+// Untar extracts a .tar.gz INTO dst, which is created when missing. An
+// existing dst that is not an empty folder is replaced only with replace
+// (its old content goes); without it Untar fails with ErrNotEmpty. dst is
+// checked against the protected folders first (fsguard.Check): the working
+// directory, the project root, `/` and the like are never replaced. The
+// archive is extracted into a temporary folder beside dst that is swapped
+// in only when everything succeeded, so a bad archive never leaves dst
+// half-replaced. Entries that would escape dst (absolute paths, `..`,
+// links pointing outside, writes through such links) are refused.
+func Untar(file, dst string, replace bool, protect fsguard.Roots) error {
+	dst, err := fsguard.Check(dst, protect)
+	if err != nil {
+		return err
+	}
+	if st, err := os.Stat(dst); err == nil && !replace {
+		if !st.IsDir() {
+			return fmt.Errorf("%s already exists and is not a folder", dst)
+		}
+		if ents, err := os.ReadDir(dst); err != nil || len(ents) > 0 {
+			return fmt.Errorf("%s %w", dst, ErrNotEmpty)
+		}
+	}
 	f, err := os.Open(file)
 	if err != nil {
 		return err
@@ -105,7 +129,7 @@ func Untar(file, dst string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %v", file, err)
 	}
-	parent := filepath.Dir(filepath.Clean(dst))
+	parent := filepath.Dir(dst)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return err
 	}
@@ -114,7 +138,23 @@ func Untar(file, dst string) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	tr := tar.NewReader(gz)
+	if err := extract(file, gz, tmp); err != nil {
+		return err
+	}
+	return fsguard.Replace(tmp, dst, protect)
+}
+
+// extract writes the entries of a tar stream below tmp, refusing every
+// entry that would land or point outside it.
+func extract(file string, r io.Reader, tmp string) error {
+	root, err := filepath.EvalSymlinks(tmp)
+	if err != nil {
+		return err
+	}
+	escapes := func(name string) error {
+		return fmt.Errorf("%s: entry %q escapes the destination; refused", file, name)
+	}
+	tr := tar.NewReader(r)
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
@@ -124,20 +164,33 @@ func Untar(file, dst string) error {
 			return fmt.Errorf("%s: %v", file, err)
 		}
 		name := filepath.FromSlash(hdr.Name)
-		if filepath.IsAbs(name) || name == ".." || strings.HasPrefix(name, ".."+string(filepath.Separator)) || strings.Contains(name, string(filepath.Separator)+".."+string(filepath.Separator)) || strings.HasSuffix(name, string(filepath.Separator)+"..") {
-			return fmt.Errorf("%s: entry %q escapes the destination; refused", file, hdr.Name)
+		if filepath.IsAbs(name) || hasDotDot(name) {
+			return escapes(hdr.Name)
 		}
-		target := filepath.Join(tmp, name)
+		target := filepath.Join(root, name)
+		if target == root {
+			continue
+		}
+		// A link extracted earlier must not carry this entry outside.
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			return err
+		}
+		if !fsguard.Within(root, fsguard.Resolve(filepath.Dir(target))) {
+			return escapes(hdr.Name)
+		}
+		if st, err := os.Lstat(target); err == nil && !st.IsDir() {
+			// A later entry replaces an earlier one; never write through a link.
+			if err := os.Remove(target); err != nil {
+				return err
+			}
+		}
 		switch hdr.Typeflag {
 		case tar.TypeDir:
 			if err := os.MkdirAll(target, 0o755); err != nil {
 				return err
 			}
 		case tar.TypeReg:
-			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-				return err
-			}
-			out, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, os.FileMode(hdr.Mode)&0o777)
+			out, err := os.OpenFile(target, os.O_CREATE|os.O_EXCL|os.O_WRONLY, os.FileMode(hdr.Mode)&0o777)
 			if err != nil {
 				return err
 			}
@@ -151,11 +204,8 @@ func Untar(file, dst string) error {
 			if !filepath.IsAbs(resolved) {
 				resolved = filepath.Join(filepath.Dir(target), resolved)
 			}
-			if rel, err := filepath.Rel(tmp, resolved); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			if !fsguard.Within(root, resolved) {
 				return fmt.Errorf("%s: link %q → %q escapes the destination; refused", file, hdr.Name, hdr.Linkname)
-			}
-			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-				return err
 			}
 			if err := os.Symlink(hdr.Linkname, target); err != nil {
 				return err
@@ -164,28 +214,39 @@ func Untar(file, dst string) error {
 			return fmt.Errorf("%s: entry %q has an unsupported type", file, hdr.Name)
 		}
 	}
-	old := ""
-	if _, err := os.Lstat(dst); err == nil {
-		old = tmp + ".old"
-		if err := os.Rename(dst, old); err != nil {
+	// A link checked by its text can still leave through another link
+	// (c → ".", a → "c/.."): every link must resolve inside, and one that
+	// resolves to nothing must not climb with "..".
+	return filepath.Walk(root, func(p string, info os.FileInfo, err error) error {
+		if err != nil || info.Mode()&os.ModeSymlink == 0 {
 			return err
 		}
-	}
-	if err := os.Rename(tmp, dst); err != nil {
-		if old != "" {
-			os.Rename(old, dst)
+		link, _ := os.Readlink(p)
+		rel, _ := filepath.Rel(root, p)
+		real, err := filepath.EvalSymlinks(p)
+		if err == nil && !fsguard.Within(root, real) || err != nil && hasDotDot(link) {
+			return fmt.Errorf("%s: link %q → %q escapes the destination; refused", file, filepath.ToSlash(rel), link)
 		}
-		return err
+		return nil
+	})
+}
+
+// hasDotDot reports whether a path has a `..` component.
+func hasDotDot(p string) bool {
+	for _, part := range strings.Split(filepath.ToSlash(p), "/") {
+		if part == ".." {
+			return true
+		}
 	}
-	if old != "" {
-		os.RemoveAll(old)
-	}
-	return nil
+	return false
 }
 
 func runTar(c builtin.Ctx, a builtin.Args) error {
-	src, file := absIn(c, a.Str("src")), absIn(c, a.Str("file"))
-	if err := Tar(src, file); err != nil {
+	file, err := builtin.Dest(c, "file", a.Str("file"))
+	if err != nil {
+		return err
+	}
+	if err := Tar(absIn(c, a.Str("src")), file); err != nil {
 		return err
 	}
 	c.Logf("archive %s -> %s", a.Str("src"), a.Str("file"))
@@ -193,7 +254,15 @@ func runTar(c builtin.Ctx, a builtin.Args) error {
 }
 
 func runUntar(c builtin.Ctx, a builtin.Args) error {
-	if err := Untar(absIn(c, a.Str("file")), absIn(c, a.Str("dst"))); err != nil {
+	dst, err := builtin.Dest(c, "dst", a.Str("dst"))
+	if err != nil {
+		return err
+	}
+	if err := Untar(absIn(c, a.Str("file")), dst, a.Bool("replace"), builtin.Protected(c)); err != nil {
+		if errors.Is(err, ErrNotEmpty) {
+			return diag.Errorf(c.Site(), "untar-exists", "dst %q already has content", a.Str("dst")).
+				WithHint("give replace: true to replace its content, or extract into a new folder")
+		}
 		return err
 	}
 	c.Logf("untar %s -> %s", a.Str("file"), a.Str("dst"))

@@ -23,6 +23,7 @@ type fakeCtx struct {
 	out  strings.Builder
 	in   string
 	rd   io.Reader
+	site diag.Span
 }
 
 func newFakeCtx(dir string) *fakeCtx { return &fakeCtx{dir: dir, vars: map[string]value.Value{}} }
@@ -49,7 +50,7 @@ func (f *fakeCtx) Dir() string                       { return f.dir }
 func (f *fakeCtx) Environ() []string                 { return os.Environ() }
 func (f *fakeCtx) DryRun() bool                      { return false }
 func (f *fakeCtx) Quiet() bool                       { return true }
-func (f *fakeCtx) Site() diag.Span                   { return diag.Span{} }
+func (f *fakeCtx) Site() diag.Span                   { return f.site }
 func (f *fakeCtx) RunNested(builtin.NestedRun) error { return nil }
 
 // args converts string arguments through the registry like the runtime.

@@ -116,7 +116,7 @@ func Register(r *builtin.Registry) {
 		Where: builtin.InBlock,
 		Params: []builtin.Param{
 			{Name: "tpl", Type: builtin.TString, Required: true, Positional: true, Doc: "template file or directory"},
-			{Name: "dst", Type: builtin.TString, Required: true, Doc: "output file or directory"},
+			{Name: "dst", Type: builtin.TString, Required: true, Doc: "output file or directory (never the working directory, the project root or an ancestor)"},
 			{Name: "data", Type: builtin.TString, Doc: "inline JSON data"},
 			{Name: "file", Type: builtin.TString, Doc: "JSON data file"},
 			{Name: "engine", Type: builtin.TString, Enum: []string{"handlebars", "helm"}, Default: value.Str("handlebars"), Doc: "template engine"},
@@ -167,16 +167,17 @@ func Register(r *builtin.Registry) {
 		Where: builtin.InBlock,
 		Params: []builtin.Param{
 			{Name: "src", Type: builtin.TString, Required: true, Positional: true, Doc: "directory to archive"},
-			{Name: "file", Type: builtin.TString, Required: true, Doc: "archive to write"},
+			{Name: "file", Type: builtin.TString, Required: true, Doc: "archive to write (replaced)"},
 		},
 		Run: runTar,
 	})
 	r.Add(&builtin.Builtin{
-		Name: "gx.untar", Doc: "Extract a .tar.gz archive (entries escaping dst are refused).",
+		Name: "gx.untar", Doc: "Extract a .tar.gz archive into a folder (entries escaping dst are refused; the working directory, the project root and their ancestors are never replaced).",
 		Where: builtin.InBlock,
 		Params: []builtin.Param{
 			{Name: "file", Type: builtin.TString, Required: true, Positional: true, Doc: "archive to read"},
-			{Name: "dst", Type: builtin.TString, Required: true, Doc: "directory to extract into (replaced)"},
+			{Name: "dst", Type: builtin.TString, Required: true, Doc: "folder to extract into (created when missing; must be empty unless replace)"},
+			{Name: "replace", Type: builtin.TBool, Default: value.Bool(false), Doc: "replace the content of an existing dst (never the working directory, project or system root, home, `/` or their ancestors)"},
 		},
 		Run: runUntar,
 	})

@@ -49,7 +49,7 @@ func TestTarRoundTrip(t *testing.T) {
 	dst := filepath.Join(dir, "dst")
 	os.MkdirAll(dst, 0o755)
 	os.WriteFile(filepath.Join(dst, "stale.txt"), []byte("x"), 0o644)
-	if err := Untar(arc, dst); err != nil {
+	if err := Untar(arc, dst, true, nil); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := os.ReadFile(filepath.Join(dst, "sub", "b.txt")); string(b) != "b" {
@@ -92,7 +92,7 @@ func TestUntarRefusesEscapes(t *testing.T) {
 			dst := filepath.Join(dir, "dst")
 			os.MkdirAll(dst, 0o755)
 			os.WriteFile(filepath.Join(dst, "keep.txt"), []byte("k"), 0o644)
-			err := Untar(arc, dst)
+			err := Untar(arc, dst, true, nil)
 			if err == nil || !strings.Contains(err.Error(), "refused") {
 				t.Fatalf("err = %v", err)
 			}

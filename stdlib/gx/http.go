@@ -28,17 +28,23 @@ func runDownload(c builtin.Ctx, a builtin.Args) error {
 		return err
 	}
 	u := a.Str("url")
-	dst := absIn(c, a.Str("local_file"))
-	if st, err := os.Stat(dst); err == nil && st.IsDir() {
+	// The file written is checked, so an existing folder (even ".") may
+	// receive a download named after the URL.
+	local := a.Str("local_file")
+	if st, err := os.Stat(absIn(c, local)); err == nil && st.IsDir() && strings.TrimSpace(local) != "" {
 		pu, err := url.Parse(u)
 		if err != nil {
 			return err
 		}
 		name := path.Base(pu.Path)
-		if name == "" || name == "/" || name == "." {
-			return fmt.Errorf("cannot take a file name from %s; give local_file a file name", u)
+		if name == "" || name == "/" || name == "." || name == ".." {
+			return fmt.Errorf("cannot take a file name from %s; give local_file a file name", c.Mask(u))
 		}
-		dst = filepath.Join(dst, name)
+		local = filepath.Join(local, name)
+	}
+	dst, err := builtin.Dest(c, "local_file", local)
+	if err != nil {
+		return err
 	}
 	ctx, cancel := context.WithTimeout(c.Context(), a.Duration("timeout"))
 	defer cancel()

@@ -44,7 +44,11 @@ func runTpl(c builtin.Ctx, a builtin.Args) error {
 		}
 		data = m
 	}
-	src, dst := abs(a.Str("tpl")), abs(a.Str("dst"))
+	src := abs(a.Str("tpl"))
+	dst, err := builtin.Dest(c, "dst", a.Str("dst"))
+	if err != nil {
+		return err
+	}
 	st, err := os.Stat(src)
 	if err != nil {
 		return err

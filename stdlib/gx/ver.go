@@ -60,9 +60,9 @@ func BumpVersion(v, inc string) (string, error) {
 }
 
 func runVer(c builtin.Ctx, a builtin.Args) error {
-	path := a.Str("file")
-	if !filepath.IsAbs(path) {
-		path = filepath.Join(c.Dir(), path)
+	path, err := builtin.Dest(c, "file", a.Str("file"))
+	if err != nil {
+		return err
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {

@@ -94,7 +94,7 @@ func Register(r *builtin.Registry) {
 	r.Add(&builtin.Builtin{
 		Name: "pg.rejoin", Doc: "Bring an old primary back as a standby of the new one with pg_rewind (runs on this host).",
 		Where: builtin.InBlock, Params: []builtin.Param{
-			{Name: "data", Type: builtin.TString, Required: true, Doc: "data directory of the old primary"},
+			{Name: "data", Type: builtin.TString, Required: true, Doc: "data directory of the old primary (relative to the working directory; never it, the project root, home, / or an ancestor)"},
 			{Name: "port", Type: builtin.TInt, Required: true, Doc: "port the old primary listens on"},
 			{Name: "source", Type: builtin.TString, Required: true, Doc: "connection string of the new primary"},
 			{Name: "name", Type: builtin.TString, Required: true, Doc: "application_name of the rejoined standby (and its slot name prefix)"},
@@ -468,13 +468,19 @@ func asPostgres(ctx context.Context, bin, prog string, args ...string) (string, 
 }
 
 func runRejoin(c builtin.Ctx, a builtin.Args) error {
+	// pg_rewind rewrites the data folder: never the working directory, the
+	// project root, home, `/` or an ancestor of them (spec I.4).
+	data, err := builtin.Dest(c, "data", a.Str("data"))
+	if err != nil {
+		return err
+	}
 	ctx, cancel := withTimeout(c, a)
 	defer cancel()
 	bin, err := pgBin(a.Str("bin"))
 	if err != nil {
 		return err
 	}
-	data, src, name := a.Str("data"), a.Str("source"), a.Str("name")
+	src, name := a.Str("source"), a.Str("name")
 	port := strconv.FormatInt(a.Int("port"), 10)
 	sock := a.Str("socket_dir")
 	if sock == "" {

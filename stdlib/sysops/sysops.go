@@ -353,7 +353,7 @@ var moduleVarNames = []string{"MODULE_NAME", "MODULE_DIR", "MODULE_MODEL", "MODU
 // fetcher is the module fetcher of the run: the mirrors and the offline
 // setting gxl run was given (GXL_MIRRORS, GXL_OFFLINE).
 func fetcher(c builtin.Ctx) (*fetch.Fetcher, error) {
-	fe := &fetch.Fetcher{}
+	fe := &fetch.Fetcher{Protect: builtin.Protected(c)}
 	if v, ok := c.Lookup("GXL_MIRRORS"); ok {
 		ms, err := fetch.ParseMirrors(v.String())
 		if err != nil {
