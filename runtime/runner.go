@@ -15,6 +15,7 @@ import (
 	"github.com/gxl-dev/gxl/lang/ast"
 	"github.com/gxl-dev/gxl/lang/check"
 	"github.com/gxl-dev/gxl/lang/diag"
+	"github.com/gxl-dev/gxl/lang/predef"
 	"github.com/gxl-dev/gxl/runtime/value"
 	"github.com/gxl-dev/gxl/stdlib/builtin"
 )
@@ -113,7 +114,8 @@ func (e *StepError) Error() string {
 
 func (e *StepError) Unwrap() error { return e.Err }
 
-// Bootstrap builds the bootstrap variables (§2.9) and the secrets.
+// Bootstrap builds the bootstrap variables (§2.9, the table of package
+// predef) and the secrets.
 func (r *Runner) Bootstrap() (*Scope, error) {
 	if r.opt.bootstrap != nil {
 		s := r.opt.bootstrap.Clone()
@@ -121,14 +123,15 @@ func (r *Runner) Bootstrap() (*Scope, error) {
 		return s, nil
 	}
 	s := NewScope()
-	start, _ := os.Getwd()
-	s.Set("GXL_START_ROOT", value.Str(start))
-	s.Set("GXL_CUR_DIR", value.Str(r.opt.Dir))
-	s.Set("GXL_PRJ_ROOT", value.Str(projectRoot(r.opt.Dir)))
-	s.Set("GXL_OS_SYS", value.Str(osSys()))
-	s.Set("GXL_CMD_ARG", value.Str(r.opt.CmdArg))
-	s.Set("GXL_CMD_DRYRUN", value.Bool(r.opt.DryRun))
-	s.Set("GXL_CMD_MODUP", value.Bool(r.opt.ModUp))
+	in := predef.Inputs{Dir: r.opt.Dir, CmdArg: r.opt.CmdArg, DryRun: r.opt.DryRun, ModUp: r.opt.ModUp, Run: true}
+	if r.opt.Journal != nil {
+		in.RunID = r.opt.Journal.ID
+	} else {
+		in.RunID = NewRunID()
+	}
+	for _, v := range predef.Vars {
+		s.Set(v.Name, v.Value(in))
+	}
 	secrets, err := loadSecrets(r.opt.SecretsFile)
 	if err != nil {
 		return nil, err

@@ -6,12 +6,9 @@ import (
 
 	"github.com/gxl-dev/gxl/lang/ast"
 	"github.com/gxl-dev/gxl/lang/diag"
+	"github.com/gxl-dev/gxl/lang/predef"
 	"github.com/gxl-dev/gxl/stdlib/builtin"
 )
-
-// Predefined variables (§2.9) and the variables gxl adds.
-var predefined = []string{"GXL_PRJ_ROOT", "GXL_START_ROOT", "GXL_CUR_DIR", "GXL_OS_SYS", "GXL_CMD_ARG",
-	"GXL_CMD_DRYRUN", "GXL_CMD_MODUP", "GXL_RUN_ID"}
 
 // defs is a set of variable roots (case-folded) that may be defined at a
 // point of the program. open means "anything may be defined" (after
@@ -170,7 +167,7 @@ func (c *checker) setType(name string, t builtin.Type) {
 // definition can reach.
 func (c *checker) checkVars() {
 	// Sized up front: every module adds its properties and its name.
-	nGlobal, nFlows := len(predefined)+len(c.opt.ExtraVars), 0
+	nGlobal, nFlows := len(predef.Vars)+len(c.opt.ExtraVars), 0
 	for _, m := range c.prog.Mods {
 		nGlobal += len(m.Props) + 1
 		nFlows += len(m.Flows)
@@ -178,11 +175,11 @@ func (c *checker) checkVars() {
 	vs := &varState{global: &defs{names: make(map[string]bool, nGlobal)}, flowOut: make(map[*ast.Flow]*defs, nFlows),
 		before: make(map[*ast.Flow]*defs, nFlows), all: newDefs()}
 	c.vars = vs
-	for _, n := range predefined {
-		vs.global.add(n)
+	// The predefined variables (§2.9): the table runtime.Bootstrap sets.
+	for _, v := range predef.Vars {
+		vs.global.add(v.Name)
+		c.setType(v.Name, v.Type)
 	}
-	c.setType("GXL_CMD_DRYRUN", builtin.TBool)
-	c.setType("GXL_CMD_MODUP", builtin.TBool)
 	for n, t := range c.opt.ExtraVars {
 		vs.global.add(n)
 		c.setType(n, t)
