@@ -422,10 +422,12 @@ func (x *exec) exportProps(m *check.Module) error {
 	return nil
 }
 
-// runEnv exports an env: mixins first (the later wins), then its own
-// properties, then its items (gx.vars, gx.read_*) in order (§4.3).
+// runEnv exports an env: its mixins' bodies first (in order, so the later
+// wins), then its own body; within each body, assignments (exported as
+// ENV_<KEY> and ENV.<key>, §4.4) and statements (gx.vars, gx.read_*) run in
+// source order (Part I, ordering).
 func (x *exec) runEnv(e *check.Env, seen map[*check.Env]bool) error {
-	props, items, err := x.assembleEnv(e, seen)
+	seq, err := x.assembleEnv(e, seen)
 	if err != nil {
 		return err
 	}
@@ -435,7 +437,14 @@ func (x *exec) runEnv(e *check.Env, seen map[*check.Env]bool) error {
 	if old, ok := x.vars.Get("ENV"); ok && old.Kind() == value.KObject {
 		obj = old.ObjVal().Clone()
 	}
-	for _, p := range props {
+	for i, s := range seq {
+		p, ok := s.(*ast.Assign)
+		if !ok {
+			if err := x.stmts(e.Host, seq[i:i+1]); err != nil {
+				return err
+			}
+			continue
+		}
 		v, err := x.eval(p.Value)
 		if err != nil {
 			return x.fail(err, p.Span())
@@ -444,67 +453,44 @@ func (x *exec) runEnv(e *check.Env, seen map[*check.Env]bool) error {
 		obj.Set(p.Key.Name, v)
 		x.vars.Set("ENV", value.Obj(obj))
 	}
-	return x.stmts(e.Host, items)
+	return nil
 }
 
-// assembleEnv merges mixins: props overwrite by key keeping the first
-// position; items are appended in order.
-func (x *exec) assembleEnv(e *check.Env, seen map[*check.Env]bool) ([]*ast.Assign, []ast.Stmt, error) {
+// assembleEnv lists the statements of an env in run order: each mixin's
+// (recursively), then the env's own body, each body in source order.
+func (x *exec) assembleEnv(e *check.Env, seen map[*check.Env]bool) ([]ast.Stmt, error) {
 	if seen[e] {
-		return nil, nil, diag.Errorf(e.Decl.Name.Span(), "cycle", "env %s mixes itself in", e.Name)
+		return nil, diag.Errorf(e.Decl.Name.Span(), "cycle", "env %s mixes itself in", e.Name)
 	}
 	seen[e] = true
 	defer delete(seen, e)
-	var props []*ast.Assign
-	index := map[string]int{}
-	var items []ast.Stmt
-	merge := func(ps []*ast.Assign, its []ast.Stmt) {
-		for _, p := range ps {
-			k := value.Fold(p.Key.Name)
-			if i, ok := index[k]; ok {
-				props[i] = p
-				continue
-			}
-			index[k] = len(props)
-			props = append(props, p)
-		}
-		items = append(items, its...)
-	}
+	var seq []ast.Stmt
 	for _, mx := range e.Mixins {
 		target := mx.Env
 		if mx.OSVar != nil {
 			name, ok := os.LookupEnv(mx.OSVar.Name)
 			if !ok {
 				if mx.OSVar.Default == nil {
-					return nil, nil, diag.Errorf(mx.OSVar.Span(), "undefined-var", "environment variable %s naming a mixin is not set", mx.OSVar.Name)
+					return nil, diag.Errorf(mx.OSVar.Span(), "undefined-var", "environment variable %s naming a mixin is not set", mx.OSVar.Name)
 				}
 				name = *mx.OSVar.Default
 			}
 			t, err := ResolveEnv(x.r.prog, name)
 			if err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 			target = t
 		}
-		ps, its, err := x.assembleEnv(target, seen)
+		its, err := x.assembleEnv(target, seen)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		merge(ps, its)
+		seq = append(seq, its...)
 	}
-	var own []*ast.Assign
-	var ownItems []ast.Stmt
 	if e.Decl.Body != nil {
-		for _, s := range e.Decl.Body.Stmts {
-			if a, ok := s.(*ast.Assign); ok {
-				own = append(own, a)
-			} else {
-				ownItems = append(ownItems, s)
-			}
-		}
+		seq = append(seq, e.Decl.Body.Stmts...)
 	}
-	merge(own, ownItems)
-	return props, items, nil
+	return seq, nil
 }
 
 // runFlow runs a flow body with #[retry] and #[timeout].

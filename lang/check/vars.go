@@ -186,6 +186,7 @@ func (c *checker) checkVars() {
 	}
 	// Envs and module properties: any env may be selected, so all of them
 	// count as defined for every flow.
+	var envOwn []envDefs
 	for _, m := range c.prog.Mods {
 		prefix := strings.ToUpper(m.Name) + "_"
 		for _, p := range m.Props {
@@ -200,22 +201,33 @@ func (c *checker) checkVars() {
 			if e.Host != m || e.Decl.Body == nil {
 				continue
 			}
+			own := newDefs()
 			for _, s := range e.Decl.Body.Stmts {
 				switch n := s.(type) {
 				case *ast.Assign:
-					vs.global.add("ENV_" + n.Key.Name)
-					vs.global.add("ENV")
+					own.add("ENV_" + n.Key.Name)
+					own.add("ENV")
 					c.setType("ENV_"+n.Key.Name, typeOf(n.Value))
 				case *ast.VarsBlock:
 					for _, a := range n.Assigns {
-						vs.global.add(a.Key.Name)
+						own.add(a.Key.Name)
 						c.setType(a.Key.Name, typeOf(a.Value))
 					}
 				case *ast.Call:
-					c.callDefs(n, vs.global)
+					c.callDefs(n, own)
 				}
 			}
+			envOwn = append(envOwn, envDefs{e, own})
 		}
+	}
+	// An env body sees what is defined before envs run and what the other
+	// envs define (mixins run first, other selected envs may have run),
+	// then its own body in source order, as runtime.runEnv runs it.
+	base := newDefs() // a copy: global gets the envs' names next
+	base.merge(vs.global)
+	envBefore := c.envStarts(base, envOwn)
+	for _, eo := range envOwn {
+		vs.global.merge(eo.own)
 	}
 	// What each flow body may define.
 	for _, m := range c.prog.Mods {
@@ -278,7 +290,7 @@ func (c *checker) checkVars() {
 		}
 		for _, e := range m.Envs {
 			if e.Host == m && e.Decl.Body != nil {
-				c.useStmts(e.Decl.Body.Stmts, vs.global.clone(), nil)
+				c.useStmts(e.Decl.Body.Stmts, envBefore[e].clone(), nil)
 			}
 		}
 		for _, p := range m.Props {
@@ -287,6 +299,55 @@ func (c *checker) checkVars() {
 			}
 		}
 	}
+}
+
+// envDefs is what one env's own body may define.
+type envDefs struct {
+	env *Env
+	own *defs
+}
+
+// envStarts returns, for each env, what may be defined when its body
+// starts: base and every other env's definitions. Names that only one env
+// defines are left out of that env's own start set.
+func (c *checker) envStarts(base *defs, envs []envDefs) map[*Env]*defs {
+	count := map[string]int{}
+	all := map[string]bool{}
+	for _, eo := range envs {
+		for k := range eo.own.names {
+			count[k]++
+			all[k] = true
+		}
+	}
+	out := make(map[*Env]*defs, len(envs))
+	shared := &defs{names: all, parent: base}
+	for i, eo := range envs {
+		open := false // the parent base carries its own open flag
+		for j, o := range envs {
+			if j != i {
+				open = open || o.own.open
+			}
+		}
+		unique := false
+		for k := range eo.own.names {
+			if count[k] == 1 {
+				unique = true
+				break
+			}
+		}
+		if !unique && !open {
+			out[eo.env] = shared
+			continue
+		}
+		names := make(map[string]bool, len(all))
+		for k := range all {
+			if count[k] > 1 || !eo.own.names[k] {
+				names[k] = true
+			}
+		}
+		out[eo.env] = &defs{names: names, parent: base, open: open}
+	}
+	return out
 }
 
 // simulate walks a flow's expansion (pre, itself, post) in run order,
