@@ -255,11 +255,7 @@ func (c *checker) checkVars() {
 	seen := map[*Flow]bool{} // empty again after each simulation
 	for _, m := range c.prog.Mods {
 		for _, f := range m.Flows {
-			cur := newDefs()
-			for _, e := range m.Entries {
-				c.simulate(e, cur, seen)
-			}
-			c.simulate(f, cur, seen)
+			c.simulate(f, "top", newDefs(), seen, map[*Flow]bool{})
 		}
 	}
 	// Check uses in every flow, fn, activity and env.
@@ -350,36 +346,53 @@ func (c *checker) envStarts(base *defs, envs []envDefs) map[*Env]*defs {
 	return out
 }
 
-// simulate walks a flow's expansion (pre, itself, post) in run order,
-// recording what may be defined when each flow starts.
-func (c *checker) simulate(f *Flow, cur *defs, seen map[*Flow]bool) {
+// simulate walks a flow's expansion in run order, as runtime/plan.go's
+// load builds it: for a top-level load the module's entry flows, then pre
+// flows, the flow, post flows, and for a top-level load the module's exit
+// flows; entry/exit/auto_load flows run once per sequence (the first
+// time). It records what may be defined when each flow starts.
+func (c *checker) simulate(f *Flow, label string, cur *defs, seen, ran map[*Flow]bool) {
 	if seen[f] {
 		return
 	}
 	seen[f] = true
 	defer delete(seen, f)
-	for _, p := range f.Pre {
-		c.simulate(p, cur, seen)
-	}
-	b := c.vars.before[f.Decl]
-	if b == nil {
-		b = newDefs()
-		c.vars.before[f.Decl] = b
-	}
-	b.merge(cur)
-	for _, t := range []*Flow{f.Ann.Undo, f.Ann.DryRun} {
-		if t != nil {
-			tb := c.vars.before[t.Decl]
-			if tb == nil {
-				tb = newDefs()
-				c.vars.before[t.Decl] = tb
-			}
-			tb.merge(cur)
+	if label == "top" {
+		for _, e := range f.Owner.Entries {
+			c.simulate(e, "entry", cur, seen, ran)
 		}
 	}
-	cur.merge(c.vars.flowOut[f.Decl])
+	for _, p := range f.Pre {
+		c.simulate(p, label, cur, seen, ran)
+	}
+	once := label == "entry" || label == "exit" || f.Ann.AutoLoad != ""
+	if !once || !ran[f] {
+		ran[f] = true
+		b := c.vars.before[f.Decl]
+		if b == nil {
+			b = newDefs()
+			c.vars.before[f.Decl] = b
+		}
+		b.merge(cur)
+		for _, t := range []*Flow{f.Ann.Undo, f.Ann.DryRun} {
+			if t != nil {
+				tb := c.vars.before[t.Decl]
+				if tb == nil {
+					tb = newDefs()
+					c.vars.before[t.Decl] = tb
+				}
+				tb.merge(cur)
+			}
+		}
+		cur.merge(c.vars.flowOut[f.Decl])
+	}
 	for _, p := range f.Post {
-		c.simulate(p, cur, seen)
+		c.simulate(p, label, cur, seen, ran)
+	}
+	if label == "top" {
+		for _, x := range f.Owner.Exits {
+			c.simulate(x, "exit", cur, seen, ran)
+		}
 	}
 }
 
