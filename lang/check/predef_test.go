@@ -10,17 +10,22 @@ import (
 	"github.com/gxl-dev/gxl/lang/check"
 	"github.com/gxl-dev/gxl/lang/predef"
 	"github.com/gxl-dev/gxl/stdlib"
+	"github.com/gxl-dev/gxl/stdlib/builtin"
 )
 
 // TestCheckerKnowsThePredefTable: every variable of predef.Vars is defined
 // for the checker with the table's type (a comparison with a value of
 // another type warns "always false"), and a name outside the table is not.
 func TestCheckerKnowsThePredefTable(t *testing.T) {
+	other := map[builtin.Type]string{builtin.TString: "1", builtin.TBool: `"x"`}
 	for _, v := range predef.Vars {
-		src := fmt.Sprintf("mod main { flow f { x = ${%s}; } }", v.Name)
+		src := fmt.Sprintf("mod main { flow f { x = ${%s}; if ${%s} == %s { gx.echo(\"x\"); } } }", v.Name, v.Name, other[v.Type])
 		_, ds := check.CheckSource("w.gxl", []byte(src), check.Options{Registry: stdlib.Default()})
 		if ds.HasErrors() {
 			t.Errorf("%s: %v", v.Name, ds)
+		}
+		if !strings.Contains(fmt.Sprint(ds), "always false") {
+			t.Errorf("%s is not typed %v by the checker: %v", v.Name, v.Type, ds)
 		}
 	}
 	_, ds := check.CheckSource("w.gxl", []byte("mod main { flow f { x = ${GXL_CMD_ARGS}; } }"), check.Options{Registry: stdlib.Default()})

@@ -160,14 +160,13 @@ func FormatFloat(f float64) string {
 // TypeName is the name used in diagnostics ("string", "int", ...).
 func (v Value) TypeName() string { return v.kind.String() }
 
-// Equal compares type and value; lists and objects compare structurally.
-// Ints and floats with the same numeric value are equal (gxl improvement:
-// 1 == 1.0).
+// Equal is the one equality of GXL (conditions' == and !=): values of
+// different kinds are never equal, an int never equals a float (1 != 1.0,
+// as in the original: Number ≠ Float); lists compare element by element
+// in order, objects by their key sets (case-insensitive) and the values
+// under each key. The secret flag plays no part.
 func Equal(a, b Value) bool {
 	if a.kind != b.kind {
-		if (a.kind == KInt || a.kind == KFloat) && (b.kind == KInt || b.kind == KFloat) {
-			return a.FloatVal() == b.FloatVal()
-		}
 		return false
 	}
 	switch a.kind {
@@ -203,6 +202,36 @@ func Equal(a, b Value) bool {
 		return true
 	}
 	return true
+}
+
+// Compare orders two values of the same scalar kind (conditions' <, <=,
+// >, >=): numbers numerically, strings byte-wise, false before true. Other
+// kinds, or two different kinds, are an error.
+func Compare(a, b Value) (int, error) {
+	if a.kind != b.kind {
+		return 0, fmt.Errorf("cannot order %s and %s", a.kind, b.kind)
+	}
+	switch a.kind {
+	case KString:
+		return strings.Compare(a.s, b.s), nil
+	case KInt:
+		return cmp3(a.i < b.i, a.i > b.i), nil
+	case KFloat:
+		return cmp3(a.f < b.f, a.f > b.f), nil
+	case KBool:
+		return cmp3(!a.b && b.b, a.b && !b.b), nil
+	}
+	return 0, fmt.Errorf("cannot order %s values", a.kind)
+}
+
+func cmp3(less, more bool) int {
+	switch {
+	case less:
+		return -1
+	case more:
+		return 1
+	}
+	return 0
 }
 
 // ToGo converts the value to plain Go data (string, bool, int64, float64,
