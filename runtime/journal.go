@@ -251,7 +251,7 @@ func (j *Journal) end(top int, ok bool) {
 type jsonValue struct {
 	T      string      `json:"t"`
 	S      string      `json:"s,omitempty"`
-	I      int64       `json:"i,omitempty"`
+	I      uint64      `json:"i,omitempty"`
 	F      float64     `json:"f,omitempty"`
 	B      bool        `json:"b,omitempty"`
 	L      []jsonValue `json:"l,omitempty"`
@@ -265,7 +265,7 @@ func encodeValue(v value.Value) jsonValue {
 	case value.KString:
 		j.T, j.S = "s", v.StrVal()
 	case value.KInt:
-		j.T, j.I = "i", v.IntVal()
+		j.T, j.I = "i", v.UintVal()
 	case value.KFloat:
 		j.T, j.F = "f", v.FloatVal()
 	case value.KBool:
@@ -292,7 +292,7 @@ func decodeValue(j jsonValue) value.Value {
 	case "s":
 		v = value.Str(j.S)
 	case "i":
-		v = value.Int(j.I)
+		v = value.Uint(j.I)
 	case "f":
 		v = value.Float(j.F)
 	case "b":

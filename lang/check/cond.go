@@ -34,7 +34,8 @@ type CondProgram struct {
 	Refs    []*ast.VarRef
 	Defined []*ast.VarRef
 	Texts   []*ast.StringLit
-	// Lits are the list and object literals, indexed by lit(i).
+	// Lits are the list and object literals and the integers beyond
+	// expr's int64, indexed by lit(i).
 	Lits []ast.Expr
 
 	segs []segment
@@ -233,7 +234,14 @@ func (t *translator) operand(e ast.Expr, sp diag.Span) {
 			// Always with a point: expr reads "7" as an int.
 			t.emit(strconv.FormatFloat(x.Float, 'f', -1, 64)+strings.Repeat(".0", boolInt(x.Float == math.Trunc(x.Float))), x.Span())
 		} else {
-			t.emit(strconv.FormatInt(x.Int, 10), x.Span())
+			if x.Int > math.MaxInt64 {
+				// Beyond expr's int literals: the runtime makes the value.
+				i := len(t.p.Lits)
+				t.p.Lits = append(t.p.Lits, x)
+				t.emit("lit("+strconv.Itoa(i)+")", x.Span())
+				return
+			}
+			t.emit(strconv.FormatUint(x.Int, 10), x.Span())
 		}
 	case *ast.BoolLit:
 		t.emit(strconv.FormatBool(x.Value), x.Span())
