@@ -185,8 +185,8 @@ func decodeValueJSON(dec *json.Decoder) (value.Value, error) {
 			f, err := strconv.ParseFloat(s, 64)
 			return value.Float(f), err
 		}
-		i, err := strconv.ParseInt(s, 10, 64)
-		return value.Int(i), err
+		u, err := strconv.ParseUint(s, 10, 64)
+		return value.Uint(u), err
 	case json.Delim:
 		switch t {
 		case '[':

@@ -162,7 +162,7 @@ func (x *exec) eval(e ast.Expr) (value.Value, error) {
 		if n.IsFloat {
 			return value.Float(n.Float), nil
 		}
-		return value.Int(n.Int), nil
+		return value.Uint(n.Int), nil
 	case *ast.BoolLit:
 		return value.Bool(n.Value), nil
 	case *ast.VarRef:

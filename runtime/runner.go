@@ -16,6 +16,7 @@ import (
 	"github.com/gxl-dev/gxl/lang/ast"
 	"github.com/gxl-dev/gxl/lang/check"
 	"github.com/gxl-dev/gxl/lang/diag"
+	"github.com/gxl-dev/gxl/lang/predef"
 	"github.com/gxl-dev/gxl/runtime/value"
 	"github.com/gxl-dev/gxl/stdlib/builtin"
 )
@@ -116,7 +117,8 @@ func (e *StepError) Error() string {
 
 func (e *StepError) Unwrap() error { return e.Err }
 
-// Bootstrap builds the bootstrap variables (§2.9) and the secrets.
+// Bootstrap builds the bootstrap variables (§2.9, the table of package
+// predef) and the secrets.
 func (r *Runner) Bootstrap() (*Scope, error) {
 	if r.opt.bootstrap != nil {
 		s := r.opt.bootstrap.Clone()
@@ -124,14 +126,15 @@ func (r *Runner) Bootstrap() (*Scope, error) {
 		return s, nil
 	}
 	s := NewScope()
-	start, _ := os.Getwd()
-	s.Set("GXL_START_ROOT", value.Str(start))
-	s.Set("GXL_CUR_DIR", value.Str(r.opt.Dir))
-	s.Set("GXL_PRJ_ROOT", value.Str(projectRoot(r.opt.Dir)))
-	s.Set("GXL_OS_SYS", value.Str(osSys()))
-	s.Set("GXL_CMD_ARG", value.Str(r.opt.CmdArg))
-	s.Set("GXL_CMD_DRYRUN", value.Bool(r.opt.DryRun))
-	s.Set("GXL_CMD_MODUP", value.Bool(r.opt.ModUp))
+	in := predef.Inputs{Dir: r.opt.Dir, CmdArg: r.opt.CmdArg, DryRun: r.opt.DryRun, ModUp: r.opt.ModUp, Run: true}
+	if r.opt.Journal != nil {
+		in.RunID = r.opt.Journal.ID
+	} else {
+		in.RunID = NewRunID()
+	}
+	for _, v := range predef.Vars {
+		s.Set(v.Name, v.Value(in))
+	}
 	secrets, err := loadSecrets(r.opt.SecretsFile)
 	if err != nil {
 		return nil, err
@@ -461,10 +464,12 @@ func (x *exec) exportProps(m *check.Module) error {
 	return nil
 }
 
-// runEnv exports an env: mixins first (the later wins), then its own
-// properties, then its items (gx.vars, gx.read_*) in order (§4.3).
+// runEnv exports an env: its mixins' bodies first (in order, so the later
+// wins), then its own body; within each body, assignments (exported as
+// ENV_<KEY> and ENV.<key>, §4.4) and statements (gx.vars, gx.read_*) run in
+// source order (Part I, ordering).
 func (x *exec) runEnv(e *check.Env, seen map[*check.Env]bool) error {
-	props, items, err := x.assembleEnv(e, seen)
+	seq, err := x.assembleEnv(e, seen)
 	if err != nil {
 		return err
 	}
@@ -474,7 +479,14 @@ func (x *exec) runEnv(e *check.Env, seen map[*check.Env]bool) error {
 	if old, ok := x.vars.Get("ENV"); ok && old.Kind() == value.KObject {
 		obj = old.ObjVal().Clone()
 	}
-	for _, p := range props {
+	for i, s := range seq {
+		p, ok := s.(*ast.Assign)
+		if !ok {
+			if err := x.stmts(e.Host, seq[i:i+1]); err != nil {
+				return err
+			}
+			continue
+		}
 		v, err := x.eval(p.Value)
 		if err != nil {
 			return x.fail(err, p.Span())
@@ -483,67 +495,44 @@ func (x *exec) runEnv(e *check.Env, seen map[*check.Env]bool) error {
 		obj.Set(p.Key.Name, v)
 		x.vars.Set("ENV", value.Obj(obj))
 	}
-	return x.stmts(e.Host, items)
+	return nil
 }
 
-// assembleEnv merges mixins: props overwrite by key keeping the first
-// position; items are appended in order.
-func (x *exec) assembleEnv(e *check.Env, seen map[*check.Env]bool) ([]*ast.Assign, []ast.Stmt, error) {
+// assembleEnv lists the statements of an env in run order: each mixin's
+// (recursively), then the env's own body, each body in source order.
+func (x *exec) assembleEnv(e *check.Env, seen map[*check.Env]bool) ([]ast.Stmt, error) {
 	if seen[e] {
-		return nil, nil, diag.Errorf(e.Decl.Name.Span(), "cycle", "env %s mixes itself in", e.Name)
+		return nil, diag.Errorf(e.Decl.Name.Span(), "cycle", "env %s mixes itself in", e.Name)
 	}
 	seen[e] = true
 	defer delete(seen, e)
-	var props []*ast.Assign
-	index := map[string]int{}
-	var items []ast.Stmt
-	merge := func(ps []*ast.Assign, its []ast.Stmt) {
-		for _, p := range ps {
-			k := value.Fold(p.Key.Name)
-			if i, ok := index[k]; ok {
-				props[i] = p
-				continue
-			}
-			index[k] = len(props)
-			props = append(props, p)
-		}
-		items = append(items, its...)
-	}
+	var seq []ast.Stmt
 	for _, mx := range e.Mixins {
 		target := mx.Env
 		if mx.OSVar != nil {
 			name, ok := os.LookupEnv(mx.OSVar.Name)
 			if !ok {
 				if mx.OSVar.Default == nil {
-					return nil, nil, diag.Errorf(mx.OSVar.Span(), "undefined-var", "environment variable %s naming a mixin is not set", mx.OSVar.Name)
+					return nil, diag.Errorf(mx.OSVar.Span(), "undefined-var", "environment variable %s naming a mixin is not set", mx.OSVar.Name)
 				}
 				name = *mx.OSVar.Default
 			}
 			t, err := ResolveEnv(x.r.prog, name)
 			if err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 			target = t
 		}
-		ps, its, err := x.assembleEnv(target, seen)
+		its, err := x.assembleEnv(target, seen)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		merge(ps, its)
+		seq = append(seq, its...)
 	}
-	var own []*ast.Assign
-	var ownItems []ast.Stmt
 	if e.Decl.Body != nil {
-		for _, s := range e.Decl.Body.Stmts {
-			if a, ok := s.(*ast.Assign); ok {
-				own = append(own, a)
-			} else {
-				ownItems = append(ownItems, s)
-			}
-		}
+		seq = append(seq, e.Decl.Body.Stmts...)
 	}
-	merge(own, ownItems)
-	return props, items, nil
+	return seq, nil
 }
 
 // runFlow runs a flow body with #[retry] and #[timeout].

@@ -304,6 +304,10 @@ func (r condResolver) Text(lit *ast.StringLit) (string, error) {
 	return v.String(), err
 }
 
+func (r condResolver) Value(lit ast.Expr) (value.Value, error) {
+	return r.x.eval(lit)
+}
+
 func (x *exec) cond(c ast.Cond) (bool, error) {
 	p := x.r.prog.Conds[c]
 	if p == nil {

@@ -4,60 +4,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	goruntime "runtime"
-	"strings"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/gxl-dev/gxl/runtime/value"
 )
-
-// projectRoot is the nearest ancestor of dir holding _gal/project.toml, or
-// the literal UNDEFIN (§2.9).
-func projectRoot(dir string) string {
-	d, _ := filepath.Abs(dir)
-	for {
-		if _, err := os.Stat(filepath.Join(d, "_gal", "project.toml")); err == nil {
-			return d
-		}
-		parent := filepath.Dir(d)
-		if parent == d {
-			return "UNDEFIN"
-		}
-		d = parent
-	}
-}
-
-// osSys renders <arch>_<ostype>_<major>, e.g. x86_64_debian_12 (§2.9).
-func osSys() string {
-	arch := goruntime.GOARCH
-	switch arch {
-	case "amd64":
-		arch = "x86_64"
-	case "arm64":
-		arch = "arm64"
-	}
-	osType, major := goruntime.GOOS, "0"
-	if goruntime.GOOS == "darwin" {
-		osType = "macos"
-	}
-	if b, err := os.ReadFile("/etc/os-release"); err == nil {
-		for _, line := range strings.Split(string(b), "\n") {
-			k, v, ok := strings.Cut(line, "=")
-			if !ok {
-				continue
-			}
-			v = strings.Trim(v, `"`)
-			switch k {
-			case "ID":
-				osType = v
-			case "VERSION_ID":
-				major, _, _ = strings.Cut(v, ".")
-			}
-		}
-	}
-	return strings.ToLower(arch + "_" + osType + "_" + major)
-}
 
 // secretsPath is GAL_SEC_FILE_PATH or ~/.galaxy/sec_value.yml.
 func secretsPath(override string) string {

@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -131,9 +132,8 @@ func typedValue(v string) value.Value {
 	case "false":
 		return value.Bool(false)
 	}
-	var i int64
-	if _, err := fmt.Sscan(v, &i); err == nil && fmt.Sprint(i) == v {
-		return value.Int(i)
+	if u, err := strconv.ParseUint(v, 10, 64); err == nil && fmt.Sprint(u) == v {
+		return value.Uint(u)
 	}
 	return value.Str(v)
 }

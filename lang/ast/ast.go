@@ -451,7 +451,7 @@ type NumberLit struct {
 	Sp
 	Text    string
 	IsFloat bool
-	Int     int64
+	Int     uint64 // integers are unsigned 64-bit
 	Float   float64
 }
 

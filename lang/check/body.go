@@ -328,7 +328,7 @@ func (c *checker) argType(b *builtin.Builtin, p *builtin.Param, e ast.Expr) {
 		if x.IsFloat {
 			v = value.Float(x.Float)
 		} else {
-			v = value.Int(x.Int)
+			v = value.Uint(x.Int)
 		}
 	case *ast.BoolLit:
 		v = value.Bool(x.Value)

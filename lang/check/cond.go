@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,6 +34,9 @@ type CondProgram struct {
 	Refs    []*ast.VarRef
 	Defined []*ast.VarRef
 	Texts   []*ast.StringLit
+	// Lits are the list and object literals and the integers beyond
+	// expr's int64, indexed by lit(i).
+	Lits []ast.Expr
 
 	segs []segment
 	// segs are recorded by retranslating the condition on first need: they
@@ -53,6 +57,8 @@ type CondResolver interface {
 	Defined(ref *ast.VarRef) bool
 	// Text interpolates a string literal of the condition.
 	Text(lit *ast.StringLit) (string, error)
+	// Value computes a list or object literal of the condition.
+	Value(lit ast.Expr) (value.Value, error)
 }
 
 // segment maps a range of the expr source back to a file span.
@@ -160,8 +166,8 @@ func (p *CondProgram) segments() []segment {
 func (t *translator) cond(c ast.Cond) {
 	switch n := c.(type) {
 	case *ast.CondBinary:
-		if n.Op == "=*" {
-			t.emit("wildmatch(", n.OpPos)
+		if fn := compareFuncs[n.Op]; fn != "" {
+			t.emit(fn+"(", n.OpPos)
 			t.cond(n.L)
 			t.w(", ")
 			t.cond(n.R)
@@ -225,12 +231,25 @@ func (t *translator) operand(e ast.Expr, sp diag.Span) {
 		t.emit(strconv.Quote(x.Value), x.Span())
 	case *ast.NumberLit:
 		if x.IsFloat {
-			t.emit(strconv.FormatFloat(x.Float, 'g', -1, 64), x.Span())
+			// Always with a point: expr reads "7" as an int.
+			t.emit(strconv.FormatFloat(x.Float, 'f', -1, 64)+strings.Repeat(".0", boolInt(x.Float == math.Trunc(x.Float))), x.Span())
 		} else {
-			t.emit(strconv.FormatInt(x.Int, 10), x.Span())
+			if x.Int > math.MaxInt64 {
+				// Beyond expr's int literals: the runtime makes the value.
+				i := len(t.p.Lits)
+				t.p.Lits = append(t.p.Lits, x)
+				t.emit("lit("+strconv.Itoa(i)+")", x.Span())
+				return
+			}
+			t.emit(strconv.FormatUint(x.Int, 10), x.Span())
 		}
 	case *ast.BoolLit:
 		t.emit(strconv.FormatBool(x.Value), x.Span())
+	case *ast.ListLit, *ast.ObjectLit:
+		// Evaluated by the runtime like a property value.
+		i := len(t.p.Lits)
+		t.p.Lits = append(t.p.Lits, x)
+		t.emit("lit("+strconv.Itoa(i)+")", x.Span())
 	default:
 		t.emit("nil", sp)
 	}
@@ -283,12 +302,22 @@ func exprType(t builtin.Type) types.Type {
 	return types.Any
 }
 
-var wildFunc = expr.Function("wildmatch", func(params ...any) (any, error) {
-	return wildmatch(params[0], params[1]), nil
-}, new(func(any, any) bool))
+// compareFuncs name the functions comparisons are translated to: expr
+// only combines their results, so GXL's one equality (value.Equal) and
+// ordering (value.Compare) decide, with errors instead of crashes.
+var compareFuncs = map[string]string{"==": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge", "=*": "wildmatch"}
 
-// staticFuncs declare defined() for static typing.
-var definedStatic = expr.Function("defined", func(params ...any) (any, error) { return true, nil }, new(func(int) bool))
+// staticFuncs declare the condition functions for static typing.
+var staticFuncs = func() []expr.Option {
+	opts := []expr.Option{
+		expr.Function("defined", func(params ...any) (any, error) { return true, nil }, new(func(int) bool)),
+		expr.Function("lit", func(params ...any) (any, error) { return nil, nil }, new(func(int) any)),
+	}
+	for _, fn := range compareFuncs {
+		opts = append(opts, expr.Function(fn, func(params ...any) (any, error) { return true, nil }, new(func(any, any) bool)))
+	}
+	return opts
+}()
 
 // cond compiles a condition statically (types known at check time) and
 // records the runtime program.
@@ -330,7 +359,7 @@ func (c *checker) cond(cond ast.Cond) {
 	err, seen := c.condCache[string(key)]
 	if !seen {
 		st.Source = tr.b.String()
-		_, err = expr.Compile(st.Source, expr.Env(tr.env()), expr.AsBool(), wildFunc, definedStatic)
+		_, err = expr.Compile(st.Source, append([]expr.Option{expr.Env(tr.env()), expr.AsBool()}, staticFuncs...)...)
 		if c.condCache == nil {
 			c.condCache = map[string]error{}
 		}
@@ -345,7 +374,8 @@ func (c *checker) cond(cond ast.Cond) {
 	tr.p, tr.rt = nil, nil
 	// The run-time program came from the same walk (newCondProgram's
 	// translation).
-	c.prog.Conds[cond] = &CondProgram{Cond: cond, Source: rt.String(), Refs: st.Refs, Defined: st.Defined, Texts: st.Texts}
+	c.prog.Conds[cond] = &CondProgram{Cond: cond, Source: rt.String(), Refs: st.Refs, Defined: st.Defined, Texts: st.Texts, Lits: st.Lits}
+	c.condTypes(cond)
 }
 
 // newCondProgram translates cond for run time.
@@ -394,8 +424,28 @@ func envTemplate(ce *condEnv) map[string]any {
 		"defined": func(i int) bool {
 			return ce.r.Defined(ce.p.Defined[i])
 		},
-		"wildmatch": func(a, b any) bool { return wildmatch(a, b) },
+		"lit": func(i int) any {
+			v, err := ce.r.Value(ce.p.Lits[i])
+			if err != nil {
+				panic(err)
+			}
+			return v.ToGo()
+		},
+		"eq":        func(a, b any) bool { return value.Equal(fromGo(a), fromGo(b)) },
+		"ne":        func(a, b any) bool { return !value.Equal(fromGo(a), fromGo(b)) },
+		"lt":        func(a, b any) (bool, error) { c, err := value.Compare(fromGo(a), fromGo(b)); return c < 0, err },
+		"le":        func(a, b any) (bool, error) { c, err := value.Compare(fromGo(a), fromGo(b)); return c <= 0, err },
+		"gt":        func(a, b any) (bool, error) { c, err := value.Compare(fromGo(a), fromGo(b)); return c > 0, err },
+		"ge":        func(a, b any) (bool, error) { c, err := value.Compare(fromGo(a), fromGo(b)); return c >= 0, err },
+		"wildmatch": wildmatch,
 	}
+}
+
+// fromGo turns an operand back into a value (get and lit hand expr plain
+// Go data from Value.ToGo, which FromGo always takes back).
+func fromGo(x any) value.Value {
+	v, _ := value.FromGo(x)
+	return v
 }
 
 // Eval evaluates the condition with the running program's variables. A
@@ -445,16 +495,16 @@ func condError(p *CondProgram, x any, err error) error {
 
 // wildmatch implements `=*`: `*` and `?` wildcards; symmetric — if the
 // left value contains a wildcard it is the pattern (§4.9).
-func wildmatch(a, b any) bool {
+func wildmatch(a, b any) (bool, error) {
 	sa, ok1 := a.(string)
 	sb, ok2 := b.(string)
 	if !ok1 || !ok2 {
-		return false
+		return false, fmt.Errorf("=* matches strings, not %s and %s", fromGo(a).TypeName(), fromGo(b).TypeName())
 	}
 	if strings.ContainsAny(sa, "*?") {
-		return globMatch(sa, sb)
+		return globMatch(sa, sb), nil
 	}
-	return globMatch(sb, sa)
+	return globMatch(sb, sa), nil
 }
 
 func globMatch(pat, s string) bool {
@@ -488,4 +538,11 @@ func suffixIf(i, n int) string {
 		return ""
 	}
 	return ")"
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

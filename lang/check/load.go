@@ -9,6 +9,7 @@ import (
 
 	"github.com/gxl-dev/gxl/lang/ast"
 	"github.com/gxl-dev/gxl/lang/diag"
+	"github.com/gxl-dev/gxl/lang/predef"
 	"github.com/gxl-dev/gxl/lang/syntax"
 	"github.com/gxl-dev/gxl/stdlib/builtin"
 )
@@ -233,7 +234,8 @@ func (l *loader) resolveDir(p string) string {
 }
 
 // interp expands an extern address: `@{PATH}` is the root file's folder,
-// `${NAME:default}` comes from the process environment.
+// `${NAME:default}` is a predefined variable (§2.9, with the value the
+// run will have) or comes from the process environment.
 func (l *loader) interp(s *ast.StringLit, from *ast.File) (string, error) {
 	var b strings.Builder
 	for _, p := range s.Parts {
@@ -241,7 +243,12 @@ func (l *loader) interp(s *ast.StringLit, from *ast.File) (string, error) {
 			b.WriteString(p.Text)
 			continue
 		}
-		if v, ok := l.opt.Env(p.Var.Name); ok {
+		if pv, ok := predef.Lookup(p.Var.Name); ok {
+			if pv.RunOnly {
+				return "", fmt.Errorf("variable %s is only known once a run starts, after externs are loaded", p.Var.Source())
+			}
+			b.WriteString(pv.Value(predef.Inputs{Dir: l.opt.Dir}).String())
+		} else if v, ok := l.opt.Env(p.Var.Name); ok {
 			b.WriteString(v)
 		} else if p.Var.Default != nil {
 			b.WriteString(*p.Var.Default)

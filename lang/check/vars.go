@@ -6,12 +6,9 @@ import (
 
 	"github.com/gxl-dev/gxl/lang/ast"
 	"github.com/gxl-dev/gxl/lang/diag"
+	"github.com/gxl-dev/gxl/lang/predef"
 	"github.com/gxl-dev/gxl/stdlib/builtin"
 )
-
-// Predefined variables (§2.9) and the variables gxl adds.
-var predefined = []string{"GXL_PRJ_ROOT", "GXL_START_ROOT", "GXL_CUR_DIR", "GXL_OS_SYS", "GXL_CMD_ARG",
-	"GXL_CMD_DRYRUN", "GXL_CMD_MODUP", "GXL_RUN_ID"}
 
 // defs is a set of variable roots (case-folded) that may be defined at a
 // point of the program. open means "anything may be defined" (after
@@ -170,7 +167,7 @@ func (c *checker) setType(name string, t builtin.Type) {
 // definition can reach.
 func (c *checker) checkVars() {
 	// Sized up front: every module adds its properties and its name.
-	nGlobal, nFlows := len(predefined)+len(c.opt.ExtraVars), 0
+	nGlobal, nFlows := len(predef.Vars)+len(c.opt.ExtraVars), 0
 	for _, m := range c.prog.Mods {
 		nGlobal += len(m.Props) + 1
 		nFlows += len(m.Flows)
@@ -178,17 +175,18 @@ func (c *checker) checkVars() {
 	vs := &varState{global: &defs{names: make(map[string]bool, nGlobal)}, flowOut: make(map[*ast.Flow]*defs, nFlows),
 		before: make(map[*ast.Flow]*defs, nFlows), all: newDefs()}
 	c.vars = vs
-	for _, n := range predefined {
-		vs.global.add(n)
+	// The predefined variables (§2.9): the table runtime.Bootstrap sets.
+	for _, v := range predef.Vars {
+		vs.global.add(v.Name)
+		c.setType(v.Name, v.Type)
 	}
-	c.setType("GXL_CMD_DRYRUN", builtin.TBool)
-	c.setType("GXL_CMD_MODUP", builtin.TBool)
 	for n, t := range c.opt.ExtraVars {
 		vs.global.add(n)
 		c.setType(n, t)
 	}
 	// Envs and module properties: any env may be selected, so all of them
 	// count as defined for every flow.
+	var envOwn []envDefs
 	for _, m := range c.prog.Mods {
 		prefix := strings.ToUpper(m.Name) + "_"
 		for _, p := range m.Props {
@@ -203,22 +201,33 @@ func (c *checker) checkVars() {
 			if e.Host != m || e.Decl.Body == nil {
 				continue
 			}
+			own := newDefs()
 			for _, s := range e.Decl.Body.Stmts {
 				switch n := s.(type) {
 				case *ast.Assign:
-					vs.global.add("ENV_" + n.Key.Name)
-					vs.global.add("ENV")
+					own.add("ENV_" + n.Key.Name)
+					own.add("ENV")
 					c.setType("ENV_"+n.Key.Name, typeOf(n.Value))
 				case *ast.VarsBlock:
 					for _, a := range n.Assigns {
-						vs.global.add(a.Key.Name)
+						own.add(a.Key.Name)
 						c.setType(a.Key.Name, typeOf(a.Value))
 					}
 				case *ast.Call:
-					c.callDefs(n, vs.global)
+					c.callDefs(n, own)
 				}
 			}
+			envOwn = append(envOwn, envDefs{e, own})
 		}
+	}
+	// An env body sees what is defined before envs run and what the other
+	// envs define (mixins run first, other selected envs may have run),
+	// then its own body in source order, as runtime.runEnv runs it.
+	base := newDefs() // a copy: global gets the envs' names next
+	base.merge(vs.global)
+	envBefore := c.envStarts(base, envOwn)
+	for _, eo := range envOwn {
+		vs.global.merge(eo.own)
 	}
 	// What each flow body may define.
 	for _, m := range c.prog.Mods {
@@ -246,11 +255,7 @@ func (c *checker) checkVars() {
 	seen := map[*Flow]bool{} // empty again after each simulation
 	for _, m := range c.prog.Mods {
 		for _, f := range m.Flows {
-			cur := newDefs()
-			for _, e := range m.Entries {
-				c.simulate(e, cur, seen)
-			}
-			c.simulate(f, cur, seen)
+			c.simulate(f, "top", newDefs(), seen, map[*Flow]bool{})
 		}
 	}
 	// Check uses in every flow, fn, activity and env.
@@ -281,7 +286,7 @@ func (c *checker) checkVars() {
 		}
 		for _, e := range m.Envs {
 			if e.Host == m && e.Decl.Body != nil {
-				c.useStmts(e.Decl.Body.Stmts, vs.global.clone(), nil)
+				c.useStmts(e.Decl.Body.Stmts, envBefore[e].clone(), nil)
 			}
 		}
 		for _, p := range m.Props {
@@ -292,36 +297,102 @@ func (c *checker) checkVars() {
 	}
 }
 
-// simulate walks a flow's expansion (pre, itself, post) in run order,
-// recording what may be defined when each flow starts.
-func (c *checker) simulate(f *Flow, cur *defs, seen map[*Flow]bool) {
+// envDefs is what one env's own body may define.
+type envDefs struct {
+	env *Env
+	own *defs
+}
+
+// envStarts returns, for each env, what may be defined when its body
+// starts: base and every other env's definitions. Names that only one env
+// defines are left out of that env's own start set.
+func (c *checker) envStarts(base *defs, envs []envDefs) map[*Env]*defs {
+	count := map[string]int{}
+	all := map[string]bool{}
+	for _, eo := range envs {
+		for k := range eo.own.names {
+			count[k]++
+			all[k] = true
+		}
+	}
+	out := make(map[*Env]*defs, len(envs))
+	shared := &defs{names: all, parent: base}
+	for i, eo := range envs {
+		open := false // the parent base carries its own open flag
+		for j, o := range envs {
+			if j != i {
+				open = open || o.own.open
+			}
+		}
+		unique := false
+		for k := range eo.own.names {
+			if count[k] == 1 {
+				unique = true
+				break
+			}
+		}
+		if !unique && !open {
+			out[eo.env] = shared
+			continue
+		}
+		names := make(map[string]bool, len(all))
+		for k := range all {
+			if count[k] > 1 || !eo.own.names[k] {
+				names[k] = true
+			}
+		}
+		out[eo.env] = &defs{names: names, parent: base, open: open}
+	}
+	return out
+}
+
+// simulate walks a flow's expansion in run order, as runtime/plan.go's
+// load builds it: for a top-level load the module's entry flows, then pre
+// flows, the flow, post flows, and for a top-level load the module's exit
+// flows; entry/exit/auto_load flows run once per sequence (the first
+// time). It records what may be defined when each flow starts.
+func (c *checker) simulate(f *Flow, label string, cur *defs, seen, ran map[*Flow]bool) {
 	if seen[f] {
 		return
 	}
 	seen[f] = true
 	defer delete(seen, f)
-	for _, p := range f.Pre {
-		c.simulate(p, cur, seen)
-	}
-	b := c.vars.before[f.Decl]
-	if b == nil {
-		b = newDefs()
-		c.vars.before[f.Decl] = b
-	}
-	b.merge(cur)
-	for _, t := range []*Flow{f.Ann.Undo, f.Ann.DryRun} {
-		if t != nil {
-			tb := c.vars.before[t.Decl]
-			if tb == nil {
-				tb = newDefs()
-				c.vars.before[t.Decl] = tb
-			}
-			tb.merge(cur)
+	if label == "top" {
+		for _, e := range f.Owner.Entries {
+			c.simulate(e, "entry", cur, seen, ran)
 		}
 	}
-	cur.merge(c.vars.flowOut[f.Decl])
+	for _, p := range f.Pre {
+		c.simulate(p, label, cur, seen, ran)
+	}
+	once := label == "entry" || label == "exit" || f.Ann.AutoLoad != ""
+	if !once || !ran[f] {
+		ran[f] = true
+		b := c.vars.before[f.Decl]
+		if b == nil {
+			b = newDefs()
+			c.vars.before[f.Decl] = b
+		}
+		b.merge(cur)
+		for _, t := range []*Flow{f.Ann.Undo, f.Ann.DryRun} {
+			if t != nil {
+				tb := c.vars.before[t.Decl]
+				if tb == nil {
+					tb = newDefs()
+					c.vars.before[t.Decl] = tb
+				}
+				tb.merge(cur)
+			}
+		}
+		cur.merge(c.vars.flowOut[f.Decl])
+	}
 	for _, p := range f.Post {
-		c.simulate(p, cur, seen)
+		c.simulate(p, label, cur, seen, ran)
+	}
+	if label == "top" {
+		for _, x := range f.Owner.Exits {
+			c.simulate(x, "exit", cur, seen, ran)
+		}
 	}
 }
 

@@ -481,9 +481,13 @@ func (c *converter) value(g *gValue) ast.Expr {
 	case g.Raw != nil:
 		return rawStringLit(*g.Raw, pos, &c.diags)
 	case g.Int != nil:
-		n, err := strconv.ParseInt(*g.Int, 10, 64)
+		n, err := strconv.ParseUint(*g.Int, 10, 64)
 		if err != nil {
-			c.errorf(s.S, "syntax", "integers are 64-bit", "integer %s out of range", *g.Int)
+			if strings.HasPrefix(*g.Int, "-") {
+				c.errorf(s.S, "syntax", `GXL integers are unsigned (0 to 18446744073709551615); write a negative number as a string: "`+*g.Int+`"`, "negative integer %s is not supported", *g.Int)
+			} else {
+				c.errorf(s.S, "syntax", "integers are unsigned 64-bit: 0 to 18446744073709551615", "integer %s out of range", *g.Int)
+			}
 		}
 		return &ast.NumberLit{Sp: s, Text: *g.Int, Int: n}
 	case g.Float != nil:

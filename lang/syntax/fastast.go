@@ -435,7 +435,7 @@ func (p *fastParser) valueAST() ast.Expr {
 		return rawStringLit(p.next().Value, toDiagPos(start), &c.diags)
 	case t.Type == tInt:
 		v := p.next().Value
-		n, err := strconv.ParseInt(v, 10, 64)
+		n, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {
 			panic(errFast)
 		}

@@ -531,12 +531,12 @@ func fmtNum(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 func (l *loader) typed(file string, n *yaml.Node, v *Var, text string) (value.Value, bool) {
 	switch v.Type {
 	case "integer":
-		i, err := strconv.ParseInt(strings.TrimSpace(text), 10, 64)
+		u, err := strconv.ParseUint(strings.TrimSpace(text), 10, 64)
 		if err != nil {
 			l.errorf(file, n, "sys-type", "write a whole number", "%s = %q is not an integer", v.Name, text)
 			return value.Value{}, false
 		}
-		return value.Int(i), true
+		return value.Uint(u), true
 	case "number":
 		f, err := strconv.ParseFloat(strings.TrimSpace(text), 64)
 		if err != nil {

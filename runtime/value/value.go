@@ -1,5 +1,5 @@
 // Package value is the runtime value model of GXL: strings, booleans,
-// integers, floats, lists and insertion-ordered objects with
+// integers (unsigned 64-bit, like the original's Number), floats, lists and insertion-ordered objects with
 // case-insensitive keys. Every value carries a secret flag; secret values
 // print as *** wherever gxl shows them.
 package value
@@ -53,7 +53,7 @@ type Value struct {
 	secret bool
 	s      string
 	b      bool
-	i      int64
+	u      uint64
 	f      float64
 	list   []Value
 	obj    *Object
@@ -65,8 +65,18 @@ func Str(s string) Value { return Value{kind: KString, s: s} }
 // Bool makes a boolean value.
 func Bool(b bool) Value { return Value{kind: KBool, b: b} }
 
-// Int makes an integer value.
-func Int(i int64) Value { return Value{kind: KInt, i: i} }
+// Uint makes an integer value: GXL integers are unsigned 64-bit
+// (0 to 18446744073709551615).
+func Uint(u uint64) Value { return Value{kind: KInt, u: u} }
+
+// Int makes an integer value from a Go int, for counts and sizes that are
+// never negative; a negative i gives 0 (GXL has no negative integers).
+func Int(i int64) Value {
+	if i < 0 {
+		i = 0
+	}
+	return Uint(uint64(i))
+}
 
 // Float makes a float value.
 func Float(f float64) Value { return Value{kind: KFloat, f: f} }
@@ -100,13 +110,22 @@ func (v Value) StrVal() string { return v.s }
 // BoolVal returns the boolean of a bool value.
 func (v Value) BoolVal() bool { return v.b }
 
-// IntVal returns the integer of an int value.
-func (v Value) IntVal() int64 { return v.i }
+// UintVal returns the integer of an int value.
+func (v Value) UintVal() uint64 { return v.u }
+
+// IntVal returns the integer of an int value as a Go int64, saturated at
+// math.MaxInt64 (for counts, ports and sizes).
+func (v Value) IntVal() int64 {
+	if v.u > math.MaxInt64 {
+		return math.MaxInt64
+	}
+	return int64(v.u)
+}
 
 // FloatVal returns the float of a float value (ints are converted).
 func (v Value) FloatVal() float64 {
 	if v.kind == KInt {
-		return float64(v.i)
+		return float64(v.u)
 	}
 	return v.f
 }
@@ -128,7 +147,7 @@ func (v Value) String() string {
 	case KBool:
 		return strconv.FormatBool(v.b)
 	case KInt:
-		return strconv.FormatInt(v.i, 10)
+		return strconv.FormatUint(v.u, 10)
 	case KFloat:
 		return FormatFloat(v.f)
 	case KList, KObject:
@@ -160,14 +179,13 @@ func FormatFloat(f float64) string {
 // TypeName is the name used in diagnostics ("string", "int", ...).
 func (v Value) TypeName() string { return v.kind.String() }
 
-// Equal compares type and value; lists and objects compare structurally.
-// Ints and floats with the same numeric value are equal (gxl improvement:
-// 1 == 1.0).
+// Equal is the one equality of GXL (conditions' == and !=): values of
+// different kinds are never equal, an int never equals a float (1 != 1.0,
+// as in the original: Number ≠ Float); lists compare element by element
+// in order, objects by their key sets (case-insensitive) and the values
+// under each key. The secret flag plays no part.
 func Equal(a, b Value) bool {
 	if a.kind != b.kind {
-		if (a.kind == KInt || a.kind == KFloat) && (b.kind == KInt || b.kind == KFloat) {
-			return a.FloatVal() == b.FloatVal()
-		}
 		return false
 	}
 	switch a.kind {
@@ -176,7 +194,7 @@ func Equal(a, b Value) bool {
 	case KBool:
 		return a.b == b.b
 	case KInt:
-		return a.i == b.i
+		return a.u == b.u
 	case KFloat:
 		return a.f == b.f
 	case KList:
@@ -205,7 +223,37 @@ func Equal(a, b Value) bool {
 	return true
 }
 
-// ToGo converts the value to plain Go data (string, bool, int64, float64,
+// Compare orders two values of the same scalar kind (conditions' <, <=,
+// >, >=): numbers numerically, strings byte-wise, false before true. Other
+// kinds, or two different kinds, are an error.
+func Compare(a, b Value) (int, error) {
+	if a.kind != b.kind {
+		return 0, fmt.Errorf("cannot order %s and %s", a.kind, b.kind)
+	}
+	switch a.kind {
+	case KString:
+		return strings.Compare(a.s, b.s), nil
+	case KInt:
+		return cmp3(a.u < b.u, a.u > b.u), nil
+	case KFloat:
+		return cmp3(a.f < b.f, a.f > b.f), nil
+	case KBool:
+		return cmp3(!a.b && b.b, a.b && !b.b), nil
+	}
+	return 0, fmt.Errorf("cannot order %s values", a.kind)
+}
+
+func cmp3(less, more bool) int {
+	switch {
+	case less:
+		return -1
+	case more:
+		return 1
+	}
+	return 0
+}
+
+// ToGo converts the value to plain Go data (string, bool, uint64, float64,
 // []any, map[string]any). Object key order is lost in the map; use
 // MarshalJSON to keep it.
 func (v Value) ToGo() any {
@@ -215,7 +263,7 @@ func (v Value) ToGo() any {
 	case KBool:
 		return v.b
 	case KInt:
-		return v.i
+		return v.u
 	case KFloat:
 		return v.f
 	case KList:
@@ -290,35 +338,32 @@ func FromGo(x any) (Value, error) {
 	case bool:
 		return Bool(t), nil
 	case int:
-		return Int(int64(t)), nil
+		return signed(int64(t)), nil
 	case int8:
-		return Int(int64(t)), nil
+		return signed(int64(t)), nil
 	case int16:
-		return Int(int64(t)), nil
+		return signed(int64(t)), nil
 	case int32:
-		return Int(int64(t)), nil
+		return signed(int64(t)), nil
 	case int64:
-		return Int(t), nil
+		return signed(t), nil
 	case uint:
-		return Int(int64(t)), nil
+		return Uint(uint64(t)), nil
 	case uint8:
-		return Int(int64(t)), nil
+		return Uint(uint64(t)), nil
 	case uint16:
-		return Int(int64(t)), nil
+		return Uint(uint64(t)), nil
 	case uint32:
-		return Int(int64(t)), nil
+		return Uint(uint64(t)), nil
 	case uint64:
-		if t > math.MaxInt64 {
-			return Float(float64(t)), nil
-		}
-		return Int(int64(t)), nil
+		return Uint(t), nil
 	case float32:
 		return Float(float64(t)), nil
 	case float64:
 		return Float(t), nil
 	case json.Number:
-		if i, err := t.Int64(); err == nil {
-			return Int(i), nil
+		if u, err := strconv.ParseUint(t.String(), 10, 64); err == nil {
+			return Uint(u), nil
 		}
 		f, err := t.Float64()
 		if err != nil {
@@ -366,6 +411,15 @@ func FromGo(x any) (Value, error) {
 		return Obj(t), nil
 	}
 	return Value{}, fmt.Errorf("unsupported data of type %T", x)
+}
+
+// signed converts a decoded signed integer: GXL integers are unsigned, so
+// a negative number from a data file is kept as a float.
+func signed(i int64) Value {
+	if i < 0 {
+		return Float(float64(i))
+	}
+	return Uint(uint64(i))
 }
 
 // Object is an insertion-ordered map with case-insensitive keys. The key

@@ -12,6 +12,7 @@ import (
 	"io"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -385,9 +386,8 @@ func Convert(t Type, v value.Value) (value.Value, error) {
 		case value.KInt:
 			return v, nil
 		case value.KString:
-			var n int64
-			if _, err := fmt.Sscan(strings.TrimSpace(v.StrVal()), &n); err == nil && fmt.Sprint(n) == strings.TrimSpace(v.StrVal()) {
-				return value.Int(n), nil
+			if n, err := strconv.ParseUint(strings.TrimSpace(v.StrVal()), 10, 64); err == nil && fmt.Sprint(n) == strings.TrimSpace(v.StrVal()) {
+				return value.Uint(n), nil
 			}
 		}
 	case TFloat:

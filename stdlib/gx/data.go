@@ -141,8 +141,11 @@ func yamlValue(n *yaml.Node) (value.Value, error) {
 	case yaml.ScalarNode:
 		switch n.Tag {
 		case "!!int":
+			if u, err := strconv.ParseUint(n.Value, 0, 64); err == nil {
+				return value.Uint(u), nil
+			}
 			if i, err := strconv.ParseInt(n.Value, 0, 64); err == nil {
-				return value.Int(i), nil
+				return value.FromGo(i)
 			}
 		case "!!float":
 			if f, err := strconv.ParseFloat(n.Value, 64); err == nil {
