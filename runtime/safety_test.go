@@ -256,3 +256,31 @@ mod main {
 		t.Logf("stdout:\n%s\nstderr:\n%s", res.stdout, res.stderr)
 	}
 }
+
+// TestScopeMaskerFollowsChanges: the cached masker is rebuilt when a
+// secret is set, replaced or deleted, in a scope and in its copies.
+func TestScopeMaskerFollowsChanges(t *testing.T) {
+	s := runtime.NewScope()
+	s.Set("SEC_A", value.Str("alpha-secret"))
+	if s.Mask("x alpha-secret") != "x ***" {
+		t.Fatal("SEC_A not masked")
+	}
+	c := s.Clone()
+	c.Set("B", value.Str("beta-secret").AsSecret())
+	if c.Mask("alpha-secret beta-secret") != "*** ***" || s.Mask("beta-secret") != "beta-secret" {
+		t.Fatal("the copy's masker must follow the copy only")
+	}
+	c.Set("B", value.Str("public"))
+	c.Delete("SEC_A")
+	if got := c.Mask("alpha-secret beta-secret"); got != "alpha-secret beta-secret" {
+		t.Fatalf("replaced and deleted secrets still masked: %q", got)
+	}
+	if s.Mask("alpha-secret") != "***" {
+		t.Fatal("the original lost its secret")
+	}
+	// A value stored after a secret is known and printing it is secret.
+	s.Set("OUT", value.Str("token: alpha-secret"))
+	if v, _ := s.Get("OUT"); !v.Secret() {
+		t.Fatal("a value holding a secret's text must be secret")
+	}
+}

@@ -84,6 +84,12 @@ func (s *Scope) Clone() *Scope {
 	for k, v := range s.vars {
 		c.vars[k] = v
 	}
+	// The same secrets: the copy starts with the masker already built.
+	s.mu.Lock()
+	if s.masker != nil && s.maskGen == s.gen {
+		c.masker, c.maskGen = s.masker, c.gen
+	}
+	s.mu.Unlock()
 	return c
 }
 
