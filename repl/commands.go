@@ -272,6 +272,7 @@ func (s *Session) set(arg string, st *stop) {
 		return
 	}
 	vars.Set(name, v)
+	v, _ = vars.Get(name) // as stored: a SEC_* name makes it secret
 	if st == nil {
 		s.sets[name] = v
 	}

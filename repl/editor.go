@@ -21,7 +21,8 @@ type LineEditor interface {
 	// ReadLine shows prompt and returns the line without its newline;
 	// io.EOF at the end of input (Ctrl-D), ErrInterrupt on Ctrl-C.
 	ReadLine(prompt string) (string, error)
-	// AddHistory records a line in the history.
+	// AddHistory records a line in the history (the session masks it
+	// first, see historyText).
 	AddHistory(line string)
 	Close() error
 }
@@ -39,21 +40,26 @@ func HistoryFile() string {
 // readlineEditor is the terminal line editor (github.com/chzyer/readline):
 // cursor keys, history search, tab completion.
 type readlineEditor struct {
-	rl *readline.Instance
+	rl   *readline.Instance
+	hist *historyStore // nil: history only in memory
 }
 
 // NewTerminalEditor returns a line editor on the terminal, with the
-// history in historyFile ("" for none) and c for tab completion.
+// history in historyFile ("" for none) and c for tab completion. The
+// history file is written by gxl, not by readline, so that it is created
+// 0600 (an existing one is made 0600) and holds only the lines the
+// session hands to AddHistory, which it has masked.
 func NewTerminalEditor(stdin io.ReadCloser, stdout, stderr io.Writer, historyFile string, c *Completer) (LineEditor, error) {
+	var hist *historyStore
+	var past []string
 	if historyFile != "" {
-		if err := os.MkdirAll(filepath.Dir(historyFile), 0o700); err != nil {
-			historyFile = ""
-		}
+		// Without a usable history file the prompt still works, with
+		// history in memory only.
+		hist, past, _ = openHistory(historyFile)
 	}
 	cfg := &readline.Config{
 		Prompt:                 "gxl> ",
-		HistoryFile:            historyFile,
-		HistoryLimit:           1000,
+		HistoryLimit:           historyLimit,
 		DisableAutoSaveHistory: true,
 		HistorySearchFold:      true,
 		InterruptPrompt:        "^C",
@@ -66,9 +72,15 @@ func NewTerminalEditor(stdin io.ReadCloser, stdout, stderr io.Writer, historyFil
 	}
 	rl, err := readline.NewEx(cfg)
 	if err != nil {
+		if hist != nil {
+			hist.Close()
+		}
 		return nil, err
 	}
-	return &readlineEditor{rl: rl}, nil
+	for _, l := range past {
+		_ = rl.SaveHistory(l)
+	}
+	return &readlineEditor{rl: rl, hist: hist}, nil
 }
 
 func (e *readlineEditor) ReadLine(prompt string) (string, error) {
@@ -84,12 +96,21 @@ func (e *readlineEditor) ReadLine(prompt string) (string, error) {
 }
 
 func (e *readlineEditor) AddHistory(line string) {
-	if strings.TrimSpace(line) != "" {
-		_ = e.rl.SaveHistory(line)
+	if strings.TrimSpace(line) == "" {
+		return
+	}
+	_ = e.rl.SaveHistory(line)
+	if e.hist != nil {
+		_ = e.hist.Append(line)
 	}
 }
 
-func (e *readlineEditor) Close() error { return e.rl.Close() }
+func (e *readlineEditor) Close() error {
+	if e.hist != nil {
+		e.hist.Close()
+	}
+	return e.rl.Close()
+}
 
 // readlineCompleter adapts Completer to readline: candidates are returned
 // as the part still to be typed.

@@ -321,10 +321,14 @@ func (s *Session) readInput(prompt string) (string, error) {
 			}
 			return "", err
 		}
-		s.editor.AddHistory(line)
 		lines = append(lines, line)
 		text := strings.Join(lines, "\n")
 		if strings.HasPrefix(strings.TrimSpace(lines[0]), ":") || Complete(text) {
+			// The history gets the input once it is whole, so that a
+			// secret assigned over several lines is recognised.
+			for _, l := range strings.Split(historyText(text, s.scope()), "\n") {
+				s.editor.AddHistory(l)
+			}
 			return text, nil
 		}
 	}

@@ -54,9 +54,3 @@ func (r *Runner) ExportEnv(ctx context.Context, vars *Scope, e *check.Env) error
 	}
 	return nil
 }
-
-// Mask replaces the text of every secret value in s with ***, as the
-// runtime does for everything it prints.
-func (s *Scope) Mask(text string) string {
-	return maskWith(s.secrets(), text)
-}

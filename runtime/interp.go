@@ -49,8 +49,9 @@ func (x *exec) missingVar(ref *ast.VarRef, sp diag.Span) error {
 	return d
 }
 
-// interpolate expands the parts of a string literal; secret values taint
-// the result.
+// interpolate expands the parts of a string literal. The result is
+// derived from every value it reads, also through re-expansion, and so is
+// secret when any of them is (spec I.4).
 func (x *exec) interpolate(parts []ast.StrPart, sp diag.Span) (value.Value, error) {
 	var b strings.Builder
 	secret := false
@@ -63,7 +64,7 @@ func (x *exec) interpolate(parts []ast.StrPart, sp diag.Span) (value.Value, erro
 		switch {
 		case ok:
 			secret = secret || v.Secret()
-			s, err := x.expandAgain(v.String(), 1, p.Var.Span())
+			s, err := x.expandAgain(v.String(), 1, p.Var.Span(), &secret)
 			if err != nil {
 				return value.Value{}, err
 			}
@@ -85,8 +86,9 @@ func (x *exec) interpolate(parts []ast.StrPart, sp diag.Span) (value.Value, erro
 	return out, nil
 }
 
-// expandAgain re-expands a value that itself contains ${...} (§2.5).
-func (x *exec) expandAgain(s string, depth int, sp diag.Span) (string, error) {
+// expandAgain re-expands a value that itself contains ${...} (§2.5),
+// setting *secret when a value it reads is secret.
+func (x *exec) expandAgain(s string, depth int, sp diag.Span, secret *bool) (string, error) {
 	if !strings.Contains(s, "${") {
 		return s, nil
 	}
@@ -107,7 +109,8 @@ func (x *exec) expandAgain(s string, depth int, sp diag.Span) (string, error) {
 		v, ok := x.lookupRef(p.Var.Name)
 		switch {
 		case ok:
-			r, err := x.expandAgain(v.String(), depth+1, sp)
+			*secret = *secret || v.Secret()
+			r, err := x.expandAgain(v.String(), depth+1, sp, secret)
 			if err != nil {
 				return "", err
 			}

@@ -12,11 +12,13 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/gxl-dev/gxl/lang/ast"
 	"github.com/gxl-dev/gxl/lang/check"
 	"github.com/gxl-dev/gxl/lang/diag"
 	"github.com/gxl-dev/gxl/lang/predef"
+	"github.com/gxl-dev/gxl/runtime/mask"
 	"github.com/gxl-dev/gxl/runtime/value"
 	"github.com/gxl-dev/gxl/stdlib/builtin"
 )
@@ -146,6 +148,11 @@ func (r *Runner) Bootstrap() (*Scope, error) {
 		s.Set(k, v)
 	}
 	for k, v := range r.opt.Sets {
+		// --set of a variable declared secret (a system variable with
+		// secret: true) gives a secret value.
+		if old, ok := s.Get(k); ok && old.Secret() {
+			v = v.AsSecret()
+		}
 		s.Set(k, v)
 	}
 	return s, nil
@@ -246,9 +253,8 @@ type exec struct {
 	// interrupted: resume returns it at that statement and compensates.
 	replayErr *record
 
-	maskGen  int
-	maskList []string
-	maskSet  bool
+	// logger is the run's logger, masked with the secrets of vars.
+	logger *zap.Logger
 
 	// The environment of commands, cached until the variables change.
 	envScope *Scope
@@ -257,10 +263,15 @@ type exec struct {
 }
 
 func (r *Runner) newExec(ctx context.Context, vars *Scope, top int) *exec {
-	return &exec{r: r, ctx: ctx, vars: vars, top: top}
+	x := &exec{r: r, ctx: ctx, vars: vars, top: top}
+	// Every log entry is masked with the secrets in scope when written.
+	x.logger = r.opt.Log.WithOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core {
+		return mask.Core(c, func() *mask.Set { return x.vars.Masker() })
+	}))
+	return x
 }
 
-func (x *exec) log() *zap.Logger { return x.r.opt.Log }
+func (x *exec) log() *zap.Logger { return x.logger }
 
 // effect is called before anything that reaches outside gxl: a command,
 // an activity, a built-in not marked Pure. The journal's pending records
@@ -273,22 +284,7 @@ func (x *exec) effect() error {
 }
 
 // mask replaces secret values in s with ***.
-func (x *exec) mask(s string) string {
-	if !x.maskSet || x.maskGen != x.vars.gen {
-		x.maskList = x.vars.secrets()
-		x.maskGen = x.vars.gen
-		x.maskSet = true
-	}
-	return maskWith(x.maskList, s)
-}
-
-// maskWith replaces each of secrets (longest first) in s with ***.
-func maskWith(secrets []string, s string) string {
-	for _, sec := range secrets {
-		s = strings.ReplaceAll(s, sec, "***")
-	}
-	return s
-}
+func (x *exec) mask(s string) string { return x.vars.Mask(s) }
 
 // stackNames is the flow stack for error messages, starting with the
 // selected top-level flow when the failing flow is one of its pipeline.
@@ -637,6 +633,7 @@ func (c *callCtx) Logf(format string, args ...any) {
 	c.x.log().Info(c.x.mask(fmt.Sprintf(format, args...)))
 }
 func (c *callCtx) Mask(s string) string { return c.x.mask(s) }
+func (c *callCtx) Masker() *mask.Set    { return c.x.vars.Masker() }
 func (c *callCtx) Dir() string          { return c.x.r.opt.Dir }
 func (c *callCtx) Environ() []string    { return c.x.environ() }
 func (c *callCtx) DryRun() bool         { return c.x.r.opt.DryRun }

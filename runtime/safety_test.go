@@ -185,3 +185,105 @@ mod main {
 		}
 	}
 }
+
+// TestDerivedSecrets: secrecy belongs to the value (spec I.4). A value
+// computed from a secret — interpolated, copied, passed to a fn, printed
+// by a command — is secret itself, so it prints as *** as a whole (a
+// public value holding a secret would show only the secret part masked),
+// even when the secret is too short to be found in text.
+func TestDerivedSecrets(t *testing.T) {
+	dir := writeProgram(t, `
+mod envs { env default { } }
+mod main {
+    fn show(*v) { gx.echo("fn ${v}"); }
+    flow test {
+        dsn = "postgres://u:${SEC_X}@h";
+        gx.echo("dsn ${DSN}");
+        copy = ${DSN};
+        gx.echo("copy ${COPY}");
+        again = "${DSN}/db";
+        gx.echo("again ${AGAIN}");
+        list = ["a", "${SEC_X}"];
+        gx.echo("list ${LIST}");
+        fromlist = "${LIST}";
+        gx.echo("fromlist ${FROMLIST}");
+        show(v: "user:${SEC_X}");
+        pin = "pin ${SEC_PIN}";
+        gx.echo("short ${PIN}");
+        pins = ["p${SEC_PIN}"];
+        frompins = "${PINS}";
+        gx.echo("re-expanded ${FROMPINS}");
+        gx.echo("declared ${DB_PASS:none}");
+        gx.echo("setsec ${SEC_Y}");
+        gx.read_cmd(name: "OUT", cmd: "printf 'user=%s' \"$SEC_X\"");
+        gx.echo("read_cmd ${OUT}");
+        gx.read_cmd(name: "PLAIN", cmd: "printf 'nothing secret'");
+        gx.echo("plain ${PLAIN}");
+        gx.cmd("sh -c 'printf hun; sleep 0.3; printf \"ter2 in pieces\\n\"; printf hun >&2; sleep 0.3; printf \"ter2 in pieces\\n\" >&2'");
+    }
+}`)
+	res := runCase(t, dir, []string{"test"}, runtime.Options{
+		Sets: map[string]value.Value{
+			"SEC_X": value.Str("hunter2"), "SEC_PIN": value.Str("42"), "SEC_Y": value.Str("set-secret"),
+			"DB_PASS": value.Str("override-pw"),
+		},
+		// A system variable declared secret: true, overridden by --set.
+		Extra: map[string]value.Value{"DB_PASS": value.Str("declared-pw").AsSecret()},
+	})
+	if res.err != nil {
+		t.Fatalf("%v\n%s%s", res.err, res.stdout, res.stderr)
+	}
+	for _, want := range []string{
+		"dsn ***\n", "copy ***\n", "again ***\n", "list [\"a\",\"***\"]\n", "fromlist ***\n", "fn ***\n", "short ***\n", "re-expanded ***\n",
+		"declared ***\n", "setsec ***\n", "read_cmd ***\n", "plain nothing secret\n",
+	} {
+		if !strings.Contains(res.stdout, want) {
+			t.Errorf("stdout lacks %q", want)
+		}
+	}
+	all := res.stdout + res.stderr
+	for _, leak := range []string{"hunter2", "pin 42", "p42", "override-pw", "declared-pw", "set-secret"} {
+		if strings.Contains(all, leak) {
+			t.Errorf("%q leaked", leak)
+		}
+	}
+	// The command printed the secret in two pieces 0.3 s apart, on
+	// stdout and on stderr.
+	if !strings.Contains(res.stdout, "*** in pieces\n") || !strings.Contains(res.stderr, "*** in pieces\n") {
+		t.Errorf("the secret printed in pieces is not masked:\nstdout:\n%s\nstderr:\n%s", res.stdout, res.stderr)
+	}
+	if t.Failed() {
+		t.Logf("stdout:\n%s\nstderr:\n%s", res.stdout, res.stderr)
+	}
+}
+
+// TestScopeMaskerFollowsChanges: the cached masker is rebuilt when a
+// secret is set, replaced or deleted, in a scope and in its copies.
+func TestScopeMaskerFollowsChanges(t *testing.T) {
+	s := runtime.NewScope()
+	s.Set("SEC_A", value.Str("alpha-secret"))
+	if s.Mask("x alpha-secret") != "x ***" {
+		t.Fatal("SEC_A not masked")
+	}
+	c := s.Clone()
+	c.Set("B", value.Str("beta-secret").AsSecret())
+	if c.Mask("alpha-secret beta-secret") != "*** ***" || s.Mask("beta-secret") != "beta-secret" {
+		t.Fatal("the copy's masker must follow the copy only")
+	}
+	c.Delete("SEC_A")
+	if got := c.Mask("alpha-secret beta-secret"); got != "alpha-secret ***" {
+		t.Fatalf("a deleted secret is still masked: %q", got)
+	}
+	c.Set("B", value.Str("public"))
+	if got := c.Mask("alpha-secret beta-secret"); got != "alpha-secret beta-secret" {
+		t.Fatalf("a replaced secret is still masked: %q", got)
+	}
+	if s.Mask("alpha-secret") != "***" {
+		t.Fatal("the original lost its secret")
+	}
+	// A value stored after a secret is known and printing it is secret.
+	s.Set("OUT", value.Str("token: alpha-secret"))
+	if v, _ := s.Get("OUT"); !v.Secret() {
+		t.Fatal("a value holding a secret's text must be secret")
+	}
+}

@@ -8,15 +8,23 @@ package runtime
 import (
 	"sort"
 	"strings"
+	"sync"
 
+	"github.com/gxl-dev/gxl/runtime/mask"
 	"github.com/gxl-dev/gxl/runtime/value"
 )
 
 // Scope is the flat, case-insensitive variable space of a run (§4.7).
 type Scope struct {
 	vars map[string]entry // folded name → entry
-	// gen changes whenever a secret value is set, so maskers can cache.
+	// gen changes whenever a secret value is set or replaced, so the
+	// masker can be cached.
 	gen int
+	// The masker of gen. Guarded by mu: the loggers of nested runs that
+	// run in parallel read it while this scope's owner waits.
+	mu      sync.Mutex
+	masker  *mask.Set
+	maskGen int
 	// ver changes with every change, so what is derived from all the
 	// variables (the environment of commands) can be cached.
 	ver uint64
@@ -39,10 +47,15 @@ func (s *Scope) Get(name string) (value.Value, bool) {
 	return e.v, ok
 }
 
-// Set defines or replaces a variable. Names starting with SEC_ are secret.
+// Set defines or replaces a variable. Names starting with SEC_ are secret,
+// and so is a value whose text holds the text of a secret in scope (the
+// output of a command that printed one, spec I.4).
 func (s *Scope) Set(name string, v value.Value) {
 	if strings.HasPrefix(strings.ToUpper(name), "SEC_") {
 		v = v.AsSecret()
+	}
+	if m := s.Masker(); m.Len() > 0 {
+		v = value.Taint(v, m.Contains)
 	}
 	f := value.Fold(name)
 	if old, ok := s.vars[f]; ok {
@@ -51,7 +64,7 @@ func (s *Scope) Set(name string, v value.Value) {
 			s.gen++
 		}
 	}
-	if v.Secret() || v.Kind() == value.KList || v.Kind() == value.KObject {
+	if v.Secret() {
 		s.gen++
 	}
 	s.vars[f] = entry{name: name, v: v}
@@ -64,6 +77,9 @@ func (s *Scope) Set(name string, v value.Value) {
 // Delete removes a variable.
 func (s *Scope) Delete(name string) {
 	f := value.Fold(name)
+	if old, ok := s.vars[f]; ok && old.v.Secret() {
+		s.gen++
+	}
 	delete(s.vars, f)
 	s.ver++
 	if s.trk != nil {
@@ -91,6 +107,12 @@ func (s *Scope) Clone() *Scope {
 	for k, v := range s.vars {
 		c.vars[k] = v
 	}
+	// The same secrets: the copy starts with the masker already built.
+	s.mu.Lock()
+	if s.masker != nil && s.maskGen == s.gen {
+		c.masker, c.maskGen = s.masker, c.gen
+	}
+	s.mu.Unlock()
 	return c
 }
 
@@ -129,12 +151,31 @@ func (s *Scope) Lookup(path string) (value.Value, bool) {
 	return value.Walk(root, segs[1:])
 }
 
-// secrets returns the text of every secret value, longest first, for masking.
+// Masker returns the masker of the secret values in scope.
+func (s *Scope) Masker() *mask.Set {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.masker == nil || s.maskGen != s.gen {
+		s.masker, s.maskGen = mask.New(s.secrets()...), s.gen
+	}
+	return s.masker
+}
+
+// Mask replaces the text of every secret value in s with ***, as the
+// runtime does for everything it prints.
+func (s *Scope) Mask(text string) string {
+	return s.Masker().String(text)
+}
+
+// secrets returns the text of every secret scalar.
 func (s *Scope) secrets() []string {
 	var out []string
 	var walk func(v value.Value, secret bool)
 	walk = func(v value.Value, secret bool) {
-		secret = secret || v.Secret()
+		if !secret && !v.Secret() {
+			return
+		}
+		secret = secret || v.Marked()
 		switch v.Kind() {
 		case value.KList:
 			for _, e := range v.ListVal() {
@@ -145,14 +186,11 @@ func (s *Scope) secrets() []string {
 				walk(e, secret)
 			}
 		default:
-			if secret && len(v.String()) >= 3 {
-				out = append(out, v.String())
-			}
+			out = append(out, v.String())
 		}
 	}
 	for _, e := range s.vars {
 		walk(e.v, false)
 	}
-	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
 	return out
 }

@@ -383,7 +383,7 @@ mod main { flow f { if ${MODE} > 1 { } } }`,
 	// MODE is a string system variable: comparing it with a number is a
 	// check error.
 	r = gxl(t, dir, "check", "sys/workflows/bad.gxl")
-	if r.code != 2 || !strings.Contains(r.stderr, "mismatched types string and int") {
+	if r.code != 2 || !strings.Contains(r.stderr, "> between string and int (mismatched types)") {
 		t.Fatalf("typed check: %d\n%s", r.code, r.stderr)
 	}
 }
@@ -410,5 +410,46 @@ mod main {
 	r = gxl(t, dir, "graph", "--format", "dot", "sys/workflows/operators.gxl")
 	if r.code != 0 || !strings.Contains(r.stdout, "digraph gxl") || !strings.Contains(r.stdout, `flow_main__deploy -> flow_main___rollback [label="undo", style=dashed];`) {
 		t.Errorf("dot:\n%s", r.stdout)
+	}
+}
+
+// TestSecretPrintedInPieces: a real child process prints a secret in two
+// writes 0.3 s apart, on stdout and on stderr; the console and the JSON
+// log format both show *** and never the secret. A value derived from a
+// --set SEC_* secret is masked as a whole.
+func TestSecretPrintedInPieces(t *testing.T) {
+	prog := `mod envs { env default { } }
+mod main {
+    flow pieces {
+        gx.cmd("sh -c 'printf hun; sleep 0.3; printf \"ter2 out\\n\"; printf hun >&2; sleep 0.3; printf \"ter2 err\\n\" >&2'");
+        dsn = "postgres://u:${SEC_PW}@h";
+        gx.echo("dsn ${DSN}");
+        gx.read_cmd(name: "OUT", cmd: "printf 'pw is %s' \"$SEC_PW\"");
+        gx.echo("read ${OUT}");
+    }
+}
+`
+	dir := project(t, map[string]string{"_gal/work.gxl": prog, "sec.yml": "x: hunter2\n"})
+	for _, format := range []string{"console", "json"} {
+		t.Run(format, func(t *testing.T) {
+			r := gxl(t, dir, "run", "--log-format", format, "--set", "SEC_PW=pa55word", "pieces")
+			if r.code != 0 {
+				t.Fatalf("code %d: %s", r.code, r.stderr)
+			}
+			for _, leak := range []string{"hunter2", "pa55word"} {
+				if strings.Contains(r.stdout+r.stderr, leak) {
+					t.Errorf("%q leaked:\nstdout:\n%s\nstderr:\n%s", leak, r.stdout, r.stderr)
+				}
+			}
+			if want := "***ter2 out\n"; strings.Contains(r.stdout, want) || !strings.Contains(r.stdout, "*** out\n") {
+				t.Errorf("stdout not masked as one piece:\n%s", r.stdout)
+			}
+			if !strings.Contains(r.stderr, "*** err\n") {
+				t.Errorf("stderr not masked:\n%s", r.stderr)
+			}
+			if !strings.Contains(r.stdout, "dsn ***\n") || !strings.Contains(r.stdout, "read ***\n") {
+				t.Errorf("derived values not masked as a whole:\n%s", r.stdout)
+			}
+		})
 	}
 }

@@ -416,3 +416,46 @@ func TestRunDebugWithoutTerminal(t *testing.T) {
 		t.Fatalf("without --debug the debugger stays out: exit %d\n%s", code, out)
 	}
 }
+
+// TestReplHistoryKeepsNoSecret: the prompt's history file is 0600 (also
+// when an older gxl left it 0644) and holds no secret: a :set of a SEC_*
+// name keeps *** for its value, and the text of known secrets is masked.
+func TestReplHistoryKeepsNoSecret(t *testing.T) {
+	dir := debugProject(t)
+	hist := filepath.Join(dir, "cache", "gxl", "repl_history")
+	os.MkdirAll(filepath.Dir(hist), 0o755)
+	if err := os.WriteFile(hist, []byte("gx.echo(\"old\")\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(hist, 0o644)
+	tm := startTerm(t, dir, "repl", "work.gxl")
+	tm.expect("work.gxl loaded", "gxl> ")
+	tm.send(":set SEC_DB_PASS = \"pa55-secret\"\r")
+	tm.expect("SEC_DB_PASS = *** (secret string)")
+	tm.send("gx.echo(\"typed pa55-secret and hunter2-secret\")\r")
+	tm.expect("typed *** and ***")
+	tm.send("SEC_OTHER = \"0ther-secret\"; gx.echo(\"next\")\r")
+	tm.expect("next")
+	tm.send(":quit\r")
+	if code := tm.exit(); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	st, err := os.Stat(hist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(hist)
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("history file mode %v", st.Mode().Perm())
+	}
+	for _, leak := range []string{"pa55-secret", "hunter2-secret", "0ther-secret"} {
+		if strings.Contains(string(b), leak) {
+			t.Errorf("history holds %q:\n%s", leak, b)
+		}
+	}
+	for _, want := range []string{"gx.echo(\"old\")\n", ":set SEC_DB_PASS = ***\n", "gx.echo(\"typed *** and ***\")\n", "SEC_OTHER = ***; gx.echo(\"next\")\n"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("history lacks %q:\n%s", want, b)
+		}
+	}
+}

@@ -98,11 +98,96 @@ func (v Value) Kind() Kind { return v.kind }
 // IsValid reports whether v holds a value.
 func (v Value) IsValid() bool { return v.kind != KInvalid }
 
-// Secret reports whether v (or anything inside it) is marked secret.
-func (v Value) Secret() bool { return v.secret }
+// Secret reports whether v, or anything inside a list or object value,
+// is marked secret. A value computed from a secret is secret too (spec
+// I.4): interpolation, Derive and Taint carry the mark.
+func (v Value) Secret() bool {
+	if v.secret {
+		return true
+	}
+	switch v.kind {
+	case KList:
+		for _, e := range v.list {
+			if e.Secret() {
+				return true
+			}
+		}
+	case KObject:
+		for _, e := range v.obj.Values() {
+			if e.Secret() {
+				return true
+			}
+		}
+	}
+	return false
+}
 
-// AsSecret returns v marked secret.
+// Marked reports whether v itself carries the secret mark, so that all of
+// a list or object is secret (Secret also looks inside).
+func (v Value) Marked() bool { return v.secret }
+
+// AsSecret returns v marked secret (a list or object: all of it).
 func (v Value) AsSecret() Value { v.secret = true; return v }
+
+// Derive returns v marked secret when any of the values it was computed
+// from is secret.
+func Derive(v Value, from ...Value) Value {
+	for _, f := range from {
+		if f.Secret() {
+			return v.AsSecret()
+		}
+	}
+	return v
+}
+
+// Taint returns v with every scalar whose text holds a secret marked
+// secret: isSecret reports whether a text contains the text of a secret
+// value (command output that prints a password is a secret). Lists and
+// objects are copied only when an element changes.
+func Taint(v Value, isSecret func(text string) bool) Value {
+	if v.secret {
+		return v
+	}
+	switch v.kind {
+	case KInvalid:
+		return v
+	case KList:
+		var out []Value
+		for i, e := range v.list {
+			t := Taint(e, isSecret)
+			if out == nil && t.Secret() != e.Secret() {
+				out = append(make([]Value, 0, len(v.list)), v.list[:i]...)
+			}
+			if out != nil {
+				out = append(out, t)
+			}
+		}
+		if out == nil {
+			return v
+		}
+		return Value{kind: KList, list: out}
+	case KObject:
+		var o *Object
+		for i, e := range v.obj.Values() {
+			t := Taint(e, isSecret)
+			if t.Secret() == e.Secret() {
+				continue
+			}
+			if o == nil {
+				o = v.obj.Clone()
+			}
+			o.vals[i] = t
+		}
+		if o == nil {
+			return v
+		}
+		return Obj(o)
+	}
+	if isSecret(v.String()) {
+		return v.AsSecret()
+	}
+	return v
+}
 
 // StrVal returns the string of a string value ("" otherwise).
 func (v Value) StrVal() string { return v.s }

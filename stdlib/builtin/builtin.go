@@ -18,6 +18,7 @@ import (
 
 	"github.com/gxl-dev/gxl/internal/fsguard"
 	"github.com/gxl-dev/gxl/lang/diag"
+	"github.com/gxl-dev/gxl/runtime/mask"
 	"github.com/gxl-dev/gxl/runtime/value"
 )
 
@@ -215,6 +216,9 @@ type Ctx interface {
 	Logf(format string, args ...any)
 	// Mask replaces every secret value occurring in s with ***.
 	Mask(s string) string
+	// Masker is the masker of the secret values in scope: its Writer masks
+	// output streams (command output) that may bring a secret in pieces.
+	Masker() *mask.Set
 	// Dir is the working directory of the step (gx.run children get their
 	// own; nothing changes the process-wide directory).
 	Dir() string
@@ -367,19 +371,21 @@ func ParseDuration(v value.Value) (time.Duration, error) {
 }
 
 // Convert coerces an argument value to a parameter type at run time,
-// following the rules the checker enforces statically.
+// following the rules the checker enforces statically. The result of a
+// secret value is secret.
 func Convert(t Type, v value.Value) (value.Value, error) {
+	out, err := convert(t, v)
+	return value.Derive(out, v), err
+}
+
+func convert(t Type, v value.Value) (value.Value, error) {
 	switch t {
 	case TAny:
 		return v, nil
 	case TString:
 		switch v.Kind() {
 		case value.KString, value.KInt, value.KFloat, value.KBool:
-			s := value.Str(v.String())
-			if v.Secret() {
-				s = s.AsSecret()
-			}
-			return s, nil
+			return value.Str(v.String()), nil
 		}
 	case TInt:
 		switch v.Kind() {

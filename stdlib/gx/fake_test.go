@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gxl-dev/gxl/lang/diag"
+	"github.com/gxl-dev/gxl/runtime/mask"
 	"github.com/gxl-dev/gxl/runtime/value"
 	"github.com/gxl-dev/gxl/stdlib/builtin"
 )
@@ -46,6 +47,7 @@ func (f *fakeCtx) Stdin() io.Reader {
 }
 func (f *fakeCtx) Logf(string, ...any)               {}
 func (f *fakeCtx) Mask(s string) string              { return s }
+func (f *fakeCtx) Masker() *mask.Set                 { return nil }
 func (f *fakeCtx) Dir() string                       { return f.dir }
 func (f *fakeCtx) Environ() []string                 { return os.Environ() }
 func (f *fakeCtx) DryRun() bool                      { return false }

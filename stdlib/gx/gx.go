@@ -232,7 +232,7 @@ func runAssert(c builtin.Ctx, a builtin.Args) error {
 
 func runReadStdin(c builtin.Ctx, a builtin.Args) error {
 	if p := a.Str("prompt"); p != "" {
-		fmt.Fprint(c.Stdout(), p)
+		fmt.Fprint(c.Stdout(), c.Mask(p))
 	}
 	// One byte at a time: nothing past the line is consumed, so later
 	// reads of the same input still see it.

@@ -18,6 +18,7 @@ import (
 	"mvdan.cc/sh/v3/syntax"
 
 	gsyntax "github.com/gxl-dev/gxl/lang/syntax"
+	"github.com/gxl-dev/gxl/runtime/mask"
 	"github.com/gxl-dev/gxl/runtime/value"
 	"github.com/gxl-dev/gxl/stdlib/builtin"
 )
@@ -240,6 +241,10 @@ func runShellOnce(c builtin.Ctx, text string, opt ShellOptions) (ShellResult, er
 	// costs a pipe and a copying goroutine per command.
 	var stdout, stderr bytes.Buffer
 	var outW, errW io.Writer = &stdout, &stderr
+	// What reaches the user goes through one streaming masker per stream,
+	// so a secret printed in pieces is hidden too; the held-back tail is
+	// flushed when the command ends.
+	var shownOut, shownErr *mask.Writer
 	var outF, errF *os.File
 	var inR io.Reader
 	null, nullErr := devNull()
@@ -253,12 +258,14 @@ func runShellOnce(c builtin.Ctx, text string, opt ShellOptions) (ShellResult, er
 			outW = outF
 		}
 	case !quiet:
-		outW = io.MultiWriter(&stdout, maskWriter{c, c.Stdout()})
+		shownOut = c.Masker().Writer(c.Stdout())
+		outW = io.MultiWriter(&stdout, shownOut)
 	case nullErr == nil:
 		outW = null
 	}
 	if !quiet {
-		errW = io.MultiWriter(&stderr, maskWriter{c, c.Stderr()})
+		shownErr = c.Masker().Writer(c.Stderr())
+		errW = io.MultiWriter(&stderr, shownErr)
 	} else if errF = captureFile(); errF != nil {
 		defer errF.Close()
 		errW = errF
@@ -279,6 +286,11 @@ func runShellOnce(c builtin.Ctx, text string, opt ShellOptions) (ShellResult, er
 		defer cancel()
 	}
 	runErr := runner.Run(ctx, file)
+	for _, w := range []*mask.Writer{shownOut, shownErr} {
+		if w != nil {
+			w.Close()
+		}
+	}
 	res := ShellResult{Stdout: stdout.String(), Stderr: stderr.String()}
 	if outF != nil {
 		res.Stdout = readCapture(outF)
@@ -339,19 +351,6 @@ func displayCommand(text string, lookup func(string) (value.Value, bool)) string
 		}
 	}
 	return b.String()
-}
-
-// maskWriter masks secrets in output passed through.
-type maskWriter struct {
-	c builtin.Ctx
-	w io.Writer
-}
-
-func (m maskWriter) Write(p []byte) (int, error) {
-	if _, err := io.WriteString(m.w, m.c.Mask(string(p))); err != nil {
-		return 0, err
-	}
-	return len(p), nil
 }
 
 func shellOptions(a builtin.Args) ShellOptions {
