@@ -221,7 +221,7 @@ func (l *loader) extern(e *ast.Extern, from *ast.File, root string) {
 			real, inside, _ := confine.Inside(root, file)
 			if !inside {
 				l.diags.Add(diag.Errorf(at(name), "extern-escape", "extern mod %s: %s is outside the module's checkout", name.Name, real).
-					WithHint("the path must stay inside the module's checkout at %s (after following symlinks); name the module's own files with @PATH/…", root))
+					WithHint("the path must stay inside the module's checkout at %s (after following symlinks); name the module's own files from @{PATH}/…", root))
 				continue
 			}
 			read = real
