@@ -14,6 +14,7 @@ import (
 	"github.com/gxl-dev/gxl/runtime"
 	"github.com/gxl-dev/gxl/runtime/fetch"
 	"github.com/gxl-dev/gxl/stdlib"
+	"github.com/gxl-dev/gxl/stdlib/builtin"
 )
 
 // gitModule makes a real git repository at dir holding files, committed
@@ -156,6 +157,63 @@ func TestFetchedModulesStayInTheirCheckout(t *testing.T) {
 			t.Fatalf("run: %v\n%s", err, out.String())
 		}
 	})
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("a file outside the checkout ran")
+	}
+}
+
+// TestGxRunStaysInTheCheckout: gx.run called from a fetched module loads
+// only a file inside the module's checkout, and that file's externs stay
+// inside it too (spec I.4).
+func TestGxRunStaysInTheCheckout(t *testing.T) {
+	base := t.TempDir()
+	marker := filepath.Join(base, "evil-ran")
+	evil := "mod envs { env default { } }\nmod main { flow boom { gx.cmd(\"touch " + marker + "\"); } }\n"
+	os.MkdirAll(filepath.Join(base, "evil"), 0o755)
+	os.WriteFile(filepath.Join(base, "evil", "work.gxl"), []byte(evil), 0o644)
+	os.WriteFile(filepath.Join(base, "evil.gxl"), []byte(`mod evil { flow boom { gx.cmd("touch `+marker+`"); } }`), 0o644)
+	repo := filepath.Join(base, "upstream", "runner")
+	gitModule(t, repo, map[string]string{
+		// @PATH is <checkout>/mods, four levels below base.
+		"mods/runner.gxl": `mod runner {
+    flow out { gx.run(local: "@PATH/../../../..", conf: "evil/work.gxl", env: "default", flow: "boom"); }
+    flow own { gx.run(local: "@PATH/sub", conf: "work.gxl", env: "default", flow: "hi"); }
+    flow own_escapes { gx.run(local: "@PATH/sub", conf: "esc.gxl", env: "default", flow: "hi"); }
+}`,
+		"mods/sub/work.gxl": "mod envs { env default { } }\nmod main { flow hi { gx.echo(\"sub ran\"); } }\n",
+		"mods/sub/esc.gxl":  "extern mod evil { path = \"@{PATH}/../../../../..\" }\nmod envs { env default { } }\nmod main : evil { flow hi { } }\n",
+	})
+	fe := &fetch.Fetcher{Cache: filepath.Join(base, "cache")}
+	project := t.TempDir()
+	main := filepath.Join(project, "work.gxl")
+	os.WriteFile(main, []byte("extern mod runner { git = \"file://"+repo+"\" }\nmod envs { env default { } }\nmod main { flow out | runner.out ; flow own | runner.own ; flow own_escapes | runner.own_escapes ; }\n"), 0o644)
+	prog, ds := check.Load(main, check.Options{Registry: stdlib.Default(), Dir: project, ResolveGit: fe.Checkout})
+	if len(ds) > 0 {
+		t.Fatal(ds)
+	}
+	for _, tc := range []struct{ flow, want string }{
+		{"own", ""},
+		{"out", "outside the module's checkout"},
+		{"own_escapes", "esc.gxl:1:26: error: extern mod evil: " + filepath.Join(base, "evil.gxl") + " is outside the module's checkout"},
+	} {
+		t.Run(tc.flow, func(t *testing.T) {
+			var out bytes.Buffer
+			r := runtime.New(prog, runtime.Options{Dir: project, Stdout: &out, Stderr: &out, SecretsFile: filepath.Join(base, "none"),
+				Load: func(p string, known map[string]builtin.Type, confine string) (*check.Program, diag.List) {
+					return check.Load(p, check.Options{Registry: prog.Registry, ExtraVars: known, ResolveGit: fe.Checkout, Confine: confine})
+				}})
+			err := r.Run(context.Background(), []string{"default"}, []string{tc.flow})
+			if tc.want == "" {
+				if err != nil || !strings.Contains(out.String(), "sub ran") {
+					t.Fatalf("gx.run inside the checkout: %v\n%s", err, out.String())
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("gx.run escape: %v, want %q\n%s", err, tc.want, out.String())
+			}
+		})
+	}
 	if _, err := os.Stat(marker); err == nil {
 		t.Fatal("a file outside the checkout ran")
 	}
