@@ -68,8 +68,8 @@ func resumeSetup(t *testing.T) (string, *check.Program, runtime.Options) {
 	write("log.txt", "")
 	prog := load(t, filepath.Join(dir, "work.gxl"))
 	opt := runtime.Options{Dir: dir, Quiet: true, SecretsFile: filepath.Join(dir, "none"),
-		Load: func(p string, known map[string]builtin.Type) (*check.Program, diag.List) {
-			return check.Load(p, check.Options{Registry: prog.Registry, ExtraVars: known})
+		Load: func(p string, known map[string]builtin.Type, confine string) (*check.Program, diag.List) {
+			return check.Load(p, check.Options{Registry: prog.Registry, ExtraVars: known, Confine: confine})
 		}}
 	return dir, prog, opt
 }

@@ -43,8 +43,8 @@ func runCase(t testing.TB, dir string, flows []string, opt runtime.Options) resu
 	prog := load(t, filepath.Join(dir, "work.gxl"))
 	var out, errb bytes.Buffer
 	opt.Stdout, opt.Stderr, opt.Dir = &out, &errb, dir
-	opt.Load = func(p string, known map[string]builtin.Type) (*check.Program, diag.List) {
-		return check.Load(p, check.Options{Registry: prog.Registry, ExtraVars: known})
+	opt.Load = func(p string, known map[string]builtin.Type, confine string) (*check.Program, diag.List) {
+		return check.Load(p, check.Options{Registry: prog.Registry, ExtraVars: known, Confine: confine})
 	}
 	if opt.SecretsFile == "" {
 		opt.SecretsFile = filepath.Join(dir, "no-secrets.yml")

@@ -46,8 +46,10 @@ type Options struct {
 	// Resume restores a previous run's progress (from ReadJournal).
 	Resume *ResumeState
 	// Load loads and checks another GXL file for gx.run; known holds the
-	// variables the nested run starts with, for the checker.
-	Load func(path string, known map[string]builtin.Type) (*check.Program, diag.List)
+	// variables the nested run starts with, for the checker; confine is
+	// check.Options.Confine (set when gx.run is called from a file of a
+	// fetched module).
+	Load func(path string, known map[string]builtin.Type, confine string) (*check.Program, diag.List)
 	// SecretsFile overrides the secrets file (default GAL_SEC_FILE_PATH or
 	// ~/.galaxy/sec_value.yml).
 	SecretsFile string
@@ -640,7 +642,7 @@ func (c *callCtx) DryRun() bool         { return c.x.r.opt.DryRun }
 func (c *callCtx) Quiet() bool          { return c.x.r.opt.Quiet }
 func (c *callCtx) Site() diag.Span      { return c.site }
 func (c *callCtx) RunNested(req builtin.NestedRun) error {
-	return c.x.runNested(req)
+	return c.x.runNested(req, c.site)
 }
 
 // environ is the environment of child processes: GXL variables exported

@@ -515,7 +515,9 @@ func (x *exec) callActivity(a *check.Activity, call *ast.Call) error {
 
 // runNested implements gx.run: load another file and run its flows in its
 // directory on a copy of the variables (or the bootstrap set with isolate).
-func (x *exec) runNested(req builtin.NestedRun) error {
+// Called from a file of a fetched module (site), the file loaded must stay
+// inside that module's folder, like its externs (spec I.4).
+func (x *exec) runNested(req builtin.NestedRun, site diag.Span) error {
 	if x.r.opt.depth > 16 {
 		return fmt.Errorf("gx.run nested too deeply")
 	}
@@ -574,7 +576,7 @@ func (x *exec) runNested(req builtin.NestedRun) error {
 			known[n] = builtin.TAny
 		}
 		var ds diag.List
-		prog, ds = load(conf, known)
+		prog, ds = load(conf, known, x.r.prog.Confine[site.Start.File])
 		if ds.HasErrors() {
 			return fmt.Errorf("gx.run %s: %w", conf, ds.Err())
 		}

@@ -88,8 +88,8 @@ History is kept in the user cache dir (gxl/repl_history). See docs/repl.md.`,
 				Envs: splitList(envs), Sets: typed, Breaks: breaks,
 				Options: runtime.Options{
 					Stdout: s.out, Stderr: s.err, Stdin: s.in, Dir: dir, Log: log,
-					Load: func(p string, known map[string]builtin.Type) (*check.Program, diag.List) {
-						return check.Load(p, check.Options{Registry: stdlib.Default(), ExtraVars: known, ResolveGit: fe.Checkout})
+					Load: func(p string, known map[string]builtin.Type, confine string) (*check.Program, diag.List) {
+						return check.Load(p, check.Options{Registry: stdlib.Default(), ExtraVars: known, ResolveGit: fe.Checkout, Confine: confine})
 					},
 				},
 			}))

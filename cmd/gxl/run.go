@@ -361,8 +361,8 @@ killed run: finished statements are skipped, the interrupted one runs again.`,
 				Stdout: s.out, Stderr: s.err, Stdin: s.in, Dir: dir,
 				DryRun: f.dryrun, Quiet: quiet, CmdArg: cmdArg, ModUp: f.modUp,
 				Sets: sets, Extra: extra, Log: log, Journal: journal, Resume: resume,
-				Load: func(p string, known map[string]builtin.Type) (*check.Program, diag.List) {
-					return check.Load(p, check.Options{Registry: prog.Registry, ExtraVars: known, ResolveGit: fe.Checkout})
+				Load: func(p string, known map[string]builtin.Type, confine string) (*check.Program, diag.List) {
+					return check.Load(p, check.Options{Registry: prog.Registry, ExtraVars: known, ResolveGit: fe.Checkout, Confine: confine})
 				},
 			}
 			var sess *repl.Session

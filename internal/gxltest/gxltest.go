@@ -36,8 +36,8 @@ func Run(t testing.TB, src, flow string, vars map[string]string) (string, error)
 	}
 	var out bytes.Buffer
 	r := runtime.New(prog, runtime.Options{Dir: dir, Stdout: &out, Stderr: &out, Extra: extra, SecretsFile: filepath.Join(dir, "none"),
-		Load: func(p string, known map[string]builtin.Type) (*check.Program, diag.List) {
-			return check.Load(p, check.Options{Registry: prog.Registry, ExtraVars: known})
+		Load: func(p string, known map[string]builtin.Type, confine string) (*check.Program, diag.List) {
+			return check.Load(p, check.Options{Registry: prog.Registry, ExtraVars: known, Confine: confine})
 		}})
 	err := r.Run(context.Background(), []string{"default"}, []string{flow})
 	return out.String(), err

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/gxl-dev/gxl/internal/confine"
 	"github.com/gxl-dev/gxl/lang/ast"
 	"github.com/gxl-dev/gxl/lang/diag"
 	"github.com/gxl-dev/gxl/lang/predef"
@@ -32,6 +33,11 @@ type Options struct {
 	// Dir is the working directory relative paths are resolved against
 	// (default: the process's).
 	Dir string
+	// Confine, when set, is the folder the root file's module was fetched
+	// into (a system module under sys/mods/<name>, the checkout a gx.run
+	// inside a fetched module runs from): the root file's path externs, and
+	// those of every file they load, must stay inside it (spec I.4).
+	Confine string
 }
 
 func (o *Options) defaults() {
@@ -57,7 +63,17 @@ var ErrNotFetched = errors.New("not fetched")
 // diagnostics, sorted and de-duplicated.
 func Load(path string, opt Options) (*Program, diag.List) {
 	opt.defaults()
-	src, err := opt.ReadFile(path)
+	read := path
+	if opt.Confine != "" {
+		real, inside, _ := confine.Inside(opt.Confine, path)
+		if !inside {
+			d := diag.Errorf(diag.Span{Start: diag.Pos{File: path}}, "extern-escape", "%s is outside the module's checkout", real)
+			d.Hint = fmt.Sprintf("the path must stay inside the module's checkout at %s (after following symlinks)", opt.Confine)
+			return nil, diag.List{d}
+		}
+		read = real
+	}
+	src, err := opt.ReadFile(read)
 	if err != nil {
 		d := diag.Errorf(diag.Span{Start: diag.Pos{File: path}}, "no-file", "cannot read %s: %v", path, unwrapPathError(err))
 		if errors.Is(err, os.ErrNotExist) {
@@ -84,6 +100,7 @@ func CheckSource(path string, src []byte, opt Options) (*Program, diag.List) {
 		Sources:  diag.SourceMap{},
 		Calls:    map[*ast.Call]*CallTarget{},
 		Conds:    map[ast.Cond]*CondProgram{},
+		Confine:  map[string]string{},
 	}}
 	l.rootDir = filepath.Dir(path)
 	f, ds := syntax.Parse(path, src)
@@ -95,7 +112,10 @@ func CheckSource(path string, src []byte, opt Options) (*Program, diag.List) {
 	l.prog.Root = f
 	l.markLoaded(path)
 	l.prog.Files = append(l.prog.Files, f)
-	l.collect(f)
+	if opt.Confine != "" {
+		l.prog.Confine[path] = opt.Confine
+	}
+	l.collect(f, opt.Confine)
 	if l.diags.HasErrors() {
 		// Syntax and load errors first: checking a half-parsed program
 		// would only add noise.
@@ -124,23 +144,29 @@ func (l *loader) markLoaded(path string) {
 
 // collect walks a file's items in order, splicing externs' modules in place
 // (the original's text splicing order) while keeping each file's own AST.
-func (l *loader) collect(f *ast.File) {
+// root is the file's confinement root: the checkout or module folder it
+// was fetched into, "" for the project's own files.
+func (l *loader) collect(f *ast.File, root string) {
 	for _, it := range f.Items {
 		switch n := it.(type) {
 		case *ast.Mod:
 			l.mods = append(l.mods, n)
 		case *ast.Extern:
-			l.extern(n, f)
+			l.extern(n, f, root)
 		}
 	}
 }
 
-func (l *loader) extern(e *ast.Extern, from *ast.File) {
+// extern loads the files of an extern. Files of a git extern are confined
+// to their checkout; files of a path extern inherit the confinement root
+// of the file that names them.
+func (l *loader) extern(e *ast.Extern, from *ast.File, root string) {
 	if l.depth > 32 {
 		l.diags.Add(diag.Errorf(e.Span(), "extern-depth", "externs nested too deeply").WithHint("an extern file probably includes itself"))
 		return
 	}
 	var dir string
+	var at func(name *ast.Ident) diag.Span // where an escape is reported
 	if e.IsGit() {
 		url, err := l.interp(e.Prop("git"), from)
 		if err != nil {
@@ -172,6 +198,8 @@ func (l *loader) extern(e *ast.Extern, from *ast.File) {
 			return
 		}
 		dir = filepath.Join(checkout, "mods")
+		root = checkout
+		at = func(name *ast.Ident) diag.Span { return name.Span() }
 	} else {
 		p := e.Prop("path")
 		if p == nil {
@@ -183,14 +211,27 @@ func (l *loader) extern(e *ast.Extern, from *ast.File) {
 			return
 		}
 		dir = l.resolveDir(raw)
+		at = func(*ast.Ident) diag.Span { return p.Span() }
 	}
 	for _, name := range e.Names {
 		file := filepath.Join(dir, name.Name+".gxl")
+		read := file
+		if root != "" {
+			// Symlinks resolved first, then the containment check; the
+			// file read is the one checked.
+			real, inside, _ := confine.Inside(root, file)
+			if !inside {
+				l.diags.Add(diag.Errorf(at(name), "extern-escape", "extern mod %s: %s is outside the module's checkout", name.Name, real).
+					WithHint("the path must stay inside the module's checkout at %s (after following symlinks); name the module's own files from @{PATH}/…", root))
+				continue
+			}
+			read = real
+		}
 		abs, _ := filepath.Abs(file)
 		if l.loaded[abs] {
 			continue
 		}
-		src, err := l.opt.ReadFile(file)
+		src, err := l.opt.ReadFile(read)
 		if err != nil {
 			l.diags.Add(diag.Errorf(name.Span(), "extern-missing", "extern mod %s: cannot read %s: %v", name.Name, file, unwrapPathError(err)).
 				WithHint("an extern name is a file name: %s.gxl must exist in the extern's path", name.Name))
@@ -199,6 +240,9 @@ func (l *loader) extern(e *ast.Extern, from *ast.File) {
 		l.loaded[abs] = true
 		f, ds := syntax.Parse(file, src)
 		l.prog.Sources[file] = src
+		if root != "" {
+			l.prog.Confine[file] = root
+		}
 		l.diags.Add(ds...)
 		if f == nil {
 			continue
@@ -206,7 +250,7 @@ func (l *loader) extern(e *ast.Extern, from *ast.File) {
 		rewriteAtPath(f, dir)
 		l.prog.Files = append(l.prog.Files, f)
 		l.depth++
-		l.collect(f)
+		l.collect(f, root)
 		l.depth--
 	}
 }

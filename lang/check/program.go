@@ -36,6 +36,11 @@ type Program struct {
 	// Conds maps each condition (the root of an `if` or `else if`) to its
 	// compiled program.
 	Conds map[ast.Cond]*CondProgram
+	// Confine maps each loaded file that belongs to a fetched module (a
+	// git extern's checkout, a system module) to that module's folder;
+	// what the file loads must stay inside it (spec I.4). The project's
+	// own files are absent.
+	Confine map[string]string
 }
 
 // Module is a linked module. Items include inherited ones (§4.2).

@@ -22,6 +22,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"gopkg.in/yaml.v3"
 
+	"github.com/gxl-dev/gxl/internal/confine"
 	"github.com/gxl-dev/gxl/internal/fsguard"
 	"github.com/gxl-dev/gxl/runtime/system"
 )
@@ -374,7 +375,7 @@ func materialise(repo *git.Repository, h plumbing.Hash, dst string, rs fsguard.R
 	}
 	err = files.ForEach(func(fl *object.File) error {
 		p := filepath.Join(tmp, filepath.FromSlash(fl.Name))
-		if !within(tmp, p) {
+		if !confine.Within(tmp, p) {
 			return fmt.Errorf("file %q escapes the module folder", fl.Name)
 		}
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -404,27 +405,21 @@ func materialise(repo *git.Repository, h plumbing.Hash, dst string, rs fsguard.R
 	return fsguard.Replace(tmp, dst, rs)
 }
 
-func within(base, p string) bool {
-	rel, err := filepath.Rel(base, p)
-	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
-}
-
 // copyPath copies a local module; the path (after resolving symlinks) must
 // stay inside the system root, and so must every link inside it.
 func (f *Fetcher) copyPath(root string, m *system.Module, dst string, lock *Lock, rs fsguard.Roots) (Locked, error) {
-	rootAbs, err := filepath.EvalSymlinks(root)
-	if err != nil {
+	if _, err := filepath.EvalSymlinks(root); err != nil {
 		return Locked{}, err
 	}
 	src := m.Addr.Path
 	if !filepath.IsAbs(src) {
 		src = filepath.Join(root, src)
 	}
-	real, err := filepath.EvalSymlinks(src)
+	real, inside, err := confine.Inside(root, src)
 	if err != nil {
 		return Locked{}, fmt.Errorf("module %s: path %s: %v", m.Name, m.Addr.Path, err)
 	}
-	if !within(rootAbs, real) {
+	if !inside {
 		return Locked{}, fmt.Errorf("module %s: path %s is outside the system folder %s; refused", m.Name, m.Addr.Path, root)
 	}
 	tmp := dst + ".fetching"
@@ -439,8 +434,8 @@ func (f *Fetcher) copyPath(root string, m *system.Module, dst string, lock *Lock
 		out := filepath.Join(tmp, rel)
 		switch {
 		case info.Mode()&os.ModeSymlink != 0:
-			target, err := filepath.EvalSymlinks(p)
-			if err != nil || !within(real, target) {
+			target, inside, err := confine.Inside(real, p)
+			if err != nil || !inside {
 				return fmt.Errorf("link %s points outside the module; refused", rel)
 			}
 			b, err := os.ReadFile(target)

@@ -286,7 +286,10 @@ func runStage(reg *builtin.Registry, c builtin.Ctx, a builtin.Args) error {
 			problems = append(problems, fmt.Sprintf("module %s is not fetched (%s missing): run the fetch stage first", u.Name, file))
 			continue
 		}
-		prog, ds := check.Load(file, check.Options{Registry: reg, ExtraVars: known, ResolveGit: gitResolver(c)})
+		// The module's workflow runs in its folder and loads only files
+		// inside it (spec I.4): relative externs resolve there, and none
+		// reaches out of it.
+		prog, ds := check.Load(file, check.Options{Registry: reg, ExtraVars: known, ResolveGit: gitResolver(c), Dir: dir, Confine: dir})
 		if ds.HasErrors() {
 			var b bytes.Buffer
 			srcs := diag.SourceMap{}

@@ -142,3 +142,45 @@ func TestStageUndoInModule(t *testing.T) {
 		t.Fatalf("undo in a module: %v\n%s", err, out)
 	}
 }
+
+// TestModuleStaysInItsFolder: a fetched module's workflow cannot load a
+// file outside sys/mods/<name> through `..` or an absolute path (spec
+// I.4): the stage does not start and says where; its own files load.
+func TestModuleStaysInItsFolder(t *testing.T) {
+	for _, tc := range []struct{ name, extern string }{
+		// @{PATH} is sys/mods/<name>/workflows: four levels up is the system root.
+		{"dots", `extern mod evil { path = "@{PATH}/../../../.." }`},
+		{"abs", `extern mod evil { path = "ROOT" }`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := system(t, map[string]string{"esc": ""}, modList("esc:\n"))
+			marker := filepath.Join(root, "evil-ran")
+			os.WriteFile(filepath.Join(root, "evil.gxl"), []byte(`mod evil { flow deploy { gx.cmd("touch `+marker+`"); } }`), 0o644)
+			wf := strings.ReplaceAll(tc.extern, "ROOT", root) + "\nmod main : evil { flow deploy { } }\n"
+			os.WriteFile(filepath.Join(root, "catalog", "esc", "workflows", "operators.gxl"), []byte(wf), 0o644)
+			vars := map[string]string{"GXL_SYS_ROOT": root}
+			if out, err := gxltest.Run(t, driver, "fetch", vars); err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			out, err := gxltest.Run(t, driver, "deploy", vars)
+			if err == nil || !strings.Contains(err.Error(), "did not start") || !strings.Contains(err.Error(), "operators.gxl:1:26") ||
+				!strings.Contains(err.Error(), "inside the module's checkout at "+filepath.Join(root, "sys", "mods", "esc")) {
+				t.Fatalf("escape not refused: %v\n%s", err, out)
+			}
+			if _, err := os.Stat(marker); err == nil {
+				t.Fatal("a file outside the module ran")
+			}
+		})
+	}
+	t.Run("inside", func(t *testing.T) {
+		root := system(t, map[string]string{"own": `extern mod lib { path = "@{PATH}/../lib" }
+mod main : lib { }`}, modList("own:\n"))
+		os.MkdirAll(filepath.Join(root, "catalog", "own", "lib"), 0o755)
+		os.WriteFile(filepath.Join(root, "catalog", "own", "lib", "lib.gxl"), []byte(`mod lib { flow deploy { gx.echo("own lib deployed"); } }`), 0o644)
+		vars := map[string]string{"GXL_SYS_ROOT": root}
+		gxltest.Run(t, driver, "fetch", vars)
+		if out, err := gxltest.Run(t, driver, "deploy", vars); err != nil || !strings.Contains(out, "[own] own lib deployed") {
+			t.Fatalf("a module's own files must load: %v\n%s", err, out)
+		}
+	})
+}
