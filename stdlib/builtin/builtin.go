@@ -72,6 +72,39 @@ type Param struct {
 	// the shell as data (spec I.4) instead of splicing them into code.
 	Raw bool
 	Doc string
+	// Deprecated marks an old spelling of another parameter, kept so that
+	// programs written for it still run: the checker warns at the argument
+	// and names the new spelling, and the runtime hands the value,
+	// converted, to the built-in under the new name (see Resolve). A
+	// deprecated parameter has no default and is not required.
+	Deprecated *Deprecated
+}
+
+// Deprecated says which parameter replaces an old spelling and how its
+// value converts.
+type Deprecated struct {
+	// Use names the parameter that replaces this one.
+	Use string
+	// Convert turns a value of the old parameter (already of its declared
+	// type) into one of the new; nil keeps it unchanged.
+	Convert func(value.Value) value.Value
+	// Rule says how the value converts, for the docs and for arguments
+	// whose value is only known at run time: "attempts = retry + 1".
+	Rule string
+}
+
+// Resolve maps an argument given for p to the parameter the built-in
+// reads: p itself, or for a deprecated spelling the parameter that
+// replaces it, with the value converted.
+func (p *Param) Resolve(v value.Value) (string, value.Value) {
+	d := p.Deprecated
+	if d == nil {
+		return p.Name, v
+	}
+	if d.Convert != nil {
+		v = d.Convert(v)
+	}
+	return d.Use, v
 }
 
 // Builtin is one registered built-in.
@@ -127,10 +160,14 @@ func (b *Builtin) PositionalParam() *Param {
 	return nil
 }
 
-// ParamNames lists parameter names (for suggestions and completion).
+// ParamNames lists parameter names (for suggestions and completion); old
+// spellings (Param.Deprecated) are accepted but not offered.
 func (b *Builtin) ParamNames() []string {
 	var out []string
 	for _, p := range b.Params {
+		if p.Deprecated != nil {
+			continue
+		}
 		out = append(out, p.Name)
 		out = append(out, p.Aliases...)
 	}
@@ -153,6 +190,14 @@ func (r *Registry) Add(b *Builtin) {
 	for _, p := range b.Params {
 		if p.Default.IsValid() && p.Required {
 			panic("builtin " + b.Name + ": required parameter with default: " + p.Name)
+		}
+		if d := p.Deprecated; d != nil {
+			if p.Default.IsValid() || p.Required || p.Positional {
+				panic("builtin " + b.Name + ": deprecated parameter with a default, required or unnamed: " + p.Name)
+			}
+			if q := b.Param(d.Use); q == nil || q.Deprecated != nil {
+				panic("builtin " + b.Name + ": deprecated parameter " + p.Name + " names no current parameter " + d.Use)
+			}
 		}
 	}
 	r.m[b.Name] = b
