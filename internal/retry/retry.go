@@ -276,7 +276,9 @@ func poll(ctx context.Context, k clock, interval, timeout time.Duration, what st
 		if done {
 			return err
 		}
-		if err != nil {
+		// The context running out is not a reason of the condition's:
+		// keep the reason it gave before.
+		if err != nil && (ctx.Err() == nil || !errors.Is(err, ctx.Err())) {
 			last = err
 		}
 		if ctx.Err() != nil {

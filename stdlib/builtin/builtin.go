@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gxl-dev/gxl/internal/fsguard"
+	"github.com/gxl-dev/gxl/internal/retry"
 	"github.com/gxl-dev/gxl/lang/diag"
 	"github.com/gxl-dev/gxl/runtime/value"
 )
@@ -500,32 +501,30 @@ func RunDown(c Ctx, a Args, name, target string, probe func(ctx context.Context)
 	if interval <= 0 {
 		interval = 500 * time.Millisecond
 	}
-	began := time.Now()
+	// Each probe has its own 2 s, even in a shorter window: the window
+	// bounds when probing stops, not how long one probe may take. A window
+	// of 0 is one probe.
+	window = max(window, time.Nanosecond)
 	probes := 0
-	for {
-		ctx, cancel := context.WithTimeout(c.Context(), 2*time.Second)
-		err := probe(ctx)
-		cancel()
+	err := retry.Poll(c.Context(), interval, window, name+" "+target+" to answer", func(context.Context) (bool, error) {
+		pctx, cancel := context.WithTimeout(c.Context(), 2*time.Second)
+		defer cancel()
 		probes++
-		if err == nil {
-			c.Set(a.Str("out"), value.Bool(false))
-			c.Logf("%s %s: up", name, target)
-			return nil
-		}
-		if c.Context().Err() != nil {
-			return c.Context().Err()
-		}
-		if time.Since(began) >= window {
-			c.Set(a.Str("out"), value.Bool(true))
-			c.Logf("%s %s: down for %s (%d failed probes; last: %v)", name, target, window, probes, err)
-			return nil
-		}
-		select {
-		case <-c.Context().Done():
-			return c.Context().Err()
-		case <-time.After(interval):
-		}
+		err := probe(pctx)
+		return err == nil, err
+	})
+	var te *retry.TimeoutError
+	switch {
+	case err == nil:
+		c.Set(a.Str("out"), value.Bool(false))
+		c.Logf("%s %s: up", name, target)
+		return nil
+	case errors.As(err, &te) && c.Context().Err() == nil:
+		c.Set(a.Str("out"), value.Bool(true))
+		c.Logf("%s %s: down for %s (%d failed probes; last: %v)", name, target, window, probes, te.Last)
+		return nil
 	}
+	return err
 }
 
 // OutVar is the SetsVars of a built-in whose `out` argument names the

@@ -184,7 +184,7 @@ func Register(r *builtin.Registry) {
 	auth := []builtin.Param{
 		{Name: "username", Type: builtin.TString, Doc: "basic-auth user (with password)"},
 		{Name: "password", Type: builtin.TString, Doc: "basic-auth password (with username)"},
-		{Name: "timeout", Type: builtin.TDuration, Default: value.Str("5m"), Doc: "give up after this long"},
+		{Name: "timeout", Type: builtin.TDuration, Default: value.Str("5m"), Doc: "give up after this long (0: no limit)"},
 	}
 	r.Add(&builtin.Builtin{
 		Name: "gx.download", Doc: "HTTP GET a URL into a local file (or into a directory, named after the URL).",
