@@ -131,7 +131,7 @@ func TestCompletion(t *testing.T) {
 		{"fns and activities of main", "gr", []string{"greet"}, 2},
 		{"qualified fns", "lib.h", []string{"lib.helper"}, 5},
 		{"keywords", "fo", []string{"for"}, 2},
-		{"argument names of a built-in", `gx.cmd(`, []string{"cmd: ", "retry: ", "retry_delay: ", "timeout: "}, 0},
+		{"argument names of a built-in", `gx.cmd(`, []string{"cmd: ", "timeout: ", "attempts: ", "delay: "}, 0},
 		{"argument name prefix", `gx.echo(va`, []string{"value: "}, 2},
 		{"after a comma", `gx.read_cmd(name: "X", c`, []string{"cmd: "}, 1},
 		{"fn parameters", `greet(who: "a", g`, []string{"greeting: "}, 1},
@@ -146,6 +146,10 @@ func TestCompletion(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got, n := c.Complete(tt.line, len(tt.line))
 			if tt.name == "argument names of a built-in" {
+				// Old spellings (retry, retry_delay) are accepted, not offered.
+				if old := filterOut(got, []string{"retry: ", "retry_delay: "}); len(old) > 0 {
+					t.Errorf("completion offers the old spellings %q", old)
+				}
 				got = filterOut(got, tt.want)
 			}
 			if !reflect.DeepEqual(got, tt.want) || n != tt.typed {

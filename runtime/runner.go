@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/gxl-dev/gxl/internal/retry"
 	"github.com/gxl-dev/gxl/lang/ast"
 	"github.com/gxl-dev/gxl/lang/check"
 	"github.com/gxl-dev/gxl/lang/diag"
@@ -545,9 +546,9 @@ func (x *exec) runFlow(f *check.Flow) error {
 	if f.Decl.Body == nil {
 		return nil
 	}
-	attempts, delay, backoff := 1, time.Duration(0), 1.0
+	pol := retry.Once
 	if f.Ann.Retry != nil {
-		attempts, delay, backoff = f.Ann.Retry.Attempts, f.Ann.Retry.Delay, f.Ann.Retry.Backoff
+		pol = *f.Ann.Retry
 	}
 	began := time.Now()
 	x.log().Info("flow", zap.String("flow", f.QualifiedName()))
@@ -556,18 +557,15 @@ func (x *exec) runFlow(f *check.Flow) error {
 	flowAddr := x.address()
 	defer func() { x.ctx, x.addr = parent, x.addr[:base] }()
 	first := 1
-	if n := x.r.opt.Resume.attemptOf(flowAddr); n > 1 && n <= attempts {
+	if n := x.r.opt.Resume.attemptOf(flowAddr); n > 1 && n <= pol.Attempts {
 		// The killed run had begun attempt n: earlier attempts failed.
 		first = n
-		for k := 1; k < n; k++ {
-			delay = time.Duration(float64(delay) * backoff)
-		}
 	}
 	var snap *Scope
-	if attempts > 1 {
+	if pol.Attempts > 1 {
 		snap = x.vars.Clone()
 	}
-	for attempt := first; ; attempt++ {
+	err := retry.Do(parent, pol, func(_ context.Context, attempt int) error {
 		if attempt > first {
 			x.vars = snap.Clone()
 		}
@@ -584,6 +582,7 @@ func (x *exec) runFlow(f *check.Flow) error {
 		if f.Ann.Timeout > 0 {
 			ctx, cancel = context.WithTimeout(parent, f.Ann.Timeout)
 		}
+		defer cancel()
 		x.ctx = ctx
 		err := x.stmts(f.Owner, f.Decl.Body.Stmts)
 		if err == nil && ctx.Err() != nil && parent.Err() == nil {
@@ -592,23 +591,23 @@ func (x *exec) runFlow(f *check.Flow) error {
 		if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) && parent.Err() == nil {
 			err = x.fail(fmt.Errorf("flow %s timed out after %s: %w", f.QualifiedName(), f.Ann.Timeout, err), f.Decl.Name.Span())
 		}
-		cancel()
-		if err == nil {
-			x.log().Info("flow done", zap.String("flow", f.QualifiedName()), zap.Duration("took", time.Since(began)))
-			return nil
-		}
-		if attempt >= attempts || parent.Err() != nil {
-			return err
-		}
-		x.log().Warn("retry", zap.String("flow", f.QualifiedName()), zap.Int("attempt", attempt+1), zap.Int("of", attempts),
-			zap.Duration("delay", delay), zap.String("error", x.mask(err.Error())))
-		select {
-		case <-time.After(delay):
-		case <-parent.Done():
-			return err
-		}
-		delay = time.Duration(float64(delay) * backoff)
+		return err
+	}, retry.From(first), retry.OnRetry(func(next int, wait time.Duration, err error) {
+		x.log().Warn("retry", zap.String("flow", f.QualifiedName()), zap.Int("attempt", next), zap.Int("of", pol.Attempts),
+			zap.Duration("delay", wait), zap.String("error", x.mask(err.Error())))
+	}))
+	if err == nil {
+		x.log().Info("flow done", zap.String("flow", f.QualifiedName()), zap.Duration("took", time.Since(began)))
+		return nil
 	}
+	// The step error keeps its position and flow stack; the count of tries
+	// joins its message ("after 3 attempts: ...").
+	var re *retry.Error
+	var se *StepError
+	if errors.As(err, &re) && errors.As(re.Err, &se) {
+		return &StepError{Stack: se.Stack, Span: se.Span, Err: &retry.Error{Attempts: re.Attempts, Err: se.Err, Stopped: re.Stopped}}
+	}
+	return err
 }
 
 // callCtx implements builtin.Ctx for one call.

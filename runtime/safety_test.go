@@ -130,8 +130,11 @@ mod main {
 	if n := strings.Count(string(b), "x"); n != 3 {
 		t.Fatalf("attempts = %d, want 3", n)
 	}
-	if res := runCase(t, dir, []string{"always_fails"}, runtime.Options{Quiet: true}); res.err == nil {
-		t.Fatal("always_fails passed")
+	// The failure keeps the failing statement's position and says how many
+	// tries were made.
+	if res := runCase(t, dir, []string{"always_fails"}, runtime.Options{Quiet: true}); res.err == nil ||
+		!strings.Contains(res.err.Error(), "work.gxl:9:25: main.always_fails: ") || !strings.Contains(res.err.Error(), "after 2 attempts: ") {
+		t.Fatalf("always_fails: err = %v", res.err)
 	}
 	began := time.Now()
 	res = runCase(t, dir, []string{"slow"}, runtime.Options{Quiet: true})

@@ -363,7 +363,8 @@ func (x *exec) callBuiltin(b *builtin.Builtin, call *ast.Call) error {
 		if err != nil {
 			return diag.Errorf(a.Span(), "arg-type", "argument %s of %s: %v", p.Name, b.Name, err)
 		}
-		vals[p.Name] = cv
+		name, cv := p.Resolve(cv) // an old spelling reaches the built-in under its new name
+		vals[name] = cv
 	}
 	for _, p := range b.Params {
 		if _, ok := vals[p.Name]; !ok && p.Default.IsValid() {

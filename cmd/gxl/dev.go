@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gxl-dev/gxl/internal/devstack"
+	"github.com/gxl-dev/gxl/internal/retry"
 )
 
 func init() { register(newDevCmd) }
@@ -98,14 +99,15 @@ func newDevCmd(s *streams) *cobra.Command {
 			if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
 				return failf(exitFailed, "stop %d: %v", pid, err)
 			}
-			for i := 0; i < 300; i++ {
-				if _, err := os.Stat(filepath.Join(dir, "pid")); err != nil {
-					fmt.Fprintln(s.out, "stopped")
-					return nil
-				}
-				time.Sleep(100 * time.Millisecond)
+			// The stack removes its pid file last when it has stopped.
+			if err := retry.Poll(context.Background(), 100*time.Millisecond, 30*time.Second, "the stack to stop", func(context.Context) (bool, error) {
+				_, err := os.Stat(filepath.Join(dir, "pid"))
+				return err != nil, nil
+			}); err != nil {
+				return failf(exitFailed, "%v", err)
 			}
-			return failf(exitFailed, "the stack did not stop within 30s")
+			fmt.Fprintln(s.out, "stopped")
+			return nil
 		},
 	}
 	status := &cobra.Command{

@@ -66,7 +66,7 @@ func writeDoc(s *streams, b *builtin.Builtin, markdown bool) {
 			if p.Positional {
 				name += " (unnamed)"
 			}
-			doc := p.Doc
+			doc := paramDoc(p)
 			if len(p.Enum) > 0 {
 				doc += " (one of " + strings.Join(p.Enum, ", ") + ")"
 			}
@@ -84,6 +84,14 @@ func writeDoc(s *streams, b *builtin.Builtin, markdown bool) {
 		if p.Default.IsValid() {
 			flags += ", default " + p.Default.String()
 		}
-		fmt.Fprintf(s.out, "    %-14s %s — %s\n", p.Name, flags, p.Doc)
+		fmt.Fprintf(s.out, "    %-14s %s — %s\n", p.Name, flags, paramDoc(p))
 	}
+}
+
+// paramDoc is a parameter's doc; an old spelling says what replaces it.
+func paramDoc(p builtin.Param) string {
+	if d := p.Deprecated; d != nil {
+		return fmt.Sprintf("old spelling, still accepted with a warning: write `%s` (%s)", d.Use, d.Rule)
+	}
+	return p.Doc
 }

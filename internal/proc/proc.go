@@ -15,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/gxl-dev/gxl/internal/retry"
 )
 
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
@@ -126,20 +128,17 @@ func (p *Proc) Tail(n int) string {
 
 // WaitFor polls ready until it returns nil, the process exits, or ctx ends.
 func (p *Proc) WaitFor(ctx context.Context, every time.Duration, ready func(context.Context) error) error {
-	var last error
-	for {
+	err := retry.Poll(ctx, every, 0, p.Name+" to be ready", func(ctx context.Context) (bool, error) {
 		if p.Exited() {
-			return fmt.Errorf("%s exited before it was ready (%v); log %s:\n%s", p.Name, p.waitErr, p.LogPath, p.Tail(2000))
+			return false, retry.Permanent(fmt.Errorf("%s exited before it was ready (%v)", p.Name, p.waitErr))
 		}
-		if last = ready(ctx); last == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%s not ready: %w (last: %v); log %s:\n%s", p.Name, ctx.Err(), last, p.LogPath, p.Tail(2000))
-		case <-time.After(every):
-		}
+		err := ready(ctx)
+		return err == nil, err
+	})
+	if err != nil {
+		return fmt.Errorf("%w; log %s:\n%s", err, p.LogPath, p.Tail(2000))
 	}
+	return nil
 }
 
 // ErrNotReady is a convenience error for readiness probes.

@@ -1,6 +1,7 @@
 package check
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/gxl-dev/gxl/lang/ast"
@@ -241,6 +242,7 @@ func (c *checker) fnArgs(call *ast.Call, params []*ast.Param, what string, requi
 // builtinArgs checks a built-in call's arguments against the registry.
 func (c *checker) builtinArgs(b *builtin.Builtin, call *ast.Call) {
 	given := map[*builtin.Param]bool{}
+	spelled := map[*builtin.Param]string{} // parameter (new name) → the key it was given as
 	unnamed := 0
 	for _, a := range call.Args {
 		var p *builtin.Param
@@ -278,9 +280,22 @@ func (c *checker) builtinArgs(b *builtin.Builtin, call *ast.Call) {
 				c.errorf(a.Key.Span(), "dup-arg", "argument `%s` of `%s` is given twice", p.Name, b.Name)
 				continue
 			}
+			// An old spelling and its new name set the same thing.
+			q := p
+			if d := p.Deprecated; d != nil && b.Param(d.Use) != nil {
+				q = b.Param(d.Use)
+			}
+			if prev, ok := spelled[q]; ok {
+				c.errorf(a.Span(), "dup-arg", "`%s` and `%s` of `%s` set the same thing", prev, a.Key.Name, b.Name).Hint = "keep `" + q.Name + "` only"
+				continue
+			}
+			spelled[q] = a.Key.Name
 		}
 		given[p] = true
 		c.argType(b, p, a.Value)
+		if p.Deprecated != nil {
+			c.deprecatedArg(b, p, a)
+		}
 	}
 	var missing []string
 	for i := range b.Params {
@@ -293,6 +308,55 @@ func (c *checker) builtinArgs(b *builtin.Builtin, call *ast.Call) {
 		d := c.errorf(call.Span(), "missing-arg", "`%s` is missing required argument%s %s", b.Name, plural(len(missing)), "`"+strings.Join(missing, "`, `")+"`")
 		d.Hint = "e.g. " + b.Name + "(" + missing[0] + ": \"...\")"
 	}
+}
+
+// deprecatedArg warns at an argument written with an old spelling
+// (builtin.Param.Deprecated) and names the new one, with the converted
+// value when the argument is a constant.
+func (c *checker) deprecatedArg(b *builtin.Builtin, p *builtin.Param, a *ast.Arg) {
+	d := p.Deprecated
+	if v, ok := constArg(a.Value); ok {
+		if cv, err := builtin.Convert(p.Type, v); err == nil {
+			_, nv := p.Resolve(cv)
+			w := c.warnf(a.Span(), "deprecated-arg", "`%s: %s` is the old spelling: write `%s: %s`", a.Key.Name, literal(v), d.Use, literal(nv))
+			w.Hint = "`" + d.Use + "` is the one name for this in every built-in and in #[retry]"
+			if d.Rule != "" {
+				w.Hint += " (" + d.Rule + ")"
+			}
+		}
+		return
+	}
+	c.warnf(a.Span(), "deprecated-arg", "`%s` is an old spelling of `%s` in `%s`", a.Key.Name, d.Use, b.Name).Hint = "write `" + d.Use + "` (" + d.Rule + ")"
+}
+
+// constArg is the value of a constant argument expression.
+func constArg(e ast.Expr) (value.Value, bool) {
+	switch x := e.(type) {
+	case *ast.StringLit:
+		if x.IsConstant() {
+			return value.Str(x.ConstValue()), true
+		}
+	case *ast.RawStringLit:
+		if len(x.Parts) == 0 || (len(x.Parts) == 1 && x.Parts[0].Var == nil) {
+			return value.Str(x.Value), true
+		}
+	case *ast.NumberLit:
+		if x.IsFloat {
+			return value.Float(x.Float), true
+		}
+		return value.Uint(x.Int), true
+	case *ast.BoolLit:
+		return value.Bool(x.Value), true
+	}
+	return value.Value{}, false
+}
+
+// literal writes a value as GXL source.
+func literal(v value.Value) string {
+	if v.Kind() == value.KString {
+		return strconv.Quote(v.StrVal())
+	}
+	return v.String()
 }
 
 func plural(n int) string {

@@ -1,6 +1,7 @@
 package check
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -517,6 +518,9 @@ func (c *checker) flowAnnotations(m *Module, f *Flow) {
 					r.Attempts = int(n.IntVal())
 				case "delay":
 					d, err := builtin.ParseDuration(value.Str(v))
+					if err == nil && d < 0 {
+						err = fmt.Errorf("retry delay must not be negative, not %q", v)
+					}
 					if err != nil {
 						errf(x.Span(), "annotation", "%v", err)
 						continue
@@ -529,8 +533,18 @@ func (c *checker) flowAnnotations(m *Module, f *Flow) {
 						continue
 					}
 					r.Backoff = b.FloatVal()
+				case "max_delay":
+					d, err := builtin.ParseDuration(value.Str(v))
+					if err == nil && d < 0 {
+						err = fmt.Errorf("retry max_delay must not be negative, not %q", v)
+					}
+					if err != nil {
+						errf(x.Span(), "annotation", "%v", err)
+						continue
+					}
+					r.MaxDelay = d
 				default:
-					errf(x.Span(), "annotation", "unknown retry argument %q", key).Hint = "write #[retry(attempts=3, delay=\"1s\", backoff=2.0)]"
+					errf(x.Span(), "annotation", "unknown retry argument %q", key).Hint = "write #[retry(attempts=3, delay=\"1s\", backoff=2.0, max_delay=\"30s\")]"
 				}
 			}
 			f.Ann.Retry = r

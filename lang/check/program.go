@@ -11,6 +11,7 @@
 package check
 
 import (
+	"github.com/gxl-dev/gxl/internal/retry"
 	"time"
 
 	"github.com/gxl-dev/gxl/lang/ast"
@@ -168,12 +169,10 @@ type Usage struct {
 	Color string
 }
 
-// Retry is #[retry(attempts=N, delay="1s", backoff=2.0)].
-type Retry struct {
-	Attempts int
-	Delay    time.Duration
-	Backoff  float64
-}
+// Retry is #[retry(attempts=N, delay="1s", backoff=2.0, max_delay="30s")]:
+// the same policy the retrying built-ins take (attempts, delay, backoff,
+// max_delay).
+type Retry = retry.Policy
 
 // Env is a linked env.
 type Env struct {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gxl-dev/gxl/internal/fsguard"
+	"github.com/gxl-dev/gxl/internal/retry"
 	"github.com/gxl-dev/gxl/lang/diag"
 	"github.com/gxl-dev/gxl/runtime/mask"
 	"github.com/gxl-dev/gxl/runtime/value"
@@ -74,6 +75,39 @@ type Param struct {
 	// the shell as data (spec I.4) instead of splicing them into code.
 	Raw bool
 	Doc string
+	// Deprecated marks an old spelling of another parameter, kept so that
+	// programs written for it still run: the checker warns at the argument
+	// and names the new spelling, and the runtime hands the value,
+	// converted, to the built-in under the new name (see Resolve). A
+	// deprecated parameter has no default and is not required.
+	Deprecated *Deprecated
+}
+
+// Deprecated says which parameter replaces an old spelling and how its
+// value converts.
+type Deprecated struct {
+	// Use names the parameter that replaces this one.
+	Use string
+	// Convert turns a value of the old parameter (already of its declared
+	// type) into one of the new; nil keeps it unchanged.
+	Convert func(value.Value) value.Value
+	// Rule says how the value converts, for the docs and for arguments
+	// whose value is only known at run time: "attempts = retry + 1".
+	Rule string
+}
+
+// Resolve maps an argument given for p to the parameter the built-in
+// reads: p itself, or for a deprecated spelling the parameter that
+// replaces it, with the value converted.
+func (p *Param) Resolve(v value.Value) (string, value.Value) {
+	d := p.Deprecated
+	if d == nil {
+		return p.Name, v
+	}
+	if d.Convert != nil {
+		v = d.Convert(v)
+	}
+	return d.Use, v
 }
 
 // Builtin is one registered built-in.
@@ -129,10 +163,14 @@ func (b *Builtin) PositionalParam() *Param {
 	return nil
 }
 
-// ParamNames lists parameter names (for suggestions and completion).
+// ParamNames lists parameter names (for suggestions and completion); old
+// spellings (Param.Deprecated) are accepted but not offered.
 func (b *Builtin) ParamNames() []string {
 	var out []string
 	for _, p := range b.Params {
+		if p.Deprecated != nil {
+			continue
+		}
 		out = append(out, p.Name)
 		out = append(out, p.Aliases...)
 	}
@@ -155,6 +193,14 @@ func (r *Registry) Add(b *Builtin) {
 	for _, p := range b.Params {
 		if p.Default.IsValid() && p.Required {
 			panic("builtin " + b.Name + ": required parameter with default: " + p.Name)
+		}
+		if d := p.Deprecated; d != nil {
+			if p.Default.IsValid() || p.Required || p.Positional {
+				panic("builtin " + b.Name + ": deprecated parameter with a default, required or unnamed: " + p.Name)
+			}
+			if q := b.Param(d.Use); q == nil || q.Deprecated != nil {
+				panic("builtin " + b.Name + ": deprecated parameter " + p.Name + " names no current parameter " + d.Use)
+			}
 		}
 	}
 	r.m[b.Name] = b
@@ -461,32 +507,30 @@ func RunDown(c Ctx, a Args, name, target string, probe func(ctx context.Context)
 	if interval <= 0 {
 		interval = 500 * time.Millisecond
 	}
-	began := time.Now()
+	// Each probe has its own 2 s, even in a shorter window: the window
+	// bounds when probing stops, not how long one probe may take. A window
+	// of 0 is one probe.
+	window = max(window, time.Nanosecond)
 	probes := 0
-	for {
-		ctx, cancel := context.WithTimeout(c.Context(), 2*time.Second)
-		err := probe(ctx)
-		cancel()
+	err := retry.Poll(c.Context(), interval, window, name+" "+target+" to answer", func(context.Context) (bool, error) {
+		pctx, cancel := context.WithTimeout(c.Context(), 2*time.Second)
+		defer cancel()
 		probes++
-		if err == nil {
-			c.Set(a.Str("out"), value.Bool(false))
-			c.Logf("%s %s: up", name, target)
-			return nil
-		}
-		if c.Context().Err() != nil {
-			return c.Context().Err()
-		}
-		if time.Since(began) >= window {
-			c.Set(a.Str("out"), value.Bool(true))
-			c.Logf("%s %s: down for %s (%d failed probes; last: %v)", name, target, window, probes, err)
-			return nil
-		}
-		select {
-		case <-c.Context().Done():
-			return c.Context().Err()
-		case <-time.After(interval):
-		}
+		err := probe(pctx)
+		return err == nil, err
+	})
+	var te *retry.TimeoutError
+	switch {
+	case err == nil:
+		c.Set(a.Str("out"), value.Bool(false))
+		c.Logf("%s %s: up", name, target)
+		return nil
+	case errors.As(err, &te) && c.Context().Err() == nil:
+		c.Set(a.Str("out"), value.Bool(true))
+		c.Logf("%s %s: down for %s (%d failed probes; last: %v)", name, target, window, probes, te.Last)
+		return nil
 	}
+	return err
 }
 
 // OutVar is the SetsVars of a built-in whose `out` argument names the

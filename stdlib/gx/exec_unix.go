@@ -15,6 +15,8 @@ import (
 
 	"mvdan.cc/sh/v3/expand"
 	"mvdan.cc/sh/v3/interp"
+
+	"github.com/gxl-dev/gxl/internal/retry"
 )
 
 // killTimeout is how long a cancelled command has between SIGINT and
@@ -38,6 +40,9 @@ func execHandlers() interp.RunnerOption {
 	})
 }
 
+// textBusy is how execCommand tries again while the executable is busy.
+var textBusy = retry.Policy{Attempts: 10, Delay: time.Millisecond, Backoff: 2}
+
 func execCommand(ctx context.Context, next interp.ExecHandlerFunc, args []string) error {
 	hc := interp.HandlerCtx(ctx)
 	path, err := interp.LookPathDir(hc.Dir, hc.Env, args[0])
@@ -54,14 +59,21 @@ func execCommand(ctx context.Context, next interp.ExecHandlerFunc, args []string
 		cmd.WaitDelay = killTimeout
 		return cmd
 	}
-	cmd := newCmd()
-	err = cmd.Start()
 	// A concurrently forked process may briefly hold the file open for
-	// writing (ETXTBSY, go.dev/issue/22315): retry with backoff.
-	for delay := time.Millisecond; errors.Is(err, syscall.ETXTBSY) && delay < 300*time.Millisecond; delay *= 2 {
-		time.Sleep(delay)
+	// writing (ETXTBSY, go.dev/issue/22315): try again with backoff (about
+	// half a second in all); any other error is final.
+	var cmd *exec.Cmd
+	err = retry.Do(ctx, textBusy, func(context.Context, int) error {
 		cmd = newCmd()
-		err = cmd.Start()
+		err := cmd.Start()
+		if errors.Is(err, syscall.ETXTBSY) {
+			return err
+		}
+		return retry.Permanent(err)
+	})
+	var re *retry.Error
+	if errors.As(err, &re) {
+		err = re.Err // the start error as exec gave it, without the count
 	}
 	if errors.Is(err, syscall.ENOEXEC) {
 		return next(ctx, args)

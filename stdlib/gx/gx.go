@@ -13,7 +13,7 @@ import (
 // shellParams are the options shared by gx.cmd, gx.shell and gx.read_cmd
 // (§5.0), plus gxl's timeout, dir and expect.
 func shellParams() []builtin.Param {
-	return []builtin.Param{
+	ps := []builtin.Param{
 		{Name: "quiet", Type: builtin.TBool, Doc: "do not print the command and its output (-q overrides)"},
 		{Name: "out", Type: builtin.TBool, Doc: "print the output (the default; out: false also silences it in gxl)"},
 		{Name: "suc", Type: builtin.TString, Doc: "text printed after success"},
@@ -22,11 +22,11 @@ func shellParams() []builtin.Param {
 		{Name: "silence", Type: builtin.TBool, Doc: "do not show the command line (secret commands)"},
 		{Name: "sudo", Type: builtin.TBool, Doc: "accepted for compatibility; has no effect"},
 		{Name: "timeout", Type: builtin.TDuration, Doc: "kill the command after this long (e.g. \"30s\")"},
-		{Name: "retry", Type: builtin.TInt, Doc: "run the command again up to this many times while it fails"},
-		{Name: "retry_delay", Type: builtin.TDuration, Default: value.Str("1s"), Doc: "pause between retries"},
 		{Name: "dir", Type: builtin.TString, Doc: "working directory of the command"},
 		{Name: "expect", Type: builtin.TList, Doc: "accepted exit codes (default [0])"},
 	}
+	ps = append(ps, builtin.RetryParams(1, "1s", "the command")...)
+	return append(ps, builtin.OldRetries("retry"), builtin.OldDelay("retry_delay"))
 }
 
 func withShell(ps ...builtin.Param) []builtin.Param { return append(ps, shellParams()...) }
@@ -184,7 +184,7 @@ func Register(r *builtin.Registry) {
 	auth := []builtin.Param{
 		{Name: "username", Type: builtin.TString, Doc: "basic-auth user (with password)"},
 		{Name: "password", Type: builtin.TString, Doc: "basic-auth password (with username)"},
-		{Name: "timeout", Type: builtin.TDuration, Default: value.Str("5m"), Doc: "give up after this long"},
+		{Name: "timeout", Type: builtin.TDuration, Default: value.Str("5m"), Doc: "give up after this long (0: no limit)"},
 	}
 	r.Add(&builtin.Builtin{
 		Name: "gx.download", Doc: "HTTP GET a URL into a local file (or into a directory, named after the URL).",

@@ -1,7 +1,6 @@
 package gx
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/gxl-dev/gxl/internal/retry"
 	"github.com/gxl-dev/gxl/stdlib/builtin"
 )
 
@@ -46,7 +46,7 @@ func runDownload(c builtin.Ctx, a builtin.Args) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(c.Context(), a.Duration("timeout"))
+	ctx, cancel := retry.WithTimeout(c.Context(), a.Duration("timeout"))
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
@@ -100,7 +100,7 @@ func runUpload(c builtin.Ctx, a builtin.Args) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(c.Context(), a.Duration("timeout"))
+	ctx, cancel := retry.WithTimeout(c.Context(), a.Duration("timeout"))
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, a.Str("url"), f)
 	if err != nil {

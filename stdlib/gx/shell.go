@@ -17,6 +17,7 @@ import (
 	"mvdan.cc/sh/v3/interp"
 	"mvdan.cc/sh/v3/syntax"
 
+	"github.com/gxl-dev/gxl/internal/retry"
 	gsyntax "github.com/gxl-dev/gxl/lang/syntax"
 	"github.com/gxl-dev/gxl/runtime/mask"
 	"github.com/gxl-dev/gxl/runtime/value"
@@ -30,10 +31,8 @@ type ShellOptions struct {
 	Timeout time.Duration // 0: none
 	Dir     string        // working directory ("" = Ctx.Dir())
 	Expect  []int         // accepted exit codes (default 0)
-	// Retry runs a failing command again up to this many times, waiting
-	// RetryDelay between attempts.
-	Retry      int
-	RetryDelay time.Duration
+	// Retry says how often a failing command runs (the zero Policy: once).
+	Retry retry.Policy
 	// Extra are variables visible to the command in addition to the
 	// program's (activity parameters, gx.shell out_var).
 	Extra map[string]string
@@ -173,22 +172,21 @@ func Lookup(c builtin.Ctx, name string) (value.Value, bool) {
 }
 
 // RunShell runs a command text (with unexpanded ${...} references) through
-// the in-process POSIX shell, retrying as opt.Retry says.
+// the in-process POSIX shell, trying again as opt.Retry says (a missing
+// variable is not tried again: the next try would fail the same way).
 func RunShell(c builtin.Ctx, text string, opt ShellOptions) (ShellResult, error) {
-	res, err := runShellOnce(c, text, opt)
-	for attempt := 1; err != nil && attempt <= opt.Retry; attempt++ {
-		var mv *MissingVarError
-		if errors.As(err, &mv) || c.Context().Err() != nil {
-			break
-		}
-		c.Logf("retry %d/%d after %s: %v", attempt, opt.Retry, opt.RetryDelay, err)
-		select {
-		case <-c.Context().Done():
-			return res, err
-		case <-time.After(opt.RetryDelay):
-		}
+	var res ShellResult
+	err := retry.Do(c.Context(), opt.Retry, func(context.Context, int) error {
+		var err error
 		res, err = runShellOnce(c, text, opt)
-	}
+		var mv *MissingVarError
+		if errors.As(err, &mv) {
+			return retry.Permanent(err)
+		}
+		return err
+	}, retry.OnRetry(func(next int, wait time.Duration, err error) {
+		c.Logf("retry: attempt %d of %d after %s: %v", next, opt.Retry.Attempts, wait, err)
+	}))
 	return res, err
 }
 
@@ -353,14 +351,17 @@ func displayCommand(text string, lookup func(string) (value.Value, bool)) string
 	return b.String()
 }
 
-func shellOptions(a builtin.Args) ShellOptions {
+func shellOptions(a builtin.Args) (ShellOptions, error) {
+	pol, err := a.RetryPolicy()
+	if err != nil {
+		return ShellOptions{}, err
+	}
 	opt := ShellOptions{
-		Quiet:      a.Bool("quiet") || (a.Has("out") && !a.Bool("out")),
-		Silence:    a.Bool("silence"),
-		Timeout:    a.Duration("timeout"),
-		Dir:        a.Str("dir"),
-		Retry:      int(a.Int("retry")),
-		RetryDelay: a.Duration("retry_delay"),
+		Retry:   pol,
+		Quiet:   a.Bool("quiet") || (a.Has("out") && !a.Bool("out")),
+		Silence: a.Bool("silence"),
+		Timeout: a.Duration("timeout"),
+		Dir:     a.Str("dir"),
 	}
 	if v, ok := a.Value("expect"); ok {
 		for _, e := range v.ListVal() {
@@ -369,7 +370,7 @@ func shellOptions(a builtin.Args) ShellOptions {
 			}
 		}
 	}
-	return opt
+	return opt, nil
 }
 
 func finish(c builtin.Ctx, a builtin.Args, err error) error {
@@ -386,12 +387,19 @@ func finish(c builtin.Ctx, a builtin.Args, err error) error {
 }
 
 func runCmd(c builtin.Ctx, a builtin.Args) error {
-	_, err := RunShell(c, a.Str("cmd"), shellOptions(a))
+	opt, err := shellOptions(a)
+	if err != nil {
+		return err
+	}
+	_, err = RunShell(c, a.Str("cmd"), opt)
 	return finish(c, a, err)
 }
 
 func runReadCmd(c builtin.Ctx, a builtin.Args) error {
-	opt := shellOptions(a)
+	opt, err := shellOptions(a)
+	if err != nil {
+		return err
+	}
 	opt.Capture = true
 	res, err := RunShell(c, a.Str("cmd"), opt)
 	if err != nil {
@@ -402,7 +410,10 @@ func runReadCmd(c builtin.Ctx, a builtin.Args) error {
 }
 
 func runShellBuiltin(c builtin.Ctx, a builtin.Args) error {
-	opt := shellOptions(a)
+	opt, err := shellOptions(a)
+	if err != nil {
+		return err
+	}
 	opt.Extra = map[string]string{}
 	if f := a.Str("arg_file"); f != "" {
 		path := f
@@ -433,7 +444,7 @@ func runShellBuiltin(c builtin.Ctx, a builtin.Args) error {
 		defer os.Remove(tmp)
 		opt.Extra[outVar] = tmp
 	}
-	_, err := RunShell(c, a.Str("shell"), opt)
+	_, err = RunShell(c, a.Str("shell"), opt)
 	if err != nil {
 		return finish(c, a, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/gxl-dev/gxl/internal/retry"
 	"github.com/gxl-dev/gxl/runtime/value"
 	"github.com/gxl-dev/gxl/stdlib/builtin"
 )
@@ -19,14 +20,12 @@ func Register(r *builtin.Registry) {
 	r.Add(&builtin.Builtin{
 		Name: "http.check", Doc: "GET a URL until it answers the expected status (and body pattern), with retries.",
 		Where: builtin.InBlock,
-		Params: []builtin.Param{
+		Params: append([]builtin.Param{
 			{Name: "url", Type: builtin.TString, Required: true, Positional: true, Doc: "the URL"},
 			{Name: "status", Type: builtin.TInt, Default: value.Int(200), Doc: "expected status code"},
 			{Name: "body", Type: builtin.TString, Doc: "regular expression the body must match"},
-			{Name: "retries", Type: builtin.TInt, Default: value.Int(3), Doc: "attempts after the first"},
-			{Name: "interval", Type: builtin.TDuration, Default: value.Str("1s"), Doc: "pause between attempts"},
 			{Name: "timeout", Type: builtin.TDuration, Default: value.Str("5s"), Doc: "timeout of each attempt"},
-		},
+		}, append(builtin.RetryParams(4, "1s", "the request"), builtin.OldRetries("retries"), builtin.OldDelay("interval"))...),
 		Run: run,
 	})
 }
@@ -39,22 +38,19 @@ func run(c builtin.Ctx, a builtin.Args) error {
 			return fmt.Errorf("http.check: body pattern: %v", err)
 		}
 	}
-	url := a.Str("url")
-	var last error
-	for attempt := 0; attempt <= int(a.Int("retries")); attempt++ {
-		if attempt > 0 {
-			select {
-			case <-c.Context().Done():
-				return c.Context().Err()
-			case <-time.After(a.Duration("interval")):
-			}
-		}
-		if last = probe(c.Context(), url, a.Duration("timeout"), int(a.Int("status")), re); last == nil {
-			c.Logf("http.check %s: ok", c.Mask(url))
-			return nil
-		}
+	pol, err := a.RetryPolicy()
+	if err != nil {
+		return err
 	}
-	return fmt.Errorf("http.check %s: %v (after %d attempts)", c.Mask(url), last, a.Int("retries")+1)
+	url := a.Str("url")
+	err = retry.Do(c.Context(), pol, func(ctx context.Context, _ int) error {
+		return probe(ctx, url, a.Duration("timeout"), int(a.Int("status")), re)
+	})
+	if err != nil {
+		return fmt.Errorf("http.check %s: %w", c.Mask(url), err)
+	}
+	c.Logf("http.check %s: ok", c.Mask(url))
+	return nil
 }
 
 func probe(ctx context.Context, url string, timeout time.Duration, status int, re *regexp.Regexp) error {

@@ -34,6 +34,7 @@ import (
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/gxl-dev/gxl/internal/retry"
 	"github.com/gxl-dev/gxl/runtime/value"
 	"github.com/gxl-dev/gxl/stdlib/builtin"
 )
@@ -46,7 +47,7 @@ func common() []builtin.Param {
 		{Name: "kubeconfig", Type: builtin.TString, Doc: "kubeconfig file (default: the KUBECONFIG variable or environment variable, else ~/.kube/config)"},
 		{Name: "context", Type: builtin.TString, Doc: "kubeconfig context"},
 		{Name: "namespace", Type: builtin.TString, Doc: "namespace (default: the object's or the context's)"},
-		{Name: "timeout", Type: builtin.TDuration, Default: value.Str("2m"), Doc: "give up after this long"},
+		{Name: "timeout", Type: builtin.TDuration, Default: value.Str("2m"), Doc: "give up after this long (0: no limit)"},
 	}
 }
 
@@ -152,14 +153,6 @@ func clientFor(cfg *rest.Config, ns string) (*client, error) {
 		return nil, err
 	}
 	return &client{dyn: dyn, mapper: mapper, namespace: ns, server: cfg.Host}, nil
-}
-
-func withTimeout(c builtin.Ctx, a builtin.Args) (context.Context, context.CancelFunc) {
-	d := a.Duration("timeout")
-	if d <= 0 {
-		d = 2 * time.Minute
-	}
-	return context.WithTimeout(c.Context(), d)
 }
 
 // resource finds the dynamic resource of an object.
@@ -319,7 +312,7 @@ func content(u *unstructured.Unstructured) map[string]any {
 }
 
 func runApply(c builtin.Ctx, a builtin.Args) error {
-	ctx, cancel := withTimeout(c, a)
+	ctx, cancel := retry.WithTimeout(c.Context(), a.Duration("timeout"))
 	defer cancel()
 	objs, err := readObjects(c, a)
 	if err != nil {
@@ -396,7 +389,7 @@ func prune(ctx context.Context, k *client, objs []*unstructured.Unstructured, se
 }
 
 func runDiff(c builtin.Ctx, a builtin.Args) error {
-	ctx, cancel := withTimeout(c, a)
+	ctx, cancel := retry.WithTimeout(c.Context(), a.Duration("timeout"))
 	defer cancel()
 	objs, err := readObjects(c, a)
 	if err != nil {
@@ -472,52 +465,60 @@ func kindResource(c builtin.Ctx, a builtin.Args) (*client, dynamic.ResourceInter
 }
 
 func runWait(c builtin.Ctx, a builtin.Args) error {
-	ctx, cancel := withTimeout(c, a)
-	defer cancel()
+	name, cond := a.Str("name"), a.Str("for")
+	var reached func(u *unstructured.Unstructured) (bool, string)
+	switch {
+	case cond == "rollout":
+		reached = rolloutDone
+	case cond == "ready":
+		reached = func(u *unstructured.Unstructured) (bool, string) {
+			return conditionTrue(u, "Ready", "True"), "not Ready"
+		}
+	case strings.HasPrefix(cond, "condition="):
+		typ, status, ok := strings.Cut(strings.TrimPrefix(cond, "condition="), "=")
+		if !ok {
+			status = "True"
+		}
+		reached = func(u *unstructured.Unstructured) (bool, string) {
+			return conditionTrue(u, typ, status), "condition " + typ + " is not " + status
+		}
+	default:
+		return fmt.Errorf("k8s.wait: for must be rollout, ready or condition=Type[=Status], not %q", cond)
+	}
 	k, r, err := kindResource(c, a)
 	if err != nil {
 		return err
 	}
-	name, cond := a.Str("name"), a.Str("for")
 	began := time.Now()
-	last := "not found yet"
-	for {
+	what := fmt.Sprintf("%s/%s (%s) to reach %s", a.Str("kind"), name, k.server, cond)
+	err = retry.Poll(c.Context(), 100*time.Millisecond, a.Duration("timeout"), what, func(ctx context.Context) (bool, error) {
 		u, err := r.Get(ctx, name, metav1.GetOptions{})
-		if err == nil {
-			done := false
-			switch {
-			case cond == "rollout":
-				done, last = rolloutDone(u)
-			case cond == "ready":
-				done = conditionTrue(u, "Ready", "True")
-				last = "not Ready"
-			case strings.HasPrefix(cond, "condition="):
-				typ, status, ok := strings.Cut(strings.TrimPrefix(cond, "condition="), "=")
-				if !ok {
-					status = "True"
-				}
-				done = conditionTrue(u, typ, status)
-				last = "condition " + typ + " is not " + status
-			default:
-				return fmt.Errorf("k8s.wait: for must be rollout, ready or condition=Type[=Status], not %q", cond)
-			}
-			if done {
-				c.Logf("k8s.wait %s/%s: %s after %s", a.Str("kind"), name, cond, time.Since(began).Round(time.Millisecond))
-				return nil
-			}
-		} else if !apierrors.IsNotFound(err) {
-			last = err.Error()
+		if apierrors.IsNotFound(err) {
+			return false, errors.New("not found yet")
 		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("k8s.wait %s/%s (%s): %s not reached: %s", a.Str("kind"), name, k.server, cond, last)
-		case <-time.After(100 * time.Millisecond):
+		if err != nil {
+			return false, err
 		}
+		done, why := reached(u)
+		return done, reason(done, why)
+	})
+	if err != nil {
+		return err
 	}
+	c.Logf("k8s.wait %s/%s: %s after %s", a.Str("kind"), name, cond, time.Since(began).Round(time.Millisecond))
+	return nil
+}
+
+// reason is why a wait goes on: nil once done.
+func reason(done bool, why string) error {
+	if done || why == "" {
+		return nil
+	}
+	return errors.New(why)
 }
 
 func runScale(c builtin.Ctx, a builtin.Args) error {
-	ctx, cancel := withTimeout(c, a)
+	ctx, cancel := retry.WithTimeout(c.Context(), a.Duration("timeout"))
 	defer cancel()
 	_, r, err := kindResource(c, a)
 	if err != nil {
@@ -532,7 +533,7 @@ func runScale(c builtin.Ctx, a builtin.Args) error {
 }
 
 func runGet(c builtin.Ctx, a builtin.Args) error {
-	ctx, cancel := withTimeout(c, a)
+	ctx, cancel := retry.WithTimeout(c.Context(), a.Duration("timeout"))
 	defer cancel()
 	_, r, err := kindResource(c, a)
 	if err != nil {
@@ -556,7 +557,7 @@ func runGet(c builtin.Ctx, a builtin.Args) error {
 }
 
 func runDelete(c builtin.Ctx, a builtin.Args) error {
-	ctx, cancel := withTimeout(c, a)
+	ctx, cancel := retry.WithTimeout(c.Context(), a.Duration("timeout"))
 	defer cancel()
 	_, r, err := kindResource(c, a)
 	if err != nil {
@@ -573,7 +574,7 @@ func runDelete(c builtin.Ctx, a builtin.Args) error {
 const revisionAnnotation = "deployment.kubernetes.io/revision"
 
 func runRollback(c builtin.Ctx, a builtin.Args) error {
-	ctx, cancel := withTimeout(c, a)
+	ctx, cancel := retry.WithTimeout(c.Context(), a.Duration("timeout"))
 	defer cancel()
 	k, err := newClient(c, a)
 	if err != nil {

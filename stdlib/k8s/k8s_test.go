@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -94,5 +95,21 @@ func TestLifecycle(t *testing.T) {
 	out, err := gxltest.Run(t, program+`mod check { flow gone { k8s.get(kind: "deployment", name: "user-service", namespace: "gxl-test", kubeconfig: "${KUBECONFIG_FILE}"); } }`, "check.gone", vars)
 	if err == nil {
 		t.Fatalf("deployment still exists after delete:\n%s", out)
+	}
+}
+
+// TestWaitTimeout: k8s.wait gives up after its timeout with the one shape
+// of wait error (internal/retry.Poll): what it waited for and the last
+// reason.
+func TestWaitTimeout(t *testing.T) {
+	prog := `
+mod envs { env default { } }
+mod main {
+    flow test { k8s.wait(kind: "deployment", name: "nope", namespace: "gxl-test", kubeconfig: "${KUBECONFIG_FILE}", timeout: "300ms"); }
+}`
+	_, err := gxltest.Run(t, prog, "test", map[string]string{"KUBECONFIG_FILE": kube.Kubeconfig})
+	want := ": k8s.wait: timed out after 300ms waiting for deployment/nope ("
+	if err == nil || !strings.Contains(err.Error(), want) || !strings.HasSuffix(err.Error(), ") to reach rollout: not found yet") {
+		t.Fatalf("err = %v, want %q ... to reach rollout: not found yet", err, want)
 	}
 }

@@ -16,12 +16,13 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/gxl-dev/gxl/internal/retry"
 	"github.com/gxl-dev/gxl/runtime/value"
 	"github.com/gxl-dev/gxl/stdlib/builtin"
 )
 
 func timeoutParam(d string) builtin.Param {
-	return builtin.Param{Name: "timeout", Type: builtin.TDuration, Default: value.Str(d), Doc: "give up after this long"}
+	return builtin.Param{Name: "timeout", Type: builtin.TDuration, Default: value.Str(d), Doc: "give up after this long (0: no limit)"}
 }
 
 func outParam(def string) builtin.Param {
@@ -114,14 +115,6 @@ func server(dsn string) string {
 		return "postgres(?)"
 	}
 	return fmt.Sprintf("postgres %s:%d", cfg.Host, cfg.Port)
-}
-
-func withTimeout(c builtin.Ctx, a builtin.Args) (context.Context, context.CancelFunc) {
-	d := a.Duration("timeout")
-	if d <= 0 {
-		d = time.Minute
-	}
-	return context.WithTimeout(c.Context(), d)
 }
 
 func connect(ctx context.Context, dsn string) (*pgx.Conn, error) {
@@ -225,7 +218,7 @@ func (st *Status) value() value.Value {
 }
 
 func runStatus(c builtin.Ctx, a builtin.Args) error {
-	ctx, cancel := withTimeout(c, a)
+	ctx, cancel := retry.WithTimeout(c.Context(), a.Duration("timeout"))
 	defer cancel()
 	st, err := ReadStatus(ctx, a.Str("dsn"))
 	if err != nil {
@@ -237,30 +230,25 @@ func runStatus(c builtin.Ctx, a builtin.Args) error {
 }
 
 func runWait(c builtin.Ctx, a builtin.Args) error {
-	ctx, cancel := withTimeout(c, a)
-	defer cancel()
 	dsn, role := a.Str("dsn"), a.Str("role")
-	var last error
-	for {
+	err := retry.Poll(c.Context(), 100*time.Millisecond, a.Duration("timeout"), server(dsn)+" to be a "+role, func(ctx context.Context) (bool, error) {
 		st, err := ReadStatus(ctx, dsn)
 		switch {
 		case err != nil:
-			last = err
+			return false, err
 		case role == "primary" && st.InRecover, role == "standby" && !st.InRecover:
-			last = fmt.Errorf("%s is not a %s yet", st.Server, role)
-		default:
-			return nil
+			return false, fmt.Errorf("%s is not a %s yet", st.Server, role)
 		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("pg.wait %s: %v (last: %v)", server(dsn), ctx.Err(), last)
-		case <-time.After(100 * time.Millisecond):
-		}
+		return true, nil
+	})
+	if err != nil {
+		return err
 	}
+	return nil
 }
 
 func runCheck(c builtin.Ctx, a builtin.Args) error {
-	ctx, cancel := withTimeout(c, a)
+	ctx, cancel := retry.WithTimeout(c.Context(), a.Duration("timeout"))
 	defer cancel()
 	st, err := ReadStatus(ctx, a.Str("dsn"))
 	if err != nil {
@@ -358,7 +346,7 @@ func standbys(a builtin.Args) []string {
 }
 
 func runFailover(c builtin.Ctx, a builtin.Args) error {
-	ctx, cancel := withTimeout(c, a)
+	ctx, cancel := retry.WithTimeout(c.Context(), a.Duration("timeout"))
 	defer cancel()
 	began := time.Now()
 	old := a.Str("primary")
@@ -399,7 +387,7 @@ func runFailover(c builtin.Ctx, a builtin.Args) error {
 }
 
 func runSwitchover(c builtin.Ctx, a builtin.Args) error {
-	ctx, cancel := withTimeout(c, a)
+	ctx, cancel := retry.WithTimeout(c.Context(), a.Duration("timeout"))
 	defer cancel()
 	old := a.Str("primary")
 	sb := standbys(a)
@@ -422,16 +410,19 @@ func runSwitchover(c builtin.Ctx, a builtin.Args) error {
 	}(); err != nil {
 		return err
 	}
-	for {
+	if err := retry.Poll(ctx, 20*time.Millisecond, 0, server(sb[0])+" to catch up with "+server(old), func(ctx context.Context) (bool, error) {
 		lsn, rec, err := replayLSN(ctx, sb[0])
-		if err == nil && rec && lsn >= target {
-			break
+		switch {
+		case err != nil:
+			return false, err
+		case !rec:
+			return false, fmt.Errorf("%s is not in recovery", server(sb[0]))
+		case lsn < target:
+			return false, fmt.Errorf("replayed %d of %d bytes of WAL", lsn, target)
 		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("pg.switchover: %s did not catch up with %s: %v", server(sb[0]), server(old), ctx.Err())
-		case <-time.After(20 * time.Millisecond):
-		}
+		return true, nil
+	}); err != nil {
+		return err
 	}
 	if err := Promote(ctx, sb[0], a.Str("sync")); err != nil {
 		return err
@@ -474,7 +465,7 @@ func runRejoin(c builtin.Ctx, a builtin.Args) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := withTimeout(c, a)
+	ctx, cancel := retry.WithTimeout(c.Context(), a.Duration("timeout"))
 	defer cancel()
 	bin, err := pgBin(a.Str("bin"))
 	if err != nil {
@@ -525,19 +516,18 @@ func runRejoin(c builtin.Ctx, a builtin.Args) error {
 	if _, err := asPostgres(ctx, bin, "pg_ctl", "-D", data, "-l", logPath, "-o", "-p "+port+" -k "+sock, "-w", "-t", "60", "start"); err != nil {
 		return fmt.Errorf("pg.rejoin: start %s: %v", name, err)
 	}
-	for {
+	if err := retry.Poll(ctx, 50*time.Millisecond, 0, name+" to stream from "+server(src), func(ctx context.Context) (bool, error) {
 		var state string
 		err := conn.QueryRow(ctx, "select state from pg_stat_replication where application_name = $1", name).Scan(&state)
-		if err == nil && state == "streaming" {
-			c.Logf("pg.rejoin: %s streams from %s", name, server(src))
-			return nil
+		if err == nil && state != "streaming" {
+			err = fmt.Errorf("state %s", state)
 		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("pg.rejoin: %s is not streaming from %s: %v", name, server(src), ctx.Err())
-		case <-time.After(50 * time.Millisecond):
-		}
+		return err == nil, err
+	}); err != nil {
+		return err
 	}
+	c.Logf("pg.rejoin: %s streams from %s", name, server(src))
+	return nil
 }
 
 func runExec(c builtin.Ctx, a builtin.Args) error {
@@ -558,7 +548,7 @@ func runExec(c builtin.Ctx, a builtin.Args) error {
 	if strings.TrimSpace(sql) == "" {
 		return fmt.Errorf("pg.exec: no SQL (give sql or file)")
 	}
-	ctx, cancel := withTimeout(c, a)
+	ctx, cancel := retry.WithTimeout(c.Context(), a.Duration("timeout"))
 	defer cancel()
 	conn, err := connect(ctx, a.Str("dsn"))
 	if err != nil {

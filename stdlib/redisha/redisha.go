@@ -13,12 +13,13 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/gxl-dev/gxl/internal/retry"
 	"github.com/gxl-dev/gxl/runtime/value"
 	"github.com/gxl-dev/gxl/stdlib/builtin"
 )
 
 func timeoutParam(d string) builtin.Param {
-	return builtin.Param{Name: "timeout", Type: builtin.TDuration, Default: value.Str(d), Doc: "give up after this long"}
+	return builtin.Param{Name: "timeout", Type: builtin.TDuration, Default: value.Str(d), Doc: "give up after this long (0: no limit)"}
 }
 
 // quietLogger drops go-redis's internal log lines (connection retries):
@@ -89,14 +90,6 @@ func client(addr, password string) *redis.Client {
 	return redis.NewClient(&redis.Options{Addr: addr, Password: password, DialTimeout: 2 * time.Second, ReadTimeout: 3 * time.Second, MaxRetries: -1, DialerRetries: 1})
 }
 
-func withTimeout(c builtin.Ctx, a builtin.Args) (context.Context, context.CancelFunc) {
-	d := a.Duration("timeout")
-	if d <= 0 {
-		d = time.Minute
-	}
-	return context.WithTimeout(c.Context(), d)
-}
-
 // Info is the replication section of INFO.
 type Info map[string]string
 
@@ -123,7 +116,7 @@ func (i Info) offset() int64 {
 }
 
 func runStatus(c builtin.Ctx, a builtin.Args) error {
-	ctx, cancel := withTimeout(c, a)
+	ctx, cancel := retry.WithTimeout(c.Context(), a.Duration("timeout"))
 	defer cancel()
 	info, err := ReadInfo(ctx, a.Str("addr"), a.Str("password"))
 	if err != nil {
@@ -154,7 +147,7 @@ func atoi(s string) int64 {
 }
 
 func runWaitSync(c builtin.Ctx, a builtin.Args) error {
-	ctx, cancel := withTimeout(c, a)
+	ctx, cancel := retry.WithTimeout(c.Context(), a.Duration("timeout"))
 	defer cancel()
 	cl := client(a.Str("addr"), a.Str("password"))
 	defer cl.Close()
@@ -185,7 +178,7 @@ func Fence(ctx context.Context, addr, password, primary string) error {
 }
 
 func runFence(c builtin.Ctx, a builtin.Args) error {
-	ctx, cancel := withTimeout(c, a)
+	ctx, cancel := retry.WithTimeout(c.Context(), a.Duration("timeout"))
 	defer cancel()
 	if err := Fence(ctx, a.Str("addr"), a.Str("password"), a.Str("primary")); err != nil {
 		return err
@@ -206,7 +199,7 @@ func list(a builtin.Args, name string) []string {
 }
 
 func runFailover(c builtin.Ctx, a builtin.Args) error {
-	ctx, cancel := withTimeout(c, a)
+	ctx, cancel := retry.WithTimeout(c.Context(), a.Duration("timeout"))
 	defer cancel()
 	began := time.Now()
 	old, pw := a.Str("primary"), a.Str("password")
@@ -273,16 +266,12 @@ func sentinelFailover(ctx context.Context, c builtin.Ctx, sentinels []string, na
 			}
 		}
 	}
-	for {
-		if np := cur(); np != "" && np != old {
-			return np, nil
-		}
-		select {
-		case <-ctx.Done():
-			return "", fmt.Errorf("Sentinel did not elect a new master for %s: %v", name, ctx.Err())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	var np string
+	err := retry.Poll(ctx, 20*time.Millisecond, 0, "Sentinel to elect a new master for "+name, func(context.Context) (bool, error) {
+		np = cur()
+		return np != "" && np != old, nil
+	})
+	return np, err
 }
 
 // directFailover promotes the replica with the highest offset and points
@@ -325,21 +314,14 @@ func directFailover(ctx context.Context, c builtin.Ctx, replicas []string, pw st
 func waitWritable(ctx context.Context, addr, pw string) error {
 	cl := client(addr, pw)
 	defer cl.Close()
-	for {
+	return retry.Poll(ctx, 20*time.Millisecond, 0, "redis "+addr+" to accept writes", func(ctx context.Context) (bool, error) {
 		err := cl.Set(ctx, "gxl:failover:probe", time.Now().UnixNano(), time.Minute).Err()
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("redis %s does not accept writes: %v", addr, err)
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+		return err == nil, err
+	})
 }
 
 func runSwitchover(c builtin.Ctx, a builtin.Args) error {
-	ctx, cancel := withTimeout(c, a)
+	ctx, cancel := retry.WithTimeout(c.Context(), a.Duration("timeout"))
 	defer cancel()
 	old, pw := a.Str("primary"), a.Str("password")
 	reps := list(a, "replicas")
@@ -354,16 +336,14 @@ func runSwitchover(c builtin.Ctx, a builtin.Args) error {
 	if err := cl.Do(ctx, "FAILOVER", "TO", host, port, "TIMEOUT", a.Duration("timeout").Milliseconds()).Err(); err != nil {
 		return fmt.Errorf("redis %s: FAILOVER TO %s: %v", old, reps[0], err)
 	}
-	for {
+	if err := retry.Poll(ctx, 20*time.Millisecond, 0, reps[0]+" to become primary", func(ctx context.Context) (bool, error) {
 		info, err := ReadInfo(ctx, reps[0], pw)
-		if err == nil && info["role"] == "master" {
-			break
+		if err == nil && info["role"] != "master" {
+			err = fmt.Errorf("role %s", info["role"])
 		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("redis.switchover: %s did not become primary: %v", reps[0], ctx.Err())
-		case <-time.After(20 * time.Millisecond):
-		}
+		return err == nil, err
+	}); err != nil {
+		return err
 	}
 	if err := waitWritable(ctx, reps[0], pw); err != nil {
 		return err

@@ -1,0 +1,53 @@
+package builtin
+
+import (
+	"github.com/gxl-dev/gxl/internal/retry"
+	"github.com/gxl-dev/gxl/runtime/value"
+)
+
+// RetryParams are the parameters of a built-in that tries again: the one
+// retry vocabulary of GXL, the same as #[retry(...)] on flows. attempts
+// counts every try, the first included; what names what is tried ("the
+// command", "the request") in the docs.
+func RetryParams(attempts int64, delay, what string) []Param {
+	return []Param{
+		{Name: "attempts", Type: TInt, Default: value.Int(attempts), Doc: "tries of " + what + " in total, the first included"},
+		{Name: "delay", Type: TDuration, Default: value.Str(delay), Doc: "pause after the first failed try"},
+		{Name: "backoff", Type: TFloat, Default: value.Float(1), Doc: "factor applied to the pause after each further failed try (≥ 1)"},
+		{Name: "max_delay", Type: TDuration, Doc: "longest pause (none by default)"},
+	}
+}
+
+// OldRetries declares an old count of retries after the first try (`retry`
+// of gx.cmd, `retries` of http.check) as a deprecated spelling of
+// attempts: N retries are N+1 attempts.
+func OldRetries(name string) Param {
+	return Param{Name: name, Type: TInt, Doc: "old spelling of `attempts`: tries after the first",
+		Deprecated: &Deprecated{Use: "attempts", Rule: "attempts = " + name + " + 1",
+			Convert: func(v value.Value) value.Value { return value.Int(v.IntVal() + 1) }}}
+}
+
+// OldDelay declares an old name of the pause between tries (`retry_delay`,
+// `interval`) as a deprecated spelling of delay.
+func OldDelay(name string) Param {
+	return Param{Name: name, Type: TDuration, Doc: "old spelling of `delay`",
+		Deprecated: &Deprecated{Use: "delay", Rule: "delay = " + name}}
+}
+
+// RetryPolicy reads the RetryParams of a call; a value that makes no
+// policy (attempts: 0, backoff: 0.5) is an error naming the argument.
+func (a Args) RetryPolicy() (retry.Policy, error) {
+	p := retry.Policy{
+		Attempts: int(a.Int("attempts")),
+		Delay:    a.Duration("delay"),
+		Backoff:  a.Float("backoff"),
+		MaxDelay: a.Duration("max_delay"),
+	}
+	if !a.Has("attempts") {
+		p.Attempts = 1
+	}
+	if !a.Has("backoff") {
+		p.Backoff = 1
+	}
+	return p, p.Validate()
+}
