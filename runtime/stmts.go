@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 
+	"github.com/gxl-dev/gxl/internal/limits"
 	"github.com/gxl-dev/gxl/lang/ast"
 	"github.com/gxl-dev/gxl/lang/check"
 	"github.com/gxl-dev/gxl/lang/diag"
@@ -68,7 +70,12 @@ func (x *exec) stmts(owner *check.Module, stmts []ast.Stmt) error {
 		if err := x.ctx.Err(); err != nil {
 			return x.fail(fmt.Errorf("cancelled: %w", err), s.Span())
 		}
-		ev := &Event{Stmt: s, Span: s.Span(), Stack: append([]Frame(nil), x.stack...), Vars: x.vars, Module: owner}
+		ev := &Event{Stmt: s, Span: s.Span(), Vars: x.vars, Module: owner}
+		if _, none := x.r.opt.Hooks.(NoHooks); !none {
+			// A copy for the hooks, which may keep it; without hooks a
+			// deep stack is not copied at every statement.
+			ev.Stack = append([]Frame(nil), x.stack...)
+		}
 		if err := x.r.opt.Hooks.Before(ev); err != nil {
 			return x.fail(err, s.Span())
 		}
@@ -173,6 +180,10 @@ func (x *exec) stmt(owner *check.Module, s ast.Stmt) error {
 		default:
 			return diag.Errorf(n.In.Span(), "for-type", "for loops over a list or an object, but %s is %s", n.In.Source(), list.TypeName()).
 				WithHint("read a list with gx.read_file(file: ..., name: \"LIST\") or write [\"a\", \"b\"]")
+		}
+		if len(items) > limits.MaxLoopIterations {
+			return diag.Errorf(n.In.Span(), "loop-size", "for loops over at most %d items, but %s has %d", limits.MaxLoopIterations, n.In.Source(), len(items)).
+				WithHint("split the data, or process it with a command")
 		}
 		for _, it := range items {
 			x.vars.Set(n.Var.Root(), it)
@@ -285,6 +296,11 @@ func (x *exec) callBuiltin(b *builtin.Builtin, call *ast.Call) error {
 			return diag.Errorf(call.Span(), "undefined-var", "%s: variable ${%s} is not defined", b.Name, mv.Name).
 				WithHint("define it, or give a default: ${%s:value}", mv.Name)
 		}
+		var se *StepError
+		if errors.As(err, &se) {
+			// A nested run's error carries its own position and stack.
+			return err
+		}
 		return fmt.Errorf("%s: %w", b.Name, err)
 	}
 	return nil
@@ -357,14 +373,57 @@ func (x *exec) callFn(fn *check.Fn, call *ast.Call) error {
 		return nil
 	}
 	// The body runs on a copy: nothing it sets survives the call (§4.7).
+	if err := x.enter(Frame{Name: "fn " + fn.Host.Name + "." + fn.Name, At: fn.Decl.Name.Span(), Call: call.Span()}); err != nil {
+		return err
+	}
 	saved := x.vars
 	x.vars = scope
-	x.stack = append(x.stack, Frame{Name: "fn " + fn.Host.Name + "." + fn.Name, At: fn.Decl.Name.Span(), Call: call.Span()})
 	defer func() {
 		x.vars = saved
 		x.stack = x.stack[:len(x.stack)-1]
 	}()
 	return x.stmts(fn.Host, fn.Decl.Body.Stmts)
+}
+
+// enter pushes a call frame, or fails at the call when the stack is
+// limits.MaxCallDepth deep: recursion that does not stop ends with the
+// innermost calls shown, not with the memory of the machine.
+func (x *exec) enter(f Frame) error {
+	if len(x.stack) < limits.MaxCallDepth {
+		x.stack = append(x.stack, f)
+		return nil
+	}
+	d := diag.Errorf(f.Call, "call-depth", "calls nested deeper than %d levels; %s", limits.MaxCallDepth, innermostCalls(append(x.stack, f)))
+	d.Hint = "a fn or activity calls itself (maybe through others) without end: make the recursion stop on a condition"
+	return d
+}
+
+// innermostCalls lists the positions of the calls that entered the
+// innermost frames, innermost first; a file is named when it changes.
+func innermostCalls(stack []Frame) string {
+	var b strings.Builder
+	b.WriteString("innermost calls:")
+	file := ""
+	shown := 0
+	for i := len(stack) - 1; i >= 0 && shown < limits.StackShown; i-- {
+		f := stack[i]
+		if !f.Call.IsValid() {
+			continue
+		}
+		sep := ","
+		if shown == 0 {
+			sep = ""
+		}
+		p := f.Call.Start
+		at := fmt.Sprintf("%d:%d", p.Line, p.Col)
+		if p.File != file {
+			at = p.String()
+			file = p.File
+		}
+		fmt.Fprintf(&b, "%s %s at %s", sep, f.Name, at)
+		shown++
+	}
+	return b.String()
 }
 
 // callActivity binds parameters and runs the executer as a shell command,
@@ -378,9 +437,11 @@ func (x *exec) callActivity(a *check.Activity, call *ast.Call) error {
 	if !ok {
 		return diag.Errorf(call.Span(), "activity", "activity %s has no executer", a.Name)
 	}
+	if err := x.enter(Frame{Name: "activity " + a.Host.Name + "." + a.Name, At: a.Decl.Name.Span(), Call: call.Span()}); err != nil {
+		return err
+	}
 	saved := x.vars
 	x.vars = scope
-	x.stack = append(x.stack, Frame{Name: "activity " + a.Host.Name + "." + a.Name, At: a.Decl.Name.Span(), Call: call.Span()})
 	defer func() {
 		x.vars = saved
 		x.stack = x.stack[:len(x.stack)-1]
@@ -416,8 +477,9 @@ func (x *exec) callActivity(a *check.Activity, call *ast.Call) error {
 // runNested implements gx.run: load another file and run its flows in its
 // directory on a copy of the variables (or the bootstrap set with isolate).
 func (x *exec) runNested(req builtin.NestedRun) error {
-	if x.r.opt.depth > 16 {
-		return fmt.Errorf("gx.run nested too deeply")
+	if x.r.opt.depth >= limits.MaxNestedRuns {
+		return diag.Errorf(x.site, "run-depth", "gx.run nested deeper than %d levels", limits.MaxNestedRuns).
+			WithHint("a gx.run probably runs a file that runs it again: make the nested run stop on a condition")
 	}
 	dir := req.Dir
 	if !filepath.IsAbs(dir) {
