@@ -181,8 +181,8 @@ func (x *exec) stmt(owner *check.Module, s ast.Stmt) error {
 			return diag.Errorf(n.In.Span(), "for-type", "for loops over a list or an object, but %s is %s", n.In.Source(), list.TypeName()).
 				WithHint("read a list with gx.read_file(file: ..., name: \"LIST\") or write [\"a\", \"b\"]")
 		}
-		if len(items) > limits.MaxLoopIterations {
-			return diag.Errorf(n.In.Span(), "loop-size", "for loops over at most %d items, but %s has %d", limits.MaxLoopIterations, n.In.Source(), len(items)).
+		if len(items) > maxLoopIterations {
+			return diag.Errorf(n.In.Span(), "loop-size", "for loops over at most %d items, but %s has %d", maxLoopIterations, n.In.Source(), len(items)).
 				WithHint("split the data, or process it with a command")
 		}
 		for _, it := range items {
@@ -384,6 +384,9 @@ func (x *exec) callFn(fn *check.Fn, call *ast.Call) error {
 	}()
 	return x.stmts(fn.Host, fn.Decl.Body.Stmts)
 }
+
+// maxLoopIterations is limits.MaxLoopIterations (tests lower it).
+var maxLoopIterations = limits.MaxLoopIterations
 
 // enter pushes a call frame, or fails at the call when the stack is
 // limits.MaxCallDepth deep: recursion that does not stop ends with the
