@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/gxl-dev/gxl/internal/limits"
 	"github.com/gxl-dev/gxl/lang/ast"
 	"github.com/gxl-dev/gxl/lang/diag"
 	"github.com/gxl-dev/gxl/lang/syntax"
@@ -135,7 +136,7 @@ func (l *loader) collect(f *ast.File) {
 }
 
 func (l *loader) extern(e *ast.Extern, from *ast.File) {
-	if l.depth > 32 {
+	if l.depth > limits.MaxExternDepth {
 		l.diags.Add(diag.Errorf(e.Span(), "extern-depth", "externs nested too deeply").WithHint("an extern file probably includes itself"))
 		return
 	}
