@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/gxl-dev/gxl/internal/limits"
 	"github.com/gxl-dev/gxl/lang/ast"
 	"github.com/gxl-dev/gxl/lang/diag"
 	"github.com/gxl-dev/gxl/lang/syntax"
@@ -14,7 +15,7 @@ import (
 // maxExpand bounds recursive expansion: values containing ${...} are
 // expanded again until stable (§2.5), but a self-referential value is an
 // error, not a hang.
-const maxExpand = 16
+const maxExpand = limits.MaxExpand
 
 // lookupRef resolves a reference for interpolation: GXL variables first,
 // then the process environment (GXL wins, §2.5).

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/gxl-dev/gxl/internal/limits"
 	"github.com/gxl-dev/gxl/lang/check"
 	"github.com/gxl-dev/gxl/lang/diag"
 )
@@ -62,11 +63,17 @@ type Plan struct {
 	Steps []Step
 }
 
+// maxPlanSteps is limits.MaxPlanSteps (tests lower it).
+var maxPlanSteps = limits.MaxPlanSteps
+
 // planner builds sequences.
 type planner struct {
 	prog   *check.Program
 	dryRun bool
-	depth  int
+	// onPath holds the flows being expanded: a flow met again inside its
+	// own expansion is a cycle (the checker reports cycles; this keeps the
+	// planner safe). Depth alone is no error.
+	onPath map[*check.Flow]bool
 	err    error
 }
 
@@ -74,14 +81,23 @@ type planner struct {
 // module props, entry flows (for top-level loads), pre flows, the flow,
 // post flows, exit flows.
 func (p *planner) load(out *[]Step, f *check.Flow, label string) {
-	p.depth++
-	defer func() { p.depth-- }()
-	if p.depth > 64 {
-		if p.err == nil {
-			p.err = diag.Errorf(f.Decl.Name.Span(), "cycle", "flow %s expands without end", f.QualifiedName())
-		}
+	if p.err != nil {
 		return
 	}
+	if p.onPath[f] {
+		p.err = diag.Errorf(f.Decl.Name.Span(), "cycle", "flow %s is among its own pre or post flows", f.QualifiedName())
+		return
+	}
+	if len(*out) >= maxPlanSteps {
+		p.err = diag.Errorf(f.Decl.Name.Span(), "plan-size", "the expansion of this flow exceeds %d steps", maxPlanSteps).
+			WithHint("pre and post flows run at every occurrence: a flow shared by many others multiplies")
+		return
+	}
+	if p.onPath == nil {
+		p.onPath = map[*check.Flow]bool{}
+	}
+	p.onPath[f] = true
+	defer delete(p.onPath, f)
 	var dryOf *check.Flow
 	if p.dryRun && f.Ann.DryRun != nil {
 		dryOf, f = f, f.Ann.DryRun

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/gxl-dev/gxl/internal/limits"
 	"github.com/gxl-dev/gxl/internal/retry"
 	"github.com/gxl-dev/gxl/lang/ast"
 	"github.com/gxl-dev/gxl/lang/check"
@@ -296,7 +297,13 @@ func (x *exec) stackNames() []string {
 	if x.topName != "" && (len(x.stack) == 0 || x.stack[0].Name != x.topName) {
 		out = append(out, x.topName)
 	}
-	for _, f := range x.stack {
+	stack := x.stack
+	if len(stack) > limits.StackShown+1 {
+		// The outermost frame (the flow) and the innermost ones.
+		out = append(out, stack[0].Name, fmt.Sprintf("… %d more …", len(stack)-limits.StackShown-1))
+		stack = stack[len(stack)-limits.StackShown:]
+	}
+	for _, f := range stack {
 		out = append(out, f.Name)
 	}
 	return out

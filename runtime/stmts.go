@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"go.uber.org/zap"
 
+	"github.com/gxl-dev/gxl/internal/limits"
 	"github.com/gxl-dev/gxl/lang/ast"
 	"github.com/gxl-dev/gxl/lang/check"
 	"github.com/gxl-dev/gxl/lang/diag"
@@ -117,7 +119,12 @@ func (x *exec) journaled(owner *check.Module, s ast.Stmt) bool {
 // statement the resumed run's journal records as finished is skipped and
 // its recorded changes applied.
 func (x *exec) runOne(owner *check.Module, s ast.Stmt) error {
-	ev := &Event{Stmt: s, Span: s.Span(), Stack: append([]Frame(nil), x.stack...), Vars: x.vars, Module: owner}
+	ev := &Event{Stmt: s, Span: s.Span(), Vars: x.vars, Module: owner}
+	if _, none := x.r.opt.Hooks.(NoHooks); !none {
+		// A copy for the hooks, which may keep it; without hooks a deep
+		// stack is not copied at every statement.
+		ev.Stack = append([]Frame(nil), x.stack...)
+	}
 	if err := x.r.opt.Hooks.Before(ev); err != nil {
 		return x.fail(err, s.Span())
 	}
@@ -261,6 +268,10 @@ func (x *exec) stmt(owner *check.Module, s ast.Stmt) error {
 			return diag.Errorf(n.In.Span(), "for-type", "for loops over a list or an object, but %s is %s", n.In.Source(), list.TypeName()).
 				WithHint("read a list with gx.read_file(file: ..., name: \"LIST\") or write [\"a\", \"b\"]")
 		}
+		if len(items) > maxLoopIterations {
+			return diag.Errorf(n.In.Span(), "loop-size", "for loops over at most %d items, but %s has %d", maxLoopIterations, n.In.Source(), len(items)).
+				WithHint("split the data, or process it with a command")
+		}
 		for k, it := range items {
 			x.vars.Set(n.Var.Root(), it)
 			if err := x.block(owner, "i"+strconv.Itoa(k), n.Body.Stmts); err != nil {
@@ -386,6 +397,11 @@ func (x *exec) callBuiltin(b *builtin.Builtin, call *ast.Call) error {
 			return diag.Errorf(call.Span(), "undefined-var", "%s: variable ${%s} is not defined", b.Name, mv.Name).
 				WithHint("define it, or give a default: ${%s:value}", mv.Name)
 		}
+		var se *StepError
+		if errors.As(err, &se) {
+			// A nested run's error carries its own position and stack.
+			return err
+		}
 		return fmt.Errorf("%s: %w", b.Name, err)
 	}
 	return nil
@@ -458,14 +474,60 @@ func (x *exec) callFn(fn *check.Fn, call *ast.Call) error {
 		return nil
 	}
 	// The body runs on a copy: nothing it sets survives the call (§4.7).
+	if err := x.enter(Frame{Name: "fn " + fn.Host.Name + "." + fn.Name, At: fn.Decl.Name.Span(), Call: call.Span()}); err != nil {
+		return err
+	}
 	saved := x.vars
 	x.vars = scope
-	x.stack = append(x.stack, Frame{Name: "fn " + fn.Host.Name + "." + fn.Name, At: fn.Decl.Name.Span(), Call: call.Span()})
 	defer func() {
 		x.vars = saved
 		x.stack = x.stack[:len(x.stack)-1]
 	}()
 	return x.block(fn.Host, "f", fn.Decl.Body.Stmts)
+}
+
+// maxLoopIterations is limits.MaxLoopIterations (tests lower it).
+var maxLoopIterations = limits.MaxLoopIterations
+
+// enter pushes a call frame, or fails at the call when the stack is
+// limits.MaxCallDepth deep: recursion that does not stop ends with the
+// innermost calls shown, not with the memory of the machine.
+func (x *exec) enter(f Frame) error {
+	if len(x.stack) < limits.MaxCallDepth {
+		x.stack = append(x.stack, f)
+		return nil
+	}
+	d := diag.Errorf(f.Call, "call-depth", "calls nested deeper than %d levels; %s", limits.MaxCallDepth, innermostCalls(append(x.stack, f)))
+	d.Hint = "a fn or activity calls itself (maybe through others) without end: make the recursion stop on a condition"
+	return d
+}
+
+// innermostCalls lists the positions of the calls that entered the
+// innermost frames, innermost first; a file is named when it changes.
+func innermostCalls(stack []Frame) string {
+	var b strings.Builder
+	b.WriteString("innermost calls:")
+	file := ""
+	shown := 0
+	for i := len(stack) - 1; i >= 0 && shown < limits.StackShown; i-- {
+		f := stack[i]
+		if !f.Call.IsValid() {
+			continue
+		}
+		sep := ","
+		if shown == 0 {
+			sep = ""
+		}
+		p := f.Call.Start
+		at := fmt.Sprintf("%d:%d", p.Line, p.Col)
+		if p.File != file {
+			at = p.String()
+			file = p.File
+		}
+		fmt.Fprintf(&b, "%s %s at %s", sep, f.Name, at)
+		shown++
+	}
+	return b.String()
 }
 
 // callActivity binds parameters and runs the executer as a shell command,
@@ -479,9 +541,11 @@ func (x *exec) callActivity(a *check.Activity, call *ast.Call) error {
 	if !ok {
 		return diag.Errorf(call.Span(), "activity", "activity %s has no executer", a.Name)
 	}
+	if err := x.enter(Frame{Name: "activity " + a.Host.Name + "." + a.Name, At: a.Decl.Name.Span(), Call: call.Span()}); err != nil {
+		return err
+	}
 	saved := x.vars
 	x.vars = scope
-	x.stack = append(x.stack, Frame{Name: "activity " + a.Host.Name + "." + a.Name, At: a.Decl.Name.Span(), Call: call.Span()})
 	defer func() {
 		x.vars = saved
 		x.stack = x.stack[:len(x.stack)-1]
@@ -519,8 +583,9 @@ func (x *exec) callActivity(a *check.Activity, call *ast.Call) error {
 // Called from a file of a fetched module (site), the file loaded must stay
 // inside that module's folder, like its externs (spec I.4).
 func (x *exec) runNested(req builtin.NestedRun, site diag.Span) error {
-	if x.r.opt.depth > 16 {
-		return fmt.Errorf("gx.run nested too deeply")
+	if x.r.opt.depth >= limits.MaxNestedRuns {
+		return diag.Errorf(site, "run-depth", "gx.run nested deeper than %d levels", limits.MaxNestedRuns).
+			WithHint("a gx.run probably runs a file that runs it again: make the nested run stop on a condition")
 	}
 	dir := req.Dir
 	if !filepath.IsAbs(dir) {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/gxl-dev/gxl/internal/confine"
+	"github.com/gxl-dev/gxl/internal/limits"
 	"github.com/gxl-dev/gxl/lang/ast"
 	"github.com/gxl-dev/gxl/lang/diag"
 	"github.com/gxl-dev/gxl/lang/predef"
@@ -161,7 +162,7 @@ func (l *loader) collect(f *ast.File, root string) {
 // to their checkout; files of a path extern inherit the confinement root
 // of the file that names them.
 func (l *loader) extern(e *ast.Extern, from *ast.File, root string) {
-	if l.depth > 32 {
+	if l.depth > limits.MaxExternDepth {
 		l.diags.Add(diag.Errorf(e.Span(), "extern-depth", "externs nested too deeply").WithHint("an extern file probably includes itself"))
 		return
 	}

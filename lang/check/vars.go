@@ -97,6 +97,20 @@ func (d *defs) merge(o *defs) {
 	}
 }
 
+// covers reports whether every name of o (a single layer) is in d's own
+// layer.
+func (d *defs) covers(o *defs) bool {
+	if o.open && !d.open {
+		return false
+	}
+	for k := range o.names {
+		if !d.names[k] {
+			return false
+		}
+	}
+	return true
+}
+
 // mergeLayer adds the names of o's own layer (a branch cloned from d).
 func (d *defs) mergeLayer(o *defs) {
 	d.open = d.open || o.open
@@ -129,6 +143,9 @@ type varState struct {
 	flowOut map[*ast.Flow]*defs // what a flow body may define
 	before  map[*ast.Flow]*defs // what may be defined when a flow starts
 	all     *defs               // everything defined anywhere
+	// simulated is the union of the states each flow's expansion was
+	// simulated from (see simulate).
+	simulated map[*Flow]*defs
 }
 
 // typeOf returns the static type of a literal value (TAny when unknown).
@@ -253,9 +270,19 @@ func (c *checker) checkVars() {
 	}
 	// Every flow may be the top-level flow of a run: simulate its sequence.
 	seen := map[*Flow]bool{} // empty again after each simulation
+	vs.simulated = map[*Flow]*defs{}
 	for _, m := range c.prog.Mods {
 		for _, f := range m.Flows {
-			c.simulate(f, "top", newDefs(), seen, map[*Flow]bool{})
+			// As runtime/plan.go builds a sequence: the module's entry
+			// flows, the flow's expansion, then the module's exit flows.
+			cur := newDefs()
+			for _, e := range f.Owner.Entries {
+				c.simulate(e, cur, seen, true)
+			}
+			c.simulate(f, cur, seen, len(f.Owner.Exits) > 0)
+			for _, x := range f.Owner.Exits {
+				c.simulate(x, cur, seen, false)
+			}
 		}
 	}
 	// Check uses in every flow, fn, activity and env.
@@ -346,53 +373,72 @@ func (c *checker) envStarts(base *defs, envs []envDefs) map[*Env]*defs {
 	return out
 }
 
-// simulate walks a flow's expansion in run order, as runtime/plan.go's
-// load builds it: for a top-level load the module's entry flows, then pre
-// flows, the flow, post flows, and for a top-level load the module's exit
-// flows; entry/exit/auto_load flows run once per sequence (the first
-// time). It records what may be defined when each flow starts.
-func (c *checker) simulate(f *Flow, label string, cur *defs, seen, ran map[*Flow]bool) {
+// simulate walks a flow's expansion (pre, itself, post) in run order,
+// recording what may be defined when each flow starts; cur is what may be
+// defined so far, and grows by what the expansion defines when the caller
+// needs it (needOut).
+//
+// Definitions only accumulate, so what a flow x inside f's expansion may
+// see is the union of the states f was simulated from, plus what runs
+// before x inside the expansion: once f was simulated from states whose
+// union holds cur, simulating it again from cur adds nothing. Flows met in
+// many expansions (every flow of a chain is also a top-level flow) are
+// walked once instead of once per expansion.
+func (c *checker) simulate(f *Flow, cur *defs, seen map[*Flow]bool, needOut bool) {
 	if seen[f] {
 		return
 	}
+	from := c.vars.simulated[f]
+	if from != nil && from.covers(cur) {
+		if needOut {
+			c.addOut(f, cur, map[*Flow]bool{})
+		}
+		return
+	}
+	if from == nil {
+		from = newDefs()
+		c.vars.simulated[f] = from
+	}
+	from.merge(cur)
 	seen[f] = true
 	defer delete(seen, f)
-	if label == "top" {
-		for _, e := range f.Owner.Entries {
-			c.simulate(e, "entry", cur, seen, ran)
-		}
-	}
 	for _, p := range f.Pre {
-		c.simulate(p, label, cur, seen, ran)
+		c.simulate(p, cur, seen, true)
 	}
-	once := label == "entry" || label == "exit" || f.Ann.AutoLoad != ""
-	if !once || !ran[f] {
-		ran[f] = true
-		b := c.vars.before[f.Decl]
-		if b == nil {
-			b = newDefs()
-			c.vars.before[f.Decl] = b
-		}
-		b.merge(cur)
-		for _, t := range []*Flow{f.Ann.Undo, f.Ann.DryRun} {
-			if t != nil {
-				tb := c.vars.before[t.Decl]
-				if tb == nil {
-					tb = newDefs()
-					c.vars.before[t.Decl] = tb
-				}
-				tb.merge(cur)
+	b := c.vars.before[f.Decl]
+	if b == nil {
+		b = newDefs()
+		c.vars.before[f.Decl] = b
+	}
+	b.merge(cur)
+	for _, t := range []*Flow{f.Ann.Undo, f.Ann.DryRun} {
+		if t != nil {
+			tb := c.vars.before[t.Decl]
+			if tb == nil {
+				tb = newDefs()
+				c.vars.before[t.Decl] = tb
 			}
+			tb.merge(cur)
 		}
-		cur.merge(c.vars.flowOut[f.Decl])
 	}
+	cur.merge(c.vars.flowOut[f.Decl])
 	for _, p := range f.Post {
-		c.simulate(p, label, cur, seen, ran)
+		c.simulate(p, cur, seen, true)
 	}
-	if label == "top" {
-		for _, x := range f.Owner.Exits {
-			c.simulate(x, "exit", cur, seen, ran)
-		}
+}
+
+// addOut adds to cur what f's expansion may define, each flow once.
+func (c *checker) addOut(f *Flow, cur *defs, visited map[*Flow]bool) {
+	if visited[f] {
+		return
+	}
+	visited[f] = true
+	for _, p := range f.Pre {
+		c.addOut(p, cur, visited)
+	}
+	cur.merge(c.vars.flowOut[f.Decl])
+	for _, p := range f.Post {
+		c.addOut(p, cur, visited)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/alecthomas/participle/v2/lexer"
 
+	"github.com/gxl-dev/gxl/internal/limits"
 	"github.com/gxl-dev/gxl/lang/ast"
 	"github.com/gxl-dev/gxl/lang/diag"
 )
@@ -80,6 +81,11 @@ type scanner struct {
 	// str, when set, is src as one string: token values are substrings of
 	// it instead of one allocation per token.
 	str string
+	// depth counts the open brackets ({ ( [ #[) and bangs the run of `!`
+	// just lexed: nesting is limited here, before any parser recurses
+	// (limits.MaxNesting); deep is set once the limit was reported.
+	depth, bangs int
+	deep         bool
 }
 
 func newScanner(file string, src []byte) *scanner {
@@ -161,7 +167,10 @@ var interned = func() map[string]string {
 
 // Next implements lexer.Lexer.
 func (s *scanner) Next() (lexer.Token, error) {
-	if s.off >= len(s.src) {
+	if s.off >= len(s.src) || s.deep {
+		// Past a nesting error the input ends: participle matches
+		// punctuation by its text, so it would parse on through the error
+		// token and recurse as deep as the input goes.
 		return lexer.EOFToken(s.pos()), nil
 	}
 	start := s.pos()
@@ -170,8 +179,53 @@ func (s *scanner) Next() (lexer.Token, error) {
 }
 
 // lex scans the token at start (the current position, before the end of
-// input) and returns its type; its text is src[start.Offset:s.off].
+// input) and returns its type; its text is src[start.Offset:s.off]. A
+// token that opens a level past limits.MaxNesting is an error token.
 func (s *scanner) lex(startp *lexer.Position) lexer.TokenType {
+	typ := s.lexToken(startp)
+	switch typ {
+	case tWhitespace, tComment:
+		return typ
+	case tPunct:
+		switch s.src[startp.Offset] {
+		case '{', '(', '[':
+			s.depth++
+			s.bangs = 0
+		case '}', ')', ']':
+			if s.depth > 0 {
+				s.depth--
+			}
+			s.bangs = 0
+			return typ
+		case '!':
+			if s.off-startp.Offset == 1 {
+				s.bangs++
+			} else {
+				s.bangs = 0 // !=
+				return typ
+			}
+		default:
+			s.bangs = 0
+			return typ
+		}
+	case tAnnOpen:
+		s.depth++
+		s.bangs = 0
+	default:
+		s.bangs = 0
+		return typ
+	}
+	if s.depth+s.bangs > limits.MaxNesting && !s.deep {
+		s.deep = true
+		s.errorf(toDiagPos(*startp), "nesting", "split the construct: move inner blocks into a fn, or name parts of a condition with variables",
+			"nesting deeper than %d levels", limits.MaxNesting)
+		return tError
+	}
+	return typ
+}
+
+// lexToken is lex without the nesting count.
+func (s *scanner) lexToken(startp *lexer.Position) lexer.TokenType {
 	start := *startp
 	c := s.src[s.off]
 	switch {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gxl-dev/gxl/internal/limits"
 	"github.com/gxl-dev/gxl/internal/testprog"
 	"github.com/gxl-dev/gxl/lang/ast"
 	"github.com/gxl-dev/gxl/lang/diag"
@@ -370,4 +371,69 @@ func FuzzFastMatches(f *testing.F) {
 			t.Fatalf("fast path differs from participle on %q", src)
 		}
 	})
+}
+
+// TestNestingLimit: nesting up to limits.MaxNesting parses; one level more
+// is a syntax error at the token that opens it, on both parsers, however
+// deep the input goes (the lexer stops it before any parser recurses).
+func TestNestingLimit(t *testing.T) {
+	tests := []struct {
+		name                          string
+		prefix, open, mid, close, sfx string
+		levels                        int // levels opened by prefix
+	}{
+		{"blocks", "mod m {\nflow f {\n", "if ${A} == \"x\" {\n", "X = 1;\n", "}\n", "}\n}\n", 2},
+		{"parens", "mod m { flow f { if ", "(", "${A} == \"x\"", ")", " { } } }", 2},
+		{"bangs", "mod m { flow f { if ", "!", "true", "", " { } } }", 2},
+		{"lists", "mod m { flow f { X = ", "[", "1", "]", "; } }", 2},
+		{"objects", "mod m { X = ", "{ a: ", "1", "}", "; }", 1},
+		{"call args", "mod m { flow f { gx.echo(", "[", "\"x\"", "]", "); } }", 3},
+		{"mixed", "mod m { flow f { if ", "!(", "true", ")", " { } } }", 2},
+	}
+	gen := func(prefix, open, mid, close, sfx string, n, mark int) (string, int) {
+		var b strings.Builder
+		b.WriteString(prefix)
+		at := -1
+		for i := 1; i <= n; i++ {
+			if i == mark {
+				// The token that goes deeper: a block's brace, the `!` of `!(`.
+				at = b.Len() + strings.LastIndexAny(open, "{[!")
+				if open == "(" {
+					at = b.Len()
+				}
+			}
+			b.WriteString(open)
+		}
+		b.WriteString(mid)
+		for i := 0; i < n; i++ {
+			b.WriteString(close)
+		}
+		b.WriteString(sfx)
+		return b.String(), at
+	}
+	for _, slow := range []bool{false, true} {
+		for _, tt := range tests {
+			ok := limits.MaxNesting - tt.levels
+			src, _ := gen(tt.prefix, tt.open, tt.mid, tt.close, tt.sfx, ok, -1)
+			slowOnly = slow
+			_, d := Parse("t.gxl", []byte(src))
+			slowOnly = false
+			if d.HasErrors() {
+				t.Errorf("%s (slow=%v): %d levels: %v", tt.name, slow, limits.MaxNesting, d)
+			}
+			for _, n := range []int{ok + 1, 300, 100000} {
+				src, at := gen(tt.prefix, tt.open, tt.mid, tt.close, tt.sfx, n, ok+1)
+				slowOnly = slow
+				_, d := Parse("t.gxl", []byte(src))
+				slowOnly = false
+				if len(d) != 1 || d[0].Code != "nesting" || !strings.Contains(d[0].Summary, "nesting deeper than 256 levels") {
+					t.Errorf("%s (slow=%v) n=%d: got %v", tt.name, slow, n, d)
+					continue
+				}
+				if p := d[0].Span.Start; p.Offset != at || p.Line < 1 || p.Col < 1 {
+					t.Errorf("%s (slow=%v) n=%d: error at %v (offset %d), want offset %d", tt.name, slow, n, p, p.Offset, at)
+				}
+			}
+		}
+	}
 }
