@@ -60,6 +60,9 @@ type Options struct {
 	depth     int
 	// addr prefixes the journal addresses of a nested run.
 	addr string
+	// outer are the frames of the run that started a nested run, down
+	// to the call that started it.
+	outer []Frame
 }
 
 // Runner executes flows of one program.
@@ -96,9 +99,17 @@ func (r *Runner) Program() *check.Program { return r.prog }
 
 // StepError is a failed step with the flow stack that led to it.
 type StepError struct {
-	Stack []string  // outermost first: main.deploy, lib.apply
-	Span  diag.Span // the failing statement
-	Err   error
+	Stack []string // outermost first: main.deploy, lib.apply
+	// Frames are the same frames with where each is defined and the call
+	// that entered it; a failure in a nested run (gx.run, a module of
+	// sys.stage) has the caller's frames first, then the nested run's.
+	Frames []Frame
+	Span   diag.Span // the failing statement (or the argument at fault)
+	Err    error     // the failure, its message masked
+	// Stop is why the run or flow was stopped when the statement failed
+	// because of it: a flow's #[timeout] (builtin.TimeoutError), a signal
+	// (builtin.SignalError). Nil for a failure of the statement itself.
+	Stop error
 }
 
 func (e *StepError) Error() string {
@@ -109,19 +120,59 @@ func (e *StepError) Error() string {
 	if len(e.Stack) > 0 {
 		b.WriteString(strings.Join(e.Stack, " → ") + ": ")
 	}
-	var d diag.Diagnostic
-	if errors.As(e.Err, &d) {
-		b.WriteString(d.Summary)
-		if d.Hint != "" {
-			b.WriteString(" (hint: " + d.Hint + ")")
-		}
-	} else {
-		b.WriteString(e.Err.Error())
+	d := e.Diagnostic()
+	b.WriteString(d.Summary)
+	if d.Hint != "" {
+		b.WriteString(" (hint: " + d.Hint + ")")
 	}
 	return b.String()
 }
 
-func (e *StepError) Unwrap() error { return e.Err }
+// Unwrap gives the failure and the reason the run was stopped, so that
+// errors.Is(err, context.DeadlineExceeded) sees a flow's timeout.
+func (e *StepError) Unwrap() []error {
+	if e.Stop != nil {
+		return []error{e.Err, e.Stop}
+	}
+	return []error{e.Err}
+}
+
+// Diagnostic is the failure as the one diagnostic the CLI renders: the
+// message (masked, without the position and hint a wrapped diagnostic
+// carries in its text), the hint, the stop reason as the headline when
+// there is one, and the flow stack with the call positions as a note.
+func (e *StepError) Diagnostic() diag.Diagnostic {
+	d := diag.Diagnostic{Severity: diag.Error, Code: "step-failed", Span: e.Span, Summary: e.Err.Error()}
+	var m maskedError
+	if errors.As(e.Err, &m) {
+		d.Summary, d.Hint = m.msg, m.hint
+		if m.code != "" {
+			d.Code = m.code
+		}
+	}
+	if e.Stop != nil {
+		d.Code = "stopped"
+		d.Notes = append(d.Notes, "interrupted: "+d.Summary)
+		d.Summary = e.Stop.Error()
+	}
+	if s := e.StackString(); s != "" {
+		d.Notes = append(d.Notes, "flow stack: "+s)
+	}
+	return d
+}
+
+// StackString renders the flow stack, outermost first, with the position
+// of each call: main.all → main.deploy → fn lib.apply (called at work.gxl:7:9).
+func (e *StepError) StackString() string {
+	if len(e.Frames) == 0 {
+		return strings.Join(e.Stack, " → ")
+	}
+	parts := make([]string, len(e.Frames))
+	for i, f := range e.Frames {
+		parts[i] = f.String()
+	}
+	return strings.Join(parts, " → ")
+}
 
 // Bootstrap builds the bootstrap variables (§2.9, the table of package
 // predef) and the secrets.
@@ -218,6 +269,14 @@ type Frame struct {
 	Call diag.Span
 }
 
+// String is the frame's name, with the call's position when it has one.
+func (f Frame) String() string {
+	if f.Call.IsValid() {
+		return f.Name + " (called at " + f.Call.Start.String() + ")"
+	}
+	return f.Name
+}
+
 // undoEntry is a pushed compensation: the undo flow's expansion with the
 // variables as they were before the step (§4.11).
 type undoEntry struct {
@@ -290,42 +349,78 @@ func (x *exec) effect() error {
 // mask replaces secret values in s with ***.
 func (x *exec) mask(s string) string { return x.vars.Mask(s) }
 
-// stackNames is the flow stack for error messages, starting with the
-// selected top-level flow when the failing flow is one of its pipeline.
-func (x *exec) stackNames() []string {
-	var out []string
+// frames is the flow stack for error messages, starting with the
+// selected top-level flow when the failing flow is one of its pipeline,
+// below the frames of the run that started this one (gx.run).
+func (x *exec) frames() []Frame {
+	out := append([]Frame(nil), x.r.opt.outer...)
 	if x.topName != "" && (len(x.stack) == 0 || x.stack[0].Name != x.topName) {
-		out = append(out, x.topName)
+		out = append(out, Frame{Name: x.topName})
 	}
 	stack := x.stack
 	if len(stack) > limits.StackShown+1 {
 		// The outermost frame (the flow) and the innermost ones.
-		out = append(out, stack[0].Name, fmt.Sprintf("… %d more …", len(stack)-limits.StackShown-1))
+		out = append(out, stack[0], Frame{Name: fmt.Sprintf("… %d more …", len(stack)-limits.StackShown-1)})
 		stack = stack[len(stack)-limits.StackShown:]
 	}
-	for _, f := range stack {
-		out = append(out, f.Name)
+	return append(out, stack...)
+}
+
+func frameNames(fs []Frame) []string {
+	out := make([]string, len(fs))
+	for i, f := range fs {
+		out[i] = f.Name
 	}
 	return out
 }
 
-// fail wraps err with the current flow stack and statement position.
+// fail wraps err with the current flow stack and statement position. A
+// failure caused by the stop of the running context (errors.Is
+// context.Canceled or DeadlineExceeded while it is done) records the
+// stop's cause: a flow's timeout, a signal.
 func (x *exec) fail(err error, sp diag.Span) error {
 	var se *StepError
 	if errors.As(err, &se) {
 		return err
 	}
+	m := maskedError{err: err}
+	msg := err.Error()
 	var d diag.Diagnostic
-	if errors.As(err, &d) && d.Span.IsValid() {
-		sp = d.Span
+	if errors.As(err, &d) {
+		if d.Span.IsValid() {
+			sp = d.Span
+		}
+		// The renderer shows the position and the hint: keep them out
+		// of the message.
+		msg = strings.Replace(msg, d.Error(), d.Summary, 1)
+		m.hint, m.code = x.mask(d.Hint), d.Code
 	}
-	return &StepError{Stack: x.stackNames(), Span: sp, Err: maskedError{err, x.mask(err.Error())}}
+	m.msg = x.mask(msg)
+	fs := x.frames()
+	out := &StepError{Stack: frameNames(fs), Frames: fs, Span: sp, Err: m}
+	if cause := context.Cause(x.ctx); x.ctx.Err() != nil && builtin.IsStop(err) && cause != err {
+		out.Stop = cause
+	}
+	return out
 }
 
-// maskedError keeps the original error for errors.As while printing masked.
+// stoppedBy records the cause of a stopped context on a failure that did
+// not say it was stopped (a built-in that drops the context's error).
+func stoppedBy(err, cause error) error {
+	var se *StepError
+	if !errors.As(err, &se) || se.Stop != nil || errors.Is(se.Err, cause) {
+		return err
+	}
+	c := *se
+	c.Stop = cause
+	return &c
+}
+
+// maskedError keeps the original error for errors.As while printing
+// masked; hint and code are those of a diagnostic it wraps.
 type maskedError struct {
-	err error
-	msg string
+	err             error
+	msg, hint, code string
 }
 
 func (m maskedError) Error() string { return m.msg }
@@ -365,7 +460,9 @@ func (x *exec) runPlan(plan *Plan) error {
 			}
 			msg := x.mask(err.Error())
 			j.fail(at, spanOf(err), err, msg)
-			x.log().Error("step failed", zap.String("step", st.Name()), zap.Duration("after", time.Since(began)), zap.String("error", msg))
+			// The failure itself is reported once, by the caller (gxl
+			// run renders it as a diagnostic or logs one JSON event).
+			x.log().Debug("step failed", zap.String("step", st.Name()), zap.Duration("after", time.Since(began)), zap.String("at", spanOf(err)))
 			if len(x.undo) > 0 {
 				j.undo(x.topAddr, at, msg)
 				x.compensate()
@@ -587,16 +684,16 @@ func (x *exec) runFlow(f *check.Flow) error {
 		ctx := parent
 		var cancel context.CancelFunc = func() {}
 		if f.Ann.Timeout > 0 {
-			ctx, cancel = context.WithTimeout(parent, f.Ann.Timeout)
+			ctx, cancel = context.WithTimeoutCause(parent, f.Ann.Timeout, &builtin.TimeoutError{What: "flow " + f.QualifiedName(), After: f.Ann.Timeout})
 		}
 		defer cancel()
 		x.ctx = ctx
 		err := x.stmts(f.Owner, f.Decl.Body.Stmts)
 		if err == nil && ctx.Err() != nil && parent.Err() == nil {
-			err = x.fail(fmt.Errorf("flow timed out after %s", f.Ann.Timeout), f.Decl.Name.Span())
+			err = x.fail(context.Cause(ctx), f.Decl.Name.Span())
 		}
 		if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) && parent.Err() == nil {
-			err = x.fail(fmt.Errorf("flow %s timed out after %s: %w", f.QualifiedName(), f.Ann.Timeout, err), f.Decl.Name.Span())
+			err = stoppedBy(err, context.Cause(ctx))
 		}
 		return err
 	}, retry.From(first), retry.OnRetry(func(next int, wait time.Duration, err error) {
@@ -621,6 +718,7 @@ func (x *exec) runFlow(f *check.Flow) error {
 type callCtx struct {
 	x    *exec
 	site diag.Span
+	name string // the built-in called, for the flow stack of nested runs
 }
 
 var _ builtin.Ctx = (*callCtx)(nil)
@@ -648,7 +746,7 @@ func (c *callCtx) DryRun() bool         { return c.x.r.opt.DryRun }
 func (c *callCtx) Quiet() bool          { return c.x.r.opt.Quiet }
 func (c *callCtx) Site() diag.Span      { return c.site }
 func (c *callCtx) RunNested(req builtin.NestedRun) error {
-	return c.x.runNested(req, c.site)
+	return c.x.runNested(req, c.site, c.name)
 }
 
 // environ is the environment of child processes: GXL variables exported

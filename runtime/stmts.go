@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -75,7 +76,11 @@ func (x *exec) stmts(owner *check.Module, stmts []ast.Stmt) error {
 	for i, s := range stmts {
 		x.addr = append(x.addr[:base], strconv.Itoa(i))
 		if err := x.ctx.Err(); err != nil {
-			return x.failAt(x.fail(fmt.Errorf("cancelled: %w", err), s.Span()))
+			cause := context.Cause(x.ctx)
+			if cause == err {
+				cause = fmt.Errorf("cancelled: %w", err)
+			}
+			return x.failAt(x.fail(cause, s.Span()))
 		}
 		if err := x.runOne(owner, s); err != nil {
 			return x.failAt(err)
@@ -390,7 +395,7 @@ func (x *exec) callBuiltin(b *builtin.Builtin, call *ast.Call) error {
 			return err
 		}
 	}
-	c := &callCtx{x: x, site: call.Span()}
+	c := &callCtx{x: x, site: call.Span(), name: b.Name}
 	if err := b.Run(c, builtin.NewArgs(b, vals)); err != nil {
 		var mv *gx.MissingVarError
 		if errors.As(err, &mv) {
@@ -582,7 +587,7 @@ func (x *exec) callActivity(a *check.Activity, call *ast.Call) error {
 // directory on a copy of the variables (or the bootstrap set with isolate).
 // Called from a file of a fetched module (site), the file loaded must stay
 // inside that module's folder, like its externs (spec I.4).
-func (x *exec) runNested(req builtin.NestedRun, site diag.Span) error {
+func (x *exec) runNested(req builtin.NestedRun, site diag.Span, caller string) error {
 	if x.r.opt.depth >= limits.MaxNestedRuns {
 		return diag.Errorf(site, "run-depth", "gx.run nested deeper than %d levels", limits.MaxNestedRuns).
 			WithHint("a gx.run probably runs a file that runs it again: make the nested run stop on a condition")
@@ -647,6 +652,12 @@ func (x *exec) runNested(req builtin.NestedRun, site diag.Span) error {
 			return fmt.Errorf("gx.run %s: %w", conf, ds.Err())
 		}
 	}
+	// A failure in the nested run shows the caller's frames, then the
+	// call that started it, then its own.
+	if caller == "" {
+		caller = "gx.run"
+	}
+	opt.outer = append(x.frames(), Frame{Name: caller + " " + displayPath(conf), Call: site})
 	child := New(prog, opt)
 	ctx := x.ctx
 	if req.Ctx != nil {
@@ -656,4 +667,18 @@ func (x *exec) runNested(req builtin.NestedRun, site diag.Span) error {
 		ctx = context.Background()
 	}
 	return child.Run(ctx, req.Envs, req.Flows)
+}
+
+// displayPath is a file's path relative to the working directory when it
+// is below it, for flow stacks.
+func displayPath(p string) string {
+	if !filepath.IsAbs(p) {
+		return p
+	}
+	if cwd, err := os.Getwd(); err == nil {
+		if rel, err := filepath.Rel(cwd, p); err == nil && !strings.HasPrefix(rel, "..") {
+			return rel
+		}
+	}
+	return p
 }

@@ -118,7 +118,7 @@ func TestRunExitCodes(t *testing.T) {
 		{"set", []string{"run", "hello", "--set", "WHO=ann"}, 0, "hello eu ann\n", nil},
 		{"file positional", []string{"run", "_gal/work.gxl", "hello"}, 0, "hello eu nobody\n", nil},
 		{"comma flows", []string{"run", "hello,hello"}, 0, "hello eu nobody\nhello eu nobody\n", nil},
-		{"step fails", []string{"run", "-q", "fail"}, 1, "hello eu nobody\n", []string{"FAILED", "exit status 3", "boom", "main.fail", "work.gxl:11:25", "resume with: gxl run --resume"}},
+		{"step fails", []string{"run", "-q", "fail"}, 1, "hello eu nobody\n", []string{"work.gxl:11:25: error: gx.cmd: command failed with exit status 3", "    boom\n", "= flow stack: main.fail", "= resume with: gxl run --resume"}},
 		{"check error never starts", []string{"run", "bad.gxl", "f"}, 2, "", []string{"unknown built-in `gx.ech`", "did you mean `gx.echo`?", "the workflow was not started"}},
 		{"unknown flow", []string{"run", "helo"}, 2, "", []string{"flow \"helo\" not found", "did you mean `hello`?"}},
 		{"unknown env", []string{"run", "-e", "prod", "hello"}, 2, "", []string{"environment \"prod\" not found"}},

@@ -369,7 +369,7 @@ func TestRunDebugOnATerminal(t *testing.T) {
 	tm.send(":vars SEC\r")
 	tm.expect("SEC_KEY = *** (secret string)")
 	tm.send(":quit\r")
-	tm.expect("aborting the run", "rolled back", "FAILED", "run aborted from the debugger")
+	tm.expect("aborting the run", "rolled back", "work.gxl:22:20: error: run aborted from the debugger")
 	if code := tm.exit(); code != 1 {
 		t.Fatalf("exit code %d", code)
 	}
@@ -404,7 +404,7 @@ func TestRunDebugWithoutTerminal(t *testing.T) {
 		t.Fatalf("retry: exit %d\n%s", code, out)
 	}
 	out, code = run("", "run", "--debug", "work.gxl", "ship")
-	if code != 1 || !strings.Contains(out, "end of input") || !strings.Contains(out, "rolled back") || !strings.Contains(out, "FAILED") {
+	if code != 1 || !strings.Contains(out, "end of input") || !strings.Contains(out, "rolled back") || !strings.Contains(out, "work.gxl:24:27: error: gx.assert: assert failed") {
 		t.Fatalf("end of input: exit %d\n%s", code, out)
 	}
 	out, code = run("", "run", "--break", "nosuch", "work.gxl", "ship")

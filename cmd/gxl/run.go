@@ -355,7 +355,7 @@ killed run: finished statements are skipped, the interrupted one runs again.`,
 			if debug {
 				sigs = sigs[1:]
 			}
-			ctx, stop := signal.NotifyContext(context.Background(), sigs...)
+			ctx, stop := signalContext(sigs...)
 			defer stop()
 			opt := runtime.Options{
 				Stdout: s.out, Stderr: s.err, Stdin: s.in, Dir: dir,
@@ -385,8 +385,7 @@ killed run: finished statements are skipped, the interrupted one runs again.`,
 			if err != nil {
 				var se *runtime.StepError
 				if errors.As(err, &se) {
-					fmt.Fprintf(s.err, "\nFAILED %s\n  at %s\n  flow stack: %s\n  resume with: gxl run --resume %s\n",
-						errorSummary(se), se.Span.Start, strings.Join(se.Stack, " → "), journal.ID)
+					reportFailure(s, log, f.logFormat, se, prog, journal.ID)
 					return &exitError{code: exitFailed}
 				}
 				var d diag.Diagnostic
@@ -446,17 +445,69 @@ func checkResumable(s *streams, rs *runtime.ResumeState, resumeChanged bool) err
 	return nil
 }
 
-// errorSummary is the message of a step error without its position.
-func errorSummary(se *runtime.StepError) string {
-	var d diag.Diagnostic
-	if errors.As(se.Err, &d) {
-		msg := se.Err.Error()
-		if d.Hint != "" && !strings.Contains(msg, "hint:") {
-			msg += " (hint: " + d.Hint + ")"
+// reportFailure reports a failed step once: in the console as the one
+// diagnostic rendering (position, source line, caret, hint, flow stack,
+// how to resume); with --log-format json as one error event carrying the
+// same facts. The runtime itself does not log the failure at error level.
+func reportFailure(s *streams, log *zap.Logger, format string, se *runtime.StepError, prog *check.Program, runID string) {
+	d := se.Diagnostic()
+	resume := "gxl run --resume " + runID
+	if format == "json" {
+		stack := make([]string, len(se.Frames))
+		for i, f := range se.Frames {
+			stack[i] = f.String()
 		}
-		return msg
+		fields := []zap.Field{zap.String("at", d.Span.Start.String()), zap.String("code", d.Code),
+			zap.String("error", d.Summary), zap.Strings("stack", stack), zap.String("run", runID), zap.String("resume", resume)}
+		if d.Hint != "" {
+			fields = append(fields, zap.String("hint", d.Hint))
+		}
+		if len(d.Notes) > 0 && se.Stop != nil {
+			fields = append(fields, zap.String("interrupted", strings.TrimPrefix(d.Notes[0], "interrupted: ")))
+		}
+		log.Error("step failed", fields...)
+		log.Sync()
+		return
 	}
-	return se.Err.Error()
+	// The program's files, and any other (a nested run's, a module's)
+	// from disk.
+	srcs := &diag.FileSources{}
+	for f, src := range prog.Sources {
+		srcs.Add(f, src)
+	}
+	fmt.Fprintln(s.err)
+	diag.RenderOne(s.err, d.WithNote("resume with: %s", resume), srcs, diag.RenderOptions{Color: isTerminal(s.err)})
+}
+
+// signalContext is cancelled by the first of sigs, with a
+// builtin.SignalError naming it as the cause.
+func signalContext(sigs ...os.Signal) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, sigs...)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case sig := <-ch:
+			cancel(&builtin.SignalError{Signal: signalName(sig)})
+		case <-done:
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(ch)
+		close(done)
+		cancel(context.Canceled)
+	}
+}
+
+func signalName(sig os.Signal) string {
+	switch sig {
+	case os.Interrupt:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	}
+	return sig.String()
 }
 
 // projectRootFor is where .gxl/ lives: the folder holding _gal/project.toml

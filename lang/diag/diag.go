@@ -130,6 +130,10 @@ type Diagnostic struct {
 	Span    Span      `json:"span"`
 	Hint    string    `json:"hint,omitempty"`
 	Related []Related `json:"related,omitempty"`
+	// Notes are further lines of context, each "label: text" (a run
+	// failure's flow stack, how to resume it); they are rendered after
+	// the hint as "= label: text".
+	Notes []string `json:"notes,omitempty"`
 }
 
 // Error makes a Diagnostic usable as an error value (one line, no snippet).
@@ -160,6 +164,12 @@ func (d Diagnostic) WithHint(format string, args ...any) Diagnostic {
 // WithRelated returns d with a related location.
 func (d Diagnostic) WithRelated(sp Span, format string, args ...any) Diagnostic {
 	d.Related = append(append([]Related(nil), d.Related...), Related{Span: sp, Message: fmt.Sprintf(format, args...)})
+	return d
+}
+
+// WithNote returns d with one more note.
+func (d Diagnostic) WithNote(format string, args ...any) Diagnostic {
+	d.Notes = append(append([]string(nil), d.Notes...), fmt.Sprintf(format, args...))
 	return d
 }
 

@@ -64,3 +64,26 @@ func TestRenderJSON(t *testing.T) {
 		t.Fatalf("json: %s", buf.String())
 	}
 }
+
+// TestRenderMultilineAndNotes: a summary of several lines shows its first
+// line in the header and the rest indented below the source line; notes
+// follow the hint.
+func TestRenderMultilineAndNotes(t *testing.T) {
+	src := SourceMap{"w.gxl": []byte("mod main {\n\tflow f { gx.cmd(\"exit 3\"); }\n}\n")}
+	d := Errorf(Span{Start: Pos{File: "w.gxl", Line: 2, Col: 11}, End: Pos{File: "w.gxl", Line: 2, Col: 26}},
+		"step", "gx.cmd: command failed with exit status 3: exit 3\nboom\nbang").
+		WithHint("look at the output").WithNote("flow stack: main.f").WithNote("resume with: gxl run --resume x")
+	var buf bytes.Buffer
+	RenderOne(&buf, d, src, RenderOptions{})
+	want := "w.gxl:2:11: error: gx.cmd: command failed with exit status 3: exit 3\n" +
+		" 2 |  flow f { gx.cmd(\"exit 3\"); }\n" +
+		"   |           ^^^^^^^^^^^^^^^\n" +
+		"    boom\n" +
+		"    bang\n" +
+		"  = hint: look at the output\n" +
+		"  = flow stack: main.f\n" +
+		"  = resume with: gxl run --resume x\n"
+	if got := buf.String(); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}

@@ -78,6 +78,10 @@ const (
 //	   12 | flow deploy : bulid {
 //	      |               ^^^^^
 //	      = hint: did you mean `build`?
+//
+// A summary of several lines (a failed command's error output) shows its
+// first line in the header and the others, indented, below the source
+// line. Notes follow the hint, one "= note" line each.
 func Render(w io.Writer, l List, src Sources, opt RenderOptions) {
 	for i, d := range l.Normalize() {
 		if i > 0 {
@@ -101,14 +105,23 @@ func RenderOne(w io.Writer, d Diagnostic, src Sources, opt RenderOptions) {
 	} else if d.Severity == Note {
 		sevColor = ansiCyan
 	}
-	fmt.Fprintf(w, "%s: %s: %s\n", c(ansiBold, d.Span.Start.String()), c(sevColor, d.Severity.String()), c(ansiBold, d.Summary))
+	first, rest, _ := strings.Cut(d.Summary, "\n")
+	fmt.Fprintf(w, "%s: %s: %s\n", c(ansiBold, d.Span.Start.String()), c(sevColor, d.Severity.String()), c(ansiBold, first))
 	snippet(w, d.Span, src, sevColor, c)
+	if rest != "" {
+		for _, l := range strings.Split(strings.TrimRight(rest, "\n"), "\n") {
+			fmt.Fprintf(w, "    %s\n", l)
+		}
+	}
 	for _, r := range d.Related {
 		fmt.Fprintf(w, "  %s: %s: %s\n", c(ansiBold, r.Span.Start.String()), c(ansiCyan, "note"), r.Message)
 		snippet(w, r.Span, src, ansiCyan, c)
 	}
 	if d.Hint != "" {
 		fmt.Fprintf(w, "  %s %s\n", c(ansiBlue, "= hint:"), d.Hint)
+	}
+	for _, n := range d.Notes {
+		fmt.Fprintf(w, "  %s %s\n", c(ansiBlue, "="), n)
 	}
 }
 

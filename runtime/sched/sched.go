@@ -156,19 +156,36 @@ func Run(ctx context.Context, stage string, units []Unit, jobs int, out io.Write
 	}
 	wg.Wait()
 	var out2 []Result
-	var failed []string
+	fail := &Failure{Stage: stage}
 	for _, u := range order {
 		r := results[u.Name]
 		out2 = append(out2, *r)
 		if r.Status == Failed {
-			failed = append(failed, u.Name)
+			fail.Failed = append(fail.Failed, u.Name)
+			fail.Errs = append(fail.Errs, r.Err)
 		}
 	}
-	if len(failed) > 0 {
-		return out2, fmt.Errorf("stage %s failed for %s", stage, strings.Join(failed, ", "))
+	if len(fail.Failed) > 0 {
+		return out2, fail
 	}
 	return out2, nil
 }
+
+// Failure is the error of a stage in which units failed. Its message
+// names them; it unwraps to their errors (in schedule order), so the
+// position of a module's failing statement reaches the caller.
+type Failure struct {
+	Stage  string
+	Failed []string
+	Errs   []error
+}
+
+func (f *Failure) Error() string {
+	return fmt.Sprintf("stage %s failed for %s", f.Stage, strings.Join(f.Failed, ", "))
+}
+
+// Unwrap gives the failed units' errors.
+func (f *Failure) Unwrap() []error { return f.Errs }
 
 // validate rejects orders that cannot be honoured: a dependency with a
 // lower priority (it would run later) and dependency cycles.

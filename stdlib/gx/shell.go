@@ -149,6 +149,20 @@ func PrepareCommand(text string, lookup func(name string) (value.Value, bool)) (
 	return out.String(), vals, nil
 }
 
+// StoppedError is a command killed because its caller's context stopped
+// (a flow's timeout, a signal). Its message leaves the reason to the
+// cause, which whoever stopped the run reports.
+type StoppedError struct {
+	Command string
+	Cause   error
+}
+
+func (e *StoppedError) Error() string { return "command stopped: " + e.Command }
+
+// Unwrap gives the cause (a builtin.TimeoutError, a builtin.SignalError,
+// context.Canceled).
+func (e *StoppedError) Unwrap() error { return e.Cause }
+
 // MissingVarError reports a ${X} in a command that no variable defines.
 type MissingVarError struct {
 	Name string
@@ -278,9 +292,11 @@ func runShellOnce(c builtin.Ctx, text string, opt ShellOptions) (ShellResult, er
 		return ShellResult{}, err
 	}
 	ctx := c.Context()
+	var ownTimeout error
 	if opt.Timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, opt.Timeout)
+		ownTimeout = &builtin.TimeoutError{What: "command", After: opt.Timeout}
+		ctx, cancel = context.WithTimeoutCause(ctx, opt.Timeout, ownTimeout)
 		defer cancel()
 	}
 	runErr := runner.Run(ctx, file)
@@ -299,15 +315,18 @@ func runShellOnce(c builtin.Ctx, text string, opt ShellOptions) (ShellResult, er
 	var es interp.ExitStatus
 	switch {
 	case runErr == nil:
+	case ctx.Err() != nil:
+		// Killed because the time ran out or the run was cancelled
+		// (whatever exit status the kill left).
+		cause := context.Cause(ctx)
+		if cause == ownTimeout {
+			return res, fmt.Errorf("%w: %s", cause, shown)
+		}
+		return res, &StoppedError{Command: shown, Cause: cause}
 	case errors.As(runErr, &es):
 		res.ExitCode = int(es)
-	case ctx.Err() != nil:
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) && opt.Timeout > 0 {
-			return res, fmt.Errorf("command timed out after %s: %s", opt.Timeout, shown)
-		}
-		return res, fmt.Errorf("command cancelled: %s", shown)
 	default:
-		return res, fmt.Errorf("command %s: %v", shown, runErr)
+		return res, fmt.Errorf("command %s: %w", shown, runErr)
 	}
 	expect := opt.Expect
 	if len(expect) == 0 {
