@@ -408,8 +408,11 @@ func (x *exec) fail(err error, sp diag.Span) error {
 // not say it was stopped (a built-in that drops the context's error).
 func stoppedBy(err, cause error) error {
 	var se *StepError
-	if !errors.As(err, &se) || se.Stop != nil || errors.Is(se.Err, cause) {
+	if !errors.As(err, &se) || se.Stop != nil {
 		return err
+	}
+	if m, ok := se.Err.(maskedError); ok && m.err == cause {
+		return err // the failure is the timeout itself
 	}
 	c := *se
 	c.Stop = cause

@@ -399,7 +399,7 @@ func (x *exec) callBuiltin(b *builtin.Builtin, call *ast.Call) error {
 	if err := b.Run(c, builtin.NewArgs(b, vals)); err != nil {
 		var mv *gx.MissingVarError
 		if errors.As(err, &mv) {
-			return diag.Errorf(call.Span(), "undefined-var", "%s: variable ${%s} is not defined", b.Name, mv.Name).
+			return diag.Errorf(refSpan(call, mv.Name), "undefined-var", "%s: variable ${%s} is not defined", b.Name, mv.Name).
 				WithHint("define it, or give a default: ${%s:value}", mv.Name)
 		}
 		var se *StepError
@@ -681,4 +681,19 @@ func displayPath(p string) string {
 		}
 	}
 	return p
+}
+
+// refSpan is the position of the first ${name} written in the call's
+// string arguments, else the call's.
+func refSpan(call *ast.Call, name string) diag.Span {
+	for _, a := range call.Args {
+		if lit, ok := a.Value.(*ast.StringLit); ok {
+			for _, p := range lit.Parts {
+				if p.Var != nil && p.Var.Name == name && p.Var.Span().IsValid() {
+					return p.Var.Span()
+				}
+			}
+		}
+	}
+	return call.Span()
 }

@@ -339,6 +339,52 @@ func TestSIGTERMRunsUndo(t *testing.T) {
 	}
 }
 
+// TestSignalNamedInFailure: SIGINT stops the running command, and the
+// failure says the run was cancelled by the signal (not "command
+// cancelled"), once, with the statement that was interrupted.
+func TestSignalNamedInFailure(t *testing.T) {
+	dir := project(t, map[string]string{"_gal/project.toml": "", "_gal/work.gxl": `mod envs { env default { } }
+mod main {
+    flow wait { gx.cmd("touch started; sleep 60"); }
+}
+`})
+	cmd := exec.Command(gxlBin, "run", "-q", "wait")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "started")); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			cmd.Wait()
+			t.Fatal("the command never started")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cmd.Process.Signal(os.Interrupt)
+	err := cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+		t.Fatalf("exit: %v\n%s", err, errb.String())
+	}
+	out := errb.String()
+	for _, want := range []string{"_gal/work.gxl:3:17: error: cancelled by signal SIGINT\n", "= interrupted: gx.cmd: command stopped: touch started; sleep 60\n", "= flow stack: main.wait\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Count(out, "error:") != 1 {
+		t.Errorf("the failure is not reported once:\n%s", out)
+	}
+}
+
 // TestDocsMatchRegistry keeps docs/<family>.md equal to `gxl doc --markdown`.
 func TestDocsMatchRegistry(t *testing.T) {
 	for _, fam := range []string{"gx", "pg", "redis", "k8s", "http", "sys"} {
