@@ -68,7 +68,7 @@ func publishCatalog(catalog, out string) (int, error) {
 		}
 		var ce catalogEntry
 		if err := yaml.Unmarshal(b, &ce); err != nil {
-			return n, fmt.Errorf("%s: %v", meta, err)
+			return n, fmt.Errorf("%s: %w", meta, err)
 		}
 		if ce.Repo == "" || ce.Tag == "" {
 			return n, fmt.Errorf("%s: give repo and tag", meta)
@@ -78,7 +78,7 @@ func publishCatalog(catalog, out string) (int, error) {
 			return n, fmt.Errorf("%s: repo must be an https:// address", meta)
 		}
 		if err := publishOne(filepath.Join(catalog, e.Name()), filepath.Join(out, filepath.FromSlash(rest)), ce.Tag); err != nil {
-			return n, fmt.Errorf("%s: %v", ce.Repo, err)
+			return n, fmt.Errorf("%s: %w", ce.Repo, err)
 		}
 		n++
 	}

@@ -50,7 +50,7 @@ func KubeBinDir() (string, error) {
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return "", fmt.Errorf("build-k8s-tools.sh: %v", err)
+		return "", fmt.Errorf("build-k8s-tools.sh: %w", err)
 	}
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	dir := lines[len(lines)-1]
@@ -194,7 +194,7 @@ current-context: gxl
 	node := `{"apiVersion":"v1","kind":"Node","metadata":{"name":"kwok-node-0","annotations":{"kwok.x-k8s.io/node":"fake"},"labels":{"kubernetes.io/hostname":"kwok-node-0","type":"kwok"}}}`
 	pemCA, _ := os.ReadFile(crt)
 	if err := httpPost(wctx, k.Server+"/api/v1/nodes", tokens["admin"], pemCA, node); err != nil {
-		return nil, fmt.Errorf("create the kwok node: %v", err)
+		return nil, fmt.Errorf("create the kwok node: %w", err)
 	}
 	ok = true
 	return k, nil

@@ -89,7 +89,7 @@ func InstallDeps() error {
 	}
 	out, err := exec.Command("bash", script).CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("install-deps.sh: %v\n%s", err, out)
+		return fmt.Errorf("install-deps.sh: %w\n%s", err, out)
 	}
 	return nil
 }
@@ -123,7 +123,7 @@ func (c *PGCluster) pgCmd(name string, args ...string) *exec.Cmd {
 func (c *PGCluster) run(name string, args ...string) error {
 	out, err := c.pgCmd(name, args...).CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+		return fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, out)
 	}
 	return nil
 }
@@ -147,7 +147,7 @@ func StartPG(ctx context.Context, base string, opt PGOptions) (*PGCluster, error
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
-			return nil, fmt.Errorf("running as root needs the postgres user: %v", err)
+			return nil, fmt.Errorf("running as root needs the postgres user: %w", err)
 		}
 		uid, _ := strconv.Atoi(u.Uid)
 		gid, _ := strconv.Atoi(u.Gid)
@@ -298,7 +298,7 @@ func (c *PGCluster) WaitStreaming(ctx context.Context, primary *PGNode, name str
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("standby %s not streaming from %s (state %q, %v)\n%s", name, primary.Name, state, err, c.Logs())
+			return fmt.Errorf("standby %s not streaming from %s (state %q, %w)\n%s", name, primary.Name, state, err, c.Logs())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -108,7 +108,7 @@ func StartRedis(ctx context.Context, base string, opt RedisOptions) (*RedisHA, e
 	}
 	if err := WaitRedis(ctx, 10*time.Second, func(ctx context.Context) error { return linkUp(ctx, h.Replica.Addr()) }); err != nil {
 		h.Stop()
-		return nil, fmt.Errorf("replica not linked: %v\n%s", err, h.Logs())
+		return nil, fmt.Errorf("replica not linked: %w\n%s", err, h.Logs())
 	}
 	if opt.Sentinels > 0 {
 		sbin, err := RedisBin("redis-sentinel")
@@ -146,7 +146,7 @@ func StartRedis(ctx context.Context, base string, opt RedisOptions) (*RedisHA, e
 				reps, err2 := c.Replicas(ctx, h.MasterName).Result()
 				c.Close()
 				if err != nil || err2 != nil {
-					return fmt.Errorf("sentinel %s: %v %v", s.Name, err, err2)
+					return fmt.Errorf("sentinel %s: %w %w", s.Name, err, err2)
 				}
 				if m["num-other-sentinels"] != strconv.Itoa(opt.Sentinels-1) || len(reps) == 0 {
 					return fmt.Errorf("sentinel %s not converged", s.Name)
@@ -156,7 +156,7 @@ func StartRedis(ctx context.Context, base string, opt RedisOptions) (*RedisHA, e
 		}
 		if err := WaitRedis(ctx, 30*time.Second, ready); err != nil {
 			h.Stop()
-			return nil, fmt.Errorf("sentinels: %v\n%s", err, h.Logs())
+			return nil, fmt.Errorf("sentinels: %w\n%s", err, h.Logs())
 		}
 	}
 	return h, nil

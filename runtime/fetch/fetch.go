@@ -189,7 +189,7 @@ func ReadLock(path string) (*Lock, error) {
 	}
 	var l Lock
 	if err := yaml.Unmarshal(b, &l); err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return &l, nil
 }
@@ -236,7 +236,7 @@ func (f *Fetcher) cacheDir(url string) string {
 func (f *Fetcher) Fetch(root string, m *system.Module, dst string, lock *Lock) (Locked, error) {
 	rs := f.protected(root)
 	if _, err := fsguard.Check(dst, rs); err != nil {
-		return Locked{}, fmt.Errorf("module %s: folder %v", m.Name, err)
+		return Locked{}, fmt.Errorf("module %s: folder %w", m.Name, err)
 	}
 	if m.Addr.Path != "" {
 		return f.copyPath(root, m, dst, lock, rs)
@@ -248,11 +248,11 @@ func (f *Fetcher) Fetch(root string, m *system.Module, dst string, lock *Lock) (
 	defer f.lockDir(f.cacheDir(url))()
 	repo, err := f.mirror(url)
 	if err != nil {
-		return Locked{}, fmt.Errorf("module %s (%s): %v", m.Name, m.Addr.Repo, err)
+		return Locked{}, fmt.Errorf("module %s (%s): %w", m.Name, m.Addr.Repo, err)
 	}
 	ref, hash, err := resolve(repo, m.Addr)
 	if err != nil {
-		return Locked{}, fmt.Errorf("module %s (%s): %v", m.Name, m.Addr.Repo, err)
+		return Locked{}, fmt.Errorf("module %s (%s): %w", m.Name, m.Addr.Repo, err)
 	}
 	if prev := lock.find(m.Name); prev != nil && prev.Repo == m.Addr.Repo && prev.Ref == ref && prev.Commit != "" &&
 		prev.Commit != hash.String() && m.Addr.Tag != "" && !f.Update {
@@ -260,7 +260,7 @@ func (f *Fetcher) Fetch(root string, m *system.Module, dst string, lock *Lock) (
 			m.Name, m.Addr.Tag, short(prev.Commit), short(hash.String()))
 	}
 	if err := materialise(repo, hash, dst, rs); err != nil {
-		return Locked{}, fmt.Errorf("module %s: %v", m.Name, err)
+		return Locked{}, fmt.Errorf("module %s: %w", m.Name, err)
 	}
 	e := Locked{Name: m.Name, Repo: m.Addr.Repo, Ref: ref, Commit: hash.String()}
 	lock.set(e)
@@ -304,7 +304,7 @@ func (f *Fetcher) mirror(url string) (*git.Repository, error) {
 		Force:     true,
 	})
 	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
-		return nil, fmt.Errorf("fetch %s: %v", url, err)
+		return nil, fmt.Errorf("fetch %s: %w", url, err)
 	}
 	return repo, nil
 }
@@ -417,7 +417,7 @@ func (f *Fetcher) copyPath(root string, m *system.Module, dst string, lock *Lock
 	}
 	real, inside, err := confine.Inside(root, src)
 	if err != nil {
-		return Locked{}, fmt.Errorf("module %s: path %s: %v", m.Name, m.Addr.Path, err)
+		return Locked{}, fmt.Errorf("module %s: path %s: %w", m.Name, m.Addr.Path, err)
 	}
 	if !inside {
 		return Locked{}, fmt.Errorf("module %s: path %s is outside the system folder %s; refused", m.Name, m.Addr.Path, root)
@@ -455,7 +455,7 @@ func (f *Fetcher) copyPath(root string, m *system.Module, dst string, lock *Lock
 	})
 	if err != nil {
 		os.RemoveAll(tmp)
-		return Locked{}, fmt.Errorf("module %s: %v", m.Name, err)
+		return Locked{}, fmt.Errorf("module %s: %w", m.Name, err)
 	}
 	if err := fsguard.Replace(tmp, dst, rs); err != nil {
 		return Locked{}, err

@@ -127,7 +127,7 @@ func Untar(file, dst string, replace bool, protect fsguard.Roots) error {
 	defer f.Close()
 	gz, err := gzip.NewReader(f)
 	if err != nil {
-		return fmt.Errorf("%s: %v", file, err)
+		return fmt.Errorf("%s: %w", file, err)
 	}
 	parent := filepath.Dir(dst)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
@@ -161,7 +161,7 @@ func extract(file string, r io.Reader, tmp string) error {
 			break
 		}
 		if err != nil {
-			return fmt.Errorf("%s: %v", file, err)
+			return fmt.Errorf("%s: %w", file, err)
 		}
 		name := filepath.FromSlash(hdr.Name)
 		if filepath.IsAbs(name) || hasDotDot(name) {

@@ -249,7 +249,7 @@ func runReadStdin(c builtin.Ctx, a builtin.Args) error {
 		}
 		if err != nil {
 			if line.Len() == 0 {
-				return fmt.Errorf("read_stdin: no input (%v)", err)
+				return fmt.Errorf("read_stdin: no input (%w)", err)
 			}
 			break
 		}

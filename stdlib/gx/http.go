@@ -57,6 +57,7 @@ func runDownload(c builtin.Ctx, a builtin.Args) error {
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
+		// %v, not %w: err is a *url.Error holding the unmasked URL.
 		return fmt.Errorf("download %s: %v", c.Mask(u), err)
 	}
 	defer resp.Body.Close()
@@ -73,6 +74,7 @@ func runDownload(c builtin.Ctx, a builtin.Args) error {
 	defer os.Remove(tmp.Name())
 	if _, err := io.Copy(tmp, resp.Body); err != nil {
 		tmp.Close()
+		// %v, not %w: err is a *url.Error holding the unmasked URL.
 		return fmt.Errorf("download %s: %v", c.Mask(u), err)
 	}
 	if err := tmp.Close(); err != nil {
@@ -112,6 +114,7 @@ func runUpload(c builtin.Ctx, a builtin.Args) error {
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
+		// %v, not %w: err is a *url.Error holding the unmasked URL.
 		return fmt.Errorf("upload to %s: %v", c.Mask(a.Str("url")), err)
 	}
 	defer resp.Body.Close()

@@ -231,7 +231,7 @@ func runShellOnce(c builtin.Ctx, text string, opt ShellOptions) (ShellResult, er
 	}
 	file, err := syntax.NewParser().Parse(strings.NewReader(script), "")
 	if err != nil {
-		return ShellResult{}, fmt.Errorf("shell syntax error in %q: %v", shown, err)
+		return ShellResult{}, fmt.Errorf("shell syntax error in %q: %w", shown, err)
 	}
 	env := c.Environ()
 	for k, v := range opt.Extra {

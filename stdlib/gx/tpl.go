@@ -27,7 +27,7 @@ func runTpl(c builtin.Ctx, a builtin.Args) error {
 	switch {
 	case a.Str("data") != "":
 		if err := json.Unmarshal([]byte(a.Str("data")), &data); err != nil {
-			return fmt.Errorf("gx.tpl: data is not JSON: %v", err)
+			return fmt.Errorf("gx.tpl: data is not JSON: %w", err)
 		}
 	case a.Str("file") != "":
 		b, err := os.ReadFile(abs(a.Str("file")))
@@ -35,7 +35,7 @@ func runTpl(c builtin.Ctx, a builtin.Args) error {
 			return err
 		}
 		if err := json.Unmarshal(b, &data); err != nil {
-			return fmt.Errorf("gx.tpl: %s is not JSON: %v", a.Str("file"), err)
+			return fmt.Errorf("gx.tpl: %s is not JSON: %w", a.Str("file"), err)
 		}
 	default:
 		m := map[string]any{}
@@ -126,11 +126,11 @@ func renderFile(c builtin.Ctx, src, dst string, data any) error {
 		return err
 	}
 	if err := strictCheck(string(b), data); err != nil {
-		return fmt.Errorf("%s: %v", src, err)
+		return fmt.Errorf("%s: %w", src, err)
 	}
 	out, err := raymond.Render(string(b), data)
 	if err != nil {
-		return fmt.Errorf("%s: %v", src, err)
+		return fmt.Errorf("%s: %w", src, err)
 	}
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err

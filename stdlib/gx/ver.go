@@ -70,7 +70,7 @@ func runVer(c builtin.Ctx, a builtin.Args) error {
 	}
 	nv, err := BumpVersion(string(b), a.Str("inc"))
 	if err != nil {
-		return fmt.Errorf("%s: %v", a.Str("file"), err)
+		return fmt.Errorf("%s: %w", a.Str("file"), err)
 	}
 	if err := writeAtomic(path, []byte(nv+"\n")); err != nil {
 		return err

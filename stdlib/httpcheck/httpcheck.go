@@ -35,7 +35,7 @@ func run(c builtin.Ctx, a builtin.Args) error {
 	if p := a.Str("body"); p != "" {
 		var err error
 		if re, err = regexp.Compile(p); err != nil {
-			return fmt.Errorf("http.check: body pattern: %v", err)
+			return fmt.Errorf("http.check: body pattern: %w", err)
 		}
 	}
 	pol, err := a.RetryPolicy()

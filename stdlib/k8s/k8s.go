@@ -129,7 +129,7 @@ func newClient(c builtin.Ctx, a builtin.Args) (*client, error) {
 	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, over)
 	cfg, err := cc.ClientConfig()
 	if err != nil {
-		return nil, fmt.Errorf("kubeconfig: %v", err)
+		return nil, fmt.Errorf("kubeconfig: %w", err)
 	}
 	cfg.Timeout = 30 * time.Second
 	ns, _, _ := cc.Namespace()
@@ -159,7 +159,7 @@ func clientFor(cfg *rest.Config, ns string) (*client, error) {
 func (k *client) resource(gvk schema.GroupVersionKind, ns string) (dynamic.ResourceInterface, *meta.RESTMapping, error) {
 	m, err := k.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 	if err != nil {
-		return nil, nil, fmt.Errorf("unknown kind %s: %v", gvk.Kind, err)
+		return nil, nil, fmt.Errorf("unknown kind %s: %w", gvk.Kind, err)
 	}
 	if m.Scope.Name() == meta.RESTScopeNameNamespace {
 		if ns == "" {
@@ -174,7 +174,7 @@ func (k *client) resource(gvk schema.GroupVersionKind, ns string) (dynamic.Resou
 func (k *client) byKind(kind, ns string) (dynamic.ResourceInterface, error) {
 	gvr, err := k.mapper.ResourceFor(schema.GroupVersionResource{Resource: strings.ToLower(kind)})
 	if err != nil {
-		return nil, fmt.Errorf("unknown kind %q: %v", kind, err)
+		return nil, fmt.Errorf("unknown kind %q: %w", kind, err)
 	}
 	gvk, err := k.mapper.KindFor(gvr)
 	if err != nil {
@@ -236,7 +236,7 @@ func readObjects(c builtin.Ctx, a builtin.Args) ([]*unstructured.Unstructured, e
 				if errors.Is(err, io.EOF) {
 					break
 				}
-				return nil, fmt.Errorf("%s: %v", names[i], err)
+				return nil, fmt.Errorf("%s: %w", names[i], err)
 			}
 			if len(m) == 0 {
 				continue
@@ -271,7 +271,7 @@ func applyOne(ctx context.Context, k *client, u *unstructured.Unstructured, dryR
 	}
 	before, err := r.Get(ctx, u.GetName(), metav1.GetOptions{})
 	if err != nil && !apierrors.IsNotFound(err) {
-		return "", nil, fmt.Errorf("%s: %v", describe(u), err)
+		return "", nil, fmt.Errorf("%s: %w", describe(u), err)
 	}
 	opts := metav1.ApplyOptions{FieldManager: FieldManager, Force: true}
 	if dryRun {
@@ -279,7 +279,7 @@ func applyOne(ctx context.Context, k *client, u *unstructured.Unstructured, dryR
 	}
 	after, err := r.Apply(ctx, u.GetName(), u, opts)
 	if err != nil {
-		return "", nil, fmt.Errorf("apply %s: %v", describe(u), err)
+		return "", nil, fmt.Errorf("apply %s: %w", describe(u), err)
 	}
 	// Compare content, not resourceVersion: controllers write status and
 	// bookkeeping annotations at any time, which bumps resourceVersion
@@ -327,7 +327,7 @@ func runApply(c builtin.Ctx, a builtin.Args) error {
 	for _, u := range objs {
 		res, _, err := applyOne(ctx, k, u, false)
 		if err != nil {
-			return fmt.Errorf("k8s.apply (%s): %v", k.server, err)
+			return fmt.Errorf("k8s.apply (%s): %w", k.server, err)
 		}
 		counts[res]++
 		applied[describe(u)] = true
@@ -406,7 +406,7 @@ func runDiff(c builtin.Ctx, a builtin.Args) error {
 			if apierrors.IsNotFound(err) || strings.Contains(err.Error(), "not found") {
 				res = "created"
 			} else {
-				return fmt.Errorf("k8s.diff (%s): %v", k.server, err)
+				return fmt.Errorf("k8s.diff (%s): %w", k.server, err)
 			}
 		}
 		if res != "unchanged" {
@@ -526,7 +526,7 @@ func runScale(c builtin.Ctx, a builtin.Args) error {
 	}
 	patch := []byte(fmt.Sprintf(`{"spec":{"replicas":%d}}`, a.Int("replicas")))
 	if _, err := r.Patch(ctx, a.Str("name"), types.MergePatchType, patch, metav1.PatchOptions{FieldManager: FieldManager}, "scale"); err != nil {
-		return fmt.Errorf("k8s.scale %s/%s: %v", a.Str("kind"), a.Str("name"), err)
+		return fmt.Errorf("k8s.scale %s/%s: %w", a.Str("kind"), a.Str("name"), err)
 	}
 	c.Logf("k8s.scale %s/%s to %d", a.Str("kind"), a.Str("name"), a.Int("replicas"))
 	return nil
@@ -541,7 +541,7 @@ func runGet(c builtin.Ctx, a builtin.Args) error {
 	}
 	u, err := r.Get(ctx, a.Str("name"), metav1.GetOptions{})
 	if err != nil {
-		return fmt.Errorf("k8s.get %s/%s: %v", a.Str("kind"), a.Str("name"), err)
+		return fmt.Errorf("k8s.get %s/%s: %w", a.Str("kind"), a.Str("name"), err)
 	}
 	b, _ := json.Marshal(u.Object)
 	var x any
@@ -565,7 +565,7 @@ func runDelete(c builtin.Ctx, a builtin.Args) error {
 	}
 	err = r.Delete(ctx, a.Str("name"), metav1.DeleteOptions{})
 	if err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("k8s.delete %s/%s: %v", a.Str("kind"), a.Str("name"), err)
+		return fmt.Errorf("k8s.delete %s/%s: %w", a.Str("kind"), a.Str("name"), err)
 	}
 	c.Logf("k8s.delete %s/%s", a.Str("kind"), a.Str("name"))
 	return nil
@@ -591,7 +591,7 @@ func runRollback(c builtin.Ctx, a builtin.Args) error {
 	name := a.Str("name")
 	d, err := deps.Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
-		return fmt.Errorf("k8s.rollback %s: %v", name, err)
+		return fmt.Errorf("k8s.rollback %s: %w", name, err)
 	}
 	cur, _ := strconv.Atoi(d.GetAnnotations()[revisionAnnotation])
 	list, err := rss.List(ctx, metav1.ListOptions{})
@@ -623,7 +623,7 @@ func runRollback(c builtin.Ctx, a builtin.Args) error {
 	}
 	patch, _ := json.Marshal(map[string]any{"spec": map[string]any{"template": tpl}})
 	if _, err := deps.Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: FieldManager}); err != nil {
-		return fmt.Errorf("k8s.rollback %s: %v", name, err)
+		return fmt.Errorf("k8s.rollback %s: %w", name, err)
 	}
 	c.Logf("k8s.rollback %s: to revision %d", name, prevRev)
 	return nil

@@ -160,13 +160,13 @@ func ReadStatus(ctx context.Context, dsn string) (*Status, error) {
 		(select timeline_id from pg_control_checkpoint()),
 		case when pg_is_in_recovery() then coalesce(pg_last_wal_replay_lsn()::text, '') else pg_current_wal_lsn()::text end`).
 		Scan(&st.InRecover, &st.Timeline, &st.LSN); err != nil {
-		return nil, fmt.Errorf("%s: status: %v", st.Server, err)
+		return nil, fmt.Errorf("%s: status: %w", st.Server, err)
 	}
 	if !st.InRecover {
 		rows, err := conn.Query(ctx, `select coalesce(application_name,''), coalesce(state,''), coalesce(sync_state,''),
 			coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn), 0)::bigint from pg_stat_replication order by 1`)
 		if err != nil {
-			return nil, fmt.Errorf("%s: pg_stat_replication: %v", st.Server, err)
+			return nil, fmt.Errorf("%s: pg_stat_replication: %w", st.Server, err)
 		}
 		for rows.Next() {
 			var r Replica
@@ -290,7 +290,7 @@ func Fence(ctx context.Context, dsn string) error {
 		"select pg_terminate_backend(pid) from pg_stat_activity where pid <> pg_backend_pid() and backend_type = 'client backend'",
 	} {
 		if _, err := conn.Exec(ctx, q); err != nil {
-			return fmt.Errorf("%s: fence: %v", server(dsn), err)
+			return fmt.Errorf("%s: fence: %w", server(dsn), err)
 		}
 	}
 	return nil
@@ -318,18 +318,18 @@ func Promote(ctx context.Context, dsn, syncNames string) error {
 	defer conn.Close(ctx)
 	var ok bool
 	if err := conn.QueryRow(ctx, "select pg_promote(wait => true, wait_seconds => 60)").Scan(&ok); err != nil || !ok {
-		return fmt.Errorf("%s: pg_promote: %v", server(dsn), err)
+		return fmt.Errorf("%s: pg_promote: %w", server(dsn), err)
 	}
 	if syncNames != "" {
 		if _, err := conn.Exec(ctx, "alter system set synchronous_standby_names = '"+strings.ReplaceAll(syncNames, "'", "''")+"'"); err != nil {
-			return fmt.Errorf("%s: set synchronous_standby_names: %v", server(dsn), err)
+			return fmt.Errorf("%s: set synchronous_standby_names: %w", server(dsn), err)
 		}
 		conn.Exec(ctx, "select pg_reload_conf()")
 	}
 	// txid_current() needs a writable transaction.
 	var xid int64
 	if err := conn.QueryRow(ctx, "select txid_current()").Scan(&xid); err != nil {
-		return fmt.Errorf("%s: promoted but does not accept writes: %v", server(dsn), err)
+		return fmt.Errorf("%s: promoted but does not accept writes: %w", server(dsn), err)
 	}
 	return nil
 }
@@ -453,7 +453,7 @@ func asPostgres(ctx context.Context, bin, prog string, args ...string) (string, 
 	cmd := exec.CommandContext(ctx, full[0], full[1:]...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return string(out), fmt.Errorf("%s: %v: %s", prog, err, strings.TrimSpace(string(out)))
+		return string(out), fmt.Errorf("%s: %w: %s", prog, err, strings.TrimSpace(string(out)))
 	}
 	return string(out), nil
 }
@@ -489,18 +489,18 @@ func runRejoin(c builtin.Ctx, a builtin.Args) error {
 	// The promoted node shows its new timeline only after a checkpoint;
 	// without it pg_rewind sees nothing to rewind.
 	if _, err := conn.Exec(ctx, "checkpoint"); err != nil {
-		return fmt.Errorf("%s: checkpoint: %v", server(src), err)
+		return fmt.Errorf("%s: checkpoint: %w", server(src), err)
 	}
 	cfg, _ := pgx.ParseConfig(src)
 	source := fmt.Sprintf("host=%s port=%d user=%s dbname=%s application_name=%s", cfg.Host, cfg.Port, cfg.User, cfg.Database, name)
 	if out, err := asPostgres(ctx, bin, "pg_rewind", "-D", data, "--source-server="+source, "-R"); err != nil {
-		return fmt.Errorf("pg.rejoin %s: %v", name, err)
+		return fmt.Errorf("pg.rejoin %s: %w", name, err)
 	} else if strings.Contains(out, "no rewind required") {
 		c.Logf("pg.rejoin: no rewind required")
 	}
 	slot := name + "_slot"
 	if _, err := conn.Exec(ctx, "select pg_create_physical_replication_slot($1) where not exists (select 1 from pg_replication_slots where slot_name = $1)", slot); err != nil {
-		return fmt.Errorf("%s: create slot %s: %v", server(src), slot, err)
+		return fmt.Errorf("%s: create slot %s: %w", server(src), slot, err)
 	}
 	// pg_rewind copied the source's postgresql.auto.conf (its slot name,
 	// and any fencing): point the node at its own slot, writable settings
@@ -514,7 +514,7 @@ func runRejoin(c builtin.Ctx, a builtin.Args) error {
 	f.Close()
 	logPath := filepath.Join(filepath.Dir(data), filepath.Base(data)+".rejoin.log")
 	if _, err := asPostgres(ctx, bin, "pg_ctl", "-D", data, "-l", logPath, "-o", "-p "+port+" -k "+sock, "-w", "-t", "60", "start"); err != nil {
-		return fmt.Errorf("pg.rejoin: start %s: %v", name, err)
+		return fmt.Errorf("pg.rejoin: start %s: %w", name, err)
 	}
 	if err := retry.Poll(ctx, 50*time.Millisecond, 0, name+" to stream from "+server(src), func(ctx context.Context) (bool, error) {
 		var state string
@@ -541,7 +541,7 @@ func runExec(c builtin.Ctx, a builtin.Args) error {
 		}
 		b, err := os.ReadFile(f)
 		if err != nil {
-			return fmt.Errorf("pg.exec: %v", err)
+			return fmt.Errorf("pg.exec: %w", err)
 		}
 		sql = string(b)
 	}

@@ -99,7 +99,7 @@ func ReadInfo(ctx context.Context, addr, password string) (Info, error) {
 	defer c.Close()
 	s, err := c.Info(ctx, "replication").Result()
 	if err != nil {
-		return nil, fmt.Errorf("redis %s: %v", addr, err)
+		return nil, fmt.Errorf("redis %s: %w", addr, err)
 	}
 	info := Info{}
 	for _, line := range strings.Split(s, "\n") {
@@ -155,7 +155,7 @@ func runWaitSync(c builtin.Ctx, a builtin.Args) error {
 	d := a.Duration("timeout")
 	n, err := cl.Wait(ctx, int(want), d).Result()
 	if err != nil {
-		return fmt.Errorf("redis %s: WAIT: %v", a.Str("addr"), err)
+		return fmt.Errorf("redis %s: WAIT: %w", a.Str("addr"), err)
 	}
 	if n < want {
 		return fmt.Errorf("redis %s: %d of %d replicas acknowledged within %s", a.Str("addr"), n, want, d)
@@ -172,7 +172,7 @@ func Fence(ctx context.Context, addr, password, primary string) error {
 	c := client(addr, password)
 	defer c.Close()
 	if err := c.SlaveOf(ctx, host, port).Err(); err != nil {
-		return fmt.Errorf("redis %s: REPLICAOF %s: %v", addr, primary, err)
+		return fmt.Errorf("redis %s: REPLICAOF %s: %w", addr, primary, err)
 	}
 	return nil
 }
@@ -262,7 +262,7 @@ func sentinelFailover(ctx context.Context, c builtin.Ctx, sentinels []string, na
 		pcancel()
 		if alive {
 			if err := sc.Failover(ctx, name).Err(); err != nil {
-				return "", fmt.Errorf("SENTINEL FAILOVER %s: %v", name, err)
+				return "", fmt.Errorf("SENTINEL FAILOVER %s: %w", name, err)
 			}
 		}
 	}
@@ -299,7 +299,7 @@ func directFailover(ctx context.Context, c builtin.Ctx, replicas []string, pw st
 	cl := client(best, pw)
 	defer cl.Close()
 	if err := cl.SlaveOf(ctx, "NO", "ONE").Err(); err != nil {
-		return "", fmt.Errorf("redis %s: REPLICAOF NO ONE: %v", best, err)
+		return "", fmt.Errorf("redis %s: REPLICAOF NO ONE: %w", best, err)
 	}
 	for _, r := range replicas {
 		if r != best {
@@ -334,7 +334,7 @@ func runSwitchover(c builtin.Ctx, a builtin.Args) error {
 	// FAILOVER pauses writes on the primary, waits for the replica's
 	// offset and swaps roles: nothing acknowledged is lost.
 	if err := cl.Do(ctx, "FAILOVER", "TO", host, port, "TIMEOUT", a.Duration("timeout").Milliseconds()).Err(); err != nil {
-		return fmt.Errorf("redis %s: FAILOVER TO %s: %v", old, reps[0], err)
+		return fmt.Errorf("redis %s: FAILOVER TO %s: %w", old, reps[0], err)
 	}
 	if err := retry.Poll(ctx, 20*time.Millisecond, 0, reps[0]+" to become primary", func(ctx context.Context) (bool, error) {
 		info, err := ReadInfo(ctx, reps[0], pw)

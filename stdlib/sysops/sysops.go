@@ -189,7 +189,7 @@ func runFetch(c builtin.Ctx, a builtin.Args) error {
 		record(c, res)
 	}
 	if err := lock.Write(lockPath); err != nil {
-		return fmt.Errorf("lock file: %v", err)
+		return fmt.Errorf("lock file: %w", err)
 	}
 	c.Set(a.Str("out"), obj(fetched))
 	return stageResult(c, "fetch", res, runErr)

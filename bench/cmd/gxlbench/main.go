@@ -259,7 +259,7 @@ func runOnce(dir string, stdout io.Writer, argv []string) (time.Duration, error)
 	err := cmd.Run()
 	d := time.Since(start)
 	if err != nil {
-		return 0, fmt.Errorf("%s: %v\n%s", strings.Join(argv, " "), err, tail(stderr.String(), 2000))
+		return 0, fmt.Errorf("%s: %w\n%s", strings.Join(argv, " "), err, tail(stderr.String(), 2000))
 	}
 	return d, nil
 }

@@ -58,7 +58,7 @@ func parseCheck(b *bench) ([]Row, error) {
 	s, err := b.timeIt("parse+check in process, 100,000 lines", func() error {
 		_, ds := check.CheckSource("bench.gxl", src, check.Options{Registry: reg})
 		if ds.HasErrors() {
-			return fmt.Errorf("generated program: %v", ds.Errors()[0])
+			return fmt.Errorf("generated program: %w", ds.Errors()[0])
 		}
 		return nil
 	})
@@ -286,7 +286,7 @@ func journalGrowth(b *bench) ([]Row, error) {
 	}
 	prog, ds := check.Load(path, check.Options{Registry: stdlib.Default()})
 	if ds.HasErrors() {
-		return nil, fmt.Errorf("journal growth program: %v", ds.Errors()[0])
+		return nil, fmt.Errorf("journal growth program: %w", ds.Errors()[0])
 	}
 	var size int64
 	run := func(journal bool) error {

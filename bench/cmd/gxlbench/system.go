@@ -60,7 +60,7 @@ func fanOut(b *bench) ([]Row, error) {
 		}
 	}
 	if out, err := exec.Command(b.gxl, "run", "-q", filepath.Join(root, "sys/workflows/operators.gxl"), "fetch").CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("fetch: %v\n%s", err, tail(string(out), 2000))
+		return nil, fmt.Errorf("fetch: %w\n%s", err, tail(string(out), 2000))
 	}
 	check := func(out []byte) error {
 		if n := strings.Count(string(out), fmt.Sprintf(": %d ok", fanModules)); n != fanStages {
@@ -137,7 +137,7 @@ func failover(b *bench) ([]Row, error) {
 		var out bytes.Buffer
 		kb, err := peakRSS(dir, &out, argv)
 		if err != nil {
-			return fmt.Errorf("%v\n%s", err, tail(out.String(), 2000))
+			return fmt.Errorf("%w\n%s", err, tail(out.String(), 2000))
 		}
 		rss[file] = max(rss[file], kb)
 		return nil
@@ -159,7 +159,7 @@ func failover(b *bench) ([]Row, error) {
 		gxlRedis.samples = append(gxlRedis.samples, time.Since(killed))
 		h.Cleanup()
 		if err != nil {
-			return nil, fmt.Errorf("gxl redis failover: %v", err)
+			return nil, fmt.Errorf("gxl redis failover: %w", err)
 		}
 		// Sentinel on its own.
 		h, err = devstack.StartRedis(ctx, "", devstack.RedisOptions{Sentinels: 3, DownAfter: downAfter})
@@ -172,7 +172,7 @@ func failover(b *bench) ([]Row, error) {
 		sentinel.samples = append(sentinel.samples, time.Since(killed))
 		h.Cleanup()
 		if err != nil {
-			return nil, fmt.Errorf("sentinel failover: %v", err)
+			return nil, fmt.Errorf("sentinel failover: %w", err)
 		}
 		// PostgreSQL: gxl's flow, then a bare promote, each on a fresh pair.
 		for _, useGXL := range []bool{true, false} {
@@ -193,7 +193,7 @@ func failover(b *bench) ([]Row, error) {
 			took := time.Since(killed)
 			c.Cleanup()
 			if err != nil {
-				return nil, fmt.Errorf("pg failover (gxl=%v): %v", useGXL, err)
+				return nil, fmt.Errorf("pg failover (gxl=%v): %w", useGXL, err)
 			}
 			if useGXL {
 				gxlPG.samples = append(gxlPG.samples, took)
@@ -225,7 +225,7 @@ func redisWritable(ctx context.Context, addr string, limit time.Duration) error 
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s not writable after %s: %v", addr, limit, err)
+			return fmt.Errorf("%s not writable after %s: %w", addr, limit, err)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -243,7 +243,7 @@ func pgWritable(ctx context.Context, dsn string, limit time.Duration) error {
 			}
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("not writable after %s: %v", limit, err)
+			return fmt.Errorf("not writable after %s: %w", limit, err)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
