@@ -365,21 +365,10 @@ func (s *Session) printErr(err error) {
 	var list diag.ListError
 	switch {
 	case errors.As(err, &se):
-		d := diag.Diagnostic{Severity: diag.Error, Code: "step", Span: se.Span}
-		var inner diag.Diagnostic
-		if errors.As(se.Err, &inner) {
-			d.Summary, d.Hint = inner.Summary, inner.Hint
-			if inner.Span.IsValid() {
-				d.Span = inner.Span
-			}
-		} else {
-			d.Summary = se.Err.Error()
-		}
+		// The run's one diagnostic for a failed step (hint, flow stack).
+		d := se.Diagnostic()
 		d.Summary = s.scope().Mask(d.Summary)
 		s.renderDiags(diag.List{d})
-		if len(se.Stack) > 0 {
-			fmt.Fprintf(s.out, "  flow stack: %s\n", strings.Join(se.Stack, " → "))
-		}
 	case errors.As(err, &d):
 		s.renderDiags(diag.List{d})
 	case errors.As(err, &list):
