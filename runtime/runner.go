@@ -357,13 +357,13 @@ func (x *exec) frames() []Frame {
 	if x.topName != "" && (len(x.stack) == 0 || x.stack[0].Name != x.topName) {
 		out = append(out, Frame{Name: x.topName})
 	}
-	stack := x.stack
-	if len(stack) > limits.StackShown+1 {
-		// The outermost frame (the flow) and the innermost ones.
-		out = append(out, stack[0], Frame{Name: fmt.Sprintf("… %d more …", len(stack)-limits.StackShown-1)})
-		stack = stack[len(stack)-limits.StackShown:]
+	out = append(out, x.stack...)
+	if len(out) > limits.StackShown+1 {
+		// The outermost frame and the innermost ones.
+		cut := append([]Frame{out[0], {Name: fmt.Sprintf("… %d more …", len(out)-limits.StackShown-1)}}, out[len(out)-limits.StackShown:]...)
+		out = cut
 	}
-	return append(out, stack...)
+	return out
 }
 
 func frameNames(fs []Frame) []string {
@@ -712,7 +712,15 @@ func (x *exec) runFlow(f *check.Flow) error {
 	var re *retry.Error
 	var se *StepError
 	if errors.As(err, &re) && errors.As(re.Err, &se) {
-		return &StepError{Stack: se.Stack, Span: se.Span, Err: &retry.Error{Attempts: re.Attempts, Err: se.Err, Stopped: re.Stopped}}
+		out := *se
+		out.Err = &retry.Error{Attempts: re.Attempts, Err: se.Err, Stopped: re.Stopped}
+		var m maskedError
+		if errors.As(se.Err, &m) {
+			m.msg = (&retry.Error{Attempts: re.Attempts, Err: errors.New(m.msg), Stopped: re.Stopped}).Error()
+			m.err = out.Err
+			out.Err = m
+		}
+		return &out
 	}
 	return err
 }
