@@ -132,6 +132,10 @@ func newClient(c builtin.Ctx, a builtin.Args) (*client, error) {
 		return nil, fmt.Errorf("kubeconfig: %w", err)
 	}
 	cfg.Timeout = 30 * time.Second
+	// client-go's default limiter (5 requests/s, bursts of 10) is slower
+	// than k8s.wait's polling (10/s): its Wait then fails with "would
+	// exceed context deadline" before the real deadline. kubectl's values.
+	cfg.QPS, cfg.Burst = 50, 300
 	ns, _, _ := cc.Namespace()
 	if a.Str("namespace") != "" {
 		ns = a.Str("namespace")
