@@ -9,10 +9,10 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/gxl-dev/gxl/core/diag"
+	"github.com/gxl-dev/gxl/core/value"
 	"github.com/gxl-dev/gxl/lang/check"
-	"github.com/gxl-dev/gxl/lang/diag"
 	"github.com/gxl-dev/gxl/runtime"
-	"github.com/gxl-dev/gxl/runtime/value"
 )
 
 // replFile is the name input typed at the prompt has in positions.

@@ -9,8 +9,8 @@ import (
 	"sync"
 
 	"github.com/gxl-dev/gxl/lang/ast"
+	"github.com/gxl-dev/gxl/lang/builtin"
 	"github.com/gxl-dev/gxl/lang/check"
-	"github.com/gxl-dev/gxl/stdlib/builtin"
 )
 
 // Completer completes REPL input from the checker's data: flows and envs

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/gxl-dev/gxl/lang/diag"
+	"github.com/gxl-dev/gxl/core/diag"
 	"github.com/gxl-dev/gxl/runtime"
 )
 

@@ -7,8 +7,8 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/gxl-dev/gxl/core/mask"
 	"github.com/gxl-dev/gxl/runtime"
-	"github.com/gxl-dev/gxl/runtime/mask"
 )
 
 // historyLimit is how many lines the history keeps.

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gxl-dev/gxl/core/value"
 	"github.com/gxl-dev/gxl/runtime"
-	"github.com/gxl-dev/gxl/runtime/value"
 )
 
 func TestHistoryText(t *testing.T) {

@@ -3,8 +3,8 @@ package repl
 import (
 	"strings"
 
+	"github.com/gxl-dev/gxl/core/diag"
 	"github.com/gxl-dev/gxl/lang/ast"
-	"github.com/gxl-dev/gxl/lang/diag"
 	"github.com/gxl-dev/gxl/lang/syntax"
 )
 

@@ -3,9 +3,9 @@ package runtime
 import (
 	"context"
 
+	"github.com/gxl-dev/gxl/core/value"
 	"github.com/gxl-dev/gxl/lang/ast"
 	"github.com/gxl-dev/gxl/lang/check"
-	"github.com/gxl-dev/gxl/runtime/value"
 )
 
 // The functions below let the REPL debugger evaluate what is typed at its

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gxl-dev/gxl/lang/builtin"
 	"github.com/gxl-dev/gxl/runtime"
-	"github.com/gxl-dev/gxl/stdlib/builtin"
 )
 
 // runSrc runs flow of a program written to a temp folder with ctx.

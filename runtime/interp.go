@@ -5,11 +5,11 @@ import (
 	"os"
 	"strings"
 
+	"github.com/gxl-dev/gxl/core/diag"
+	"github.com/gxl-dev/gxl/core/value"
 	"github.com/gxl-dev/gxl/internal/limits"
 	"github.com/gxl-dev/gxl/lang/ast"
-	"github.com/gxl-dev/gxl/lang/diag"
 	"github.com/gxl-dev/gxl/lang/syntax"
-	"github.com/gxl-dev/gxl/runtime/value"
 )
 
 // maxExpand bounds recursive expansion: values containing ${...} are

@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/gxl-dev/gxl/runtime/value"
+	"github.com/gxl-dev/gxl/core/value"
 )
 
 // TestJournalValueRoundTrip: the journal's value encoding keeps integers

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gxl-dev/gxl/lang/builtin"
 	"github.com/gxl-dev/gxl/lang/check"
 	"github.com/gxl-dev/gxl/stdlib"
-	"github.com/gxl-dev/gxl/stdlib/builtin"
 )
 
 // TestJournalDurableBeforeEffects checks the journal's durability rule:

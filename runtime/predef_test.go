@@ -6,12 +6,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gxl-dev/gxl/core/value"
+	"github.com/gxl-dev/gxl/lang/builtin"
 	"github.com/gxl-dev/gxl/lang/check"
 	"github.com/gxl-dev/gxl/lang/predef"
 	"github.com/gxl-dev/gxl/runtime"
-	"github.com/gxl-dev/gxl/runtime/value"
 	"github.com/gxl-dev/gxl/stdlib"
-	"github.com/gxl-dev/gxl/stdlib/builtin"
 )
 
 // TestBootstrapSetsThePredefTable: Bootstrap sets exactly the variables of

@@ -10,10 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gxl-dev/gxl/core/diag"
+	"github.com/gxl-dev/gxl/lang/builtin"
 	"github.com/gxl-dev/gxl/lang/check"
-	"github.com/gxl-dev/gxl/lang/diag"
 	"github.com/gxl-dev/gxl/runtime"
-	"github.com/gxl-dev/gxl/stdlib/builtin"
 )
 
 // resumeProgram has effects everywhere resume must find them again: an env

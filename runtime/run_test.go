@@ -9,11 +9,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gxl-dev/gxl/core/diag"
+	"github.com/gxl-dev/gxl/lang/builtin"
 	"github.com/gxl-dev/gxl/lang/check"
-	"github.com/gxl-dev/gxl/lang/diag"
 	"github.com/gxl-dev/gxl/runtime"
 	"github.com/gxl-dev/gxl/stdlib"
-	"github.com/gxl-dev/gxl/stdlib/builtin"
 )
 
 // copyDir copies a test case into a temporary folder so runs never write

@@ -14,15 +14,15 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/gxl-dev/gxl/core/diag"
+	"github.com/gxl-dev/gxl/core/mask"
+	"github.com/gxl-dev/gxl/core/value"
 	"github.com/gxl-dev/gxl/internal/limits"
 	"github.com/gxl-dev/gxl/internal/retry"
 	"github.com/gxl-dev/gxl/lang/ast"
+	"github.com/gxl-dev/gxl/lang/builtin"
 	"github.com/gxl-dev/gxl/lang/check"
-	"github.com/gxl-dev/gxl/lang/diag"
 	"github.com/gxl-dev/gxl/lang/predef"
-	"github.com/gxl-dev/gxl/runtime/mask"
-	"github.com/gxl-dev/gxl/runtime/value"
-	"github.com/gxl-dev/gxl/stdlib/builtin"
 )
 
 // Options configure a Runner.

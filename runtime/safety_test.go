@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gxl-dev/gxl/core/value"
 	"github.com/gxl-dev/gxl/runtime"
-	"github.com/gxl-dev/gxl/runtime/value"
 )
 
 func writeProgram(t *testing.T, src string) string {

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/gxl-dev/gxl/runtime/mask"
-	"github.com/gxl-dev/gxl/runtime/value"
+	"github.com/gxl-dev/gxl/core/mask"
+	"github.com/gxl-dev/gxl/core/value"
 )
 
 // Scope is the flat, case-insensitive variable space of a run (§4.7).

@@ -7,7 +7,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/gxl-dev/gxl/runtime/value"
+	"github.com/gxl-dev/gxl/core/value"
 )
 
 // secretsPath is GAL_SEC_FILE_PATH or ~/.galaxy/sec_value.yml.

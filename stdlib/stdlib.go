@@ -2,13 +2,13 @@
 package stdlib
 
 import (
-	"github.com/gxl-dev/gxl/stdlib/builtin"
+	"github.com/gxl-dev/gxl/lang/builtin"
 	"github.com/gxl-dev/gxl/stdlib/gx"
 	"github.com/gxl-dev/gxl/stdlib/httpcheck"
 	"github.com/gxl-dev/gxl/stdlib/k8s"
 	"github.com/gxl-dev/gxl/stdlib/pg"
 	"github.com/gxl-dev/gxl/stdlib/redisha"
-	"github.com/gxl-dev/gxl/stdlib/sysops"
+	"github.com/gxl-dev/gxl/system/sysops"
 )
 
 // Default returns a fresh registry with every built-in family registered.

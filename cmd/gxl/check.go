@@ -5,10 +5,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gxl-dev/gxl/core/diag"
 	"github.com/gxl-dev/gxl/lang/check"
-	"github.com/gxl-dev/gxl/lang/diag"
-	"github.com/gxl-dev/gxl/runtime/system"
 	"github.com/gxl-dev/gxl/stdlib"
+	"github.com/gxl-dev/gxl/system"
 )
 
 func init() { register(newCheckCmd) }

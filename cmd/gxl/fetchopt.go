@@ -6,8 +6,8 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/gxl-dev/gxl/runtime/fetch"
-	"github.com/gxl-dev/gxl/runtime/value"
+	"github.com/gxl-dev/gxl/core/value"
+	"github.com/gxl-dev/gxl/system/fetch"
 )
 
 // fetchFlags are the module-fetching options of check, plan and run: they

@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/gxl-dev/gxl/lang/diag"
+	"github.com/gxl-dev/gxl/core/diag"
 	"github.com/gxl-dev/gxl/lang/format"
 	"github.com/gxl-dev/gxl/lang/syntax"
 )

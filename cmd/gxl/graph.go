@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gxl-dev/gxl/lang/check"
-	"github.com/gxl-dev/gxl/runtime/system"
+	"github.com/gxl-dev/gxl/system"
 )
 
 func init() { register(newGraphCmd) }

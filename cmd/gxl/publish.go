@@ -14,7 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
-	"github.com/gxl-dev/gxl/internal/fsguard"
+	"github.com/gxl-dev/gxl/core/fsguard"
 )
 
 // catalogEntry is modules/<folder>/module.yml: where the module is

@@ -17,7 +17,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gxl-dev/gxl/internal/proc"
+	"github.com/gxl-dev/gxl/core/proc"
 )
 
 //go:embed kwok-stages.yaml

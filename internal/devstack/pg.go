@@ -20,7 +20,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/gxl-dev/gxl/internal/proc"
+	"github.com/gxl-dev/gxl/core/proc"
 )
 
 // PGOptions configure StartPG.

@@ -12,7 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/gxl-dev/gxl/internal/proc"
+	"github.com/gxl-dev/gxl/core/proc"
 )
 
 // RedisOptions configure StartRedis.

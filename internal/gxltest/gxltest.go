@@ -9,12 +9,12 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/gxl-dev/gxl/core/diag"
+	"github.com/gxl-dev/gxl/core/value"
+	"github.com/gxl-dev/gxl/lang/builtin"
 	"github.com/gxl-dev/gxl/lang/check"
-	"github.com/gxl-dev/gxl/lang/diag"
 	"github.com/gxl-dev/gxl/runtime"
-	"github.com/gxl-dev/gxl/runtime/value"
 	"github.com/gxl-dev/gxl/stdlib"
-	"github.com/gxl-dev/gxl/stdlib/builtin"
 )
 
 // Run checks src and runs flow in env default with vars set as strings.

@@ -4,7 +4,7 @@
 // knows its source span.
 package ast
 
-import "github.com/gxl-dev/gxl/lang/diag"
+import "github.com/gxl-dev/gxl/core/diag"
 
 // Node is any syntax tree node.
 type Node interface {

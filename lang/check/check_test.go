@@ -11,9 +11,9 @@ import (
 
 	"golang.org/x/tools/txtar"
 
+	"github.com/gxl-dev/gxl/core/diag"
 	"github.com/gxl-dev/gxl/internal/testprog"
 	"github.com/gxl-dev/gxl/lang/check"
-	"github.com/gxl-dev/gxl/lang/diag"
 	"github.com/gxl-dev/gxl/lang/syntax"
 	"github.com/gxl-dev/gxl/stdlib"
 )

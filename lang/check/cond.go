@@ -14,10 +14,10 @@ import (
 	"github.com/expr-lang/expr/types"
 	"github.com/expr-lang/expr/vm"
 
+	"github.com/gxl-dev/gxl/core/diag"
+	"github.com/gxl-dev/gxl/core/value"
 	"github.com/gxl-dev/gxl/lang/ast"
-	"github.com/gxl-dev/gxl/lang/diag"
-	"github.com/gxl-dev/gxl/runtime/value"
-	"github.com/gxl-dev/gxl/stdlib/builtin"
+	"github.com/gxl-dev/gxl/lang/builtin"
 )
 
 // CondProgram is an `if` / `else if` condition compiled with expr-lang/expr.

@@ -2,7 +2,7 @@ package check
 
 import (
 	"github.com/gxl-dev/gxl/lang/ast"
-	"github.com/gxl-dev/gxl/stdlib/builtin"
+	"github.com/gxl-dev/gxl/lang/builtin"
 )
 
 // condTypeHint is the advice for every comparison of mismatched types.

@@ -7,13 +7,13 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/gxl-dev/gxl/internal/confine"
+	"github.com/gxl-dev/gxl/core/confine"
+	"github.com/gxl-dev/gxl/core/diag"
 	"github.com/gxl-dev/gxl/internal/limits"
 	"github.com/gxl-dev/gxl/lang/ast"
-	"github.com/gxl-dev/gxl/lang/diag"
+	"github.com/gxl-dev/gxl/lang/builtin"
 	"github.com/gxl-dev/gxl/lang/predef"
 	"github.com/gxl-dev/gxl/lang/syntax"
-	"github.com/gxl-dev/gxl/stdlib/builtin"
 )
 
 // Options configure loading and checking.

@@ -7,10 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gxl-dev/gxl/lang/builtin"
 	"github.com/gxl-dev/gxl/lang/check"
 	"github.com/gxl-dev/gxl/lang/predef"
 	"github.com/gxl-dev/gxl/stdlib"
-	"github.com/gxl-dev/gxl/stdlib/builtin"
 )
 
 // TestCheckerKnowsThePredefTable: every variable of predef.Vars is defined

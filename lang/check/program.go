@@ -14,9 +14,9 @@ import (
 	"github.com/gxl-dev/gxl/internal/retry"
 	"time"
 
+	"github.com/gxl-dev/gxl/core/diag"
 	"github.com/gxl-dev/gxl/lang/ast"
-	"github.com/gxl-dev/gxl/lang/diag"
-	"github.com/gxl-dev/gxl/stdlib/builtin"
+	"github.com/gxl-dev/gxl/lang/builtin"
 )
 
 // Program is a linked GXL program.

@@ -4,10 +4,10 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/gxl-dev/gxl/core/diag"
 	"github.com/gxl-dev/gxl/lang/ast"
-	"github.com/gxl-dev/gxl/lang/diag"
+	"github.com/gxl-dev/gxl/lang/builtin"
 	"github.com/gxl-dev/gxl/lang/predef"
-	"github.com/gxl-dev/gxl/stdlib/builtin"
 )
 
 // defs is a set of variable roots (case-folded) that may be defined at a

@@ -3,8 +3,8 @@ package format
 import (
 	"reflect"
 
+	"github.com/gxl-dev/gxl/core/diag"
 	"github.com/gxl-dev/gxl/lang/ast"
-	"github.com/gxl-dev/gxl/lang/diag"
 )
 
 // SameTree reports whether two parses of a file have the same meaning: the

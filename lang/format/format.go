@@ -10,8 +10,8 @@ import (
 	"bytes"
 	"strings"
 
+	"github.com/gxl-dev/gxl/core/diag"
 	"github.com/gxl-dev/gxl/lang/ast"
-	"github.com/gxl-dev/gxl/lang/diag"
 )
 
 const indentUnit = "    "

@@ -12,8 +12,8 @@ import (
 	goruntime "runtime"
 	"strings"
 
-	"github.com/gxl-dev/gxl/runtime/value"
-	"github.com/gxl-dev/gxl/stdlib/builtin"
+	"github.com/gxl-dev/gxl/core/value"
+	"github.com/gxl-dev/gxl/lang/builtin"
 )
 
 // Inputs are the facts a run (or the loader) computes the variables from.

@@ -6,8 +6,8 @@ import (
 
 	"github.com/alecthomas/participle/v2/lexer"
 
+	"github.com/gxl-dev/gxl/core/diag"
 	"github.com/gxl-dev/gxl/lang/ast"
-	"github.com/gxl-dev/gxl/lang/diag"
 )
 
 // converter turns the participle tree into the AST, reporting obsolete and

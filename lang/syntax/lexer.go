@@ -12,9 +12,9 @@ import (
 
 	"github.com/alecthomas/participle/v2/lexer"
 
+	"github.com/gxl-dev/gxl/core/diag"
 	"github.com/gxl-dev/gxl/internal/limits"
 	"github.com/gxl-dev/gxl/lang/ast"
-	"github.com/gxl-dev/gxl/lang/diag"
 )
 
 // Token types of the GXL lexer.

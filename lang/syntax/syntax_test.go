@@ -7,10 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gxl-dev/gxl/core/diag"
 	"github.com/gxl-dev/gxl/internal/limits"
 	"github.com/gxl-dev/gxl/internal/testprog"
 	"github.com/gxl-dev/gxl/lang/ast"
-	"github.com/gxl-dev/gxl/lang/diag"
 )
 
 func mustParse(t *testing.T, src string) *ast.File {

@@ -10,9 +10,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/gxl-dev/gxl/internal/fsguard"
-	"github.com/gxl-dev/gxl/lang/diag"
-	"github.com/gxl-dev/gxl/stdlib/builtin"
+	"github.com/gxl-dev/gxl/core/diag"
+	"github.com/gxl-dev/gxl/core/fsguard"
+	"github.com/gxl-dev/gxl/lang/builtin"
 )
 
 func absIn(c builtin.Ctx, p string) string {

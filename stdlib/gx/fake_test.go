@@ -7,10 +7,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gxl-dev/gxl/lang/diag"
-	"github.com/gxl-dev/gxl/runtime/mask"
-	"github.com/gxl-dev/gxl/runtime/value"
-	"github.com/gxl-dev/gxl/stdlib/builtin"
+	"github.com/gxl-dev/gxl/core/diag"
+	"github.com/gxl-dev/gxl/core/mask"
+	"github.com/gxl-dev/gxl/core/value"
+	"github.com/gxl-dev/gxl/lang/builtin"
 )
 
 type valueAlias = value.Value

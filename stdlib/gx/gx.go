@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/gxl-dev/gxl/runtime/value"
-	"github.com/gxl-dev/gxl/stdlib/builtin"
+	"github.com/gxl-dev/gxl/core/value"
+	"github.com/gxl-dev/gxl/lang/builtin"
 )
 
 // shellParams are the options shared by gx.cmd, gx.shell and gx.read_cmd

@@ -11,7 +11,7 @@ import (
 	"strings"
 
 	"github.com/gxl-dev/gxl/internal/retry"
-	"github.com/gxl-dev/gxl/stdlib/builtin"
+	"github.com/gxl-dev/gxl/lang/builtin"
 )
 
 func authOf(a builtin.Args) (user, pass string, err error) {

@@ -17,11 +17,11 @@ import (
 	"mvdan.cc/sh/v3/interp"
 	"mvdan.cc/sh/v3/syntax"
 
+	"github.com/gxl-dev/gxl/core/mask"
+	"github.com/gxl-dev/gxl/core/value"
 	"github.com/gxl-dev/gxl/internal/retry"
+	"github.com/gxl-dev/gxl/lang/builtin"
 	gsyntax "github.com/gxl-dev/gxl/lang/syntax"
-	"github.com/gxl-dev/gxl/runtime/mask"
-	"github.com/gxl-dev/gxl/runtime/value"
-	"github.com/gxl-dev/gxl/stdlib/builtin"
 )
 
 // ShellOptions control RunShell.

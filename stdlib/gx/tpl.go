@@ -10,7 +10,7 @@ import (
 
 	"github.com/mailgun/raymond/v2"
 
-	"github.com/gxl-dev/gxl/stdlib/builtin"
+	"github.com/gxl-dev/gxl/lang/builtin"
 )
 
 func runTpl(c builtin.Ctx, a builtin.Args) error {

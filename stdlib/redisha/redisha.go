@@ -13,9 +13,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/gxl-dev/gxl/core/value"
 	"github.com/gxl-dev/gxl/internal/retry"
-	"github.com/gxl-dev/gxl/runtime/value"
-	"github.com/gxl-dev/gxl/stdlib/builtin"
+	"github.com/gxl-dev/gxl/lang/builtin"
 )
 
 func timeoutParam(d string) builtin.Param {

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gxl-dev/gxl/core/value"
 	"github.com/gxl-dev/gxl/internal/retry"
-	"github.com/gxl-dev/gxl/runtime/value"
 )
 
 func retrying() *Builtin {

@@ -16,11 +16,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gxl-dev/gxl/internal/fsguard"
+	"github.com/gxl-dev/gxl/core/diag"
+	"github.com/gxl-dev/gxl/core/fsguard"
+	"github.com/gxl-dev/gxl/core/mask"
+	"github.com/gxl-dev/gxl/core/value"
 	"github.com/gxl-dev/gxl/internal/retry"
-	"github.com/gxl-dev/gxl/lang/diag"
-	"github.com/gxl-dev/gxl/runtime/mask"
-	"github.com/gxl-dev/gxl/runtime/value"
 )
 
 // Type is the static type of a parameter.

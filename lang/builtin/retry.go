@@ -1,8 +1,8 @@
 package builtin
 
 import (
+	"github.com/gxl-dev/gxl/core/value"
 	"github.com/gxl-dev/gxl/internal/retry"
-	"github.com/gxl-dev/gxl/runtime/value"
 )
 
 // RetryParams are the parameters of a built-in that tries again: the one

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gxl-dev/gxl/internal/fsguard"
-	"github.com/gxl-dev/gxl/runtime/system"
+	"github.com/gxl-dev/gxl/core/fsguard"
+	"github.com/gxl-dev/gxl/system"
 )
 
 // gitRepo makes a real repository with commits and tags using the git CLI.

@@ -22,9 +22,9 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"gopkg.in/yaml.v3"
 
-	"github.com/gxl-dev/gxl/internal/confine"
-	"github.com/gxl-dev/gxl/internal/fsguard"
-	"github.com/gxl-dev/gxl/runtime/system"
+	"github.com/gxl-dev/gxl/core/confine"
+	"github.com/gxl-dev/gxl/core/fsguard"
+	"github.com/gxl-dev/gxl/system"
 )
 
 // Mirror rewrites addresses starting with From to start with To.

@@ -7,7 +7,7 @@
 // RemoveAll and Replace helpers that call it.
 //
 // The package sits low in the import layers: it imports only the standard
-// library, so runtime/fetch, the built-ins and the CLI can all use it.
+// library, so system/fetch, the built-ins and the CLI can all use it.
 package fsguard
 
 import (

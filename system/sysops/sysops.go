@@ -21,13 +21,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gxl-dev/gxl/core/diag"
+	"github.com/gxl-dev/gxl/core/value"
+	"github.com/gxl-dev/gxl/lang/builtin"
 	"github.com/gxl-dev/gxl/lang/check"
-	"github.com/gxl-dev/gxl/lang/diag"
-	"github.com/gxl-dev/gxl/runtime/fetch"
-	"github.com/gxl-dev/gxl/runtime/sched"
-	"github.com/gxl-dev/gxl/runtime/system"
-	"github.com/gxl-dev/gxl/runtime/value"
-	"github.com/gxl-dev/gxl/stdlib/builtin"
+	"github.com/gxl-dev/gxl/system"
+	"github.com/gxl-dev/gxl/system/fetch"
+	"github.com/gxl-dev/gxl/system/sched"
 )
 
 // ReportVar holds what every stage did, as a list of objects

@@ -10,8 +10,8 @@ import (
 
 	"golang.org/x/tools/txtar"
 
-	"github.com/gxl-dev/gxl/lang/diag"
-	"github.com/gxl-dev/gxl/runtime/value"
+	"github.com/gxl-dev/gxl/core/diag"
+	"github.com/gxl-dev/gxl/core/value"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden outputs in testdata/system")
@@ -20,7 +20,7 @@ func noEnv(string) (string, bool) { return "", false }
 
 // TestExampleSystem loads the repository's own sys/ folder.
 func TestExampleSystem(t *testing.T) {
-	s, ds := Load("../..", Options{Env: noEnv})
+	s, ds := Load("..", Options{Env: noEnv})
 	if len(ds) > 0 {
 		var b bytes.Buffer
 		diag.Render(&b, ds, s.Sources, diag.RenderOptions{})
@@ -49,7 +49,7 @@ func TestExampleSystem(t *testing.T) {
 		t.Errorf("user_service = %+v", m)
 	}
 	// --set wins over the environment and the default.
-	s, ds = Load("../..", Options{Env: func(k string) (string, bool) {
+	s, ds = Load("..", Options{Env: func(k string) (string, bool) {
 		if k == "API_RATE_LIMIT" {
 			return "5", true
 		}
@@ -62,7 +62,7 @@ func TestExampleSystem(t *testing.T) {
 
 // TestGolden: bad sys files give positioned diagnostics.
 func TestGolden(t *testing.T) {
-	files, _ := filepath.Glob("../../testdata/system/*.txtar")
+	files, _ := filepath.Glob("../testdata/system/*.txtar")
 	if len(files) < 8 {
 		t.Fatalf("only %d cases", len(files))
 	}
