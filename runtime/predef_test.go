@@ -1,13 +1,13 @@
 package runtime_test
 
 import (
+	"github.com/gxl-dev/gxl/core/types"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/gxl-dev/gxl/core/value"
-	"github.com/gxl-dev/gxl/lang/builtin"
 	"github.com/gxl-dev/gxl/lang/check"
 	"github.com/gxl-dev/gxl/lang/predef"
 	"github.com/gxl-dev/gxl/runtime"
@@ -47,7 +47,7 @@ func TestBootstrapSetsThePredefTable(t *testing.T) {
 					t.Errorf("%s is in the table but not set", v.Name)
 					continue
 				}
-				wantKind := map[builtin.Type]value.Kind{builtin.TString: value.KString, builtin.TBool: value.KBool}[v.Type]
+				wantKind := map[types.Type]value.Kind{types.String: value.KString, types.Bool: value.KBool}[v.Type]
 				if got.Kind() != wantKind {
 					t.Errorf("%s is a %s, the table says %v", v.Name, got.Kind(), wantKind)
 				}

@@ -5,13 +5,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/gxl-dev/gxl/core/types"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/gxl-dev/gxl/core/diag"
-	"github.com/gxl-dev/gxl/lang/builtin"
 	"github.com/gxl-dev/gxl/lang/check"
 	"github.com/gxl-dev/gxl/runtime"
 )
@@ -68,7 +68,7 @@ func resumeSetup(t *testing.T) (string, *check.Program, runtime.Options) {
 	write("log.txt", "")
 	prog := load(t, filepath.Join(dir, "work.gxl"))
 	opt := runtime.Options{Dir: dir, Quiet: true, SecretsFile: filepath.Join(dir, "none"),
-		Load: func(p string, known map[string]builtin.Type, confine string) (*check.Program, diag.List) {
+		Load: func(p string, known map[string]types.Type, confine string) (*check.Program, diag.List) {
 			return check.Load(p, check.Options{Registry: prog.Registry, ExtraVars: known, Confine: confine})
 		}}
 	return dir, prog, opt

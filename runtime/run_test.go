@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"bytes"
 	"context"
+	"github.com/gxl-dev/gxl/core/types"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/gxl-dev/gxl/core/diag"
-	"github.com/gxl-dev/gxl/lang/builtin"
 	"github.com/gxl-dev/gxl/lang/check"
 	"github.com/gxl-dev/gxl/runtime"
 	"github.com/gxl-dev/gxl/stdlib"
@@ -43,7 +43,7 @@ func runCase(t testing.TB, dir string, flows []string, opt runtime.Options) resu
 	prog := load(t, filepath.Join(dir, "work.gxl"))
 	var out, errb bytes.Buffer
 	opt.Stdout, opt.Stderr, opt.Dir = &out, &errb, dir
-	opt.Load = func(p string, known map[string]builtin.Type, confine string) (*check.Program, diag.List) {
+	opt.Load = func(p string, known map[string]types.Type, confine string) (*check.Program, diag.List) {
 		return check.Load(p, check.Options{Registry: prog.Registry, ExtraVars: known, Confine: confine})
 	}
 	if opt.SecretsFile == "" {

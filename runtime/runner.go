@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gxl-dev/gxl/core/types"
 	"io"
 	"os"
 	"slices"
@@ -51,7 +52,7 @@ type Options struct {
 	// variables the nested run starts with, for the checker; confine is
 	// check.Options.Confine (set when gx.run is called from a file of a
 	// fetched module).
-	Load func(path string, known map[string]builtin.Type, confine string) (*check.Program, diag.List)
+	Load func(path string, known map[string]types.Type, confine string) (*check.Program, diag.List)
 	// SecretsFile overrides the secrets file (default GAL_SEC_FILE_PATH or
 	// ~/.galaxy/sec_value.yml).
 	SecretsFile string

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gxl-dev/gxl/core/types"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -642,9 +643,9 @@ func (x *exec) runNested(req builtin.NestedRun, site diag.Span, caller string) e
 	}
 	prog, _ := req.Program.(*check.Program)
 	if prog == nil {
-		known := map[string]builtin.Type{}
+		known := map[string]types.Type{}
 		for _, n := range opt.bootstrap.Names() {
-			known[n] = builtin.TAny
+			known[n] = types.Any
 		}
 		var ds diag.List
 		prog, ds = load(conf, known, x.r.prog.Confine[site.Start.File])

@@ -9,6 +9,7 @@ package system
 import (
 	"errors"
 	"fmt"
+	"github.com/gxl-dev/gxl/core/types"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -19,7 +20,6 @@ import (
 
 	"github.com/gxl-dev/gxl/core/diag"
 	"github.com/gxl-dev/gxl/core/value"
-	"github.com/gxl-dev/gxl/lang/builtin"
 )
 
 // Options configure Load.
@@ -57,7 +57,7 @@ type Var struct {
 	Name        string
 	Raw         string // the value as written
 	Value       value.Value
-	Type        string
+	Type        types.Type
 	Group       string
 	Description string
 	Secret      bool
@@ -86,28 +86,12 @@ func (s *System) Values() map[string]value.Value {
 }
 
 // Types returns the variables' static types for the checker.
-func (s *System) Types() map[string]builtin.Type {
-	out := map[string]builtin.Type{"SYS_NAME": builtin.TString, "SYS_MODEL": builtin.TString, "SYS_VENDOR": builtin.TString}
+func (s *System) Types() map[string]types.Type {
+	out := map[string]types.Type{"SYS_NAME": types.String, "SYS_MODEL": types.String, "SYS_VENDOR": types.String}
 	for _, v := range s.Vars {
-		out[v.Name] = builtinType(v.Type)
+		out[v.Name] = v.Type
 	}
 	return out
-}
-
-func builtinType(t string) builtin.Type {
-	switch t {
-	case "integer":
-		return builtin.TInt
-	case "number":
-		return builtin.TFloat
-	case "boolean":
-		return builtin.TBool
-	case "list":
-		return builtin.TList
-	case "object":
-		return builtin.TObject
-	}
-	return builtin.TString
 }
 
 // Module finds a module by name.
@@ -402,7 +386,7 @@ func (l *loader) vars(file string, n *yaml.Node, s *System) {
 	seen := map[string]*Var{}
 	resolved := map[string]string{}
 	for _, item := range list.Content {
-		v := &Var{Span: nodeSpan(file, item), Type: "string"}
+		v := &Var{Span: nodeSpan(file, item), Type: types.String}
 		var valueNode, nameNode *yaml.Node
 		var min, max *float64
 		var minNode, maxNode, enumNode, patNode *yaml.Node
@@ -418,11 +402,10 @@ func (l *loader) vars(file string, n *yaml.Node, s *System) {
 			case "description", "desp":
 				v.Description = x.Value
 			case "type":
-				switch x.Value {
-				case "string", "integer", "number", "boolean", "list", "object":
-					v.Type = x.Value
-				default:
-					l.errorf(file, x, "sys-type", "types: string, integer, number, boolean, list, object"+diagHint(x.Value, []string{"string", "integer", "number", "boolean", "list", "object"}), "unknown type %q", x.Value)
+				if t, ok := types.FromSchema(x.Value); ok {
+					v.Type = t
+				} else {
+					l.errorf(file, x, "sys-type", "types: "+strings.Join(types.SchemaNames, ", ")+diagHint(x.Value, types.SchemaNames), "unknown type %q", x.Value)
 				}
 			case "min", "max":
 				f, err := strconv.ParseFloat(x.Value, 64)
@@ -478,7 +461,7 @@ func (l *loader) vars(file string, n *yaml.Node, s *System) {
 			continue
 		}
 		where := valueNode
-		if (v.Type == "integer" || v.Type == "number") && (min != nil || max != nil) {
+		if (v.Type == types.Int || v.Type == types.Float) && (min != nil || max != nil) {
 			f := val.FloatVal()
 			if min != nil && f < *min {
 				l.errorf(file, where, "sys-range", fmt.Sprintf("the range is %s (min at %d:%d)", rangeText(min, max), minNode.Line, minNode.Column), "%s = %s is below the minimum %s", v.Name, text, fmtNum(*min))
@@ -530,21 +513,21 @@ func fmtNum(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 // typed converts the resolved text to the declared type.
 func (l *loader) typed(file string, n *yaml.Node, v *Var, text string) (value.Value, bool) {
 	switch v.Type {
-	case "integer":
+	case types.Int:
 		u, err := strconv.ParseUint(strings.TrimSpace(text), 10, 64)
 		if err != nil {
 			l.errorf(file, n, "sys-type", "write a whole number", "%s = %q is not an integer", v.Name, text)
 			return value.Value{}, false
 		}
 		return value.Uint(u), true
-	case "number":
+	case types.Float:
 		f, err := strconv.ParseFloat(strings.TrimSpace(text), 64)
 		if err != nil {
 			l.errorf(file, n, "sys-type", "write a number", "%s = %q is not a number", v.Name, text)
 			return value.Value{}, false
 		}
 		return value.Float(f), true
-	case "boolean":
+	case types.Bool:
 		switch strings.ToLower(strings.TrimSpace(text)) {
 		case "true":
 			return value.Bool(true), true
@@ -553,7 +536,7 @@ func (l *loader) typed(file string, n *yaml.Node, v *Var, text string) (value.Va
 		}
 		l.errorf(file, n, "sys-type", "write true or false", "%s = %q is not a boolean", v.Name, text)
 		return value.Value{}, false
-	case "list":
+	case types.List:
 		var items []value.Value
 		if n.Kind == yaml.SequenceNode {
 			for _, c := range n.Content {
@@ -567,7 +550,7 @@ func (l *loader) typed(file string, n *yaml.Node, v *Var, text string) (value.Va
 			}
 		}
 		return value.List(items...), true
-	case "object":
+	case types.Object:
 		if n.Kind != yaml.MappingNode {
 			l.errorf(file, n, "sys-type", "write a map", "%s must be an object", v.Name)
 			return value.Value{}, false

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/gxl-dev/gxl/core/types"
 	"io"
 	"os"
 	"strings"
@@ -10,7 +11,6 @@ import (
 
 	"github.com/gxl-dev/gxl/core/diag"
 	"github.com/gxl-dev/gxl/core/value"
-	"github.com/gxl-dev/gxl/lang/builtin"
 	"github.com/gxl-dev/gxl/lang/check"
 	"github.com/gxl-dev/gxl/repl"
 	"github.com/gxl-dev/gxl/runtime"
@@ -88,7 +88,7 @@ History is kept in the user cache dir (gxl/repl_history). See docs/repl.md.`,
 				Envs: splitList(envs), Sets: typed, Breaks: breaks,
 				Options: runtime.Options{
 					Stdout: s.out, Stderr: s.err, Stdin: s.in, Dir: dir, Log: log,
-					Load: func(p string, known map[string]builtin.Type, confine string) (*check.Program, diag.List) {
+					Load: func(p string, known map[string]types.Type, confine string) (*check.Program, diag.List) {
 						return check.Load(p, check.Options{Registry: stdlib.Default(), ExtraVars: known, ResolveGit: fe.Checkout, Confine: confine})
 					},
 				},

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gxl-dev/gxl/core/types"
+	"github.com/gxl-dev/gxl/lang/builtin"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -18,7 +20,6 @@ import (
 
 	"github.com/gxl-dev/gxl/core/diag"
 	"github.com/gxl-dev/gxl/core/value"
-	"github.com/gxl-dev/gxl/lang/builtin"
 	"github.com/gxl-dev/gxl/lang/check"
 	"github.com/gxl-dev/gxl/repl"
 	"github.com/gxl-dev/gxl/runtime"
@@ -361,7 +362,7 @@ killed run: finished statements are skipped, the interrupted one runs again.`,
 				Stdout: s.out, Stderr: s.err, Stdin: s.in, Dir: dir,
 				DryRun: f.dryrun, Quiet: quiet, CmdArg: cmdArg, ModUp: f.modUp,
 				Sets: sets, Extra: extra, Log: log, Journal: journal, Resume: resume,
-				Load: func(p string, known map[string]builtin.Type, confine string) (*check.Program, diag.List) {
+				Load: func(p string, known map[string]types.Type, confine string) (*check.Program, diag.List) {
 					return check.Load(p, check.Options{Registry: prog.Registry, ExtraVars: known, ResolveGit: fe.Checkout, Confine: confine})
 				},
 			}

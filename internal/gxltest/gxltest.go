@@ -5,13 +5,13 @@ package gxltest
 import (
 	"bytes"
 	"context"
+	"github.com/gxl-dev/gxl/core/types"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/gxl-dev/gxl/core/diag"
 	"github.com/gxl-dev/gxl/core/value"
-	"github.com/gxl-dev/gxl/lang/builtin"
 	"github.com/gxl-dev/gxl/lang/check"
 	"github.com/gxl-dev/gxl/runtime"
 	"github.com/gxl-dev/gxl/stdlib"
@@ -36,7 +36,7 @@ func Run(t testing.TB, src, flow string, vars map[string]string) (string, error)
 	}
 	var out bytes.Buffer
 	r := runtime.New(prog, runtime.Options{Dir: dir, Stdout: &out, Stderr: &out, Extra: extra, SecretsFile: filepath.Join(dir, "none"),
-		Load: func(p string, known map[string]builtin.Type, confine string) (*check.Program, diag.List) {
+		Load: func(p string, known map[string]types.Type, confine string) (*check.Program, diag.List) {
 			return check.Load(p, check.Options{Registry: prog.Registry, ExtraVars: known, Confine: confine})
 		}})
 	err := r.Run(context.Background(), []string{"default"}, []string{flow})

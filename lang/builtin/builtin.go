@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gxl-dev/gxl/core/types"
 	"io"
 	"path/filepath"
 	"sort"
@@ -22,27 +23,6 @@ import (
 	"github.com/gxl-dev/gxl/core/value"
 	"github.com/gxl-dev/gxl/internal/retry"
 )
-
-// Type is the static type of a parameter.
-type Type int
-
-// Parameter types. TString parameters also accept numbers and booleans
-// (converted to text, as the original's string-only arguments were);
-// TDuration takes a string such as "30s" or an int of seconds.
-const (
-	TAny Type = iota
-	TString
-	TInt
-	TFloat
-	TBool
-	TList
-	TObject
-	TDuration
-)
-
-func (t Type) String() string {
-	return [...]string{"any", "string", "int", "float", "bool", "list", "object", "duration"}[t]
-}
 
 // Where says in which positions a built-in may appear.
 type Where uint8
@@ -58,7 +38,7 @@ type Param struct {
 	Name string
 	// Aliases are other accepted names (for example `channel` for `branch`).
 	Aliases  []string
-	Type     Type
+	Type     types.Type
 	Required bool
 	// Default is the value used when the argument is absent (invalid Value:
 	// no default).
@@ -419,21 +399,21 @@ func ParseDuration(v value.Value) (time.Duration, error) {
 // Convert coerces an argument value to a parameter type at run time,
 // following the rules the checker enforces statically. The result of a
 // secret value is secret.
-func Convert(t Type, v value.Value) (value.Value, error) {
+func Convert(t types.Type, v value.Value) (value.Value, error) {
 	out, err := convert(t, v)
 	return value.Derive(out, v), err
 }
 
-func convert(t Type, v value.Value) (value.Value, error) {
+func convert(t types.Type, v value.Value) (value.Value, error) {
 	switch t {
-	case TAny:
+	case types.Any:
 		return v, nil
-	case TString:
+	case types.String:
 		switch v.Kind() {
 		case value.KString, value.KInt, value.KFloat, value.KBool:
 			return value.Str(v.String()), nil
 		}
-	case TInt:
+	case types.Int:
 		switch v.Kind() {
 		case value.KInt:
 			return v, nil
@@ -442,7 +422,7 @@ func convert(t Type, v value.Value) (value.Value, error) {
 				return value.Uint(n), nil
 			}
 		}
-	case TFloat:
+	case types.Float:
 		switch v.Kind() {
 		case value.KInt, value.KFloat:
 			return value.Float(v.FloatVal()), nil
@@ -452,7 +432,7 @@ func convert(t Type, v value.Value) (value.Value, error) {
 				return value.Float(f), nil
 			}
 		}
-	case TBool:
+	case types.Bool:
 		switch v.Kind() {
 		case value.KBool:
 			return v, nil
@@ -464,7 +444,7 @@ func convert(t Type, v value.Value) (value.Value, error) {
 				return value.Bool(false), nil
 			}
 		}
-	case TList:
+	case types.List:
 		if v.Kind() == value.KList {
 			return v, nil
 		}
@@ -478,11 +458,11 @@ func convert(t Type, v value.Value) (value.Value, error) {
 			}
 			return value.List(out...), nil
 		}
-	case TObject:
+	case types.Object:
 		if v.Kind() == value.KObject {
 			return v, nil
 		}
-	case TDuration:
+	case types.Duration:
 		if _, err := ParseDuration(v); err == nil {
 			return v, nil
 		}
@@ -493,9 +473,9 @@ func convert(t Type, v value.Value) (value.Value, error) {
 // DownParams are the parameters of the *.down built-ins.
 func DownParams(target Param) []Param {
 	return []Param{target,
-		{Name: "for", Type: TDuration, Required: true, Doc: "how long every probe must fail before the server counts as down"},
-		{Name: "interval", Type: TDuration, Default: value.Str("500ms"), Doc: "pause between probes"},
-		{Name: "out", Type: TString, Default: value.Str("DOWN"), Doc: "variable set to true (down for the whole window) or false"},
+		{Name: "for", Type: types.Duration, Required: true, Doc: "how long every probe must fail before the server counts as down"},
+		{Name: "interval", Type: types.Duration, Default: value.Str("500ms"), Doc: "pause between probes"},
+		{Name: "out", Type: types.String, Default: value.Str("DOWN"), Doc: "variable set to true (down for the whole window) or false"},
 	}
 }
 

@@ -1,6 +1,7 @@
 package builtin
 
 import (
+	"github.com/gxl-dev/gxl/core/types"
 	"github.com/gxl-dev/gxl/core/value"
 	"github.com/gxl-dev/gxl/internal/retry"
 )
@@ -11,10 +12,10 @@ import (
 // command", "the request") in the docs.
 func RetryParams(attempts int64, delay, what string) []Param {
 	return []Param{
-		{Name: "attempts", Type: TInt, Default: value.Int(attempts), Doc: "tries of " + what + " in total, the first included"},
-		{Name: "delay", Type: TDuration, Default: value.Str(delay), Doc: "pause after the first failed try"},
-		{Name: "backoff", Type: TFloat, Default: value.Float(1), Doc: "factor applied to the pause after each further failed try (≥ 1)"},
-		{Name: "max_delay", Type: TDuration, Doc: "longest pause (none by default)"},
+		{Name: "attempts", Type: types.Int, Default: value.Int(attempts), Doc: "tries of " + what + " in total, the first included"},
+		{Name: "delay", Type: types.Duration, Default: value.Str(delay), Doc: "pause after the first failed try"},
+		{Name: "backoff", Type: types.Float, Default: value.Float(1), Doc: "factor applied to the pause after each further failed try (≥ 1)"},
+		{Name: "max_delay", Type: types.Duration, Doc: "longest pause (none by default)"},
 	}
 }
 
@@ -22,7 +23,7 @@ func RetryParams(attempts int64, delay, what string) []Param {
 // of gx.cmd, `retries` of http.check) as a deprecated spelling of
 // attempts: N retries are N+1 attempts.
 func OldRetries(name string) Param {
-	return Param{Name: name, Type: TInt, Doc: "old spelling of `attempts`: tries after the first",
+	return Param{Name: name, Type: types.Int, Doc: "old spelling of `attempts`: tries after the first",
 		Deprecated: &Deprecated{Use: "attempts", Rule: "attempts = " + name + " + 1",
 			Convert: func(v value.Value) value.Value { return value.Int(v.IntVal() + 1) }}}
 }
@@ -30,7 +31,7 @@ func OldRetries(name string) Param {
 // OldDelay declares an old name of the pause between tries (`retry_delay`,
 // `interval`) as a deprecated spelling of delay.
 func OldDelay(name string) Param {
-	return Param{Name: name, Type: TDuration, Doc: "old spelling of `delay`",
+	return Param{Name: name, Type: types.Duration, Doc: "old spelling of `delay`",
 		Deprecated: &Deprecated{Use: "delay", Rule: "delay = " + name}}
 }
 

@@ -2,6 +2,7 @@ package builtin
 
 import (
 	"fmt"
+	"github.com/gxl-dev/gxl/core/types"
 	"strings"
 	"testing"
 	"time"
@@ -46,10 +47,10 @@ func TestAddRejectsBadDeprecated(t *testing.T) {
 		name string
 		p    Param
 	}{
-		{"unknown target", Param{Name: "old", Type: TInt, Deprecated: &Deprecated{Use: "nothing"}}},
-		{"with default", Param{Name: "old", Type: TInt, Default: value.Int(1), Deprecated: &Deprecated{Use: "attempts"}}},
-		{"required", Param{Name: "old", Type: TInt, Required: true, Deprecated: &Deprecated{Use: "attempts"}}},
-		{"target deprecated", Param{Name: "old", Type: TInt, Deprecated: &Deprecated{Use: "retry"}}},
+		{"unknown target", Param{Name: "old", Type: types.Int, Deprecated: &Deprecated{Use: "nothing"}}},
+		{"with default", Param{Name: "old", Type: types.Int, Default: value.Int(1), Deprecated: &Deprecated{Use: "attempts"}}},
+		{"required", Param{Name: "old", Type: types.Int, Required: true, Deprecated: &Deprecated{Use: "attempts"}}},
+		{"target deprecated", Param{Name: "old", Type: types.Int, Deprecated: &Deprecated{Use: "retry"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := retrying()

@@ -1,6 +1,7 @@
 package check
 
 import (
+	"github.com/gxl-dev/gxl/core/types"
 	"strconv"
 	"strings"
 
@@ -374,10 +375,10 @@ func (c *checker) argType(b *builtin.Builtin, p *builtin.Param, e ast.Expr) {
 	case *ast.StringLit:
 		if !x.IsConstant() {
 			constant = false
-			if p.Type == builtin.TList || p.Type == builtin.TObject {
+			if p.Type == types.List || p.Type == types.Object {
 				return
 			}
-			if p.Type != builtin.TString && p.Type != builtin.TAny && p.Type != builtin.TDuration && p.Type != builtin.TInt && p.Type != builtin.TBool && p.Type != builtin.TFloat {
+			if p.Type != types.String && p.Type != types.Any && p.Type != types.Duration && p.Type != types.Int && p.Type != types.Bool && p.Type != types.Float {
 				return
 			}
 			return
@@ -403,7 +404,7 @@ func (c *checker) argType(b *builtin.Builtin, p *builtin.Param, e ast.Expr) {
 	case *ast.VarRef:
 		var buf foldBuf
 		t := c.varTypes[string(fold(&buf, x.Root()))]
-		if len(x.Segments) == 1 && t != builtin.TAny && !compatible(p.Type, t) {
+		if len(x.Segments) == 1 && t != types.Any && !compatible(p.Type, t) {
 			c.errorf(x.Span(), "arg-type", "argument `%s` of `%s` must be %s, but %s is %s", p.Name, b.Name, article(p.Type), x.Source(), article(t))
 		}
 		return
@@ -424,42 +425,42 @@ func (c *checker) argType(b *builtin.Builtin, p *builtin.Param, e ast.Expr) {
 	}
 }
 
-func compatible(want, have builtin.Type) bool {
+func compatible(want, have types.Type) bool {
 	switch want {
-	case builtin.TAny:
+	case types.Any:
 		return true
-	case builtin.TString:
-		return have == builtin.TString || have == builtin.TInt || have == builtin.TFloat || have == builtin.TBool
-	case builtin.TFloat:
-		return have == builtin.TFloat || have == builtin.TInt || have == builtin.TString
-	case builtin.TDuration:
-		return have == builtin.TString || have == builtin.TInt || have == builtin.TFloat
-	case builtin.TList:
-		return have == builtin.TList || have == builtin.TString
+	case types.String:
+		return have == types.String || have == types.Int || have == types.Float || have == types.Bool
+	case types.Float:
+		return have == types.Float || have == types.Int || have == types.String
+	case types.Duration:
+		return have == types.String || have == types.Int || have == types.Float
+	case types.List:
+		return have == types.List || have == types.String
 	default:
-		return want == have || have == builtin.TString
+		return want == have || have == types.String
 	}
 }
 
-func article(t builtin.Type) string {
+func article(t types.Type) string {
 	switch t {
-	case builtin.TInt, builtin.TObject, builtin.TAny:
+	case types.Int, types.Object, types.Any:
 		return "an " + t.String()
 	}
 	return "a " + t.String()
 }
 
-func typeHint(t builtin.Type) string {
+func typeHint(t types.Type) string {
 	switch t {
-	case builtin.TInt:
+	case types.Int:
 		return "write a whole number such as 3 (or \"3\")"
-	case builtin.TBool:
+	case types.Bool:
 		return "write true or false"
-	case builtin.TDuration:
+	case types.Duration:
 		return "write a duration such as \"30s\" or \"2m\""
-	case builtin.TList:
+	case types.List:
 		return "write a list such as [\"a\", \"b\"]"
-	case builtin.TObject:
+	case types.Object:
 		return "write an object such as { key : \"value\" }"
 	}
 	return ""

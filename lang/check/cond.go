@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/gxl-dev/gxl/core/types"
 	"math"
 	"strconv"
 	"strings"
@@ -11,13 +12,12 @@ import (
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/file"
-	"github.com/expr-lang/expr/types"
+	exprtypes "github.com/expr-lang/expr/types"
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/gxl-dev/gxl/core/diag"
 	"github.com/gxl-dev/gxl/core/value"
 	"github.com/gxl-dev/gxl/lang/ast"
-	"github.com/gxl-dev/gxl/lang/builtin"
 )
 
 // CondProgram is an `if` / `else if` condition compiled with expr-lang/expr.
@@ -72,11 +72,11 @@ type translator struct {
 	b      bytes.Buffer // reset and reused by the checker
 	p      *CondProgram
 	static bool // identifiers for variables (typing) instead of get(i)
-	typeOf func(*ast.VarRef) types.Type
+	typeOf func(*ast.VarRef) exprtypes.Type
 	// The static names and their types (the expr environment), and the
 	// types of the references in get order.
 	stat     []staticVar
-	refTypes []types.Type
+	refTypes []exprtypes.Type
 	segs     bool // record segments
 	// rt, when set with static, receives the run-time translation in the
 	// same walk.
@@ -85,12 +85,12 @@ type translator struct {
 
 type staticVar struct {
 	name string
-	t    types.Type
+	t    exprtypes.Type
 }
 
 // env is the static expr environment.
-func (t *translator) env() types.Map {
-	m := make(types.Map, len(t.stat))
+func (t *translator) env() exprtypes.Map {
+	m := make(exprtypes.Map, len(t.stat))
 	for _, v := range t.stat {
 		m[v.name] = v.t
 	}
@@ -203,7 +203,7 @@ func (t *translator) operand(e ast.Expr, sp diag.Span) {
 		t.p.Refs = append(t.p.Refs, x)
 		if t.static {
 			name := numbered(&vNames, "v", i)
-			typ := types.Type(types.Any)
+			typ := exprtypes.Type(exprtypes.Any)
 			if t.typeOf != nil {
 				typ = t.typeOf(x)
 			}
@@ -222,7 +222,7 @@ func (t *translator) operand(e ast.Expr, sp diag.Span) {
 		t.p.Texts = append(t.p.Texts, x)
 		if t.static {
 			name := numbered(&tNames, "t", i)
-			t.stat = append(t.stat, staticVar{name, types.String})
+			t.stat = append(t.stat, staticVar{name, exprtypes.String})
 			t.emitStatic(name, numbered(&textNames, "text(", i)+suffixIf(i, len(textNames)), x.Span())
 			return
 		}
@@ -288,18 +288,18 @@ func exprMessage(err error) string {
 	return err.Error()
 }
 
-func exprType(t builtin.Type) types.Type {
+func exprType(t types.Type) exprtypes.Type {
 	switch t {
-	case builtin.TString, builtin.TDuration:
-		return types.String
-	case builtin.TInt:
-		return types.Int64
-	case builtin.TFloat:
-		return types.Float64
-	case builtin.TBool:
-		return types.Bool
+	case types.String, types.Duration:
+		return exprtypes.String
+	case types.Int:
+		return exprtypes.Int64
+	case types.Float:
+		return exprtypes.Float64
+	case types.Bool:
+		return exprtypes.Bool
 	}
-	return types.Any
+	return exprtypes.Any
 }
 
 // compareFuncs name the functions comparisons are translated to: expr
@@ -334,15 +334,15 @@ func (c *checker) cond(cond ast.Cond) {
 	rt.Grow(64)
 	tr.p, tr.static, tr.rt = st, true, &rt
 	if c.condTypeOf == nil {
-		c.condTypeOf = func(r *ast.VarRef) types.Type {
+		c.condTypeOf = func(r *ast.VarRef) exprtypes.Type {
 			if len(r.Segments) != 1 {
-				return types.Any
+				return exprtypes.Any
 			}
 			var buf foldBuf
 			if t, ok := c.varTypes[string(fold(&buf, r.Root()))]; ok {
 				return exprType(t)
 			}
-			return types.Any
+			return exprtypes.Any
 		}
 	}
 	tr.typeOf = c.condTypeOf

@@ -1,8 +1,8 @@
 package check
 
 import (
+	"github.com/gxl-dev/gxl/core/types"
 	"github.com/gxl-dev/gxl/lang/ast"
-	"github.com/gxl-dev/gxl/lang/builtin"
 )
 
 // condTypeHint is the advice for every comparison of mismatched types.
@@ -14,20 +14,20 @@ const condTypeHint = `GXL does not convert between types: compare a string with 
 // same scalar type and =* two strings (errors). Unknown types are left to
 // the run, where the same rules are errors (value.Compare, wildmatch).
 // It returns the static type of cond.
-func (c *checker) condTypes(cond ast.Cond) builtin.Type {
+func (c *checker) condTypes(cond ast.Cond) types.Type {
 	switch n := cond.(type) {
 	case *ast.CondParen:
 		return c.condTypes(n.X)
 	case *ast.CondUnary:
 		c.condTypes(n.X)
-		return builtin.TBool
+		return types.Bool
 	case *ast.CondDefined:
-		return builtin.TBool
+		return types.Bool
 	case *ast.CondOperand:
 		return c.operandType(n.X)
 	case *ast.CondBinary:
 		l, r := c.condTypes(n.L), c.condTypes(n.R)
-		known := l != builtin.TAny && r != builtin.TAny
+		known := l != types.Any && r != types.Any
 		switch n.Op {
 		case "==", "!=":
 			if known && l != r {
@@ -37,46 +37,46 @@ func (c *checker) condTypes(cond ast.Cond) builtin.Type {
 				}
 				w := c.warnf(n.OpPos, "cond-type", "condition: %s between %s and %s is always %s", n.Op, l, r, answer)
 				w.Hint = condTypeHint
-				if (l == builtin.TInt && r == builtin.TFloat) || (l == builtin.TFloat && r == builtin.TInt) {
+				if (l == types.Int && r == types.Float) || (l == types.Float && r == types.Int) {
 					w.Hint = "an int never equals a float: write 1 for an int, 1.0 for a float"
 				}
 			}
 		case "<", "<=", ">", ">=":
-			for _, t := range []builtin.Type{l, r} {
-				if t == builtin.TList || t == builtin.TObject {
+			for _, t := range []types.Type{l, r} {
+				if t == types.List || t == types.Object {
 					c.errorf(n.OpPos, "cond-type", "condition: %s cannot order %s values", n.Op, t).Hint = "order numbers, strings or booleans"
-					return builtin.TBool
+					return types.Bool
 				}
 			}
 			if known && l != r {
 				c.errorf(n.OpPos, "cond-type", "condition: %s between %s and %s (mismatched types)", n.Op, l, r).Hint = condTypeHint
 			}
 		case "=*":
-			for _, t := range []builtin.Type{l, r} {
-				if t != builtin.TAny && t != builtin.TString {
+			for _, t := range []types.Type{l, r} {
+				if t != types.Any && t != types.String {
 					c.errorf(n.OpPos, "cond-type", "condition: =* matches strings, not %s", t).Hint = `write the pattern as a string: ${NAME} =* "svc-*"`
-					return builtin.TBool
+					return types.Bool
 				}
 			}
 		}
-		return builtin.TBool
+		return types.Bool
 	}
-	return builtin.TAny
+	return types.Any
 }
 
 // operandType is the static type of a condition operand (TAny when only
 // the run knows it).
-func (c *checker) operandType(e ast.Expr) builtin.Type {
+func (c *checker) operandType(e ast.Expr) types.Type {
 	if r, ok := e.(*ast.VarRef); ok {
 		if len(r.Segments) != 1 || r.Default != nil {
-			return builtin.TAny
+			return types.Any
 		}
 		var buf foldBuf
 		switch t := c.varTypes[string(fold(&buf, r.Root()))]; t {
-		case builtin.TString, builtin.TInt, builtin.TFloat, builtin.TBool, builtin.TList, builtin.TObject:
+		case types.String, types.Int, types.Float, types.Bool, types.List, types.Object:
 			return t
 		}
-		return builtin.TAny
+		return types.Any
 	}
 	return typeOf(e)
 }

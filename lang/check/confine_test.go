@@ -3,6 +3,7 @@ package check_test
 import (
 	"bytes"
 	"context"
+	"github.com/gxl-dev/gxl/core/types"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/gxl-dev/gxl/core/diag"
-	"github.com/gxl-dev/gxl/lang/builtin"
 	"github.com/gxl-dev/gxl/lang/check"
 	"github.com/gxl-dev/gxl/runtime"
 	"github.com/gxl-dev/gxl/stdlib"
@@ -199,7 +199,7 @@ func TestGxRunStaysInTheCheckout(t *testing.T) {
 		t.Run(tc.flow, func(t *testing.T) {
 			var out bytes.Buffer
 			r := runtime.New(prog, runtime.Options{Dir: project, Stdout: &out, Stderr: &out, SecretsFile: filepath.Join(base, "none"),
-				Load: func(p string, known map[string]builtin.Type, confine string) (*check.Program, diag.List) {
+				Load: func(p string, known map[string]types.Type, confine string) (*check.Program, diag.List) {
 					return check.Load(p, check.Options{Registry: prog.Registry, ExtraVars: known, ResolveGit: fe.Checkout, Confine: confine})
 				}})
 			err := r.Run(context.Background(), []string{"default"}, []string{tc.flow})

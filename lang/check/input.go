@@ -2,6 +2,7 @@ package check
 
 import (
 	"github.com/gxl-dev/gxl/core/diag"
+	"github.com/gxl-dev/gxl/core/types"
 	"github.com/gxl-dev/gxl/lang/ast"
 	"github.com/gxl-dev/gxl/lang/builtin"
 )
@@ -16,7 +17,7 @@ func (p *Program) CheckStmts(m *Module, stmts []ast.Stmt) diag.List {
 	if m == nil {
 		m = p.Module("main")
 	}
-	c := &checker{prog: p, byName: map[string]*Module{}, varTypes: map[string]builtin.Type{}}
+	c := &checker{prog: p, byName: map[string]*Module{}, varTypes: map[string]types.Type{}}
 	for _, mod := range p.Mods {
 		c.byName[mod.Name] = mod
 	}

@@ -2,10 +2,11 @@ package check
 
 import (
 	"fmt"
+	"github.com/gxl-dev/gxl/core/types"
 	"strings"
 	"time"
 
-	"github.com/expr-lang/expr/types"
+	exprtypes "github.com/expr-lang/expr/types"
 
 	"github.com/gxl-dev/gxl/core/diag"
 	"github.com/gxl-dev/gxl/core/value"
@@ -22,13 +23,13 @@ type checker struct {
 	declFile map[*ast.Mod]*ast.File
 	state    map[*Module]int // inheritance resolution: 0 new, 1 in progress, 2 done
 	used     map[*Env]bool
-	varTypes map[string]builtin.Type // static types of variables by folded name
+	varTypes map[string]types.Type // static types of variables by folded name
 	vars     *varState
 	// condCache holds the static compile result of each condition shape.
 	condCache map[string]error
 	// The condition translator, its type function and key buffer, reused.
 	ctr        translator
-	condTypeOf func(*ast.VarRef) types.Type
+	condTypeOf func(*ast.VarRef) exprtypes.Type
 	condKey    []byte
 	// builtinTargets shares one (read-only) CallTarget per built-in.
 	builtinTargets map[*builtin.Builtin]*CallTarget
@@ -49,7 +50,7 @@ func (c *checker) run(mods []*ast.Mod) {
 	c.declFile = map[*ast.Mod]*ast.File{}
 	c.state = map[*Module]int{}
 	c.used = map[*Env]bool{}
-	c.varTypes = map[string]builtin.Type{}
+	c.varTypes = map[string]types.Type{}
 	c.vars = &varState{all: newDefs(), global: newDefs()}
 	for _, f := range c.prog.Files {
 		for _, m := range f.Mods() {
@@ -510,7 +511,7 @@ func (c *checker) flowAnnotations(m *Module, f *Flow) {
 				v := annText(x.Value)
 				switch key {
 				case "attempts":
-					n, err := builtin.Convert(builtin.TInt, value.Str(v))
+					n, err := builtin.Convert(types.Int, value.Str(v))
 					if err != nil || n.IntVal() < 1 {
 						errf(x.Span(), "annotation", "retry attempts must be a positive integer, not %q", v)
 						continue
@@ -527,7 +528,7 @@ func (c *checker) flowAnnotations(m *Module, f *Flow) {
 					}
 					r.Delay = d
 				case "backoff":
-					b, err := builtin.Convert(builtin.TFloat, value.Str(v))
+					b, err := builtin.Convert(types.Float, value.Str(v))
 					if err != nil || b.FloatVal() < 1 {
 						errf(x.Span(), "annotation", "retry backoff must be a number ≥ 1, not %q", v)
 						continue

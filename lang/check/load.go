@@ -3,6 +3,7 @@ package check
 import (
 	"errors"
 	"fmt"
+	"github.com/gxl-dev/gxl/core/types"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,7 +24,7 @@ type Options struct {
 	Registry *builtin.Registry
 	// ExtraVars are variables known before the program runs (system vars
 	// from sys/vars.yml, --set) with their types.
-	ExtraVars map[string]builtin.Type
+	ExtraVars map[string]types.Type
 	// ResolveGit returns the local checkout dir of a git extern, or an
 	// error. When nil, git externs are reported as not fetched.
 	ResolveGit func(url, ref string) (dir string, err error)

@@ -2,12 +2,12 @@ package check_test
 
 import (
 	"fmt"
+	"github.com/gxl-dev/gxl/core/types"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/gxl-dev/gxl/lang/builtin"
 	"github.com/gxl-dev/gxl/lang/check"
 	"github.com/gxl-dev/gxl/lang/predef"
 	"github.com/gxl-dev/gxl/stdlib"
@@ -17,7 +17,7 @@ import (
 // for the checker with the table's type (a comparison with a value of
 // another type warns "always false"), and a name outside the table is not.
 func TestCheckerKnowsThePredefTable(t *testing.T) {
-	other := map[builtin.Type]string{builtin.TString: "1", builtin.TBool: `"x"`}
+	other := map[types.Type]string{types.String: "1", types.Bool: `"x"`}
 	for _, v := range predef.Vars {
 		src := fmt.Sprintf("mod main { flow f { x = ${%s}; if ${%s} == %s { gx.echo(\"x\"); } } }", v.Name, v.Name, other[v.Type])
 		_, ds := check.CheckSource("w.gxl", []byte(src), check.Options{Registry: stdlib.Default()})

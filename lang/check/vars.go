@@ -1,6 +1,7 @@
 package check
 
 import (
+	"github.com/gxl-dev/gxl/core/types"
 	"sort"
 	"strings"
 
@@ -149,31 +150,31 @@ type varState struct {
 }
 
 // typeOf returns the static type of a literal value (TAny when unknown).
-func typeOf(e ast.Expr) builtin.Type {
+func typeOf(e ast.Expr) types.Type {
 	switch x := e.(type) {
 	case *ast.StringLit, *ast.RawStringLit:
-		return builtin.TString
+		return types.String
 	case *ast.NumberLit:
 		if x.IsFloat {
-			return builtin.TFloat
+			return types.Float
 		}
-		return builtin.TInt
+		return types.Int
 	case *ast.BoolLit:
-		return builtin.TBool
+		return types.Bool
 	case *ast.ListLit:
-		return builtin.TList
+		return types.List
 	case *ast.ObjectLit:
-		return builtin.TObject
+		return types.Object
 	}
-	return builtin.TAny
+	return types.Any
 }
 
-func (c *checker) setType(name string, t builtin.Type) {
+func (c *checker) setType(name string, t types.Type) {
 	var buf foldBuf
 	k := fold(&buf, name)
 	if old, ok := c.varTypes[string(k)]; ok {
 		if old != t {
-			c.varTypes[string(k)] = builtin.TAny
+			c.varTypes[string(k)] = types.Any
 		}
 		return
 	}

@@ -7,13 +7,13 @@
 package predef
 
 import (
+	"github.com/gxl-dev/gxl/core/types"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
 	"strings"
 
 	"github.com/gxl-dev/gxl/core/value"
-	"github.com/gxl-dev/gxl/lang/builtin"
 )
 
 // Inputs are the facts a run (or the loader) computes the variables from.
@@ -31,7 +31,7 @@ type Inputs struct {
 // Var is one predefined variable.
 type Var struct {
 	Name string
-	Type builtin.Type
+	Type types.Type
 	Doc  string
 	// RunOnly variables depend on the run's options (command line, run
 	// id) and cannot be used in extern paths, which are resolved at load.
@@ -41,21 +41,21 @@ type Var struct {
 
 // Vars is the table, in the order of §2.9.
 var Vars = []Var{
-	{Name: "GXL_PRJ_ROOT", Type: builtin.TString, Doc: "nearest ancestor of the working directory (inclusive) holding _gal/project.toml; UNDEFIN if none",
+	{Name: "GXL_PRJ_ROOT", Type: types.String, Doc: "nearest ancestor of the working directory (inclusive) holding _gal/project.toml; UNDEFIN if none",
 		Value: func(in Inputs) value.Value { return value.Str(ProjectRoot(in.Dir)) }},
-	{Name: "GXL_START_ROOT", Type: builtin.TString, Doc: "the process's working directory at start",
+	{Name: "GXL_START_ROOT", Type: types.String, Doc: "the process's working directory at start",
 		Value: func(Inputs) value.Value { d, _ := os.Getwd(); return value.Str(d) }},
-	{Name: "GXL_CUR_DIR", Type: builtin.TString, Doc: "the working directory of the run (re-set for the child of gx.run)",
+	{Name: "GXL_CUR_DIR", Type: types.String, Doc: "the working directory of the run (re-set for the child of gx.run)",
 		Value: func(in Inputs) value.Value { return value.Str(in.Dir) }},
-	{Name: "GXL_OS_SYS", Type: builtin.TString, Doc: "<arch>_<ostype>_<major>, e.g. x86_64_ubuntu_22",
+	{Name: "GXL_OS_SYS", Type: types.String, Doc: "<arch>_<ostype>_<major>, e.g. x86_64_ubuntu_22",
 		Value: func(Inputs) value.Value { return value.Str(OSSys()) }},
-	{Name: "GXL_CMD_ARG", Type: builtin.TString, Doc: "the argument after `--` on the command line (default empty)", RunOnly: true,
+	{Name: "GXL_CMD_ARG", Type: types.String, Doc: "the argument after `--` on the command line (default empty)", RunOnly: true,
 		Value: func(in Inputs) value.Value { return value.Str(in.CmdArg) }},
-	{Name: "GXL_CMD_DRYRUN", Type: builtin.TBool, Doc: "true with --dryrun", RunOnly: true,
+	{Name: "GXL_CMD_DRYRUN", Type: types.Bool, Doc: "true with --dryrun", RunOnly: true,
 		Value: func(in Inputs) value.Value { return value.Bool(in.DryRun) }},
-	{Name: "GXL_CMD_MODUP", Type: builtin.TBool, Doc: "true with --mod_up", RunOnly: true,
+	{Name: "GXL_CMD_MODUP", Type: types.Bool, Doc: "true with --mod_up", RunOnly: true,
 		Value: func(in Inputs) value.Value { return value.Bool(in.ModUp) }},
-	{Name: "GXL_RUN_ID", Type: builtin.TString, Doc: "the run's id: its journal id when it has one (gxl addition)", RunOnly: true,
+	{Name: "GXL_RUN_ID", Type: types.String, Doc: "the run's id: its journal id when it has one (gxl addition)", RunOnly: true,
 		Value: func(in Inputs) value.Value { return value.Str(in.RunID) }},
 }
 

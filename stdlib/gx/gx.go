@@ -4,6 +4,7 @@ package gx
 
 import (
 	"fmt"
+	"github.com/gxl-dev/gxl/core/types"
 	"strings"
 
 	"github.com/gxl-dev/gxl/core/value"
@@ -14,16 +15,16 @@ import (
 // (§5.0), plus gxl's timeout, dir and expect.
 func shellParams() []builtin.Param {
 	ps := []builtin.Param{
-		{Name: "quiet", Type: builtin.TBool, Doc: "do not print the command and its output (-q overrides)"},
-		{Name: "out", Type: builtin.TBool, Doc: "print the output (the default; out: false also silences it in gxl)"},
-		{Name: "suc", Type: builtin.TString, Doc: "text printed after success"},
-		{Name: "err", Type: builtin.TString, Doc: "message used when the command fails"},
-		{Name: "log", Type: builtin.TString, Doc: "log level of the command line: 1 info, 2 debug, 3 trace"},
-		{Name: "silence", Type: builtin.TBool, Doc: "do not show the command line (secret commands)"},
-		{Name: "sudo", Type: builtin.TBool, Doc: "accepted for compatibility; has no effect"},
-		{Name: "timeout", Type: builtin.TDuration, Doc: "kill the command after this long (e.g. \"30s\")"},
-		{Name: "dir", Type: builtin.TString, Doc: "working directory of the command"},
-		{Name: "expect", Type: builtin.TList, Doc: "accepted exit codes (default [0])"},
+		{Name: "quiet", Type: types.Bool, Doc: "do not print the command and its output (-q overrides)"},
+		{Name: "out", Type: types.Bool, Doc: "print the output (the default; out: false also silences it in gxl)"},
+		{Name: "suc", Type: types.String, Doc: "text printed after success"},
+		{Name: "err", Type: types.String, Doc: "message used when the command fails"},
+		{Name: "log", Type: types.String, Doc: "log level of the command line: 1 info, 2 debug, 3 trace"},
+		{Name: "silence", Type: types.Bool, Doc: "do not show the command line (secret commands)"},
+		{Name: "sudo", Type: types.Bool, Doc: "accepted for compatibility; has no effect"},
+		{Name: "timeout", Type: types.Duration, Doc: "kill the command after this long (e.g. \"30s\")"},
+		{Name: "dir", Type: types.String, Doc: "working directory of the command"},
+		{Name: "expect", Type: types.List, Doc: "accepted exit codes (default [0])"},
 	}
 	ps = append(ps, builtin.RetryParams(1, "1s", "the command")...)
 	return append(ps, builtin.OldRetries("retry"), builtin.OldDelay("retry_delay"))
@@ -45,13 +46,13 @@ func Register(r *builtin.Registry) {
 	r.Add(&builtin.Builtin{
 		Name: "gx.echo", Doc: "Print text (interpolated, secrets masked) and a newline on stdout.",
 		Where: builtin.InBlock, ArgsCaseSensitive: true, Pure: true,
-		Params: []builtin.Param{{Name: "value", Type: builtin.TString, Required: true, Positional: true, Doc: "the text"}},
+		Params: []builtin.Param{{Name: "value", Type: types.String, Required: true, Positional: true, Doc: "the text"}},
 		Run:    runEcho,
 	})
 	r.Add(&builtin.Builtin{
 		Name: "gx.cmd", Doc: "Run a shell command; ${X} values reach the shell as data, never as code.",
 		Where: builtin.InBlock,
-		Params: withShell(builtin.Param{Name: "cmd", Type: builtin.TString, Required: true, Positional: true, Raw: true,
+		Params: withShell(builtin.Param{Name: "cmd", Type: types.String, Required: true, Positional: true, Raw: true,
 			Doc: "the command line"}),
 		Run: runCmd,
 	})
@@ -59,9 +60,9 @@ func Register(r *builtin.Registry) {
 		Name: "gx.shell", Doc: "Run a shell command with variables from an argument file and an output variable.",
 		Where: builtin.InBlock,
 		Params: withShell(
-			builtin.Param{Name: "shell", Type: builtin.TString, Required: true, Positional: true, Raw: true, Doc: "the command line"},
-			builtin.Param{Name: "arg_file", Type: builtin.TString, Doc: ".json/.yml/.yaml/.toml/.ini file whose top-level keys become variables"},
-			builtin.Param{Name: "out_var", Type: builtin.TString, Doc: "variable that names a temporary file during the command and holds its content after"},
+			builtin.Param{Name: "shell", Type: types.String, Required: true, Positional: true, Raw: true, Doc: "the command line"},
+			builtin.Param{Name: "arg_file", Type: types.String, Doc: ".json/.yml/.yaml/.toml/.ini file whose top-level keys become variables"},
+			builtin.Param{Name: "out_var", Type: types.String, Doc: "variable that names a temporary file during the command and holds its content after"},
 		),
 		SetsVars: func(a map[string]string) []string {
 			var out []string
@@ -79,8 +80,8 @@ func Register(r *builtin.Registry) {
 		Name: "gx.read_cmd", Doc: "Run a command and store its trimmed stdout in a variable.",
 		Where: builtin.InBlock | builtin.InEnv,
 		Params: withShell(
-			builtin.Param{Name: "name", Type: builtin.TString, Required: true, Doc: "variable to set"},
-			builtin.Param{Name: "cmd", Type: builtin.TString, Required: true, Positional: true, Raw: true, Doc: "the command line"},
+			builtin.Param{Name: "name", Type: types.String, Required: true, Doc: "variable to set"},
+			builtin.Param{Name: "cmd", Type: types.String, Required: true, Positional: true, Raw: true, Doc: "the command line"},
 		),
 		SetsVars: nameOut("name"),
 		Run:      runReadCmd,
@@ -89,9 +90,9 @@ func Register(r *builtin.Registry) {
 		Name: "gx.read_file", Doc: "Read an .ini, .json, .yml, .yaml or .toml file into variables.",
 		Where: builtin.InBlock | builtin.InEnv,
 		Params: []builtin.Param{
-			{Name: "file", Type: builtin.TString, Required: true, Positional: true, Doc: "the file"},
-			{Name: "name", Type: builtin.TString, Doc: "variable to set to the whole content; without it every top-level key becomes a variable"},
-			{Name: "entity", Type: builtin.TString, Doc: "accepted for compatibility; ignored"},
+			{Name: "file", Type: types.String, Required: true, Positional: true, Doc: "the file"},
+			{Name: "name", Type: types.String, Doc: "variable to set to the whole content; without it every top-level key becomes a variable"},
+			{Name: "entity", Type: types.String, Doc: "accepted for compatibility; ignored"},
 		},
 		SetsVars: func(a map[string]string) []string {
 			if a["name"] != "" {
@@ -105,8 +106,8 @@ func Register(r *builtin.Registry) {
 		Name: "gx.read_stdin", Doc: "Print a prompt and read one line from stdin into a variable.",
 		Where: builtin.InBlock | builtin.InEnv,
 		Params: []builtin.Param{
-			{Name: "name", Type: builtin.TString, Required: true, Doc: "variable to set"},
-			{Name: "prompt", Type: builtin.TString, Positional: true, Doc: "the prompt"},
+			{Name: "name", Type: types.String, Required: true, Doc: "variable to set"},
+			{Name: "prompt", Type: types.String, Positional: true, Doc: "the prompt"},
 		},
 		SetsVars: nameOut("name"),
 		Run:      runReadStdin,
@@ -115,11 +116,11 @@ func Register(r *builtin.Registry) {
 		Name: "gx.tpl", Doc: "Render a Handlebars template file or directory (strict: unknown {{x}} is an error).",
 		Where: builtin.InBlock,
 		Params: []builtin.Param{
-			{Name: "tpl", Type: builtin.TString, Required: true, Positional: true, Doc: "template file or directory"},
-			{Name: "dst", Type: builtin.TString, Required: true, Doc: "output file or directory (never the working directory, the project root or an ancestor)"},
-			{Name: "data", Type: builtin.TString, Doc: "inline JSON data"},
-			{Name: "file", Type: builtin.TString, Doc: "JSON data file"},
-			{Name: "engine", Type: builtin.TString, Enum: []string{"handlebars", "helm"}, Default: value.Str("handlebars"), Doc: "template engine"},
+			{Name: "tpl", Type: types.String, Required: true, Positional: true, Doc: "template file or directory"},
+			{Name: "dst", Type: types.String, Required: true, Doc: "output file or directory (never the working directory, the project root or an ancestor)"},
+			{Name: "data", Type: types.String, Doc: "inline JSON data"},
+			{Name: "file", Type: types.String, Doc: "JSON data file"},
+			{Name: "engine", Type: types.String, Enum: []string{"handlebars", "helm"}, Default: value.Str("handlebars"), Doc: "template engine"},
 		},
 		Run: runTpl,
 	})
@@ -127,10 +128,10 @@ func Register(r *builtin.Registry) {
 		Name: "gx.assert", Doc: "Compare two texts; fail the step when they differ (or match, with result: false).",
 		Where: builtin.InBlock, ArgsCaseSensitive: true, Pure: true,
 		Params: []builtin.Param{
-			{Name: "value", Type: builtin.TString, Required: true, Positional: true, Doc: "the actual text"},
-			{Name: "expect", Type: builtin.TString, Required: true, Doc: "the expected text"},
-			{Name: "err", Type: builtin.TString, Doc: "message on failure"},
-			{Name: "result", Type: builtin.TBool, Default: value.Bool(true), Doc: "false inverts the check"},
+			{Name: "value", Type: types.String, Required: true, Positional: true, Doc: "the actual text"},
+			{Name: "expect", Type: types.String, Required: true, Doc: "the expected text"},
+			{Name: "err", Type: types.String, Doc: "message on failure"},
+			{Name: "result", Type: types.Bool, Default: value.Bool(true), Doc: "false inverts the check"},
 		},
 		Run: runAssert,
 	})
@@ -138,9 +139,9 @@ func Register(r *builtin.Registry) {
 		Name: "gx.ver", Doc: "Bump the version a.b.c[.d] in a file, write it back and set a variable.",
 		Where: builtin.InBlock, ArgsCaseSensitive: true,
 		Params: []builtin.Param{
-			{Name: "file", Type: builtin.TString, Required: true, Positional: true, Doc: "the version file"},
-			{Name: "inc", Type: builtin.TString, Default: value.Str("build"), Enum: []string{"build", "bugfix", "feature", "main", "null"}, Doc: "which part to bump"},
-			{Name: "export", Type: builtin.TString, Default: value.Str("VERSION"), Doc: "variable to set"},
+			{Name: "file", Type: types.String, Required: true, Positional: true, Doc: "the version file"},
+			{Name: "inc", Type: types.String, Default: value.Str("build"), Enum: []string{"build", "bugfix", "feature", "main", "null"}, Doc: "which part to bump"},
+			{Name: "export", Type: types.String, Default: value.Str("VERSION"), Doc: "variable to set"},
 		},
 		SetsVars: func(a map[string]string) []string {
 			if a["export"] != "" {
@@ -154,11 +155,11 @@ func Register(r *builtin.Registry) {
 		Name: "gx.run", Doc: "Run flows of another GXL file in another directory (a nested run on a copy of the variables).",
 		Where: builtin.InBlock,
 		Params: []builtin.Param{
-			{Name: "local", Type: builtin.TString, Required: true, Doc: "directory to run in"},
-			{Name: "env", Type: builtin.TString, Required: true, Doc: "env name(s), comma-separated"},
-			{Name: "flow", Type: builtin.TString, Required: true, Doc: "flow name(s), comma-separated"},
-			{Name: "conf", Type: builtin.TString, Default: value.Str("./_gal/work.gxl"), Doc: "the GXL file, relative to local"},
-			{Name: "isolate", Type: builtin.TBool, Doc: "start from the bootstrap variables only"},
+			{Name: "local", Type: types.String, Required: true, Doc: "directory to run in"},
+			{Name: "env", Type: types.String, Required: true, Doc: "env name(s), comma-separated"},
+			{Name: "flow", Type: types.String, Required: true, Doc: "flow name(s), comma-separated"},
+			{Name: "conf", Type: types.String, Default: value.Str("./_gal/work.gxl"), Doc: "the GXL file, relative to local"},
+			{Name: "isolate", Type: types.Bool, Doc: "start from the bootstrap variables only"},
 		},
 		Run: runRun,
 	})
@@ -166,8 +167,8 @@ func Register(r *builtin.Registry) {
 		Name: "gx.tar", Doc: "Create a .tar.gz archive of a directory.",
 		Where: builtin.InBlock,
 		Params: []builtin.Param{
-			{Name: "src", Type: builtin.TString, Required: true, Positional: true, Doc: "directory to archive"},
-			{Name: "file", Type: builtin.TString, Required: true, Doc: "archive to write (replaced)"},
+			{Name: "src", Type: types.String, Required: true, Positional: true, Doc: "directory to archive"},
+			{Name: "file", Type: types.String, Required: true, Doc: "archive to write (replaced)"},
 		},
 		Run: runTar,
 	})
@@ -175,23 +176,23 @@ func Register(r *builtin.Registry) {
 		Name: "gx.untar", Doc: "Extract a .tar.gz archive into a folder (entries escaping dst are refused; the working directory, the project root and their ancestors are never replaced).",
 		Where: builtin.InBlock,
 		Params: []builtin.Param{
-			{Name: "file", Type: builtin.TString, Required: true, Positional: true, Doc: "archive to read"},
-			{Name: "dst", Type: builtin.TString, Required: true, Doc: "folder to extract into (created when missing; must be empty unless replace)"},
-			{Name: "replace", Type: builtin.TBool, Default: value.Bool(false), Doc: "replace the content of an existing dst (never the working directory, project or system root, home, `/` or their ancestors)"},
+			{Name: "file", Type: types.String, Required: true, Positional: true, Doc: "archive to read"},
+			{Name: "dst", Type: types.String, Required: true, Doc: "folder to extract into (created when missing; must be empty unless replace)"},
+			{Name: "replace", Type: types.Bool, Default: value.Bool(false), Doc: "replace the content of an existing dst (never the working directory, project or system root, home, `/` or their ancestors)"},
 		},
 		Run: runUntar,
 	})
 	auth := []builtin.Param{
-		{Name: "username", Type: builtin.TString, Doc: "basic-auth user (with password)"},
-		{Name: "password", Type: builtin.TString, Doc: "basic-auth password (with username)"},
-		{Name: "timeout", Type: builtin.TDuration, Default: value.Str("5m"), Doc: "give up after this long (0: no limit)"},
+		{Name: "username", Type: types.String, Doc: "basic-auth user (with password)"},
+		{Name: "password", Type: types.String, Doc: "basic-auth password (with username)"},
+		{Name: "timeout", Type: types.Duration, Default: value.Str("5m"), Doc: "give up after this long (0: no limit)"},
 	}
 	r.Add(&builtin.Builtin{
 		Name: "gx.download", Doc: "HTTP GET a URL into a local file (or into a directory, named after the URL).",
 		Where: builtin.InBlock, ArgsCaseSensitive: true,
 		Params: append([]builtin.Param{
-			{Name: "url", Type: builtin.TString, Required: true, Positional: true, Doc: "the URL"},
-			{Name: "local_file", Type: builtin.TString, Required: true, Doc: "file or existing directory"},
+			{Name: "url", Type: types.String, Required: true, Positional: true, Doc: "the URL"},
+			{Name: "local_file", Type: types.String, Required: true, Doc: "file or existing directory"},
 		}, auth...),
 		Run: runDownload,
 	})
@@ -199,9 +200,9 @@ func Register(r *builtin.Registry) {
 		Name: "gx.upload", Doc: "Upload a local file with PUT, POST or PATCH.",
 		Where: builtin.InBlock, ArgsCaseSensitive: true,
 		Params: append([]builtin.Param{
-			{Name: "url", Type: builtin.TString, Required: true, Positional: true, Doc: "the URL"},
-			{Name: "local_file", Type: builtin.TString, Required: true, Doc: "file to upload"},
-			{Name: "method", Type: builtin.TString, Required: true, Enum: []string{"PUT", "POST", "PATCH", "put", "post", "patch"}, Doc: "HTTP method"},
+			{Name: "url", Type: types.String, Required: true, Positional: true, Doc: "the URL"},
+			{Name: "local_file", Type: types.String, Required: true, Doc: "file to upload"},
+			{Name: "method", Type: types.String, Required: true, Enum: []string{"PUT", "POST", "PATCH", "put", "post", "patch"}, Doc: "HTTP method"},
 		}, auth...),
 		Run: runUpload,
 	})

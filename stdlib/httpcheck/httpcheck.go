@@ -5,6 +5,7 @@ package httpcheck
 import (
 	"context"
 	"fmt"
+	"github.com/gxl-dev/gxl/core/types"
 	"io"
 	"net/http"
 	"regexp"
@@ -21,10 +22,10 @@ func Register(r *builtin.Registry) {
 		Name: "http.check", Doc: "GET a URL until it answers the expected status (and body pattern), with retries.",
 		Where: builtin.InBlock,
 		Params: append([]builtin.Param{
-			{Name: "url", Type: builtin.TString, Required: true, Positional: true, Doc: "the URL"},
-			{Name: "status", Type: builtin.TInt, Default: value.Int(200), Doc: "expected status code"},
-			{Name: "body", Type: builtin.TString, Doc: "regular expression the body must match"},
-			{Name: "timeout", Type: builtin.TDuration, Default: value.Str("5s"), Doc: "timeout of each attempt"},
+			{Name: "url", Type: types.String, Required: true, Positional: true, Doc: "the URL"},
+			{Name: "status", Type: types.Int, Default: value.Int(200), Doc: "expected status code"},
+			{Name: "body", Type: types.String, Doc: "regular expression the body must match"},
+			{Name: "timeout", Type: types.Duration, Default: value.Str("5s"), Doc: "timeout of each attempt"},
 		}, append(builtin.RetryParams(4, "1s", "the request"), builtin.OldRetries("retries"), builtin.OldDelay("interval"))...),
 		Run: run,
 	})

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/gxl-dev/gxl/core/types"
 	"io"
 	"os"
 	"path/filepath"
@@ -25,7 +26,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
+	k8stypes "k8s.io/apimachinery/pkg/types"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
@@ -44,10 +45,10 @@ const FieldManager = "gxl"
 
 func common() []builtin.Param {
 	return []builtin.Param{
-		{Name: "kubeconfig", Type: builtin.TString, Doc: "kubeconfig file (default: the KUBECONFIG variable or environment variable, else ~/.kube/config)"},
-		{Name: "context", Type: builtin.TString, Doc: "kubeconfig context"},
-		{Name: "namespace", Type: builtin.TString, Doc: "namespace (default: the object's or the context's)"},
-		{Name: "timeout", Type: builtin.TDuration, Default: value.Str("2m"), Doc: "give up after this long (0: no limit)"},
+		{Name: "kubeconfig", Type: types.String, Doc: "kubeconfig file (default: the KUBECONFIG variable or environment variable, else ~/.kube/config)"},
+		{Name: "context", Type: types.String, Doc: "kubeconfig context"},
+		{Name: "namespace", Type: types.String, Doc: "namespace (default: the object's or the context's)"},
+		{Name: "timeout", Type: types.Duration, Default: value.Str("2m"), Doc: "give up after this long (0: no limit)"},
 	}
 }
 
@@ -56,45 +57,45 @@ func with(ps ...builtin.Param) []builtin.Param { return append(ps, common()...) 
 // Register adds the k8s.* built-ins.
 func Register(r *builtin.Registry) {
 	source := []builtin.Param{
-		{Name: "file", Type: builtin.TString, Positional: true, Doc: "manifest file or folder (.yaml, .yml, .json)"},
-		{Name: "text", Type: builtin.TString, Doc: "manifest text (e.g. rendered by gx.tpl)"},
+		{Name: "file", Type: types.String, Positional: true, Doc: "manifest file or folder (.yaml, .yml, .json)"},
+		{Name: "text", Type: types.String, Doc: "manifest text (e.g. rendered by gx.tpl)"},
 	}
 	kindName := []builtin.Param{
-		{Name: "kind", Type: builtin.TString, Required: true, Doc: "resource kind: deployment, statefulset, pod, configmap, ..."},
-		{Name: "name", Type: builtin.TString, Required: true, Positional: true, Doc: "object name"},
+		{Name: "kind", Type: types.String, Required: true, Doc: "resource kind: deployment, statefulset, pod, configmap, ..."},
+		{Name: "name", Type: types.String, Required: true, Positional: true, Doc: "object name"},
 	}
 	r.Add(&builtin.Builtin{
 		Name: "k8s.apply", Doc: "Server-side apply (field manager gxl) of manifests; reports created/configured/unchanged; optional prune by label.",
 		Where: builtin.InBlock, SetsVars: builtin.OutVar("K8S_APPLIED"),
 		Params: with(append(source,
-			builtin.Param{Name: "prune", Type: builtin.TBool, Doc: "delete objects with the selector label that the manifests no longer contain"},
-			builtin.Param{Name: "selector", Type: builtin.TString, Doc: "label selector for prune (required with prune)"},
-			builtin.Param{Name: "out", Type: builtin.TString, Default: value.Str("K8S_APPLIED"), Doc: "variable set to {created, configured, unchanged, pruned}"})...),
+			builtin.Param{Name: "prune", Type: types.Bool, Doc: "delete objects with the selector label that the manifests no longer contain"},
+			builtin.Param{Name: "selector", Type: types.String, Doc: "label selector for prune (required with prune)"},
+			builtin.Param{Name: "out", Type: types.String, Default: value.Str("K8S_APPLIED"), Doc: "variable set to {created, configured, unchanged, pruned}"})...),
 		Run: runApply,
 	})
 	r.Add(&builtin.Builtin{
 		Name: "k8s.diff", Doc: "Server-side dry-run apply: print and return the objects that would change.",
 		Where: builtin.InBlock, SetsVars: builtin.OutVar("K8S_DIFF"),
-		Params: with(append(source, builtin.Param{Name: "out", Type: builtin.TString, Default: value.Str("K8S_DIFF"), Doc: "variable set to the list of changed objects"})...),
+		Params: with(append(source, builtin.Param{Name: "out", Type: types.String, Default: value.Str("K8S_DIFF"), Doc: "variable set to the list of changed objects"})...),
 		Run:    runDiff,
 	})
 	r.Add(&builtin.Builtin{
 		Name: "k8s.wait", Doc: "Wait for a Deployment/StatefulSet rollout, pod readiness or an arbitrary condition.",
 		Where: builtin.InBlock,
-		Params: with(append(kindName, builtin.Param{Name: "for", Type: builtin.TString, Default: value.Str("rollout"),
+		Params: with(append(kindName, builtin.Param{Name: "for", Type: types.String, Default: value.Str("rollout"),
 			Doc: "rollout, ready, or condition=Type[=Status]"})...),
 		Run: runWait,
 	})
 	r.Add(&builtin.Builtin{
 		Name: "k8s.scale", Doc: "Set the replicas of a Deployment or StatefulSet (scale subresource).",
 		Where:  builtin.InBlock,
-		Params: with(append(kindName, builtin.Param{Name: "replicas", Type: builtin.TInt, Required: true, Doc: "desired replicas"})...),
+		Params: with(append(kindName, builtin.Param{Name: "replicas", Type: types.Int, Required: true, Doc: "desired replicas"})...),
 		Run:    runScale,
 	})
 	r.Add(&builtin.Builtin{
 		Name: "k8s.get", Doc: "Read an object into a variable.",
 		Where: builtin.InBlock, SetsVars: builtin.OutVar("K8S_OBJECT"),
-		Params: with(append(kindName, builtin.Param{Name: "out", Type: builtin.TString, Default: value.Str("K8S_OBJECT"), Doc: "variable to set"})...),
+		Params: with(append(kindName, builtin.Param{Name: "out", Type: types.String, Default: value.Str("K8S_OBJECT"), Doc: "variable to set"})...),
 		Run:    runGet,
 	})
 	r.Add(&builtin.Builtin{
@@ -103,7 +104,7 @@ func Register(r *builtin.Registry) {
 	})
 	r.Add(&builtin.Builtin{
 		Name: "k8s.rollback", Doc: "Roll a Deployment back to its previous ReplicaSet revision (like kubectl rollout undo).",
-		Where: builtin.InBlock, Params: with(builtin.Param{Name: "name", Type: builtin.TString, Required: true, Positional: true, Doc: "deployment name"}),
+		Where: builtin.InBlock, Params: with(builtin.Param{Name: "name", Type: types.String, Required: true, Positional: true, Doc: "deployment name"}),
 		Run: runRollback,
 	})
 }
@@ -529,7 +530,7 @@ func runScale(c builtin.Ctx, a builtin.Args) error {
 		return err
 	}
 	patch := []byte(fmt.Sprintf(`{"spec":{"replicas":%d}}`, a.Int("replicas")))
-	if _, err := r.Patch(ctx, a.Str("name"), types.MergePatchType, patch, metav1.PatchOptions{FieldManager: FieldManager}, "scale"); err != nil {
+	if _, err := r.Patch(ctx, a.Str("name"), k8stypes.MergePatchType, patch, metav1.PatchOptions{FieldManager: FieldManager}, "scale"); err != nil {
 		return fmt.Errorf("k8s.scale %s/%s: %w", a.Str("kind"), a.Str("name"), err)
 	}
 	c.Logf("k8s.scale %s/%s to %d", a.Str("kind"), a.Str("name"), a.Int("replicas"))
@@ -626,7 +627,7 @@ func runRollback(c builtin.Ctx, a builtin.Args) error {
 		unstructured.SetNestedMap(tpl, labels, "metadata", "labels")
 	}
 	patch, _ := json.Marshal(map[string]any{"spec": map[string]any{"template": tpl}})
-	if _, err := deps.Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: FieldManager}); err != nil {
+	if _, err := deps.Patch(ctx, name, k8stypes.MergePatchType, patch, metav1.PatchOptions{FieldManager: FieldManager}); err != nil {
 		return fmt.Errorf("k8s.rollback %s: %w", name, err)
 	}
 	c.Logf("k8s.rollback %s: to revision %d", name, prevRev)

@@ -7,6 +7,7 @@ package pg
 import (
 	"context"
 	"fmt"
+	"github.com/gxl-dev/gxl/core/types"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,16 +23,16 @@ import (
 )
 
 func timeoutParam(d string) builtin.Param {
-	return builtin.Param{Name: "timeout", Type: builtin.TDuration, Default: value.Str(d), Doc: "give up after this long (0: no limit)"}
+	return builtin.Param{Name: "timeout", Type: types.Duration, Default: value.Str(d), Doc: "give up after this long (0: no limit)"}
 }
 
 func outParam(def string) builtin.Param {
-	return builtin.Param{Name: "out", Type: builtin.TString, Default: value.Str(def), Doc: "variable to set"}
+	return builtin.Param{Name: "out", Type: types.String, Default: value.Str(def), Doc: "variable to set"}
 }
 
 // Register adds the pg.* built-ins.
 func Register(r *builtin.Registry) {
-	dsn := builtin.Param{Name: "dsn", Type: builtin.TString, Required: true, Positional: true, Doc: "connection string of the server"}
+	dsn := builtin.Param{Name: "dsn", Type: types.String, Required: true, Positional: true, Doc: "connection string of the server"}
 	r.Add(&builtin.Builtin{
 		Name: "pg.down", Doc: "Decide whether a server is down: true only when every probe (connect + SELECT 1) failed for the whole window.",
 		Where: builtin.InBlock, Params: builtin.DownParams(dsn), SetsVars: builtin.OutVar("DOWN"),
@@ -50,8 +51,8 @@ func Register(r *builtin.Registry) {
 	r.Add(&builtin.Builtin{
 		Name: "pg.exec", Doc: "Run SQL (one or more statements, in one transaction) on a server: schema bootstrap, grants.",
 		Where: builtin.InBlock, Params: []builtin.Param{dsn,
-			{Name: "sql", Type: builtin.TString, Doc: "the SQL text"},
-			{Name: "file", Type: builtin.TString, Doc: "a file holding the SQL"},
+			{Name: "sql", Type: types.String, Doc: "the SQL text"},
+			{Name: "file", Type: types.String, Doc: "a file holding the SQL"},
 			timeoutParam("60s")},
 		Run: runExec,
 	})
@@ -63,21 +64,21 @@ func Register(r *builtin.Registry) {
 	r.Add(&builtin.Builtin{
 		Name: "pg.wait", Doc: "Wait until a server accepts connections (and, with role, has that role).",
 		Where: builtin.InBlock, Params: []builtin.Param{dsn, timeoutParam("60s"),
-			{Name: "role", Type: builtin.TString, Enum: []string{"", "primary", "standby"}, Doc: "wait for this role too"}},
+			{Name: "role", Type: types.String, Enum: []string{"", "primary", "standby"}, Doc: "wait for this role too"}},
 		Run: runWait,
 	})
 	r.Add(&builtin.Builtin{
 		Name: "pg.check", Doc: "Fail unless the primary streams to enough standbys within a lag bound.",
 		Where: builtin.InBlock, Params: []builtin.Param{dsn, timeoutParam("10s"),
-			{Name: "min_replicas", Type: builtin.TInt, Default: value.Int(1), Doc: "standbys that must be streaming"},
-			{Name: "max_lag_bytes", Type: builtin.TInt, Default: value.Int(16 << 20), Doc: "largest replay lag accepted, in bytes"}},
+			{Name: "min_replicas", Type: types.Int, Default: value.Int(1), Doc: "standbys that must be streaming"},
+			{Name: "max_lag_bytes", Type: types.Int, Default: value.Int(16 << 20), Doc: "largest replay lag accepted, in bytes"}},
 		Run: runCheck,
 	})
 	ha := []builtin.Param{
-		{Name: "primary", Type: builtin.TString, Required: true, Doc: "connection string of the (old) primary"},
-		{Name: "standbys", Type: builtin.TList, Required: true, Doc: "connection strings of the standbys"},
+		{Name: "primary", Type: types.String, Required: true, Doc: "connection string of the (old) primary"},
+		{Name: "standbys", Type: types.List, Required: true, Doc: "connection strings of the standbys"},
 		outParam("PG_PRIMARY"),
-		{Name: "sync", Type: builtin.TString, Doc: "synchronous_standby_names to set on the new primary"},
+		{Name: "sync", Type: types.String, Doc: "synchronous_standby_names to set on the new primary"},
 		timeoutParam("60s"),
 	}
 	r.Add(&builtin.Builtin{
@@ -95,12 +96,12 @@ func Register(r *builtin.Registry) {
 	r.Add(&builtin.Builtin{
 		Name: "pg.rejoin", Doc: "Bring an old primary back as a standby of the new one with pg_rewind (runs on this host).",
 		Where: builtin.InBlock, Params: []builtin.Param{
-			{Name: "data", Type: builtin.TString, Required: true, Doc: "data directory of the old primary (relative to the working directory; never it, the project root, home, / or an ancestor)"},
-			{Name: "port", Type: builtin.TInt, Required: true, Doc: "port the old primary listens on"},
-			{Name: "source", Type: builtin.TString, Required: true, Doc: "connection string of the new primary"},
-			{Name: "name", Type: builtin.TString, Required: true, Doc: "application_name of the rejoined standby (and its slot name prefix)"},
-			{Name: "bin", Type: builtin.TString, Doc: "PostgreSQL bin folder (default: the newest installed)"},
-			{Name: "socket_dir", Type: builtin.TString, Doc: "unix socket folder (default: the data folder's parent)"},
+			{Name: "data", Type: types.String, Required: true, Doc: "data directory of the old primary (relative to the working directory; never it, the project root, home, / or an ancestor)"},
+			{Name: "port", Type: types.Int, Required: true, Doc: "port the old primary listens on"},
+			{Name: "source", Type: types.String, Required: true, Doc: "connection string of the new primary"},
+			{Name: "name", Type: types.String, Required: true, Doc: "application_name of the rejoined standby (and its slot name prefix)"},
+			{Name: "bin", Type: types.String, Doc: "PostgreSQL bin folder (default: the newest installed)"},
+			{Name: "socket_dir", Type: types.String, Doc: "unix socket folder (default: the data folder's parent)"},
 			timeoutParam("120s"),
 		},
 		Run: runRejoin,

@@ -6,6 +6,7 @@ package redisha
 import (
 	"context"
 	"fmt"
+	"github.com/gxl-dev/gxl/core/types"
 	"net"
 	"strconv"
 	"strings"
@@ -19,7 +20,7 @@ import (
 )
 
 func timeoutParam(d string) builtin.Param {
-	return builtin.Param{Name: "timeout", Type: builtin.TDuration, Default: value.Str(d), Doc: "give up after this long (0: no limit)"}
+	return builtin.Param{Name: "timeout", Type: types.Duration, Default: value.Str(d), Doc: "give up after this long (0: no limit)"}
 }
 
 // quietLogger drops go-redis's internal log lines (connection retries):
@@ -32,8 +33,8 @@ func init() { redis.SetLogger(quietLogger{}) }
 
 // Register adds the redis.* built-ins.
 func Register(r *builtin.Registry) {
-	addr := builtin.Param{Name: "addr", Type: builtin.TString, Required: true, Positional: true, Doc: "host:port of the server"}
-	pass := builtin.Param{Name: "password", Type: builtin.TString, Doc: "AUTH password (masked in logs)"}
+	addr := builtin.Param{Name: "addr", Type: types.String, Required: true, Positional: true, Doc: "host:port of the server"}
+	pass := builtin.Param{Name: "password", Type: types.String, Doc: "AUTH password (masked in logs)"}
 	r.Add(&builtin.Builtin{
 		Name: "redis.down", Doc: "Decide whether a server is down: true only when every probe (PING) failed for the whole window.",
 		Where: builtin.InBlock, Params: append(builtin.DownParams(addr), pass), SetsVars: builtin.OutVar("DOWN"),
@@ -48,23 +49,23 @@ func Register(r *builtin.Registry) {
 	r.Add(&builtin.Builtin{
 		Name: "redis.status", Doc: "Read a server's role, replication offsets and link state into a variable.",
 		Where:    builtin.InBlock,
-		Params:   []builtin.Param{addr, pass, {Name: "out", Type: builtin.TString, Default: value.Str("REDIS_STATUS"), Doc: "variable to set"}, timeoutParam("10s")},
+		Params:   []builtin.Param{addr, pass, {Name: "out", Type: types.String, Default: value.Str("REDIS_STATUS"), Doc: "variable to set"}, timeoutParam("10s")},
 		SetsVars: builtin.OutVar("REDIS_STATUS"),
 		Run:      runStatus,
 	})
 	r.Add(&builtin.Builtin{
 		Name: "redis.wait_sync", Doc: "Wait until replicas have acknowledged everything written to the primary (WAIT).",
 		Where: builtin.InBlock, Params: []builtin.Param{addr, pass,
-			{Name: "replicas", Type: builtin.TInt, Default: value.Int(1), Doc: "replicas that must acknowledge"}, timeoutParam("10s")},
+			{Name: "replicas", Type: types.Int, Default: value.Int(1), Doc: "replicas that must acknowledge"}, timeoutParam("10s")},
 		Run: runWaitSync,
 	})
 	ha := []builtin.Param{
-		{Name: "primary", Type: builtin.TString, Required: true, Doc: "host:port of the (old) primary"},
-		{Name: "replicas", Type: builtin.TList, Doc: "host:port of the replicas (direct mode)"},
-		{Name: "sentinels", Type: builtin.TList, Doc: "host:port of the Sentinels (Sentinel mode)"},
-		{Name: "master_name", Type: builtin.TString, Default: value.Str("mymaster"), Doc: "name monitored by the Sentinels"},
+		{Name: "primary", Type: types.String, Required: true, Doc: "host:port of the (old) primary"},
+		{Name: "replicas", Type: types.List, Doc: "host:port of the replicas (direct mode)"},
+		{Name: "sentinels", Type: types.List, Doc: "host:port of the Sentinels (Sentinel mode)"},
+		{Name: "master_name", Type: types.String, Default: value.Str("mymaster"), Doc: "name monitored by the Sentinels"},
 		pass,
-		{Name: "out", Type: builtin.TString, Default: value.Str("REDIS_PRIMARY"), Doc: "variable set to the new primary's host:port"},
+		{Name: "out", Type: types.String, Default: value.Str("REDIS_PRIMARY"), Doc: "variable set to the new primary's host:port"},
 		timeoutParam("60s"),
 	}
 	sets := builtin.OutVar("REDIS_PRIMARY")
@@ -79,7 +80,7 @@ func Register(r *builtin.Registry) {
 	r.Add(&builtin.Builtin{
 		Name: "redis.fence", Doc: "Stop a server from taking writes: make it a replica of the current primary.",
 		Where: builtin.InBlock, Params: []builtin.Param{addr, pass,
-			{Name: "primary", Type: builtin.TString, Required: true, Doc: "host:port of the current primary"}, timeoutParam("10s")},
+			{Name: "primary", Type: types.String, Required: true, Doc: "host:port of the current primary"}, timeoutParam("10s")},
 		Run: runFence,
 	})
 }

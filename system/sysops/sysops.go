@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gxl-dev/gxl/core/types"
 	"io"
 	"os"
 	"path/filepath"
@@ -45,9 +46,9 @@ func Register(r *builtin.Registry) {
 		Name: "sys.fetch", Doc: "Fetch every enabled module of the system into sys/mods/<name> (git at its tag with a lock file, or a local path), in parallel.",
 		Where: builtin.InBlock,
 		Params: []builtin.Param{
-			{Name: "jobs", Type: builtin.TInt, Doc: "modules fetched at once (default: gxl run --jobs, else 4)"},
-			{Name: "cache", Type: builtin.TString, Doc: "module cache folder (default: the user cache dir's gxl/modules)"},
-			{Name: "out", Type: builtin.TString, Default: value.Str("SYS_FETCHED"), Doc: "variable set to {module: {ref, commit, path}}"},
+			{Name: "jobs", Type: types.Int, Doc: "modules fetched at once (default: gxl run --jobs, else 4)"},
+			{Name: "cache", Type: types.String, Doc: "module cache folder (default: the user cache dir's gxl/modules)"},
+			{Name: "out", Type: types.String, Default: value.Str("SYS_FETCHED"), Doc: "variable set to {module: {ref, commit, path}}"},
 		},
 		SetsVars: withReport("SYS_FETCHED"), Run: runFetch,
 	})
@@ -55,12 +56,12 @@ func Register(r *builtin.Registry) {
 		Name: "sys.stage", Doc: "Run one stage flow of every enabled module: priority order, equal priorities in parallel, dependencies first; every module workflow is checked before any runs.",
 		Where: builtin.InBlock,
 		Params: []builtin.Param{
-			{Name: "name", Type: builtin.TString, Required: true, Positional: true, Doc: "the stage: the flow each module runs (setup, deploy, health_check, failover, ...)"},
-			{Name: "jobs", Type: builtin.TInt, Doc: "modules run at once (default: gxl run --jobs, else 4)"},
-			{Name: "modules", Type: builtin.TList, Doc: "only these modules (default: every enabled module)"},
-			{Name: "every", Type: builtin.TDuration, Doc: "watch mode: run the stage again after this pause, until it fails, times is reached or the run is interrupted"},
-			{Name: "times", Type: builtin.TInt, Doc: "with every: how many runs in all (0: no limit)"},
-			{Name: "out", Type: builtin.TString, Default: value.Str("SYS_STAGE"), Doc: "variable set to {module: status}"},
+			{Name: "name", Type: types.String, Required: true, Positional: true, Doc: "the stage: the flow each module runs (setup, deploy, health_check, failover, ...)"},
+			{Name: "jobs", Type: types.Int, Doc: "modules run at once (default: gxl run --jobs, else 4)"},
+			{Name: "modules", Type: types.List, Doc: "only these modules (default: every enabled module)"},
+			{Name: "every", Type: types.Duration, Doc: "watch mode: run the stage again after this pause, until it fails, times is reached or the run is interrupted"},
+			{Name: "times", Type: types.Int, Doc: "with every: how many runs in all (0: no limit)"},
+			{Name: "out", Type: types.String, Default: value.Str("SYS_STAGE"), Doc: "variable set to {module: status}"},
 		},
 		SetsVars: withReport("SYS_STAGE"),
 		Run:      func(c builtin.Ctx, a builtin.Args) error { return runStage(r, c, a) },
@@ -267,12 +268,12 @@ func runStage(reg *builtin.Registry, c builtin.Ctx, a builtin.Args) error {
 	us := units(sys, only)
 	// Check every participating module before running any: a module
 	// that is missing or does not check stops the stage before it starts.
-	known := map[string]builtin.Type{}
+	known := map[string]types.Type{}
 	for n := range c.Vars() {
-		known[n] = builtin.TAny
+		known[n] = types.Any
 	}
 	for _, n := range moduleVarNames {
-		known[n] = builtin.TAny
+		known[n] = types.Any
 	}
 	progs := map[string]modProgram{}
 	var problems []string
