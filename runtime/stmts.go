@@ -18,7 +18,7 @@ import (
 	"github.com/gxl-dev/gxl/lang/ast"
 	"github.com/gxl-dev/gxl/lang/builtin"
 	"github.com/gxl-dev/gxl/lang/check"
-	"github.com/gxl-dev/gxl/stdlib/gx"
+	"github.com/gxl-dev/gxl/runtime/shell"
 )
 
 // Hooks observe and steer execution; the debugger implements them.
@@ -233,7 +233,7 @@ func (x *exec) stmt(owner *check.Module, s ast.Stmt) error {
 		if err := x.effect(); err != nil {
 			return err
 		}
-		_, err := gx.RunShell(&callCtx{x: x, site: n.Span()}, rawText(n.Command.Parts), gx.ShellOptions{})
+		_, err := shell.RunShell(&callCtx{x: x, site: n.Span()}, rawText(n.Command.Parts), shell.ShellOptions{})
 		return err
 	case *ast.Call:
 		return x.call(owner, n)
@@ -398,7 +398,7 @@ func (x *exec) callBuiltin(b *builtin.Builtin, call *ast.Call) error {
 	}
 	c := &callCtx{x: x, site: call.Span(), name: b.Name}
 	if err := b.Run(c, builtin.NewArgs(b, vals)); err != nil {
-		var mv *gx.MissingVarError
+		var mv *shell.MissingVarError
 		if errors.As(err, &mv) {
 			return diag.Errorf(refSpan(call, mv.Name), "undefined-var", "%s: variable ${%s} is not defined", b.Name, mv.Name).
 				WithHint("define it, or give a default: ${%s:value}", mv.Name)
@@ -580,7 +580,7 @@ func (x *exec) callActivity(a *check.Activity, call *ast.Call) error {
 	if err := x.effect(); err != nil {
 		return err
 	}
-	_, err = gx.RunShell(&callCtx{x: x, site: call.Span()}, text, gx.ShellOptions{Extra: extra})
+	_, err = shell.RunShell(&callCtx{x: x, site: call.Span()}, text, shell.ShellOptions{Extra: extra})
 	return err
 }
 

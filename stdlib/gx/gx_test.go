@@ -3,6 +3,7 @@ package gx
 import (
 	"archive/tar"
 	"compress/gzip"
+	"github.com/gxl-dev/gxl/runtime/shell"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -116,26 +117,6 @@ func TestStrictTemplate(t *testing.T) {
 	}
 }
 
-func TestPrepareCommand(t *testing.T) {
-	vals := map[string]string{"A": "x y", "Q": "it's"}
-	script, env, err := PrepareCommand(`echo ${A} "${A}" '${Q}' ${MISSING:dflt}`, func(n string) (vv valueAlias, ok bool) {
-		s, ok := vals[n]
-		return strV(s), ok
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if script != `echo ${__GXL_0} "${__GXL_1}" 'it'\''s' ${__GXL_2}` {
-		t.Errorf("script %q", script)
-	}
-	if env["__GXL_0"] != "x y" || env["__GXL_2"] != "dflt" {
-		t.Errorf("env %v", env)
-	}
-	if _, _, err := PrepareCommand(`echo ${NOPE}`, func(string) (valueAlias, bool) { return valueAlias{}, false }); err == nil {
-		t.Error("missing variable accepted")
-	}
-}
-
 func TestDownloadUpload(t *testing.T) {
 	var uploaded []byte
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -190,7 +171,7 @@ func TestReadStdin(t *testing.T) {
 // stdout comes back whole, from builtins and child processes alike.
 func TestQuietOutputs(t *testing.T) {
 	c := newFakeCtx(t.TempDir())
-	res, err := RunShell(c, `echo out; echo err-builtin >&2; sh -c 'echo err-child >&2'; exit 3`, ShellOptions{})
+	res, err := shell.RunShell(c, `echo out; echo err-builtin >&2; sh -c 'echo err-child >&2'; exit 3`, shell.ShellOptions{})
 	if err == nil || res.ExitCode != 3 {
 		t.Fatalf("exit %d, err %v", res.ExitCode, err)
 	}
@@ -202,7 +183,7 @@ func TestQuietOutputs(t *testing.T) {
 			t.Errorf("stderr %q / error %q lacks %q", res.Stderr, err, want)
 		}
 	}
-	res, err = RunShell(c, `printf 'a\n'; sh -c 'printf b'; printf 'e' >&2`, ShellOptions{Capture: true})
+	res, err = shell.RunShell(c, `printf 'a\n'; sh -c 'printf b'; printf 'e' >&2`, shell.ShellOptions{Capture: true})
 	if err != nil || res.Stdout != "a\nb" || res.Stderr != "e" {
 		t.Fatalf("capture: %q %q %v", res.Stdout, res.Stderr, err)
 	}
@@ -225,19 +206,19 @@ func TestExternalCommands(t *testing.T) {
 		{"no-such-command-gxl", 127, "not found"},
 		{"./noshebang", 4, "from-script"},
 	} {
-		res, err := RunShell(c, tc.cmd, ShellOptions{})
+		res, err := shell.RunShell(c, tc.cmd, shell.ShellOptions{})
 		if res.ExitCode != tc.code || (tc.err != "" && !strings.Contains(res.Stderr, tc.err)) {
 			t.Errorf("%s: exit %d (want %d), stderr %q, err %v", tc.cmd, res.ExitCode, tc.code, res.Stderr, err)
 		}
 	}
 	start := time.Now()
-	_, err := RunShell(c, "/bin/sleep 10", ShellOptions{Timeout: 100 * time.Millisecond})
+	_, err := shell.RunShell(c, "/bin/sleep 10", shell.ShellOptions{Timeout: 100 * time.Millisecond})
 	if err == nil || !strings.Contains(err.Error(), "timed out") || time.Since(start) > 1500*time.Millisecond {
 		t.Errorf("timeout: %v after %s", err, time.Since(start))
 	}
 	start = time.Now()
-	_, err = RunShell(c, `/bin/sh -c 'trap "" INT; /bin/sleep 10'`, ShellOptions{Timeout: 100 * time.Millisecond})
-	if took := time.Since(start); err == nil || took < killTimeout || took > killTimeout+2*time.Second {
-		t.Errorf("SIGINT ignored: %v after %s, want SIGKILL after %s", err, took, killTimeout)
+	_, err = shell.RunShell(c, `/bin/sh -c 'trap "" INT; /bin/sleep 10'`, shell.ShellOptions{Timeout: 100 * time.Millisecond})
+	if took := time.Since(start); err == nil || took < shell.KillTimeout || took > shell.KillTimeout+2*time.Second {
+		t.Errorf("SIGINT ignored: %v after %s, want SIGKILL after %s", err, took, shell.KillTimeout)
 	}
 }

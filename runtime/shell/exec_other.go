@@ -1,6 +1,6 @@
 //go:build !unix
 
-package gx
+package shell
 
 import "mvdan.cc/sh/v3/interp"
 

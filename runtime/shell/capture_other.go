@@ -1,6 +1,6 @@
 //go:build !linux
 
-package gx
+package shell
 
 import "os"
 

@@ -1,6 +1,6 @@
 //go:build unix
 
-package gx
+package shell
 
 import (
 	"context"
@@ -19,10 +19,10 @@ import (
 	"github.com/gxl-dev/gxl/internal/retry"
 )
 
-// killTimeout is how long a cancelled command has between SIGINT and
+// KillTimeout is how long a cancelled command has between SIGINT and
 // SIGKILL, and how long gxl waits for output pipes still held open by
 // its orphans after it exited (interp.DefaultExecHandler's value).
-const killTimeout = 2 * time.Second
+const KillTimeout = 2 * time.Second
 
 // execHandlers runs external commands as interp.DefaultExecHandler does
 // (PATH lookup, environment, exit statuses, SIGINT then SIGKILL when the
@@ -56,7 +56,7 @@ func execCommand(ctx context.Context, next interp.ExecHandlerFunc, args []string
 		cmd.Env = execEnv(hc.Env)
 		cmd.Dir = hc.Dir
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = hc.Stdin, hc.Stdout, hc.Stderr
-		cmd.WaitDelay = killTimeout
+		cmd.WaitDelay = KillTimeout
 		return cmd
 	}
 	// A concurrently forked process may briefly hold the file open for
@@ -105,7 +105,7 @@ func execCommand(ctx context.Context, next interp.ExecHandlerFunc, args []string
 }
 
 // waitCancellable waits for a started command; when ctx ends first, the
-// command gets SIGINT, and SIGKILL killTimeout later.
+// command gets SIGINT, and SIGKILL KillTimeout later.
 func waitCancellable(ctx context.Context, cmd *exec.Cmd) error {
 	var (
 		mu     sync.Mutex
@@ -119,7 +119,7 @@ func waitCancellable(ctx context.Context, cmd *exec.Cmd) error {
 			return
 		}
 		cmd.Process.Signal(os.Interrupt)
-		killer = time.AfterFunc(killTimeout, func() { cmd.Process.Kill() })
+		killer = time.AfterFunc(KillTimeout, func() { cmd.Process.Kill() })
 	})
 	err := cmd.Wait()
 	stop()
