@@ -758,7 +758,23 @@ func (c *callCtx) DryRun() bool         { return c.x.r.opt.DryRun }
 func (c *callCtx) Quiet() bool          { return c.x.r.opt.Quiet }
 func (c *callCtx) Site() diag.Span      { return c.site }
 func (c *callCtx) RunNested(req builtin.NestedRun) error {
-	return c.x.runNested(req, c.site, c.name)
+	return c.x.runNested(req, c.site, c.name, nil)
+}
+
+// RunNestedProgram runs flows of prog, a program already loaded and checked
+// with the variables the run will have, as a nested run (like gx.run) of the
+// built-in call c is executing. c must be the Ctx this runtime handed to
+// that built-in: layers above the runtime (the sys.* built-ins, which load
+// and check a stage's modules themselves) run them through it.
+func RunNestedProgram(c builtin.Ctx, prog *check.Program, req builtin.NestedRun) error {
+	cc, ok := c.(*callCtx)
+	if !ok {
+		return fmt.Errorf("runtime.RunNestedProgram: %T is not a built-in context of the runtime", c)
+	}
+	if prog == nil {
+		return fmt.Errorf("runtime.RunNestedProgram: no program")
+	}
+	return cc.x.runNested(req, cc.site, cc.name, prog)
 }
 
 // environ is the environment of child processes: GXL variables exported

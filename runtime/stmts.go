@@ -588,7 +588,9 @@ func (x *exec) callActivity(a *check.Activity, call *ast.Call) error {
 // directory on a copy of the variables (or the bootstrap set with isolate).
 // Called from a file of a fetched module (site), the file loaded must stay
 // inside that module's folder, like its externs (spec I.4).
-func (x *exec) runNested(req builtin.NestedRun, site diag.Span, caller string) error {
+// prog, when not nil, is conf already loaded and checked with the variables
+// the run will have (RunNestedProgram).
+func (x *exec) runNested(req builtin.NestedRun, site diag.Span, caller string, prog *check.Program) error {
 	if x.r.opt.depth >= limits.MaxNestedRuns {
 		return diag.Errorf(site, "run-depth", "gx.run nested deeper than %d levels", limits.MaxNestedRuns).
 			WithHint("a gx.run probably runs a file that runs it again: make the nested run stop on a condition")
@@ -605,7 +607,7 @@ func (x *exec) runNested(req builtin.NestedRun, site diag.Span, caller string) e
 		conf = filepath.Join(dir, conf)
 	}
 	load := x.r.opt.Load
-	if load == nil {
+	if load == nil && prog == nil {
 		return fmt.Errorf("gx.run: no loader configured")
 	}
 	opt := x.r.opt
@@ -641,7 +643,6 @@ func (x *exec) runNested(req builtin.NestedRun, site diag.Span, caller string) e
 	if req.Stderr != nil {
 		opt.Stderr = req.Stderr
 	}
-	prog, _ := req.Program.(*check.Program)
 	if prog == nil {
 		known := map[string]types.Type{}
 		for _, n := range opt.bootstrap.Names() {

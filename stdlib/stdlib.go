@@ -1,4 +1,6 @@
-// Package stdlib assembles the registry of every built-in family.
+// Package stdlib assembles the registry of the built-in families that run
+// on the runtime alone (gx, pg, redis, k8s, http). The sys.* family sits
+// in the system layer above: engine.Registry adds it.
 package stdlib
 
 import (
@@ -8,10 +10,9 @@ import (
 	"github.com/gxl-dev/gxl/stdlib/k8s"
 	"github.com/gxl-dev/gxl/stdlib/pg"
 	"github.com/gxl-dev/gxl/stdlib/redisha"
-	"github.com/gxl-dev/gxl/system/sysops"
 )
 
-// Default returns a fresh registry with every built-in family registered.
+// Default returns a fresh registry with these families registered.
 func Default() *builtin.Registry {
 	r := builtin.NewRegistry()
 	gx.Register(r)
@@ -19,6 +20,5 @@ func Default() *builtin.Registry {
 	redisha.Register(r)
 	k8s.Register(r)
 	httpcheck.Register(r)
-	sysops.Register(r)
 	return r
 }

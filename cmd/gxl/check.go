@@ -2,12 +2,12 @@ package main
 
 import (
 	"fmt"
+	"github.com/gxl-dev/gxl/engine"
 
 	"github.com/spf13/cobra"
 
 	"github.com/gxl-dev/gxl/core/diag"
 	"github.com/gxl-dev/gxl/lang/check"
-	"github.com/gxl-dev/gxl/stdlib"
 	"github.com/gxl-dev/gxl/system"
 )
 
@@ -30,7 +30,7 @@ FILE defaults to _gal/work.gxl.`,
 			if len(args) == 0 {
 				args = []string{defaultFile}
 			}
-			reg := stdlib.Default()
+			reg := engine.Registry()
 			fe, err := ff.fetcher(false)
 			if err != nil {
 				return err

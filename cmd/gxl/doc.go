@@ -2,12 +2,12 @@ package main
 
 import (
 	"fmt"
+	"github.com/gxl-dev/gxl/engine"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/gxl-dev/gxl/lang/builtin"
-	"github.com/gxl-dev/gxl/stdlib"
 )
 
 func init() { register(newDocCmd) }
@@ -21,7 +21,7 @@ func newDocCmd(s *streams) *cobra.Command {
 		Short: "Show the built-ins and their arguments",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			reg := stdlib.Default()
+			reg := engine.Registry()
 			filter := ""
 			if len(args) == 1 {
 				filter = args[0]

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"github.com/gxl-dev/gxl/core/types"
+	"github.com/gxl-dev/gxl/engine"
 	"io"
 	"os"
 	"strings"
@@ -14,7 +15,6 @@ import (
 	"github.com/gxl-dev/gxl/lang/check"
 	"github.com/gxl-dev/gxl/repl"
 	"github.com/gxl-dev/gxl/runtime"
-	"github.com/gxl-dev/gxl/stdlib"
 )
 
 func init() {
@@ -89,7 +89,7 @@ History is kept in the user cache dir (gxl/repl_history). See docs/repl.md.`,
 				Options: runtime.Options{
 					Stdout: s.out, Stderr: s.err, Stdin: s.in, Dir: dir, Log: log,
 					Load: func(p string, known map[string]types.Type, confine string) (*check.Program, diag.List) {
-						return check.Load(p, check.Options{Registry: stdlib.Default(), ExtraVars: known, ResolveGit: fe.Checkout, Confine: confine})
+						return check.Load(p, check.Options{Registry: engine.Registry(), ExtraVars: known, ResolveGit: fe.Checkout, Confine: confine})
 					},
 				},
 			}))
@@ -114,7 +114,7 @@ History is kept in the user cache dir (gxl/repl_history). See docs/repl.md.`,
 // streams: the terminal line editor (history, completion) when stdin and
 // stdout are terminals, plain line reading otherwise.
 func debugConfig(s *streams, cfg repl.Config) repl.Config {
-	cfg.Registry = stdlib.Default()
+	cfg.Registry = engine.Registry()
 	cfg.Stdin, cfg.Stdout, cfg.Stderr = s.in, s.out, s.err
 	cfg.Color = isTerminal(s.err)
 	cfg.HandleInterrupt = true

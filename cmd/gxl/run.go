@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/gxl-dev/gxl/core/types"
+	"github.com/gxl-dev/gxl/engine"
 	"github.com/gxl-dev/gxl/lang/builtin"
 	"os"
 	"os/signal"
@@ -23,7 +24,6 @@ import (
 	"github.com/gxl-dev/gxl/lang/check"
 	"github.com/gxl-dev/gxl/repl"
 	"github.com/gxl-dev/gxl/runtime"
-	"github.com/gxl-dev/gxl/stdlib"
 	"github.com/gxl-dev/gxl/system"
 	"github.com/gxl-dev/gxl/system/fetch"
 )
@@ -175,7 +175,7 @@ func loadProgramSources(s *streams, file string, sets map[string]string, fe *fet
 	srcs := &diag.FileSources{}
 	sysSrcs := map[string][]byte{}
 	var all diag.List
-	opt := check.Options{Registry: stdlib.Default(), ResolveGit: fe.Checkout}
+	opt := check.Options{Registry: engine.Registry(), ResolveGit: fe.Checkout}
 	var extra map[string]value.Value
 	if root := systemRoot(file); root != "" {
 		sys, ds := system.Load(root, system.Options{Set: sets})

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"github.com/gxl-dev/gxl/core/types"
+	"github.com/gxl-dev/gxl/engine"
 	"os"
 	"path/filepath"
 	"testing"
@@ -14,7 +15,6 @@ import (
 	"github.com/gxl-dev/gxl/core/value"
 	"github.com/gxl-dev/gxl/lang/check"
 	"github.com/gxl-dev/gxl/runtime"
-	"github.com/gxl-dev/gxl/stdlib"
 )
 
 // Run checks src and runs flow in env default with vars set as strings.
@@ -26,7 +26,7 @@ func Run(t testing.TB, src, flow string, vars map[string]string) (string, error)
 	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	prog, ds := check.Load(path, check.Options{Registry: stdlib.Default()})
+	prog, ds := check.Load(path, check.Options{Registry: engine.Registry()})
 	if ds.HasErrors() {
 		t.Fatalf("check: %v", ds)
 	}

@@ -284,10 +284,6 @@ type NestedRun struct {
 	Label string
 	// Ctx replaces the caller's context when set.
 	Ctx context.Context
-	// Program, when set, is Conf already loaded and checked (a
-	// *check.Program, checked with the variables the run will have): the
-	// runtime uses it instead of loading the file again.
-	Program any
 }
 
 // Args holds the typed, interpolated arguments of one call.

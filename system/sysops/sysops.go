@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/gxl-dev/gxl/core/types"
+	"github.com/gxl-dev/gxl/runtime"
 	"io"
 	"os"
 	"path/filepath"
@@ -329,7 +330,7 @@ func runStageOnce(c builtin.Ctx, a builtin.Args, sys *system.System, stage strin
 			return fmt.Errorf("no %s flow: %w", stage, sched.ErrNotApplicable)
 		}
 		m := sys.Module(u.Name)
-		return c.RunNested(builtin.NestedRun{
+		return runtime.RunNestedProgram(c, mp.prog, builtin.NestedRun{
 			Dir: mp.dir, Conf: ModuleWorkflow, Flows: []string{stage},
 			Vars: map[string]value.Value{
 				"MODULE_NAME": value.Str(m.Name), "MODULE_DIR": value.Str(mp.dir),
@@ -337,7 +338,7 @@ func runStageOnce(c builtin.Ctx, a builtin.Args, sys *system.System, stage strin
 				"STAGE": value.Str(stage),
 			},
 			Unset:  []string{ReportVar, "SYS_STAGE", "SYS_FETCHED"},
-			Stdout: w, Stderr: w, Ctx: ctx, Program: mp.prog, Label: fmt.Sprintf("%s.%d", u.Name, n),
+			Stdout: w, Stderr: w, Ctx: ctx, Label: fmt.Sprintf("%s.%d", u.Name, n),
 		})
 	})
 	if res != nil {
