@@ -35,7 +35,9 @@ type Options struct {
 	DryRun bool
 	Quiet  bool
 	CmdArg string // the argument after `--` (GXL_CMD_ARG)
-	ModUp  bool   // --mod_up (GXL_CMD_MODUP)
+	ModUp  bool   // --mod_up (GXL_CMD_MODUP; also Host.ModUp)
+	// Host are the host settings built-ins read through Ctx.Host.
+	Host builtin.Host
 	// Sets are --set K=V values, applied after the bootstrap variables.
 	Sets map[string]value.Value
 	// Extra are variables known before the run (system vars), with types.
@@ -757,6 +759,11 @@ func (c *callCtx) Environ() []string    { return c.x.environ() }
 func (c *callCtx) DryRun() bool         { return c.x.r.opt.DryRun }
 func (c *callCtx) Quiet() bool          { return c.x.r.opt.Quiet }
 func (c *callCtx) Site() diag.Span      { return c.site }
+func (c *callCtx) Host() builtin.Host {
+	h := c.x.r.opt.Host
+	h.ModUp = h.ModUp || c.x.r.opt.ModUp
+	return h
+}
 func (c *callCtx) RunNested(req builtin.NestedRun) error {
 	return c.x.runNested(req, c.site, c.name, nil)
 }

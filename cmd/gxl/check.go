@@ -2,13 +2,10 @@ package main
 
 import (
 	"fmt"
-	"github.com/gxl-dev/gxl/engine"
 
 	"github.com/spf13/cobra"
 
 	"github.com/gxl-dev/gxl/core/diag"
-	"github.com/gxl-dev/gxl/lang/check"
-	"github.com/gxl-dev/gxl/system"
 )
 
 func init() { register(newCheckCmd) }
@@ -30,31 +27,11 @@ FILE defaults to _gal/work.gxl.`,
 			if len(args) == 0 {
 				args = []string{defaultFile}
 			}
-			reg := engine.Registry()
-			fe, err := ff.fetcher(false)
+			eng, err := newEngine(ff.options()...)
 			if err != nil {
 				return err
 			}
-			var all diag.List
-			srcs := &diag.FileSources{}
-			for _, path := range args {
-				opt := check.Options{Registry: reg, ResolveGit: fe.Checkout}
-				if root := systemRoot(path); root != "" {
-					sys, ds := system.Load(root, system.Options{})
-					for f, src := range sys.Sources {
-						srcs.Add(f, src)
-					}
-					all.Add(ds...)
-					opt.ExtraVars = sys.Types()
-				}
-				prog, ds := check.Load(path, opt)
-				if prog != nil {
-					for f, src := range prog.Sources {
-						srcs.Add(f, src)
-					}
-				}
-				all.Add(ds...)
-			}
+			all, srcs := eng.Check(args...)
 			if format == "json" {
 				if err := diag.RenderJSON(s.out, all); err != nil {
 					return err

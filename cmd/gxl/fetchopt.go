@@ -2,12 +2,10 @@ package main
 
 import (
 	"os"
-	"strings"
 
 	"github.com/spf13/pflag"
 
-	"github.com/gxl-dev/gxl/core/value"
-	"github.com/gxl-dev/gxl/system/fetch"
+	"github.com/gxl-dev/gxl/engine"
 )
 
 // fetchFlags are the module-fetching options of check, plan and run: they
@@ -27,19 +25,7 @@ func (f *fetchFlags) all() []string {
 	return append(append([]string(nil), f.mirrors...), os.Getenv("GXL_MIRRORS"))
 }
 
-// fetcher builds the module fetcher; update refreshes cached checkouts.
-func (f *fetchFlags) fetcher(update bool) (*fetch.Fetcher, error) {
-	ms, err := fetch.ParseMirrors(f.all()...)
-	if err != nil {
-		return nil, failf(exitUsage, "%v", err)
-	}
-	return &fetch.Fetcher{Offline: f.offline, Update: update, Mirrors: ms}, nil
-}
-
-// vars are the variables sys.fetch reads the same options from.
-func (f *fetchFlags) vars() map[string]value.Value {
-	return map[string]value.Value{
-		"GXL_MIRRORS": value.Str(strings.Join(f.all(), ",")),
-		"GXL_OFFLINE": value.Bool(f.offline),
-	}
+// options are the engine options of the flags.
+func (f *fetchFlags) options() []engine.Option {
+	return []engine.Option{engine.WithMirrors(f.all()...), engine.WithOffline(f.offline)}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/gxl-dev/gxl/engine"
 	"io"
 	"sort"
 	"strings"
@@ -31,19 +32,19 @@ func newGraphCmd(s *streams) *cobra.Command {
 			if len(args) == 1 {
 				file = args[0]
 			}
-			fe, err := (&fetchFlags{}).fetcher(false)
+			eng, err := newEngine()
 			if err != nil {
 				return err
 			}
-			prog, _, err := loadProgram(s, file, nil, fe)
+			prog, err := loadProgram(s, eng, file)
 			if err != nil {
 				return err
 			}
 			var sys *system.System
-			if root := systemRoot(file); root != "" {
-				sys, _ = system.Load(root, system.Options{})
+			if prog.SysRoot != "" {
+				sys, _ = system.Load(engine.SystemRoot(file), system.Options{})
 			}
-			g := buildGraph(prog, sys)
+			g := buildGraph(prog.Program, sys)
 			if format == "dot" {
 				g.dot(s.out)
 			} else {

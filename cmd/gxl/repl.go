@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"github.com/gxl-dev/gxl/core/types"
 	"github.com/gxl-dev/gxl/engine"
 	"io"
 	"os"
@@ -10,11 +9,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/gxl-dev/gxl/core/diag"
 	"github.com/gxl-dev/gxl/core/value"
 	"github.com/gxl-dev/gxl/lang/check"
 	"github.com/gxl-dev/gxl/repl"
-	"github.com/gxl-dev/gxl/runtime"
 )
 
 func init() {
@@ -51,7 +48,7 @@ History is kept in the user cache dir (gxl/repl_history). See docs/repl.md.`,
 					file = defaultFile
 				}
 			}
-			typed, rawSets, err := parseSets(sets)
+			rawSets, err := parseSets(sets)
 			if err != nil {
 				return failf(exitUsage, "%v", err)
 			}
@@ -59,40 +56,31 @@ History is kept in the user cache dir (gxl/repl_history). See docs/repl.md.`,
 			if err != nil {
 				return err
 			}
-			fe, err := ff.fetcher(false)
+			eng, err := newEngine(append(ff.options(), engine.WithSets(rawSets), engine.WithLogger(log),
+				engine.WithStdout(s.out), engine.WithStderr(s.err), engine.WithStdin(s.in))...)
 			if err != nil {
 				return err
 			}
 			load := func(f string) (*check.Program, map[string]value.Value, error) {
-				prog, extra, err := loadProgram(s, f, rawSets, fe)
-				if extra == nil {
-					extra = map[string]value.Value{}
-				}
-				for k, v := range ff.vars() {
-					extra[k] = v
-				}
-				return prog, extra, err
+				p, err := loadProgram(s, eng, f)
+				return p.Program, p.Vars, err
 			}
-			var prog *check.Program
-			var extra map[string]value.Value
+			var prog *engine.Program
 			if file != "" {
 				// A file with errors does not end the session: fix it and :reload.
-				prog, extra, _ = load(file)
-				if prog == nil {
+				if prog, _ = loadProgram(s, eng, file); !prog.OK() {
 					fmt.Fprintf(s.err, "%s was not loaded; the session starts with built-ins only (:reload after fixing it)\n", file)
 				}
 			}
-			dir, _ := os.Getwd()
-			sess := repl.New(debugConfig(s, repl.Config{
-				File: file, Program: prog, Extra: extra, Load: load,
-				Envs: splitList(envs), Sets: typed, Breaks: breaks,
-				Options: runtime.Options{
-					Stdout: s.out, Stderr: s.err, Stdin: s.in, Dir: dir, Log: log,
-					Load: func(p string, known map[string]types.Type, confine string) (*check.Program, diag.List) {
-						return check.Load(p, check.Options{Registry: engine.Registry(), ExtraVars: known, ResolveGit: fe.Checkout, Confine: confine})
-					},
-				},
-			}))
+			// Host settings (the system root) are those of the file the
+			// session starts with.
+			opt := eng.RuntimeOptions(prog)
+			opt.Sets, opt.Extra = nil, nil // the session sets them per run
+			cfg := repl.Config{File: file, Load: load, Envs: splitList(envs), Sets: eng.Sets(), Breaks: breaks, Options: opt}
+			if prog != nil {
+				cfg.Program, cfg.Extra = prog.Program, prog.Vars
+			}
+			sess := repl.New(debugConfig(s, cfg))
 			defer sess.Close()
 			if err := sess.Loop(); err != nil {
 				return failf(exitFailed, "%v", err)

@@ -4,14 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/gxl-dev/gxl/core/types"
 	"github.com/gxl-dev/gxl/engine"
 	"github.com/gxl-dev/gxl/lang/builtin"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"sort"
-	"strconv"
 	"strings"
 	"syscall"
 
@@ -20,12 +16,9 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/gxl-dev/gxl/core/diag"
-	"github.com/gxl-dev/gxl/core/value"
 	"github.com/gxl-dev/gxl/lang/check"
 	"github.com/gxl-dev/gxl/repl"
 	"github.com/gxl-dev/gxl/runtime"
-	"github.com/gxl-dev/gxl/system"
-	"github.com/gxl-dev/gxl/system/fetch"
 )
 
 func init() {
@@ -109,101 +102,40 @@ func (f *runFlags) envList() []string {
 	return out
 }
 
-// parseSets turns --set K=V into typed values: true/false, integers and
-// floats keep their type, everything else is a string.
-func parseSets(sets []string) (map[string]value.Value, map[string]string, error) {
-	out := map[string]value.Value{}
+// parseSets parses --set NAME=value items (typed by engine.TypedSet).
+func parseSets(sets []string) (map[string]string, error) {
 	raw := map[string]string{}
 	for _, s := range sets {
 		k, v, ok := strings.Cut(s, "=")
 		if !ok || strings.TrimSpace(k) == "" {
-			return nil, nil, fmt.Errorf("--set %q: write NAME=value", s)
+			return nil, fmt.Errorf("--set %q: write NAME=value", s)
 		}
-		k = strings.TrimSpace(k)
-		raw[k] = v
-		out[k] = typedValue(v)
+		raw[strings.TrimSpace(k)] = v
 	}
-	return out, raw, nil
+	return raw, nil
 }
 
-func typedValue(v string) value.Value {
-	switch v {
-	case "true":
-		return value.Bool(true)
-	case "false":
-		return value.Bool(false)
-	}
-	if u, err := strconv.ParseUint(v, 10, 64); err == nil && fmt.Sprint(u) == v {
-		return value.Uint(u)
-	}
-	return value.Str(v)
-}
-
-// systemRoot returns the system folder of a workflow written at
-// <root>/sys/workflows/*.gxl, or "".
-func systemRoot(file string) string {
-	abs, err := filepath.Abs(file)
+// newEngine makes the engine of a command; bad options are usage errors.
+func newEngine(opts ...engine.Option) (*engine.Engine, error) {
+	e, err := engine.New(opts...)
 	if err != nil {
-		return ""
+		return nil, failf(exitUsage, "%v", err)
 	}
-	wf := filepath.Dir(abs)
-	if filepath.Base(wf) != "workflows" || filepath.Base(filepath.Dir(wf)) != "sys" {
-		return ""
-	}
-	root := filepath.Dir(filepath.Dir(wf))
-	// Relative to the working directory when below it: shorter diagnostics.
-	if cwd, err := os.Getwd(); err == nil {
-		if rel, err := filepath.Rel(cwd, root); err == nil && !strings.HasPrefix(rel, "..") {
-			return rel
-		}
-	}
-	return root
+	return e, nil
 }
 
-// loadProgram loads and checks a file — with the typed variables of its
-// system when it is a system workflow; diagnostics are printed, and a
-// program with errors never starts (exit 2).
-func loadProgram(s *streams, file string, sets map[string]string, fe *fetch.Fetcher) (*check.Program, map[string]value.Value, error) {
-	prog, extra, _, err := loadProgramSources(s, file, sets, fe)
-	return prog, extra, err
-}
-
-// loadProgramSources is loadProgram that also returns the system's files
-// (sys_model.yml, mod_list.yml, vars.yml) with their content, for the
-// journal's record of what a run loaded.
-func loadProgramSources(s *streams, file string, sets map[string]string, fe *fetch.Fetcher) (*check.Program, map[string]value.Value, map[string][]byte, error) {
-	srcs := &diag.FileSources{}
-	sysSrcs := map[string][]byte{}
-	var all diag.List
-	opt := check.Options{Registry: engine.Registry(), ResolveGit: fe.Checkout}
-	var extra map[string]value.Value
-	if root := systemRoot(file); root != "" {
-		sys, ds := system.Load(root, system.Options{Set: sets})
-		for f, src := range sys.Sources {
-			srcs.Add(f, src)
-			sysSrcs[f] = src
-		}
-		all.Add(ds...)
-		opt.ExtraVars = sys.Types()
-		extra = sys.Values()
-		abs, _ := filepath.Abs(root)
-		extra["GXL_SYS_ROOT"] = value.Str(abs)
+// loadProgram loads and checks a file through the engine, printing its
+// diagnostics; a program with errors never starts (exit 2).
+func loadProgram(s *streams, eng *engine.Engine, file string) (*engine.Program, error) {
+	p := eng.Load(file)
+	if len(p.Diags) > 0 {
+		diag.Render(s.err, p.Diags, p.Sources, diag.RenderOptions{Color: isTerminal(s.err)})
 	}
-	prog, ds := check.Load(file, opt)
-	all.Add(ds...)
-	if prog != nil {
-		for f, src := range prog.Sources {
-			srcs.Add(f, src)
-		}
+	if !p.OK() {
+		fmt.Fprintf(s.err, "\n%s: the workflow was not started\n", diag.Summary(p.Diags))
+		return p, &exitError{code: exitUsage}
 	}
-	if len(all) > 0 {
-		diag.Render(s.err, all, srcs, diag.RenderOptions{Color: isTerminal(s.err)})
-	}
-	if all.HasErrors() {
-		fmt.Fprintf(s.err, "\n%s: the workflow was not started\n", diag.Summary(all))
-		return nil, nil, nil, &exitError{code: exitUsage}
-	}
-	return prog, extra, sysSrcs, nil
+	return p, nil
 }
 
 func newLogger(s *streams, format string, verbose, quiet bool) (*zap.Logger, error) {
@@ -256,7 +188,7 @@ killed run: finished statements are skipped, the interrupted one runs again.`,
 			if f.quiet != "true" && f.quiet != "false" {
 				return failf(exitUsage, "-q takes true or false")
 			}
-			sets, rawSets, err := parseSets(f.sets)
+			rawSets, err := parseSets(f.sets)
 			if err != nil {
 				return failf(exitUsage, "%v", err)
 			}
@@ -264,91 +196,52 @@ killed run: finished statements are skipped, the interrupted one runs again.`,
 			if err != nil {
 				return err
 			}
-			envs := f.envList()
-			dir, _ := os.Getwd()
-			root := projectRootFor(dir)
-			var resume *runtime.ResumeState
-			var journal *runtime.Journal
-			if f.resume != "" {
-				id, err := runtime.ResolveRunID(root, f.resume)
-				if err != nil {
-					return failf(exitUsage, "%v", err)
-				}
-				resume, err = runtime.ReadJournal(root, id)
-				if err != nil {
-					return failf(exitUsage, "%v", err)
-				}
-				h := resume.Header
-				file, envs, flows, cmdArg = h.File, h.Envs, h.Flows, h.CmdArg
-				f.dryrun = h.DryRun
-				for k, v := range h.Sets {
-					if _, ok := rawSets[k]; !ok {
-						rawSets[k] = v
-						sets[k] = typedValue(v)
-					}
-				}
-				for _, k := range h.SecretSets {
-					if _, ok := rawSets[k]; !ok {
-						return failf(exitUsage, "run %s was started with --set %s, a secret, which is never written to disk\nhint: give it again: gxl run --resume %s --set %s=...", id, k, f.resume, k)
-					}
-				}
-				if err := checkResumable(s, resume, f.resumeChanged); err != nil {
-					return err
-				}
-				if journal, err = runtime.OpenJournal(root, id); err != nil {
-					return failf(exitUsage, "%v", err)
-				}
-				log.Info("resuming run", zap.String("run", id), zap.Strings("flows", flows))
-			}
-			fe, err := f.fetch.fetcher(f.modUp)
-			if err != nil {
-				return err
-			}
-			prog, extra, sysSrcs, err := loadProgramSources(s, file, rawSets, fe)
-			if err != nil {
-				return err
-			}
-			if extra == nil {
-				extra = map[string]value.Value{}
-			}
-			for k, v := range f.fetch.vars() {
-				extra[k] = v
-			}
 			if f.jobs < 1 {
 				return failf(exitUsage, "--jobs must be at least 1")
 			}
-			extra["GXL_JOBS"] = value.Int(int64(f.jobs))
+			opts := append(f.fetch.options(),
+				engine.WithStdout(s.out), engine.WithStderr(s.err), engine.WithStdin(s.in), engine.WithLogger(log),
+				engine.WithSets(rawSets), engine.WithEnvs(f.envList()...), engine.WithJobs(f.jobs),
+				engine.WithModUp(f.modUp), engine.WithDryRun(f.dryrun), engine.WithQuiet(quiet), engine.WithCmdArg(cmdArg))
+			eng, err := newEngine(opts...)
+			if err != nil {
+				return err
+			}
+			var res *engine.Resumption
+			if f.resume != "" {
+				if res, err = eng.OpenResume(f.resume); err != nil {
+					var ms *engine.MissingSecretError
+					if errors.As(err, &ms) {
+						return failf(exitUsage, "%v\nhint: give it again: gxl run --resume %s --set %s=...", err, f.resume, ms.Name)
+					}
+					return failf(exitUsage, "%v", err)
+				}
+				if err := checkResumable(s, res.State, f.resumeChanged); err != nil {
+					return err
+				}
+				file, flows, eng = res.State.Header.File, res.State.Header.Flows, res.Engine
+				log.Info("resuming run", zap.String("run", res.State.ID), zap.Strings("flows", flows))
+			}
+			prog, err := loadProgram(s, eng, file)
+			if err != nil {
+				return err
+			}
 			if len(flows) == 0 {
-				fmt.Fprint(s.out, runtime.Menu(prog, isTerminal(s.out)))
+				fmt.Fprint(s.out, runtime.Menu(prog.Program, isTerminal(s.out)))
 				return nil
 			}
-			if len(envs) == 0 {
-				envs = defaultEnvs(prog)
+			var run *engine.Run
+			if res != nil {
+				run, err = res.Resume(prog)
+			} else {
+				run, err = eng.NewRun(prog, flows)
 			}
-			if journal == nil {
-				abs, _ := filepath.Abs(file)
-				h := runtime.Header{File: abs, Envs: envs, Flows: flows, DryRun: f.dryrun, CmdArg: cmdArg, Dir: dir}
-				// Secret values never reach the disk: a secret --set is
-				// recorded by name, and a resume asks for it again.
-				for k, v := range rawSets {
-					if isSecretSet(k, sets, extra) {
-						h.SecretSets = append(h.SecretSets, k)
-						continue
-					}
-					if h.Sets == nil {
-						h.Sets = map[string]string{}
-					}
-					h.Sets[k] = v
-				}
-				sort.Strings(h.SecretSets)
-				journal, err = runtime.CreateJournal(root, h)
-				if err != nil {
-					return failf(exitUsage, "cannot create the run journal: %v", err)
-				}
-				log.Debug("run", zap.String("id", journal.ID), zap.String("journal", journal.Path))
+			if err != nil {
+				return failf(exitUsage, "%v", err)
 			}
-			defer journal.Close()
-			journal.Loaded(sysSrcs)
+			if res == nil && run.Journal != nil {
+				log.Debug("run", zap.String("id", run.Journal.ID), zap.String("journal", run.Journal.Path))
+			}
 			debug := f.debug || len(f.breaks) > 0
 			// Under the debugger Ctrl-C cancels the running statement and
 			// opens the prompt; SIGTERM still cancels the run.
@@ -358,35 +251,27 @@ killed run: finished statements are skipped, the interrupted one runs again.`,
 			}
 			ctx, stop := signalContext(sigs...)
 			defer stop()
-			opt := runtime.Options{
-				Stdout: s.out, Stderr: s.err, Stdin: s.in, Dir: dir,
-				DryRun: f.dryrun, Quiet: quiet, CmdArg: cmdArg, ModUp: f.modUp,
-				Sets: sets, Extra: extra, Log: log, Journal: journal, Resume: resume,
-				Load: func(p string, known map[string]types.Type, confine string) (*check.Program, diag.List) {
-					return check.Load(p, check.Options{Registry: prog.Registry, ExtraVars: known, ResolveGit: fe.Checkout, Confine: confine})
-				},
-			}
 			var sess *repl.Session
 			if debug {
 				sess = repl.New(debugConfig(s, repl.Config{
-					File: file, Program: prog, Extra: extra, Envs: envs, Sets: sets, Breaks: f.breaks, Options: opt,
+					File: file, Program: prog.Program, Extra: prog.Vars, Envs: run.Envs, Sets: eng.Sets(), Breaks: f.breaks, Options: run.Options,
 				}))
 				defer sess.Close()
 				if sess.BadBreaks() > 0 {
 					return &exitError{code: exitUsage}
 				}
-				opt.Hooks = sess
+				run.Options.Hooks = sess
 			}
-			r := runtime.New(prog, opt)
+			r := run.Runner()
 			if sess != nil {
 				sess.Attach(r)
 			}
-			err = r.Run(ctx, envs, flows)
+			err = run.Start(ctx)
 			log.Sync()
 			if err != nil {
 				var se *runtime.StepError
 				if errors.As(err, &se) {
-					reportFailure(s, log, f.logFormat, se, prog, journal.ID)
+					reportFailure(s, log, f.logFormat, se, prog.Program, run.ID())
 					return &exitError{code: exitFailed}
 				}
 				var d diag.Diagnostic
@@ -401,23 +286,6 @@ killed run: finished statements are skipped, the interrupted one runs again.`,
 	}
 	f.bind(cmd, true)
 	return cmd
-}
-
-// isSecretSet says whether --set NAME is a secret: a SEC_ name, a value
-// marked secret, or a system variable declared secret.
-func isSecretSet(name string, sets, extra map[string]value.Value) bool {
-	if strings.HasPrefix(strings.ToUpper(name), "SEC_") {
-		return true
-	}
-	if v, ok := sets[name]; ok && v.Secret() {
-		return true
-	}
-	for k, v := range extra {
-		if strings.EqualFold(k, name) && v.Secret() {
-			return true
-		}
-	}
-	return false
 }
 
 // checkResumable refuses to resume a run whose program changed since it
@@ -511,22 +379,6 @@ func signalName(sig os.Signal) string {
 	return sig.String()
 }
 
-// projectRootFor is where .gxl/ lives: the folder holding _gal/project.toml
-// above dir, else dir itself.
-func projectRootFor(dir string) string {
-	d := dir
-	for {
-		if _, err := os.Stat(filepath.Join(d, "_gal", "project.toml")); err == nil {
-			return d
-		}
-		parent := filepath.Dir(d)
-		if parent == d {
-			return dir
-		}
-		d = parent
-	}
-}
-
 func newPlanCmd(s *streams) *cobra.Command {
 	var f runFlags
 	cmd := &cobra.Command{
@@ -534,25 +386,23 @@ func newPlanCmd(s *streams) *cobra.Command {
 		Short: "Show what a run would execute, running nothing",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			file, flows, _ := f.splitArgs(cmd, args)
-			_, rawSets, err := parseSets(f.sets)
+			rawSets, err := parseSets(f.sets)
 			if err != nil {
 				return failf(exitUsage, "%v", err)
 			}
-			fe, err := f.fetch.fetcher(false)
+			eng, err := newEngine(append(f.fetch.options(), engine.WithSets(rawSets), engine.WithEnvs(f.envList()...), engine.WithDryRun(f.dryrun))...)
 			if err != nil {
 				return err
 			}
-			prog, _, err := loadProgram(s, file, rawSets, fe)
+			p, err := loadProgram(s, eng, file)
 			if err != nil {
 				return err
 			}
+			prog := p.Program
 			if len(flows) == 0 {
 				return failf(exitUsage, "name a flow to plan")
 			}
-			envs := f.envList()
-			if len(envs) == 0 {
-				envs = defaultEnvs(prog)
-			}
+			envs := eng.Envs(p)
 			var resolved []*check.Env
 			for _, n := range envs {
 				e, err := runtime.ResolveEnv(prog, n)
@@ -577,21 +427,4 @@ func newPlanCmd(s *streams) *cobra.Command {
 	}
 	f.bind(cmd, false)
 	return cmd
-}
-
-// defaultEnvs is the env used without -e: "default", when the program
-// defines it (a program without envs runs without one).
-func defaultEnvs(prog *check.Program) []string {
-	if _, err := runtime.ResolveEnv(prog, "default"); err != nil {
-		var any bool
-		for _, mod := range []string{"main", "env", "envs"} {
-			if m := prog.Module(mod); m != nil && len(m.Envs) > 0 {
-				any = true
-			}
-		}
-		if !any {
-			return nil
-		}
-	}
-	return []string{"default"}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gxl-dev/gxl/core/diag"
 	"github.com/gxl-dev/gxl/core/value"
+	"github.com/gxl-dev/gxl/lang/builtin"
 	"github.com/gxl-dev/gxl/lang/check"
 	"github.com/gxl-dev/gxl/runtime"
 )
@@ -20,6 +21,13 @@ import (
 // Run checks src and runs flow in env default with vars set as strings.
 // A program that does not check fails the test.
 func Run(t testing.TB, src, flow string, vars map[string]string) (string, error) {
+	t.Helper()
+	return RunHost(t, src, flow, builtin.Host{}, vars)
+}
+
+// RunHost is Run with host settings (Ctx.Host), e.g. the system root a
+// sys.* built-in works on.
+func RunHost(t testing.TB, src, flow string, host builtin.Host, vars map[string]string) (string, error) {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "work.gxl")
@@ -35,7 +43,7 @@ func Run(t testing.TB, src, flow string, vars map[string]string) (string, error)
 		extra[k] = value.Str(v)
 	}
 	var out bytes.Buffer
-	r := runtime.New(prog, runtime.Options{Dir: dir, Stdout: &out, Stderr: &out, Extra: extra, SecretsFile: filepath.Join(dir, "none"),
+	r := runtime.New(prog, runtime.Options{Dir: dir, Stdout: &out, Stderr: &out, Extra: extra, Host: host, SecretsFile: filepath.Join(dir, "none"),
 		Load: func(p string, known map[string]types.Type, confine string) (*check.Program, diag.List) {
 			return check.Load(p, check.Options{Registry: prog.Registry, ExtraVars: known, Confine: confine})
 		}})

@@ -259,6 +259,26 @@ type Ctx interface {
 	Site() diag.Span
 	// RunNested runs flows of another GXL file (gx.run).
 	RunNested(req NestedRun) error
+	// Host is what the embedding program (engine options, gxl run's
+	// flags) set for the run: host settings reach built-ins here, never
+	// as program variables.
+	Host() Host
+}
+
+// Host holds the settings of the host running a program, for the built-ins
+// that need them (the sys.* family).
+type Host struct {
+	// Jobs bounds how many modules a system stage runs at once (0: 4).
+	Jobs int
+	// Mirrors rewrite git addresses: FROM=TO items (comma lists allowed).
+	Mirrors []string
+	// Offline fetches nothing: modules come from the module cache only.
+	Offline bool
+	// ModUp refreshes fetched modules and accepts moved tags (--mod_up).
+	ModUp bool
+	// SysRoot is the system folder (holding sys/) of a system workflow,
+	// "" otherwise.
+	SysRoot string
 }
 
 // NestedRun is a gx.run request.
@@ -523,20 +543,23 @@ func OutVar(def string) func(map[string]string) []string {
 // Protected lists the folders no built-in may remove, replace or
 // overwrite (spec I.4): `/`, the home directory, the process's and the
 // step's working directories with their project roots and .gxl folders,
-// and the folders named by GXL_START_ROOT, GXL_PRJ_ROOT and GXL_SYS_ROOT.
+// the folders named by GXL_START_ROOT and GXL_PRJ_ROOT, and the system root
+// with its sys folder.
 func Protected(c Ctx) fsguard.Roots {
 	rs := fsguard.Base()
 	rs = append(rs, fsguard.Project(c.Dir(), "the working directory")...)
 	for _, v := range []struct{ name, what string }{
 		{"GXL_START_ROOT", "the start directory"},
 		{"GXL_PRJ_ROOT", "the project root"},
-		{"GXL_SYS_ROOT", "the system root"},
 	} {
 		if x, ok := c.Lookup(v.name); ok {
 			rs = rs.Add(x.String(), v.what)
-			if v.name == "GXL_SYS_ROOT" && filepath.IsAbs(x.String()) {
-				rs = rs.Add(filepath.Join(x.String(), "sys"), "the system's sys folder")
-			}
+		}
+	}
+	if root := c.Host().SysRoot; root != "" {
+		rs = rs.Add(root, "the system root")
+		if filepath.IsAbs(root) {
+			rs = rs.Add(filepath.Join(root, "sys"), "the system's sys folder")
 		}
 	}
 	return rs

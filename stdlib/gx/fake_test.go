@@ -53,6 +53,7 @@ func (f *fakeCtx) Environ() []string                 { return os.Environ() }
 func (f *fakeCtx) DryRun() bool                      { return false }
 func (f *fakeCtx) Quiet() bool                       { return true }
 func (f *fakeCtx) Site() diag.Span                   { return f.site }
+func (f *fakeCtx) Host() builtin.Host                { return builtin.Host{} }
 func (f *fakeCtx) RunNested(builtin.NestedRun) error { return nil }
 
 // args converts string arguments through the registry like the runtime.

@@ -80,26 +80,26 @@ func withReport(def string) func(map[string]string) []string {
 	return func(a map[string]string) []string { return append(out(a), ReportVar) }
 }
 
-// jobs is the jobs argument, else GXL_JOBS (gxl run --jobs), else 4.
+// jobs is the jobs argument, else the host's Jobs (gxl run --jobs), else 4.
 func jobs(c builtin.Ctx, a builtin.Args) int {
 	if n := a.Int("jobs"); n > 0 {
 		return int(n)
 	}
-	if v, ok := c.Lookup("GXL_JOBS"); ok && v.Kind() == value.KInt && v.IntVal() > 0 {
-		return int(v.IntVal())
+	if n := c.Host().Jobs; n > 0 {
+		return n
 	}
 	return 4
 }
 
 // loadSystem loads the system of the running workflow.
 func loadSystem(c builtin.Ctx) (*system.System, error) {
-	v, ok := c.Lookup("GXL_SYS_ROOT")
-	if !ok || v.String() == "" {
+	root := c.Host().SysRoot
+	if root == "" {
 		return nil, errors.New("sys.*: not a system workflow (run a file under <system>/sys/workflows/)")
 	}
-	sys, ds := system.Load(v.String(), system.Options{})
+	sys, ds := system.Load(root, system.Options{})
 	if ds.HasErrors() {
-		return nil, fmt.Errorf("system %s: %w", v.String(), ds.Err())
+		return nil, fmt.Errorf("system %s: %w", root, ds.Err())
 	}
 	return sys, nil
 }
@@ -138,9 +138,7 @@ func runFetch(c builtin.Ctx, a builtin.Args) error {
 		return err
 	}
 	fe.Cache = a.Str("cache")
-	if v, ok := c.Lookup("GXL_CMD_MODUP"); ok {
-		fe.Update = truthy(v)
-	}
+	fe.Update = c.Host().ModUp
 	lockPath := filepath.Join(sys.Root, "sys", "mod_list.lock")
 	lock, err := fetch.ReadLock(lockPath)
 	if err != nil {
@@ -356,19 +354,16 @@ func runStageOnce(c builtin.Ctx, a builtin.Args, sys *system.System, stage strin
 var moduleVarNames = []string{"MODULE_NAME", "MODULE_DIR", "MODULE_MODEL", "MODULE_PRIORITY", "STAGE"}
 
 // fetcher is the module fetcher of the run: the mirrors and the offline
-// setting gxl run was given (GXL_MIRRORS, GXL_OFFLINE).
+// setting of the host (Ctx.Host: gxl run --mirror, GXL_MIRRORS, --offline).
 func fetcher(c builtin.Ctx) (*fetch.Fetcher, error) {
 	fe := &fetch.Fetcher{Protect: builtin.Protected(c)}
-	if v, ok := c.Lookup("GXL_MIRRORS"); ok {
-		ms, err := fetch.ParseMirrors(v.String())
-		if err != nil {
-			return nil, err
-		}
-		fe.Mirrors = ms
+	h := c.Host()
+	ms, err := fetch.ParseMirrors(h.Mirrors...)
+	if err != nil {
+		return nil, err
 	}
-	if v, ok := c.Lookup("GXL_OFFLINE"); ok {
-		fe.Offline = truthy(v)
-	}
+	fe.Mirrors = ms
+	fe.Offline = h.Offline
 	return fe, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gxl-dev/gxl/internal/gxltest"
+	"github.com/gxl-dev/gxl/lang/builtin"
 )
 
 // system writes a system of local path modules under a temp root.
@@ -60,7 +61,7 @@ func TestStagesOverModules(t *testing.T) {
 		"web": echoDeploy,
 		"off": echoDeploy,
 	}, modList("db:  priority: 100\n", "api:  priority: 50\n  depends: [db]\n", "web:  priority: 50\n", "off:  enable: false\n"))
-	out, err := gxltest.Run(t, driver, "all", map[string]string{"GXL_SYS_ROOT": root, "GREETING": "hello"})
+	out, err := gxltest.RunHost(t, driver, "all", builtin.Host{SysRoot: root}, map[string]string{"GREETING": "hello"})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
@@ -98,11 +99,11 @@ func TestStageFailuresAndChecks(t *testing.T) {
 		"api": echoDeploy,
 		"web": echoDeploy,
 	}, modList("db:  priority: 100\n", "api:  depends: [db]\n", "web:\n"))
-	out, err := gxltest.Run(t, driver, "fetch", map[string]string{"GXL_SYS_ROOT": root, "GREETING": "hello"})
+	out, err := gxltest.RunHost(t, driver, "fetch", builtin.Host{SysRoot: root}, map[string]string{"GREETING": "hello"})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	out, err = gxltest.Run(t, driver, "deploy", map[string]string{"GXL_SYS_ROOT": root, "GREETING": "hello"})
+	out, err = gxltest.RunHost(t, driver, "deploy", builtin.Host{SysRoot: root}, map[string]string{"GREETING": "hello"})
 	if err == nil || !strings.Contains(err.Error(), "stage deploy failed for db") {
 		t.Fatalf("failure not reported: %v\n%s", err, out)
 	}
@@ -111,7 +112,7 @@ func TestStageFailuresAndChecks(t *testing.T) {
 	}
 	// A module that does not check stops the stage before any module runs.
 	os.WriteFile(filepath.Join(root, "sys", "mods", "web", "workflows", "operators.gxl"), []byte(`mod main { flow deploy { gx.echo(nope: "x"); } }`), 0o644)
-	out, err = gxltest.Run(t, driver, "deploy", map[string]string{"GXL_SYS_ROOT": root, "GREETING": "hello"})
+	out, err = gxltest.RunHost(t, driver, "deploy", builtin.Host{SysRoot: root}, map[string]string{"GREETING": "hello"})
 	if err == nil || !strings.Contains(err.Error(), "did not start") || !strings.Contains(err.Error(), "operators.gxl:1:") || strings.Contains(out, "[api]") {
 		t.Fatalf("a module that does not check: %v\n%s", err, out)
 	}
@@ -133,11 +134,11 @@ func TestStageUndoInModule(t *testing.T) {
     flow _unapply { gx.echo("removed what was applied"); }
 }`,
 	}, modList("svc:\n"))
-	vars := map[string]string{"GXL_SYS_ROOT": root, "GREETING": "hello"}
-	if out, err := gxltest.Run(t, driver, "fetch", vars); err != nil {
+	vars := map[string]string{"GREETING": "hello"}
+	if out, err := gxltest.RunHost(t, driver, "fetch", builtin.Host{SysRoot: root}, vars); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	out, err := gxltest.Run(t, driver, "deploy", vars)
+	out, err := gxltest.RunHost(t, driver, "deploy", builtin.Host{SysRoot: root}, vars)
 	if err == nil || !strings.Contains(out, "[svc] applied") || !strings.Contains(out, "[svc] removed what was applied") {
 		t.Fatalf("undo in a module: %v\n%s", err, out)
 	}
@@ -158,11 +159,11 @@ func TestModuleStaysInItsFolder(t *testing.T) {
 			os.WriteFile(filepath.Join(root, "evil.gxl"), []byte(`mod evil { flow deploy { gx.cmd("touch `+marker+`"); } }`), 0o644)
 			wf := strings.ReplaceAll(tc.extern, "ROOT", root) + "\nmod main : evil { flow deploy { } }\n"
 			os.WriteFile(filepath.Join(root, "catalog", "esc", "workflows", "operators.gxl"), []byte(wf), 0o644)
-			vars := map[string]string{"GXL_SYS_ROOT": root}
-			if out, err := gxltest.Run(t, driver, "fetch", vars); err != nil {
+			vars := map[string]string{}
+			if out, err := gxltest.RunHost(t, driver, "fetch", builtin.Host{SysRoot: root}, vars); err != nil {
 				t.Fatalf("%v\n%s", err, out)
 			}
-			out, err := gxltest.Run(t, driver, "deploy", vars)
+			out, err := gxltest.RunHost(t, driver, "deploy", builtin.Host{SysRoot: root}, vars)
 			if err == nil || !strings.Contains(err.Error(), "did not start") || !strings.Contains(err.Error(), "operators.gxl:1:26") ||
 				!strings.Contains(err.Error(), "inside the module's checkout at "+filepath.Join(root, "sys", "mods", "esc")) {
 				t.Fatalf("escape not refused: %v\n%s", err, out)
@@ -177,9 +178,9 @@ func TestModuleStaysInItsFolder(t *testing.T) {
 mod main : lib { }`}, modList("own:\n"))
 		os.MkdirAll(filepath.Join(root, "catalog", "own", "lib"), 0o755)
 		os.WriteFile(filepath.Join(root, "catalog", "own", "lib", "lib.gxl"), []byte(`mod lib { flow deploy { gx.echo("own lib deployed"); } }`), 0o644)
-		vars := map[string]string{"GXL_SYS_ROOT": root}
-		gxltest.Run(t, driver, "fetch", vars)
-		if out, err := gxltest.Run(t, driver, "deploy", vars); err != nil || !strings.Contains(out, "[own] own lib deployed") {
+		vars := map[string]string{}
+		gxltest.RunHost(t, driver, "fetch", builtin.Host{SysRoot: root}, vars)
+		if out, err := gxltest.RunHost(t, driver, "deploy", builtin.Host{SysRoot: root}, vars); err != nil || !strings.Contains(out, "[own] own lib deployed") {
 			t.Fatalf("a module's own files must load: %v\n%s", err, out)
 		}
 	})

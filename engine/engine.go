@@ -1,0 +1,513 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/gxl-dev/gxl/core/diag"
+	"github.com/gxl-dev/gxl/core/fsguard"
+	"github.com/gxl-dev/gxl/core/types"
+	"github.com/gxl-dev/gxl/core/value"
+	"github.com/gxl-dev/gxl/lang/builtin"
+	"github.com/gxl-dev/gxl/lang/check"
+	"github.com/gxl-dev/gxl/runtime"
+	"github.com/gxl-dev/gxl/system"
+	"github.com/gxl-dev/gxl/system/fetch"
+)
+
+// Option configures an Engine.
+type Option func(*config)
+
+type config struct {
+	dir            string
+	stdout, stderr io.Writer
+	stdin          io.Reader
+	log            *zap.Logger
+	sets           map[string]string
+	envs           []string
+	jobs           int
+	mirrors        []string
+	offline        bool
+	modUp          bool
+	dryRun         bool
+	quiet          bool
+	cmdArg         string
+	journal        string
+	noJournal      bool
+	secretsFile    string
+	registry       *builtin.Registry
+}
+
+// WithDir sets the working directory of runs (default: the process's).
+func WithDir(dir string) Option { return func(c *config) { c.dir = dir } }
+
+// WithStdout sets where program output goes (default os.Stdout).
+func WithStdout(w io.Writer) Option { return func(c *config) { c.stdout = w } }
+
+// WithStderr sets where command error output goes (default os.Stderr).
+func WithStderr(w io.Writer) Option { return func(c *config) { c.stderr = w } }
+
+// WithStdin sets the program's input (default os.Stdin).
+func WithStdin(r io.Reader) Option { return func(c *config) { c.stdin = r } }
+
+// WithLogger sets the progress logger (default: none).
+func WithLogger(l *zap.Logger) Option { return func(c *config) { c.log = l } }
+
+// WithSets sets variables as `gxl run --set NAME=value` does (true/false
+// and integers keep their type; system variables are typed by their
+// declaration). Later calls add to earlier ones.
+func WithSets(sets map[string]string) Option {
+	return func(c *config) {
+		if c.sets == nil {
+			c.sets = map[string]string{}
+		}
+		for k, v := range sets {
+			c.sets[k] = v
+		}
+	}
+}
+
+// WithEnvs selects the envs of runs (default: "default" when the program
+// has it).
+func WithEnvs(envs ...string) Option { return func(c *config) { c.envs = envs } }
+
+// WithJobs bounds how many modules a system stage runs at once (default 4).
+func WithJobs(n int) Option { return func(c *config) { c.jobs = n } }
+
+// WithMirrors rewrites git addresses: FROM=TO items (comma lists allowed),
+// for git externs and sys.fetch alike.
+func WithMirrors(m ...string) Option {
+	return func(c *config) { c.mirrors = append(c.mirrors, m...) }
+}
+
+// WithOffline fetches nothing: git externs and modules come from the
+// module cache only.
+func WithOffline(on bool) Option { return func(c *config) { c.offline = on } }
+
+// WithModUp refreshes git externs and fetched modules and accepts moved
+// tags (gxl run --mod_up).
+func WithModUp(on bool) Option { return func(c *config) { c.modUp = on } }
+
+// WithDryRun substitutes #[dryrun(...)] flows and sets GXL_CMD_DRYRUN.
+func WithDryRun(on bool) Option { return func(c *config) { c.dryRun = on } }
+
+// WithQuiet prints neither commands nor their output (gxl run -q).
+func WithQuiet(on bool) Option { return func(c *config) { c.quiet = on } }
+
+// WithCmdArg sets GXL_CMD_ARG (the argument after `--`).
+func WithCmdArg(arg string) Option { return func(c *config) { c.cmdArg = arg } }
+
+// WithJournal keeps run journals under root/.gxl/runs (default: the
+// project root of the working directory, see ProjectRoot).
+func WithJournal(root string) Option { return func(c *config) { c.journal = root } }
+
+// WithoutJournal runs without a journal (no resume).
+func WithoutJournal() Option { return func(c *config) { c.noJournal = true } }
+
+// WithSecretsFile overrides the secrets file (default GAL_SEC_FILE_PATH or
+// ~/.galaxy/sec_value.yml).
+func WithSecretsFile(path string) Option { return func(c *config) { c.secretsFile = path } }
+
+// WithRegistry replaces the built-in registry (default Registry()).
+func WithRegistry(r *builtin.Registry) Option { return func(c *config) { c.registry = r } }
+
+// Engine checks, plans and runs GXL workflows with one set of options.
+type Engine struct {
+	cfg     config
+	fetcher *fetch.Fetcher
+}
+
+// New makes an Engine. Bad options (an unparsable mirror, jobs below 1)
+// are errors.
+func New(opts ...Option) (*Engine, error) {
+	c := config{jobs: 4}
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.jobs < 1 {
+		return nil, fmt.Errorf("jobs must be at least 1")
+	}
+	if c.dir == "" {
+		c.dir, _ = os.Getwd()
+	}
+	if c.registry == nil {
+		c.registry = Registry()
+	}
+	ms, err := fetch.ParseMirrors(c.mirrors...)
+	if err != nil {
+		return nil, err
+	}
+	return &Engine{cfg: c, fetcher: &fetch.Fetcher{Offline: c.offline, Update: c.modUp, Mirrors: ms}}, nil
+}
+
+// Registry returns the engine's built-in registry.
+func (e *Engine) Registry() *builtin.Registry { return e.cfg.registry }
+
+// Dir returns the working directory of runs.
+func (e *Engine) Dir() string { return e.cfg.dir }
+
+// Program is a loaded workflow file.
+type Program struct {
+	// Program is the checked program; nil when the file has errors.
+	*check.Program
+	// File is the file as given to Load.
+	File string
+	// SysRoot is the system folder of a system workflow (a file under
+	// <root>/sys/workflows/), absolute; "" otherwise.
+	SysRoot string
+	// Vars are the variables the run starts with besides the predefined
+	// ones: the system's typed variables.
+	Vars map[string]value.Value
+	// Diags are every diagnostic of the system and the program.
+	Diags diag.List
+	// Sources are the files read, for rendering Diags.
+	Sources *diag.FileSources
+	// SysFiles are the system's files (sys_model.yml, mod_list.yml,
+	// vars.yml) with their content, for the journal's record of what a run
+	// loaded.
+	SysFiles map[string][]byte
+}
+
+// OK reports whether the program checked without errors.
+func (p *Program) OK() bool { return p.Program != nil && !p.Diags.HasErrors() }
+
+// SystemRoot returns the system folder of a workflow written at
+// <root>/sys/workflows/*.gxl — relative to the working directory when
+// below it, for shorter diagnostics — or "".
+func SystemRoot(file string) string {
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return ""
+	}
+	wf := filepath.Dir(abs)
+	if filepath.Base(wf) != "workflows" || filepath.Base(filepath.Dir(wf)) != "sys" {
+		return ""
+	}
+	root := filepath.Dir(filepath.Dir(wf))
+	if cwd, err := os.Getwd(); err == nil {
+		if rel, err := filepath.Rel(cwd, root); err == nil && !strings.HasPrefix(rel, "..") {
+			return rel
+		}
+	}
+	return root
+}
+
+// ProjectRoot is where gxl keeps .gxl/ (journals): the nearest folder at or
+// above dir holding _gal/project.toml, else dir itself.
+func ProjectRoot(dir string) string {
+	if root, ok := fsguard.ProjectRoot(dir); ok {
+		return root
+	}
+	return dir
+}
+
+// Load loads and checks file: with the typed variables of its system when
+// it is a system workflow, git externs through the engine's fetcher
+// (mirrors, offline, mod_up). The Program is never nil; OK says whether it
+// can run.
+func (e *Engine) Load(file string) *Program {
+	return e.load(file, e.cfg.sets)
+}
+
+// Check checks files (gxl check): every diagnostic of them, and their
+// sources for rendering. System variables are not set from the engine's
+// sets, and nothing runs.
+func (e *Engine) Check(files ...string) (diag.List, *diag.FileSources) {
+	var all diag.List
+	srcs := &diag.FileSources{}
+	for _, f := range files {
+		all.Add(e.loadInto(f, nil, srcs).Diags...)
+	}
+	return all, srcs
+}
+
+func (e *Engine) load(file string, sets map[string]string) *Program {
+	return e.loadInto(file, sets, &diag.FileSources{})
+}
+
+func (e *Engine) loadInto(file string, sets map[string]string, srcs *diag.FileSources) *Program {
+	p := &Program{File: file, Sources: srcs, SysFiles: map[string][]byte{}, Vars: map[string]value.Value{}}
+	opt := check.Options{Registry: e.cfg.registry, ResolveGit: e.fetcher.Checkout}
+	if root := SystemRoot(file); root != "" {
+		sys, ds := system.Load(root, system.Options{Set: sets})
+		for f, src := range sys.Sources {
+			p.Sources.Add(f, src)
+			p.SysFiles[f] = src
+		}
+		p.Diags.Add(ds...)
+		opt.ExtraVars = sys.Types()
+		p.Vars = sys.Values()
+		p.SysRoot, _ = filepath.Abs(root)
+	}
+	prog, ds := check.Load(file, opt)
+	p.Diags.Add(ds...)
+	if prog != nil {
+		for f, src := range prog.Sources {
+			p.Sources.Add(f, src)
+		}
+	}
+	if !p.Diags.HasErrors() {
+		p.Program = prog
+	}
+	return p
+}
+
+// Sets returns the engine's --set values, typed.
+func (e *Engine) Sets() map[string]value.Value {
+	out := map[string]value.Value{}
+	for k, v := range e.cfg.sets {
+		out[k] = TypedSet(v)
+	}
+	return out
+}
+
+// TypedSet types a --set value: true/false and unsigned integers keep
+// their type, everything else is a string.
+func TypedSet(v string) value.Value {
+	switch v {
+	case "true":
+		return value.Bool(true)
+	case "false":
+		return value.Bool(false)
+	}
+	if u, err := strconv.ParseUint(v, 10, 64); err == nil && fmt.Sprint(u) == v {
+		return value.Uint(u)
+	}
+	return value.Str(v)
+}
+
+// Host returns the host settings built-ins see (Ctx.Host) for p.
+func (e *Engine) Host(p *Program) builtin.Host {
+	h := builtin.Host{Jobs: e.cfg.jobs, Mirrors: e.cfg.mirrors, Offline: e.cfg.offline, ModUp: e.cfg.modUp}
+	if p != nil {
+		h.SysRoot = p.SysRoot
+	}
+	return h
+}
+
+// RuntimeOptions are the runtime options of a run of p (without journal),
+// for front ends that drive the runtime themselves (the debugger).
+func (e *Engine) RuntimeOptions(p *Program) runtime.Options {
+	c := e.cfg
+	reg := c.registry
+	var vars map[string]value.Value
+	if p != nil {
+		vars = p.Vars
+		if p.Program != nil {
+			reg = p.Registry
+		}
+	}
+	return runtime.Options{
+		Stdout: c.stdout, Stderr: c.stderr, Stdin: c.stdin, Dir: c.dir,
+		DryRun: c.dryRun, Quiet: c.quiet, CmdArg: c.cmdArg, ModUp: c.modUp,
+		Sets: e.Sets(), Extra: vars, Log: c.log, SecretsFile: c.secretsFile,
+		Host: e.Host(p),
+		Load: func(path string, known map[string]types.Type, confine string) (*check.Program, diag.List) {
+			return check.Load(path, check.Options{Registry: reg, ExtraVars: known, ResolveGit: e.fetcher.Checkout, Confine: confine})
+		},
+	}
+}
+
+// Envs returns the envs a run of p uses: the engine's, else "default" when
+// p has it.
+func (e *Engine) Envs(p *Program) []string {
+	if len(e.cfg.envs) > 0 {
+		return e.cfg.envs
+	}
+	if p.Program == nil {
+		return nil
+	}
+	return DefaultEnvs(p.Program)
+}
+
+// DefaultEnvs are the envs of a run that names none: "default", unless the
+// program has no env at all.
+func DefaultEnvs(prog *check.Program) []string {
+	if _, err := runtime.ResolveEnv(prog, "default"); err != nil {
+		var any bool
+		for _, mod := range []string{"main", "env", "envs"} {
+			if m := prog.Module(mod); m != nil && len(m.Envs) > 0 {
+				any = true
+			}
+		}
+		if !any {
+			return nil
+		}
+	}
+	return []string{"default"}
+}
+
+// Run is one run of a program: its journal and runtime options, made by
+// NewRun or Resume and started with Start.
+type Run struct {
+	// Journal records the run (nil WithoutJournal).
+	Journal *runtime.Journal
+	// Options are the runtime options; a front end may set Hooks (the
+	// debugger) before Start.
+	Options runtime.Options
+	// Envs and Flows are what the run runs.
+	Envs, Flows []string
+	prog        *Program
+	runner      *runtime.Runner
+}
+
+// ID is the run's journal id ("" without a journal).
+func (r *Run) ID() string {
+	if r.Journal == nil {
+		return ""
+	}
+	return r.Journal.ID
+}
+
+// Runner returns the run's runtime runner (made on first call; later
+// changes to Options are not seen).
+func (r *Run) Runner() *runtime.Runner {
+	if r.runner == nil {
+		r.runner = runtime.New(r.prog.Program, r.Options)
+	}
+	return r.runner
+}
+
+// Start runs the flows and closes the journal.
+func (r *Run) Start(ctx context.Context) error {
+	if r.Journal != nil {
+		defer r.Journal.Close()
+	}
+	return r.Runner().Run(ctx, r.Envs, r.Flows)
+}
+
+// NewRun prepares a run of flows of p (which must be OK): a new journal
+// (unless WithoutJournal) records the header a resume needs. Secret values
+// never reach the disk: a secret --set is recorded by name, and a resume
+// asks for it again.
+func (e *Engine) NewRun(p *Program, flows []string) (*Run, error) {
+	if !p.OK() {
+		return nil, fmt.Errorf("%s: the program has errors", p.File)
+	}
+	r := &Run{Options: e.RuntimeOptions(p), Envs: e.Envs(p), Flows: flows, prog: p}
+	if e.cfg.noJournal {
+		return r, nil
+	}
+	abs, _ := filepath.Abs(p.File)
+	h := runtime.Header{File: abs, Envs: r.Envs, Flows: flows, DryRun: e.cfg.dryRun, CmdArg: e.cfg.cmdArg, Dir: e.cfg.dir}
+	sets := r.Options.Sets
+	for k, v := range e.cfg.sets {
+		if isSecretSet(k, sets, p.Vars) {
+			h.SecretSets = append(h.SecretSets, k)
+			continue
+		}
+		if h.Sets == nil {
+			h.Sets = map[string]string{}
+		}
+		h.Sets[k] = v
+	}
+	sort.Strings(h.SecretSets)
+	j, err := runtime.CreateJournal(e.journalRoot(), h)
+	if err != nil {
+		return nil, fmt.Errorf("cannot create the run journal: %w", err)
+	}
+	j.Loaded(p.SysFiles)
+	r.Journal = j
+	r.Options.Journal = j
+	return r, nil
+}
+
+// isSecretSet says whether --set NAME is a secret: a SEC_ name, a value
+// marked secret, or a system variable declared secret.
+func isSecretSet(name string, sets, vars map[string]value.Value) bool {
+	if strings.HasPrefix(strings.ToUpper(name), "SEC_") {
+		return true
+	}
+	if v, ok := sets[name]; ok && v.Secret() {
+		return true
+	}
+	for k, v := range vars {
+		if strings.EqualFold(k, name) && v.Secret() {
+			return true
+		}
+	}
+	return false
+}
+
+func (e *Engine) journalRoot() string {
+	if e.cfg.journal != "" {
+		return e.cfg.journal
+	}
+	return ProjectRoot(e.cfg.dir)
+}
+
+// Resumption is a journaled run about to be resumed.
+type Resumption struct {
+	State *runtime.ResumeState
+	// Engine has the run's options: the file, envs, flows, dry run,
+	// argument and sets of its header, under the sets given again.
+	Engine *Engine
+}
+
+// MissingSecretError is a resume of a run started with a secret --set,
+// which is never written to disk, without the set given again.
+type MissingSecretError struct{ ID, Name string }
+
+func (e *MissingSecretError) Error() string {
+	return fmt.Sprintf("run %s was started with --set %s, a secret, which is never written to disk", e.ID, e.Name)
+}
+
+// OpenResume reads the journal of run id ("last": the newest) for a
+// resume. The returned engine carries the run's own envs, dry run,
+// argument and sets (the receiver's sets win).
+func (e *Engine) OpenResume(id string) (*Resumption, error) {
+	root := e.journalRoot()
+	id, err := runtime.ResolveRunID(root, id)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := runtime.ReadJournal(root, id)
+	if err != nil {
+		return nil, err
+	}
+	h := rs.Header
+	c := e.cfg
+	c.envs, c.dryRun, c.cmdArg = h.Envs, h.DryRun, h.CmdArg
+	sets := map[string]string{}
+	for k, v := range h.Sets {
+		sets[k] = v
+	}
+	for k, v := range e.cfg.sets {
+		sets[k] = v
+	}
+	c.sets = sets
+	for _, k := range h.SecretSets {
+		if _, ok := e.cfg.sets[k]; !ok {
+			return nil, &MissingSecretError{ID: id, Name: k}
+		}
+	}
+	c.journal = root
+	return &Resumption{State: rs, Engine: &Engine{cfg: c, fetcher: e.fetcher}}, nil
+}
+
+// Resume prepares the resumed run of p (loaded by the resumption's Engine
+// from State.Header.File): finished statements are skipped, the journal
+// goes on.
+func (rs *Resumption) Resume(p *Program) (*Run, error) {
+	if !p.OK() {
+		return nil, fmt.Errorf("%s: the program has errors", p.File)
+	}
+	e := rs.Engine
+	j, err := runtime.OpenJournal(e.journalRoot(), rs.State.ID)
+	if err != nil {
+		return nil, err
+	}
+	j.Loaded(p.SysFiles)
+	r := &Run{Options: e.RuntimeOptions(p), Envs: e.Envs(p), Flows: rs.State.Header.Flows, prog: p, Journal: j}
+	r.Options.Journal = j
+	r.Options.Resume = rs.State
+	return r, nil
+}
