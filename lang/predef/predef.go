@@ -9,10 +9,10 @@ package predef
 import (
 	"github.com/gxl-dev/gxl/core/types"
 	"os"
-	"path/filepath"
 	goruntime "runtime"
 	"strings"
 
+	"github.com/gxl-dev/gxl/core/fsguard"
 	"github.com/gxl-dev/gxl/core/value"
 )
 
@@ -73,17 +73,10 @@ func Lookup(name string) (Var, bool) {
 // ProjectRoot is the nearest ancestor of dir holding _gal/project.toml, or
 // the literal UNDEFIN (§2.9).
 func ProjectRoot(dir string) string {
-	d, _ := filepath.Abs(dir)
-	for {
-		if _, err := os.Stat(filepath.Join(d, "_gal", "project.toml")); err == nil {
-			return d
-		}
-		parent := filepath.Dir(d)
-		if parent == d {
-			return "UNDEFIN"
-		}
-		d = parent
+	if root, ok := fsguard.ProjectRoot(dir); ok {
+		return root
 	}
+	return "UNDEFIN"
 }
 
 // OSSys renders <arch>_<ostype>_<major>, e.g. x86_64_debian_12 (§2.9).
