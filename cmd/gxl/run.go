@@ -60,7 +60,7 @@ func (f *runFlags) bind(cmd *cobra.Command, withRun bool) {
 		fl.StringVar(&f.resume, "resume", "", "resume a run: its id or `last`")
 		fl.BoolVar(&f.resumeChanged, "resume-changed", false, "resume even though the program's files changed since the run (lists what will be skipped first)")
 		fl.BoolVar(&f.modUp, "mod_up", false, "refresh git externs and accept moved module tags (sets GXL_CMD_MODUP)")
-		fl.IntVarP(&f.jobs, "jobs", "j", 4, "modules a system stage runs at once (sets GXL_JOBS)")
+		fl.IntVarP(&f.jobs, "jobs", "j", 4, "modules a system stage runs at once")
 		fl.BoolVar(&f.debug, "debug", false, "open the debugger prompt on the first failing step (and at --break points)")
 		fl.StringArrayVar(&f.breaks, "break", nil, "stop in the debugger at a flow or FILE:LINE (repeatable; implies --debug)")
 	}
