@@ -345,6 +345,44 @@ func DefaultEnvs(prog *check.Program) []string {
 	return []string{"default"}
 }
 
+// Plan returns what a run of flows of p would execute (gxl plan), running
+// nothing: one plan per flow, in the engine's envs.
+func (e *Engine) Plan(p *Program, flows []string) ([]*runtime.Plan, error) {
+	if !p.OK() {
+		return nil, fmt.Errorf("%s: the program has errors", p.File)
+	}
+	var envs []*check.Env
+	for _, n := range e.Envs(p) {
+		env, err := runtime.ResolveEnv(p.Program, n)
+		if err != nil {
+			return nil, err
+		}
+		envs = append(envs, env)
+	}
+	var out []*runtime.Plan
+	for _, name := range flows {
+		top, err := runtime.ResolveFlow(p.Program, name)
+		if err != nil {
+			return nil, err
+		}
+		plan, err := runtime.BuildPlan(p.Program, envs, top, e.cfg.dryRun)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, plan)
+	}
+	return out, nil
+}
+
+// Run runs flows of p in a new run (NewRun, then Start).
+func (e *Engine) Run(ctx context.Context, p *Program, flows []string) error {
+	r, err := e.NewRun(p, flows)
+	if err != nil {
+		return err
+	}
+	return r.Start(ctx)
+}
+
 // Run is one run of a program: its journal and runtime options, made by
 // NewRun or Resume and started with Start.
 type Run struct {

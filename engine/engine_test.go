@@ -157,3 +157,29 @@ func TestBadOptions(t *testing.T) {
 		}
 	}
 }
+
+func TestPlan(t *testing.T) {
+	root := write(t, map[string]string{
+		"w.gxl": "mod envs { env default { } }\nmod main {\n flow a { gx.echo(\"a\"); }\n flow b { gx.echo(\"b\"); }\n flow all | a | b ;\n}\n",
+	})
+	var out bytes.Buffer
+	eng, err := engine.New(engine.WithDir(root), engine.WithStdout(&out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := eng.Load(filepath.Join(root, "w.gxl"))
+	plans, err := eng.Plan(p, []string{"all"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := plans[0].Describe()
+	if plans[0].Top.QualifiedName() != "main.all" || !strings.Contains(d, "main.a") || strings.Index(d, "main.a") > strings.Index(d, "main.b") {
+		t.Errorf("plan of main.all:\n%s", d)
+	}
+	if _, err := eng.Plan(p, []string{"nope"}); err == nil {
+		t.Error("an unknown flow was planned")
+	}
+	if out.Len() != 0 {
+		t.Errorf("planning ran something: %q", out.String())
+	}
+}

@@ -398,29 +398,15 @@ func newPlanCmd(s *streams) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			prog := p.Program
 			if len(flows) == 0 {
 				return failf(exitUsage, "name a flow to plan")
 			}
-			envs := eng.Envs(p)
-			var resolved []*check.Env
-			for _, n := range envs {
-				e, err := runtime.ResolveEnv(prog, n)
-				if err != nil {
-					return failf(exitUsage, "%v", err)
-				}
-				resolved = append(resolved, e)
+			plans, err := eng.Plan(p, flows)
+			if err != nil {
+				return failf(exitUsage, "%v", err)
 			}
-			for _, name := range flows {
-				top, err := runtime.ResolveFlow(prog, name)
-				if err != nil {
-					return failf(exitUsage, "%v", err)
-				}
-				plan, err := runtime.BuildPlan(prog, resolved, top, f.dryrun)
-				if err != nil {
-					return failf(exitUsage, "%v", err)
-				}
-				fmt.Fprintf(s.out, "plan for %s:\n%s", top.QualifiedName(), plan.Describe())
+			for _, plan := range plans {
+				fmt.Fprintf(s.out, "plan for %s:\n%s", plan.Top.QualifiedName(), plan.Describe())
 			}
 			return nil
 		},

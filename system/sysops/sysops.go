@@ -449,10 +449,6 @@ func printReport(c builtin.Ctx) {
 	fmt.Fprint(c.Stdout(), b.String())
 }
 
-func truthy(v value.Value) bool {
-	return (v.Kind() == value.KBool && v.BoolVal()) || v.String() == "true"
-}
-
 // obj builds an object value with keys in sorted order.
 func obj(m map[string]value.Value) value.Value {
 	keys := make([]string, 0, len(m))
