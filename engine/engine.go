@@ -293,6 +293,16 @@ func (e *Engine) Host(p *Program) builtin.Host {
 	return h
 }
 
+// HostFor returns the host settings of a run of file (its system root when
+// it is a system workflow) without loading it.
+func (e *Engine) HostFor(file string) builtin.Host {
+	p := &Program{File: file}
+	if root := SystemRoot(file); root != "" {
+		p.SysRoot, _ = filepath.Abs(root)
+	}
+	return e.Host(p)
+}
+
 // RuntimeOptions are the runtime options of a run of p (without journal),
 // for front ends that drive the runtime themselves (the debugger).
 func (e *Engine) RuntimeOptions(p *Program) runtime.Options {

@@ -49,6 +49,9 @@ type Config struct {
 	// Options are the runner options of runs (Stdout, Stderr, Dir, DryRun,
 	// Log, Journal...); the session sets Hooks, Sets and Extra.
 	Options runtime.Options
+	// HostFor, when set, gives the host settings (Options.Host) of runs of
+	// a loaded file: :load of a system workflow moves the system root.
+	HostFor func(file string) builtin.Host
 	// Stdin, Stdout and Stderr are the session's streams.
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
@@ -198,6 +201,9 @@ func (s *Session) setProgram(p *check.Program, extra map[string]value.Value) {
 	s.prog = p
 	s.cfg.Extra = extra
 	s.srcs = &sources{prog: p, repl: &s.replSrc}
+	if s.cfg.HostFor != nil && s.loaded {
+		s.cfg.Options.Host = s.cfg.HostFor(s.file)
+	}
 	opt := s.cfg.Options
 	opt.Hooks = nil
 	opt.Journal = nil

@@ -76,7 +76,7 @@ History is kept in the user cache dir (gxl/repl_history). See docs/repl.md.`,
 			// session starts with.
 			opt := eng.RuntimeOptions(prog)
 			opt.Sets, opt.Extra = nil, nil // the session sets them per run
-			cfg := repl.Config{File: file, Load: load, Envs: splitList(envs), Sets: eng.Sets(), Breaks: breaks, Options: opt}
+			cfg := repl.Config{File: file, Load: load, HostFor: eng.HostFor, Envs: splitList(envs), Sets: eng.Sets(), Breaks: breaks, Options: opt}
 			if prog != nil {
 				cfg.Program, cfg.Extra = prog.Program, prog.Vars
 			}
