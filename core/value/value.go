@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/gxl-dev/gxl/core/types"
 )
 
 // Kind is the type of a value.
@@ -28,22 +30,30 @@ const (
 )
 
 func (k Kind) String() string {
-	switch k {
-	case KString:
-		return "string"
-	case KBool:
-		return "bool"
-	case KInt:
-		return "int"
-	case KFloat:
-		return "float"
-	case KList:
-		return "list"
-	case KObject:
-		return "object"
-	default:
+	if k == KInvalid || k > KObject {
 		return "invalid"
 	}
+	return k.Type().String()
+}
+
+// Type is the static type (core/types) of values of this kind: the name a
+// diagnostic uses for both is the same. An invalid kind is types.Any.
+func (k Kind) Type() types.Type {
+	switch k {
+	case KString:
+		return types.String
+	case KBool:
+		return types.Bool
+	case KInt:
+		return types.Int
+	case KFloat:
+		return types.Float
+	case KList:
+		return types.List
+	case KObject:
+		return types.Object
+	}
+	return types.Any
 }
 
 // Value is an immutable GXL value. Lists and objects share their backing
