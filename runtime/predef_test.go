@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gxl-dev/gxl/core/value"
 	"github.com/gxl-dev/gxl/lang/check"
 	"github.com/gxl-dev/gxl/lang/predef"
 	"github.com/gxl-dev/gxl/runtime"
