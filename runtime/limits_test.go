@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/gxl-dev/gxl/core/diag"
-	"github.com/gxl-dev/gxl/internal/limits"
+	"github.com/gxl-dev/gxl/core/limits"
 	"github.com/gxl-dev/gxl/runtime"
 )
 

@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"github.com/gxl-dev/gxl/core/diag"
-	"github.com/gxl-dev/gxl/internal/limits"
+	"github.com/gxl-dev/gxl/core/limits"
 	"github.com/gxl-dev/gxl/lang/check"
 )
 

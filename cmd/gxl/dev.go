@@ -14,8 +14,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gxl-dev/gxl/core/retry"
 	"github.com/gxl-dev/gxl/internal/devstack"
-	"github.com/gxl-dev/gxl/internal/retry"
 )
 
 func init() { register(newDevCmd) }

@@ -16,7 +16,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gxl-dev/gxl/internal/retry"
+	"github.com/gxl-dev/gxl/core/retry"
 )
 
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.

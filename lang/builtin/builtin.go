@@ -20,8 +20,8 @@ import (
 	"github.com/gxl-dev/gxl/core/diag"
 	"github.com/gxl-dev/gxl/core/fsguard"
 	"github.com/gxl-dev/gxl/core/mask"
+	"github.com/gxl-dev/gxl/core/retry"
 	"github.com/gxl-dev/gxl/core/value"
-	"github.com/gxl-dev/gxl/internal/retry"
 )
 
 // Where says in which positions a built-in may appear.

@@ -1,9 +1,9 @@
 package builtin
 
 import (
+	"github.com/gxl-dev/gxl/core/retry"
 	"github.com/gxl-dev/gxl/core/types"
 	"github.com/gxl-dev/gxl/core/value"
-	"github.com/gxl-dev/gxl/internal/retry"
 )
 
 // RetryParams are the parameters of a built-in that tries again: the one

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gxl-dev/gxl/core/retry"
 	"github.com/gxl-dev/gxl/core/value"
-	"github.com/gxl-dev/gxl/internal/retry"
 )
 
 func retrying() *Builtin {

@@ -10,7 +10,7 @@ import (
 
 	"github.com/gxl-dev/gxl/core/confine"
 	"github.com/gxl-dev/gxl/core/diag"
-	"github.com/gxl-dev/gxl/internal/limits"
+	"github.com/gxl-dev/gxl/core/limits"
 	"github.com/gxl-dev/gxl/lang/ast"
 	"github.com/gxl-dev/gxl/lang/builtin"
 	"github.com/gxl-dev/gxl/lang/predef"

@@ -11,7 +11,7 @@
 package check
 
 import (
-	"github.com/gxl-dev/gxl/internal/retry"
+	"github.com/gxl-dev/gxl/core/retry"
 	"time"
 
 	"github.com/gxl-dev/gxl/core/diag"

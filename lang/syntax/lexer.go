@@ -13,7 +13,7 @@ import (
 	"github.com/alecthomas/participle/v2/lexer"
 
 	"github.com/gxl-dev/gxl/core/diag"
-	"github.com/gxl-dev/gxl/internal/limits"
+	"github.com/gxl-dev/gxl/core/limits"
 	"github.com/gxl-dev/gxl/lang/ast"
 )
 

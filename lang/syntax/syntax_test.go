@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/gxl-dev/gxl/core/diag"
-	"github.com/gxl-dev/gxl/internal/limits"
+	"github.com/gxl-dev/gxl/core/limits"
 	"github.com/gxl-dev/gxl/internal/testprog"
 	"github.com/gxl-dev/gxl/lang/ast"
 )

@@ -16,7 +16,7 @@ import (
 	"mvdan.cc/sh/v3/expand"
 	"mvdan.cc/sh/v3/interp"
 
-	"github.com/gxl-dev/gxl/internal/retry"
+	"github.com/gxl-dev/gxl/core/retry"
 )
 
 // KillTimeout is how long a cancelled command has between SIGINT and

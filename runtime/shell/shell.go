@@ -21,8 +21,8 @@ import (
 	"mvdan.cc/sh/v3/syntax"
 
 	"github.com/gxl-dev/gxl/core/mask"
+	"github.com/gxl-dev/gxl/core/retry"
 	"github.com/gxl-dev/gxl/core/value"
-	"github.com/gxl-dev/gxl/internal/retry"
 	"github.com/gxl-dev/gxl/lang/builtin"
 	gsyntax "github.com/gxl-dev/gxl/lang/syntax"
 )

@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/gxl-dev/gxl/internal/retry"
+	"github.com/gxl-dev/gxl/core/retry"
 	"github.com/gxl-dev/gxl/lang/builtin"
 )
 

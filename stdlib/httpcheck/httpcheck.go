@@ -11,8 +11,8 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/gxl-dev/gxl/core/retry"
 	"github.com/gxl-dev/gxl/core/value"
-	"github.com/gxl-dev/gxl/internal/retry"
 	"github.com/gxl-dev/gxl/lang/builtin"
 )
 

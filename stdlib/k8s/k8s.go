@@ -35,8 +35,8 @@ import (
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/gxl-dev/gxl/core/retry"
 	"github.com/gxl-dev/gxl/core/value"
-	"github.com/gxl-dev/gxl/internal/retry"
 	"github.com/gxl-dev/gxl/lang/builtin"
 )
 

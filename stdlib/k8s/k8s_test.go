@@ -99,7 +99,7 @@ func TestLifecycle(t *testing.T) {
 }
 
 // TestWaitTimeout: k8s.wait gives up after its timeout with the one shape
-// of wait error (internal/retry.Poll): what it waited for and the last
+// of wait error (core/retry.Poll): what it waited for and the last
 // reason.
 func TestWaitTimeout(t *testing.T) {
 	prog := `

@@ -14,8 +14,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/gxl-dev/gxl/core/retry"
 	"github.com/gxl-dev/gxl/core/value"
-	"github.com/gxl-dev/gxl/internal/retry"
 	"github.com/gxl-dev/gxl/lang/builtin"
 )
 

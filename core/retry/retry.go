@@ -277,8 +277,10 @@ func poll(ctx context.Context, k clock, interval, timeout time.Duration, what st
 			return err
 		}
 		// The context running out is not a reason of the condition's:
-		// keep the reason it gave before.
-		if err != nil && (ctx.Err() == nil || !errors.Is(err, ctx.Err())) {
+		// keep the reason it gave before. A call cut by the deadline may
+		// fail with an error of its own that does not wrap the context's
+		// (client-go's rate limiter: "would exceed context deadline").
+		if err != nil && (ctx.Err() == nil || (last == nil && !errors.Is(err, ctx.Err()))) {
 			last = err
 		}
 		if ctx.Err() != nil {

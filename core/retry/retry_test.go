@@ -262,3 +262,21 @@ func TestWithTimeout(t *testing.T) {
 		t.Fatal("timeout 1h set no deadline")
 	}
 }
+
+// TestPollKeepsReasonWhenDeadlineCutsACall: a call cut by the deadline may
+// fail with an error of its own that does not wrap the context's (client-go's
+// rate limiter says "would exceed context deadline"); the wait still ends
+// with the reason the condition gave before.
+func TestPollKeepsReasonWhenDeadlineCutsACall(t *testing.T) {
+	err := Poll(context.Background(), 5*time.Millisecond, 60*time.Millisecond, "x", func(ctx context.Context) (bool, error) {
+		dl, _ := ctx.Deadline()
+		if time.Until(dl) < 20*time.Millisecond {
+			time.Sleep(time.Until(dl) + 5*time.Millisecond)
+			return false, errors.New("rate: Wait(n=1) would exceed context deadline")
+		}
+		return false, errors.New("not found yet")
+	})
+	if err == nil || !strings.HasSuffix(err.Error(), ": not found yet") || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v", err)
+	}
+}
