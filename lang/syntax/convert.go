@@ -15,7 +15,6 @@ import (
 type converter struct {
 	diags diag.List
 	group int
-	a     *arena // nil: allocate nodes one by one
 }
 
 func span(start, end lexer.Position) diag.Span {
@@ -460,7 +459,7 @@ func (c *converter) prim(g *gPrim) ast.Cond {
 func (c *converter) varRef(raw string, pos diag.Pos, allowDefault bool) *ast.VarRef {
 	end := pos.Advance(raw)
 	inner := strings.TrimSuffix(strings.TrimPrefix(raw, "${"), "}")
-	r, ok := parseRef(inner, allowDefault, c.a)
+	r, ok := parseRef(inner, allowDefault)
 	if !ok {
 		c.errorf(diag.Span{Start: pos, End: end}, "syntax", "names are letters, digits and _, with .key and [index] steps: ${A.B[0]}", "invalid variable reference `%s`", raw)
 		r = &ast.VarRef{Name: strings.TrimSpace(inner), Segments: []ast.Segment{{Key: "_"}}}
@@ -477,7 +476,7 @@ func (c *converter) value(g *gValue) ast.Expr {
 	pos := toDiagPos(g.Pos)
 	switch {
 	case g.Str != nil:
-		return stringLit(*g.Str, pos, &c.diags, c.a)
+		return stringLit(*g.Str, pos, &c.diags)
 	case g.Raw != nil:
 		return rawStringLit(*g.Raw, pos, &c.diags)
 	case g.Int != nil:

@@ -342,7 +342,7 @@ func newParser[G any]() *participle.Parser[G] {
 	return participle.MustBuild[G](
 		participle.Lexer(definition{}),
 		participle.Elide("Whitespace", "Comment"),
-		participle.UseLookahead(4),
+		participle.UseLookahead(-1),
 	)
 }
 

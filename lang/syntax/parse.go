@@ -23,18 +23,6 @@ func Parse(filename string, src []byte) (f *ast.File, diags diag.List) {
 		}
 	}()
 	sc := newScanner(filename, src)
-	if !slowOnly {
-		fp := newFastParser(sc)
-		items, err := fp.fileAST()
-		fp.done()
-		if err == nil {
-			file := &ast.File{Path: filename, Src: src, Comments: sc.comments, Items: items}
-			file.S = diag.Span{Start: diag.Pos{File: filename, Line: 1, Col: 1}, End: sc.dpos()}
-			return file, fp.c.diags.Normalize()
-		}
-		// The fast path gave up: participle parses again and explains.
-		sc = newScanner(filename, src)
-	}
 	g, err := fileParser.ParseFromLexer(mustPeek(sc))
 	if d, ok := scanFailed(sc, err); ok {
 		return nil, d
@@ -46,14 +34,8 @@ func Parse(filename string, src []byte) (f *ast.File, diags diag.List) {
 	file := &ast.File{Path: filename, Src: src, Comments: sc.comments}
 	file.S = diag.Span{Start: diag.Pos{File: filename, Line: 1, Col: 1}, End: sc.dpos()}
 	c.file(g, file)
-	if c.diags.HasErrors() {
-		return file, c.diags.Normalize()
-	}
 	return file, c.diags.Normalize()
 }
-
-// slowOnly disables the fast path (tests compare both parsers).
-var slowOnly = false
 
 // ParseStmts parses statements as they appear inside a flow block (the
 // REPL's input), with positions based at `at`.

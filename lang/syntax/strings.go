@@ -89,7 +89,7 @@ func splitParts(cs []pchar, escapes bool, end diag.Pos, diags *diag.List) []ast.
 					inner.WriteByte(cs[k].c)
 				}
 				sp := diag.Span{Start: cs[i].pos, End: posAt(j + 1)}
-				if ref, ok := parseRef(inner.String(), true, nil); ok {
+				if ref, ok := parseRef(inner.String(), true); ok {
 					flush(cs[i].pos)
 					ref.S = sp
 					parts = append(parts, ast.StrPart{Sp: ast.Sp{S: sp}, Var: ref})
@@ -106,19 +106,14 @@ func splitParts(cs []pchar, escapes bool, end diag.Pos, diags *diag.List) []ast.
 
 // splitPlain is splitParts for single-line text without escapes, computing
 // positions by column arithmetic instead of per-character records.
-func splitPlain(text string, pos, end diag.Pos, a *arena) []ast.StrPart {
+func splitPlain(text string, pos, end diag.Pos) []ast.StrPart {
 	if text == "" {
 		return nil
 	}
 	if !strings.Contains(text, "${") {
-		out := a.strParts(1)
-		out[0] = ast.StrPart{Sp: ast.Sp{S: diag.Span{Start: pos, End: end}}, Text: text}
-		return out
+		return []ast.StrPart{{Sp: ast.Sp{S: diag.Span{Start: pos, End: end}}, Text: text}}
 	}
 	var parts []ast.StrPart
-	if a != nil {
-		parts = a.scratch[:0]
-	}
 	at := func(i int) diag.Pos {
 		return diag.Pos{File: pos.File, Offset: pos.Offset + i, Line: pos.Line, Col: pos.Col + i}
 	}
@@ -132,7 +127,7 @@ func splitPlain(text string, pos, end diag.Pos, a *arena) []ast.StrPart {
 			break
 		}
 		j += i + 2
-		ref, ok := parseRef(text[i+2:j], true, a)
+		ref, ok := parseRef(text[i+2:j], true)
 		if !ok {
 			continue
 		}
@@ -148,21 +143,13 @@ func splitPlain(text string, pos, end diag.Pos, a *arena) []ast.StrPart {
 	if textStart < len(text) {
 		parts = append(parts, ast.StrPart{Sp: ast.Sp{S: diag.Span{Start: at(textStart), End: end}}, Text: text[textStart:]})
 	}
-	if a != nil {
-		a.scratch = parts[:0]
-	}
-	if len(parts) == 0 {
-		return nil
-	}
-	out := a.strParts(len(parts))
-	copy(out, parts)
-	return out
+	return parts
 }
 
 // parseRef parses the inside of `${...}`: NAME, NAME[0].KEY, and with
 // allowDefault NAME:default. It reports false for text that is not a
 // reference (the original tool leaves such text alone, e.g. `${my-var}`).
-func parseRef(inner string, allowDefault bool, a *arena) (*ast.VarRef, bool) {
+func parseRef(inner string, allowDefault bool) (*ast.VarRef, bool) {
 	name := inner
 	var def *string
 	if allowDefault {
@@ -174,12 +161,7 @@ func parseRef(inner string, allowDefault bool, a *arena) (*ast.VarRef, bool) {
 	}
 	name = strings.TrimSpace(name)
 	if isPlainName(name) {
-		// The common ${NAME}: the reference and its one segment in one
-		// allocation.
-		x := a.refSeg()
-		x.seg[0].Key = name
-		x.r = ast.VarRef{Name: name, Segments: x.seg[:], Default: def}
-		return &x.r, true
+		return &ast.VarRef{Name: name, Segments: []ast.Segment{{Key: name}}, Default: def}, true
 	}
 	segs, err := parseSegments(name)
 	if err != nil {
@@ -243,7 +225,7 @@ func parseSegments(p string) ([]ast.Segment, error) {
 }
 
 // stringLit converts a "..." token at pos.
-func stringLit(raw string, pos diag.Pos, diags *diag.List, a *arena) *ast.StringLit {
+func stringLit(raw string, pos diag.Pos, diags *diag.List) *ast.StringLit {
 	inner := raw
 	innerPos := pos
 	var end, innerEnd diag.Pos
@@ -270,13 +252,11 @@ func stringLit(raw string, pos diag.Pos, diags *diag.List, a *arena) *ast.String
 	}
 	var parts []ast.StrPart
 	if strings.IndexByte(inner, '\\') < 0 && strings.IndexByte(inner, '\n') < 0 {
-		parts = splitPlain(inner, innerPos, innerEnd, a)
+		parts = splitPlain(inner, innerPos, innerEnd)
 	} else {
 		parts = splitParts(charsOf(inner, innerPos), true, innerEnd, diags)
 	}
-	lit := a.strLit()
-	*lit = ast.StringLit{Sp: ast.Sp{S: diag.Span{Start: pos, End: end}}, Raw: raw, Parts: parts}
-	return lit
+	return &ast.StringLit{Sp: ast.Sp{S: diag.Span{Start: pos, End: end}}, Raw: raw, Parts: parts}
 }
 
 // rawStringLit converts an r#"..."# token at pos.

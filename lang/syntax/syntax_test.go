@@ -1,7 +1,6 @@
 package syntax
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -314,67 +313,8 @@ func BenchmarkParse(b *testing.B) {
 	}
 }
 
-// parseBoth parses with the fast path and with participle alone.
-func parseBoth(src []byte) (fast, slow *ast.File, fd, sd diag.List) {
-	fast, fd = Parse("x.gxl", src)
-	slowOnly = true
-	slow, sd = Parse("x.gxl", src)
-	slowOnly = false
-	return
-}
-
-func sameFiles(a, b *ast.File) bool {
-	if (a == nil) != (b == nil) {
-		return false
-	}
-	if a == nil {
-		return true
-	}
-	ja, _ := json.Marshal(a)
-	jb, _ := json.Marshal(b)
-	return string(ja) == string(jb)
-}
-
-// TestFastMatches: the hand-written fast path and the participle grammar
-// give identical trees (positions included) on every test program.
-func TestFastMatches(t *testing.T) {
-	var files []string
-	filepath.Walk("../../testdata", func(p string, info os.FileInfo, err error) error {
-		if err == nil && strings.HasSuffix(p, ".gxl") {
-			files = append(files, p)
-		}
-		return nil
-	})
-	files = append(files, "gen")
-	for _, p := range files {
-		var src []byte
-		if p == "gen" {
-			src = testprog.Generate(3000)
-		} else {
-			src, _ = os.ReadFile(p)
-		}
-		fast, slow, fd, sd := parseBoth(src)
-		if fd.HasErrors() != sd.HasErrors() || !sameFiles(fast, slow) {
-			t.Errorf("%s: fast and participle parsers differ (errors %v / %v)", p, fd, sd)
-		}
-	}
-}
-
-func FuzzFastMatches(f *testing.F) {
-	for _, p := range corpusFiles(f) {
-		src, _ := os.ReadFile(p)
-		f.Add(src)
-	}
-	f.Fuzz(func(t *testing.T, src []byte) {
-		fast, slow, fd, sd := parseBoth(src)
-		if !sd.HasErrors() && (fd.HasErrors() || !sameFiles(fast, slow)) {
-			t.Fatalf("fast path differs from participle on %q", src)
-		}
-	})
-}
-
 // TestNestingLimit: nesting up to limits.MaxNesting parses; one level more
-// is a syntax error at the token that opens it, on both parsers, however
+// is a syntax error at the token that opens it, however
 // deep the input goes (the lexer stops it before any parser recurses).
 func TestNestingLimit(t *testing.T) {
 	tests := []struct {
@@ -411,27 +351,23 @@ func TestNestingLimit(t *testing.T) {
 		b.WriteString(sfx)
 		return b.String(), at
 	}
-	for _, slow := range []bool{false, true} {
+	{
 		for _, tt := range tests {
 			ok := limits.MaxNesting - tt.levels
 			src, _ := gen(tt.prefix, tt.open, tt.mid, tt.close, tt.sfx, ok, -1)
-			slowOnly = slow
 			_, d := Parse("t.gxl", []byte(src))
-			slowOnly = false
 			if d.HasErrors() {
-				t.Errorf("%s (slow=%v): %d levels: %v", tt.name, slow, limits.MaxNesting, d)
+				t.Errorf("%s : %d levels: %v", tt.name, limits.MaxNesting, d)
 			}
 			for _, n := range []int{ok + 1, 300, 100000} {
 				src, at := gen(tt.prefix, tt.open, tt.mid, tt.close, tt.sfx, n, ok+1)
-				slowOnly = slow
 				_, d := Parse("t.gxl", []byte(src))
-				slowOnly = false
 				if len(d) != 1 || d[0].Code != "nesting" || !strings.Contains(d[0].Summary, "nesting deeper than 256 levels") {
-					t.Errorf("%s (slow=%v) n=%d: got %v", tt.name, slow, n, d)
+					t.Errorf("%s  n=%d: got %v", tt.name, n, d)
 					continue
 				}
 				if p := d[0].Span.Start; p.Offset != at || p.Line < 1 || p.Col < 1 {
-					t.Errorf("%s (slow=%v) n=%d: error at %v (offset %d), want offset %d", tt.name, slow, n, p, p.Offset, at)
+					t.Errorf("%s  n=%d: error at %v (offset %d), want offset %d", tt.name, n, p, p.Offset, at)
 				}
 			}
 		}
