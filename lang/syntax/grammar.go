@@ -167,11 +167,13 @@ type gStmt struct {
 }
 
 // gPathStmt is everything that starts with a name: an assignment, a call,
-// `gx.vars { }` (and the obsolete `gx.cmd { }` form).
+// `gx.vars { }` (and the obsolete `gx.cmd { }` form). It never starts with
+// `if` or `for`, so that an error inside those statements is reported in
+// their terms, not as a broken assignment.
 type gPathStmt struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
-	Path   *gPath     `parser:"@@"`
+	Path   *gPath     `parser:"(?! 'if' | 'for' ) @@"`
 	Assign *gValue    `parser:"( '=' @@ ( ';' | ',' )?"`
 	Call   *gCallArgs `parser:"| @@ ';'?"`
 	Braces *gBraces   `parser:"| @@ ';'? )"`
@@ -342,6 +344,11 @@ func newParser[G any]() *participle.Parser[G] {
 	return participle.MustBuild[G](
 		participle.Lexer(definition{}),
 		participle.Elide("Whitespace", "Comment"),
+		// Unlimited lookahead: a failed alternative is always backtracked,
+		// so the error participle returns is the one at the furthest token
+		// any alternative reached (see errors.go). With a bounded
+		// lookahead a statement that fails within the bound is silently
+		// dropped and the error lands on its first token.
 		participle.UseLookahead(-1),
 	)
 }

@@ -416,7 +416,11 @@ func (s *scanner) stringLit() bool {
 	return false
 }
 
-// errString formats a participle token for messages.
+// keywords are the names that start or continue a construct.
+var keywords = map[string]bool{"mod": true, "extern": true, "env": true, "flow": true, "fn": true, "activity": true,
+	"if": true, "else": true, "for": true, "in": true}
+
+// describeToken formats a participle token for messages.
 func describeToken(t lexer.Token) string {
 	switch {
 	case t.EOF():
@@ -429,6 +433,8 @@ func describeToken(t lexer.Token) string {
 		return "variable reference " + t.Value
 	case t.Type == tCmdBlock:
 		return "```cmd block"
+	case t.Type == tIdent && keywords[t.Value]:
+		return fmt.Sprintf("`%s`", t.Value)
 	case t.Type == tIdent:
 		return fmt.Sprintf("name `%s`", t.Value)
 	}

@@ -1,11 +1,6 @@
 package syntax
 
 import (
-	"errors"
-
-	"strings"
-
-	"github.com/alecthomas/participle/v2"
 	"github.com/alecthomas/participle/v2/lexer"
 
 	"github.com/gxl-dev/gxl/core/diag"
@@ -28,7 +23,7 @@ func Parse(filename string, src []byte) (f *ast.File, diags diag.List) {
 		return nil, d
 	}
 	if err != nil {
-		return nil, diag.List{parseError(err, filename)}
+		return nil, diag.List{parseError(err, filename, func() *scanner { return newScanner(filename, src) })}
 	}
 	c := &converter{}
 	file := &ast.File{Path: filename, Src: src, Comments: sc.comments}
@@ -52,7 +47,7 @@ func ParseStmts(filename string, src []byte, at diag.Pos) (stmts []ast.Stmt, dia
 		return nil, d
 	}
 	if err != nil {
-		return nil, diag.List{parseError(err, filename)}
+		return nil, diag.List{parseError(err, filename, func() *scanner { return newScannerAt(filename, src, at) })}
 	}
 	c := &converter{}
 	stmts = c.stmts(g.Stmts)
@@ -73,7 +68,7 @@ func ParseCond(filename string, src []byte, at diag.Pos) (cond ast.Cond, diags d
 		return nil, d
 	}
 	if err != nil {
-		return nil, diag.List{parseError(err, filename)}
+		return nil, diag.List{parseError(err, filename, func() *scanner { return newScannerAt(filename, src, at) })}
 	}
 	c := &converter{}
 	cond = c.or(g)
@@ -109,50 +104,3 @@ func scanFailed(sc *scanner, err error) (diag.List, bool) {
 	return nil, false
 }
 
-// parseError turns participle's first error into a diagnostic in the
-// words of the language.
-func parseError(err error, filename string) diag.Diagnostic {
-	var ute *participle.UnexpectedTokenError
-	if errors.As(err, &ute) {
-		t := ute.Unexpected
-		start := toDiagPos(t.Pos)
-		end := start.Advance(t.Value)
-		if t.EOF() {
-			end = start
-		}
-		d := diag.Errorf(diag.Span{Start: start, End: end}, "syntax", "unexpected %s", describeToken(t))
-		if ute.Expect != "" {
-			d.Summary += ", expected " + humanExpect(ute.Expect)
-		}
-		d.Hint = hintFor(t)
-		return d
-	}
-	var pe participle.Error
-	if errors.As(err, &pe) {
-		start := toDiagPos(pe.Position())
-		return diag.Errorf(diag.Span{Start: start, End: start}, "syntax", "%s", pe.Message())
-	}
-	return diag.Errorf(diag.Span{Start: diag.Pos{File: filename}}, "syntax", "%v", err)
-}
-
-func humanExpect(e string) string {
-	r := strings.NewReplacer(`"`, "`", "<ident>", "a name", "<string>", "a string", "<varref>", "a ${...} reference",
-		"<int>", "a number", "<float>", "a number", "<annopen>", "#[", "<cmdblock>", "a ```cmd block", "<rawstring>", "a raw string")
-	return r.Replace(strings.ToLower(e))
-}
-
-func hintFor(t lexer.Token) string {
-	switch {
-	case t.EOF():
-		return "a `}` may be missing"
-	case t.Value == "}":
-		return "a statement or value may be incomplete before this brace"
-	case t.Type == tIdent && (t.Value == "extern"):
-		return "extern declarations go at the top level, outside mods"
-	case t.Type == tIdent:
-		return "statements end with `;` and names in values are written ${NAME} or quoted"
-	case t.Value == "/":
-		return "GXL has no arithmetic; comments are // ..., # ... or /* ... */"
-	}
-	return ""
-}
