@@ -12,6 +12,7 @@ import (
 	"github.com/gxl-dev/gxl/core/diag"
 	"github.com/gxl-dev/gxl/core/value"
 	"github.com/gxl-dev/gxl/lang/check"
+	"github.com/gxl-dev/gxl/lang/syntax"
 	"github.com/gxl-dev/gxl/runtime"
 )
 
@@ -381,7 +382,7 @@ func (s *Session) printErr(err error) {
 // renderDiags prints diagnostics with source snippets (the input's too).
 func (s *Session) renderDiags(ds diag.List) {
 	for i := range ds {
-		if ds[i].Span.Start.File == replFile && strings.HasPrefix(ds[i].Summary, "unexpected end of file") {
+		if ds[i].Span.Start.File == replFile && ds[i].Code == syntax.CodeIncomplete {
 			ds[i].Hint = "the input is incomplete"
 		}
 	}

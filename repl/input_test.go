@@ -69,7 +69,7 @@ func TestParseInputKinds(t *testing.T) {
 		{`3`, kindValue, ""},
 		{`${X} == "a"`, kindCond, ""},
 		{`!defined(${X}) || ${X} > 3`, kindCond, ""},
-		{`gx.echo(`, 0, "repl:7:9"},
+		{`gx.echo(`, 0, "repl:7:8"}, // the `(` left open
 		{`${X} ==`, 0, "repl:7:8"},
 		{`"abc`, 0, "repl:7:1"},
 		{"x = 1;\ny = ;", 0, "repl:8:5"},

@@ -9,7 +9,7 @@ import (
 	"github.com/alecthomas/participle/v2"
 	"github.com/alecthomas/participle/v2/lexer"
 
-	"github.com/gxl-dev/gxl/lang/diag"
+	"github.com/gxl-dev/gxl/core/diag"
 )
 
 // Syntax errors point at the culprit. The grammar runs with unlimited
@@ -18,6 +18,10 @@ import (
 // words that node ("expected `{`"), names the token found, the token
 // before it, and the innermost bracket still open at that point (found by
 // scanning the tokens again, which only happens on an error).
+
+// CodeIncomplete is the code of a syntax error at the end of the input:
+// more text would be needed (the REPL reads another line).
+const CodeIncomplete = "incomplete"
 
 // parseError turns participle's error into a diagnostic in the words of
 // the language. rescan returns a fresh scanner over the same input.
@@ -37,7 +41,11 @@ func parseError(err error, filename string, rescan func() *scanner) diag.Diagnos
 			start = in.pos
 			end = start.Advance(in.text)
 		}
-		d := diag.Errorf(diag.Span{Start: start, End: end}, "syntax", "%s", ctx.summary(t, expect))
+		code := "syntax"
+		if t.EOF() {
+			code = CodeIncomplete
+		}
+		d := diag.Errorf(diag.Span{Start: start, End: end}, code, "%s", ctx.summary(t, expect))
 		d.Hint = ctx.hint(t)
 		return d
 	}

@@ -103,4 +103,3 @@ func scanFailed(sc *scanner, err error) (diag.List, bool) {
 	}
 	return nil, false
 }
-

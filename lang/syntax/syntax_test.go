@@ -196,7 +196,7 @@ func TestErrors(t *testing.T) {
 		{"bare name in condition", "mod main { flow f { if ENV_X == \"y\" { } } }", "obsolete-syntax", "bare name `ENV_X` in a condition", 1, 24},
 		{"gx.defined", "mod main { flow f { if gx.defined(${X}) { } } }", "obsolete-syntax", "`gx.defined` does not exist", 1, 24},
 		{"single = in condition", "mod main { flow f { if ${X} = 1 { } } }", "syntax", "`=` in a condition", 1, 29},
-		{"missing brace", "mod main { flow f { gx.echo(\"x\"); }", "syntax", "the `{` opened at t.gxl:1:10 is never closed", 1, 10},
+		{"missing brace", "mod main { flow f { gx.echo(\"x\"); }", "incomplete", "the `{` opened at t.gxl:1:10 is never closed", 1, 10},
 		{"stray backquote", "mod main { a = `x`; }", "syntax", "unexpected backquote", 1, 16},
 		{"bad for", "mod main { flow f { for X in ${L} { } } }", "syntax", "expected a value after `for`, found name `X`", 1, 25},
 		// The furthest token reached, after earlier statements of the block.
@@ -206,9 +206,9 @@ func TestErrors(t *testing.T) {
 		{"unclosed call", "mod main { flow f { a = 1; gx.echo(\"x\" ; } }", "syntax", "expected `)` after string \"x\", found `;` (the `(` opened at t.gxl:1:35 is not closed)", 1, 40},
 		{"unclosed list", "mod main { flow f { a = [1, 2; } }", "syntax", "expected `]` after number 2, found `;` (the `[` opened at t.gxl:1:25 is not closed)", 1, 30},
 		{"unclosed annotation", "mod main {\n #[usage(a=\"x\"\n flow f { a = 1; } }", "syntax", "expected `)` after string \"x\", found `flow` (the `(` opened at t.gxl:2:9 is not closed)", 3, 2},
-		{"unclosed block", "mod main {\n flow f {\n if ${A} == 1 {\n a = 1;\n }\n", "syntax", "the `{` opened at t.gxl:2:9 is never closed", 2, 9},
+		{"unclosed block", "mod main {\n flow f {\n if ${A} == 1 {\n a = 1;\n }\n", "incomplete", "the `{` opened at t.gxl:2:9 is never closed", 2, 9},
 		// The `}` at 5:2 is indented like the flow: the if's `{` is the one left open.
-		{"unclosed inner block", "mod main {\n  flow f {\n    if ${A} == 1 {\n      a = 1;\n  }\n", "syntax", "the `{` opened at t.gxl:3:18 is never closed", 3, 18},
+		{"unclosed inner block", "mod main {\n  flow f {\n    if ${A} == 1 {\n      a = 1;\n  }\n", "incomplete", "the `{` opened at t.gxl:3:18 is never closed", 3, 18},
 		{"stray brace", "mod main { flow f { a = 1; } } }", "syntax", "`}` closes nothing: no bracket is open here", 1, 32},
 		{"module statement", "mod main { gx.echo(\"x\"); }", "syntax", "a module holds properties and definitions, not statements", 1, 12},
 		{"bad ref", "mod main { a = ${a-b}; }", "syntax", "invalid variable reference `${a-b}`", 1, 16},
