@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/alecthomas/participle/v2/lexer"
 
@@ -86,6 +87,8 @@ type scanner struct {
 	// (limits.MaxNesting); deep is set once the limit was reported.
 	depth, bangs int
 	deep         bool
+	// checked is set once the input was checked to be UTF-8.
+	checked bool
 }
 
 func newScanner(file string, src []byte) *scanner {
@@ -167,6 +170,20 @@ var interned = func() map[string]string {
 
 // Next implements lexer.Lexer.
 func (s *scanner) Next() (lexer.Token, error) {
+	if !s.checked {
+		s.checked = true
+		if bad := firstInvalidUTF8(s.src[s.off:]); bad >= 0 {
+			// Text that is not UTF-8 is rejected whole, at its first bad
+			// byte: no token can be trusted to hold what the author wrote.
+			s.advance(bad)
+			start := s.pos()
+			s.errorf(s.dpos(), "encoding", "GXL files are UTF-8 text: re-save the file as UTF-8",
+				"invalid UTF-8: byte 0x%02x", s.src[s.off])
+			s.off = len(s.src)
+			s.deep = true
+			return lexer.Token{Type: tError, Value: "", Pos: start}, nil
+		}
+	}
 	if s.off >= len(s.src) || s.deep {
 		// Past a nesting error the input ends: participle matches
 		// punctuation by its text, so it would parse on through the error
@@ -439,6 +456,22 @@ func describeToken(t lexer.Token) string {
 		return fmt.Sprintf("name `%s`", t.Value)
 	}
 	return fmt.Sprintf("`%s`", t.Value)
+}
+
+// firstInvalidUTF8 is the offset of the first byte of b that is not part
+// of a valid UTF-8 sequence, or -1.
+func firstInvalidUTF8(b []byte) int {
+	if utf8.Valid(b) {
+		return -1
+	}
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return i
+		}
+		i += n
+	}
+	return -1
 }
 
 // skipSpace advances over blanks and newlines, keeping line and column.

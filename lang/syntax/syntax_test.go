@@ -384,3 +384,37 @@ func TestNestingLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestInvalidUTF8: input that is not UTF-8 is an error at its first bad
+// byte, wherever it is (a string, a comment, a name's place), in every
+// entry point.
+func TestInvalidUTF8(t *testing.T) {
+	tests := []struct {
+		name, src string
+		line, col int
+	}{
+		{"in a string", "mod main {\n  a = \"ok \xff\";\n}", 2, 11},
+		{"in a comment", "// caf\xc3\n mod main { }", 1, 7},
+		{"in place of a name", "mod main { \xfe = 1; }", 1, 12},
+		{"truncated sequence at the end", "mod main { }\xe2\x82", 1, 13},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, d := Parse("t.gxl", []byte(tt.src))
+			if len(d) != 1 || d[0].Code != "encoding" || !strings.Contains(d[0].Summary, "invalid UTF-8") {
+				t.Fatalf("got %v", d)
+			}
+			if p := d[0].Span.Start; p.Line != tt.line || p.Col != tt.col {
+				t.Errorf("at %v, want %d:%d", p, tt.line, tt.col)
+			}
+		})
+	}
+	if _, d := ParseStmts("repl", []byte("a = \"\xff\";"), diag.Pos{File: "repl", Line: 3, Col: 1}); len(d) != 1 || d[0].Code != "encoding" || d[0].Span.Start.Col != 6 {
+		t.Errorf("ParseStmts: %v", d)
+	}
+	if _, d := ParseCond("repl", []byte("${A} == \"\xff\""), diag.Pos{File: "repl", Line: 3, Col: 1}); len(d) != 1 || d[0].Code != "encoding" {
+		t.Errorf("ParseCond: %v", d)
+	}
+	// Valid multi-byte text is fine.
+	mustParse(t, "mod main { a = \"café ✓\"; }")
+}
