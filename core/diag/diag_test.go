@@ -87,3 +87,47 @@ func TestRenderMultilineAndNotes(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
 }
+
+// TestSnippetWindow: a long source line is shown as a window of about
+// snippetWidth columns around the caret, with "…" where text was cut; bytes
+// that are not UTF-8 are shown as U+FFFD.
+func TestSnippetWindow(t *testing.T) {
+	long := strings.Repeat("a", 1<<20)
+	tests := []struct {
+		name, line string
+		col, end   int
+		wantLine   string // the shown text after "| "
+		wantCaret  string // the caret line after "| "
+	}{
+		{"short line", "x = 1;", 5, 6, "x = 1;", "    ^"},
+		{"start of a long line", "bad" + long, 1, 4, "bad" + strings.Repeat("a", snippetWidth-3) + "…", "^^^"},
+		{"middle of a long line", long + "BAD" + long, 1<<20 + 1, 1<<20 + 4,
+			"…" + strings.Repeat("a", snippetWidth/3) + "BAD" + strings.Repeat("a", snippetWidth-snippetWidth/3-3) + "…",
+			strings.Repeat(" ", snippetWidth/3+1) + "^^^"},
+		{"end of a long line", long, 1<<20 + 1, 1<<20 + 1, "…" + strings.Repeat("a", snippetWidth), strings.Repeat(" ", snippetWidth+1) + "^"},
+		{"span longer than the window", long, 1, 1<<20 + 1, strings.Repeat("a", snippetWidth) + "…", strings.Repeat("^", snippetWidth)},
+		{"invalid UTF-8", "a = \"caf\xe9\";", 10, 11, "a = \"caf\uFFFD\";", "         ^"},
+		{"tabs and multi-byte text", "\té = ${X}", 7, 11, " é = ${X}", "     ^^^^"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := SourceMap{"w.gxl": []byte(tt.line + "\n")}
+			d := Errorf(Span{Start: Pos{File: "w.gxl", Line: 1, Col: tt.col}, End: Pos{File: "w.gxl", Line: 1, Col: tt.end}}, "x", "m")
+			var buf bytes.Buffer
+			RenderOne(&buf, d, src, RenderOptions{})
+			lines := strings.Split(buf.String(), "\n")
+			if len(lines) < 3 {
+				t.Fatalf("got %q", buf.String())
+			}
+			if got := strings.TrimPrefix(lines[1], " 1 | "); got != tt.wantLine {
+				t.Errorf("line: got %.300q, want %.300q", got, tt.wantLine)
+			}
+			if got := strings.TrimPrefix(lines[2], "   | "); got != tt.wantCaret {
+				t.Errorf("caret: got %.300q, want %.300q", got, tt.wantCaret)
+			}
+			if buf.Len() > 4*snippetWidth+100 {
+				t.Errorf("rendered %d bytes", buf.Len())
+			}
+		})
+	}
+}

@@ -141,9 +141,6 @@ func snippet(w io.Writer, sp Span, src Sources, color string, c func(string, str
 	line = strings.TrimRight(line, "\r")
 	num := fmt.Sprintf("%d", sp.Start.Line)
 	pad := strings.Repeat(" ", len(num))
-	// Tabs are shown as single spaces so the caret lines up.
-	shown := strings.ReplaceAll(line, "\t", " ")
-	fmt.Fprintf(w, " %s %s %s\n", c(ansiBlue, num), c(ansiBlue, "|"), shown)
 	startCol := sp.Start.Col
 	if startCol < 1 {
 		startCol = 1
@@ -163,13 +160,58 @@ func snippet(w io.Writer, sp Span, src Sources, color string, c func(string, str
 	if endCol <= startCol {
 		endCol = startCol + 1
 	}
-	// Count display columns in runes so multi-byte text lines up.
-	lead := utf8.RuneCountInString(safeSlice(line, 0, startCol-1))
-	width := utf8.RuneCountInString(safeSlice(line, startCol-1, endCol-1))
+	shown, lead, width := window(line, startCol, endCol)
+	fmt.Fprintf(w, " %s %s %s\n", c(ansiBlue, num), c(ansiBlue, "|"), shown)
+	fmt.Fprintf(w, " %s %s %s%s\n", pad, c(ansiBlue, "|"), strings.Repeat(" ", lead), c(color, strings.Repeat("^", width)))
+}
+
+// snippetWidth is how many columns of a source line a snippet shows at
+// most: a longer line is cut to a window around the caret, with "…" where
+// text was left out.
+const snippetWidth = 120
+
+// window returns the text shown for line and the caret's lead and width in
+// display columns, for the byte columns [startCol, endCol). Tabs show as
+// one space and bytes that are not UTF-8 as U+FFFD, so the caret lines up
+// and the terminal never receives broken text.
+func window(line string, startCol, endCol int) (shown string, lead, width int) {
+	var runes []rune
+	for i := 0; i < len(line); {
+		r, n := utf8.DecodeRuneInString(line[i:])
+		if i < startCol-1 {
+			lead++
+		} else if i < endCol-1 {
+			width++
+		}
+		if r == '\t' {
+			r = ' '
+		}
+		runes = append(runes, r) // RuneError for a bad byte (n == 1)
+		i += n
+	}
 	if width < 1 {
 		width = 1
 	}
-	fmt.Fprintf(w, " %s %s %s%s\n", pad, c(ansiBlue, "|"), strings.Repeat(" ", lead), c(color, strings.Repeat("^", width)))
+	if len(runes) <= snippetWidth {
+		return string(runes), lead, width
+	}
+	// Keep a third of the window before the caret, and the caret itself.
+	from := max(0, lead-snippetWidth/3)
+	to := min(len(runes), from+snippetWidth)
+	if to-from < snippetWidth {
+		from = max(0, to-snippetWidth)
+	}
+	width = max(1, min(width, to-lead))
+	shown = string(runes[from:to])
+	lead -= from
+	if from > 0 {
+		shown = "…" + shown
+		lead++
+	}
+	if to < len(runes) {
+		shown += "…"
+	}
+	return shown, lead, width
 }
 
 func safeSlice(s string, from, to int) string {
