@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 
 	"go.uber.org/zap"
@@ -269,20 +268,9 @@ func (e *Engine) Sets() map[string]value.Value {
 	return out
 }
 
-// TypedSet types a --set value: true/false and unsigned integers keep
-// their type, everything else is a string.
-func TypedSet(v string) value.Value {
-	switch v {
-	case "true":
-		return value.Bool(true)
-	case "false":
-		return value.Bool(false)
-	}
-	if u, err := strconv.ParseUint(v, 10, 64); err == nil && fmt.Sprint(u) == v {
-		return value.Uint(u)
-	}
-	return value.Str(v)
-}
+// TypedSet types a --set value as GXL reads scalars (value.ParseScalar):
+// boolean words, integers and numbers keep their type, the rest is text.
+func TypedSet(v string) value.Value { return value.ParseScalar(v) }
 
 // Host returns the host settings built-ins see (Ctx.Host) for p.
 func (e *Engine) Host(p *Program) builtin.Host {

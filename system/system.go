@@ -514,25 +514,22 @@ func fmtNum(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 func (l *loader) typed(file string, n *yaml.Node, v *Var, text string) (value.Value, bool) {
 	switch v.Type {
 	case types.Int:
-		u, err := strconv.ParseUint(strings.TrimSpace(text), 10, 64)
+		u, err := value.ParseUint(strings.TrimSpace(text))
 		if err != nil {
 			l.errorf(file, n, "sys-type", "write a whole number", "%s = %q is not an integer", v.Name, text)
 			return value.Value{}, false
 		}
 		return value.Uint(u), true
 	case types.Float:
-		f, err := strconv.ParseFloat(strings.TrimSpace(text), 64)
-		if err != nil {
-			l.errorf(file, n, "sys-type", "write a number", "%s = %q is not a number", v.Name, text)
+		f, ok := value.ParseNumber(strings.TrimSpace(text))
+		if !ok {
+			l.errorf(file, n, "sys-type", "write a number (digits, an optional fraction: 2.5)", "%s = %q is not a number", v.Name, text)
 			return value.Value{}, false
 		}
 		return value.Float(f), true
 	case types.Bool:
-		switch strings.ToLower(strings.TrimSpace(text)) {
-		case "true":
-			return value.Bool(true), true
-		case "false":
-			return value.Bool(false), true
+		if b, ok := value.ParseBool(strings.TrimSpace(text)); ok {
+			return value.Bool(b), true
 		}
 		l.errorf(file, n, "sys-type", "write true or false", "%s = %q is not a boolean", v.Name, text)
 		return value.Value{}, false

@@ -12,6 +12,8 @@ import (
 	"runtime/pprof"
 
 	"github.com/spf13/cobra"
+
+	"github.com/gxl-dev/gxl/core/value"
 )
 
 // Exit codes (spec I.2): 0 success, 1 a step failed, 2 usage/check/load error.
@@ -84,7 +86,7 @@ func normalizeQuiet(args []string) []string {
 			out = append(out, args[i:]...)
 			break
 		}
-		if (a == "-q" || a == "--quiet") && i+1 < len(args) && (args[i+1] == "true" || args[i+1] == "false") {
+		if (a == "-q" || a == "--quiet") && i+1 < len(args) && value.IsBoolWord(args[i+1]) {
 			out = append(out, "--quiet="+args[i+1])
 			i++
 			continue

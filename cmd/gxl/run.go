@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gxl-dev/gxl/core/value"
 	"github.com/gxl-dev/gxl/engine"
 	"github.com/gxl-dev/gxl/lang/builtin"
 	"os"
@@ -184,9 +185,9 @@ Each run is journaled under .gxl/runs/<id>; --resume last continues a failed or
 killed run: finished statements are skipped, the interrupted one runs again.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			file, flows, cmdArg := f.splitArgs(cmd, args)
-			quiet := f.quiet == "true"
-			if f.quiet != "true" && f.quiet != "false" {
-				return failf(exitUsage, "-q takes true or false")
+			quiet, ok := value.ParseBool(f.quiet)
+			if !ok {
+				return failf(exitUsage, "-q takes true or false (or TRUE, FALSE)")
 			}
 			rawSets, err := parseSets(f.sets)
 			if err != nil {

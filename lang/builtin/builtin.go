@@ -13,7 +13,6 @@ import (
 	"io"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -338,7 +337,8 @@ func (a Args) Str(name string) string {
 	return v.String()
 }
 
-// Bool returns a boolean argument; strings "true"/"false" are accepted.
+// Bool returns a boolean argument; strings holding a boolean word
+// (value.ParseBool) are accepted.
 func (a Args) Bool(name string) bool {
 	v, ok := a.vals[name]
 	if !ok {
@@ -347,7 +347,8 @@ func (a Args) Bool(name string) bool {
 	if v.Kind() == value.KBool {
 		return v.BoolVal()
 	}
-	return strings.EqualFold(v.String(), "true")
+	b, _ := value.ParseBool(strings.TrimSpace(v.String()))
+	return b
 }
 
 // Int returns an integer argument.
@@ -434,8 +435,8 @@ func convert(t types.Type, v value.Value) (value.Value, error) {
 		case value.KInt:
 			return v, nil
 		case value.KString:
-			if n, err := strconv.ParseUint(strings.TrimSpace(v.StrVal()), 10, 64); err == nil && fmt.Sprint(n) == strings.TrimSpace(v.StrVal()) {
-				return value.Uint(n), nil
+			if n := value.ParseScalar(strings.TrimSpace(v.StrVal())); n.Kind() == value.KInt {
+				return n, nil
 			}
 		}
 	case types.Float:
@@ -443,8 +444,7 @@ func convert(t types.Type, v value.Value) (value.Value, error) {
 		case value.KInt, value.KFloat:
 			return value.Float(v.FloatVal()), nil
 		case value.KString:
-			var f float64
-			if _, err := fmt.Sscan(strings.TrimSpace(v.StrVal()), &f); err == nil {
+			if f, ok := value.ParseNumber(strings.TrimSpace(v.StrVal())); ok {
 				return value.Float(f), nil
 			}
 		}
@@ -453,11 +453,8 @@ func convert(t types.Type, v value.Value) (value.Value, error) {
 		case value.KBool:
 			return v, nil
 		case value.KString:
-			switch strings.ToLower(strings.TrimSpace(v.StrVal())) {
-			case "true":
-				return value.Bool(true), nil
-			case "false":
-				return value.Bool(false), nil
+			if b, ok := value.ParseBool(strings.TrimSpace(v.StrVal())); ok {
+				return value.Bool(b), nil
 			}
 		}
 	case types.List:

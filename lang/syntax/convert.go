@@ -7,6 +7,7 @@ import (
 	"github.com/alecthomas/participle/v2/lexer"
 
 	"github.com/gxl-dev/gxl/core/diag"
+	"github.com/gxl-dev/gxl/core/value"
 	"github.com/gxl-dev/gxl/lang/ast"
 )
 
@@ -480,7 +481,10 @@ func (c *converter) value(g *gValue) ast.Expr {
 	case g.Raw != nil:
 		return rawStringLit(*g.Raw, pos, &c.diags)
 	case g.Int != nil:
-		n, err := strconv.ParseUint(*g.Int, 10, 64)
+		n, err := value.ParseUint(strings.TrimPrefix(*g.Int, "-"))
+		if strings.HasPrefix(*g.Int, "-") && err == nil {
+			err = strconv.ErrSyntax
+		}
 		if err != nil {
 			if strings.HasPrefix(*g.Int, "-") {
 				c.errorf(s.S, "syntax", `GXL integers are unsigned (0 to 18446744073709551615); write a negative number as a string: "`+*g.Int+`"`, "negative integer %s is not supported", *g.Int)
@@ -490,13 +494,14 @@ func (c *converter) value(g *gValue) ast.Expr {
 		}
 		return &ast.NumberLit{Sp: s, Text: *g.Int, Int: n}
 	case g.Float != nil:
-		f, err := strconv.ParseFloat(*g.Float, 64)
-		if err != nil {
+		f, ok := value.ParseNumber(*g.Float)
+		if !ok {
 			c.errorf(s.S, "syntax", "", "invalid number %s", *g.Float)
 		}
 		return &ast.NumberLit{Sp: s, Text: *g.Float, IsFloat: true, Float: f}
 	case g.Bool != nil:
-		return &ast.BoolLit{Sp: s, Text: *g.Bool, Value: strings.EqualFold(*g.Bool, "true")}
+		b, _ := value.ParseBool(*g.Bool)
+		return &ast.BoolLit{Sp: s, Text: *g.Bool, Value: b}
 	case g.Var != nil:
 		return c.varRef(*g.Var, pos, true)
 	case g.List != nil:

@@ -73,7 +73,7 @@ var nodeWords = map[string]string{
 
 var tokenWords = map[string]string{
 	"<ident>": "a name", "<string>": "a string", "<varref>": "a ${...} reference", "<int>": "a number",
-	"<float>": "a number", "<annopen>": "`#[`", "<cmdblock>": "a ```cmd block", "<rawstring>": "a raw string",
+	"<float>": "a number", "<annopen>": "`#[`", "<cmdblock>": "a ```cmd block", "<rawstring>": "a raw string", "<bool>": "a boolean",
 }
 
 // expected words the first element of what participle expected ("" when

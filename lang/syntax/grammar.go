@@ -306,7 +306,7 @@ type gValue struct {
 	Raw    *string `parser:"| @RawString"`
 	Float  *string `parser:"| @Float"`
 	Int    *string `parser:"| @Int"`
-	Bool   *string `parser:"| @( 'true' | 'TRUE' | 'false' | 'FALSE' )"`
+	Bool   *string `parser:"| @Bool"` // value.ParseBool's words, lexed as Bool
 	Var    *string `parser:"| @VarRef"`
 	List   *gList  `parser:"| @@"`
 	Obj    *gObj   `parser:"| @@"`

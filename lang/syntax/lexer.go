@@ -15,6 +15,7 @@ import (
 
 	"github.com/gxl-dev/gxl/core/diag"
 	"github.com/gxl-dev/gxl/core/limits"
+	"github.com/gxl-dev/gxl/core/value"
 	"github.com/gxl-dev/gxl/lang/ast"
 )
 
@@ -33,6 +34,7 @@ const (
 	tComment
 	tWhitespace
 	tError
+	tBool
 )
 
 var symbols = map[string]lexer.TokenType{
@@ -49,6 +51,7 @@ var symbols = map[string]lexer.TokenType{
 	"Comment":    tComment,
 	"Whitespace": tWhitespace,
 	"Error":      tError,
+	"Bool":       tBool,
 }
 
 // definition implements participle's lexer.Definition with the hand-written
@@ -362,7 +365,11 @@ func (s *scanner) lexToken(startp *lexer.Position) lexer.TokenType {
 			off++
 		}
 		s.col += off - s.off
+		word := s.src[s.off:off]
 		s.off = off
+		if value.IsBoolWord(string(word)) {
+			return tBool
+		}
 		return tIdent
 	}
 	// Punctuation: two-character operators first.
@@ -450,6 +457,8 @@ func describeToken(t lexer.Token) string {
 		return "variable reference " + t.Value
 	case t.Type == tCmdBlock:
 		return "```cmd block"
+	case t.Type == tBool:
+		return "boolean " + t.Value
 	case t.Type == tIdent && keywords[t.Value]:
 		return fmt.Sprintf("`%s`", t.Value)
 	case t.Type == tIdent:
