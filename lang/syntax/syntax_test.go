@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/tools/txtar"
+
 	"github.com/gxl-dev/gxl/core/diag"
 	"github.com/gxl-dev/gxl/core/limits"
 	"github.com/gxl-dev/gxl/internal/testprog"
@@ -297,6 +299,17 @@ func FuzzParse(f *testing.F) {
 		f.Add(src)
 	}
 	f.Add([]byte("mod m { a = \"${\"; }"))
+	// The error paths: every syntax golden of the checker.
+	goldens, _ := filepath.Glob("../../testdata/check/*.txtar")
+	for _, g := range goldens {
+		if ar, err := txtar.ParseFile(g); err == nil {
+			for _, af := range ar.Files {
+				if af.Name == "main.gxl" {
+					f.Add(af.Data)
+				}
+			}
+		}
+	}
 	f.Fuzz(func(t *testing.T, src []byte) {
 		file, d := Parse("f.gxl", src)
 		if file == nil && !d.HasErrors() {
@@ -305,6 +318,10 @@ func FuzzParse(f *testing.F) {
 		for _, x := range d {
 			if !x.Span.Start.IsValid() && x.Code != "internal" {
 				t.Fatalf("diagnostic without position: %v", x)
+			}
+			// Errors point into the input (the caret is on a real line).
+			if p := x.Span.Start; p.Offset < 0 || p.Offset > len(src) || p.Line < 1 || p.Col < 1 {
+				t.Fatalf("diagnostic outside the input: %v at %+v", x, p)
 			}
 			if x.Code == "internal" {
 				t.Fatalf("parser panic: %v", x)
