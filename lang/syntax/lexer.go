@@ -1,6 +1,8 @@
 // Package syntax turns GXL source into the lang/ast tree: a hand-written
-// lexer (fast, exact positions, comments kept) feeding a participle grammar,
-// whose result is converted into the clean AST with spans on every node.
+// lexer (exact positions, comments kept) feeding the participle grammar
+// (grammar.go), the one tree builder and source of every syntax error
+// (errors.go), whose nodes one thin mapping (convert.go) turns into the
+// clean AST with spans on every node.
 // Obsolete forms of the original tool parse here on purpose so that the
 // conversion step can reject them with a precise "write this instead".
 package syntax
