@@ -46,7 +46,7 @@ func parseError(err error, filename string, rescan func() *scanner) diag.Diagnos
 			code = CodeIncomplete
 		}
 		d := diag.Errorf(diag.Span{Start: start, End: end}, code, "%s", ctx.summary(t, expect))
-		d.Hint = ctx.hint(t)
+		d.Hint = ctx.hint(t, expect)
 		return d
 	}
 	var pe participle.Error
@@ -199,6 +199,11 @@ func (c errContext) unclosed(t lexer.Token) (open, bool) {
 	return in, true
 }
 
+func (c errContext) isInnermost(text string) bool {
+	in, ok := c.innermost()
+	return ok && in.text == text
+}
+
 func (c errContext) summary(t lexer.Token, expect string) string {
 	in, isOpen := c.innermost()
 	if u, ok := c.unclosed(t); ok {
@@ -226,7 +231,7 @@ func (c errContext) summary(t lexer.Token, expect string) string {
 
 // hint suggests a fix; the closers of the brackets opened since the
 // innermost block come first.
-func (c errContext) hint(t lexer.Token) string {
+func (c errContext) hint(t lexer.Token, expect string) string {
 	var closers []string
 	for i := len(c.stack) - 1; i >= 0 && c.stack[i].text != "{"; i-- {
 		closers = append(closers, closerOf[c.stack[i].text])
@@ -239,6 +244,10 @@ func (c errContext) hint(t lexer.Token) string {
 		return "the input ends too early"
 	case c.stray:
 		return "remove it, or check the brackets before it: one of them is closed twice"
+	case expect == "`:`" && c.isInnermost("{"):
+		// The parser read the `{` as an object literal ({key: value}).
+		in, _ := c.innermost()
+		return fmt.Sprintf("the `{` at %s was read as an object, written {key: value}; if it opens a block, something is missing before it (a value after an operator?)", in.pos)
 	case len(closers) > 0:
 		return "close what is open with `" + strings.Join(closers, "") + "`"
 	case t.Value == "}":

@@ -202,6 +202,7 @@ func TestErrors(t *testing.T) {
 		{"stray backquote", "mod main { a = `x`; }", "syntax", "unexpected backquote", 1, 16},
 		{"bad for", "mod main { flow f { for X in ${L} { } } }", "syntax", "expected a value after `for`, found name `X`", 1, 25},
 		// The furthest token reached, after earlier statements of the block.
+		{"missing operand", "mod main { flow f { a = 1; if ${A} == { b = 2; } } }", "syntax", "expected `:` after name `b`, found `=`", 1, 43},
 		{"condition without block", "mod main { flow f { a = 1; if ${A} == 1 } }", "syntax", "expected `{` after number 1, found `}`", 1, 41},
 		{"else iff", "mod main { flow f { a = 1; if ${A} == 1 { } else iff { } } }", "syntax", "expected `{` after `else`, found name `iff`", 1, 50},
 		{"exponent", "mod main { flow f { a = 1; h = 1e3; } }", "syntax", "expected a value after `=`, found name `1e3`", 1, 32},
@@ -379,24 +380,22 @@ func TestNestingLimit(t *testing.T) {
 		b.WriteString(sfx)
 		return b.String(), at
 	}
-	{
-		for _, tt := range tests {
-			ok := limits.MaxNesting - tt.levels
-			src, _ := gen(tt.prefix, tt.open, tt.mid, tt.close, tt.sfx, ok, -1)
+	for _, tt := range tests {
+		ok := limits.MaxNesting - tt.levels
+		src, _ := gen(tt.prefix, tt.open, tt.mid, tt.close, tt.sfx, ok, -1)
+		_, d := Parse("t.gxl", []byte(src))
+		if d.HasErrors() {
+			t.Errorf("%s : %d levels: %v", tt.name, limits.MaxNesting, d)
+		}
+		for _, n := range []int{ok + 1, 300, 100000} {
+			src, at := gen(tt.prefix, tt.open, tt.mid, tt.close, tt.sfx, n, ok+1)
 			_, d := Parse("t.gxl", []byte(src))
-			if d.HasErrors() {
-				t.Errorf("%s : %d levels: %v", tt.name, limits.MaxNesting, d)
+			if len(d) != 1 || d[0].Code != "nesting" || !strings.Contains(d[0].Summary, "nesting deeper than 256 levels") {
+				t.Errorf("%s  n=%d: got %v", tt.name, n, d)
+				continue
 			}
-			for _, n := range []int{ok + 1, 300, 100000} {
-				src, at := gen(tt.prefix, tt.open, tt.mid, tt.close, tt.sfx, n, ok+1)
-				_, d := Parse("t.gxl", []byte(src))
-				if len(d) != 1 || d[0].Code != "nesting" || !strings.Contains(d[0].Summary, "nesting deeper than 256 levels") {
-					t.Errorf("%s  n=%d: got %v", tt.name, n, d)
-					continue
-				}
-				if p := d[0].Span.Start; p.Offset != at || p.Line < 1 || p.Col < 1 {
-					t.Errorf("%s  n=%d: error at %v (offset %d), want offset %d", tt.name, n, p, p.Offset, at)
-				}
+			if p := d[0].Span.Start; p.Offset != at || p.Line < 1 || p.Col < 1 {
+				t.Errorf("%s  n=%d: error at %v (offset %d), want offset %d", tt.name, n, p, p.Offset, at)
 			}
 		}
 	}
