@@ -252,6 +252,11 @@ func (c errContext) hint(t lexer.Token, expect string) string {
 		return "close what is open with `" + strings.Join(closers, "") + "`"
 	case t.Value == "}":
 		return "a statement or value may be incomplete before this brace"
+	case t.Type == tIdent && !keywords[t.Value] && expect != "a value" && expect != "a condition" &&
+		diag.DidYouMean(t.Value, keywordList) != "":
+		// A misspelt keyword where the grammar wanted punctuation or a
+		// keyword (`else iff`), not where a name could be a value.
+		return diag.DidYouMean(t.Value, keywordList)
 	case t.Type == tIdent && (t.Value == "extern"):
 		return "extern declarations go at the top level, outside mods"
 	case t.Type == tIdent && isDigit(t.Value[0]):

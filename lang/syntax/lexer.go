@@ -442,9 +442,16 @@ func (s *scanner) stringLit() bool {
 	return false
 }
 
-// keywords are the names that start or continue a construct.
-var keywords = map[string]bool{"mod": true, "extern": true, "env": true, "flow": true, "fn": true, "activity": true,
-	"if": true, "else": true, "for": true, "in": true}
+// keywordList are the names that start or continue a construct.
+var keywordList = []string{"mod", "extern", "env", "flow", "fn", "activity", "if", "else", "for", "in"}
+
+var keywords = func() map[string]bool {
+	m := map[string]bool{}
+	for _, k := range keywordList {
+		m[k] = true
+	}
+	return m
+}()
 
 // describeToken formats a participle token for messages.
 func describeToken(t lexer.Token) string {
