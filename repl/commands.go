@@ -288,11 +288,8 @@ func (s *Session) parseValue(text string, vars *runtime.Scope, runner *runtime.R
 	if p, ds := parseInput(text, at); p != nil && p.kind == kindValue && !ds.HasErrors() {
 		return runner.Eval(vars, p.value)
 	}
-	switch text {
-	case "true", "false":
-		return value.Bool(text == "true"), nil
-	}
-	return value.Str(text), nil
+	// Not GXL: the text as --set reads it.
+	return value.ParseScalar(text), nil
 }
 
 // plan prints the resolved sequence of a flow with the selected envs.

@@ -6,6 +6,7 @@ import (
 	"github.com/gxl-dev/gxl/core/diag"
 	"github.com/gxl-dev/gxl/lang/ast"
 	"github.com/gxl-dev/gxl/lang/syntax"
+	"github.com/gxl-dev/gxl/runtime/value"
 )
 
 // Complete reports whether text is a whole input: every brace, bracket
@@ -153,7 +154,7 @@ func looksLikeValue(text string) bool {
 	if t[0] >= '0' && t[0] <= '9' {
 		return true
 	}
-	return strings.HasPrefix(t, `r#"`) || t == "true" || t == "false" || strings.HasPrefix(t, "defined(")
+	return strings.HasPrefix(t, `r#"`) || value.IsBoolWord(t) || strings.HasPrefix(t, "defined(")
 }
 
 // further reports whether a's first error lies after b's.
