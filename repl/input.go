@@ -4,9 +4,9 @@ import (
 	"strings"
 
 	"github.com/gxl-dev/gxl/core/diag"
+	"github.com/gxl-dev/gxl/core/value"
 	"github.com/gxl-dev/gxl/lang/ast"
 	"github.com/gxl-dev/gxl/lang/syntax"
-	"github.com/gxl-dev/gxl/runtime/value"
 )
 
 // Complete reports whether text is a whole input: every brace, bracket
