@@ -15,11 +15,16 @@ import (
 // point of the program. open means "anything may be defined" (after
 // gx.read_file without a name, for example). Sets are layered: clone is a
 // new empty layer over its parent, so branching costs nothing however many
-// variables the program has.
+// variables the program has. A layer may instead hold a shared persistent
+// set (set in ps, see psets): what may be defined when a flow starts; has
+// looks into it, merge and list do not (such a layer is only ever the
+// read-only base of a flow body's layers).
 type defs struct {
 	names  map[string]bool
 	parent *defs
 	open   bool
+	set    setID
+	ps     *psets
 }
 
 // Layers allocate their map on the first add: most branches define nothing.
@@ -74,7 +79,7 @@ func (d *defs) has(name string) bool {
 		return true
 	}
 	for l := d; l != nil; l = l.parent {
-		if l.open || l.names[string(n)] {
+		if l.open || l.names[string(n)] || (l.set != 0 && l.ps.hasName(l.set, n)) {
 			return true
 		}
 	}
@@ -142,11 +147,12 @@ func (d *defs) list() []string {
 type varState struct {
 	global  *defs               // envs, module props, predefined, extra vars
 	flowOut map[*ast.Flow]*defs // what a flow body may define
-	before  map[*ast.Flow]*defs // what may be defined when a flow starts
 	all     *defs               // everything defined anywhere
-	// simulated is the union of the states each flow's expansion was
-	// simulated from (see simulate).
-	simulated map[*Flow]*defs
+	allList []string            // all.list(), once needed
+	// before is what may be defined when a flow's body starts (besides
+	// global), a set of sets (see flowStarts).
+	before map[*ast.Flow]setID
+	sets   *psets
 }
 
 // typeOf returns the static type of a literal value (TAny when unknown).
@@ -191,7 +197,7 @@ func (c *checker) checkVars() {
 		nFlows += len(m.Flows)
 	}
 	vs := &varState{global: &defs{names: make(map[string]bool, nGlobal)}, flowOut: make(map[*ast.Flow]*defs, nFlows),
-		before: make(map[*ast.Flow]*defs, nFlows), all: newDefs()}
+		before: make(map[*ast.Flow]setID, nFlows), sets: newPsets(), all: newDefs()}
 	c.vars = vs
 	// The predefined variables (§2.9): the table runtime.Bootstrap sets.
 	for _, v := range predef.Vars {
@@ -269,23 +275,8 @@ func (c *checker) checkVars() {
 			}
 		}
 	}
-	// Every flow may be the top-level flow of a run: simulate its sequence.
-	seen := map[*Flow]bool{} // empty again after each simulation
-	vs.simulated = map[*Flow]*defs{}
-	for _, m := range c.prog.Mods {
-		for _, f := range m.Flows {
-			// As runtime/plan.go builds a sequence: the module's entry
-			// flows, the flow's expansion, then the module's exit flows.
-			cur := newDefs()
-			for _, e := range f.Owner.Entries {
-				c.simulate(e, cur, seen, true)
-			}
-			c.simulate(f, cur, seen, len(f.Owner.Exits) > 0)
-			for _, x := range f.Owner.Exits {
-				c.simulate(x, cur, seen, false)
-			}
-		}
-	}
+	// Every flow may be the top-level flow of a run.
+	c.flowStarts()
 	// Check uses in every flow, fn, activity and env.
 	for _, m := range c.prog.Mods {
 		for _, f := range m.Flows {
@@ -297,8 +288,8 @@ func (c *checker) checkVars() {
 			// The flow's definitions go in a layer over before[] (a
 			// complete, flat set by now, shared read-only) over global.
 			d := vs.global.clone()
-			if b := vs.before[f.Decl]; b != nil {
-				d = (&defs{names: b.names, parent: vs.global, open: vs.global.open || b.open}).clone()
+			if b := vs.before[f.Decl]; b != 0 {
+				d = (&defs{set: b, ps: vs.sets, parent: vs.global, open: vs.global.open || vs.sets.has(b, openKey)}).clone()
 			}
 			c.useStmts(f.Decl.Body.Stmts, d, nil)
 		}
@@ -374,73 +365,237 @@ func (c *checker) envStarts(base *defs, envs []envDefs) map[*Env]*defs {
 	return out
 }
 
-// simulate walks a flow's expansion (pre, itself, post) in run order,
-// recording what may be defined when each flow starts; cur is what may be
-// defined so far, and grows by what the expansion defines when the caller
-// needs it (needOut).
+// flowStarts sets vs.before: for every flow declaration, what may be
+// defined when its body starts in some run. A run of a top-level flow x (any
+// flow may be one) is, as runtime/plan.go builds it, the module's entry
+// flows, x's expansion (pre flows, x, post flows, recursively), then the
+// module's exit flows; definitions only accumulate along it.
 //
-// Definitions only accumulate, so what a flow x inside f's expansion may
-// see is the union of the states f was simulated from, plus what runs
-// before x inside the expansion: once f was simulated from states whose
-// union holds cur, simulating it again from cur adds nothing. Flows met in
-// many expansions (every flow of a chain is also a top-level flow) are
-// walked once instead of once per expansion.
-func (c *checker) simulate(f *Flow, cur *defs, seen map[*Flow]bool, needOut bool) {
-	if seen[f] {
-		return
-	}
-	from := c.vars.simulated[f]
-	if from != nil && from.covers(cur) {
-		if needOut {
-			c.addOut(f, cur, map[*Flow]bool{})
+// Rather than walking runs, this solves the same question as equations over
+// the pre/post graph, whose terms are shared persistent sets (psets):
+//
+//	OUT(x) = own(x) ∪ OUT of each pre and post flow of x (what x's expansion may define)
+//	IN(x)  ⊇ what may be defined when some run starts x's expansion:
+//	         OUT(entries) for every flow; OUT(every flow) for exit flows;
+//	         IN(y) ∪ OUT(earlier pre flows of y) for y's pre flows;
+//	         IN(y) ∪ OUT(y's pre flows) ∪ own(y) ∪ OUT(earlier post flows) for y's post flows
+//	start(x) = IN(x) ∪ OUT(x's pre flows)
+//
+// and before[d] is the union of start(x) over the flows x declared by d
+// (one per module table that holds d) and those that name d in
+// #[undo]/#[dryrun]. The union of the states x's expansion starts from is
+// exact, since what each flow inside sees is that state plus a part that
+// does not depend on it. OUT is computed sinks first and IN sources first,
+// over the strongly connected components of the graph: a cycle (an error
+// reported elsewhere) gives its flows one shared OUT and IN.
+//
+// Every flow's set is built from its neighbours' with a few unions that
+// share structure, so a chain or a diamond of n flows that each define a
+// variable costs O(n log n), where materialising each flow's set would cost
+// O(n²).
+func (c *checker) flowStarts() {
+	vs := c.vars
+	ps := vs.sets
+	// The nodes: every flow of every table, and the flows they reach.
+	idx := map[*Flow]int32{}
+	var flows []*Flow
+	node := func(f *Flow) int32 {
+		i, ok := idx[f]
+		if !ok {
+			i = int32(len(flows))
+			idx[f] = i
+			flows = append(flows, f)
 		}
-		return
+		return i
 	}
-	if from == nil {
-		from = newDefs()
-		c.vars.simulated[f] = from
+	for _, m := range c.prog.Mods {
+		for _, f := range m.Flows {
+			node(f)
+		}
 	}
-	from.merge(cur)
-	seen[f] = true
-	defer delete(seen, f)
-	for _, p := range f.Pre {
-		c.simulate(p, cur, seen, true)
+	adj := [][]int32{} // pre flows, then post flows
+	for i := 0; i < len(flows); i++ {
+		f := flows[i]
+		a := make([]int32, 0, len(f.Pre)+len(f.Post))
+		for _, p := range f.Pre {
+			a = append(a, node(p))
+		}
+		for _, p := range f.Post {
+			a = append(a, node(p))
+		}
+		adj = append(adj, a)
 	}
-	b := c.vars.before[f.Decl]
-	if b == nil {
-		b = newDefs()
-		c.vars.before[f.Decl] = b
+	n := len(flows)
+	own := make([]setID, n)
+	ownOf := make(map[*ast.Flow]setID, n)
+	for i, f := range flows {
+		s, ok := ownOf[f.Decl]
+		if !ok {
+			s = ps.fromDefs(vs.flowOut[f.Decl])
+			ownOf[f.Decl] = s
+		}
+		own[i] = s
 	}
-	b.merge(cur)
-	for _, t := range []*Flow{f.Ann.Undo, f.Ann.DryRun} {
-		if t != nil {
-			tb := c.vars.before[t.Decl]
-			if tb == nil {
-				tb = newDefs()
-				c.vars.before[t.Decl] = tb
+	comp, members := components(adj)
+	nc := len(members)
+	out := make([]setID, nc)
+	for k := 0; k < nc; k++ { // sinks first
+		var s setID
+		for _, x := range members[k] {
+			s = ps.union(s, own[x])
+			for _, w := range adj[x] {
+				if comp[w] != int32(k) {
+					s = ps.union(s, out[comp[w]])
+				}
 			}
-			tb.merge(cur)
+		}
+		out[k] = s
+	}
+	// Where runs start: after the entry flows, and exit flows after
+	// whatever top-level flow of their module ran.
+	in := make([]setID, nc)
+	entries, ran := map[*Module]setID{}, map[*Module]setID{}
+	for _, m := range c.prog.Mods {
+		for _, f := range m.Flows {
+			o := f.Owner
+			if _, ok := entries[o]; !ok {
+				var s setID
+				for _, e := range o.Entries {
+					s = ps.union(s, out[comp[idx[e]]])
+				}
+				entries[o] = s
+			}
+			ran[o] = ps.union(ps.union(ran[o], entries[o]), out[comp[idx[f]]])
+			k := comp[idx[f]]
+			in[k] = ps.union(in[k], entries[o])
 		}
 	}
-	cur.merge(c.vars.flowOut[f.Decl])
-	for _, p := range f.Post {
-		c.simulate(p, cur, seen, true)
+	for o, s := range ran {
+		for _, x := range o.Exits {
+			k := comp[idx[x]]
+			in[k] = ps.union(in[k], s)
+		}
+	}
+	// edges calls visit(w, gen) for each pre and post flow w of x, gen being
+	// what x's expansion defines before w starts (besides IN(x)), and
+	// returns what x's pre flows define.
+	edges := func(x int32, visit func(w int32, gen setID)) setID {
+		f, a := flows[x], adj[x]
+		var g setID
+		for i := range f.Pre {
+			visit(a[i], g)
+			g = ps.union(g, out[comp[a[i]]])
+		}
+		pre := g
+		g = ps.union(g, own[x])
+		for i := len(f.Pre); i < len(a); i++ {
+			visit(a[i], g)
+			g = ps.union(g, out[comp[a[i]]])
+		}
+		return pre
+	}
+	start := make([]setID, n)
+	for k := nc - 1; k >= 0; k-- { // sources first
+		if len(members[k]) > 1 || selfLoop(adj, members[k]) {
+			// Inside a cycle every flow starts from every other's start.
+			for _, x := range members[k] {
+				edges(x, func(w int32, gen setID) {
+					if comp[w] == int32(k) {
+						in[k] = ps.union(in[k], gen)
+					}
+				})
+			}
+		}
+		for _, x := range members[k] {
+			pre := edges(x, func(w int32, gen setID) {
+				if cw := comp[w]; cw != int32(k) {
+					in[cw] = ps.union(in[cw], ps.union(in[k], gen))
+				}
+			})
+			start[x] = ps.union(in[k], pre)
+		}
+	}
+	for x, f := range flows {
+		vs.before[f.Decl] = ps.union(vs.before[f.Decl], start[x])
+		for _, t := range []*Flow{f.Ann.Undo, f.Ann.DryRun} {
+			if t != nil {
+				vs.before[t.Decl] = ps.union(vs.before[t.Decl], start[x])
+			}
+		}
 	}
 }
 
-// addOut adds to cur what f's expansion may define, each flow once.
-func (c *checker) addOut(f *Flow, cur *defs, visited map[*Flow]bool) {
-	if visited[f] {
-		return
+func selfLoop(adj [][]int32, members []int32) bool {
+	for _, w := range adj[members[0]] {
+		if w == members[0] {
+			return true
+		}
 	}
-	visited[f] = true
-	for _, p := range f.Pre {
-		c.addOut(p, cur, visited)
+	return false
+}
+
+// components returns the strongly connected components of a graph (Tarjan,
+// without recursion: pre-flow chains may be as long as the program): the
+// component of each node, and the nodes of each component, numbered so that
+// a component comes after every component it reaches.
+func components(adj [][]int32) (comp []int32, members [][]int32) {
+	n := len(adj)
+	comp = make([]int32, n)
+	index := make([]int32, n) // 0: not visited yet
+	low := make([]int32, n)
+	onStack := make([]bool, n)
+	var stack []int32
+	type frame struct{ v, next int32 }
+	var calls []frame
+	counter := int32(0)
+	visit := func(v int32) {
+		counter++
+		index[v], low[v] = counter, counter
+		stack = append(stack, v)
+		onStack[v] = true
+		calls = append(calls, frame{v, 0})
 	}
-	cur.merge(c.vars.flowOut[f.Decl])
-	for _, p := range f.Post {
-		c.addOut(p, cur, visited)
+	for s := int32(0); s < int32(n); s++ {
+		if index[s] != 0 {
+			continue
+		}
+		visit(s)
+		for len(calls) > 0 {
+			top := &calls[len(calls)-1]
+			v := top.v
+			if int(top.next) < len(adj[v]) {
+				w := adj[v][top.next]
+				top.next++
+				if index[w] == 0 {
+					visit(w)
+				} else if onStack[w] && index[w] < low[v] {
+					low[v] = index[w]
+				}
+				continue
+			}
+			calls = calls[:len(calls)-1]
+			if len(calls) > 0 {
+				if u := calls[len(calls)-1].v; low[v] < low[u] {
+					low[u] = low[v]
+				}
+			}
+			if low[v] == index[v] {
+				k := int32(len(members))
+				i := len(stack) - 1
+				for stack[i] != v {
+					i--
+				}
+				ms := append([]int32(nil), stack[i:]...)
+				for _, w := range ms {
+					onStack[w] = false
+					comp[w] = k
+				}
+				stack = stack[:i]
+				members = append(members, ms)
+			}
+		}
 	}
+	return comp, members
 }
 
 // collectDefs adds every variable the statements may define.
@@ -666,9 +821,16 @@ func (c *checker) useRef(r *ast.VarRef, d *defs, guarded *guards, direct bool) {
 		if _, ok := c.opt.Env(strings.ToUpper(root)); ok {
 			return
 		}
+		if c.vars.all.has(root) {
+			return // defined somewhere: it may reach at run time
+		}
 	}
-	cands := c.vars.all.list()
-	hint := diag.DidYouMean(strings.ToLower(root), cands)
+	// The candidates are listed once: a program of n flows may have n
+	// uses to report.
+	if c.vars.allList == nil {
+		c.vars.allList = c.vars.all.list()
+	}
+	hint := diag.DidYouMean(strings.ToLower(root), c.vars.allList)
 	if hint != "" {
 		// Suggest in the conventional upper case.
 		hint = strings.ToUpper(strings.TrimSuffix(strings.TrimPrefix(hint, "did you mean `"), "`?"))
@@ -681,9 +843,6 @@ func (c *checker) useRef(r *ast.VarRef, d *defs, guarded *guards, direct bool) {
 			dd.Hint = "define it first, give a default ${" + root + ":value}, or guard the use with defined(${" + root + "})"
 		}
 		return
-	}
-	if c.vars.all.has(root) {
-		return // defined somewhere: it may reach at run time
 	}
 	w := c.warnf(r.Span(), "undefined-var", "variable %s is not defined in the program", r.Source())
 	w.Hint = hint
