@@ -155,3 +155,54 @@ func TestFlowStartsMatchRuns(t *testing.T) {
 		}
 	}
 }
+
+// TestFlowStartsInCycles: in a cycle of pre and post flows (an error of its
+// own) every flow of the cycle may run before every other, whatever the
+// order of the declarations.
+func TestFlowStartsInCycles(t *testing.T) {
+	reg := stdlib.Default()
+	for _, tc := range []struct {
+		name, src string
+		want      []string // undefined-var errors: "line ${VAR}"
+	}{
+		{"pre", `mod main {
+flow a : b { A = "x"; X = ${B}; Y = ${C}; }
+flow b : a { B = "x"; Z = ${A}; }
+}`, []string{"2 ${C}"}},
+		{"pre-reversed", `mod main {
+flow b : a { B = "x"; Z = ${A}; }
+flow a : b { A = "x"; X = ${B}; Y = ${C}; }
+}`, []string{"3 ${C}"}},
+		{"post", `mod main {
+flow a : : b { A = "x"; }
+flow b : : a { Y = ${A}; Z = ${C}; }
+}`, []string{"3 ${C}"}},
+		{"into-cycle", `mod main {
+flow top : c { }
+flow c : : a { T = "x"; }
+flow a : b { A = "x"; X = ${T}; }
+flow b : a { Y = ${T}; W = ${A}; Z = ${Q}; }
+flow lone { V = ${T}; }
+}`, []string{"5 ${Q}", "6 ${T}"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, ds := check.CheckSource("c.gxl", []byte(tc.src), check.Options{Registry: reg})
+			var got []string
+			cycle := false
+			for _, d := range ds {
+				switch {
+				case d.Code == "cycle":
+					cycle = true
+				case d.Code == "undefined-var" && d.Severity == diag.Error:
+					got = append(got, fmt.Sprintf("%d %s", d.Span.Start.Line, strings.Fields(d.Summary)[1]))
+				}
+			}
+			if !cycle && tc.name != "into-cycle" {
+				t.Errorf("no cycle reported: %v", ds)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("undefined: got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
