@@ -2,6 +2,7 @@ package check
 
 import (
 	"math/bits"
+	"slices"
 	"sort"
 )
 
@@ -55,22 +56,36 @@ func (ps *psets) intern(name string) uint32 {
 // fromDefs returns the set of one layer of d (its own names and open flag),
 // the names interned in sorted order so that ids do not depend on map order.
 func (ps *psets) fromDefs(d *defs) setID {
-	if d == nil {
+	if d == nil || (len(d.names) == 0 && !d.open) {
 		return 0
-	}
-	var s setID
-	if d.open {
-		s = ps.leaf(openKey)
 	}
 	names := make([]string, 0, len(d.names))
 	for k := range d.names {
 		names = append(names, k)
 	}
 	sort.Strings(names)
-	for _, k := range names {
-		s = ps.union(s, ps.leaf(ps.intern(k)))
+	keys := make([]uint32, 0, len(names)+1)
+	if d.open {
+		keys = append(keys, openKey)
 	}
-	return s
+	for _, k := range names {
+		keys = append(keys, ps.intern(k))
+	}
+	slices.Sort(keys)
+	return ps.build(keys)
+}
+
+// build returns the set of sorted distinct keys in 2 len(keys) - 1 nodes
+// (inserting them one by one would make len(keys) paths).
+func (ps *psets) build(keys []uint32) setID {
+	if len(keys) == 1 {
+		return ps.leaf(keys[0])
+	}
+	lo, hi := keys[0], keys[len(keys)-1]
+	m := uint32(1) << (bits.Len32(lo^hi) - 1)
+	// The keys with bit m set come last.
+	i := sort.Search(len(keys), func(i int) bool { return keys[i]&m != 0 })
+	return ps.branch(lo&^(m<<1-1), m, ps.build(keys[:i]), ps.build(keys[i:]))
 }
 
 // hasName reports whether the folded name is in s.
