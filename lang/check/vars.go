@@ -465,7 +465,9 @@ func (c *checker) flowStarts() {
 				}
 				entries[o] = s
 			}
-			ran[o] = ps.union(ps.union(ran[o], entries[o]), out[comp[idx[f]]])
+			if len(o.Exits) > 0 {
+				ran[o] = ps.union(ps.union(ran[o], entries[o]), out[comp[idx[f]]])
+			}
 			k := comp[idx[f]]
 			in[k] = ps.union(in[k], entries[o])
 		}
@@ -545,6 +547,8 @@ func components(adj [][]int32) (comp []int32, members [][]int32) {
 	low := make([]int32, n)
 	onStack := make([]bool, n)
 	var stack []int32
+	flat := make([]int32, 0, n)     // the nodes, component by component
+	bounds := make([]int32, 0, n+1) // where each component starts in flat
 	type frame struct{ v, next int32 }
 	var calls []frame
 	counter := int32(0)
@@ -580,20 +584,26 @@ func components(adj [][]int32) (comp []int32, members [][]int32) {
 				}
 			}
 			if low[v] == index[v] {
-				k := int32(len(members))
+				k := int32(len(bounds))
 				i := len(stack) - 1
 				for stack[i] != v {
 					i--
 				}
-				ms := append([]int32(nil), stack[i:]...)
-				for _, w := range ms {
+				start := len(flat)
+				flat = append(flat, stack[i:]...)
+				for _, w := range stack[i:] {
 					onStack[w] = false
 					comp[w] = k
 				}
 				stack = stack[:i]
-				members = append(members, ms)
+				bounds = append(bounds, int32(start))
 			}
 		}
+	}
+	members = make([][]int32, len(bounds))
+	bounds = append(bounds, int32(len(flat)))
+	for k := range members {
+		members[k] = flat[bounds[k]:bounds[k+1]:bounds[k+1]]
 	}
 	return comp, members
 }
