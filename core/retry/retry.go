@@ -280,7 +280,13 @@ func poll(ctx context.Context, k clock, interval, timeout time.Duration, what st
 		// keep the reason it gave before. A call cut by the deadline may
 		// fail with an error of its own that does not wrap the context's
 		// (client-go's rate limiter: "would exceed context deadline").
-		if err != nil && (ctx.Err() == nil || (last == nil && !errors.Is(err, ctx.Err()))) {
+		// The deadline counts as reached by the clock too: a call made
+		// just after it, before the context's timer fired, fails that way.
+		cut := ctx.Err() != nil
+		if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+			cut = true
+		}
+		if err != nil && (!cut || (last == nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled))) {
 			last = err
 		}
 		if ctx.Err() != nil {
