@@ -63,7 +63,7 @@ func (e *Engine) checkModules(sys *system.System, wf *check.Program, srcs *diag.
 		dir, why := e.moduleDir(sys, m, lock)
 		if dir == "" {
 			out.Add(diag.Warnf(m.Span, "module-unchecked", "module %s not fetched: its workflow was not checked", m.Name).
-				WithHint("%s; fetch it (the fetch stage, sys.fetch) or drop --offline", why))
+				WithHint("%s", why))
 			continue
 		}
 		file := filepath.Join(dir, filepath.FromSlash(sysops.ModuleWorkflow))
@@ -98,7 +98,7 @@ func (e *Engine) moduleDir(sys *system.System, m *system.Module, lock *fetch.Loc
 			dir = filepath.Join(sys.Root, dir)
 		}
 		if _, err := os.Stat(filepath.Join(dir, wf)); err != nil {
-			return "", "its path " + m.Addr.Path + " has no " + sysops.ModuleWorkflow
+			return "", "its path " + m.Addr.Path + " has no " + sysops.ModuleWorkflow + " and it is not fetched into sys/mods/" + m.Name
 		}
 		return dir, ""
 	case m.Addr.Repo != "":
@@ -116,7 +116,7 @@ func (e *Engine) moduleDir(sys *system.System, m *system.Module, lock *fetch.Loc
 		}
 		dir, err := e.fetcher.Checkout(m.Addr.Repo, ref)
 		if err != nil {
-			return "", err.Error()
+			return "", err.Error() + "; fetch it (the fetch stage, sys.fetch), or check without --offline to fetch it into the module cache"
 		}
 		if _, err := os.Stat(filepath.Join(dir, wf)); err != nil {
 			return "", m.Addr.Repo + " at " + ref + " has no " + sysops.ModuleWorkflow
