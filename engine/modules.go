@@ -3,7 +3,9 @@ package engine
 import (
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"strings"
+	"sync"
 
 	"github.com/gxl-dev/gxl/core/confine"
 	"github.com/gxl-dev/gxl/core/diag"
@@ -56,6 +58,12 @@ func (e *Engine) checkModules(sys *system.System, wf *check.Program, srcs *diag.
 			known[n] = types.Any
 		}
 	}
+	type work struct {
+		file, dir string
+		prog      *check.Program
+		diags     diag.List
+	}
+	var todo []*work
 	for _, m := range sys.Modules {
 		if !m.Enable {
 			continue
@@ -67,16 +75,35 @@ func (e *Engine) checkModules(sys *system.System, wf *check.Program, srcs *diag.
 			continue
 		}
 		file := filepath.Join(dir, filepath.FromSlash(sysops.ModuleWorkflow))
-		if !done.first(file) {
-			continue
+		if done.first(file) {
+			todo = append(todo, &work{file: file, dir: dir})
 		}
-		prog, ds := sysops.CheckModule(file, dir, sysops.CheckOptions{Registry: e.cfg.registry, Known: known, ResolveGit: e.fetcher.Checkout, Open: open})
-		if prog != nil {
-			for f, src := range prog.Sources {
+	}
+	// The modules' checks share nothing but read-only inputs: they run on
+	// every core (parsing dominates a check of a few small files).
+	next := make(chan *work)
+	var wg sync.WaitGroup
+	for range min(goruntime.GOMAXPROCS(0), len(todo)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for w := range next {
+				w.prog, w.diags = sysops.CheckModule(w.file, w.dir, sysops.CheckOptions{Registry: e.cfg.registry, Known: known, ResolveGit: e.fetcher.Checkout, Open: open})
+			}
+		}()
+	}
+	for _, w := range todo {
+		next <- w
+	}
+	close(next)
+	wg.Wait()
+	for _, w := range todo {
+		if w.prog != nil {
+			for f, src := range w.prog.Sources {
 				srcs.Add(f, src)
 			}
 		}
-		out.Add(ds...)
+		out.Add(w.diags...)
 	}
 	return out
 }
