@@ -20,6 +20,7 @@ import (
 	"github.com/gxl-dev/gxl/runtime"
 	"github.com/gxl-dev/gxl/system"
 	"github.com/gxl-dev/gxl/system/fetch"
+	"github.com/gxl-dev/gxl/system/sysops"
 )
 
 // Option configures an Engine.
@@ -169,6 +170,10 @@ type Program struct {
 	Diags diag.List
 	// Sources are the files read, for rendering Diags.
 	Sources *diag.FileSources
+	// sys is the loaded system of a system workflow.
+	sys *system.System
+	// checked is the checked program, also when it has errors.
+	checked *check.Program
 	// SysFiles are the system's files (sys_model.yml, mod_list.yml,
 	// vars.yml) with their content, for the journal's record of what a run
 	// loaded.
@@ -218,14 +223,41 @@ func (e *Engine) Load(file string) *Program {
 
 // Check checks files (gxl check): every diagnostic of them, and their
 // sources for rendering. System variables are not set from the engine's
-// sets, and nothing runs.
+// sets, and nothing runs. A system workflow's check includes the workflow
+// of every enabled module, as sys.stage checks them before a stage; a
+// module workflow inside a system is checked with the system's variables.
+// A file reached twice is checked once.
 func (e *Engine) Check(files ...string) (diag.List, *diag.FileSources) {
 	var all diag.List
 	srcs := &diag.FileSources{}
+	done := checked{}
 	for _, f := range files {
-		all.Add(e.loadInto(f, nil, srcs).Diags...)
+		if !done.first(f) {
+			continue
+		}
+		if SystemRoot(f) == "" {
+			if sys, dir, ds := moduleSystem(f); sys != nil {
+				all.Add(ds...)
+				for name, src := range sys.Sources {
+					srcs.Add(name, src)
+				}
+				prog, ds := sysops.CheckModule(f, dir, sysops.CheckOptions{Registry: e.cfg.registry, Known: sys.Types(), ResolveGit: e.fetcher.Checkout})
+				if prog != nil {
+					for name, src := range prog.Sources {
+						srcs.Add(name, src)
+					}
+				}
+				all.Add(ds...)
+				continue
+			}
+		}
+		p := e.loadInto(f, nil, srcs)
+		all.Add(p.Diags...)
+		if p.sys != nil {
+			all.Add(e.checkModules(p.sys, p.checked, srcs, done)...)
+		}
 	}
-	return all, srcs
+	return all.Normalize(), srcs
 }
 
 func (e *Engine) load(file string, sets map[string]string) *Program {
@@ -245,8 +277,10 @@ func (e *Engine) loadInto(file string, sets map[string]string, srcs *diag.FileSo
 		opt.ExtraVars = sys.Types()
 		p.Vars = sys.Values()
 		p.SysRoot, _ = filepath.Abs(root)
+		p.sys = sys
 	}
 	prog, ds := check.Load(file, opt)
+	p.checked = prog
 	p.Diags.Add(ds...)
 	if prog != nil {
 		for f, src := range prog.Sources {

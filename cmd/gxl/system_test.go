@@ -225,14 +225,22 @@ func TestShippedWorkflowsCheck(t *testing.T) {
 		t.Fatalf("only %d workflows found", len(files))
 	}
 	for _, f := range files {
-		// The data modules compare the servers' settings in conditions: they
-		// check only in their system's context, which sys.stage gives them
-		// before a stage starts (TestSystemPipelineAndFailover).
+		// The data modules compare the servers' settings, which the system
+		// workflow reads from a file, in conditions: they check in their
+		// system's context, which the check of sys/workflows/operators.gxl
+		// gives every enabled module (checked from the module cache below).
 		if strings.Contains(f, "postgresql-ha") || strings.Contains(f, "redis-ha") {
 			continue
 		}
-		if r := gxlEnv(t, repo, env, "check", f); r.code != 0 || strings.Contains(r.stderr, ": error:") {
+		if r := gxlEnv(t, repo, env, "check", f); r.code != 0 || strings.Contains(r.stderr, ": error:") || strings.Contains(r.stderr, "not fetched") {
 			t.Errorf("gxl check %s: exit %d\n%s", f, r.code, r.stderr)
+		}
+	}
+	// The system's check fetched its git modules into the module cache to
+	// check them, the data modules among them.
+	for _, m := range []string{"postgresql-ha@v15.5.0", "redis-ha@v7.2.4", "nginx@v1.25.3"} {
+		if _, err := os.Stat(filepath.Join(root, "cache", "checkouts", "https_github.com_galaxy-operators_"+m, "workflows", "operators.gxl")); err != nil {
+			t.Errorf("module %s was not checked through the system: %v", m, err)
 		}
 	}
 	if r := gxl(t, repo, append([]string{"fmt", "--check"}, files...)...); r.code != 0 {

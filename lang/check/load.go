@@ -40,6 +40,11 @@ type Options struct {
 	// inside a fetched module runs from): the root file's path externs, and
 	// those of every file they load, must stay inside it (spec I.4).
 	Confine string
+	// OpenVars says that any variable may be defined before the program
+	// starts: a module workflow run by a system workflow that may define
+	// any variable (gx.read_file of a whole file, see Program.Defines).
+	// Uses of variables nothing defines are then not reported.
+	OpenVars bool
 }
 
 func (o *Options) defaults() {

@@ -42,6 +42,21 @@ type Program struct {
 	// what the file loads must stay inside it (spec I.4). The project's
 	// own files are absent.
 	Confine map[string]string
+	// defined is everything the program may define anywhere (Defines).
+	defined *defs
+}
+
+// Defines returns the variables the program may define anywhere, in
+// lower case and sorted — the predefined and extra ones, module
+// properties, env and flow definitions — and whether it may define any
+// variable at all (gx.read_file of a whole file, a computed out name): what
+// a module workflow that a sys.stage call of this program runs may find
+// defined. Nil and false when the program was not checked (syntax errors).
+func (p *Program) Defines() ([]string, bool) {
+	if p == nil || p.defined == nil {
+		return nil, false
+	}
+	return p.defined.list(), p.defined.open
 }
 
 // Module is a linked module. Items include inherited ones (§4.2).

@@ -198,7 +198,9 @@ func (c *checker) checkVars() {
 	}
 	vs := &varState{global: &defs{names: make(map[string]bool, nGlobal)}, flowOut: make(map[*ast.Flow]*defs, nFlows),
 		before: make(map[*ast.Flow]setID, nFlows), sets: newPsets(), all: newDefs()}
+	vs.global.open = c.opt.OpenVars
 	c.vars = vs
+	c.prog.defined = vs.all
 	// The predefined variables (§2.9): the table runtime.Bootstrap sets.
 	for _, v := range predef.Vars {
 		vs.global.add(v.Name)

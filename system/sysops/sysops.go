@@ -271,9 +271,6 @@ func runStage(reg *builtin.Registry, c builtin.Ctx, a builtin.Args) error {
 	for n := range c.Vars() {
 		known[n] = types.Any
 	}
-	for _, n := range moduleVarNames {
-		known[n] = types.Any
-	}
 	progs := map[string]modProgram{}
 	var problems []string
 	for _, u := range us {
@@ -286,10 +283,7 @@ func runStage(reg *builtin.Registry, c builtin.Ctx, a builtin.Args) error {
 			problems = append(problems, fmt.Sprintf("module %s is not fetched (%s missing): run the fetch stage first", u.Name, file))
 			continue
 		}
-		// The module's workflow runs in its folder and loads only files
-		// inside it (spec I.4): relative externs resolve there, and none
-		// reaches out of it.
-		prog, ds := check.Load(file, check.Options{Registry: reg, ExtraVars: known, ResolveGit: gitResolver(c), Dir: dir, Confine: dir})
+		prog, ds := CheckModule(file, dir, CheckOptions{Registry: reg, Known: known, ResolveGit: gitResolver(c)})
 		if ds.HasErrors() {
 			var b bytes.Buffer
 			srcs := diag.SourceMap{}
@@ -350,8 +344,48 @@ func runStageOnce(c builtin.Ctx, a builtin.Args, sys *system.System, stage strin
 	return stageResult(c, stage, res, runErr)
 }
 
-// moduleVarNames are the variables every module's stage flow receives.
-var moduleVarNames = []string{"MODULE_NAME", "MODULE_DIR", "MODULE_MODEL", "MODULE_PRIORITY", "STAGE"}
+// moduleVars are the variables every module's stage flow receives, with
+// their types (runStageOnce sets them).
+var moduleVars = map[string]types.Type{
+	"MODULE_NAME": types.String, "MODULE_DIR": types.String, "MODULE_MODEL": types.String,
+	"MODULE_PRIORITY": types.Int, "STAGE": types.String,
+}
+
+// CheckOptions configure CheckModule.
+type CheckOptions struct {
+	Registry *builtin.Registry
+	// Known are the variables of the system workflow the module runs
+	// under (the system's typed variables); the module variables
+	// (MODULE_NAME, MODULE_DIR, ...) are added.
+	Known map[string]types.Type
+	// ResolveGit resolves the module's git externs.
+	ResolveGit func(url, ref string) (string, error)
+	// Open: the system workflow may define any variable before the stage
+	// (check.Options.OpenVars). A stage's own check knows the variables
+	// the run has; gxl check knows only what the system workflow may
+	// define (check.Program.Defines).
+	Open bool
+}
+
+// CheckModule checks file, a workflow of the module in dir (sys.stage
+// runs dir/workflows/operators.gxl), as sys.stage runs it: with the known
+// variables and the module variables, in its folder, loading only files
+// inside it (spec I.4: relative externs resolve there, and none reaches
+// out of it). sys.stage checks every participating module with it before a
+// stage starts, and gxl check of a system workflow every enabled module.
+func CheckModule(file, dir string, o CheckOptions) (*check.Program, diag.List) {
+	known := make(map[string]types.Type, len(o.Known)+len(moduleVars))
+	for n, t := range o.Known {
+		known[n] = t
+	}
+	for n, t := range moduleVars {
+		known[n] = t
+	}
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	return check.Load(file, check.Options{Registry: o.Registry, ExtraVars: known, ResolveGit: o.ResolveGit, Dir: dir, Confine: dir, OpenVars: o.Open})
+}
 
 // fetcher is the module fetcher of the run: the mirrors and the offline
 // setting of the host (Ctx.Host: gxl run --mirror, GXL_MIRRORS, --offline).

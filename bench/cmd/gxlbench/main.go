@@ -151,6 +151,7 @@ type job struct {
 	dir   string
 	check func(stdout []byte) error // checks the warm-up run's output (optional)
 	argv  []string
+	env   []string // added to the environment (optional)
 }
 
 // measure times jobs: each runs once untimed (the warm-up, under GNU time
@@ -169,7 +170,7 @@ func (b *bench) measure(jobs ...job) ([]series, error) {
 			continue
 		}
 		var warm bytes.Buffer
-		rss, err := peakRSS(j.dir, &warm, j.argv)
+		rss, err := peakRSS(j.dir, &warm, j.env, j.argv)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", j.name, err)
 		}
@@ -183,7 +184,7 @@ func (b *bench) measure(jobs ...job) ([]series, error) {
 	}
 	for r := 0; r < b.runs; r++ {
 		for _, i := range todo {
-			d, err := runOnce(jobs[i].dir, nil, jobs[i].argv)
+			d, err := runOnceEnv(jobs[i].dir, nil, jobs[i].env, jobs[i].argv)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", jobs[i].name, err)
 			}
@@ -214,9 +215,9 @@ const timeBin = "/usr/bin/time"
 
 // peakRSS runs argv once under GNU time and returns its peak RSS in KiB,
 // or 0 when GNU time is missing (the table then shows no RSS).
-func peakRSS(dir string, stdout io.Writer, argv []string) (int64, error) {
+func peakRSS(dir string, stdout io.Writer, env, argv []string) (int64, error) {
 	if _, err := os.Stat(timeBin); err != nil {
-		_, err := runOnce(dir, stdout, argv)
+		_, err := runOnceEnv(dir, stdout, env, argv)
 		return 0, err
 	}
 	f, err := os.CreateTemp("", "gxlbench-rss-")
@@ -225,7 +226,7 @@ func peakRSS(dir string, stdout io.Writer, argv []string) (int64, error) {
 	}
 	f.Close()
 	defer os.Remove(f.Name())
-	if _, err := runOnce(dir, stdout, append([]string{timeBin, "-f", "%M", "-o", f.Name()}, argv...)); err != nil {
+	if _, err := runOnceEnv(dir, stdout, env, append([]string{timeBin, "-f", "%M", "-o", f.Name()}, argv...)); err != nil {
 		return 0, err
 	}
 	out, err := os.ReadFile(f.Name())
@@ -241,8 +242,16 @@ func peakRSS(dir string, stdout io.Writer, argv []string) (int64, error) {
 
 // runOnce runs argv as a whole process; stdout nil means /dev/null.
 func runOnce(dir string, stdout io.Writer, argv []string) (time.Duration, error) {
+	return runOnceEnv(dir, stdout, nil, argv)
+}
+
+// runOnceEnv is runOnce with env added to the environment.
+func runOnceEnv(dir string, stdout io.Writer, env, argv []string) (time.Duration, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = dir
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if stdout != nil {

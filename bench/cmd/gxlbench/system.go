@@ -135,7 +135,7 @@ func failover(b *bench) ([]Row, error) {
 			argv = append(argv, "--set", k+"="+v)
 		}
 		var out bytes.Buffer
-		kb, err := peakRSS(dir, &out, argv)
+		kb, err := peakRSS(dir, &out, nil, argv)
 		if err != nil {
 			return fmt.Errorf("%w\n%s", err, tail(out.String(), 2000))
 		}

@@ -1,0 +1,216 @@
+package engine
+
+import (
+	"os"
+	"path/filepath"
+	goruntime "runtime"
+	"strings"
+	"sync"
+
+	"github.com/gxl-dev/gxl/core/confine"
+	"github.com/gxl-dev/gxl/core/diag"
+	"github.com/gxl-dev/gxl/core/types"
+	"github.com/gxl-dev/gxl/lang/check"
+	"github.com/gxl-dev/gxl/system"
+	"github.com/gxl-dev/gxl/system/fetch"
+	"github.com/gxl-dev/gxl/system/sysops"
+)
+
+// checked is the set of workflow files one Check has checked (absolute
+// paths): a module workflow shared by two modules, or also named on the
+// command line, is checked and reported once.
+type checked map[string]bool
+
+// first records file and reports whether it was not checked before.
+func (c checked) first(file string) bool {
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		abs = file
+	}
+	if c[abs] {
+		return false
+	}
+	c[abs] = true
+	return true
+}
+
+// checkModules checks the workflow of every enabled module of sys as
+// sys.stage does before a stage (sysops.CheckModule), each confined to
+// its folder: with the module variables, the system's typed variables and
+// what the system workflow wf may define (untyped; when it may define any
+// variable, reading a file of settings, so may the module's).
+// A module whose workflow cannot be found is a warning at its entry in
+// mod_list.yml.
+func (e *Engine) checkModules(sys *system.System, wf *check.Program, srcs *diag.FileSources, done checked) diag.List {
+	var out diag.List
+	lock, lockErr := fetch.ReadLock(filepath.Join(sys.Root, "sys", "mod_list.lock"))
+	if lockErr != nil {
+		lock = &fetch.Lock{}
+	}
+	known := sys.Types()
+	typed := map[string]bool{}
+	for n := range known {
+		typed[strings.ToLower(n)] = true
+	}
+	names, open := wf.Defines() // lower case
+	for _, n := range names {
+		if !typed[n] {
+			known[n] = types.Any
+		}
+	}
+	type work struct {
+		file, dir string
+		prog      *check.Program
+		diags     diag.List
+	}
+	var todo []*work
+	for _, m := range sys.Modules {
+		if !m.Enable {
+			continue
+		}
+		dir, why := e.moduleDir(sys, m, lock)
+		if dir == "" {
+			out.Add(diag.Warnf(m.Span, "module-unchecked", "module %s not fetched: its workflow was not checked", m.Name).
+				WithHint("%s", why))
+			continue
+		}
+		file := filepath.Join(dir, filepath.FromSlash(sysops.ModuleWorkflow))
+		if done.first(file) {
+			todo = append(todo, &work{file: file, dir: dir})
+		}
+	}
+	// The modules' checks share nothing but read-only inputs: they run on
+	// every core (parsing dominates a check of a few small files).
+	next := make(chan *work)
+	var wg sync.WaitGroup
+	for range min(goruntime.GOMAXPROCS(0), len(todo)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for w := range next {
+				w.prog, w.diags = sysops.CheckModule(w.file, w.dir, sysops.CheckOptions{Registry: e.cfg.registry, Known: known, ResolveGit: e.fetcher.Checkout, Open: open})
+			}
+		}()
+	}
+	for _, w := range todo {
+		next <- w
+	}
+	close(next)
+	wg.Wait()
+	for _, w := range todo {
+		if w.prog != nil {
+			for f, src := range w.prog.Sources {
+				srcs.Add(f, src)
+			}
+		}
+		out.Add(w.diags...)
+	}
+	return out
+}
+
+// moduleDir finds the folder of module m's workflow: sys/mods/<name> when
+// fetched, else a path module's folder, else a git module's checkout in
+// the module cache at its locked commit (fetched into the cache unless
+// offline). "" and the reason when there is none.
+func (e *Engine) moduleDir(sys *system.System, m *system.Module, lock *fetch.Lock) (string, string) {
+	wf := filepath.FromSlash(sysops.ModuleWorkflow)
+	fetched := filepath.Join(sys.Root, "sys", "mods", m.Name)
+	if _, err := os.Stat(filepath.Join(fetched, wf)); err == nil {
+		return fetched, ""
+	}
+	switch {
+	case m.Addr.Path != "":
+		dir := m.Addr.Path
+		if !filepath.IsAbs(dir) {
+			dir = filepath.Join(sys.Root, dir)
+		}
+		if _, err := os.Stat(filepath.Join(dir, wf)); err != nil {
+			return "", "its path " + m.Addr.Path + " has no " + sysops.ModuleWorkflow + " and it is not fetched into sys/mods/" + m.Name
+		}
+		return dir, ""
+	case m.Addr.Repo != "":
+		ref := m.Addr.Tag
+		if ref == "" {
+			ref = m.Addr.Branch
+		}
+		if ref == "" {
+			ref = m.Addr.Rev
+		}
+		for _, l := range lock.Modules {
+			if l.Name == m.Name && l.Repo == m.Addr.Repo && l.Commit != "" {
+				ref = l.Commit
+			}
+		}
+		dir, err := e.fetcher.Checkout(m.Addr.Repo, ref)
+		if err != nil {
+			return "", err.Error() + "; fetch it (the fetch stage, sys.fetch), or check without --offline to fetch it into the module cache"
+		}
+		if _, err := os.Stat(filepath.Join(dir, wf)); err != nil {
+			return "", m.Addr.Repo + " at " + ref + " has no " + sysops.ModuleWorkflow
+		}
+		return dir, ""
+	}
+	return "", "it has neither a git nor a path address"
+}
+
+// moduleSystem finds the system a module workflow file belongs to: the
+// nearest folder above it holding sys/mod_list.yml whose sys/mods/<name>
+// holds the file, or one of whose path modules' folders does. It returns
+// the system, the module folder and the system's diagnostics; nil when
+// the file belongs to no system.
+func moduleSystem(file string) (*system.System, string, diag.List) {
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return nil, "", nil
+	}
+	for root := filepath.Dir(abs); ; {
+		if _, err := os.Stat(filepath.Join(root, "sys", "mod_list.yml")); err == nil {
+			if dir := underMods(root, abs); dir != "" {
+				sys, ds := system.Load(displayPath(root), system.Options{})
+				return sys, dir, ds
+			}
+			sys, ds := system.Load(displayPath(root), system.Options{})
+			for _, m := range sys.Modules {
+				if m.Addr.Path == "" {
+					continue
+				}
+				dir := m.Addr.Path
+				if !filepath.IsAbs(dir) {
+					dir = filepath.Join(root, dir)
+				}
+				if confine.Within(dir, abs) {
+					return sys, dir, ds
+				}
+			}
+		}
+		up := filepath.Dir(root)
+		if up == root {
+			return nil, "", nil
+		}
+		root = up
+	}
+}
+
+// underMods is root/sys/mods/<name> when abs lies in it, else "".
+func underMods(root, abs string) string {
+	mods := filepath.Join(root, "sys", "mods")
+	rel, err := filepath.Rel(mods, abs)
+	if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
+		return ""
+	}
+	name, _, ok := strings.Cut(rel, string(filepath.Separator))
+	if !ok {
+		return ""
+	}
+	return filepath.Join(mods, name)
+}
+
+// displayPath is p relative to the working directory when below it.
+func displayPath(p string) string {
+	if cwd, err := os.Getwd(); err == nil {
+		if rel, err := filepath.Rel(cwd, p); err == nil && !strings.HasPrefix(rel, "..") {
+			return rel
+		}
+	}
+	return p
+}
