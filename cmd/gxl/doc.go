@@ -2,12 +2,13 @@ package main
 
 import (
 	"fmt"
-	"github.com/gxl-dev/gxl/engine"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/gxl-dev/gxl/engine"
 	"github.com/gxl-dev/gxl/lang/builtin"
+	"github.com/gxl-dev/gxl/lang/predef"
 )
 
 func init() { register(newDocCmd) }
@@ -17,10 +18,14 @@ func init() { register(newDocCmd) }
 func newDocCmd(s *streams) *cobra.Command {
 	var markdown bool
 	cmd := &cobra.Command{
-		Use:   "doc [NAME|FAMILY]",
-		Short: "Show the built-ins and their arguments",
+		Use:   "doc [NAME|FAMILY|vars]",
+		Short: "Show the built-ins and their arguments, or the predefined variables (vars)",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 && args[0] == "vars" {
+				writeVars(s, markdown)
+				return nil
+			}
 			reg := engine.Registry()
 			filter := ""
 			if len(args) == 1 {
@@ -94,4 +99,23 @@ func paramDoc(p builtin.Param) string {
 		return fmt.Sprintf("old spelling, still accepted with a warning: write `%s` (%s)", d.Use, d.Rule)
 	}
 	return p.Doc
+}
+
+// writeVars prints the predefined variables from the one table the
+// checker and the runtime read (lang/predef).
+func writeVars(s *streams, markdown bool) {
+	if markdown {
+		fmt.Fprint(s.out, "| variable | type | value |\n|---|---|---|\n")
+	}
+	for _, v := range predef.Vars {
+		doc := v.Doc
+		if v.RunOnly {
+			doc += " (set when a run starts; not usable in extern paths)"
+		}
+		if markdown {
+			fmt.Fprintf(s.out, "| `%s` | %s | %s |\n", v.Name, v.Type, doc)
+			continue
+		}
+		fmt.Fprintf(s.out, "%-16s %-7s %s\n", v.Name, v.Type, doc)
+	}
 }
