@@ -21,17 +21,18 @@ type delta struct {
 }
 
 // takeDelta ends change tracking on s and encodes what changed. A value
-// marked secret, or whose text contains a secret value of s (however it
-// was computed), is not written: its name goes to sec.
+// marked secret, or whose text contains a secret value of s (the rule
+// Scope.Set marks values by, applied again here since a secret may have
+// entered the scope after the value), is not written: its name goes to
+// sec.
 func takeDelta(s *Scope) delta {
 	names := s.untrack()
 	var d delta
 	if len(names) == 0 {
 		return d
 	}
-	var secrets []string
-	secretsRead := false
-	var buf, one bytes.Buffer
+	m := s.Masker()
+	var buf bytes.Buffer
 	buf.WriteByte('{')
 	n := 0
 	for _, f := range names {
@@ -39,25 +40,16 @@ func takeDelta(s *Scope) delta {
 		switch {
 		case !ok:
 			d.del = append(d.del, f)
-		case e.v.Secret():
+		case e.v.Secret() || (m.Len() > 0 && value.Taint(e.v, m.Contains).Secret()):
 			d.sec = append(d.sec, e.name)
 		default:
-			one.Reset()
-			encodeValueJSON(&one, e.v)
-			if !secretsRead {
-				secrets, secretsRead = s.secrets(), true
-			}
-			if containsAny(one.Bytes(), secrets) {
-				d.sec = append(d.sec, e.name)
-				continue
-			}
 			if n > 0 {
 				buf.WriteByte(',')
 			}
 			n++
 			writeJSONString(&buf, e.name)
 			buf.WriteByte(':')
-			buf.Write(one.Bytes())
+			encodeValueJSON(&buf, e.v)
 		}
 	}
 	buf.WriteByte('}')
@@ -65,20 +57,6 @@ func takeDelta(s *Scope) delta {
 		d.set = buf.Bytes()
 	}
 	return d
-}
-
-// containsAny reports whether b holds any of secrets, as text or as
-// JSON-escaped text.
-func containsAny(b []byte, secrets []string) bool {
-	for _, sec := range secrets {
-		if bytes.Contains(b, []byte(sec)) {
-			return true
-		}
-		if q, _ := json.Marshal(sec); len(q) > 2 && bytes.Contains(b, q[1:len(q)-1]) {
-			return true
-		}
-	}
-	return false
 }
 
 // apply replays a finish record's delta on s.

@@ -411,6 +411,10 @@ type ResumeState struct {
 	undoing map[string]*record
 	ended   map[string]bool // top address → ended successfully
 	loads   map[string]string
+	// finished caches Finished: every top of every nested run asks for
+	// its count, from several goroutines under a parallel stage.
+	finishedOnce sync.Once
+	finished     []Finished
 }
 
 // ReadJournal reads a journal; a torn last record (crash while writing) is
@@ -510,14 +514,15 @@ type Finished struct {
 
 // Finished lists the statements a resume will skip, in the order they ran.
 func (rs *ResumeState) Finished() []Finished {
-	var out []Finished
-	for _, a := range rs.order {
-		r := rs.done[a]
-		if rs.live(a) && len(r.Sec) == 0 {
-			out = append(out, Finished{Addr: a, At: r.At, Name: r.Name})
+	rs.finishedOnce.Do(func() {
+		for _, a := range rs.order {
+			r := rs.done[a]
+			if rs.live(a) && len(r.Sec) == 0 {
+				rs.finished = append(rs.finished, Finished{Addr: a, At: r.At, Name: r.Name})
+			}
 		}
-	}
-	return out
+	})
+	return rs.finished
 }
 
 // TopDone reports whether the top-level flow at address top finished

@@ -664,7 +664,12 @@ func (x *exec) runFlow(f *check.Flow) error {
 	x.log().Info("flow", zap.String("flow", f.QualifiedName()))
 	parent := x.ctx
 	base := len(x.addr)
-	flowAddr := x.address()
+	// The journal's address of the flow, for retry attempts; built only
+	// when a journal or a resume needs it (flows are a hot path).
+	var flowAddr string
+	if x.r.opt.Journal != nil || x.r.opt.Resume != nil {
+		flowAddr = x.address()
+	}
 	defer func() { x.ctx, x.addr = parent, x.addr[:base] }()
 	first := 1
 	if n := x.r.opt.Resume.attemptOf(flowAddr); n > 1 && n <= pol.Attempts {
