@@ -44,6 +44,7 @@ type config struct {
 	noJournal      bool
 	secretsFile    string
 	registry       *builtin.Registry
+	resumeChanged  bool
 }
 
 // WithDir sets the working directory of runs (default: the process's).
@@ -95,6 +96,10 @@ func WithOffline(on bool) Option { return func(c *config) { c.offline = on } }
 // WithModUp refreshes git externs and fetched modules and accepts moved
 // tags (gxl run --mod_up).
 func WithModUp(on bool) Option { return func(c *config) { c.modUp = on } }
+
+// WithResumeChanged lets OpenResume continue a run whose program files
+// changed since it ran (the Resumption lists what changed).
+func WithResumeChanged(on bool) Option { return func(c *config) { c.resumeChanged = on } }
 
 // WithDryRun substitutes #[dryrun(...)] flows and sets GXL_CMD_DRYRUN.
 func WithDryRun(on bool) Option { return func(c *config) { c.dryRun = on } }
@@ -520,6 +525,9 @@ type Resumption struct {
 	// Engine has the run's options: the file, envs, flows, dry run,
 	// argument and sets of its header, under the sets given again.
 	Engine *Engine
+	// Changed lists the program's files that changed since the run
+	// (only with WithResumeChanged).
+	Changed []runtime.FileChange
 }
 
 // MissingSecretError is a resume of a run started with a secret --set,
@@ -559,8 +567,29 @@ func (e *Engine) OpenResume(id string) (*Resumption, error) {
 			return nil, &MissingSecretError{ID: id, Name: k}
 		}
 	}
+	changed := rs.Changed()
+	if len(changed) > 0 && !e.cfg.resumeChanged {
+		return nil, &ProgramChangedError{ID: id, Changes: changed}
+	}
 	c.journal = root
-	return &Resumption{State: rs, Engine: &Engine{cfg: c, fetcher: e.fetcher}}, nil
+	return &Resumption{State: rs, Engine: &Engine{cfg: c, fetcher: e.fetcher}, Changed: changed}, nil
+}
+
+// ProgramChangedError refuses a resume whose program files changed since
+// the run: finished statements are found by their place in the program,
+// which an edit moves (WithResumeChanged resumes anyway).
+type ProgramChangedError struct {
+	ID      string
+	Changes []runtime.FileChange
+}
+
+func (e *ProgramChangedError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "run %s cannot be resumed: its program changed since it ran", e.ID)
+	for _, c := range e.Changes {
+		fmt.Fprintf(&b, "\n  %s: %s", c.Why, c.Path)
+	}
+	return b.String()
 }
 
 // Resume prepares the resumed run of p (loaded by the resumption's Engine

@@ -203,7 +203,7 @@ killed run: finished statements are skipped, the interrupted one runs again.`,
 			opts := append(f.fetch.options(),
 				engine.WithStdout(s.out), engine.WithStderr(s.err), engine.WithStdin(s.in), engine.WithLogger(log),
 				engine.WithSets(rawSets), engine.WithEnvs(f.envList()...), engine.WithJobs(f.jobs),
-				engine.WithModUp(f.modUp), engine.WithDryRun(f.dryrun), engine.WithQuiet(quiet), engine.WithCmdArg(cmdArg))
+				engine.WithModUp(f.modUp), engine.WithDryRun(f.dryrun), engine.WithQuiet(quiet), engine.WithCmdArg(cmdArg), engine.WithResumeChanged(f.resumeChanged))
 			eng, err := newEngine(opts...)
 			if err != nil {
 				return err
@@ -215,11 +215,13 @@ killed run: finished statements are skipped, the interrupted one runs again.`,
 					if errors.As(err, &ms) {
 						return failf(exitUsage, "%v\nhint: give it again: gxl run --resume %s --set %s=...", err, f.resume, ms.Name)
 					}
+					var pc *engine.ProgramChangedError
+					if errors.As(err, &pc) {
+						return failf(exitUsage, "%v\nhint: finished statements are skipped by their place in the program, which an edit moves; start a new run, or resume anyway with --resume-changed (it lists what it will skip)", err)
+					}
 					return failf(exitUsage, "%v", err)
 				}
-				if err := checkResumable(s, res.State, f.resumeChanged); err != nil {
-					return err
-				}
+				printResumeChanged(s, res)
 				file, flows, eng = res.State.Header.File, res.State.Header.Flows, res.Engine
 				log.Info("resuming run", zap.String("run", res.State.ID), zap.Strings("flows", flows))
 			}
@@ -289,30 +291,21 @@ killed run: finished statements are skipped, the interrupted one runs again.`,
 	return cmd
 }
 
-// checkResumable refuses to resume a run whose program changed since it
-// ran (exit 2, with what changed), unless resumeChanged is set: then it
-// prints what changed and the finished statements that will be skipped.
-func checkResumable(s *streams, rs *runtime.ResumeState, resumeChanged bool) error {
-	changed := rs.Changed()
-	if len(changed) == 0 {
-		return nil
+// printResumeChanged warns, under --resume-changed, what changed in the
+// program and every finished statement the resume will skip.
+func printResumeChanged(s *streams, res *engine.Resumption) {
+	if len(res.Changed) == 0 {
+		return
 	}
-	var b strings.Builder
-	for _, c := range changed {
-		fmt.Fprintf(&b, "  %s: %s\n", c.Why, c.Path)
+	fmt.Fprintf(s.err, "warning: run %s: its program changed since it ran\n", res.State.ID)
+	for _, c := range res.Changed {
+		fmt.Fprintf(s.err, "  %s: %s\n", c.Why, c.Path)
 	}
-	if !resumeChanged {
-		fmt.Fprintf(s.err, "error: run %s cannot be resumed: its program changed since it ran\n%s", rs.ID, b.String())
-		fmt.Fprintf(s.err, "hint: finished statements are skipped by their place in the program, which an edit moves; start a new run, or resume anyway with --resume-changed (it lists what it will skip)\n")
-		return &exitError{code: exitUsage}
-	}
-	fmt.Fprintf(s.err, "warning: run %s: its program changed since it ran\n%s", rs.ID, b.String())
-	fin := rs.Finished()
+	fin := res.State.Finished()
 	fmt.Fprintf(s.err, "resuming anyway (--resume-changed): %d finished statements will be skipped:\n", len(fin))
 	for _, f := range fin {
 		fmt.Fprintf(s.err, "  skip %s %s\n", f.At, f.Name)
 	}
-	return nil
 }
 
 // reportFailure reports a failed step once: in the console as the one
