@@ -18,11 +18,32 @@ type converter struct {
 	group int
 }
 
-func span(start, end lexer.Position) diag.Span {
-	return diag.Span{Start: toDiagPos(start), End: toDiagPos(end)}
+// A grammar node's position comes from the tokens it matched (participle
+// fills each node's Tokens field with its slice of the token array, one
+// allocation on success only, where a Pos field would cost two on every
+// alternative tried): it starts at its first token and ends right after
+// its last.
+
+func tstart(toks []lexer.Token) diag.Pos {
+	for _, t := range toks {
+		if t.Type != tWhitespace && t.Type != tComment {
+			return toDiagPos(t.Pos)
+		}
+	}
+	return toDiagPos(toks[0].Pos)
 }
 
-func sp(start, end lexer.Position) ast.Sp { return ast.Sp{S: span(start, end)} }
+func tend(toks []lexer.Token) diag.Pos {
+	last := toks[len(toks)-1]
+	return toDiagPos(last.Pos).Advance(last.Value)
+}
+
+func tspan(toks []lexer.Token) diag.Span { return diag.Span{Start: tstart(toks), End: tend(toks)} }
+
+// tpoint is the empty span at a node's first token (an operator's position).
+func tpoint(toks []lexer.Token) diag.Span { p := tstart(toks); return diag.Span{Start: p, End: p} }
+
+func tsp(toks []lexer.Token) ast.Sp { return ast.Sp{S: tspan(toks)} }
 
 func (c *converter) errorf(s diag.Span, code, hint, format string, args ...any) {
 	d := diag.Errorf(s, code, format, args...)
@@ -41,35 +62,42 @@ func (c *converter) file(g *gFile, f *ast.File) {
 	}
 }
 
-func (c *converter) ident(g *gIdent) *ast.Ident {
-	if g == nil {
+// ident is the name a token holds; nil for an optional name that is
+// absent (the zero token: no token type is 0).
+func (c *converter) ident(t lexer.Token) *ast.Ident {
+	if t.Type == 0 {
 		return nil
 	}
-	return &ast.Ident{Sp: sp(g.Pos, g.EndPos), Name: g.Name}
+	return &ast.Ident{Sp: tsp([]lexer.Token{t}), Name: t.Value}
+}
+
+// idents are the names among tokens captured with their separators.
+func (c *converter) idents(toks []lexer.Token) []*ast.Ident {
+	var out []*ast.Ident
+	for _, t := range toks {
+		if t.Type == tIdent {
+			out = append(out, c.ident(t))
+		}
+	}
+	return out
 }
 
 func (c *converter) path(g *gPath) *ast.Path {
-	var parts []*ast.Ident
-	for _, id := range g.Parts {
-		parts = append(parts, c.ident(id))
-	}
-	return ast.NewPath(sp(g.Pos, g.EndPos), parts)
+	return ast.NewPath(tsp(g.Parts), c.idents(g.Parts))
 }
 
 // key converts a dotted property key into one Ident ("a.b").
 func (c *converter) key(g *gPath) *ast.Ident {
-	var names []string
-	for _, id := range g.Parts {
-		names = append(names, id.Name)
+	var b strings.Builder
+	for _, t := range g.Parts {
+		b.WriteString(t.Value)
 	}
-	return &ast.Ident{Sp: sp(g.Pos, g.EndPos), Name: strings.Join(names, ".")}
+	return &ast.Ident{Sp: tsp(g.Parts), Name: b.String()}
 }
 
 func (c *converter) extern(g *gExtern) *ast.Extern {
-	e := &ast.Extern{Sp: sp(g.Pos, g.EndPos)}
-	for _, n := range g.Names {
-		e.Names = append(e.Names, c.ident(n))
-	}
+	e := &ast.Extern{Sp: tsp(g.Tokens)}
+	e.Names = c.idents(g.Names)
 	for _, p := range g.Props {
 		v := c.value(p.Value)
 		var s *ast.StringLit
@@ -82,7 +110,7 @@ func (c *converter) extern(g *gExtern) *ast.Extern {
 			c.errorf(v.Span(), "syntax", "write the value in quotes, e.g. path = \"./_gal/mods\"", "extern address values must be strings")
 			continue
 		}
-		e.Props = append(e.Props, &ast.ExternProp{Sp: sp(p.Pos, p.EndPos), Key: c.ident(p.Key), Value: s})
+		e.Props = append(e.Props, &ast.ExternProp{Sp: tsp(p.Tokens), Key: c.ident(p.Key), Value: s})
 	}
 	if len(e.Props) > 0 && !e.IsGit() && e.Prop("path") == nil {
 		c.errorf(e.Span(), "syntax", "write `{ path = \"./dir\" }` or `{ git = \"https://...\", tag = \"v1\" }`", "extern mod needs a `path` or a `git` address")
@@ -98,14 +126,14 @@ func (c *converter) annotations(groups []*gAnnGroup) []*ast.Annotation {
 	for _, g := range groups {
 		c.group++
 		for _, a := range g.Anns {
-			ann := &ast.Annotation{Sp: sp(a.Pos, a.EndPos), Name: c.ident(a.Name), Group: c.group}
+			ann := &ast.Annotation{Sp: tsp(a.Tokens), Name: c.ident(a.Name), Group: c.group}
 			if a.Paren {
 				ann.Args = []*ast.AnnArg{}
 			}
 			for _, arg := range a.Args {
-				aa := &ast.AnnArg{Sp: sp(arg.Pos, arg.EndPos), Key: c.ident(arg.Key)}
+				aa := &ast.AnnArg{Sp: tsp(arg.Tokens), Key: c.ident(arg.Key)}
 				if arg.Word != nil {
-					aa.Value = &ast.Word{Sp: sp(arg.Word.Pos, arg.Word.EndPos), Text: c.key(arg.Word).Name}
+					aa.Value = &ast.Word{Sp: tsp(arg.Word.Parts), Text: c.key(arg.Word).Name}
 				} else {
 					aa.Value = c.value(arg.Value)
 				}
@@ -118,7 +146,7 @@ func (c *converter) annotations(groups []*gAnnGroup) []*ast.Annotation {
 }
 
 func (c *converter) mod(g *gMod) *ast.Mod {
-	m := &ast.Mod{Sp: sp(g.Pos, g.EndPos), Annotations: c.annotations(g.Anns), Name: c.ident(g.Name), HasColon: g.Colon}
+	m := &ast.Mod{Sp: tsp(g.Tokens), Annotations: c.annotations(g.Anns), Name: c.ident(g.Name), HasColon: g.Colon}
 	for _, p := range g.Parents {
 		m.Parents = append(m.Parents, c.path(p))
 	}
@@ -161,20 +189,20 @@ func (c *converter) mod(g *gMod) *ast.Mod {
 }
 
 func (c *converter) ref(g *gRef, allowAt bool) *ast.Ref {
-	r := &ast.Ref{Sp: sp(g.Pos, g.EndPos)}
+	r := &ast.Ref{Sp: tsp(g.Tokens)}
 	if g.At && !allowAt {
 		c.errorf(r.Span(), "syntax", "`@` marks the flow itself in a pipeline: `flow pre | @name | post`", "unexpected `@`")
 	}
 	if g.Path != nil {
 		r.Path = c.path(g.Path)
 	} else if g.Var != nil {
-		r.Var = c.varRef(*g.Var, toDiagPos(g.Pos), false)
+		r.Var = c.varRef(*g.Var, tstart(g.Tokens), false)
 	}
 	return r
 }
 
 func (c *converter) env(g *gEnv) *ast.Env {
-	e := &ast.Env{Sp: sp(g.Pos, g.EndPos), Name: c.ident(g.Name), HasColon: g.Colon}
+	e := &ast.Env{Sp: tsp(g.Tokens), Name: c.ident(g.Name), HasColon: g.Colon}
 	for _, r := range g.Mixins {
 		e.Mixins = append(e.Mixins, c.ref(r, false))
 	}
@@ -194,27 +222,27 @@ func (c *converter) flow(g *gFlow) *ast.Flow {
 
 // flowWith converts a flow head whose body is already converted.
 func (c *converter) flowWith(g *gFlow, body *ast.Block) *ast.Flow {
-	f := &ast.Flow{Sp: sp(g.Pos, g.EndPos), Body: body}
+	f := &ast.Flow{Sp: tsp(g.Tokens), Body: body}
 	nameOf := func(r *gRef) *ast.Ident {
 		if r.Path == nil || len(r.Path.Parts) != 1 {
-			c.errorf(span(r.Pos, r.EndPos), "syntax", "a flow's own name is a plain name such as `deploy`", "invalid flow name")
+			c.errorf(tspan(r.Tokens), "syntax", "a flow's own name is a plain name such as `deploy`", "invalid flow name")
 			if r.Path != nil {
 				return c.key(r.Path)
 			}
-			return &ast.Ident{Sp: sp(r.Pos, r.EndPos), Name: "_"}
+			return &ast.Ident{Sp: tsp(r.Tokens), Name: "_"}
 		}
 		return c.ident(r.Path.Parts[0])
 	}
 	switch {
 	case len(g.Tilde) > 0:
-		c.errorf(span(g.First.Pos, g.EndPos), "obsolete-syntax",
+		c.errorf(diag.Span{Start: tstart(g.First.Tokens), End: tend(g.Tokens)}, "obsolete-syntax",
 			"write a pipeline: `flow pre | @name | post` (or `flow name : pre : post`)",
 			"`flow a ~ b` is not GXL")
 		return nil
 	case g.Colon:
 		f.Form = ast.FlowColon
 		if g.First.At {
-			c.errorf(span(g.First.Pos, g.EndPos), "syntax", "`@` belongs to the pipe form: `flow pre | @name | post`", "unexpected `@` in a colon-form flow")
+			c.errorf(diag.Span{Start: tstart(g.First.Tokens), End: tend(g.Tokens)}, "syntax", "`@` belongs to the pipe form: `flow pre | @name | post`", "unexpected `@` in a colon-form flow")
 		}
 		f.Name = nameOf(g.First)
 		for _, r := range g.Pre {
@@ -231,7 +259,7 @@ func (c *converter) flowWith(g *gFlow, body *ast.Block) *ast.Flow {
 		for i, r := range items {
 			if r.At {
 				if at >= 0 {
-					c.errorf(span(r.Pos, r.EndPos), "syntax", "mark only the flow being defined with `@`", "two `@` names in one pipeline")
+					c.errorf(tspan(r.Tokens), "syntax", "mark only the flow being defined with `@`", "two `@` names in one pipeline")
 					continue
 				}
 				at = i
@@ -258,7 +286,7 @@ func (c *converter) flowWith(g *gFlow, body *ast.Block) *ast.Flow {
 	default:
 		f.Form = ast.FlowPlain
 		if g.First.At {
-			c.errorf(span(g.First.Pos, g.EndPos), "syntax", "write `flow name { ... }`", "unexpected `@`")
+			c.errorf(diag.Span{Start: tstart(g.First.Tokens), End: tend(g.Tokens)}, "syntax", "write `flow name { ... }`", "unexpected `@`")
 		}
 		f.Name = nameOf(g.First)
 		if f.Body == nil {
@@ -271,7 +299,7 @@ func (c *converter) flowWith(g *gFlow, body *ast.Block) *ast.Flow {
 func (c *converter) params(gs []*gParam) []*ast.Param {
 	var out []*ast.Param
 	for _, p := range gs {
-		ap := &ast.Param{Sp: sp(p.Pos, p.EndPos), Star: p.Star, Name: c.ident(p.Name)}
+		ap := &ast.Param{Sp: tsp(p.Tokens), Star: p.Star, Name: c.ident(p.Name)}
 		if p.Default != nil {
 			ap.Default = c.value(p.Default)
 		}
@@ -281,7 +309,7 @@ func (c *converter) params(gs []*gParam) []*ast.Param {
 }
 
 func (c *converter) fn(g *gFn) *ast.Fn {
-	f := &ast.Fn{Sp: sp(g.Pos, g.EndPos), Name: c.ident(g.Name), Params: c.params(g.Params)}
+	f := &ast.Fn{Sp: tsp(g.Tokens), Name: c.ident(g.Name), Params: c.params(g.Params)}
 	if g.Body != nil {
 		f.Body = c.block(g.Body)
 	}
@@ -289,11 +317,11 @@ func (c *converter) fn(g *gFn) *ast.Fn {
 }
 
 func (c *converter) activity(g *gActivity) *ast.Activity {
-	return &ast.Activity{Sp: sp(g.Pos, g.EndPos), Name: c.ident(g.Name), Params: c.params(g.Params)}
+	return &ast.Activity{Sp: tsp(g.Tokens), Name: c.ident(g.Name), Params: c.params(g.Params)}
 }
 
 func (c *converter) block(g *gBlock) *ast.Block {
-	b := &ast.Block{Sp: sp(g.Pos, g.EndPos)}
+	b := &ast.Block{Sp: tsp(g.Tokens)}
 	b.Stmts = c.stmts(g.Stmts)
 	return b
 }
@@ -313,7 +341,7 @@ func (c *converter) stmt(g *gStmt) ast.Stmt {
 	case g.If != nil:
 		return c.ifStmt(g.If)
 	case g.For != nil:
-		f := &ast.For{Sp: sp(g.For.Pos, g.For.EndPos), Body: c.block(g.For.Body)}
+		f := &ast.For{Sp: tsp(g.For.Tokens), Body: c.block(g.For.Body)}
 		f.Var = c.loopRef(g.For.Var, "loop variable")
 		f.In = c.loopRef(g.For.In, "list")
 		if f.Var == nil || f.In == nil {
@@ -321,7 +349,7 @@ func (c *converter) stmt(g *gStmt) ast.Stmt {
 		}
 		return f
 	case g.Cmd != nil:
-		return cmdBlock(*g.Cmd, toDiagPos(g.Pos), &c.diags)
+		return cmdBlock(*g.Cmd, tstart(g.Tokens), &c.diags)
 	case g.Path != nil:
 		return c.pathStmt(g.Path)
 	}
@@ -345,12 +373,12 @@ func (c *converter) loopRefExpr(v ast.Expr, what string) *ast.VarRef {
 func (c *converter) pathStmt(g *gPathStmt) ast.Stmt {
 	switch {
 	case g.Assign != nil:
-		a := &ast.Assign{Sp: sp(g.Pos, g.EndPos), Key: c.key(g.Path), Value: c.value(g.Assign)}
+		a := &ast.Assign{Sp: tsp(g.Tokens), Key: c.key(g.Path), Value: c.value(g.Assign)}
 		return a
 	case g.Call != nil:
-		call := &ast.Call{Sp: sp(g.Pos, g.EndPos), Target: c.path(g.Path)}
+		call := &ast.Call{Sp: tsp(g.Tokens), Target: c.path(g.Path)}
 		for _, a := range g.Call.Args {
-			call.Args = append(call.Args, &ast.Arg{Sp: sp(a.Pos, a.EndPos), Key: c.ident(a.Key), Value: c.value(a.Value)})
+			call.Args = append(call.Args, &ast.Arg{Sp: tsp(a.Tokens), Key: c.ident(a.Key), Value: c.value(a.Value)})
 		}
 		if call.Target.String() == "gx.defined" {
 			c.errorf(call.Target.Span(), "obsolete-syntax", "write `defined(${X})` inside an if condition", "`gx.defined` does not exist")
@@ -360,17 +388,17 @@ func (c *converter) pathStmt(g *gPathStmt) ast.Stmt {
 		target := c.path(g.Path)
 		name := target.String()
 		if name != "gx.vars" {
-			c.errorf(span(g.Pos, g.EndPos), "obsolete-syntax",
+			c.errorf(tspan(g.Tokens), "obsolete-syntax",
 				"built-ins take parentheses: `"+name+"(key: \"value\", ...)`",
 				"`%s { ... }` is the old brace form", name)
 			return nil
 		}
-		vb := &ast.VarsBlock{Sp: sp(g.Pos, g.EndPos), Target: target}
+		vb := &ast.VarsBlock{Sp: tsp(g.Tokens), Target: target}
 		for _, e := range g.Braces.Entries {
 			if e.Colon {
-				c.errorf(span(e.Pos, e.EndPos), "syntax", "gx.vars entries are written `NAME = value;`", "`:` in gx.vars")
+				c.errorf(tspan(e.Tokens), "syntax", "gx.vars entries are written `NAME = value;`", "`:` in gx.vars")
 			}
-			vb.Assigns = append(vb.Assigns, &ast.Assign{Sp: sp(e.Pos, e.EndPos), Key: c.key(e.Key), Value: c.value(e.Value)})
+			vb.Assigns = append(vb.Assigns, &ast.Assign{Sp: tsp(e.Tokens), Key: c.key(e.Key), Value: c.value(e.Value)})
 		}
 		return vb
 	}
@@ -378,9 +406,9 @@ func (c *converter) pathStmt(g *gPathStmt) ast.Stmt {
 }
 
 func (c *converter) ifStmt(g *gIf) *ast.If {
-	s := &ast.If{Sp: sp(g.Pos, g.EndPos), Cond: c.or(g.Cond), Then: c.block(g.Then)}
+	s := &ast.If{Sp: tsp(g.Tokens), Cond: c.or(g.Cond), Then: c.block(g.Then)}
 	for _, ei := range g.ElseIfs {
-		s.ElseIfs = append(s.ElseIfs, &ast.ElseIf{Sp: sp(ei.Pos, ei.EndPos), Cond: c.or(ei.Cond), Then: c.block(ei.Then)})
+		s.ElseIfs = append(s.ElseIfs, &ast.ElseIf{Sp: tsp(ei.Tokens), Cond: c.or(ei.Cond), Then: c.block(ei.Then)})
 	}
 	if g.Else != nil {
 		s.Else = c.block(g.Else)
@@ -392,7 +420,7 @@ func (c *converter) or(g *gOr) ast.Cond {
 	x := c.and(g.Left)
 	for _, r := range g.Rest {
 		y := c.and(r.Right)
-		x = &ast.CondBinary{Sp: ast.Sp{S: diag.Join(x.Span(), y.Span())}, Op: r.Op, OpPos: span(r.Pos, r.Pos), L: x, R: y}
+		x = &ast.CondBinary{Sp: ast.Sp{S: diag.Join(x.Span(), y.Span())}, Op: r.Op, OpPos: tpoint(r.Tokens), L: x, R: y}
 	}
 	return x
 }
@@ -401,7 +429,7 @@ func (c *converter) and(g *gAnd) ast.Cond {
 	x := c.cmp(g.Left)
 	for _, r := range g.Rest {
 		y := c.cmp(r.Right)
-		x = &ast.CondBinary{Sp: ast.Sp{S: diag.Join(x.Span(), y.Span())}, Op: r.Op, OpPos: span(r.Pos, r.Pos), L: x, R: y}
+		x = &ast.CondBinary{Sp: ast.Sp{S: diag.Join(x.Span(), y.Span())}, Op: r.Op, OpPos: tpoint(r.Tokens), L: x, R: y}
 	}
 	return x
 }
@@ -409,7 +437,7 @@ func (c *converter) and(g *gAnd) ast.Cond {
 func (c *converter) cmp(g *gCmp) ast.Cond {
 	x := c.unary(g.Left)
 	for i, r := range g.Rest {
-		opSpan := span(r.Pos, r.Pos)
+		opSpan := tpoint(r.Tokens)
 		opSpan.End = opSpan.Start.Advance(r.Op)
 		if r.Op == "=" {
 			c.errorf(opSpan, "syntax", "compare with `==`", "`=` in a condition")
@@ -426,13 +454,13 @@ func (c *converter) cmp(g *gCmp) ast.Cond {
 func (c *converter) unary(g *gUnary) ast.Cond {
 	if g.Not {
 		x := c.unary(g.X)
-		return &ast.CondUnary{Sp: sp(g.Pos, g.EndPos), Op: "!", X: x}
+		return &ast.CondUnary{Sp: tsp(g.Tokens), Op: "!", X: x}
 	}
 	return c.prim(g.Prim)
 }
 
 func (c *converter) prim(g *gPrim) ast.Cond {
-	s := sp(g.Pos, g.EndPos)
+	s := tsp(g.Tokens)
 	switch {
 	case g.Paren != nil:
 		return &ast.CondParen{Sp: s, X: c.or(g.Paren)}
@@ -473,37 +501,39 @@ func (c *converter) value(g *gValue) ast.Expr {
 	if g == nil {
 		return nil
 	}
-	s := sp(g.Pos, g.EndPos)
-	pos := toDiagPos(g.Pos)
-	switch {
-	case g.Str != nil:
-		return stringLit(*g.Str, pos, &c.diags)
-	case g.Raw != nil:
-		return rawStringLit(*g.Raw, pos, &c.diags)
-	case g.Int != nil:
-		n, err := value.ParseUint(strings.TrimPrefix(*g.Int, "-"))
-		if strings.HasPrefix(*g.Int, "-") && err == nil {
+	s := tsp(g.Tokens)
+	pos := tstart(g.Tokens)
+	switch lit := g.Lit.Value; g.Lit.Type {
+	case tString:
+		return stringLit(lit, pos, &c.diags)
+	case tRawString:
+		return rawStringLit(lit, pos, &c.diags)
+	case tInt:
+		n, err := value.ParseUint(strings.TrimPrefix(lit, "-"))
+		if strings.HasPrefix(lit, "-") && err == nil {
 			err = strconv.ErrSyntax
 		}
 		if err != nil {
-			if strings.HasPrefix(*g.Int, "-") {
-				c.errorf(s.S, "syntax", `GXL integers are unsigned (0 to 18446744073709551615); write a negative number as a string: "`+*g.Int+`"`, "negative integer %s is not supported", *g.Int)
+			if strings.HasPrefix(lit, "-") {
+				c.errorf(s.S, "syntax", `GXL integers are unsigned (0 to 18446744073709551615); write a negative number as a string: "`+lit+`"`, "negative integer %s is not supported", lit)
 			} else {
-				c.errorf(s.S, "syntax", "integers are unsigned 64-bit: 0 to 18446744073709551615", "integer %s out of range", *g.Int)
+				c.errorf(s.S, "syntax", "integers are unsigned 64-bit: 0 to 18446744073709551615", "integer %s out of range", lit)
 			}
 		}
-		return &ast.NumberLit{Sp: s, Text: *g.Int, Int: n}
-	case g.Float != nil:
-		f, ok := value.ParseNumber(*g.Float)
+		return &ast.NumberLit{Sp: s, Text: lit, Int: n}
+	case tFloat:
+		f, ok := value.ParseNumber(lit)
 		if !ok {
-			c.errorf(s.S, "syntax", "", "invalid number %s", *g.Float)
+			c.errorf(s.S, "syntax", "", "invalid number %s", lit)
 		}
-		return &ast.NumberLit{Sp: s, Text: *g.Float, IsFloat: true, Float: f}
-	case g.Bool != nil:
-		b, _ := value.ParseBool(*g.Bool)
-		return &ast.BoolLit{Sp: s, Text: *g.Bool, Value: b}
-	case g.Var != nil:
-		return c.varRef(*g.Var, pos, true)
+		return &ast.NumberLit{Sp: s, Text: lit, IsFloat: true, Float: f}
+	case tBool:
+		b, _ := value.ParseBool(lit)
+		return &ast.BoolLit{Sp: s, Text: lit, Value: b}
+	case tVarRef:
+		return c.varRef(lit, pos, true)
+	}
+	switch {
 	case g.List != nil:
 		l := &ast.ListLit{Sp: s}
 		for _, e := range g.List.Elems {
@@ -513,7 +543,7 @@ func (c *converter) value(g *gValue) ast.Expr {
 	case g.Obj != nil:
 		o := &ast.ObjectLit{Sp: s}
 		for _, e := range g.Obj.Entries {
-			o.Entries = append(o.Entries, &ast.ObjEntry{Sp: sp(e.Pos, e.EndPos), Key: c.key(e.Key), Value: c.value(e.Value)})
+			o.Entries = append(o.Entries, &ast.ObjEntry{Sp: tsp(e.Tokens), Key: c.key(e.Key), Value: c.value(e.Value)})
 		}
 		return o
 	}

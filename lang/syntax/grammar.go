@@ -14,78 +14,69 @@ type gFile struct {
 }
 
 type gTop struct {
-	Pos    lexer.Position
+	Tokens []lexer.Token
 	Extern *gExtern `parser:"  @@"`
 	Mod    *gMod    `parser:"| @@"`
 	Semi   bool     `parser:"| @';'"`
 }
 
-type gIdent struct {
-	Pos    lexer.Position
-	EndPos lexer.Position
-	Name   string `parser:"@Ident"`
-}
-
+// gPath is a dotted name: its tokens, the dots included, captured at once
+// (names are tokens, not nodes: a node costs participle several
+// allocations, a token capture one).
 type gPath struct {
-	Pos    lexer.Position
-	EndPos lexer.Position
-	Parts  []*gIdent `parser:"@@ ( '.' @@ )*"`
+	Parts []lexer.Token `parser:"@( Ident ( '.' Ident )* )"`
 }
 
 type gExtern struct {
-	Pos    lexer.Position
-	EndPos lexer.Position
-	Names  []*gIdent      `parser:"'extern' 'mod' @@ ( ',' @@ )*"`
+	Tokens []lexer.Token
+	Names  []lexer.Token  `parser:"'extern' 'mod' @( Ident ( ',' Ident )* )"`
 	Props  []*gExternProp `parser:"'{' ( @@ ( ';' | ',' )? )* '}' ';'?"`
 }
 
 type gExternProp struct {
-	Pos    lexer.Position
-	EndPos lexer.Position
-	Key    *gIdent `parser:"@@ '='"`
-	Value  *gValue `parser:"@@"`
+	Tokens []lexer.Token
+	Key    lexer.Token `parser:"@Ident '='"`
+	Value  *gValue     `parser:"@@"`
 }
 
 type gAnnGroup struct {
-	Pos  lexer.Position
-	Anns []*gAnn `parser:"AnnOpen @@ ( ',' @@ )* ','? ']'"`
+	Tokens []lexer.Token
+	Anns   []*gAnn `parser:"AnnOpen @@ ( ',' @@ )* ','? ']'"`
 }
 
 type gAnn struct {
-	Pos    lexer.Position
-	EndPos lexer.Position
-	Name   *gIdent    `parser:"@@"`
-	Paren  bool       `parser:"( @'('"`
-	Args   []*gAnnArg `parser:"  ( @@ ( ',' @@ )* ','? )? ')' )?"`
+	Tokens []lexer.Token
+	Name   lexer.Token `parser:"@Ident"`
+	Paren  bool        `parser:"( @'('"`
+	Args   []*gAnnArg  `parser:"  ( @@ ( ',' @@ )* ','? )? ')' )?"`
 }
 
 type gAnnArg struct {
-	Pos    lexer.Position
-	EndPos lexer.Position
-	Key    *gIdent `parser:"( @@ '=' )?"`
-	Value  *gValue `parser:"( @@"`
-	Word   *gPath  `parser:"| @@ )"`
+	Tokens []lexer.Token
+	Key    lexer.Token `parser:"( @Ident '=' )?"`
+	Value  *gValue     `parser:"( @@"`
+	Word   *gPath      `parser:"| @@ )"`
 }
 
 type gMod struct {
-	Pos     lexer.Position
-	EndPos  lexer.Position
+	Tokens  []lexer.Token
 	Anns    []*gAnnGroup `parser:"@@*"`
-	Name    *gIdent      `parser:"'mod' @@"`
+	Name    lexer.Token  `parser:"'mod' @Ident"`
 	Colon   bool         `parser:"( @':'"`
 	Parents []*gPath     `parser:"  ( @@ ( ',' @@ )* )? )?"`
-	Items   []*gModItem  `parser:"'{' @@*"`
+	Open    lexer.Token  `parser:"@'{'"`
+	Items   []*gModItem  `parser:"@@*"`
 	RBrace  *gClose      `parser:"@@ ';'?"`
 }
 
 // gClose captures the position of a closing brace.
 type gClose struct {
-	Pos lexer.Position
-	Tok string `parser:"@'}'"`
+	Tokens []lexer.Token
+	Tok    string `parser:"@'}'"`
 }
 
 type gModItem struct {
-	Pos      lexer.Position
+	Tokens   []lexer.Token
 	Anns     []*gAnnGroup `parser:"@@*"`
 	Env      *gEnv        `parser:"( @@"`
 	Flow     *gFlow       `parser:"| @@"`
@@ -96,25 +87,22 @@ type gModItem struct {
 }
 
 type gEnv struct {
-	Pos    lexer.Position
-	EndPos lexer.Position
-	Name   *gIdent `parser:"'env' @@"`
-	Colon  bool    `parser:"( @':'"`
-	Mixins []*gRef `parser:"  ( @@ ( ',' @@ )* )? )?"`
-	Body   *gBlock `parser:"( @@ ';'? | ';' )"`
+	Tokens []lexer.Token
+	Name   lexer.Token `parser:"'env' @Ident"`
+	Colon  bool        `parser:"( @':'"`
+	Mixins []*gRef     `parser:"  ( @@ ( ',' @@ )* )? )?"`
+	Body   *gBlock     `parser:"( @@ ';'? | ';' )"`
 }
 
 type gRef struct {
-	Pos    lexer.Position
-	EndPos lexer.Position
+	Tokens []lexer.Token
 	At     bool    `parser:"@'@'?"`
 	Path   *gPath  `parser:"( @@"`
 	Var    *string `parser:"| @VarRef )"`
 }
 
 type gFlow struct {
-	Pos       lexer.Position
-	EndPos    lexer.Position
+	Tokens    []lexer.Token
 	First     *gRef   `parser:"'flow' @@"`
 	Colon     bool    `parser:"( ( @':'"`
 	Pre       []*gRef `parser:"    ( @@ ( ',' @@ )* )?"`
@@ -126,44 +114,41 @@ type gFlow struct {
 }
 
 type gFn struct {
-	Pos    lexer.Position
-	EndPos lexer.Position
-	Name   *gIdent   `parser:"'fn' @@"`
-	Params []*gParam `parser:"'(' ( @@ ( ',' @@ )* ','? )? ')'"`
-	Body   *gBlock   `parser:"( @@ ';'? | ';' )"`
+	Tokens []lexer.Token
+	Name   lexer.Token `parser:"'fn' @Ident"`
+	Params []*gParam   `parser:"'(' ( @@ ( ',' @@ )* ','? )? ')'"`
+	Body   *gBlock     `parser:"( @@ ';'? | ';' )"`
 }
 
 type gParam struct {
-	Pos     lexer.Position
-	EndPos  lexer.Position
-	Star    bool    `parser:"@'*'?"`
-	Name    *gIdent `parser:"@@"`
-	Default *gValue `parser:"( '=' @@ )?"`
+	Tokens  []lexer.Token
+	Star    bool        `parser:"@'*'?"`
+	Name    lexer.Token `parser:"@Ident"`
+	Default *gValue     `parser:"( '=' @@ )?"`
 }
 
 type gActivity struct {
-	Pos    lexer.Position
-	EndPos lexer.Position
-	Name   *gIdent   `parser:"'activity' @@ '{'"`
-	Params []*gParam `parser:"( @@ ( ';' | ',' )? )*"`
-	RBrace *gClose   `parser:"@@ ';'?"`
+	Tokens []lexer.Token
+	Name   lexer.Token `parser:"'activity' @Ident '{'"`
+	Params []*gParam   `parser:"( @@ ( ';' | ',' )? )*"`
+	RBrace *gClose     `parser:"@@ ';'?"`
 }
 
 type gBlock struct {
-	Pos    lexer.Position
-	EndPos lexer.Position
+	Tokens []lexer.Token
 	Stmts  []*gStmt `parser:"'{' @@*"`
 	RBrace *gClose  `parser:"@@"`
 }
 
 type gStmt struct {
-	Pos    lexer.Position
-	EndPos lexer.Position
-	If     *gIf       `parser:"  @@"`
-	For    *gFor      `parser:"| @@"`
-	Cmd    *string    `parser:"| @CmdBlock"`
-	Path   *gPathStmt `parser:"| @@"`
-	Semi   bool       `parser:"| @';'"`
+	Tokens []lexer.Token
+	// The path statement (assignments and calls, most statements) is
+	// tried first: it cannot start with `if` or `for`.
+	Path *gPathStmt `parser:"  @@"`
+	If   *gIf       `parser:"| @@"`
+	For  *gFor      `parser:"| @@"`
+	Cmd  *string    `parser:"| @CmdBlock"`
+	Semi bool       `parser:"| @';'"`
 }
 
 // gPathStmt is everything that starts with a name: an assignment, a call,
@@ -171,8 +156,7 @@ type gStmt struct {
 // `if` or `for`, so that an error inside those statements is reported in
 // their terms, not as a broken assignment.
 type gPathStmt struct {
-	Pos    lexer.Position
-	EndPos lexer.Position
+	Tokens []lexer.Token
 	Path   *gPath     `parser:"(?! 'if' | 'for' ) @@"`
 	Assign *gValue    `parser:"( '=' @@ ( ';' | ',' )?"`
 	Call   *gCallArgs `parser:"| @@ ';'?"`
@@ -180,38 +164,33 @@ type gPathStmt struct {
 }
 
 type gCallArgs struct {
-	Pos    lexer.Position
-	EndPos lexer.Position
+	Tokens []lexer.Token
 	Args   []*gArg `parser:"'(' ( @@ ( ',' @@ )* ','? )? ')'"`
 }
 
 type gArg struct {
-	Pos    lexer.Position
-	EndPos lexer.Position
-	Key    *gIdent `parser:"( @@ ':' )?"`
-	Value  *gValue `parser:"@@"`
+	Tokens []lexer.Token
+	Key    lexer.Token `parser:"( @Ident ':' )?"`
+	Value  *gValue     `parser:"@@"`
 }
 
 // gBraces is `{ k = v; ... }` after a name (gx.vars), also accepting the
 // obsolete `k : v` separators so they can be reported.
 type gBraces struct {
-	Pos     lexer.Position
-	EndPos  lexer.Position
+	Tokens  []lexer.Token
 	Entries []*gBraceEntry `parser:"'{' ( @@ ( ';' | ',' )? )*"`
 	RBrace  *gClose        `parser:"@@"`
 }
 
 type gBraceEntry struct {
-	Pos    lexer.Position
-	EndPos lexer.Position
+	Tokens []lexer.Token
 	Key    *gPath  `parser:"@@"`
 	Colon  bool    `parser:"( '=' | @':' )"`
 	Value  *gValue `parser:"@@"`
 }
 
 type gIf struct {
-	Pos     lexer.Position
-	EndPos  lexer.Position
+	Tokens  []lexer.Token
 	Cond    *gOr       `parser:"'if' @@"`
 	Then    *gBlock    `parser:"@@"`
 	ElseIfs []*gElseIf `parser:"@@*"`
@@ -219,15 +198,13 @@ type gIf struct {
 }
 
 type gElseIf struct {
-	Pos    lexer.Position
-	EndPos lexer.Position
+	Tokens []lexer.Token
 	Cond   *gOr    `parser:"'else' 'if' @@"`
 	Then   *gBlock `parser:"@@"`
 }
 
 type gFor struct {
-	Pos    lexer.Position
-	EndPos lexer.Position
+	Tokens []lexer.Token
 	Var    *gValue `parser:"'for' @@"`
 	In     *gValue `parser:"'in' @@"`
 	Body   *gBlock `parser:"@@ ';'?"`
@@ -236,55 +213,50 @@ type gFor struct {
 // Conditions: || over && over comparisons over unary ! over primaries.
 
 type gOr struct {
-	Pos    lexer.Position
-	EndPos lexer.Position
+	Tokens []lexer.Token
 	Left   *gAnd      `parser:"@@"`
 	Rest   []*gOrRest `parser:"@@*"`
 }
 
 type gOrRest struct {
-	Pos   lexer.Position
-	Op    string `parser:"@'||'"`
-	Right *gAnd  `parser:"@@"`
+	Tokens []lexer.Token
+	Op     string `parser:"@'||'"`
+	Right  *gAnd  `parser:"@@"`
 }
 
 type gAnd struct {
-	Pos    lexer.Position
-	EndPos lexer.Position
+	Tokens []lexer.Token
 	Left   *gCmp       `parser:"@@"`
 	Rest   []*gAndRest `parser:"@@*"`
 }
 
 type gAndRest struct {
-	Pos   lexer.Position
-	Op    string `parser:"@'&&'"`
-	Right *gCmp  `parser:"@@"`
+	Tokens []lexer.Token
+	Op     string `parser:"@'&&'"`
+	Right  *gCmp  `parser:"@@"`
 }
 
 type gCmp struct {
-	Pos    lexer.Position
-	EndPos lexer.Position
+	Tokens []lexer.Token
 	Left   *gUnary     `parser:"@@"`
 	Rest   []*gCmpRest `parser:"@@*"`
 }
 
 type gCmpRest struct {
-	Pos   lexer.Position
-	Op    string  `parser:"@( '==' | '!=' | '=*' | '<=' | '>=' | '<' | '>' | '=' )"`
-	Right *gUnary `parser:"@@"`
+	Tokens []lexer.Token
+	Op     string  `parser:"@( '==' | '!=' | '=*' | '<=' | '>=' | '<' | '>' | '=' )"`
+	Right  *gUnary `parser:"@@"`
 }
 
 type gUnary struct {
-	Pos    lexer.Position
-	EndPos lexer.Position
+	Tokens []lexer.Token
 	Not    bool    `parser:"( @'!'"`
 	X      *gUnary `parser:"  @@ )"`
 	Prim   *gPrim  `parser:"| @@"`
 }
 
 type gPrim struct {
-	Pos     lexer.Position
-	EndPos  lexer.Position
+	Tokens  []lexer.Token
 	Paren   *gOr      `parser:"  '(' @@ ')'"`
 	Defined *gDefined `parser:"| @@"`
 	Value   *gValue   `parser:"| @@"`
@@ -292,41 +264,33 @@ type gPrim struct {
 }
 
 type gDefined struct {
-	Pos    lexer.Position
-	EndPos lexer.Position
-	GxPref bool    `parser:"( @'gx' '.' )?"`
-	Key    *gIdent `parser:"'defined' '(' ( @@ ':' )?"`
-	Arg    *gValue `parser:"@@ ')'"`
+	Tokens []lexer.Token
+	GxPref bool        `parser:"( @'gx' '.' )?"`
+	Key    lexer.Token `parser:"'defined' '(' ( @Ident ':' )?"`
+	Arg    *gValue     `parser:"@@ ')'"`
 }
 
 type gValue struct {
-	Pos    lexer.Position
-	EndPos lexer.Position
-	Str    *string `parser:"  @String"`
-	Raw    *string `parser:"| @RawString"`
-	Float  *string `parser:"| @Float"`
-	Int    *string `parser:"| @Int"`
-	Bool   *string `parser:"| @Bool"` // value.ParseBool's words, lexed as Bool
-	Var    *string `parser:"| @VarRef"`
-	List   *gList  `parser:"| @@"`
-	Obj    *gObj   `parser:"| @@"`
+	Tokens []lexer.Token
+	// Lit is a scalar: one token whose type says which (a capture of the
+	// token costs one allocation, an alternative per type one branch each).
+	Lit  lexer.Token `parser:"  @( String | RawString | Float | Int | Bool | VarRef )"`
+	List *gList      `parser:"| @@"`
+	Obj  *gObj       `parser:"| @@"`
 }
 
 type gList struct {
-	Pos    lexer.Position
-	EndPos lexer.Position
+	Tokens []lexer.Token
 	Elems  []*gValue `parser:"'[' ( @@ ( ',' @@ )* ','? )? ']'"`
 }
 
 type gObj struct {
-	Pos     lexer.Position
-	EndPos  lexer.Position
+	Tokens  []lexer.Token
 	Entries []*gObjEntry `parser:"'{' ( @@ ( ',' @@ )* ','? )? '}'"`
 }
 
 type gObjEntry struct {
-	Pos    lexer.Position
-	EndPos lexer.Position
+	Tokens []lexer.Token
 	Key    *gPath  `parser:"@@ ':'"`
 	Value  *gValue `parser:"@@"`
 }

@@ -195,9 +195,21 @@ func (s *scanner) Next() (lexer.Token, error) {
 		// token and recurse as deep as the input goes.
 		return lexer.EOFToken(s.pos()), nil
 	}
-	start := s.pos()
-	typ := s.lex(&start)
-	return s.tok(typ, start), nil
+	// Whitespace and comments never reach the parser: comments are kept
+	// in s.comments, and a node's span comes from its own tokens
+	// (convert.go), so the token array participle builds holds only what
+	// the grammar matches.
+	for {
+		start := s.pos()
+		typ := s.lex(&start)
+		if typ == tWhitespace || typ == tComment {
+			if s.off >= len(s.src) {
+				return lexer.EOFToken(s.pos()), nil
+			}
+			continue
+		}
+		return s.tok(typ, start), nil
+	}
 }
 
 // lex scans the token at start (the current position, before the end of

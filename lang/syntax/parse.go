@@ -18,12 +18,17 @@ func Parse(filename string, src []byte) (f *ast.File, diags diag.List) {
 		}
 	}()
 	sc := newScanner(filename, src)
-	g, err := fileParser.ParseFromLexer(mustPeek(sc))
-	if d, ok := scanFailed(sc, err); ok {
+	pl := mustPeek(sc)
+	if d, ok := scanFailed(sc, nil); ok {
 		return nil, d
 	}
-	if err != nil {
-		return nil, diag.List{parseError(err, filename, func() *scanner { return newScanner(filename, src) })}
+	g := parseSplit(allTokens(pl))
+	if g == nil {
+		var err error
+		g, err = fileParser.ParseFromLexer(pl)
+		if err != nil {
+			return nil, diag.List{parseError(err, filename, func() *scanner { return newScanner(filename, src) })}
+		}
 	}
 	c := &converter{}
 	file := &ast.File{Path: filename, Src: src, Comments: sc.comments}

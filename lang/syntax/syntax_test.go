@@ -312,6 +312,7 @@ func FuzzParse(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, src []byte) {
+		parseBoth(t, src)
 		file, d := Parse("f.gxl", src)
 		if file == nil && !d.HasErrors() {
 			t.Fatal("nil file without error")
