@@ -64,6 +64,7 @@ func (e *Engine) checkModules(sys *system.System, wf *check.Program, srcs *diag.
 		diags     diag.List
 	}
 	var todo []*work
+	parsed := &check.ParseCache{}
 	for _, m := range sys.Modules {
 		if !m.Enable {
 			continue
@@ -88,7 +89,7 @@ func (e *Engine) checkModules(sys *system.System, wf *check.Program, srcs *diag.
 		go func() {
 			defer wg.Done()
 			for w := range next {
-				w.prog, w.diags = sysops.CheckModule(w.file, w.dir, sysops.CheckOptions{Registry: e.cfg.registry, Known: known, ResolveGit: e.fetcher.Checkout, Open: open})
+				w.prog, w.diags = sysops.CheckModule(w.file, w.dir, sysops.CheckOptions{Registry: e.cfg.registry, Known: known, ResolveGit: e.fetcher.Checkout, Open: open, Parsed: parsed})
 			}
 		}()
 	}

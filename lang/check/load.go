@@ -1,16 +1,19 @@
 package check
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
-	"github.com/gxl-dev/gxl/core/types"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/gxl-dev/gxl/core/confine"
 	"github.com/gxl-dev/gxl/core/diag"
 	"github.com/gxl-dev/gxl/core/limits"
+	"github.com/gxl-dev/gxl/core/types"
 	"github.com/gxl-dev/gxl/lang/ast"
 	"github.com/gxl-dev/gxl/lang/builtin"
 	"github.com/gxl-dev/gxl/lang/predef"
@@ -45,6 +48,9 @@ type Options struct {
 	// any variable (gx.read_file of a whole file, see Program.Defines).
 	// Uses of variables nothing defines are then not reported.
 	OpenVars bool
+	// Parsed, when set, shares the parsed extern files between the loads
+	// that use it (see ParseCache).
+	Parsed *ParseCache
 }
 
 func (o *Options) defaults() {
@@ -245,7 +251,7 @@ func (l *loader) extern(e *ast.Extern, from *ast.File, root string) {
 			continue
 		}
 		l.loaded[abs] = true
-		f, ds := syntax.Parse(file, src)
+		f, ds := l.opt.Parsed.parse(file, abs, dir, src)
 		l.prog.Sources[file] = src
 		if root != "" {
 			l.prog.Confine[file] = root
@@ -254,7 +260,6 @@ func (l *loader) extern(e *ast.Extern, from *ast.File, root string) {
 		if f == nil {
 			continue
 		}
-		rewriteAtPath(f, dir)
 		l.prog.Files = append(l.prog.Files, f)
 		l.depth++
 		l.collect(f, root)
@@ -333,4 +338,42 @@ func rewriteAtPath(f *ast.File, dir string) {
 		}
 		return true
 	})
+}
+
+// ParseCache shares parsed extern files between the loads of one check:
+// every service module of a system extends the same library checkout,
+// which is then parsed once instead of once per module. A tree is never
+// changed after its load (the @{PATH} rewrite is part of it, so the
+// folder is part of the key), so loads running at the same time share it.
+// The zero value is ready; a nil cache parses every time.
+type ParseCache struct{ m sync.Map }
+
+type parsedFile struct {
+	once  sync.Once
+	src   []byte
+	f     *ast.File
+	diags diag.List
+}
+
+// parse parses src, the content of file (abs: its absolute path), with
+// @{PATH} rewritten to dir.
+func (c *ParseCache) parse(file, abs, dir string, src []byte) (*ast.File, diag.List) {
+	fresh := func() (*ast.File, diag.List) {
+		f, ds := syntax.Parse(file, src)
+		if f != nil {
+			rewriteAtPath(f, dir)
+		}
+		return f, ds
+	}
+	if c == nil {
+		return fresh()
+	}
+	v, _ := c.m.LoadOrStore(file+"\x00"+abs+"\x00"+dir, &parsedFile{})
+	p := v.(*parsedFile)
+	p.once.Do(func() { p.src = src; p.f, p.diags = fresh() })
+	if !bytes.Equal(p.src, src) {
+		// The file changed between two reads: this load parses its own.
+		return fresh()
+	}
+	return p.f, slices.Clone(p.diags)
 }

@@ -365,6 +365,8 @@ type CheckOptions struct {
 	// the run has; gxl check knows only what the system workflow may
 	// define (check.Program.Defines).
 	Open bool
+	// Parsed shares parsed library files between module checks.
+	Parsed *check.ParseCache
 }
 
 // CheckModule checks file, a workflow of the module in dir (sys.stage
@@ -384,7 +386,7 @@ func CheckModule(file, dir string, o CheckOptions) (*check.Program, diag.List) {
 	if abs, err := filepath.Abs(dir); err == nil {
 		dir = abs
 	}
-	return check.Load(file, check.Options{Registry: o.Registry, ExtraVars: known, ResolveGit: o.ResolveGit, Dir: dir, Confine: dir, OpenVars: o.Open})
+	return check.Load(file, check.Options{Registry: o.Registry, ExtraVars: known, ResolveGit: o.ResolveGit, Dir: dir, Confine: dir, OpenVars: o.Open, Parsed: o.Parsed})
 }
 
 // fetcher is the module fetcher of the run: the mirrors and the offline
