@@ -102,6 +102,9 @@ func TestRunStatus(t *testing.T) {
 	}{
 		{"succeeded", succeeded(t, at), runtime.RunSucceeded, 3 * time.Second, "", ""},
 		{"failed", failed(t, at), runtime.RunFailed, 4 * time.Second, "main.bad w.gxl:8:5: gx.cmd: boom", ""},
+		{"failed, a last record longer than the first window", header(t, at, 1, "bad") +
+			jline(t, map[string]any{"ev": "exit", "name": "main.bad", "at": "w.gxl:8:5", "err": "big\n" + strings.Repeat("x", 5000), "time": at.Add(time.Second)}),
+			runtime.RunFailed, time.Second, "main.bad w.gxl:8:5: big", ""},
 		{"interrupted: no exit record, no lock", interrupted(t, at), runtime.RunInterrupted, 5 * time.Second, "", ""},
 		{"torn last record", interrupted(t, at) + `{"ev":"exit","ok":tr`, runtime.RunInterrupted, 5 * time.Second, "", "torn"},
 		{"header only", header(t, at, 1, "x"), runtime.RunInterrupted, 0, "", ""},

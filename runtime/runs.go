@@ -78,9 +78,13 @@ type RunInfo struct {
 	when time.Time
 }
 
-// tailSize is how much of a journal's end ReadRunInfo reads for the exit
-// record (which is the last line).
-const tailSize = 64 << 10
+// tailSize is how much of a journal's end ReadRunInfo reads first for the
+// exit record (the last line); a longer last line is read in windows
+// that double, up to tailMax.
+const (
+	tailSize = 1 << 10
+	tailMax  = 1 << 20
+)
 
 // idTime is the start time a run id carries (NewRunID), to the second.
 func idTime(id string) (time.Time, bool) {
@@ -104,17 +108,23 @@ func ReadRunInfo(root, id string, now time.Time) RunInfo {
 	} else if st, err := os.Stat(dir); err == nil {
 		ri.when = st.ModTime()
 	}
-	running := false
-	if lf, err := os.Open(filepath.Join(dir, lockName)); err == nil {
-		running = lockHeld(lf)
-		lf.Close()
-		if running {
-			ri.PID = readPID(filepath.Join(dir, lockName))
+	// The lock is probed only when the journal does not say how the run
+	// ended (most journals do: the probe costs four system calls).
+	probe := func() bool {
+		lf, err := os.Open(filepath.Join(dir, lockName))
+		if err != nil {
+			return false
 		}
+		defer lf.Close()
+		if lockHeld(lf) {
+			ri.PID = readPID(filepath.Join(dir, lockName))
+			return true
+		}
+		return false
 	}
 	corrupt := func(why string) RunInfo {
 		ri.Status, ri.Problem = RunCorrupt, why
-		if running {
+		if probe() {
 			ri.Status, ri.Problem = RunRunning, ""
 		}
 		return ri
@@ -127,7 +137,7 @@ func ReadRunInfo(root, id string, now time.Time) RunInfo {
 		return corrupt(err.Error())
 	}
 	defer f.Close()
-	first, err := bufio.NewReaderSize(f, 64<<10).ReadBytes('\n')
+	first, err := bufio.NewReaderSize(f, 4<<10).ReadBytes('\n')
 	if err != nil && err != io.EOF {
 		return corrupt(err.Error())
 	}
@@ -152,11 +162,10 @@ func ReadRunInfo(root, id string, now time.Time) RunInfo {
 	}
 	last := hr.Time
 	var exit *record
-	if len(tail) > 0 {
-		r := tail[len(tail)-1]
-		last = r.Time
-		if r.Ev == "exit" {
-			exit = r
+	if tail != nil {
+		last = tail.Time
+		if tail.Ev == "exit" {
+			exit = tail
 		}
 	}
 	switch {
@@ -168,7 +177,7 @@ func ReadRunInfo(root, id string, now time.Time) RunInfo {
 			ri.Status = RunFailed
 			ri.Failure = &RunFailure{Flow: exit.Name, At: exit.At, Error: firstLine(exit.Err), Diag: exit.Diag}
 		}
-	case running:
+	case probe():
 		ri.Status = RunRunning
 	case h.Format == 0:
 		ri.Status, ri.Failure = oldStatus(filepath.Join(dir, "journal"), h)
@@ -187,36 +196,43 @@ func ReadRunInfo(root, id string, now time.Time) RunInfo {
 	return ri
 }
 
-// readTail parses the records of the last tailSize bytes of f (after the
-// header line, whose length is skip); torn says the file does not end with
-// a whole record.
-func readTail(f *os.File, size, skip int64) (recs []*record, torn bool) {
-	from := max(skip, size-tailSize)
-	if from >= size {
-		return nil, false
-	}
-	buf := make([]byte, size-from)
-	n, _ := f.ReadAt(buf, from)
-	buf = buf[:n]
-	if from > skip {
-		// Drop the partial line the window starts in.
-		if i := bytes.IndexByte(buf, '\n'); i >= 0 {
-			buf = buf[i+1:]
+// readTail returns the last whole record of f after the header line
+// (whose length is skip), nil when there is none; torn says the file
+// does not end with a whole record (then the record before the torn line
+// is returned). It reads a small window of the end, doubled until it
+// holds the whole record.
+func readTail(f *os.File, size, skip int64) (last *record, torn bool) {
+	for win := int64(tailSize); ; win *= 2 {
+		from := max(skip, size-win)
+		if from >= size {
+			return nil, false
 		}
-	}
-	if len(buf) > 0 && buf[len(buf)-1] != '\n' {
-		torn = true
-	}
-	for line := range bytes.SplitSeq(buf, []byte{'\n'}) {
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
+		buf := make([]byte, size-from)
+		n, _ := f.ReadAt(buf, from)
+		buf = buf[:n]
+		torn = len(buf) > 0 && buf[len(buf)-1] != '\n'
+		body := bytes.TrimRight(buf, "\n")
+		if torn {
+			// The torn line goes; the record before it is the last.
+			i := bytes.LastIndexByte(body, '\n')
+			if i < 0 {
+				if from == skip {
+					return nil, true
+				}
+				continue
+			}
+			body = body[:i]
+		}
+		i := bytes.LastIndexByte(body, '\n')
+		if i < 0 && from > skip && win < tailMax {
+			continue // the window starts inside the last record
 		}
 		r := &record{}
-		if json.Unmarshal(line, r) == nil {
-			recs = append(recs, r)
+		if json.Unmarshal(body[i+1:], r) != nil {
+			return nil, torn
 		}
+		return r, torn
 	}
-	return recs, torn
 }
 
 // oldStatus judges a journal of an earlier gxl (no exit records) by its
@@ -393,7 +409,7 @@ func ReadRun(root, id string, now time.Time) (*RunDetail, error) {
 	if d.Status.Resumable() {
 		d.Resume = "gxl run --resume " + id
 		for _, s := range d.Header.SecretSets {
-			d.Resume += " --set " + s + "=…"
+			d.Resume += " --set " + s + "=..."
 		}
 	}
 	return d, nil
