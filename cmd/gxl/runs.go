@@ -92,12 +92,16 @@ func newRunsListCmd(s *streams) *cobra.Command {
 // printRuns writes the runs as a table; the last column is the failed
 // step of a failed run, or what is wrong with a corrupt journal.
 func printRuns(w io.Writer, runs []runtime.RunInfo) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSTATUS\tSTARTED\tDURATION\tFLOWS\tFAILED STEP")
 	for _, r := range runs {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Status, fmtTime(r.Started), fmtDuration(r), dash(strings.Join(r.Flows, ",")), runNote(r))
 	}
 	tw.Flush()
+	for line := range strings.Lines(b.String()) {
+		fmt.Fprintln(w, strings.TrimRight(line, " \n"))
+	}
 }
 
 func runNote(r runtime.RunInfo) string {
