@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -45,6 +46,8 @@ type config struct {
 	secretsFile    string
 	registry       *builtin.Registry
 	resumeChanged  bool
+	keepRuns       time.Duration
+	now            func() time.Time
 }
 
 // WithDir sets the working directory of runs (default: the process's).
@@ -133,12 +136,15 @@ type Engine struct {
 // New makes an Engine. Bad options (an unparsable mirror, jobs below 1)
 // are errors.
 func New(opts ...Option) (*Engine, error) {
-	c := config{jobs: 4}
+	c := config{jobs: 4, keepRuns: DefaultRunRetention}
 	for _, o := range opts {
 		o(&c)
 	}
 	if c.jobs < 1 {
 		return nil, fmt.Errorf("jobs must be at least 1")
+	}
+	if c.keepRuns < 0 {
+		return nil, fmt.Errorf("the run retention cannot be negative")
 	}
 	if c.dir == "" {
 		c.dir, _ = os.Getwd()
@@ -451,12 +457,15 @@ func (r *Run) Runner() *runtime.Runner {
 	return r.runner
 }
 
-// Start runs the flows and closes the journal.
+// Start runs the flows, records how the run ended (the journal's exit
+// record) and closes the journal.
 func (r *Run) Start(ctx context.Context) error {
 	if r.Journal != nil {
 		defer r.Journal.Close()
 	}
-	return r.Runner().Run(ctx, r.Envs, r.Flows)
+	err := r.Runner().Run(ctx, r.Envs, r.Flows)
+	r.Journal.Exit(err)
+	return err
 }
 
 // NewRun prepares a run of flows of p (which must be OK): a new journal
@@ -485,6 +494,7 @@ func (e *Engine) NewRun(p *Program, flows []string) (*Run, error) {
 		h.Sets[k] = v
 	}
 	sort.Strings(h.SecretSets)
+	e.retain(e.journalRoot())
 	j, err := runtime.CreateJournal(e.journalRoot(), h)
 	if err != nil {
 		return nil, fmt.Errorf("cannot create the run journal: %w", err)

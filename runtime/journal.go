@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gxl-dev/gxl/core/diag"
 )
 
 // Header records what a run was asked to do, so --resume can repeat it.
@@ -30,7 +33,14 @@ type Header struct {
 	CmdArg     string            `json:"cmd_arg,omitempty"`
 	Dir        string            `json:"dir"`
 	Started    time.Time         `json:"started"`
+	// Format is 1 for journals that end with an exit record and hold
+	// their run's lock while it runs (see RunInfo); 0 (absent) for
+	// journals of earlier gxl versions.
+	Format int `json:"format,omitempty"`
 }
+
+// journalFormat is the Format of the journals this gxl writes.
+const journalFormat = 1
 
 // record is one journal line. Statements are named by their address (see
 // exec.address): a path of plan steps, statement indexes, branches, loop
@@ -52,10 +62,14 @@ type record struct {
 	OK  bool            `json:"ok,omitempty"`
 	N   int             `json:"n,omitempty"`
 	// Path and Hash: a file the run loaded (load records).
-	Path   string    `json:"path,omitempty"`
-	Hash   string    `json:"hash,omitempty"`
-	Header *Header   `json:"header,omitempty"`
-	Time   time.Time `json:"time"`
+	Path   string  `json:"path,omitempty"`
+	Hash   string  `json:"hash,omitempty"`
+	Header *Header `json:"header,omitempty"`
+	// Began is when a finished plan step (step records) began.
+	Began time.Time `json:"began,omitzero"`
+	// Diag is the failure of a failed run (exit records), as rendered.
+	Diag *diag.Diagnostic `json:"diag,omitempty"`
+	Time time.Time        `json:"time"`
 }
 
 // Journal is an append-only log of a run (.gxl/runs/<id>/journal): the
@@ -86,8 +100,15 @@ type record struct {
 //     so commands never wait for the disk; after a power loss the
 //     statements finished in that last interval may run again on resume.
 //
-// Run, resume, load, fail, undo, compensated and end records are synced
-// at once in both modes.
+// Run, resume, load, fail, undo, compensated, end and exit records are
+// synced at once in both modes.
+//
+// The last record of a run that ended is its exit record (Exit): whether
+// it succeeded, and its failure. While a process writes the journal it
+// holds the run's lock (the file lock beside it, an flock the kernel drops
+// when the process dies), so a journal without an exit record is of a run
+// still going when its lock is held, and of an interrupted one (killed,
+// machine lost) when it is not. `gxl runs` reads both (ListRuns).
 //
 // Secret values are never written: a statement whose result is secret
 // lists the variable in Sec, and resume runs that statement again to
@@ -114,8 +135,10 @@ type Journal struct {
 	timer  *time.Timer
 	closed bool
 	loaded map[string]string // path → hash recorded
-	ID     string
-	Path   string
+	// lock is the run's lock file, held until Close.
+	lock *os.File
+	ID   string
+	Path string
 }
 
 // SyncInterval bounds how long a finished effect's record waits for fsync
@@ -138,20 +161,27 @@ func NewRunID() string {
 	return time.Now().UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b)
 }
 
-// CreateJournal starts a journal for a new run and marks it as the last run.
+// CreateJournal starts a journal for a new run, holding its lock, and
+// marks it as the last run.
 func CreateJournal(root string, h Header) (*Journal, error) {
 	id := NewRunID()
 	dir := filepath.Join(RunsDir(root), id)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	p := filepath.Join(dir, "journal")
-	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND|os.O_EXCL, 0o600)
+	lock, err := takeLock(dir, id)
 	if err != nil {
 		return nil, err
 	}
-	j := &Journal{f: f, ID: id, Path: p, compactAt: compactMin, loaded: map[string]string{}, always: alwaysSync()}
+	p := filepath.Join(dir, "journal")
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND|os.O_EXCL, 0o600)
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
+	j := &Journal{f: f, ID: id, Path: p, lock: lock, compactAt: compactMin, loaded: map[string]string{}, always: alwaysSync()}
 	h.Started = time.Now().UTC()
+	h.Format = journalFormat
 	j.write(record{Ev: "run", Header: &h}, now)
 	if err := writeLast(root, id); err != nil {
 		return nil, err
@@ -160,22 +190,31 @@ func CreateJournal(root string, h Header) (*Journal, error) {
 }
 
 // OpenJournal appends to an existing run's journal (resume), after
-// compacting it.
+// compacting it (which drops the exit record of its previous attempt). A
+// run whose lock another process holds is a *RunningError.
 func OpenJournal(root, id string) (*Journal, error) {
-	p := filepath.Join(RunsDir(root), id, "journal")
+	dir := filepath.Join(RunsDir(root), id)
+	p := filepath.Join(dir, "journal")
+	lock, err := takeLock(dir, id)
+	if err != nil {
+		return nil, err
+	}
 	if err := compactFile(p); err != nil {
+		lock.Close()
 		return nil, err
 	}
 	f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
+		lock.Close()
 		return nil, err
 	}
 	st, err := f.Stat()
 	if err != nil {
 		f.Close()
+		lock.Close()
 		return nil, err
 	}
-	j := &Journal{f: f, ID: id, Path: p, size: st.Size(), durable: st.Size(), loaded: map[string]string{}, always: alwaysSync()}
+	j := &Journal{f: f, ID: id, Path: p, lock: lock, size: st.Size(), durable: st.Size(), loaded: map[string]string{}, always: alwaysSync()}
 	j.compactAt = max(compactMin, 2*j.size)
 	j.write(record{Ev: "resume"}, now)
 	return j, nil
@@ -190,17 +229,97 @@ func writeLast(root, id string) error {
 	return os.Rename(tmp, p)
 }
 
-// ResolveRunID turns "last" (or an id prefix) into a run id.
+// lockName is the run's lock file, beside its journal; it holds the pid
+// of the process that took it last.
+const lockName = "lock"
+
+// takeLock takes the lock of the run in dir, waiting a moment for a
+// reader's probe (lockHeld) to let go; held by another process, it is a
+// *RunningError.
+func takeLock(dir, id string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, lockName), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	for try := 0; ; try++ {
+		held, err := lockFile(f)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("run %s: lock: %w", id, err)
+		}
+		if !held {
+			break
+		}
+		if try == 20 {
+			f.Close()
+			return nil, &RunningError{ID: id, PID: readPID(filepath.Join(dir, lockName))}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	f.Truncate(0)
+	f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	return f, nil
+}
+
+func readPID(p string) int {
+	b, _ := os.ReadFile(p)
+	n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return n
+}
+
+// RunningError is a run another live process is running (its lock is
+// held): it can be neither resumed nor pruned.
+type RunningError struct {
+	ID  string
+	PID int
+}
+
+func (e *RunningError) Error() string {
+	if e.PID > 0 {
+		return fmt.Sprintf("run %s is running (process %d holds its lock)", e.ID, e.PID)
+	}
+	return fmt.Sprintf("run %s is running (another process holds its lock)", e.ID)
+}
+
+// AmbiguousRunError is an id prefix that more than one run starts with.
+type AmbiguousRunError struct {
+	Prefix     string
+	Candidates []string // sorted
+}
+
+func (e *AmbiguousRunError) Error() string {
+	return fmt.Sprintf("run id %q is ambiguous: %d runs start with it: %s", e.Prefix, len(e.Candidates), strings.Join(e.Candidates, ", "))
+}
+
+// NoRunError is an id no run has (nor starts with).
+type NoRunError struct{ ID, Dir string }
+
+func (e *NoRunError) Error() string {
+	if e.ID == "last" {
+		return fmt.Sprintf("no previous run under %s", e.Dir)
+	}
+	return fmt.Sprintf("run %q not found under %s", e.ID, e.Dir)
+}
+
+// ResolveRunID turns "last" (or a unique prefix of an id) into a run id;
+// a prefix of several ids is an *AmbiguousRunError listing them, an
+// unknown one a *NoRunError.
 func ResolveRunID(root, id string) (string, error) {
 	if id == "last" || id == "" {
 		b, err := os.ReadFile(filepath.Join(RunsDir(root), "last"))
-		if err != nil {
-			return "", fmt.Errorf("no previous run under %s", RunsDir(root))
+		last := strings.TrimSpace(string(b))
+		if err != nil || last == "" {
+			return "", &NoRunError{ID: "last", Dir: RunsDir(root)}
 		}
-		return strings.TrimSpace(string(b)), nil
+		if _, err := os.Stat(filepath.Join(RunsDir(root), last)); err != nil {
+			return "", &NoRunError{ID: "last", Dir: RunsDir(root)}
+		}
+		return last, nil
 	}
-	if _, err := os.Stat(filepath.Join(RunsDir(root), id, "journal")); err == nil {
-		return id, nil
+	if !strings.ContainsAny(id, `/\`) && id != "." && id != ".." {
+		if st, err := os.Stat(filepath.Join(RunsDir(root), id)); err == nil && st.IsDir() {
+			return id, nil
+		}
 	}
 	entries, _ := os.ReadDir(RunsDir(root))
 	var match []string
@@ -209,10 +328,14 @@ func ResolveRunID(root, id string) (string, error) {
 			match = append(match, e.Name())
 		}
 	}
-	if len(match) == 1 {
+	switch len(match) {
+	case 1:
 		return match[0], nil
+	case 0:
+		return "", &NoRunError{ID: id, Dir: RunsDir(root)}
 	}
-	return "", fmt.Errorf("run %q not found under %s", id, RunsDir(root))
+	sort.Strings(match)
+	return "", &AmbiguousRunError{Prefix: id, Candidates: match}
 }
 
 // Close syncs pending records and closes the file.
@@ -229,6 +352,9 @@ func (j *Journal) Close() error {
 	j.closed = true
 	if cerr := j.f.Close(); err == nil {
 		err = cerr
+	}
+	if j.lock != nil {
+		j.lock.Close() // drops the flock
 	}
 	return err
 }
@@ -396,6 +522,35 @@ func (j *Journal) end(top string, ok bool) {
 	j.write(record{Ev: "end", A: top, OK: ok}, now)
 }
 
+// step records a plan step (a flow, an env, a module's properties) that
+// finished, with when it began (`gxl runs show`).
+func (j *Journal) step(addr, name string, began time.Time) {
+	j.write(record{Ev: "step", A: addr, Name: name, Began: began.UTC()}, lazy)
+}
+
+// Exit records how the run ended, as its last record: ok when err is nil;
+// otherwise the failure — a step's as its diagnostic (its message already
+// masked, as the run printed it), with the flow and position of the
+// failed statement. The front end calls it once the run returns.
+func (j *Journal) Exit(err error) {
+	if j == nil {
+		return
+	}
+	r := record{Ev: "exit", OK: err == nil}
+	var se *StepError
+	switch {
+	case errors.As(err, &se):
+		d := se.Diagnostic()
+		r.Diag, r.Err, r.Name = &d, d.Summary, se.flow()
+		if d.Span.IsValid() {
+			r.At = d.Span.Start.String()
+		}
+	case err != nil:
+		r.Err = err.Error()
+	}
+	j.write(r, now)
+}
+
 // ResumeState is what a journal says about an earlier run.
 type ResumeState struct {
 	ID     string
@@ -467,22 +622,31 @@ func ReadJournal(root, id string) (*ResumeState, error) {
 }
 
 func readRecords(p string) ([]*record, error) {
+	out, _, err := readRecordsCounting(p)
+	return out, err
+}
+
+// readRecordsCounting reads a journal's records and counts the lines that
+// are not records (a torn last line, damage).
+func readRecordsCounting(p string) ([]*record, int, error) {
 	f, err := os.Open(p)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer f.Close()
 	var out []*record
+	bad := 0
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<30)
 	for sc.Scan() {
 		r := &record{}
 		if err := json.Unmarshal(sc.Bytes(), r); err != nil {
-			continue // torn record
+			bad++ // torn record
+			continue
 		}
 		out = append(out, r)
 	}
-	return out, sc.Err()
+	return out, bad, sc.Err()
 }
 
 // FileChange is a file of the program that differs from the run's.
@@ -627,9 +791,10 @@ func isStepComponent(c string) bool {
 }
 
 // compactFile rewrites a journal keeping only what a resume uses: the
-// header, the newest hash of each file, and of the statements the newest
-// live finish record; attempt, compensation, undo and end records are kept
-// (they are small). The new file replaces the old one atomically.
+// header, the newest hash of each file, and of the statements and plan
+// steps the newest live finish record; attempt, compensation, undo and end
+// records are kept (they are small). The exit record goes: compaction runs
+// when a resume begins, and the resumed run writes its own. The new file replaces the old one atomically.
 func compactFile(p string) error {
 	recs, err := readRecords(p)
 	if err != nil {
@@ -648,8 +813,8 @@ func compactFile(p string) error {
 	lastLoad := map[string]int{}
 	for i, r := range recs {
 		switch r.Ev {
-		case "done":
-			lastDone[r.A] = i
+		case "done", "step":
+			lastDone[r.Ev+" "+r.A] = i
 		case "load":
 			lastLoad[r.Path] = i
 		}
@@ -657,10 +822,10 @@ func compactFile(p string) error {
 	var buf bytes.Buffer
 	for i, r := range recs {
 		switch r.Ev {
-		case "resume", "fail", "start", "finish", "undo-push", "undone":
+		case "resume", "fail", "start", "finish", "undo-push", "undone", "exit":
 			continue
-		case "done":
-			if lastDone[r.A] != i || !rs.live(r.A) {
+		case "done", "step":
+			if lastDone[r.Ev+" "+r.A] != i || !rs.live(r.A) {
 				continue
 			}
 		case "load":

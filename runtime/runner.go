@@ -164,6 +164,22 @@ func (e *StepError) Diagnostic() diag.Diagnostic {
 	return d
 }
 
+// flow names the innermost flow of the stack (a frame that is not a fn,
+// activity or env), for a run's summary: the flow whose step failed.
+func (e *StepError) flow() string {
+	for i := len(e.Frames) - 1; i >= 0; i-- {
+		if n := e.Frames[i].Name; !strings.Contains(n, " ") {
+			return n
+		}
+	}
+	for i := len(e.Stack) - 1; i >= 0; i-- {
+		if n := e.Stack[i]; !strings.Contains(n, " ") {
+			return n
+		}
+	}
+	return ""
+}
+
 // StackString renders the flow stack, outermost first, with the position
 // of each call: main.all → main.deploy → fn lib.apply (called at work.gxl:7:9).
 func (e *StepError) StackString() string {
@@ -476,6 +492,9 @@ func (x *exec) runPlan(plan *Plan) error {
 			}
 			j.end(x.topAddr, false)
 			return err
+		}
+		if j != nil && st.Kind == StepFlow {
+			j.step(x.topAddr+"/s"+strconv.Itoa(i), st.Name(), began)
 		}
 	}
 	j.end(x.topAddr, true)

@@ -44,6 +44,7 @@ type runFlags struct {
 	debug         bool
 	breaks        []string
 	jobs          int
+	keepRuns      string
 }
 
 func (f *runFlags) bind(cmd *cobra.Command, withRun bool) {
@@ -64,6 +65,7 @@ func (f *runFlags) bind(cmd *cobra.Command, withRun bool) {
 		fl.IntVarP(&f.jobs, "jobs", "j", 4, "modules a system stage runs at once")
 		fl.BoolVar(&f.debug, "debug", false, "open the debugger prompt on the first failing step (and at --break points)")
 		fl.StringArrayVar(&f.breaks, "break", nil, "stop in the debugger at a flow or FILE:LINE (repeatable; implies --debug)")
+		fl.StringVar(&f.keepRuns, "keep-runs", "", "remove successful runs older than AGE when the run starts (default 14d, or GXL_KEEP_RUNS; 0 keeps all)")
 	}
 }
 
@@ -89,6 +91,23 @@ func (f *runFlags) splitArgs(cmd *cobra.Command, args []string) (file string, fl
 		}
 	}
 	return file, flows, cmdArg
+}
+
+// retention is the run retention of --keep-runs, else GXL_KEEP_RUNS,
+// else the engine's default.
+func (f *runFlags) retention(cmd *cobra.Command) ([]engine.Option, error) {
+	v, from := f.keepRuns, "--keep-runs"
+	if !cmd.Flags().Changed("keep-runs") {
+		v, from = os.Getenv("GXL_KEEP_RUNS"), "GXL_KEEP_RUNS"
+		if v == "" {
+			return nil, nil
+		}
+	}
+	d, err := engine.ParseAge(v)
+	if err != nil {
+		return nil, failf(exitUsage, "%s: %v", from, err)
+	}
+	return []engine.Option{engine.WithRunRetention(d)}, nil
 }
 
 func (f *runFlags) envList() []string {
@@ -200,7 +219,12 @@ killed run: finished statements are skipped, the interrupted one runs again.`,
 			if f.jobs < 1 {
 				return failf(exitUsage, "--jobs must be at least 1")
 			}
-			opts := append(f.fetch.options(),
+			retention, err := f.retention(cmd)
+			if err != nil {
+				return err
+			}
+			opts := append(f.fetch.options(), retention...)
+			opts = append(opts,
 				engine.WithStdout(s.out), engine.WithStderr(s.err), engine.WithStdin(s.in), engine.WithLogger(log),
 				engine.WithSets(rawSets), engine.WithEnvs(f.envList()...), engine.WithJobs(f.jobs),
 				engine.WithModUp(f.modUp), engine.WithDryRun(f.dryrun), engine.WithQuiet(quiet), engine.WithCmdArg(cmdArg), engine.WithResumeChanged(f.resumeChanged))

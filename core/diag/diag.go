@@ -114,6 +114,22 @@ func (s Severity) String() string {
 // MarshalText makes severities appear as words in JSON.
 func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
+// UnmarshalText reads a severity written by MarshalText (a diagnostic kept
+// in a run journal).
+func (s *Severity) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "error":
+		*s = Error
+	case "warning":
+		*s = Warning
+	case "note":
+		*s = Note
+	default:
+		return fmt.Errorf("unknown severity %q", b)
+	}
+	return nil
+}
+
 // Related is a secondary location attached to a diagnostic ("first defined here").
 type Related struct {
 	Span    Span   `json:"span"`

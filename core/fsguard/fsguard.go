@@ -97,7 +97,8 @@ type Refused struct {
 	Target string // as given
 	Path   string // absolute, symlinks resolved
 	Root   Root   // the folder it would destroy
-	// Rel is "is", "is an ancestor of" or "is inside".
+	// Rel is "is", "is an ancestor of", "is inside", or "is not" (an
+	// entry RemoveEntry refuses: not one real entry of its folder).
 	Rel string
 }
 
@@ -110,6 +111,8 @@ func (e *Refused) Error() string {
 		where += " (" + e.Path + ")"
 	}
 	switch e.Rel {
+	case "is not":
+		return fmt.Sprintf("%q is not %s: refused, nothing was changed", e.Target, e.Root.What)
 	case "is":
 		return fmt.Sprintf("%s is %s: refused, nothing was changed", where, e.Root.What)
 	case "is inside":
@@ -250,4 +253,43 @@ func Replace(src, dst string, rs Roots) error {
 		return os.RemoveAll(old)
 	}
 	return nil
+}
+
+// RemoveEntry removes name, one entry directly inside the folder parent,
+// after Check of parent/name against rs, where a protection of parent's
+// inside (the run journals, Root.Inside) does not count: it is the one way
+// to remove a single run's folder from .gxl/runs, which Check otherwise
+// refuses as a whole. Everything else still holds: name is one path
+// element (no separator, not "." or ".."), the entry must not be a
+// symbolic link (it is never followed), and parent itself, its ancestors
+// and every other protected folder stay refused.
+func RemoveEntry(parent, name string, rs Roots) error {
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, `/\`) {
+		return &Refused{Target: name, Path: name, Root: Root{Path: parent, What: "one entry of " + parent}, Rel: "is not"}
+	}
+	parent, err := filepath.Abs(parent)
+	if err != nil {
+		return err
+	}
+	target := filepath.Join(parent, name)
+	fi, err := os.Lstat(target)
+	if err != nil {
+		return err
+	}
+	if fi.Mode()&os.ModeSymlink != 0 {
+		return &Refused{Target: target, Path: target, Root: Root{Path: parent, What: "a real entry of " + parent}, Rel: "is not"}
+	}
+	realParent := Resolve(parent)
+	kept := make(Roots, 0, len(rs))
+	for _, r := range rs {
+		if r.Inside && (r.Path == parent || Resolve(r.Path) == realParent) {
+			r.Inside = false
+		}
+		kept = append(kept, r)
+	}
+	p, err := Check(target, kept)
+	if err != nil {
+		return err
+	}
+	return os.RemoveAll(p)
 }

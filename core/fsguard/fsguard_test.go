@@ -148,3 +148,59 @@ func TestRemoveAllAndReplace(t *testing.T) {
 		t.Error("working directory changed by a refused Replace")
 	}
 }
+
+// TestRemoveEntry: one run's folder can be removed from the journals,
+// nothing else: not the journals folder, not an entry named with a path,
+// not a symbolic link, not a folder holding the working directory.
+func TestRemoveEntry(t *testing.T) {
+	_, _, prj, wd := layout(t)
+	runs := filepath.Join(prj, ".gxl", "runs")
+	os.MkdirAll(filepath.Join(runs, "r2", "sub"), 0o755)
+	os.MkdirAll(filepath.Join(runs, "r5", "sub"), 0o755)
+	os.MkdirAll(filepath.Join(prj, "outside"), 0o755)
+	os.Symlink(filepath.Join(prj, "outside"), filepath.Join(runs, "link"))
+	os.MkdirAll(filepath.Join(runs, "r3", "wd"), 0o755)
+	rs := append(Roots{}.Add(filepath.Join(runs, "r3", "wd"), "the working directory"), Project(wd, "the project folder")...)
+	cases := []struct {
+		name, entry string
+		allowed     bool
+		gone        string // what must be gone (allowed) or kept (refused)
+	}{
+		{"a run", "r1", true, filepath.Join(runs, "r1")},
+		{"a run with content", "r2", true, filepath.Join(runs, "r2")},
+		{"dot", ".", false, runs},
+		{"dotdot", "..", false, filepath.Join(prj, ".gxl")},
+		{"empty", "", false, runs},
+		{"a path", "r5/sub", false, filepath.Join(runs, "r5", "sub")},
+		{"an escape", "../../data", false, filepath.Join(prj, "data")},
+		{"a symlink", "link", false, filepath.Join(prj, "outside")},
+		{"holding the working directory", "r3", false, filepath.Join(runs, "r3", "wd")},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := RemoveEntry(runs, c.entry, rs)
+			_, statErr := os.Stat(c.gone)
+			if c.allowed {
+				if err != nil || statErr == nil {
+					t.Fatalf("RemoveEntry(%q) = %v, still there: %v", c.entry, err, statErr == nil)
+				}
+				return
+			}
+			var r *Refused
+			if !errors.As(err, &r) {
+				t.Fatalf("RemoveEntry(%q) = %v, want refused", c.entry, err)
+			}
+			if statErr != nil {
+				t.Fatalf("RemoveEntry(%q) refused but %s is gone", c.entry, c.gone)
+			}
+			if !strings.Contains(err.Error(), "refused, nothing was changed") {
+				t.Errorf("message %q", err)
+			}
+		})
+	}
+	// Check alone still refuses a run's folder.
+	os.MkdirAll(filepath.Join(runs, "r4"), 0o755)
+	if _, err := Check(filepath.Join(runs, "r4"), rs); err == nil {
+		t.Fatal("Check lets a journal be removed")
+	}
+}

@@ -1,0 +1,554 @@
+package runtime
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gxl-dev/gxl/core/diag"
+	"github.com/gxl-dev/gxl/core/fsguard"
+)
+
+// RunStatus is what a run's journal and lock say of it.
+type RunStatus string
+
+// The statuses of a run (see ReadRunInfo).
+const (
+	// RunSucceeded: its exit record says every flow finished.
+	RunSucceeded RunStatus = "succeeded"
+	// RunFailed: its exit record carries the failure.
+	RunFailed RunStatus = "failed"
+	// RunInterrupted: no exit record and no live process holds its lock
+	// (killed, machine lost); it can be resumed.
+	RunInterrupted RunStatus = "interrupted"
+	// RunRunning: a live process holds its lock.
+	RunRunning RunStatus = "running"
+	// RunCorrupt: no journal, or one without a run header.
+	RunCorrupt RunStatus = "corrupt"
+)
+
+// Resumable says whether `gxl run --resume` can continue a run of this
+// status.
+func (s RunStatus) Resumable() bool { return s == RunFailed || s == RunInterrupted }
+
+// RunFailure is the failed step of a failed run.
+type RunFailure struct {
+	Flow  string `json:"flow,omitempty"` // the innermost flow, main.deploy
+	At    string `json:"at,omitempty"`   // file:line:col of the statement
+	Error string `json:"error"`          // the first line of the message
+	// Diag is the failure as the run rendered it (masked), when the
+	// journal has it.
+	Diag *diag.Diagnostic `json:"diagnostic,omitempty"`
+}
+
+// RunInfo is one run of .gxl/runs, as `gxl runs list` shows it.
+type RunInfo struct {
+	ID      string    `json:"id"`
+	Status  RunStatus `json:"status"`
+	Started time.Time `json:"started,omitzero"`
+	// Ended is the time of the exit record, or of the last record of an
+	// interrupted run; zero while it runs.
+	Ended time.Time `json:"ended,omitzero"`
+	// Duration is Ended (or now, while it runs) less Started.
+	Duration time.Duration `json:"-"`
+	Seconds  float64       `json:"duration_seconds"`
+	File     string        `json:"file,omitempty"`
+	Envs     []string      `json:"envs,omitempty"`
+	Flows    []string      `json:"flows,omitempty"`
+	Failure  *RunFailure   `json:"failure,omitempty"`
+	// PID is the process running it (RunRunning).
+	PID int `json:"pid,omitempty"`
+	// Problem says why a journal is corrupt, or that a readable one ends
+	// in a torn record.
+	Problem string `json:"problem,omitempty"`
+	// Path is the run's folder.
+	Path string `json:"path"`
+
+	header *Header
+	// when orders runs: the start, else the id's time, else the folder's
+	// modification time.
+	when time.Time
+}
+
+// tailSize is how much of a journal's end ReadRunInfo reads first for the
+// exit record (the last line); a longer last line is read in windows
+// that double, up to tailMax.
+const (
+	tailSize = 1 << 10
+	tailMax  = 1 << 20
+)
+
+// idTime is the start time a run id carries (NewRunID), to the second.
+func idTime(id string) (time.Time, bool) {
+	if len(id) < 15 {
+		return time.Time{}, false
+	}
+	t, err := time.Parse("20060102-150405", id[:15])
+	return t, err == nil
+}
+
+// ReadRunInfo reads what `gxl runs list` shows of run id: the header (the
+// first line), the exit record (the last line) and the lock. A journal of
+// an earlier gxl (Header.Format 0, no exit record) is read whole and
+// judged by its end records. It never fails: a journal that cannot be read
+// is RunCorrupt with the Problem.
+func ReadRunInfo(root, id string, now time.Time) RunInfo {
+	dir := filepath.Join(RunsDir(root), id)
+	ri := RunInfo{ID: id, Path: dir}
+	if t, ok := idTime(id); ok {
+		ri.when = t
+	} else if st, err := os.Stat(dir); err == nil {
+		ri.when = st.ModTime()
+	}
+	// The lock is probed only when the journal does not say how the run
+	// ended (most journals do: the probe costs four system calls).
+	probe := func() bool {
+		lf, err := os.Open(filepath.Join(dir, lockName))
+		if err != nil {
+			return false
+		}
+		defer lf.Close()
+		if lockHeld(lf) {
+			ri.PID = readPID(filepath.Join(dir, lockName))
+			return true
+		}
+		return false
+	}
+	corrupt := func(why string) RunInfo {
+		ri.Status, ri.Problem = RunCorrupt, why
+		if probe() {
+			ri.Status, ri.Problem = RunRunning, ""
+		}
+		return ri
+	}
+	f, err := os.Open(filepath.Join(dir, "journal"))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return corrupt("no journal in the run's folder")
+		}
+		return corrupt(err.Error())
+	}
+	defer f.Close()
+	first, err := bufio.NewReaderSize(f, 4<<10).ReadBytes('\n')
+	if err != nil && err != io.EOF {
+		return corrupt(err.Error())
+	}
+	var hr record
+	if json.Unmarshal(first, &hr) != nil || hr.Ev != "run" || hr.Header == nil {
+		if len(bytes.TrimSpace(first)) == 0 {
+			return corrupt("the journal is empty")
+		}
+		return corrupt("not a gxl journal: its first record is not a run header")
+	}
+	h := hr.Header
+	ri.header = h
+	ri.Started, ri.File, ri.Envs, ri.Flows = h.Started, h.File, h.Envs, h.Flows
+	ri.when = h.Started
+	st, err := f.Stat()
+	if err != nil {
+		return corrupt(err.Error())
+	}
+	tail, torn := readTail(f, st.Size(), int64(len(first)))
+	if torn {
+		ri.Problem = "its last record is torn (the process died while writing it)"
+	}
+	last := hr.Time
+	var exit *record
+	if tail != nil {
+		last = tail.Time
+		if tail.Ev == "exit" {
+			exit = tail
+		}
+	}
+	switch {
+	case exit != nil:
+		ri.Ended = exit.Time
+		if exit.OK {
+			ri.Status = RunSucceeded
+		} else {
+			ri.Status = RunFailed
+			ri.Failure = &RunFailure{Flow: exit.Name, At: exit.At, Error: firstLine(exit.Err), Diag: exit.Diag}
+		}
+	case probe():
+		ri.Status = RunRunning
+	case h.Format == 0:
+		ri.Status, ri.Failure = oldStatus(filepath.Join(dir, "journal"), h)
+		ri.Ended = last
+	default:
+		ri.Status, ri.Ended = RunInterrupted, last
+	}
+	end := ri.Ended
+	if ri.Status == RunRunning {
+		end = now
+	}
+	if !end.IsZero() && !ri.Started.IsZero() && end.After(ri.Started) {
+		ri.Duration = end.Sub(ri.Started)
+	}
+	ri.Seconds = ri.Duration.Seconds()
+	return ri
+}
+
+// readTail returns the last whole record of f after the header line
+// (whose length is skip), nil when there is none; torn says the file
+// does not end with a whole record (then the record before the torn line
+// is returned). It reads a small window of the end, doubled until it
+// holds the whole record.
+func readTail(f *os.File, size, skip int64) (last *record, torn bool) {
+	for win := int64(tailSize); ; win *= 2 {
+		from := max(skip, size-win)
+		if from >= size {
+			return nil, false
+		}
+		buf := make([]byte, size-from)
+		n, _ := f.ReadAt(buf, from)
+		buf = buf[:n]
+		torn = len(buf) > 0 && buf[len(buf)-1] != '\n'
+		body := bytes.TrimRight(buf, "\n")
+		if torn {
+			// The torn line goes; the record before it is the last.
+			i := bytes.LastIndexByte(body, '\n')
+			if i < 0 {
+				if from == skip {
+					return nil, true
+				}
+				continue
+			}
+			body = body[:i]
+		}
+		i := bytes.LastIndexByte(body, '\n')
+		if i < 0 && from > skip && win < tailMax {
+			continue // the window starts inside the last record
+		}
+		r := &record{}
+		if json.Unmarshal(body[i+1:], r) != nil {
+			return nil, torn
+		}
+		return r, torn
+	}
+}
+
+// oldStatus judges a journal of an earlier gxl (no exit records) by its
+// end records: every flow asked for ended well, or one ended badly.
+func oldStatus(p string, h *Header) (RunStatus, *RunFailure) {
+	recs, err := readRecords(p)
+	if err != nil {
+		return RunInterrupted, nil
+	}
+	ok := map[string]bool{}
+	var fail *record
+	failed := false
+	for _, r := range recs {
+		switch r.Ev {
+		case "resume":
+			failed, fail = false, nil
+		case "fail":
+			if fail == nil {
+				fail = r
+			}
+		case "end":
+			if strings.Contains(r.A, "/") {
+				continue
+			}
+			key, _ := splitGen(r.A)
+			ok[key] = r.OK
+			if !r.OK {
+				failed = true
+			}
+		}
+	}
+	if failed {
+		f := &RunFailure{Error: "(the journal of an earlier gxl keeps no failure)"}
+		if fail != nil {
+			f.At, f.Error = fail.At, firstLine(fail.Err)
+		}
+		return RunFailed, f
+	}
+	for i := range h.Flows {
+		if !ok[fmt.Sprintf("t%d", i)] {
+			return RunInterrupted, nil
+		}
+	}
+	return RunSucceeded, nil
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}
+
+// ListRuns reads every run under root's .gxl/runs, newest first (none
+// when the folder does not exist). Entries that are not folders (the
+// `last` pointer) are not runs.
+func ListRuns(root string, now time.Time) ([]RunInfo, error) {
+	return listRuns(root, now, nil)
+}
+
+// listRuns reads the runs whose folder name skip does not rule out.
+func listRuns(root string, now time.Time, skip func(id string) bool) ([]RunInfo, error) {
+	entries, err := os.ReadDir(RunsDir(root))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []RunInfo
+	for _, e := range entries {
+		if !e.IsDir() || skip != nil && skip(e.Name()) {
+			continue
+		}
+		out = append(out, ReadRunInfo(root, e.Name(), now))
+	}
+	sortRuns(out)
+	return out, nil
+}
+
+func sortRuns(rs []RunInfo) {
+	sort.SliceStable(rs, func(i, j int) bool {
+		if !rs[i].when.Equal(rs[j].when) {
+			return rs[i].when.After(rs[j].when)
+		}
+		return rs[i].ID > rs[j].ID
+	})
+}
+
+// RunEvent is one line of a run's history (`gxl runs show`).
+type RunEvent struct {
+	Time time.Time `json:"time"`
+	// Kind: statement (a journaled statement finished), flow (a plan
+	// step finished), failed, undo, compensated, resumed, exit.
+	Kind string `json:"kind"`
+	Addr string `json:"addr,omitempty"`
+	At   string `json:"at,omitempty"`
+	Name string `json:"name,omitempty"`
+	// Seconds is how long a flow step took.
+	Seconds float64 `json:"duration_seconds,omitempty"`
+	Error   string  `json:"error,omitempty"`
+	// Secret names the variables a statement set to secret values, which
+	// the journal never holds.
+	Secret []string `json:"secret,omitempty"`
+}
+
+// RunDetail is a run as `gxl runs show` shows it.
+type RunDetail struct {
+	RunInfo
+	Header *Header    `json:"header,omitempty"`
+	Events []RunEvent `json:"events"`
+	Unread int        `json:"unreadable_records,omitempty"`
+	// Resume is the command that continues the run, when it can be
+	// resumed; secret --set values must be given again.
+	Resume string `json:"resume,omitempty"`
+	// Changed are the program's files that changed since the run (a
+	// resume then needs --resume-changed).
+	Changed []FileChange `json:"changed,omitempty"`
+	loads   map[string]string
+}
+
+// ReadRun reads run id (a unique prefix, or "last") for `gxl runs show`.
+// The events are the journal's records in order; no variable value is
+// read out of it (secret ones are not in it at all).
+func ReadRun(root, id string, now time.Time) (*RunDetail, error) {
+	id, err := ResolveRunID(root, id)
+	if err != nil {
+		return nil, err
+	}
+	d := &RunDetail{RunInfo: ReadRunInfo(root, id, now), loads: map[string]string{}}
+	d.Header = d.RunInfo.header
+	if d.Header == nil {
+		return d, nil
+	}
+	recs, bad, err := readRecordsCounting(filepath.Join(d.Path, "journal"))
+	if err != nil {
+		return d, err
+	}
+	d.Unread = bad
+	for _, r := range recs {
+		ev := RunEvent{Time: r.Time, Addr: r.A, At: r.At, Name: r.Name}
+		switch r.Ev {
+		case "load":
+			d.loads[r.Path] = r.Hash
+			continue
+		case "done":
+			ev.Kind, ev.Secret = "statement", r.Sec
+		case "step":
+			ev.Kind = "flow"
+			if !r.Began.IsZero() {
+				ev.Seconds = r.Time.Sub(r.Began).Seconds()
+			}
+		case "fail":
+			// The message starts with the position and the flow stack.
+			msg := firstLine(r.Err)
+			if r.At != "" {
+				msg = strings.TrimPrefix(msg, r.At+": ")
+			}
+			ev.Kind, ev.Error = "failed", msg
+		case "undo":
+			ev.Kind, ev.Error = "undo", firstLine(r.Err)
+		case "compensated":
+			ev.Kind = "compensated"
+		case "resume":
+			ev.Kind = "resumed"
+		case "exit":
+			ev.Kind, ev.Error = "exit", firstLine(r.Err)
+		default:
+			continue
+		}
+		d.Events = append(d.Events, ev)
+	}
+	if rs, err := ReadJournal(root, id); err == nil {
+		d.Changed = rs.Changed()
+	}
+	if d.Status.Resumable() {
+		d.Resume = "gxl run --resume " + id
+		for _, s := range d.Header.SecretSets {
+			d.Resume += " --set " + s + "=..."
+		}
+	}
+	return d, nil
+}
+
+// Sources gives the run's files for rendering its failure: a relative
+// name is taken from the run's folder, and a file that changed since the
+// run is not shown (its lines would no longer be the ones that failed).
+func (d *RunDetail) Sources() diag.Sources { return runSources{d} }
+
+type runSources struct{ d *RunDetail }
+
+func (s runSources) Source(file string) []byte {
+	p := file
+	if !filepath.IsAbs(p) && s.d.Header != nil {
+		p = filepath.Join(s.d.Header.Dir, p)
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil
+	}
+	if h, ok := s.d.loads[p]; ok && h != hashBytes(b) {
+		return nil
+	}
+	return b
+}
+
+// PruneOptions say which runs PruneRuns removes.
+type PruneOptions struct {
+	// OlderThan: only runs that started longer ago than this (0: any).
+	OlderThan time.Duration
+	// Keep: the Keep newest of the runs prune may remove stay.
+	Keep int
+	// Failed: failed, interrupted and corrupt runs may go too; without it
+	// only succeeded runs do (the others may still be resumed or looked
+	// into).
+	Failed bool
+	// DryRun removes nothing: the result is what would go.
+	DryRun bool
+	// Now is the time ages are measured from.
+	Now time.Time
+	// Protect adds folders that must stay (fsguard) to fsguard.Base()
+	// and the project's.
+	Protect fsguard.Roots
+}
+
+// recentCorrupt: a corrupt entry this young may be a run being created
+// (its folder made, its journal not yet written); prune leaves it.
+const recentCorrupt = time.Minute
+
+// PruneRuns removes the runs under root that opt selects, never a running
+// one (a run's lock is taken before its folder goes), every removal
+// through fsguard.RemoveEntry, and returns them (under DryRun: what would
+// go). A removal that fails does not stop the others; the errors are
+// joined. When `last` named a removed run it goes too.
+func PruneRuns(root string, opt PruneOptions) ([]RunInfo, error) {
+	cutoff := opt.Now.Add(-opt.OlderThan)
+	var skip func(string) bool
+	if opt.Keep == 0 && opt.OlderThan > 0 {
+		// A run id carries its start (to the second, never later than
+		// it): a run whose id is not older than the cutoff is not read.
+		skip = func(id string) bool {
+			t, ok := idTime(id)
+			return ok && !t.Before(cutoff)
+		}
+	}
+	runs, err := listRuns(root, opt.Now, skip)
+	if err != nil {
+		return nil, err
+	}
+	var cands []RunInfo
+	for _, r := range runs {
+		switch r.Status {
+		case RunSucceeded:
+		case RunFailed, RunInterrupted:
+			if !opt.Failed {
+				continue
+			}
+		case RunCorrupt:
+			if !opt.Failed || opt.Now.Sub(r.when) < recentCorrupt {
+				continue
+			}
+		default:
+			continue
+		}
+		cands = append(cands, r)
+	}
+	if opt.Keep > 0 {
+		cands = cands[min(opt.Keep, len(cands)):]
+	}
+	var gone []RunInfo
+	for _, r := range cands {
+		if opt.OlderThan > 0 && !r.when.Before(cutoff) {
+			continue
+		}
+		gone = append(gone, r)
+	}
+	if opt.DryRun {
+		return gone, nil
+	}
+	dir := RunsDir(root)
+	roots := append(fsguard.Base(), fsguard.Project(root, "the project folder")...)
+	roots = append(roots, opt.Protect...)
+	var removed []RunInfo
+	var errs []error
+	ids := map[string]bool{}
+	for _, r := range gone {
+		if err := removeRun(dir, r.ID, roots); err != nil {
+			errs = append(errs, fmt.Errorf("run %s: %w", r.ID, err))
+			continue
+		}
+		removed = append(removed, r)
+		ids[r.ID] = true
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "last")); err == nil && ids[strings.TrimSpace(string(b))] {
+		if err := fsguard.RemoveEntry(dir, "last", roots); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return removed, errors.Join(errs...)
+}
+
+// removeRun removes one run's folder while holding its lock, so a run
+// that started (or resumed) since it was read is left alone.
+func removeRun(dir, id string, roots fsguard.Roots) error {
+	if lf, err := os.OpenFile(filepath.Join(dir, id, lockName), os.O_RDWR, 0); err == nil {
+		held, err := lockFile(lf)
+		if err != nil || held {
+			lf.Close()
+			if err == nil {
+				err = &RunningError{ID: id, PID: readPID(filepath.Join(dir, id, lockName))}
+			}
+			return err
+		}
+		if lockProbeWorks {
+			defer lf.Close()
+		} else {
+			lf.Close() // a file still open cannot be removed there
+		}
+	}
+	return fsguard.RemoveEntry(dir, id, roots)
+}
