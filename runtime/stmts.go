@@ -114,9 +114,9 @@ func (x *exec) journaled(owner *check.Module, s ast.Stmt) bool {
 		t := x.r.prog.ResolveCall(owner, n)
 		if t == nil {
 			b, ok := x.r.prog.Registry.Lookup(n.Target.String())
-			return !ok || !b.Pure
+			return !ok || !b.IsPure()
 		}
-		return t.Fn == nil && (t.Builtin == nil || !t.Builtin.Pure)
+		return t.Fn == nil && (t.Builtin == nil || !t.Builtin.IsPure())
 	}
 	return false
 }
@@ -391,7 +391,7 @@ func (x *exec) callBuiltin(b *builtin.Builtin, call *ast.Call) error {
 			return diag.Errorf(call.Span(), "missing-arg", "%s is missing required argument %s", b.Name, p.Name)
 		}
 	}
-	if !b.Pure {
+	if !b.IsPure() {
 		if err := x.effect(); err != nil {
 			return err
 		}

@@ -66,7 +66,7 @@ func Register(r *builtin.Registry) {
 	}
 	r.Add(&builtin.Builtin{
 		Name: "k8s.apply", Doc: "Server-side apply (field manager gxl) of manifests; reports created/configured/unchanged; optional prune by label.",
-		Where: builtin.InBlock, SetsVars: builtin.OutVar("K8S_APPLIED"),
+		Where: builtin.InBlock, Effect: builtin.Changes, SetsVars: builtin.OutVar("K8S_APPLIED"),
 		Params: with(append(source,
 			builtin.Param{Name: "prune", Type: types.Bool, Doc: "delete objects with the selector label that the manifests no longer contain"},
 			builtin.Param{Name: "selector", Type: types.String, Doc: "label selector for prune (required with prune)"},
@@ -75,36 +75,36 @@ func Register(r *builtin.Registry) {
 	})
 	r.Add(&builtin.Builtin{
 		Name: "k8s.diff", Doc: "Server-side dry-run apply: print and return the objects that would change.",
-		Where: builtin.InBlock, SetsVars: builtin.OutVar("K8S_DIFF"),
+		Where: builtin.InBlock, Effect: builtin.Reads, SetsVars: builtin.OutVar("K8S_DIFF"),
 		Params: with(append(source, builtin.Param{Name: "out", Type: types.String, Default: value.Str("K8S_DIFF"), Doc: "variable set to the list of changed objects"})...),
 		Run:    runDiff,
 	})
 	r.Add(&builtin.Builtin{
 		Name: "k8s.wait", Doc: "Wait for a Deployment/StatefulSet rollout, pod readiness or an arbitrary condition.",
-		Where: builtin.InBlock,
+		Where: builtin.InBlock, Effect: builtin.Reads,
 		Params: with(append(kindName, builtin.Param{Name: "for", Type: types.String, Default: value.Str("rollout"),
 			Doc: "rollout, ready, or condition=Type[=Status]"})...),
 		Run: runWait,
 	})
 	r.Add(&builtin.Builtin{
 		Name: "k8s.scale", Doc: "Set the replicas of a Deployment or StatefulSet (scale subresource).",
-		Where:  builtin.InBlock,
+		Where: builtin.InBlock, Effect: builtin.Changes,
 		Params: with(append(kindName, builtin.Param{Name: "replicas", Type: types.Int, Required: true, Doc: "desired replicas"})...),
 		Run:    runScale,
 	})
 	r.Add(&builtin.Builtin{
 		Name: "k8s.get", Doc: "Read an object into a variable.",
-		Where: builtin.InBlock, SetsVars: builtin.OutVar("K8S_OBJECT"),
+		Where: builtin.InBlock, Effect: builtin.Reads, SetsVars: builtin.OutVar("K8S_OBJECT"),
 		Params: with(append(kindName, builtin.Param{Name: "out", Type: types.String, Default: value.Str("K8S_OBJECT"), Doc: "variable to set"})...),
 		Run:    runGet,
 	})
 	r.Add(&builtin.Builtin{
 		Name: "k8s.delete", Doc: "Delete an object (missing objects are not an error).",
-		Where: builtin.InBlock, Params: with(kindName...), Run: runDelete,
+		Where: builtin.InBlock, Effect: builtin.Changes, Params: with(kindName...), Run: runDelete,
 	})
 	r.Add(&builtin.Builtin{
 		Name: "k8s.rollback", Doc: "Roll a Deployment back to its previous ReplicaSet revision (like kubectl rollout undo).",
-		Where: builtin.InBlock, Params: with(builtin.Param{Name: "name", Type: types.String, Required: true, Positional: true, Doc: "deployment name"}),
+		Where: builtin.InBlock, Effect: builtin.Changes, Params: with(builtin.Param{Name: "name", Type: types.String, Required: true, Positional: true, Doc: "deployment name"}),
 		Run: runRollback,
 	})
 }

@@ -45,7 +45,7 @@ const ModuleWorkflow = "workflows/operators.gxl"
 func Register(r *builtin.Registry) {
 	r.Add(&builtin.Builtin{
 		Name: "sys.fetch", Doc: "Fetch every enabled module of the system into sys/mods/<name> (git at its tag with a lock file, or a local path), in parallel.",
-		Where: builtin.InBlock,
+		Where: builtin.InBlock, Effect: builtin.Changes,
 		Params: []builtin.Param{
 			{Name: "jobs", Type: types.Int, Doc: "modules fetched at once (default: gxl run --jobs, else 4)"},
 			{Name: "cache", Type: types.String, Doc: "module cache folder (default: the user cache dir's gxl/modules)"},
@@ -55,7 +55,7 @@ func Register(r *builtin.Registry) {
 	})
 	r.Add(&builtin.Builtin{
 		Name: "sys.stage", Doc: "Run one stage flow of every enabled module: priority order, equal priorities in parallel, dependencies first; every module workflow is checked before any runs.",
-		Where: builtin.InBlock,
+		Where: builtin.InBlock, Effect: builtin.Runs,
 		Params: []builtin.Param{
 			{Name: "name", Type: types.String, Required: true, Positional: true, Doc: "the stage: the flow each module runs (setup, deploy, health_check, failover, ...)"},
 			{Name: "jobs", Type: types.Int, Doc: "modules run at once (default: gxl run --jobs, else 4)"},
@@ -69,8 +69,8 @@ func Register(r *builtin.Registry) {
 	})
 	r.Add(&builtin.Builtin{
 		Name: "sys.report", Doc: "Print the module × stage summary of this run (status and duration) and the root failure of each failed module.",
-		Where: builtin.InBlock,
-		Run:   runReport,
+		Where: builtin.InBlock, Effect: builtin.Pure,
+		Run: runReport,
 	})
 }
 
