@@ -322,6 +322,10 @@ type exec struct {
 	// logger is the run's logger, masked with the secrets of vars.
 	logger *zap.Logger
 
+	// plan is set when the exec previews (Runner.Preview) instead of
+	// running: it knows which variables get their values at run time.
+	plan *previewer
+
 	// The environment of commands, cached until the variables change.
 	envScope *Scope
 	envVer   uint64

@@ -114,6 +114,29 @@ type Builtin struct {
 	// Run executes the built-in. Arguments arrive interpolated and
 	// converted to the declared types, with defaults filled in.
 	Run func(c Ctx, a Args) error
+	// Diff, when set, tells what a call would change without changing
+	// anything (k8s.apply: a server-side dry run): gxl plan --diff calls
+	// it for every reachable call whose arguments are known.
+	Diff func(c Ctx, a Args) ([]Change, error)
+}
+
+// Change is one object a call would change, as its Diff reports it.
+type Change struct {
+	// Object names it: namespace/kind/name for Kubernetes objects.
+	Object string `json:"object"`
+	// Action is created, configured (with Fields) or unchanged.
+	Action string `json:"action"`
+	// Fields are the fields a configured object would change.
+	Fields []FieldChange `json:"fields,omitempty"`
+}
+
+// FieldChange is one field of a changed object: its path (spec.replicas,
+// data.key) and its value before and after, as JSON text ("" when absent;
+// "(sensitive)" for values never shown, such as a Secret's data).
+type FieldChange struct {
+	Path   string `json:"path"`
+	Before string `json:"before"`
+	After  string `json:"after"`
 }
 
 // Effect is what a built-in does outside gxl.
