@@ -424,16 +424,30 @@ func (e *Engine) Preview(ctx context.Context, p *Program, flows []string, diff b
 		return nil, fmt.Errorf("%s: the program has errors", p.File)
 	}
 	off := &fetch.Fetcher{Cache: e.fetcher.Cache, Mirrors: e.fetcher.Mirrors, Offline: true}
-	co := sysops.CheckOptions{Registry: p.Registry, ResolveGit: off.Checkout}
+	// Modules are checked as gxl check checks them: with what the system
+	// workflow may define (the preview does not know what a file read at
+	// run time sets).
+	co := sysops.CheckOptions{Registry: p.Registry, ResolveGit: off.Checkout, Known: map[string]types.Type{}}
 	if p.sys != nil {
 		co.Known = p.sys.Types()
 	}
+	names, open := p.Program.Defines()
+	for _, n := range names {
+		if _, ok := co.Known[n]; !ok {
+			co.Known[n] = types.Any
+		}
+	}
+	co.Open = open
 	dirOf := func(sys *system.System, m *system.Module) (string, string) {
 		lock, err := fetch.ReadLock(filepath.Join(sys.Root, "sys", "mod_list.lock"))
 		if err != nil {
 			lock = &fetch.Lock{}
 		}
-		return moduleDir(off, sys, m, lock)
+		dir, why := moduleDir(off, sys, m, lock)
+		if dir == "" && m.Addr.Repo != "" {
+			why = "module not fetched into sys/mods/" + m.Name + " nor in the module cache (gxl check, or the fetch stage, brings it)"
+		}
+		return dir, why
 	}
 	opt := e.RuntimeOptions(p)
 	opt.Stdout, opt.Stderr, opt.Stdin = io.Discard, io.Discard, strings.NewReader("")

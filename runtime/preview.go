@@ -249,7 +249,7 @@ func (x *exec) previewStep(st Step) PreviewStep {
 	ps := PreviewStep{Label: st.Label}
 	switch st.Kind {
 	case StepEnv:
-		ps.Kind, ps.Name, ps.At = "env", st.Env.Host.Name+"."+st.Env.Name, st.Env.Decl.Name.Span().Start.String()
+		ps.Kind, ps.Name, ps.At = "env", st.Env.Host.Name+"."+st.Env.Name, at(st.Env.Decl.Name.Span())
 		seq, err := x.assembleEnv(st.Env, map[*check.Env]bool{})
 		if err != nil {
 			ps.Statements = []PreviewStmt{{At: ps.At, Kind: "env", Note: x.mask(err.Error())}}
@@ -257,14 +257,14 @@ func (x *exec) previewStep(st Step) PreviewStep {
 		}
 		ps.Statements = x.previewExports(st.Env.Host, seq, "ENV_", "ENV")
 	case StepProps:
-		ps.Kind, ps.Name, ps.At = "props", st.Module.Name, st.Module.Decl.Name.Span().Start.String()
+		ps.Kind, ps.Name, ps.At = "props", st.Module.Name, at(st.Module.Decl.Name.Span())
 		seq := make([]ast.Stmt, len(st.Module.Props))
 		for i, p := range st.Module.Props {
 			seq[i] = p
 		}
 		ps.Statements = x.previewExports(st.Module, seq, strings.ToUpper(st.Module.Name)+"_", st.Module.Name)
 	default:
-		ps.Kind, ps.Name, ps.At = "flow", st.Flow.QualifiedName(), st.Flow.Decl.Name.Span().Start.String()
+		ps.Kind, ps.Name, ps.At = "flow", st.Flow.QualifiedName(), at(st.Flow.Decl.Name.Span())
 		if st.DryRunOf != nil {
 			ps.DryRunOf = st.DryRunOf.QualifiedName()
 		}
@@ -290,7 +290,7 @@ func (x *exec) previewExports(owner *check.Module, seq []ast.Stmt, prefix, obj s
 			out = append(out, x.previewStmts(owner, []ast.Stmt{s})...)
 			continue
 		}
-		ps := PreviewStmt{At: a.Span().Start.String(), Kind: "assign", Name: prefix + a.Key.Name}
+		ps := PreviewStmt{At: at(a.Span()), Kind: "assign", Name: prefix + a.Key.Name}
 		disp, v, unknown := x.previewValue(a.Value, false)
 		ps.Value, ps.Known, ps.Unknown = disp, len(unknown) == 0, unknown
 		if ps.Known {
@@ -317,6 +317,14 @@ func (pv *previewer) unknownName(path string) bool {
 		root = root[:i]
 	}
 	return pv.unknown[value.Fold(root)]
+}
+
+// at is the position of a span, its file relative to the working
+// directory when below it (a module's files are loaded by absolute path).
+func at(sp diag.Span) string {
+	p := sp.Start
+	p.File = displayPath(p.File)
+	return p.String()
 }
 
 // forget makes name unknown: set at run time to a value not known now.
@@ -453,7 +461,7 @@ func (x *exec) previewStmts(owner *check.Module, stmts []ast.Stmt) []PreviewStmt
 }
 
 func (x *exec) previewStmt(owner *check.Module, s ast.Stmt) []PreviewStmt {
-	at := s.Span().Start.String()
+	pos := at(s.Span())
 	switch n := s.(type) {
 	case *ast.Assign:
 		return []PreviewStmt{x.previewAssign(n)}
@@ -464,7 +472,7 @@ func (x *exec) previewStmt(owner *check.Module, s ast.Stmt) []PreviewStmt {
 		}
 		return out
 	case *ast.CmdBlock:
-		ps := PreviewStmt{At: at, Kind: "command", Effect: builtin.Changes.String()}
+		ps := PreviewStmt{At: pos, Kind: "command", Effect: builtin.Changes.String()}
 		ps.Command, _, ps.Unknown = x.previewValue(n.Command, true)
 		ps.Command = unquote(ps.Command)
 		ps.Known = len(ps.Unknown) == 0
@@ -474,7 +482,7 @@ func (x *exec) previewStmt(owner *check.Module, s ast.Stmt) []PreviewStmt {
 	case *ast.If:
 		return []PreviewStmt{x.previewIf(owner, n)}
 	case *ast.For:
-		ps := PreviewStmt{At: at, Kind: "for", Name: n.Var.Root(), Value: n.In.Source()}
+		ps := PreviewStmt{At: pos, Kind: "for", Name: n.Var.Root(), Value: n.In.Source()}
 		if list, ok := x.vars.Lookup(n.In.Name); ok && !x.isUnknown(n.In) {
 			ps.Known = true
 			switch list.Kind() {
@@ -492,7 +500,7 @@ func (x *exec) previewStmt(owner *check.Module, s ast.Stmt) []PreviewStmt {
 		ps.Body = x.previewStmts(owner, n.Body.Stmts)
 		return []PreviewStmt{ps}
 	}
-	return []PreviewStmt{{At: at, Kind: "statement", Note: fmt.Sprintf("%T", s)}}
+	return []PreviewStmt{{At: pos, Kind: "statement", Note: fmt.Sprintf("%T", s)}}
 }
 
 func unquote(s string) string {
@@ -503,7 +511,7 @@ func unquote(s string) string {
 }
 
 func (x *exec) previewAssign(a *ast.Assign) PreviewStmt {
-	ps := PreviewStmt{At: a.Span().Start.String(), Kind: "assign", Name: a.Key.Name}
+	ps := PreviewStmt{At: at(a.Span()), Kind: "assign", Name: a.Key.Name}
 	disp, _, unknown := x.previewValue(a.Value, false)
 	ps.Value, ps.Known, ps.Unknown = disp, len(unknown) == 0, unknown
 	if ps.Known {
@@ -522,7 +530,7 @@ func (x *exec) previewAssign(a *ast.Assign) PreviewStmt {
 
 // previewIf keeps the branch a known condition takes, or every branch.
 func (x *exec) previewIf(owner *check.Module, n *ast.If) PreviewStmt {
-	ps := PreviewStmt{At: n.Span().Start.String(), Kind: "if", Cond: x.source(n.Cond)}
+	ps := PreviewStmt{At: at(n.Span()), Kind: "if", Cond: x.source(n.Cond)}
 	type branch struct {
 		when  string
 		cond  ast.Cond
@@ -601,7 +609,7 @@ func (x *exec) changedSince(before *Scope) []string {
 
 // previewCall previews a built-in, fn or activity call.
 func (x *exec) previewCall(owner *check.Module, call *ast.Call) PreviewStmt {
-	ps := PreviewStmt{At: call.Span().Start.String(), Kind: "call", Name: call.Target.String(), Known: true}
+	ps := PreviewStmt{At: at(call.Span()), Kind: "call", Name: call.Target.String(), Known: true}
 	t := x.r.prog.ResolveCall(owner, call)
 	if t == nil {
 		if b, ok := x.r.prog.Registry.Lookup(call.Target.String()); ok {
@@ -658,6 +666,11 @@ func (x *exec) previewArgs(call *ast.Call, raw func(*ast.Arg) bool, ps *PreviewS
 			name = a.Key.Name
 		}
 		disp, _, u := x.previewValue(a.Value, false)
+		if raw(a) {
+			// Command text reaches the shell with its references as
+			// written (spec I.4); Command shows the values.
+			disp = x.source(a.Value)
+		}
 		ps.Args = append(ps.Args, PreviewArg{Name: name, Value: disp, Known: len(u) == 0})
 		if len(u) > 0 {
 			ps.Known = false
@@ -827,7 +840,7 @@ func (x *exec) previewExpand(b *builtin.Builtin, c builtin.Ctx, a builtin.Args, 
 	for _, g := range e.Groups {
 		pg := PreviewGroup{Priority: g.Priority}
 		for _, u := range g.Units {
-			pm := PreviewModule{Name: u.Name, Depends: u.Depends, Flow: u.Flow, File: u.File, Note: u.Note}
+			pm := PreviewModule{Name: u.Name, Depends: u.Depends, Flow: u.Flow, File: displayPath(u.File), Note: u.Note}
 			switch {
 			case !u.Enabled:
 				pm.Status = "disabled"

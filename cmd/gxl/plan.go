@@ -100,6 +100,7 @@ func writePlanJSON(w io.Writer, ps []*runtime.Preview) error {
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
 	return enc.Encode(doc)
 }
 
