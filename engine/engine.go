@@ -417,6 +417,62 @@ func (e *Engine) Plan(p *Program, flows []string) ([]*runtime.Plan, error) {
 	return out, nil
 }
 
+// Preview walks what a run of flows of p would execute down to its
+// statements, running nothing and changing nothing (gxl plan, the dry-run
+// warnings): arguments resolved where the values are known before the
+// run, secrets masked, the modules of each sys.stage call in priority
+// groups with the statements of the flow each would run (a module's
+// workflow is found where gxl check finds it, but never fetched: one not
+// at hand is reported as unknown). With diff, the built-ins that can
+// (k8s.apply) tell what each call would change (a server-side dry run).
+func (e *Engine) Preview(ctx context.Context, p *Program, flows []string, diff bool) ([]*runtime.Preview, error) {
+	if !p.OK() {
+		return nil, fmt.Errorf("%s: the program has errors", p.File)
+	}
+	off := &fetch.Fetcher{Cache: e.fetcher.Cache, Mirrors: e.fetcher.Mirrors, Offline: true}
+	// Modules are checked as gxl check checks them: with what the system
+	// workflow may define (the preview does not know what a file read at
+	// run time sets).
+	co := sysops.CheckOptions{Registry: p.Registry, ResolveGit: off.Checkout, Known: map[string]types.Type{}}
+	if p.sys != nil {
+		co.Known = p.sys.Types()
+	}
+	names, open := p.Program.Defines()
+	for _, n := range names {
+		if _, ok := co.Known[n]; !ok {
+			co.Known[n] = types.Any
+		}
+	}
+	co.Open = open
+	dirOf := func(sys *system.System, m *system.Module) (string, string) {
+		lock, err := fetch.ReadLock(filepath.Join(sys.Root, "sys", "mod_list.lock"))
+		if err != nil {
+			lock = &fetch.Lock{}
+		}
+		dir, why := moduleDir(off, sys, m, lock)
+		if dir == "" && m.Addr.Repo != "" {
+			why = "module not fetched into sys/mods/" + m.Name + " nor in the module cache (gxl check, or the fetch stage, brings it)"
+		}
+		return dir, why
+	}
+	opt := e.RuntimeOptions(p)
+	opt.Stdout, opt.Stderr, opt.Stdin = io.Discard, io.Discard, strings.NewReader("")
+	r := runtime.New(p.Program, opt)
+	return r.Preview(ctx, e.Envs(p), flows, runtime.PreviewOptions{Diff: diff, Expanders: sysops.Expanders(co, dirOf)})
+}
+
+// DryRunEffects lists the statements of a run of flows of p that may
+// change something outside gxl and will really run: under the engine's
+// dry run, those no #[dryrun] substitute replaced (with their flow).
+// Computed from Preview; nothing runs.
+func (e *Engine) DryRunEffects(ctx context.Context, p *Program, flows []string) ([]runtime.EffectStep, error) {
+	ps, err := e.Preview(ctx, p, flows, false)
+	if err != nil {
+		return nil, err
+	}
+	return runtime.Effects(ps), nil
+}
+
 // Run runs flows of p in a new run (NewRun, then Start).
 func (e *Engine) Run(ctx context.Context, p *Program, flows []string) error {
 	r, err := e.NewRun(p, flows)

@@ -69,7 +69,7 @@ func (e *Engine) checkModules(sys *system.System, wf *check.Program, srcs *diag.
 		if !m.Enable {
 			continue
 		}
-		dir, why := e.moduleDir(sys, m, lock)
+		dir, why := moduleDir(e.fetcher, sys, m, lock)
 		if dir == "" {
 			out.Add(diag.Warnf(m.Span, "module-unchecked", "module %s not fetched: its workflow was not checked", m.Name).
 				WithHint("%s", why))
@@ -111,9 +111,9 @@ func (e *Engine) checkModules(sys *system.System, wf *check.Program, srcs *diag.
 
 // moduleDir finds the folder of module m's workflow: sys/mods/<name> when
 // fetched, else a path module's folder, else a git module's checkout in
-// the module cache at its locked commit (fetched into the cache unless
-// offline). "" and the reason when there is none.
-func (e *Engine) moduleDir(sys *system.System, m *system.Module, lock *fetch.Lock) (string, string) {
+// the module cache at its locked commit (fetched into the cache by fe
+// unless it is offline). "" and the reason when there is none.
+func moduleDir(fe *fetch.Fetcher, sys *system.System, m *system.Module, lock *fetch.Lock) (string, string) {
 	wf := filepath.FromSlash(sysops.ModuleWorkflow)
 	fetched := filepath.Join(sys.Root, "sys", "mods", m.Name)
 	if _, err := os.Stat(filepath.Join(fetched, wf)); err == nil {
@@ -142,7 +142,7 @@ func (e *Engine) moduleDir(sys *system.System, m *system.Module, lock *fetch.Loc
 				ref = l.Commit
 			}
 		}
-		dir, err := e.fetcher.Checkout(m.Addr.Repo, ref)
+		dir, err := fe.Checkout(m.Addr.Repo, ref)
 		if err != nil {
 			return "", err.Error() + "; fetch it (the fetch stage, sys.fetch), or check without --offline to fetch it into the module cache"
 		}

@@ -20,6 +20,9 @@ const maxExpand = limits.MaxExpand
 // lookupRef resolves a reference for interpolation: GXL variables first,
 // then the process environment (GXL wins, §2.5).
 func (x *exec) lookupRef(name string) (value.Value, bool) {
+	if x.plan != nil && x.plan.unknownName(name) {
+		return value.Value{}, false
+	}
 	if v, ok := x.vars.Lookup(name); ok {
 		return v, true
 	}

@@ -338,6 +338,10 @@ type exec struct {
 	// logger is the run's logger, masked with the secrets of vars.
 	logger *zap.Logger
 
+	// plan is set when the exec previews (Runner.Preview) instead of
+	// running: it knows which variables get their values at run time.
+	plan *previewer
+
 	// The environment of commands, cached until the variables change.
 	envScope *Scope
 	envVer   uint64
@@ -356,7 +360,7 @@ func (r *Runner) newExec(ctx context.Context, vars *Scope, top int) *exec {
 func (x *exec) log() *zap.Logger { return x.logger }
 
 // effect is called before anything that reaches outside gxl: a command,
-// an activity, a built-in not marked Pure. The journal's pending records
+// an activity, a built-in whose Effect is not Pure. The journal's pending records
 // (the finish records of pure steps) go to disk first, so a machine crash
 // never loses the record of a step whose effect happened (see Journal);
 // and the step's own finish record will be synced.

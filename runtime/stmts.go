@@ -114,9 +114,9 @@ func (x *exec) journaled(owner *check.Module, s ast.Stmt) bool {
 		t := x.r.prog.ResolveCall(owner, n)
 		if t == nil {
 			b, ok := x.r.prog.Registry.Lookup(n.Target.String())
-			return !ok || !b.Pure
+			return !ok || !b.IsPure()
 		}
-		return t.Fn == nil && (t.Builtin == nil || !t.Builtin.Pure)
+		return t.Fn == nil && (t.Builtin == nil || !t.Builtin.IsPure())
 	}
 	return false
 }
@@ -355,43 +355,11 @@ func (x *exec) call(owner *check.Module, call *ast.Call) error {
 
 // callBuiltin converts the arguments with the registry and runs the built-in.
 func (x *exec) callBuiltin(b *builtin.Builtin, call *ast.Call) error {
-	vals := map[string]value.Value{}
-	for _, a := range call.Args {
-		var p *builtin.Param
-		if a.Key == nil {
-			p = b.PositionalParam()
-		} else {
-			p = b.Param(a.Key.Name)
-		}
-		if p == nil {
-			continue // reported by the checker
-		}
-		var v value.Value
-		var err error
-		if lit, ok := a.Value.(*ast.StringLit); ok && p.Raw {
-			v = value.Str(rawText(lit.Parts))
-		} else {
-			v, err = x.evalDeep(a.Value)
-			if err != nil {
-				return err
-			}
-		}
-		cv, err := builtin.Convert(p.Type, v)
-		if err != nil {
-			return diag.Errorf(a.Span(), "arg-type", "argument %s of %s: %v", p.Name, b.Name, err)
-		}
-		name, cv := p.Resolve(cv) // an old spelling reaches the built-in under its new name
-		vals[name] = cv
+	vals, err := x.builtinArgs(b, call)
+	if err != nil {
+		return err
 	}
-	for _, p := range b.Params {
-		if _, ok := vals[p.Name]; !ok && p.Default.IsValid() {
-			vals[p.Name] = p.Default
-		}
-		if _, ok := vals[p.Name]; !ok && p.Required {
-			return diag.Errorf(call.Span(), "missing-arg", "%s is missing required argument %s", b.Name, p.Name)
-		}
-	}
-	if !b.Pure {
+	if !b.IsPure() {
 		if err := x.effect(); err != nil {
 			return err
 		}
@@ -411,6 +379,48 @@ func (x *exec) callBuiltin(b *builtin.Builtin, call *ast.Call) error {
 		return fmt.Errorf("%s: %w", b.Name, err)
 	}
 	return nil
+}
+
+// builtinArgs evaluates and converts the arguments of a built-in call
+// with the registry's parameters, defaults filled in (by canonical name).
+func (x *exec) builtinArgs(b *builtin.Builtin, call *ast.Call) (map[string]value.Value, error) {
+	vals := map[string]value.Value{}
+	for _, a := range call.Args {
+		var p *builtin.Param
+		if a.Key == nil {
+			p = b.PositionalParam()
+		} else {
+			p = b.Param(a.Key.Name)
+		}
+		if p == nil {
+			continue // reported by the checker
+		}
+		var v value.Value
+		var err error
+		if lit, ok := a.Value.(*ast.StringLit); ok && p.Raw {
+			v = value.Str(rawText(lit.Parts))
+		} else {
+			v, err = x.evalDeep(a.Value)
+			if err != nil {
+				return nil, err
+			}
+		}
+		cv, err := builtin.Convert(p.Type, v)
+		if err != nil {
+			return nil, diag.Errorf(a.Span(), "arg-type", "argument %s of %s: %v", p.Name, b.Name, err)
+		}
+		name, cv := p.Resolve(cv) // an old spelling reaches the built-in under its new name
+		vals[name] = cv
+	}
+	for _, p := range b.Params {
+		if _, ok := vals[p.Name]; !ok && p.Default.IsValid() {
+			vals[p.Name] = p.Default
+		}
+		if _, ok := vals[p.Name]; !ok && p.Required {
+			return nil, diag.Errorf(call.Span(), "missing-arg", "%s is missing required argument %s", b.Name, p.Name)
+		}
+	}
+	return vals, nil
 }
 
 // evalDeep evaluates a built-in argument: unlike property values, strings

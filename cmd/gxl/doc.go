@@ -80,7 +80,7 @@ func writeDoc(s *streams, b *builtin.Builtin, markdown bool) {
 		fmt.Fprintln(s.out)
 		return
 	}
-	fmt.Fprintf(s.out, "%s — %s\n", b.Name, b.Doc)
+	fmt.Fprintf(s.out, "%s — %s [effect: %s]\n", b.Name, b.Doc, b.Effect)
 	for _, p := range b.Params {
 		flags := p.Type.String()
 		if p.Required {

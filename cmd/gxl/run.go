@@ -24,7 +24,6 @@ import (
 
 func init() {
 	register(newRunCmd)
-	register(newPlanCmd)
 }
 
 // runFlags are the options shared by run and plan.
@@ -32,6 +31,7 @@ type runFlags struct {
 	file      string
 	envs      []string
 	dryrun    bool
+	strict    bool
 	sets      []string
 	quiet     string
 	logFormat string
@@ -63,6 +63,7 @@ func (f *runFlags) bind(cmd *cobra.Command, withRun bool) {
 		fl.BoolVar(&f.resumeChanged, "resume-changed", false, "resume even though the program's files changed since the run (lists what will be skipped first)")
 		fl.BoolVar(&f.modUp, "mod_up", false, "refresh git externs and accept moved module tags (sets GXL_CMD_MODUP)")
 		fl.IntVarP(&f.jobs, "jobs", "j", 4, "modules a system stage runs at once")
+		fl.BoolVar(&f.strict, "strict", false, "with --dryrun: refuse to start (exit 2) when a step that changes something would really run")
 		fl.BoolVar(&f.debug, "debug", false, "open the debugger prompt on the first failing step (and at --break points)")
 		fl.StringArrayVar(&f.breaks, "break", nil, "stop in the debugger at a flow or FILE:LINE (repeatable; implies --debug)")
 		fl.StringVar(&f.keepRuns, "keep-runs", "", "remove successful runs older than AGE when the run starts (default 14d, or GXL_KEEP_RUNS; 0 keeps all)")
@@ -219,6 +220,9 @@ killed run: finished statements are skipped, the interrupted one runs again.`,
 			if f.jobs < 1 {
 				return failf(exitUsage, "--jobs must be at least 1")
 			}
+			if f.strict && !f.dryrun {
+				return failf(exitUsage, "--strict only applies to a dry run: add --dryrun")
+			}
 			retention, err := f.retention(cmd)
 			if err != nil {
 				return err
@@ -256,6 +260,9 @@ killed run: finished statements are skipped, the interrupted one runs again.`,
 			if len(flows) == 0 {
 				fmt.Fprint(s.out, runtime.Menu(prog.Program, isTerminal(s.out)))
 				return nil
+			}
+			if err := dryRunCheck(s, log, &f, eng, prog, flows); err != nil {
+				return err
 			}
 			var run *engine.Run
 			if res != nil {
@@ -395,40 +402,4 @@ func signalName(sig os.Signal) string {
 		return "SIGTERM"
 	}
 	return sig.String()
-}
-
-func newPlanCmd(s *streams) *cobra.Command {
-	var f runFlags
-	cmd := &cobra.Command{
-		Use:   "plan [FILE.gxl] FLOW...",
-		Short: "Show what a run would execute, running nothing",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			file, flows, _ := f.splitArgs(cmd, args)
-			rawSets, err := parseSets(f.sets)
-			if err != nil {
-				return failf(exitUsage, "%v", err)
-			}
-			eng, err := newEngine(append(f.fetch.options(), engine.WithSets(rawSets), engine.WithEnvs(f.envList()...), engine.WithDryRun(f.dryrun))...)
-			if err != nil {
-				return err
-			}
-			p, err := loadProgram(s, eng, file)
-			if err != nil {
-				return err
-			}
-			if len(flows) == 0 {
-				return failf(exitUsage, "name a flow to plan")
-			}
-			plans, err := eng.Plan(p, flows)
-			if err != nil {
-				return failf(exitUsage, "%v", err)
-			}
-			for _, plan := range plans {
-				fmt.Fprintf(s.out, "plan for %s:\n%s", plan.Top.QualifiedName(), plan.Describe())
-			}
-			return nil
-		},
-	}
-	f.bind(cmd, false)
-	return cmd
 }

@@ -332,7 +332,7 @@ run is never removed. --dry-run lists what would go and removes nothing.`,
 			for _, r := range gone {
 				fmt.Fprintf(s.out, "%s %s  %s  %s  %s\n", verb, r.ID, r.Status, fmtTime(r.Started), dash(strings.Join(r.Flows, ",")))
 			}
-			fmt.Fprintf(s.out, "%s %d %s\n", verb, len(gone), plural(len(gone), "run"))
+			fmt.Fprintf(s.out, "%s %d %s\n", verb, len(gone), plural(len(gone), "run", "runs"))
 			if err != nil {
 				return failf(exitFailed, "%v", err)
 			}
@@ -345,11 +345,4 @@ run is never removed. --dry-run lists what would go and removes nothing.`,
 	fl.BoolVar(&failed, "failed", false, "let failed, interrupted and corrupt runs go too (they can no longer be resumed)")
 	fl.BoolVar(&dry, "dry-run", false, "list what would be removed, remove nothing")
 	return cmd
-}
-
-func plural(n int, s string) string {
-	if n == 1 {
-		return s
-	}
-	return s + "s"
 }

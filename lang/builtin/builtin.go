@@ -106,15 +106,80 @@ type Builtin struct {
 	// call's constant string arguments (so the checker knows `gx.read_cmd(name:
 	// "SHA", ...)` defines SHA). May be nil.
 	SetsVars func(constArgs map[string]string) []string
-	// Pure marks a built-in whose only effects are the run's variables and
-	// its own output (gx.echo, gx.assert): running it again after a crash
-	// changes nothing outside gxl, so the run journal need not be on disk
-	// before it runs (runtime.Journal). Every other built-in is an effect.
-	Pure bool
+	// Effect says what the built-in does outside gxl (Pure, Reads, Changes,
+	// Runs). Every built-in declares it: the journal (a Pure call is not
+	// journaled), the dry-run warnings and gxl plan read it, and no list
+	// of names elsewhere does. An undeclared effect counts as Changes.
+	Effect Effect
 	// Run executes the built-in. Arguments arrive interpolated and
 	// converted to the declared types, with defaults filled in.
 	Run func(c Ctx, a Args) error
+	// Diff, when set, tells what a call would change without changing
+	// anything (k8s.apply: a server-side dry run): gxl plan --diff calls
+	// it for every reachable call whose arguments are known.
+	Diff func(c Ctx, a Args) ([]Change, error)
 }
+
+// Change is one object a call would change, as its Diff reports it.
+type Change struct {
+	// Object names it: namespace/kind/name for Kubernetes objects.
+	Object string `json:"object"`
+	// Action is created, configured (with Fields) or unchanged.
+	Action string `json:"action"`
+	// Fields are the fields a configured object would change.
+	Fields []FieldChange `json:"fields,omitempty"`
+}
+
+// FieldChange is one field of a changed object: its path (spec.replicas,
+// data.key) and its value before and after, as JSON text ("" when absent;
+// "(sensitive)" for values never shown, such as a Secret's data).
+type FieldChange struct {
+	Path   string `json:"path"`
+	Before string `json:"before"`
+	After  string `json:"after"`
+}
+
+// Effect is what a built-in does outside gxl.
+type Effect uint8
+
+// Effects. The zero value is undeclared: engine's registry test fails on
+// a registered built-in without one, and the runtime treats it as Changes.
+const (
+	// Undeclared is no declaration (treated as Changes).
+	Undeclared Effect = iota
+	// Pure: only the run's variables and the built-in's own output
+	// (gx.echo, gx.assert). Running it again after a crash changes
+	// nothing outside gxl, so the journal need not be on disk before it
+	// runs (runtime.Journal), and it is not journaled.
+	Pure
+	// Reads: reads outside gxl (files, servers, the cluster) and changes
+	// nothing there (gx.read_file, k8s.get, http.check, pg.status). A dry
+	// run need not warn about it; it is journaled (its result is replayed
+	// on resume).
+	Reads
+	// Changes: may change something outside gxl — runs a command, writes
+	// a file, applies to a cluster, writes to a database (gx.cmd, gx.tpl,
+	// k8s.apply, pg.exec, sys.fetch). A dry run warns about every such
+	// call that will really run.
+	Changes
+	// Runs: runs flows of other programs (gx.run, sys.stage); its effects
+	// are theirs, which gxl plan expands where it can know them. One it
+	// cannot expand counts as Changes.
+	Runs
+)
+
+var effectNames = [...]string{"undeclared", "pure", "reads", "changes", "runs"}
+
+// String is the effect's name as gxl doc, gxl plan and its JSON show it.
+func (e Effect) String() string {
+	if int(e) < len(effectNames) {
+		return effectNames[e]
+	}
+	return fmt.Sprintf("effect(%d)", e)
+}
+
+// IsPure reports whether b only sets variables and prints (Effect Pure).
+func (b *Builtin) IsPure() bool { return b.Effect == Pure }
 
 // Param returns the parameter named n (or by alias), honouring case rules.
 func (b *Builtin) Param(n string) *Param {

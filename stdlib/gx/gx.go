@@ -45,20 +45,20 @@ func nameOut(key string) func(map[string]string) []string {
 func Register(r *builtin.Registry) {
 	r.Add(&builtin.Builtin{
 		Name: "gx.echo", Doc: "Print text (interpolated, secrets masked) and a newline on stdout.",
-		Where: builtin.InBlock, ArgsCaseSensitive: true, Pure: true,
+		Where: builtin.InBlock, Effect: builtin.Pure, ArgsCaseSensitive: true,
 		Params: []builtin.Param{{Name: "value", Type: types.String, Required: true, Positional: true, Doc: "the text"}},
 		Run:    runEcho,
 	})
 	r.Add(&builtin.Builtin{
 		Name: "gx.cmd", Doc: "Run a shell command; ${X} values reach the shell as data, never as code.",
-		Where: builtin.InBlock,
+		Where: builtin.InBlock, Effect: builtin.Changes,
 		Params: withShell(builtin.Param{Name: "cmd", Type: types.String, Required: true, Positional: true, Raw: true,
 			Doc: "the command line"}),
 		Run: runCmd,
 	})
 	r.Add(&builtin.Builtin{
 		Name: "gx.shell", Doc: "Run a shell command with variables from an argument file and an output variable.",
-		Where: builtin.InBlock,
+		Where: builtin.InBlock, Effect: builtin.Changes,
 		Params: withShell(
 			builtin.Param{Name: "shell", Type: types.String, Required: true, Positional: true, Raw: true, Doc: "the command line"},
 			builtin.Param{Name: "arg_file", Type: types.String, Doc: ".json/.yml/.yaml/.toml/.ini file whose top-level keys become variables"},
@@ -78,7 +78,7 @@ func Register(r *builtin.Registry) {
 	})
 	r.Add(&builtin.Builtin{
 		Name: "gx.read_cmd", Doc: "Run a command and store its trimmed stdout in a variable.",
-		Where: builtin.InBlock | builtin.InEnv,
+		Where: builtin.InBlock | builtin.InEnv, Effect: builtin.Changes,
 		Params: withShell(
 			builtin.Param{Name: "name", Type: types.String, Required: true, Doc: "variable to set"},
 			builtin.Param{Name: "cmd", Type: types.String, Required: true, Positional: true, Raw: true, Doc: "the command line"},
@@ -88,7 +88,7 @@ func Register(r *builtin.Registry) {
 	})
 	r.Add(&builtin.Builtin{
 		Name: "gx.read_file", Doc: "Read an .ini, .json, .yml, .yaml or .toml file into variables.",
-		Where: builtin.InBlock | builtin.InEnv,
+		Where: builtin.InBlock | builtin.InEnv, Effect: builtin.Reads,
 		Params: []builtin.Param{
 			{Name: "file", Type: types.String, Required: true, Positional: true, Doc: "the file"},
 			{Name: "name", Type: types.String, Doc: "variable to set to the whole content; without it every top-level key becomes a variable"},
@@ -104,7 +104,7 @@ func Register(r *builtin.Registry) {
 	})
 	r.Add(&builtin.Builtin{
 		Name: "gx.read_stdin", Doc: "Print a prompt and read one line from stdin into a variable.",
-		Where: builtin.InBlock | builtin.InEnv,
+		Where: builtin.InBlock | builtin.InEnv, Effect: builtin.Reads,
 		Params: []builtin.Param{
 			{Name: "name", Type: types.String, Required: true, Doc: "variable to set"},
 			{Name: "prompt", Type: types.String, Positional: true, Doc: "the prompt"},
@@ -114,7 +114,7 @@ func Register(r *builtin.Registry) {
 	})
 	r.Add(&builtin.Builtin{
 		Name: "gx.tpl", Doc: "Render a Handlebars template file or directory (strict: unknown {{x}} is an error).",
-		Where: builtin.InBlock,
+		Where: builtin.InBlock, Effect: builtin.Changes,
 		Params: []builtin.Param{
 			{Name: "tpl", Type: types.String, Required: true, Positional: true, Doc: "template file or directory"},
 			{Name: "dst", Type: types.String, Required: true, Doc: "output file or directory (never the working directory, the project root or an ancestor)"},
@@ -126,7 +126,7 @@ func Register(r *builtin.Registry) {
 	})
 	r.Add(&builtin.Builtin{
 		Name: "gx.assert", Doc: "Compare two texts; fail the step when they differ (or match, with result: false).",
-		Where: builtin.InBlock, ArgsCaseSensitive: true, Pure: true,
+		Where: builtin.InBlock, Effect: builtin.Pure, ArgsCaseSensitive: true,
 		Params: []builtin.Param{
 			{Name: "value", Type: types.String, Required: true, Positional: true, Doc: "the actual text"},
 			{Name: "expect", Type: types.String, Required: true, Doc: "the expected text"},
@@ -137,7 +137,7 @@ func Register(r *builtin.Registry) {
 	})
 	r.Add(&builtin.Builtin{
 		Name: "gx.ver", Doc: "Bump the version a.b.c[.d] in a file, write it back and set a variable.",
-		Where: builtin.InBlock, ArgsCaseSensitive: true,
+		Where: builtin.InBlock, Effect: builtin.Changes, ArgsCaseSensitive: true,
 		Params: []builtin.Param{
 			{Name: "file", Type: types.String, Required: true, Positional: true, Doc: "the version file"},
 			{Name: "inc", Type: types.String, Default: value.Str("build"), Enum: []string{"build", "bugfix", "feature", "main", "null"}, Doc: "which part to bump"},
@@ -153,7 +153,7 @@ func Register(r *builtin.Registry) {
 	})
 	r.Add(&builtin.Builtin{
 		Name: "gx.run", Doc: "Run flows of another GXL file in another directory (a nested run on a copy of the variables).",
-		Where: builtin.InBlock,
+		Where: builtin.InBlock, Effect: builtin.Runs,
 		Params: []builtin.Param{
 			{Name: "local", Type: types.String, Required: true, Doc: "directory to run in"},
 			{Name: "env", Type: types.String, Required: true, Doc: "env name(s), comma-separated"},
@@ -165,7 +165,7 @@ func Register(r *builtin.Registry) {
 	})
 	r.Add(&builtin.Builtin{
 		Name: "gx.tar", Doc: "Create a .tar.gz archive of a directory.",
-		Where: builtin.InBlock,
+		Where: builtin.InBlock, Effect: builtin.Changes,
 		Params: []builtin.Param{
 			{Name: "src", Type: types.String, Required: true, Positional: true, Doc: "directory to archive"},
 			{Name: "file", Type: types.String, Required: true, Doc: "archive to write (replaced)"},
@@ -174,7 +174,7 @@ func Register(r *builtin.Registry) {
 	})
 	r.Add(&builtin.Builtin{
 		Name: "gx.untar", Doc: "Extract a .tar.gz archive into a folder (entries escaping dst are refused; the working directory, the project root and their ancestors are never replaced).",
-		Where: builtin.InBlock,
+		Where: builtin.InBlock, Effect: builtin.Changes,
 		Params: []builtin.Param{
 			{Name: "file", Type: types.String, Required: true, Positional: true, Doc: "archive to read"},
 			{Name: "dst", Type: types.String, Required: true, Doc: "folder to extract into (created when missing; must be empty unless replace)"},
@@ -189,7 +189,7 @@ func Register(r *builtin.Registry) {
 	}
 	r.Add(&builtin.Builtin{
 		Name: "gx.download", Doc: "HTTP GET a URL into a local file (or into a directory, named after the URL).",
-		Where: builtin.InBlock, ArgsCaseSensitive: true,
+		Where: builtin.InBlock, Effect: builtin.Changes, ArgsCaseSensitive: true,
 		Params: append([]builtin.Param{
 			{Name: "url", Type: types.String, Required: true, Positional: true, Doc: "the URL"},
 			{Name: "local_file", Type: types.String, Required: true, Doc: "file or existing directory"},
@@ -198,7 +198,7 @@ func Register(r *builtin.Registry) {
 	})
 	r.Add(&builtin.Builtin{
 		Name: "gx.upload", Doc: "Upload a local file with PUT, POST or PATCH.",
-		Where: builtin.InBlock, ArgsCaseSensitive: true,
+		Where: builtin.InBlock, Effect: builtin.Changes, ArgsCaseSensitive: true,
 		Params: append([]builtin.Param{
 			{Name: "url", Type: types.String, Required: true, Positional: true, Doc: "the URL"},
 			{Name: "local_file", Type: types.String, Required: true, Doc: "file to upload"},

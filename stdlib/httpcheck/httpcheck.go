@@ -20,7 +20,7 @@ import (
 func Register(r *builtin.Registry) {
 	r.Add(&builtin.Builtin{
 		Name: "http.check", Doc: "GET a URL until it answers the expected status (and body pattern), with retries.",
-		Where: builtin.InBlock,
+		Where: builtin.InBlock, Effect: builtin.Reads,
 		Params: append([]builtin.Param{
 			{Name: "url", Type: types.String, Required: true, Positional: true, Doc: "the URL"},
 			{Name: "status", Type: types.Int, Default: value.Int(200), Doc: "expected status code"},

@@ -66,45 +66,45 @@ func Register(r *builtin.Registry) {
 	}
 	r.Add(&builtin.Builtin{
 		Name: "k8s.apply", Doc: "Server-side apply (field manager gxl) of manifests; reports created/configured/unchanged; optional prune by label.",
-		Where: builtin.InBlock, SetsVars: builtin.OutVar("K8S_APPLIED"),
+		Where: builtin.InBlock, Effect: builtin.Changes, SetsVars: builtin.OutVar("K8S_APPLIED"),
 		Params: with(append(source,
 			builtin.Param{Name: "prune", Type: types.Bool, Doc: "delete objects with the selector label that the manifests no longer contain"},
 			builtin.Param{Name: "selector", Type: types.String, Doc: "label selector for prune (required with prune)"},
 			builtin.Param{Name: "out", Type: types.String, Default: value.Str("K8S_APPLIED"), Doc: "variable set to {created, configured, unchanged, pruned}"})...),
-		Run: runApply,
+		Run: runApply, Diff: diffApply,
 	})
 	r.Add(&builtin.Builtin{
 		Name: "k8s.diff", Doc: "Server-side dry-run apply: print and return the objects that would change.",
-		Where: builtin.InBlock, SetsVars: builtin.OutVar("K8S_DIFF"),
+		Where: builtin.InBlock, Effect: builtin.Reads, SetsVars: builtin.OutVar("K8S_DIFF"),
 		Params: with(append(source, builtin.Param{Name: "out", Type: types.String, Default: value.Str("K8S_DIFF"), Doc: "variable set to the list of changed objects"})...),
 		Run:    runDiff,
 	})
 	r.Add(&builtin.Builtin{
 		Name: "k8s.wait", Doc: "Wait for a Deployment/StatefulSet rollout, pod readiness or an arbitrary condition.",
-		Where: builtin.InBlock,
+		Where: builtin.InBlock, Effect: builtin.Reads,
 		Params: with(append(kindName, builtin.Param{Name: "for", Type: types.String, Default: value.Str("rollout"),
 			Doc: "rollout, ready, or condition=Type[=Status]"})...),
 		Run: runWait,
 	})
 	r.Add(&builtin.Builtin{
 		Name: "k8s.scale", Doc: "Set the replicas of a Deployment or StatefulSet (scale subresource).",
-		Where:  builtin.InBlock,
+		Where: builtin.InBlock, Effect: builtin.Changes,
 		Params: with(append(kindName, builtin.Param{Name: "replicas", Type: types.Int, Required: true, Doc: "desired replicas"})...),
 		Run:    runScale,
 	})
 	r.Add(&builtin.Builtin{
 		Name: "k8s.get", Doc: "Read an object into a variable.",
-		Where: builtin.InBlock, SetsVars: builtin.OutVar("K8S_OBJECT"),
+		Where: builtin.InBlock, Effect: builtin.Reads, SetsVars: builtin.OutVar("K8S_OBJECT"),
 		Params: with(append(kindName, builtin.Param{Name: "out", Type: types.String, Default: value.Str("K8S_OBJECT"), Doc: "variable to set"})...),
 		Run:    runGet,
 	})
 	r.Add(&builtin.Builtin{
 		Name: "k8s.delete", Doc: "Delete an object (missing objects are not an error).",
-		Where: builtin.InBlock, Params: with(kindName...), Run: runDelete,
+		Where: builtin.InBlock, Effect: builtin.Changes, Params: with(kindName...), Run: runDelete,
 	})
 	r.Add(&builtin.Builtin{
 		Name: "k8s.rollback", Doc: "Roll a Deployment back to its previous ReplicaSet revision (like kubectl rollout undo).",
-		Where: builtin.InBlock, Params: with(builtin.Param{Name: "name", Type: types.String, Required: true, Positional: true, Doc: "deployment name"}),
+		Where: builtin.InBlock, Effect: builtin.Changes, Params: with(builtin.Param{Name: "name", Type: types.String, Required: true, Positional: true, Doc: "deployment name"}),
 		Run: runRollback,
 	})
 }
@@ -266,17 +266,23 @@ func describe(u *unstructured.Unstructured) string {
 	return s
 }
 
-func applyOne(ctx context.Context, k *client, u *unstructured.Unstructured, dryRun bool) (string, *unstructured.Unstructured, error) {
+// applyOne applies u (server-side, or as a dry run that changes nothing)
+// and says whether it was created, configured or unchanged, with the
+// object before (nil when absent) and after.
+func applyOne(ctx context.Context, k *client, u *unstructured.Unstructured, dryRun bool) (string, *unstructured.Unstructured, *unstructured.Unstructured, error) {
 	r, m, err := k.resource(u.GroupVersionKind(), u.GetNamespace())
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	if m.Scope.Name() == meta.RESTScopeNameNamespace && u.GetNamespace() == "" {
 		u.SetNamespace(k.namespace)
 	}
 	before, err := r.Get(ctx, u.GetName(), metav1.GetOptions{})
 	if err != nil && !apierrors.IsNotFound(err) {
-		return "", nil, fmt.Errorf("%s: %w", describe(u), err)
+		return "", nil, nil, fmt.Errorf("%s: %w", describe(u), err)
+	}
+	if err != nil {
+		before = nil
 	}
 	opts := metav1.ApplyOptions{FieldManager: FieldManager, Force: true}
 	if dryRun {
@@ -284,18 +290,18 @@ func applyOne(ctx context.Context, k *client, u *unstructured.Unstructured, dryR
 	}
 	after, err := r.Apply(ctx, u.GetName(), u, opts)
 	if err != nil {
-		return "", nil, fmt.Errorf("apply %s: %w", describe(u), err)
+		return "", before, nil, fmt.Errorf("apply %s: %w", describe(u), err)
 	}
 	// Compare content, not resourceVersion: controllers write status and
 	// bookkeeping annotations at any time, which bumps resourceVersion
 	// without anything of ours changing.
 	switch {
 	case before == nil:
-		return "created", after, nil
+		return "created", nil, after, nil
 	case reflect.DeepEqual(content(before), content(after)):
-		return "unchanged", after, nil
+		return "unchanged", before, after, nil
 	}
-	return "configured", after, nil
+	return "configured", before, after, nil
 }
 
 // content is an object without server bookkeeping and status.
@@ -330,7 +336,7 @@ func runApply(c builtin.Ctx, a builtin.Args) error {
 	counts := map[string]int64{}
 	applied := map[string]bool{}
 	for _, u := range objs {
-		res, _, err := applyOne(ctx, k, u, false)
+		res, _, _, err := applyOne(ctx, k, u, false)
 		if err != nil {
 			return fmt.Errorf("k8s.apply (%s): %w", k.server, err)
 		}
@@ -394,33 +400,112 @@ func prune(ctx context.Context, k *client, objs []*unstructured.Unstructured, se
 }
 
 func runDiff(c builtin.Ctx, a builtin.Args) error {
-	ctx, cancel := retry.WithTimeout(c.Context(), a.Duration("timeout"))
-	defer cancel()
-	objs, err := readObjects(c, a)
+	changes, err := diffApply(c, a)
 	if err != nil {
-		return err
-	}
-	k, err := newClient(c, a)
-	if err != nil {
-		return err
+		return fmt.Errorf("k8s.diff: %w", err)
 	}
 	var changed []value.Value
-	for _, u := range objs {
-		res, _, err := applyOne(ctx, k, u, true)
-		if err != nil {
-			if apierrors.IsNotFound(err) || strings.Contains(err.Error(), "not found") {
-				res = "created"
-			} else {
-				return fmt.Errorf("k8s.diff (%s): %w", k.server, err)
-			}
-		}
-		if res != "unchanged" {
-			changed = append(changed, value.Str(describe(u)+" "+res))
-			fmt.Fprintf(c.Stdout(), "~ %s (%s)\n", describe(u), res)
+	for _, ch := range changes {
+		if ch.Action != "unchanged" {
+			changed = append(changed, value.Str(ch.Object+" "+ch.Action))
+			fmt.Fprintf(c.Stdout(), "~ %s (%s)\n", ch.Object, ch.Action)
 		}
 	}
 	c.Set(a.Str("out"), value.List(changed...))
 	return nil
+}
+
+// diffApply is the Diff of k8s.apply (and what k8s.diff prints): a
+// server-side dry run (DryRun All) of each manifest, which the API server
+// validates, defaults and admits without storing anything, compared with
+// the object stored now. Pruning is not previewed.
+func diffApply(c builtin.Ctx, a builtin.Args) ([]builtin.Change, error) {
+	ctx, cancel := retry.WithTimeout(c.Context(), a.Duration("timeout"))
+	defer cancel()
+	objs, err := readObjects(c, a)
+	if err != nil {
+		return nil, err
+	}
+	k, err := newClient(c, a)
+	if err != nil {
+		return nil, err
+	}
+	var out []builtin.Change
+	for _, u := range objs {
+		res, before, after, err := applyOne(ctx, k, u, true)
+		if err != nil {
+			// A namespaced object whose namespace the same apply creates:
+			// the dry run cannot see the namespace, the object is new.
+			if before == nil && (apierrors.IsNotFound(err) || strings.Contains(err.Error(), "not found")) {
+				out = append(out, builtin.Change{Object: describe(u), Action: "created"})
+				continue
+			}
+			return out, fmt.Errorf("%s: %w", k.server, err)
+		}
+		ch := builtin.Change{Object: describe(u), Action: res}
+		if res == "configured" {
+			ch.Fields = fieldDiff(content(before), content(after), "", u.GetKind() == "Secret")
+		}
+		out = append(out, ch)
+	}
+	return out, nil
+}
+
+// fieldDiff lists the fields that differ between two objects, by path
+// (spec.replicas, metadata.labels.app, spec.ports[0].port), values as
+// JSON; a Secret's data and stringData are never shown.
+func fieldDiff(before, after map[string]any, prefix string, secret bool) []builtin.FieldChange {
+	keys := map[string]bool{}
+	for k := range before {
+		keys[k] = true
+	}
+	for k := range after {
+		keys[k] = true
+	}
+	names := make([]string, 0, len(keys))
+	for k := range keys {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var out []builtin.FieldChange
+	for _, k := range names {
+		path := k
+		if prefix != "" {
+			path = prefix + "." + k
+		}
+		b, inB := before[k]
+		x, inA := after[k]
+		if inB && inA && reflect.DeepEqual(b, x) {
+			continue
+		}
+		bm, bok := b.(map[string]any)
+		am, aok := x.(map[string]any)
+		if bok && aok {
+			out = append(out, fieldDiff(bm, am, path, secret)...)
+			continue
+		}
+		fc := builtin.FieldChange{Path: path}
+		if secret && (path == "data" || path == "stringData" || strings.HasPrefix(path, "data.") || strings.HasPrefix(path, "stringData.")) {
+			fc.Before, fc.After = "(sensitive)", "(sensitive)"
+		} else {
+			if inB {
+				fc.Before = jsonText(b)
+			}
+			if inA {
+				fc.After = jsonText(x)
+			}
+		}
+		out = append(out, fc)
+	}
+	return out
+}
+
+func jsonText(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
 }
 
 // status reads an int64 status field.

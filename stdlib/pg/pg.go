@@ -35,7 +35,7 @@ func Register(r *builtin.Registry) {
 	dsn := builtin.Param{Name: "dsn", Type: types.String, Required: true, Positional: true, Doc: "connection string of the server"}
 	r.Add(&builtin.Builtin{
 		Name: "pg.down", Doc: "Decide whether a server is down: true only when every probe (connect + SELECT 1) failed for the whole window.",
-		Where: builtin.InBlock, Params: builtin.DownParams(dsn), SetsVars: builtin.OutVar("DOWN"),
+		Where: builtin.InBlock, Effect: builtin.Reads, Params: builtin.DownParams(dsn), SetsVars: builtin.OutVar("DOWN"),
 		Run: func(c builtin.Ctx, a builtin.Args) error {
 			return builtin.RunDown(c, a, "pg.down", server(a.Str("dsn")), func(ctx context.Context) error {
 				conn, err := connect(ctx, a.Str("dsn"))
@@ -50,7 +50,7 @@ func Register(r *builtin.Registry) {
 	})
 	r.Add(&builtin.Builtin{
 		Name: "pg.exec", Doc: "Run SQL (one or more statements, in one transaction) on a server: schema bootstrap, grants.",
-		Where: builtin.InBlock, Params: []builtin.Param{dsn,
+		Where: builtin.InBlock, Effect: builtin.Changes, Params: []builtin.Param{dsn,
 			{Name: "sql", Type: types.String, Doc: "the SQL text"},
 			{Name: "file", Type: types.String, Doc: "a file holding the SQL"},
 			timeoutParam("60s")},
@@ -58,18 +58,18 @@ func Register(r *builtin.Registry) {
 	})
 	r.Add(&builtin.Builtin{
 		Name: "pg.status", Doc: "Read a server's role, timeline, WAL positions, replicas and slots into a variable.",
-		Where: builtin.InBlock, Params: []builtin.Param{dsn, outParam("PG_STATUS"), timeoutParam("10s")},
+		Where: builtin.InBlock, Effect: builtin.Reads, Params: []builtin.Param{dsn, outParam("PG_STATUS"), timeoutParam("10s")},
 		SetsVars: builtin.OutVar("PG_STATUS"), Run: runStatus,
 	})
 	r.Add(&builtin.Builtin{
 		Name: "pg.wait", Doc: "Wait until a server accepts connections (and, with role, has that role).",
-		Where: builtin.InBlock, Params: []builtin.Param{dsn, timeoutParam("60s"),
+		Where: builtin.InBlock, Effect: builtin.Reads, Params: []builtin.Param{dsn, timeoutParam("60s"),
 			{Name: "role", Type: types.String, Enum: []string{"", "primary", "standby"}, Doc: "wait for this role too"}},
 		Run: runWait,
 	})
 	r.Add(&builtin.Builtin{
 		Name: "pg.check", Doc: "Fail unless the primary streams to enough standbys within a lag bound.",
-		Where: builtin.InBlock, Params: []builtin.Param{dsn, timeoutParam("10s"),
+		Where: builtin.InBlock, Effect: builtin.Reads, Params: []builtin.Param{dsn, timeoutParam("10s"),
 			{Name: "min_replicas", Type: types.Int, Default: value.Int(1), Doc: "standbys that must be streaming"},
 			{Name: "max_lag_bytes", Type: types.Int, Default: value.Int(16 << 20), Doc: "largest replay lag accepted, in bytes"}},
 		Run: runCheck,
@@ -83,19 +83,19 @@ func Register(r *builtin.Registry) {
 	}
 	r.Add(&builtin.Builtin{
 		Name: "pg.failover", Doc: "Fence the old primary when reachable, promote the most advanced standby, verify it accepts writes.",
-		Where: builtin.InBlock, Params: ha, SetsVars: builtin.OutVar("PG_PRIMARY"), Run: runFailover,
+		Where: builtin.InBlock, Effect: builtin.Changes, Params: ha, SetsVars: builtin.OutVar("PG_PRIMARY"), Run: runFailover,
 	})
 	r.Add(&builtin.Builtin{
 		Name: "pg.promote", Doc: "Alias of pg.failover.",
-		Where: builtin.InBlock, Params: ha, SetsVars: builtin.OutVar("PG_PRIMARY"), Run: runFailover,
+		Where: builtin.InBlock, Effect: builtin.Changes, Params: ha, SetsVars: builtin.OutVar("PG_PRIMARY"), Run: runFailover,
 	})
 	r.Add(&builtin.Builtin{
 		Name: "pg.switchover", Doc: "Planned switchover: fence the primary, wait until a standby has replayed everything, promote it (no committed row lost).",
-		Where: builtin.InBlock, Params: ha, SetsVars: builtin.OutVar("PG_PRIMARY"), Run: runSwitchover,
+		Where: builtin.InBlock, Effect: builtin.Changes, Params: ha, SetsVars: builtin.OutVar("PG_PRIMARY"), Run: runSwitchover,
 	})
 	r.Add(&builtin.Builtin{
 		Name: "pg.rejoin", Doc: "Bring an old primary back as a standby of the new one with pg_rewind (runs on this host).",
-		Where: builtin.InBlock, Params: []builtin.Param{
+		Where: builtin.InBlock, Effect: builtin.Changes, Params: []builtin.Param{
 			{Name: "data", Type: types.String, Required: true, Doc: "data directory of the old primary (relative to the working directory; never it, the project root, home, / or an ancestor)"},
 			{Name: "port", Type: types.Int, Required: true, Doc: "port the old primary listens on"},
 			{Name: "source", Type: types.String, Required: true, Doc: "connection string of the new primary"},

@@ -37,7 +37,7 @@ func Register(r *builtin.Registry) {
 	pass := builtin.Param{Name: "password", Type: types.String, Doc: "AUTH password (masked in logs)"}
 	r.Add(&builtin.Builtin{
 		Name: "redis.down", Doc: "Decide whether a server is down: true only when every probe (PING) failed for the whole window.",
-		Where: builtin.InBlock, Params: append(builtin.DownParams(addr), pass), SetsVars: builtin.OutVar("DOWN"),
+		Where: builtin.InBlock, Effect: builtin.Reads, Params: append(builtin.DownParams(addr), pass), SetsVars: builtin.OutVar("DOWN"),
 		Run: func(c builtin.Ctx, a builtin.Args) error {
 			return builtin.RunDown(c, a, "redis.down", a.Str("addr"), func(ctx context.Context) error {
 				cl := client(a.Str("addr"), a.Str("password"))
@@ -48,14 +48,14 @@ func Register(r *builtin.Registry) {
 	})
 	r.Add(&builtin.Builtin{
 		Name: "redis.status", Doc: "Read a server's role, replication offsets and link state into a variable.",
-		Where:    builtin.InBlock,
+		Where: builtin.InBlock, Effect: builtin.Reads,
 		Params:   []builtin.Param{addr, pass, {Name: "out", Type: types.String, Default: value.Str("REDIS_STATUS"), Doc: "variable to set"}, timeoutParam("10s")},
 		SetsVars: builtin.OutVar("REDIS_STATUS"),
 		Run:      runStatus,
 	})
 	r.Add(&builtin.Builtin{
 		Name: "redis.wait_sync", Doc: "Wait until replicas have acknowledged everything written to the primary (WAIT).",
-		Where: builtin.InBlock, Params: []builtin.Param{addr, pass,
+		Where: builtin.InBlock, Effect: builtin.Reads, Params: []builtin.Param{addr, pass,
 			{Name: "replicas", Type: types.Int, Default: value.Int(1), Doc: "replicas that must acknowledge"}, timeoutParam("10s")},
 		Run: runWaitSync,
 	})
@@ -71,15 +71,15 @@ func Register(r *builtin.Registry) {
 	sets := builtin.OutVar("REDIS_PRIMARY")
 	r.Add(&builtin.Builtin{
 		Name: "redis.failover", Doc: "Fail over: through Sentinel when sentinels are given, else REPLICAOF NO ONE on the best replica and re-point the others; the old primary is fenced when reachable.",
-		Where: builtin.InBlock, Params: ha, SetsVars: sets, Run: runFailover,
+		Where: builtin.InBlock, Effect: builtin.Changes, Params: ha, SetsVars: sets, Run: runFailover,
 	})
 	r.Add(&builtin.Builtin{
 		Name: "redis.switchover", Doc: "Planned switchover with the coordinated FAILOVER command (writes paused until the replica caught up).",
-		Where: builtin.InBlock, Params: ha, SetsVars: sets, Run: runSwitchover,
+		Where: builtin.InBlock, Effect: builtin.Changes, Params: ha, SetsVars: sets, Run: runSwitchover,
 	})
 	r.Add(&builtin.Builtin{
 		Name: "redis.fence", Doc: "Stop a server from taking writes: make it a replica of the current primary.",
-		Where: builtin.InBlock, Params: []builtin.Param{addr, pass,
+		Where: builtin.InBlock, Effect: builtin.Changes, Params: []builtin.Param{addr, pass,
 			{Name: "primary", Type: types.String, Required: true, Doc: "host:port of the current primary"}, timeoutParam("10s")},
 		Run: runFence,
 	})

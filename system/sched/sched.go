@@ -55,6 +55,21 @@ type Result struct {
 	Cause string
 }
 
+// Groups orders units as Run runs them: priority groups, higher first,
+// each in the units' order; a group starts when the higher ones finished.
+func Groups(units []Unit) [][]Unit {
+	order := append([]Unit(nil), units...)
+	sort.SliceStable(order, func(i, j int) bool { return order[i].Priority > order[j].Priority })
+	var groups [][]Unit
+	for i, u := range order {
+		if i == 0 || u.Priority != order[i-1].Priority {
+			groups = append(groups, nil)
+		}
+		groups[len(groups)-1] = append(groups[len(groups)-1], u)
+	}
+	return groups
+}
+
 // Run executes fn for every unit. fn receives a writer whose lines are
 // prefixed with the unit name. It returns the results in schedule order
 // and an error when any unit failed.
@@ -69,8 +84,11 @@ func Run(ctx context.Context, stage string, units []Unit, jobs int, out io.Write
 	if err := validate(byName); err != nil {
 		return nil, err
 	}
-	order := append([]Unit(nil), units...)
-	sort.SliceStable(order, func(i, j int) bool { return order[i].Priority > order[j].Priority })
+	groups := Groups(units)
+	var order []Unit
+	for _, g := range groups {
+		order = append(order, g...)
+	}
 
 	var mu sync.Mutex
 	results := map[string]*Result{}
@@ -89,13 +107,6 @@ func Run(ctx context.Context, stage string, units []Unit, jobs int, out io.Write
 	}
 	// Priority groups start in order: a lower group waits for the higher
 	// ones to finish (their modules come first), equal priorities overlap.
-	groups := [][]Unit{}
-	for i, u := range order {
-		if i == 0 || u.Priority != order[i-1].Priority {
-			groups = append(groups, nil)
-		}
-		groups[len(groups)-1] = append(groups[len(groups)-1], u)
-	}
 	for _, g := range groups {
 		var gwg sync.WaitGroup
 		for _, u := range g {

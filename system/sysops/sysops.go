@@ -45,7 +45,7 @@ const ModuleWorkflow = "workflows/operators.gxl"
 func Register(r *builtin.Registry) {
 	r.Add(&builtin.Builtin{
 		Name: "sys.fetch", Doc: "Fetch every enabled module of the system into sys/mods/<name> (git at its tag with a lock file, or a local path), in parallel.",
-		Where: builtin.InBlock,
+		Where: builtin.InBlock, Effect: builtin.Changes,
 		Params: []builtin.Param{
 			{Name: "jobs", Type: types.Int, Doc: "modules fetched at once (default: gxl run --jobs, else 4)"},
 			{Name: "cache", Type: types.String, Doc: "module cache folder (default: the user cache dir's gxl/modules)"},
@@ -55,7 +55,7 @@ func Register(r *builtin.Registry) {
 	})
 	r.Add(&builtin.Builtin{
 		Name: "sys.stage", Doc: "Run one stage flow of every enabled module: priority order, equal priorities in parallel, dependencies first; every module workflow is checked before any runs.",
-		Where: builtin.InBlock,
+		Where: builtin.InBlock, Effect: builtin.Runs,
 		Params: []builtin.Param{
 			{Name: "name", Type: types.String, Required: true, Positional: true, Doc: "the stage: the flow each module runs (setup, deploy, health_check, failover, ...)"},
 			{Name: "jobs", Type: types.Int, Doc: "modules run at once (default: gxl run --jobs, else 4)"},
@@ -69,8 +69,8 @@ func Register(r *builtin.Registry) {
 	})
 	r.Add(&builtin.Builtin{
 		Name: "sys.report", Doc: "Print the module × stage summary of this run (status and duration) and the root failure of each failed module.",
-		Where: builtin.InBlock,
-		Run:   runReport,
+		Where: builtin.InBlock, Effect: builtin.Pure,
+		Run: runReport,
 	})
 }
 
@@ -324,12 +324,8 @@ func runStageOnce(c builtin.Ctx, a builtin.Args, sys *system.System, stage strin
 		m := sys.Module(u.Name)
 		return runtime.RunNestedProgram(c, mp.prog, builtin.NestedRun{
 			Dir: mp.dir, Conf: ModuleWorkflow, Flows: []string{stage},
-			Vars: map[string]value.Value{
-				"MODULE_NAME": value.Str(m.Name), "MODULE_DIR": value.Str(mp.dir),
-				"MODULE_MODEL": value.Str(m.Model), "MODULE_PRIORITY": value.Int(int64(m.Priority)),
-				"STAGE": value.Str(stage),
-			},
-			Unset:  []string{ReportVar, "SYS_STAGE", "SYS_FETCHED"},
+			Vars:   stageVars(m, mp.dir, stage),
+			Unset:  stageUnset,
 			Stdout: w, Stderr: w, Ctx: ctx, Label: fmt.Sprintf("%s.%d", u.Name, n),
 		})
 	})
@@ -342,6 +338,95 @@ func runStageOnce(c builtin.Ctx, a builtin.Args, sys *system.System, stage strin
 		c.Set(a.Str("out"), obj(status))
 	}
 	return stageResult(c, stage, res, runErr)
+}
+
+// stageVars are the variables module m's stage flow starts with (besides
+// a copy of the system workflow's, stageUnset removed).
+func stageVars(m *system.Module, dir, stage string) map[string]value.Value {
+	return map[string]value.Value{
+		"MODULE_NAME": value.Str(m.Name), "MODULE_DIR": value.Str(dir),
+		"MODULE_MODEL": value.Str(m.Model), "MODULE_PRIORITY": value.Int(int64(m.Priority)),
+		"STAGE": value.Str(stage),
+	}
+}
+
+// stageUnset is the bookkeeping a module's stage flow does not get.
+var stageUnset = []string{ReportVar, "SYS_STAGE", "SYS_FETCHED"}
+
+// Expanders are the runtime's expanders of the sys.* built-ins that run
+// other programs (sys.stage), for runtime.PreviewOptions.
+func Expanders(o CheckOptions, moduleDir func(*system.System, *system.Module) (dir, why string)) map[string]runtime.Expander {
+	return map[string]runtime.Expander{"sys.stage": StageExpander(o, moduleDir)}
+}
+
+// StageExpander expands a sys.stage call for a preview (gxl plan, the
+// dry-run warnings) as runStage would run it, changing nothing: the
+// modules in priority groups with their dependencies, each module's
+// workflow found by moduleDir (never fetched) and checked as the stage
+// checks it, and the flow it would run with the variables it would get.
+// A module whose workflow cannot be found or does not check is a unit
+// without a program and a note saying why.
+func StageExpander(o CheckOptions, moduleDir func(*system.System, *system.Module) (dir, why string)) runtime.Expander {
+	return func(c builtin.Ctx, a builtin.Args) (*runtime.Expansion, error) {
+		stage := a.Str("name")
+		sys, err := loadSystem(c)
+		if err != nil {
+			return nil, err
+		}
+		var only map[string]bool
+		if l, ok := a.Value("modules"); ok && l.IsValid() {
+			only = map[string]bool{}
+			for _, v := range l.ListVal() {
+				if sys.Module(v.String()) == nil {
+					return nil, fmt.Errorf("sys.stage: unknown module %q", v.String())
+				}
+				only[v.String()] = true
+			}
+		}
+		known := map[string]types.Type{}
+		for n, t := range o.Known {
+			known[n] = t
+		}
+		for n := range c.Vars() {
+			if _, ok := known[n]; !ok {
+				known[n] = types.Any
+			}
+		}
+		co := o
+		co.Known = known
+		e := &runtime.Expansion{Kind: "stage", Name: stage}
+		for _, g := range sched.Groups(units(sys, only)) {
+			eg := runtime.ExpansionGroup{Priority: g[0].Priority}
+			for _, u := range g {
+				m := sys.Module(u.Name)
+				eu := runtime.ExpansionUnit{Name: u.Name, Depends: u.Depends, Enabled: u.Enabled, Flow: stage}
+				if u.Enabled {
+					expandUnit(&eu, sys, m, stage, co, moduleDir)
+				}
+				eg.Units = append(eg.Units, eu)
+			}
+			e.Groups = append(e.Groups, eg)
+		}
+		return e, nil
+	}
+}
+
+func expandUnit(eu *runtime.ExpansionUnit, sys *system.System, m *system.Module, stage string, o CheckOptions, moduleDir func(*system.System, *system.Module) (string, string)) {
+	dir, why := moduleDir(sys, m)
+	if dir == "" {
+		eu.Note = "its steps cannot be known: " + why
+		return
+	}
+	file := filepath.Join(dir, filepath.FromSlash(ModuleWorkflow))
+	eu.File, eu.Dir = file, dir
+	prog, ds := CheckModule(file, dir, o)
+	if ds.HasErrors() {
+		eu.Note = fmt.Sprintf("its workflow does not check (%d errors; gxl check shows them): its steps cannot be known", len(ds.Errors()))
+		return
+	}
+	eu.Program = prog
+	eu.Vars = stageVars(m, dir, stage)
+	eu.Unset = stageUnset
 }
 
 // moduleVars are the variables every module's stage flow receives, with
