@@ -20,7 +20,6 @@ import (
 	"github.com/gxl-dev/gxl/runtime"
 	"github.com/gxl-dev/gxl/system"
 	"github.com/gxl-dev/gxl/system/fetch"
-	"github.com/gxl-dev/gxl/system/sysops"
 )
 
 // Option configures an Engine.
@@ -246,7 +245,7 @@ func (e *Engine) Check(files ...string) (diag.List, *diag.FileSources) {
 				for name, src := range sys.Sources {
 					srcs.Add(name, src)
 				}
-				prog, ds := sysops.CheckModule(f, dir, sysops.CheckOptions{Registry: e.cfg.registry, Known: sys.Types(), ResolveGit: e.fetcher.Checkout})
+				prog, ds := e.checkModuleAlone(sys, f, dir)
 				if prog != nil {
 					for name, src := range prog.Sources {
 						srcs.Add(name, src)
@@ -271,7 +270,7 @@ func (e *Engine) load(file string, sets map[string]string) *Program {
 
 func (e *Engine) loadInto(file string, sets map[string]string, srcs *diag.FileSources) *Program {
 	p := &Program{File: file, Sources: srcs, SysFiles: map[string][]byte{}, Vars: map[string]value.Value{}}
-	opt := check.Options{Registry: e.cfg.registry, ResolveGit: e.fetcher.Checkout}
+	opt := e.checkOptions(nil)
 	if root := SystemRoot(file); root != "" {
 		sys, ds := system.Load(root, system.Options{Set: sets})
 		for f, src := range sys.Sources {
@@ -279,7 +278,7 @@ func (e *Engine) loadInto(file string, sets map[string]string, srcs *diag.FileSo
 			p.SysFiles[f] = src
 		}
 		p.Diags.Add(ds...)
-		opt.ExtraVars = sys.Types()
+		opt = e.checkOptions(sys)
 		p.Vars = sys.Values()
 		p.SysRoot, _ = filepath.Abs(root)
 		p.sys = sys
@@ -296,6 +295,17 @@ func (e *Engine) loadInto(file string, sets map[string]string, srcs *diag.FileSo
 		p.Program = prog
 	}
 	return p
+}
+
+// checkOptions are the checker's options for a workflow of sys (nil: not
+// a system workflow): the registry, git externs through the fetcher, the
+// system's typed variables.
+func (e *Engine) checkOptions(sys *system.System) check.Options {
+	opt := check.Options{Registry: e.cfg.registry, ResolveGit: e.fetcher.Checkout}
+	if sys != nil {
+		opt.ExtraVars = sys.Types()
+	}
+	return opt
 }
 
 // Sets returns the engine's --set values, typed.
