@@ -398,20 +398,12 @@ func (e *Engine) Plan(p *Program, flows []string) ([]*runtime.Plan, error) {
 	if !p.OK() {
 		return nil, fmt.Errorf("%s: the program has errors", p.File)
 	}
-	var envs []*check.Env
-	for _, n := range e.Envs(p) {
-		env, err := runtime.ResolveEnv(p.Program, n)
-		if err != nil {
-			return nil, err
-		}
-		envs = append(envs, env)
+	envs, tops, err := e.selection(p, flows)
+	if err != nil {
+		return nil, err
 	}
 	var out []*runtime.Plan
-	for _, name := range flows {
-		top, err := runtime.ResolveFlow(p.Program, name)
-		if err != nil {
-			return nil, err
-		}
+	for _, top := range tops {
 		plan, err := runtime.BuildPlan(p.Program, envs, top, e.cfg.dryRun)
 		if err != nil {
 			return nil, err
@@ -419,6 +411,29 @@ func (e *Engine) Plan(p *Program, flows []string) ([]*runtime.Plan, error) {
 		out = append(out, plan)
 	}
 	return out, nil
+}
+
+// selection resolves the engine's envs and flows in p: an unknown name
+// is a diagnostic without a position (it comes from the command line) with
+// the names there are.
+func (e *Engine) selection(p *Program, flows []string) ([]*check.Env, []*check.Flow, error) {
+	var envs []*check.Env
+	for _, n := range e.Envs(p) {
+		env, err := runtime.ResolveEnv(p.Program, n)
+		if err != nil {
+			return nil, nil, err
+		}
+		envs = append(envs, env)
+	}
+	var tops []*check.Flow
+	for _, name := range flows {
+		top, err := runtime.ResolveFlow(p.Program, name)
+		if err != nil {
+			return nil, nil, err
+		}
+		tops = append(tops, top)
+	}
+	return envs, tops, nil
 }
 
 // Run runs flows of p in a new run (NewRun, then Start).
@@ -476,6 +491,9 @@ func (r *Run) Start(ctx context.Context) error {
 func (e *Engine) NewRun(p *Program, flows []string) (*Run, error) {
 	if !p.OK() {
 		return nil, fmt.Errorf("%s: the program has errors", p.File)
+	}
+	if _, _, err := e.selection(p, flows); err != nil {
+		return nil, err // before a journal records a run that cannot start
 	}
 	r := &Run{Options: e.RuntimeOptions(p), Envs: e.Envs(p), Flows: flows, prog: p}
 	if e.cfg.noJournal {
