@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -226,8 +227,9 @@ func (e *Engine) Load(file string) *Program {
 }
 
 // Check checks files (gxl check): every diagnostic of them, and their
-// sources for rendering. System variables are not set from the engine's
-// sets, and nothing runs. A system workflow's check includes the workflow
+// sources for rendering. The engine's sets are checked as a run checks
+// them (typed by the system's vars.yml, names the program never reads
+// reported) and its envs must exist; nothing runs. A system workflow's check includes the workflow
 // of every enabled module, as sys.stage checks them before a stage; a
 // module workflow inside a system is checked with the system's variables.
 // A file reached twice is checked once.
@@ -255,8 +257,13 @@ func (e *Engine) Check(files ...string) (diag.List, *diag.FileSources) {
 				continue
 			}
 		}
-		p := e.loadInto(f, nil, srcs)
+		p := e.loadInto(f, e.cfg.sets, srcs)
 		all.Add(p.Diags...)
+		if p.OK() && len(e.cfg.envs) > 0 {
+			if _, _, err := e.selection(p, nil); err != nil {
+				all.Add(asDiag(err))
+			}
+		}
 		if p.sys != nil {
 			all.Add(e.checkModules(p.sys, p.checked, srcs, done)...)
 		}
@@ -286,6 +293,9 @@ func (e *Engine) loadInto(file string, sets map[string]string, srcs *diag.FileSo
 	prog, ds := check.Load(file, opt)
 	p.checked = prog
 	p.Diags.Add(ds...)
+	if p.sys == nil && prog != nil {
+		p.Diags.Add(unreadSets(sets, prog)...)
+	}
 	if prog != nil {
 		for f, src := range prog.Sources {
 			p.Sources.Add(f, src)
@@ -295,6 +305,41 @@ func (e *Engine) loadInto(file string, sets map[string]string, srcs *diag.FileSo
 		p.Program = prog
 	}
 	return p
+}
+
+// unreadSets warns about each --set name that prog never reads (a
+// misspelt name would otherwise be silently ignored), with the closest
+// name it reads or defines. In a system the names are those of vars.yml
+// and an unknown one is an error (system.Load).
+func unreadSets(sets map[string]string, prog *check.Program) diag.List {
+	if len(sets) == 0 {
+		return nil
+	}
+	reads := prog.Reads()
+	read := map[string]bool{}
+	for _, n := range reads {
+		read[n] = true
+	}
+	defined, _ := prog.Defines()
+	candidates := append(append([]string(nil), reads...), defined...)
+	var names []string
+	for name := range sets {
+		if !read[strings.ToLower(name)] {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	var out diag.List
+	for _, name := range names {
+		d := diag.Warnf(diag.Span{}, "set-unread", "--set %s: the program never reads %s", name, name)
+		if near := diag.Suggest(strings.ToLower(name), candidates); near != "" {
+			d.Hint = fmt.Sprintf("did you mean `%s`?", strings.ToUpper(near))
+		} else {
+			d.Hint = "it only reaches commands, as an environment variable"
+		}
+		out.Add(d)
+	}
+	return out
 }
 
 // checkOptions are the checker's options for a workflow of sys (nil: not
@@ -434,6 +479,16 @@ func (e *Engine) selection(p *Program, flows []string) ([]*check.Env, []*check.F
 		tops = append(tops, top)
 	}
 	return envs, tops, nil
+}
+
+// asDiag is err as a diagnostic (an error without a position when it is
+// not one).
+func asDiag(err error) diag.Diagnostic {
+	var d diag.Diagnostic
+	if errors.As(err, &d) {
+		return d
+	}
+	return diag.Errorf(diag.Span{}, "usage", "%v", err)
 }
 
 // Run runs flows of p in a new run (NewRun, then Start).

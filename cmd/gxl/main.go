@@ -58,7 +58,11 @@ func newRoot(s *streams) *cobra.Command {
 		Long:          "gxl checks, formats, runs and debugs GXL workflows: the operator DSL that fetches, sets up,\ndeploys, health-checks and fails over whole systems of modules.",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version,
 	}
+	// --version and gflow's -V; cobra prints the template.
+	root.Flags().BoolP("version", "V", false, "print the gxl version")
+	root.SetVersionTemplate("gxl {{.Version}}\n")
 	root.SetIn(s.in)
 	root.SetOut(s.out)
 	root.SetErr(s.err)
@@ -76,9 +80,11 @@ func newRoot(s *streams) *cobra.Command {
 	return root
 }
 
-// normalizeQuiet keeps the original tool's `-q true` / `-q false` habit
-// working alongside a bare `-q`: a boolean word right after -q is its value.
-func normalizeQuiet(args []string) []string {
+// normalizeArgs keeps two habits of the original tool working: `-q true`
+// / `-q false` alongside a bare `-q` (a boolean word right after -q is its
+// value), and gflow's `--debug N` log level (a digit after --debug, which
+// in gxl opens the debugger, is gflow's -d N).
+func normalizeArgs(args []string) []string {
 	out := make([]string, 0, len(args))
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -88,6 +94,11 @@ func normalizeQuiet(args []string) []string {
 		}
 		if (a == "-q" || a == "--quiet") && i+1 < len(args) && value.IsBoolWord(args[i+1]) {
 			out = append(out, "--quiet="+args[i+1])
+			i++
+			continue
+		}
+		if a == "--debug" && i+1 < len(args) && len(args[i+1]) == 1 && args[i+1][0] >= '0' && args[i+1][0] <= '9' {
+			out = append(out, "-d", args[i+1])
 			i++
 			continue
 		}
@@ -129,7 +140,7 @@ func startProfile(path string) func() {
 // execute runs the CLI with args and returns the exit code.
 func execute(args []string, s *streams) int {
 	root := newRoot(s)
-	root.SetArgs(normalizeQuiet(args))
+	root.SetArgs(normalizeArgs(args))
 	err := root.Execute()
 	if err == nil {
 		return exitOK
