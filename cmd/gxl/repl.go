@@ -19,7 +19,7 @@ func init() {
 
 func newReplCmd(s *streams) *cobra.Command {
 	var (
-		fileF     fileFlag
+		fileF   fileFlag
 		vars    varFlags
 		breaks  []string
 		verbose bool
