@@ -77,6 +77,7 @@ func newRoot(s *streams) *cobra.Command {
 	for _, f := range subcommands {
 		root.AddCommand(f(s))
 	}
+	registerCompletions(root)
 	return root
 }
 
