@@ -53,9 +53,17 @@ func register(f func(s *streams) *cobra.Command) { subcommands = append(subcomma
 
 func newRoot(s *streams) *cobra.Command {
 	root := &cobra.Command{
-		Use:           "gxl",
-		Short:         "gxl runs GXL operator workflows (.gxl files)",
-		Long:          "gxl checks, formats, runs and debugs GXL workflows: the operator DSL that fetches, sets up,\ndeploys, health-checks and fails over whole systems of modules.",
+		Use:   "gxl",
+		Short: "gxl runs GXL operator workflows (.gxl files)",
+		Long: `gxl checks, formats, runs and debugs GXL workflows: the operator DSL that fetches, sets up,
+deploys, health-checks and fails over whole systems of modules.
+
+-f FILE names the workflow for run, plan, check, graph, fmt and repl (default ./_gal/work.gxl);
+-e ENV and --set NAME=value mean the same for run, plan, check and repl: --set wins over every
+other value, a name the program never reads is a warning, and in a system a name not in
+sys/vars.yml is an error. Shell completion: gxl completion bash|zsh|fish.
+Scripts written for gflow keep working: -V is --version, --conf FILE is -f, -d N (or --debug N,
+gflow's log level 0..6) is --verbose from 4 up, --log is accepted and ignored.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       version,

@@ -156,6 +156,9 @@ func newRunCmd(s *streams) *cobra.Command {
 		Long: `Run flows of a GXL workflow. The file is checked first: a workflow with errors
 never starts (exit 2). Without a flow, the menu of envs and flows is printed.
 Exit status: 0 success, 1 a step failed, 2 usage/check/load error.
+--set NAME=value wins over every other value of NAME (env and module properties, files
+read by gx.vars/gx.read_file, assignments); a name the program never reads is a warning
+with the closest name, and in a system a name not in sys/vars.yml is an error.
 Each run is journaled under .gxl/runs/<id>; --resume last continues a failed or
 killed run: finished statements are skipped, the interrupted one runs again.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
