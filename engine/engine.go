@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -233,8 +234,9 @@ func (e *Engine) Load(file string) *Program {
 }
 
 // Check checks files (gxl check): every diagnostic of them, and their
-// sources for rendering. System variables are not set from the engine's
-// sets, and nothing runs. A system workflow's check includes the workflow
+// sources for rendering. The engine's sets are checked as a run checks
+// them (typed by the system's vars.yml, names the program never reads
+// reported) and its envs must exist; nothing runs. A system workflow's check includes the workflow
 // of every enabled module, as sys.stage checks them before a stage; a
 // module workflow inside a system is checked with the system's variables.
 // A file reached twice is checked once.
@@ -252,7 +254,7 @@ func (e *Engine) Check(files ...string) (diag.List, *diag.FileSources) {
 				for name, src := range sys.Sources {
 					srcs.Add(name, src)
 				}
-				prog, ds := sysops.CheckModule(f, dir, sysops.CheckOptions{Registry: e.cfg.registry, Known: sys.Types(), ResolveGit: e.fetcher.Checkout})
+				prog, ds := e.checkModuleAlone(sys, f, dir)
 				if prog != nil {
 					for name, src := range prog.Sources {
 						srcs.Add(name, src)
@@ -262,8 +264,13 @@ func (e *Engine) Check(files ...string) (diag.List, *diag.FileSources) {
 				continue
 			}
 		}
-		p := e.loadInto(f, nil, srcs)
+		p := e.loadInto(f, e.cfg.sets, srcs)
 		all.Add(p.Diags...)
+		if p.OK() && len(e.cfg.envs) > 0 {
+			if _, _, err := e.selection(p, nil); err != nil {
+				all.Add(asDiag(err))
+			}
+		}
 		if p.sys != nil {
 			all.Add(e.checkModules(p.sys, p.checked, srcs, done)...)
 		}
@@ -277,7 +284,7 @@ func (e *Engine) load(file string, sets map[string]string) *Program {
 
 func (e *Engine) loadInto(file string, sets map[string]string, srcs *diag.FileSources) *Program {
 	p := &Program{File: file, Sources: srcs, SysFiles: map[string][]byte{}, Vars: map[string]value.Value{}}
-	opt := check.Options{Registry: e.cfg.registry, ResolveGit: e.fetcher.Checkout}
+	opt := e.checkOptions(nil)
 	if root := SystemRoot(file); root != "" {
 		sys, ds := system.Load(root, system.Options{Set: sets})
 		for f, src := range sys.Sources {
@@ -285,7 +292,7 @@ func (e *Engine) loadInto(file string, sets map[string]string, srcs *diag.FileSo
 			p.SysFiles[f] = src
 		}
 		p.Diags.Add(ds...)
-		opt.ExtraVars = sys.Types()
+		opt = e.checkOptions(sys)
 		p.Vars = sys.Values()
 		p.SysRoot, _ = filepath.Abs(root)
 		p.sys = sys
@@ -293,6 +300,9 @@ func (e *Engine) loadInto(file string, sets map[string]string, srcs *diag.FileSo
 	prog, ds := check.Load(file, opt)
 	p.checked = prog
 	p.Diags.Add(ds...)
+	if p.sys == nil && prog != nil {
+		p.Diags.Add(unreadSets(sets, prog)...)
+	}
 	if prog != nil {
 		for f, src := range prog.Sources {
 			p.Sources.Add(f, src)
@@ -302,6 +312,52 @@ func (e *Engine) loadInto(file string, sets map[string]string, srcs *diag.FileSo
 		p.Program = prog
 	}
 	return p
+}
+
+// unreadSets warns about each --set name that prog never reads (a
+// misspelt name would otherwise be silently ignored), with the closest
+// name it reads or defines. In a system the names are those of vars.yml
+// and an unknown one is an error (system.Load).
+func unreadSets(sets map[string]string, prog *check.Program) diag.List {
+	if len(sets) == 0 {
+		return nil
+	}
+	reads := prog.Reads()
+	read := map[string]bool{}
+	for _, n := range reads {
+		read[n] = true
+	}
+	defined, _ := prog.Defines()
+	candidates := append(append([]string(nil), reads...), defined...)
+	var names []string
+	for name := range sets {
+		if !read[strings.ToLower(name)] {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	var out diag.List
+	for _, name := range names {
+		d := diag.Warnf(diag.Span{}, "set-unread", "--set %s: the program never reads %s", name, name)
+		if near := diag.Suggest(strings.ToLower(name), candidates); near != "" {
+			d.Hint = fmt.Sprintf("did you mean `%s`?", strings.ToUpper(near))
+		} else {
+			d.Hint = "it only reaches commands, as an environment variable"
+		}
+		out.Add(d)
+	}
+	return out
+}
+
+// checkOptions are the checker's options for a workflow of sys (nil: not
+// a system workflow): the registry, git externs through the fetcher, the
+// system's typed variables.
+func (e *Engine) checkOptions(sys *system.System) check.Options {
+	opt := check.Options{Registry: e.cfg.registry, ResolveGit: e.fetcher.Checkout}
+	if sys != nil {
+		opt.ExtraVars = sys.Types()
+	}
+	return opt
 }
 
 // Sets returns the engine's --set values, typed.
@@ -394,20 +450,12 @@ func (e *Engine) Plan(p *Program, flows []string) ([]*runtime.Plan, error) {
 	if !p.OK() {
 		return nil, fmt.Errorf("%s: the program has errors", p.File)
 	}
-	var envs []*check.Env
-	for _, n := range e.Envs(p) {
-		env, err := runtime.ResolveEnv(p.Program, n)
-		if err != nil {
-			return nil, err
-		}
-		envs = append(envs, env)
+	envs, tops, err := e.selection(p, flows)
+	if err != nil {
+		return nil, err
 	}
 	var out []*runtime.Plan
-	for _, name := range flows {
-		top, err := runtime.ResolveFlow(p.Program, name)
-		if err != nil {
-			return nil, err
-		}
+	for _, top := range tops {
 		plan, err := runtime.BuildPlan(p.Program, envs, top, e.cfg.dryRun)
 		if err != nil {
 			return nil, err
@@ -433,17 +481,17 @@ func (e *Engine) Preview(ctx context.Context, p *Program, flows []string, diff b
 	// Modules are checked as gxl check checks them: with what the system
 	// workflow may define (the preview does not know what a file read at
 	// run time sets).
-	co := sysops.CheckOptions{Registry: p.Registry, ResolveGit: off.Checkout, Known: map[string]types.Type{}}
+	co := sysops.CheckOptions{Registry: p.Registry, ResolveGit: off.Checkout}
 	if p.sys != nil {
-		co.Known = p.sys.Types()
-	}
-	names, open := p.Program.Defines()
-	for _, n := range names {
-		if _, ok := co.Known[n]; !ok {
+		co.Known, co.Open = moduleKnown(p.sys, p.Program)
+	} else {
+		co.Known = map[string]types.Type{}
+		names, open := p.Program.Defines()
+		for _, n := range names {
 			co.Known[n] = types.Any
 		}
+		co.Open = open
 	}
-	co.Open = open
 	dirOf := func(sys *system.System, m *system.Module) (string, string) {
 		lock, err := fetch.ReadLock(filepath.Join(sys.Root, "sys", "mod_list.lock"))
 		if err != nil {
@@ -471,6 +519,39 @@ func (e *Engine) DryRunEffects(ctx context.Context, p *Program, flows []string) 
 		return nil, err
 	}
 	return runtime.Effects(ps), nil
+}
+
+// selection resolves the engine's envs and flows in p: an unknown name
+// is a diagnostic without a position (it comes from the command line) with
+// the names there are.
+func (e *Engine) selection(p *Program, flows []string) ([]*check.Env, []*check.Flow, error) {
+	var envs []*check.Env
+	for _, n := range e.Envs(p) {
+		env, err := runtime.ResolveEnv(p.Program, n)
+		if err != nil {
+			return nil, nil, err
+		}
+		envs = append(envs, env)
+	}
+	var tops []*check.Flow
+	for _, name := range flows {
+		top, err := runtime.ResolveFlow(p.Program, name)
+		if err != nil {
+			return nil, nil, err
+		}
+		tops = append(tops, top)
+	}
+	return envs, tops, nil
+}
+
+// asDiag is err as a diagnostic (an error without a position when it is
+// not one).
+func asDiag(err error) diag.Diagnostic {
+	var d diag.Diagnostic
+	if errors.As(err, &d) {
+		return d
+	}
+	return diag.Errorf(diag.Span{}, "usage", "%v", err)
 }
 
 // Run runs flows of p in a new run (NewRun, then Start).
@@ -531,6 +612,9 @@ func (r *Run) Start(ctx context.Context) error {
 func (e *Engine) NewRun(p *Program, flows []string) (*Run, error) {
 	if !p.OK() {
 		return nil, fmt.Errorf("%s: the program has errors", p.File)
+	}
+	if _, _, err := e.selection(p, flows); err != nil {
+		return nil, err // before a journal records a run that cannot start
 	}
 	r := &Run{Options: e.RuntimeOptions(p), Envs: e.Envs(p), Flows: flows, prog: p}
 	if e.cfg.noJournal {

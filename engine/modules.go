@@ -47,17 +47,7 @@ func (e *Engine) checkModules(sys *system.System, wf *check.Program, srcs *diag.
 	if lockErr != nil {
 		lock = &fetch.Lock{}
 	}
-	known := sys.Types()
-	typed := map[string]bool{}
-	for n := range known {
-		typed[strings.ToLower(n)] = true
-	}
-	names, open := wf.Defines() // lower case
-	for _, n := range names {
-		if !typed[n] {
-			known[n] = types.Any
-		}
-	}
+	known, open := moduleKnown(sys, wf)
 	type work struct {
 		file, dir string
 		prog      *check.Program
@@ -109,6 +99,44 @@ func (e *Engine) checkModules(sys *system.System, wf *check.Program, srcs *diag.
 	return out
 }
 
+// moduleKnown is what a module workflow of sys knows when a stage of the
+// system workflows wfs runs it (sysops.CheckOptions Known and Open): the
+// system's typed variables, and untyped what any of wfs may define; open
+// when one of them may define any variable (it reads a file of settings).
+func moduleKnown(sys *system.System, wfs ...*check.Program) (map[string]types.Type, bool) {
+	known := sys.Types()
+	typed := map[string]bool{}
+	for n := range known {
+		typed[strings.ToLower(n)] = true
+	}
+	open := false
+	for _, wf := range wfs {
+		names, o := wf.Defines() // lower case
+		open = open || o
+		for _, n := range names {
+			if !typed[n] {
+				known[n] = types.Any
+			}
+		}
+	}
+	return known, open
+}
+
+// checkModuleAlone checks file, the workflow of the module in dir of
+// sys, named on its own (gxl check sys/mods/web/workflows/operators.gxl):
+// with what it knows under the system's workflows (moduleKnown of every
+// sys/workflows/*.gxl), as checkModules checks it for a system workflow.
+func (e *Engine) checkModuleAlone(sys *system.System, file, dir string) (*check.Program, diag.List) {
+	wfFiles, _ := filepath.Glob(filepath.Join(sys.Root, "sys", "workflows", "*.gxl"))
+	var wfs []*check.Program
+	for _, wf := range wfFiles {
+		prog, _ := check.Load(wf, e.checkOptions(sys))
+		wfs = append(wfs, prog)
+	}
+	known, open := moduleKnown(sys, wfs...)
+	return sysops.CheckModule(file, dir, sysops.CheckOptions{Registry: e.cfg.registry, Known: known, ResolveGit: e.fetcher.Checkout, Open: open})
+}
+
 // moduleDir finds the folder of module m's workflow: sys/mods/<name> when
 // fetched, else a path module's folder, else a git module's checkout in
 // the module cache at its locked commit (fetched into the cache by fe
@@ -155,7 +183,8 @@ func moduleDir(fe *fetch.Fetcher, sys *system.System, m *system.Module, lock *fe
 }
 
 // moduleSystem finds the system a module workflow file belongs to: the
-// nearest folder above it holding sys/mod_list.yml whose sys/mods/<name>
+// nearest folder above it holding a system (sys/mod_list.yml, vars.yml or
+// sys_model.yml: isSystemRoot) whose sys/mods/<name>
 // holds the file, or one of whose path modules' folders does. It returns
 // the system, the module folder and the system's diagnostics; nil when
 // the file belongs to no system.
@@ -165,7 +194,7 @@ func moduleSystem(file string) (*system.System, string, diag.List) {
 		return nil, "", nil
 	}
 	for root := filepath.Dir(abs); ; {
-		if _, err := os.Stat(filepath.Join(root, "sys", "mod_list.yml")); err == nil {
+		if isSystemRoot(root) {
 			if dir := underMods(root, abs); dir != "" {
 				sys, ds := system.Load(displayPath(root), system.Options{})
 				return sys, dir, ds
@@ -214,4 +243,15 @@ func displayPath(p string) string {
 		}
 	}
 	return p
+}
+
+// isSystemRoot reports whether dir holds a system: one of the files of
+// sys/ that system.Load reads.
+func isSystemRoot(dir string) bool {
+	for _, f := range []string{"mod_list.yml", "vars.yml", "sys_model.yml"} {
+		if _, err := os.Stat(filepath.Join(dir, "sys", f)); err == nil {
+			return true
+		}
+	}
+	return false
 }

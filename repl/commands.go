@@ -272,7 +272,7 @@ func (s *Session) set(arg string, st *stop) {
 		s.printErr(err)
 		return
 	}
-	vars.Set(name, v)
+	vars.Replace(name, v) // the user wins over a --set too
 	v, _ = vars.Get(name) // as stored: a SEC_* name makes it secret
 	if st == nil {
 		s.sets[name] = v

@@ -177,7 +177,7 @@ func TestStepContextInterruptsOneStatement(t *testing.T) {
 	h.onError = func(ev *runtime.Event, err error) runtime.Decision {
 		attempts++
 		if attempts == 1 {
-			ev.Vars.Set("T", value.Str("0"))
+			ev.Vars.Replace("T", value.Str("0")) // T is a --set: pinned
 			return runtime.Retry
 		}
 		return runtime.Fail

@@ -221,13 +221,16 @@ func (r *Runner) Bootstrap() (*Scope, error) {
 	for k, v := range r.opt.Extra {
 		s.Set(k, v)
 	}
+	// The order of the sources: predefined, secrets, the system's
+	// variables, then --set last and pinned (Scope.Pin): it wins over
+	// everything the run assigns later.
 	for k, v := range r.opt.Sets {
 		// --set of a variable declared secret (a system variable with
 		// secret: true) gives a secret value.
 		if old, ok := s.Get(k); ok && old.Secret() {
 			v = v.AsSecret()
 		}
-		s.Set(k, v)
+		s.Pin(k, v)
 	}
 	return s, nil
 }
@@ -590,6 +593,7 @@ func (x *exec) exportProps(m *check.Module) error {
 			return x.fail(err, p.Span())
 		}
 		x.vars.Set(prefix+p.Key.Name, v)
+		v, _ = x.vars.Get(prefix + p.Key.Name) // a --set one is pinned
 		obj.Set(p.Key.Name, v)
 		x.vars.Set(m.Name, value.Obj(obj))
 	}
@@ -624,6 +628,7 @@ func (x *exec) runEnv(e *check.Env, seen map[*check.Env]bool) error {
 			return x.fail(err, p.Span())
 		}
 		x.vars.Set("ENV_"+p.Key.Name, v)
+		v, _ = x.vars.Get("ENV_" + p.Key.Name) // a --set one is pinned
 		obj.Set(p.Key.Name, v)
 		x.vars.Set("ENV", value.Obj(obj))
 	}

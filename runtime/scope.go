@@ -31,6 +31,10 @@ type Scope struct {
 	// trk collects the folded names changed while tracking (the journal's
 	// delta of one statement); nil when not tracking.
 	trk map[string]struct{}
+	// pinned are the folded names given with --set (Pin): they keep
+	// their value whatever the run assigns to them. Shared by clones,
+	// never changed after Bootstrap.
+	pinned map[string]bool
 }
 
 type entry struct {
@@ -51,6 +55,32 @@ func (s *Scope) Get(name string) (value.Value, bool) {
 // and so is a value whose text holds the text of a secret in scope (the
 // output of a command that printed one, spec I.4).
 func (s *Scope) Set(name string, v value.Value) {
+	if s.pinned[value.Fold(name)] {
+		return
+	}
+	s.set(name, v)
+}
+
+// Pin sets a variable given with --set: it wins over everything the run
+// would assign to it later — env and module properties, files of settings
+// read by gx.vars or gx.read_file, assignments — as terraform's -var wins
+// over defaults and variable files. Bootstrap pins the --set values last.
+func (s *Scope) Pin(name string, v value.Value) {
+	s.set(name, v)
+	pinned := make(map[string]bool, len(s.pinned)+1)
+	for k := range s.pinned {
+		pinned[k] = true
+	}
+	pinned[value.Fold(name)] = true
+	s.pinned = pinned
+}
+
+// Replace sets a variable even when it is pinned (keeping the pin): the
+// user at the debugger prompt (:set, a hook) overrides --set as --set
+// overrides the program.
+func (s *Scope) Replace(name string, v value.Value) { s.set(name, v) }
+
+func (s *Scope) set(name string, v value.Value) {
 	if strings.HasPrefix(strings.ToUpper(name), "SEC_") {
 		v = v.AsSecret()
 	}
@@ -77,6 +107,9 @@ func (s *Scope) Set(name string, v value.Value) {
 // Delete removes a variable.
 func (s *Scope) Delete(name string) {
 	f := value.Fold(name)
+	if s.pinned[f] {
+		return
+	}
 	if old, ok := s.vars[f]; ok && old.v.Secret() {
 		s.gen++
 	}
@@ -103,7 +136,7 @@ func (s *Scope) untrack() []string {
 
 // Clone returns an independent copy (values are immutable).
 func (s *Scope) Clone() *Scope {
-	c := &Scope{vars: make(map[string]entry, len(s.vars)), gen: s.gen + 1}
+	c := &Scope{vars: make(map[string]entry, len(s.vars)), gen: s.gen + 1, pinned: s.pinned}
 	for k, v := range s.vars {
 		c.vars[k] = v
 	}

@@ -45,7 +45,8 @@ type Event struct {
 	Stmt  ast.Stmt
 	Span  diag.Span
 	Stack []Frame
-	// Vars is the live variable space: hooks may read and change it.
+	// Vars is the live variable space: hooks may read and change it
+	// (Replace changes a --set variable too; Set leaves it pinned).
 	Vars *Scope
 	// Module is the module whose table unqualified calls resolve in.
 	Module *check.Module

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -108,6 +109,10 @@ type loader struct {
 	opt   Options
 	diags diag.List
 	src   diag.SourceMap
+	// declared are the names --set may give (unknownSets): each variable
+	// of vars.yml at its name, and each ${NAME:default} of a value at
+	// the value.
+	declared map[string]diag.Span
 }
 
 func nodeSpan(file string, n *yaml.Node) diag.Span {
@@ -214,7 +219,42 @@ func Load(root string, opt Options) (*System, diag.List) {
 	if n := l.read(filepath.Join(dir, "vars.yml")); n != nil {
 		l.vars(filepath.Join(dir, "vars.yml"), n, s)
 	}
+	l.unknownSets()
 	return s, l.diags.Normalize()
+}
+
+// unknownSets reports each --set name the system does not declare: a
+// system's variables are its vars.yml, so a name that is neither a
+// variable there nor a ${NAME:default} of a value is a mistake (a typo
+// would otherwise be silently ignored). The error points at the declared
+// name it is a plausible typo of. SEC_ names are secrets, not variables of vars.yml.
+func (l *loader) unknownSets() {
+	var names []string
+	for name := range l.opt.Set {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var declared []string
+	for name := range l.declared {
+		declared = append(declared, name)
+	}
+	sort.Strings(declared)
+	for _, name := range names {
+		if _, ok := l.declared[name]; ok || strings.HasPrefix(strings.ToUpper(name), "SEC_") {
+			continue
+		}
+		d := diag.Errorf(diag.Span{}, "set-unknown", "--set %s: the system has no variable %s in sys/vars.yml", name, name)
+		switch near := diag.Suggest(name, declared); {
+		case near != "":
+			d.Hint = fmt.Sprintf("did you mean `%s`?", near)
+			d.Related = append(d.Related, diag.Related{Span: l.declared[near], Message: "`" + near + "` is declared here"})
+		case len(declared) > 0:
+			d.Hint = "the system's variables: " + strings.Join(declared, ", ") + "; declare a new one in sys/vars.yml"
+		default:
+			d.Hint = "the system has no variables; declare it in sys/vars.yml"
+		}
+		l.diags.Add(d)
+	}
 }
 
 func (l *loader) model(file string, n *yaml.Node, s *System) {
@@ -353,9 +393,22 @@ func (l *loader) addr(file string, n *yaml.Node, m *Module) {
 
 // resolve expands ${NAME:default}: --set, then the environment, then the
 // default; the first `:` separates the default.
+// placeholderRE is a ${NAME} or ${NAME:default} in a value of vars.yml.
+var placeholderRE = regexp.MustCompile(`\$\{([A-Za-z0-9_.]+)(:([^}]*))?\}`)
+
+// declare records a name --set may give, at its first place.
+func (l *loader) declare(name string, sp diag.Span) {
+	if l.declared == nil {
+		l.declared = map[string]diag.Span{}
+	}
+	if _, ok := l.declared[name]; !ok {
+		l.declared[name] = sp
+	}
+}
+
 func (l *loader) resolve(raw string) (string, []string) {
 	var missing []string
-	re := regexp.MustCompile(`\$\{([A-Za-z0-9_.]+)(:([^}]*))?\}`)
+	re := placeholderRE
 	out := re.ReplaceAllStringFunc(raw, func(m string) string {
 		g := re.FindStringSubmatch(m)
 		if v, ok := l.opt.Set[g[1]]; ok {
@@ -442,6 +495,12 @@ func (l *loader) vars(file string, n *yaml.Node, s *System) {
 			continue
 		}
 		seen[v.Name] = v
+		l.declare(v.Name, nodeSpan(file, nameNode))
+		if valueNode != nil {
+			for _, m := range placeholderRE.FindAllStringSubmatch(valueNode.Value, -1) {
+				l.declare(m[1], nodeSpan(file, valueNode))
+			}
+		}
 		if valueNode == nil {
 			l.errorf(file, nameNode, "sys-field", "give value: \"${"+v.Name+":default}\"", "variable `%s` has no value", v.Name)
 			continue

@@ -3,9 +3,13 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
+	"github.com/rogpeppe/go-internal/diff"
 	"github.com/spf13/cobra"
 
 	"github.com/gxl-dev/gxl/core/diag"
@@ -16,27 +20,48 @@ import (
 func init() { register(newFmtCmd) }
 
 func newFmtCmd(s *streams) *cobra.Command {
-	var write, check bool
+	var write, check, showDiff bool
+	var fileF fileFlag
 	cmd := &cobra.Command{
-		Use:   "fmt [-w|--check] FILE...",
+		Use:   "fmt [-w|--check|--diff] [FILE|DIR|-]... [-f FILE]",
 		Short: "Format GXL files in the canonical layout",
-		Long: `Format GXL files in the canonical layout. Comments are kept and the result
-always parses to the same program (gxl refuses to write output that would not).
-Without -w the formatted text is printed; with --check the names of files that
-are not formatted are listed and the exit code is 1.`,
+		Long: `Format GXL files in the canonical layout. Comments are kept (without trailing
+spaces) and the result always parses to the same program (gxl refuses to write
+output that would not). A DIR is walked for *.gxl files, skipping .gxl/ and hidden
+folders; - reads standard input and writes standard output.
+Without a flag the formatted text is printed; -w writes it back to the files;
+--check lists the files that are not formatted and --diff prints a unified diff
+of each; both exit 1 when a file is not formatted (0 when all are), 2 on errors.`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if write && check {
-				return failf(exitUsage, "-w and --check exclude each other")
+			n := 0
+			for _, on := range []bool{write, check, showDiff} {
+				if on {
+					n++
+				}
 			}
-			if len(args) == 0 {
-				args = []string{defaultFile}
+			if n > 1 {
+				return failf(exitUsage, "-w, --check and --diff exclude each other")
+			}
+			paths, err := fmtPaths(fileF.files(args))
+			if err != nil {
+				return err
 			}
 			srcs := &diag.FileSources{}
 			var diags diag.List
 			unformatted := 0
-			for _, path := range args {
-				src, err := os.ReadFile(path)
+			for _, path := range paths {
+				var src []byte
+				var err error
+				if path == "-" {
+					if write {
+						return failf(exitUsage, "-w cannot write back standard input")
+					}
+					src, err = io.ReadAll(s.in)
+					path = "<stdin>" // as diagnostics and --check name it
+				} else {
+					src, err = os.ReadFile(path)
+				}
 				if err != nil {
 					return failf(exitUsage, "%v", err)
 				}
@@ -51,6 +76,11 @@ are not formatted are listed and the exit code is 1.`,
 				case check:
 					if changed {
 						fmt.Fprintln(s.out, path)
+						unformatted++
+					}
+				case showDiff:
+					if changed {
+						s.out.Write(diff.Diff(path+".orig", src, path, out))
 						unformatted++
 					}
 				case write:
@@ -77,7 +107,42 @@ are not formatted are listed and the exit code is 1.`,
 	}
 	cmd.Flags().BoolVarP(&write, "write", "w", false, "write the result back to the files")
 	cmd.Flags().BoolVar(&check, "check", false, "list files whose formatting differs; exit 1 if any")
+	cmd.Flags().BoolVar(&showDiff, "diff", false, "print a unified diff of each file whose formatting differs; exit 1 if any")
+	fileF.bind(cmd.Flags())
 	return cmd
+}
+
+// fmtPaths expands the arguments of gxl fmt: a folder gives every *.gxl
+// file below it (sorted), skipping .gxl/ (journals) and hidden folders;
+// files and - (standard input) are kept as given.
+func fmtPaths(args []string) ([]string, error) {
+	var out []string
+	for _, a := range args {
+		info, err := os.Stat(a)
+		if a == "-" || err != nil || !info.IsDir() {
+			out = append(out, a) // a missing file is reported when read
+			continue
+		}
+		err = filepath.WalkDir(a, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() {
+				if p != a && strings.HasPrefix(d.Name(), ".") {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if strings.HasSuffix(d.Name(), ".gxl") {
+				out = append(out, p)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, failf(exitUsage, "%v", err)
+		}
+	}
+	return out, nil
 }
 
 // formatSource formats one file and verifies that the result means the same.

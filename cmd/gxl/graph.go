@@ -20,17 +20,18 @@ func init() { register(newGraphCmd) }
 // priorities and dependencies, as Mermaid (the seeds' notation) or DOT.
 func newGraphCmd(s *streams) *cobra.Command {
 	var format string
+	var fileF fileFlag
 	cmd := &cobra.Command{
-		Use:   "graph [FILE.gxl] [--format mermaid|dot]",
+		Use:   "graph [FILE.gxl | -f FILE] [--format mermaid|dot]",
 		Short: "Draw the module, stage and flow graph",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format != "mermaid" && format != "dot" {
 				return failf(exitUsage, "--format must be mermaid or dot")
 			}
-			file := defaultFile
-			if len(args) == 1 {
-				file = args[0]
+			file, err := fileF.one(args)
+			if err != nil {
+				return err
 			}
 			eng, err := newEngine()
 			if err != nil {
@@ -54,6 +55,7 @@ func newGraphCmd(s *streams) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "mermaid", "mermaid or dot")
+	fileF.bind(cmd.Flags())
 	return cmd
 }
 

@@ -53,12 +53,24 @@ func register(f func(s *streams) *cobra.Command) { subcommands = append(subcomma
 
 func newRoot(s *streams) *cobra.Command {
 	root := &cobra.Command{
-		Use:           "gxl",
-		Short:         "gxl runs GXL operator workflows (.gxl files)",
-		Long:          "gxl checks, formats, runs and debugs GXL workflows: the operator DSL that fetches, sets up,\ndeploys, health-checks and fails over whole systems of modules.",
+		Use:   "gxl",
+		Short: "gxl runs GXL operator workflows (.gxl files)",
+		Long: `gxl checks, formats, runs and debugs GXL workflows: the operator DSL that fetches, sets up,
+deploys, health-checks and fails over whole systems of modules.
+
+-f FILE names the workflow for run, plan, check, graph, fmt and repl (default ./_gal/work.gxl);
+-e ENV and --set NAME=value mean the same for run, plan, check and repl: --set wins over every
+other value, a name the program never reads is a warning, and in a system a name not in
+sys/vars.yml is an error. Shell completion: gxl completion bash|zsh|fish.
+Scripts written for gflow keep working: -V is --version, --conf FILE is -f, -d N (or --debug N,
+gflow's log level 0..6) is --verbose from 4 up, --log is accepted and ignored.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version,
 	}
+	// --version and gflow's -V; cobra prints the template.
+	root.Flags().BoolP("version", "V", false, "print the gxl version")
+	root.SetVersionTemplate("gxl {{.Version}}\n")
 	root.SetIn(s.in)
 	root.SetOut(s.out)
 	root.SetErr(s.err)
@@ -73,12 +85,15 @@ func newRoot(s *streams) *cobra.Command {
 	for _, f := range subcommands {
 		root.AddCommand(f(s))
 	}
+	registerCompletions(root)
 	return root
 }
 
-// normalizeQuiet keeps the original tool's `-q true` / `-q false` habit
-// working alongside a bare `-q`: a boolean word right after -q is its value.
-func normalizeQuiet(args []string) []string {
+// normalizeArgs keeps two habits of the original tool working: `-q true`
+// / `-q false` alongside a bare `-q` (a boolean word right after -q is its
+// value), and gflow's `--debug N` log level (a digit after --debug, which
+// in gxl opens the debugger, is gflow's -d N).
+func normalizeArgs(args []string) []string {
 	out := make([]string, 0, len(args))
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -88,6 +103,11 @@ func normalizeQuiet(args []string) []string {
 		}
 		if (a == "-q" || a == "--quiet") && i+1 < len(args) && value.IsBoolWord(args[i+1]) {
 			out = append(out, "--quiet="+args[i+1])
+			i++
+			continue
+		}
+		if a == "--debug" && i+1 < len(args) && len(args[i+1]) == 1 && args[i+1][0] >= '0' && args[i+1][0] <= '9' {
+			out = append(out, "-d", args[i+1])
 			i++
 			continue
 		}
@@ -129,7 +149,7 @@ func startProfile(path string) func() {
 // execute runs the CLI with args and returns the exit code.
 func execute(args []string, s *streams) int {
 	root := newRoot(s)
-	root.SetArgs(normalizeQuiet(args))
+	root.SetArgs(normalizeArgs(args))
 	err := root.Execute()
 	if err == nil {
 		return exitOK

@@ -38,11 +38,11 @@ Exit status: 0, or 2 for a usage or check error.`,
 			if format != "text" && format != "json" {
 				return failf(exitUsage, "--format must be text or json")
 			}
-			rawSets, err := parseSets(f.sets)
+			varOpts, err := f.vars.options()
 			if err != nil {
-				return failf(exitUsage, "%v", err)
+				return err
 			}
-			eng, err := newEngine(append(f.fetch.options(), engine.WithSets(rawSets), engine.WithEnvs(f.envList()...),
+			eng, err := newEngine(append(append(f.fetch.options(), varOpts...),
 				engine.WithDryRun(f.dryrun), engine.WithCmdArg(cmdArg), engine.WithoutJournal())...)
 			if err != nil {
 				return err

@@ -5,7 +5,6 @@ import (
 	"github.com/gxl-dev/gxl/engine"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -20,9 +19,8 @@ func init() {
 
 func newReplCmd(s *streams) *cobra.Command {
 	var (
-		file    string
-		envs    []string
-		sets    []string
+		fileF   fileFlag
+		vars    varFlags
 		breaks  []string
 		verbose bool
 		ff      fetchFlags
@@ -37,26 +35,24 @@ flow and stops at breakpoints (:break FLOW or FILE:LINE) and on failures, where
 History is kept in the user cache dir (gxl/repl_history). See docs/repl.md.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 1 {
-				if file != "" {
-					return failf(exitUsage, "give the file once: as an argument or with -f")
-				}
-				file = args[0]
-			}
-			if file == "" {
-				if _, err := os.Stat(defaultFile); err == nil {
-					file = defaultFile
-				}
-			}
-			rawSets, err := parseSets(sets)
+			// Without a file (and no default one) the session starts
+			// with built-ins only.
+			file, err := fileF.one(args)
 			if err != nil {
-				return failf(exitUsage, "%v", err)
+				return err
+			}
+			if _, err := os.Stat(file); err != nil && file == defaultFile {
+				file = ""
+			}
+			varOpts, err := vars.options()
+			if err != nil {
+				return err
 			}
 			log, err := newLogger(s, "console", verbose, !verbose)
 			if err != nil {
 				return err
 			}
-			eng, err := newEngine(append(ff.options(), engine.WithSets(rawSets), engine.WithLogger(log),
+			eng, err := newEngine(append(append(ff.options(), varOpts...), engine.WithLogger(log),
 				engine.WithStdout(s.out), engine.WithStderr(s.err), engine.WithStdin(s.in))...)
 			if err != nil {
 				return err
@@ -76,7 +72,7 @@ History is kept in the user cache dir (gxl/repl_history). See docs/repl.md.`,
 			// session starts with.
 			opt := eng.RuntimeOptions(prog)
 			opt.Sets, opt.Extra = nil, nil // the session sets them per run
-			cfg := repl.Config{File: file, Load: load, HostFor: eng.HostFor, Envs: splitList(envs), Sets: eng.Sets(), Breaks: breaks, Options: opt}
+			cfg := repl.Config{File: file, Load: load, HostFor: eng.HostFor, Envs: vars.envList(), Sets: eng.Sets(), Breaks: breaks, Options: opt}
 			if prog != nil {
 				cfg.Program, cfg.Extra = prog.Program, prog.Vars
 			}
@@ -89,9 +85,8 @@ History is kept in the user cache dir (gxl/repl_history). See docs/repl.md.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVarP(&file, "file", "f", "", "GXL file (default ./_gal/work.gxl when it exists)")
-	fl.StringSliceVarP(&envs, "env", "e", nil, "env name(s) (default: default, when the program has it)")
-	fl.StringArrayVar(&sets, "set", nil, "set a variable: --set NAME=value (repeatable)")
+	fileF.bind(fl)
+	vars.bind(fl)
 	fl.StringArrayVar(&breaks, "break", nil, "set a breakpoint: FLOW or FILE:LINE (repeatable)")
 	fl.BoolVarP(&verbose, "verbose", "v", false, "log every flow (default: warnings and errors only)")
 	ff.bind(fl)
@@ -113,16 +108,4 @@ func debugConfig(s *streams, cfg repl.Config) repl.Config {
 		}
 	}
 	return cfg
-}
-
-func splitList(list []string) []string {
-	var out []string
-	for _, e := range list {
-		for _, p := range strings.Split(e, ",") {
-			if p = strings.TrimSpace(p); p != "" {
-				out = append(out, p)
-			}
-		}
-	}
-	return out
 }

@@ -28,11 +28,11 @@ func init() {
 
 // runFlags are the options shared by run and plan.
 type runFlags struct {
-	file      string
-	envs      []string
+	file      fileFlag
+	vars      varFlags
+	gflow     gflowFlags
 	dryrun    bool
 	strict    bool
-	sets      []string
 	quiet     string
 	logFormat string
 	verbose   bool
@@ -49,12 +49,12 @@ type runFlags struct {
 
 func (f *runFlags) bind(cmd *cobra.Command, withRun bool) {
 	fl := cmd.Flags()
-	fl.StringVarP(&f.file, "file", "f", "", "GXL file (default ./_gal/work.gxl)")
-	fl.StringSliceVarP(&f.envs, "env", "e", nil, "env name(s), comma-separated or repeated (default: default)")
+	f.file.bind(fl)
+	f.vars.bind(fl)
 	fl.BoolVar(&f.dryrun, "dryrun", false, "substitute #[dryrun(...)] flows and set GXL_CMD_DRYRUN")
-	fl.StringArrayVar(&f.sets, "set", nil, "set a variable: --set NAME=value (repeatable)")
 	f.fetch.bind(fl)
 	if withRun {
+		f.gflow.bind(fl)
 		fl.StringVarP(&f.quiet, "quiet", "q", "false", "do not print commands and their output")
 		fl.Lookup("quiet").NoOptDefVal = "true"
 		fl.StringVar(&f.logFormat, "log-format", "console", "log format: console or json")
@@ -73,7 +73,7 @@ func (f *runFlags) bind(cmd *cobra.Command, withRun bool) {
 // splitArgs separates the file (a first argument ending in .gxl), flow
 // names (also a,b) and the argument after --.
 func (f *runFlags) splitArgs(cmd *cobra.Command, args []string) (file string, flows []string, cmdArg string) {
-	file = f.file
+	file = f.file.path
 	if dash := cmd.ArgsLenAtDash(); dash >= 0 {
 		cmdArg = strings.Join(args[dash:], " ")
 		args = args[:dash]
@@ -109,31 +109,6 @@ func (f *runFlags) retention(cmd *cobra.Command) ([]engine.Option, error) {
 		return nil, failf(exitUsage, "%s: %v", from, err)
 	}
 	return []engine.Option{engine.WithRunRetention(d)}, nil
-}
-
-func (f *runFlags) envList() []string {
-	var out []string
-	for _, e := range f.envs {
-		for _, p := range strings.Split(e, ",") {
-			if p = strings.TrimSpace(p); p != "" {
-				out = append(out, p)
-			}
-		}
-	}
-	return out
-}
-
-// parseSets parses --set NAME=value items (typed by engine.TypedSet).
-func parseSets(sets []string) (map[string]string, error) {
-	raw := map[string]string{}
-	for _, s := range sets {
-		k, v, ok := strings.Cut(s, "=")
-		if !ok || strings.TrimSpace(k) == "" {
-			return nil, fmt.Errorf("--set %q: write NAME=value", s)
-		}
-		raw[strings.TrimSpace(k)] = v
-	}
-	return raw, nil
 }
 
 // newEngine makes the engine of a command; bad options are usage errors.
@@ -201,6 +176,9 @@ func newRunCmd(s *streams) *cobra.Command {
 		Long: `Run flows of a GXL workflow. The file is checked first: a workflow with errors
 never starts (exit 2). Without a flow, the menu of envs and flows is printed.
 Exit status: 0 success, 1 a step failed, 2 usage/check/load error.
+--set NAME=value wins over every other value of NAME (env and module properties, files
+read by gx.vars/gx.read_file, assignments); a name the program never reads is a warning
+with the closest name, and in a system a name not in sys/vars.yml is an error.
 Each run is journaled under .gxl/runs/<id>; --resume last continues a failed or
 killed run: finished statements are skipped, the interrupted one runs again.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -209,11 +187,15 @@ killed run: finished statements are skipped, the interrupted one runs again.`,
 			if !ok {
 				return failf(exitUsage, "-q takes true or false (or TRUE, FALSE)")
 			}
-			rawSets, err := parseSets(f.sets)
+			varOpts, err := f.vars.options()
 			if err != nil {
-				return failf(exitUsage, "%v", err)
+				return err
 			}
-			log, err := newLogger(s, f.logFormat, f.verbose, quiet)
+			verbose, err := f.gflow.apply(s, cmd.Flags().Changed)
+			if err != nil {
+				return err
+			}
+			log, err := newLogger(s, f.logFormat, f.verbose || verbose, quiet)
 			if err != nil {
 				return err
 			}
@@ -227,10 +209,9 @@ killed run: finished statements are skipped, the interrupted one runs again.`,
 			if err != nil {
 				return err
 			}
-			opts := append(f.fetch.options(), retention...)
-			opts = append(opts,
+			opts := append(append(append(f.fetch.options(), varOpts...), retention...),
 				engine.WithStdout(s.out), engine.WithStderr(s.err), engine.WithStdin(s.in), engine.WithLogger(log),
-				engine.WithSets(rawSets), engine.WithEnvs(f.envList()...), engine.WithJobs(f.jobs),
+				engine.WithJobs(f.jobs),
 				engine.WithModUp(f.modUp), engine.WithDryRun(f.dryrun), engine.WithQuiet(quiet), engine.WithCmdArg(cmdArg), engine.WithResumeChanged(f.resumeChanged))
 			eng, err := newEngine(opts...)
 			if err != nil {

@@ -152,9 +152,13 @@ type Diagnostic struct {
 	Notes []string `json:"notes,omitempty"`
 }
 
-// Error makes a Diagnostic usable as an error value (one line, no snippet).
+// Error makes a Diagnostic usable as an error value (one line, no snippet;
+// the summary alone when it has no file: it is about the command line).
 func (d Diagnostic) Error() string {
-	s := fmt.Sprintf("%s: %s: %s", d.Span.Start, d.Severity, d.Summary)
+	s := d.Summary
+	if d.Span.Start.File != "" {
+		s = fmt.Sprintf("%s: %s: %s", d.Span.Start, d.Severity, d.Summary)
+	}
 	if d.Hint != "" {
 		s += " (hint: " + d.Hint + ")"
 	}

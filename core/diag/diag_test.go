@@ -131,3 +131,19 @@ func TestSnippetWindow(t *testing.T) {
 		})
 	}
 }
+
+// TestNoPosition: a diagnostic without a file is about the command line:
+// rendered and printed as an error without a position prefix ("-:").
+func TestNoPosition(t *testing.T) {
+	d := Errorf(Span{}, "unknown-flow", "flow %q not found in module main", "b").WithHint("flows of main: a")
+	var buf bytes.Buffer
+	RenderOne(&buf, d, nil, RenderOptions{})
+	for _, tc := range []struct{ got, want string }{
+		{buf.String(), "error: flow \"b\" not found in module main\n  = hint: flows of main: a\n"},
+		{d.Error(), "flow \"b\" not found in module main (hint: flows of main: a)"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("got %q, want %q", tc.got, tc.want)
+		}
+	}
+}

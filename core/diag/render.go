@@ -106,7 +106,13 @@ func RenderOne(w io.Writer, d Diagnostic, src Sources, opt RenderOptions) {
 		sevColor = ansiCyan
 	}
 	first, rest, _ := strings.Cut(d.Summary, "\n")
-	fmt.Fprintf(w, "%s: %s: %s\n", c(ansiBold, d.Span.Start.String()), c(sevColor, d.Severity.String()), c(ansiBold, first))
+	// A diagnostic with no file is about the command line (a flow or env
+	// name, a --set): no position to show.
+	if d.Span.Start.File == "" {
+		fmt.Fprintf(w, "%s: %s\n", c(sevColor, d.Severity.String()), c(ansiBold, first))
+	} else {
+		fmt.Fprintf(w, "%s: %s: %s\n", c(ansiBold, d.Span.Start.String()), c(sevColor, d.Severity.String()), c(ansiBold, first))
+	}
 	snippet(w, d.Span, src, sevColor, c)
 	if rest != "" {
 		for _, l := range strings.Split(strings.TrimRight(rest, "\n"), "\n") {

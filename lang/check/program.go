@@ -12,6 +12,7 @@ package check
 
 import (
 	"github.com/gxl-dev/gxl/core/retry"
+	"sort"
 	"time"
 
 	"github.com/gxl-dev/gxl/core/diag"
@@ -44,6 +45,24 @@ type Program struct {
 	Confine map[string]string
 	// defined is everything the program may define anywhere (Defines).
 	defined *defs
+	// reads are the variables the program reads (Reads), folded.
+	reads map[string]bool
+}
+
+// Reads returns the variables the program reads anywhere — every ${X}
+// reference in a flow, fn, env, property or condition, and defined(${X})
+// tests — in lower case and sorted. A variable the program never reads
+// may still reach a command through its environment.
+func (p *Program) Reads() []string {
+	if p == nil {
+		return nil
+	}
+	out := make([]string, 0, len(p.reads))
+	for k := range p.reads {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Defines returns the variables the program may define anywhere, in

@@ -786,6 +786,19 @@ func (c *checker) useCond(cond ast.Cond, d *defs, guarded *guards) {
 		c.useCond(n.X, d, guarded)
 	case *ast.CondOperand:
 		c.useExpr(n.X, d, guarded)
+	case *ast.CondDefined:
+		var buf foldBuf
+		c.read(&buf, n.Var.Root())
+	}
+}
+
+// read records that the program reads the variable name (Program.Reads).
+func (c *checker) read(buf *foldBuf, name string) {
+	if c.prog.reads == nil {
+		c.prog.reads = map[string]bool{}
+	}
+	if k := fold(buf, name); !c.prog.reads[string(k)] {
+		c.prog.reads[string(k)] = true
 	}
 }
 
@@ -825,6 +838,7 @@ func (c *checker) useExpr(e ast.Expr, d *defs, guarded *guards) {
 func (c *checker) useRef(r *ast.VarRef, d *defs, guarded *guards, direct bool) {
 	root := r.Root()
 	var buf foldBuf
+	c.read(&buf, root)
 	if r.Default != nil || d.has(root) || guarded.has(fold(&buf, root)) {
 		return
 	}

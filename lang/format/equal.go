@@ -15,7 +15,7 @@ func SameTree(a, b *ast.File) bool {
 		return false
 	}
 	for i := range a.Comments {
-		if a.Comments[i].Text != b.Comments[i].Text {
+		if CommentText(a.Comments[i]) != CommentText(b.Comments[i]) {
 			return false
 		}
 	}

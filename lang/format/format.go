@@ -118,7 +118,7 @@ func (p *printer) flushComments(offset int) {
 		p.ci++
 		line := c.Span().Start.Line
 		if p.lineOpen && line == p.lastLine {
-			p.buf.WriteString(" " + strings.TrimRight(c.Text, " \t\r\n"))
+			p.buf.WriteString(" " + CommentText(c))
 			p.newline()
 		} else {
 			if p.lineOpen {
@@ -135,19 +135,35 @@ func (p *printer) flushComments(offset int) {
 }
 
 func (p *printer) writeComment(c *ast.Comment) {
-	text := strings.TrimRight(c.Text, " \t\r\n")
+	text := CommentText(c)
 	if c.Kind != ast.BlockComment || !strings.Contains(text, "\n") {
 		p.write(text)
 		return
 	}
 	// Multi-line block comments are kept verbatim (their inner layout is
-	// the author's).
+	// the author's), but for trailing spaces.
 	lines := strings.Split(text, "\n")
 	p.write(lines[0])
 	for _, l := range lines[1:] {
 		p.buf.WriteByte('\n')
-		p.buf.WriteString(strings.TrimRight(l, " \t\r"))
+		p.buf.WriteString(l)
 	}
+}
+
+// CommentText is a comment as the formatter prints it: without trailing
+// spaces, on every line of a block comment and at its end. SameTree
+// compares comments by it, so removing them does not change a file's
+// meaning.
+func CommentText(c *ast.Comment) string {
+	text := strings.TrimRight(c.Text, " \t\r\n")
+	if !strings.Contains(text, "\n") {
+		return text
+	}
+	lines := strings.Split(text, "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " \t\r")
+	}
+	return strings.Join(lines, "\n")
 }
 
 // end records that a node ending at sp was printed, and prints trailing
@@ -163,7 +179,7 @@ func (p *printer) end(sp diag.Span) {
 			break
 		}
 		p.ci++
-		p.write(" " + strings.TrimRight(c.Text, " \t\r\n"))
+		p.write(" " + CommentText(c))
 		p.lastLine = c.Span().End.Line
 	}
 	if p.lineOpen {
