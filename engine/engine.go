@@ -13,6 +13,7 @@ import (
 
 	"github.com/gxl-dev/gxl/core/diag"
 	"github.com/gxl-dev/gxl/core/fsguard"
+	"github.com/gxl-dev/gxl/core/logfmt"
 	"github.com/gxl-dev/gxl/core/types"
 	"github.com/gxl-dev/gxl/core/value"
 	"github.com/gxl-dev/gxl/lang/builtin"
@@ -45,6 +46,8 @@ type config struct {
 	secretsFile    string
 	registry       *builtin.Registry
 	resumeChanged  bool
+	events         bool
+	warn           func(diag.List, diag.Sources)
 }
 
 // WithDir sets the working directory of runs (default: the process's).
@@ -61,6 +64,19 @@ func WithStdin(r io.Reader) Option { return func(c *config) { c.stdin = r } }
 
 // WithLogger sets the progress logger (default: none).
 func WithLogger(l *zap.Logger) Option { return func(c *config) { c.log = l } }
+
+// WithEvents writes the output of statements (commands, gx.echo) and
+// the tables of built-ins (a stage's results) as events of the logger,
+// one per line, instead of text on stdout and stderr (gxl run
+// --log-format json).
+func WithEvents(on bool) Option { return func(c *config) { c.events = on } }
+
+// WithWarnings receives the check warnings of files a run loads while it
+// runs (gx.run, the modules of a system stage): each warning once per run,
+// by file, position and code, however often the file is loaded.
+func WithWarnings(f func(ds diag.List, src diag.Sources)) Option {
+	return func(c *config) { c.warn = f }
+}
 
 // WithSets sets variables as `gxl run --set NAME=value` does (true/false
 // and integers keep their type; system variables are typed by their
@@ -342,10 +358,20 @@ func (e *Engine) RuntimeOptions(p *Program) runtime.Options {
 			reg = p.Registry
 		}
 	}
+	var warn func(diag.List, diag.Sources)
+	if c.warn != nil {
+		seen := &diag.Seen{} // one per run: RuntimeOptions makes a run's options
+		warn = func(ds diag.List, src diag.Sources) {
+			if ds = seen.New(ds); len(ds) > 0 {
+				c.warn(ds, src)
+			}
+		}
+	}
 	return runtime.Options{
 		Stdout: c.stdout, Stderr: c.stderr, Stdin: c.stdin, Dir: c.dir,
 		DryRun: c.dryRun, Quiet: c.quiet, CmdArg: c.cmdArg, ModUp: c.modUp,
 		Sets: e.Sets(), Extra: vars, Log: c.log, SecretsFile: c.secretsFile,
+		Events: c.events, Warn: warn,
 		Host: e.Host(p),
 		Load: func(path string, known map[string]types.Type, confine string) (*check.Program, diag.List) {
 			return check.Load(path, check.Options{Registry: reg, ExtraVars: known, ResolveGit: e.fetcher.Checkout, Confine: confine})
@@ -492,7 +518,16 @@ func (e *Engine) NewRun(p *Program, flows []string) (*Run, error) {
 	j.Loaded(p.SysFiles)
 	r.Journal = j
 	r.Options.Journal = j
+	r.Options.Log = withRunID(r.Options.Log, j.ID)
 	return r, nil
+}
+
+// withRunID makes every event of a run carry its id.
+func withRunID(l *zap.Logger, id string) *zap.Logger {
+	if l == nil {
+		return nil
+	}
+	return l.With(zap.String(logfmt.KeyRun, id))
 }
 
 // isSecretSet says whether --set NAME is a secret: a SEC_ name, a value
@@ -608,5 +643,6 @@ func (rs *Resumption) Resume(p *Program) (*Run, error) {
 	r := &Run{Options: e.RuntimeOptions(p), Envs: e.Envs(p), Flows: rs.State.Header.Flows, prog: p, Journal: j}
 	r.Options.Journal = j
 	r.Options.Resume = rs.State
+	r.Options.Log = withRunID(r.Options.Log, j.ID)
 	return r, nil
 }

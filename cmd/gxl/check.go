@@ -37,7 +37,7 @@ FILE defaults to _gal/work.gxl.`,
 					return err
 				}
 			} else {
-				diag.Render(s.err, all, srcs, diag.RenderOptions{Color: isTerminal(s.err)})
+				diag.Render(s.err, all, srcs, diag.RenderOptions{Color: s.color(s.err)})
 				if len(all) > 0 {
 					fmt.Fprintf(s.err, "\n%s\n", diag.Summary(all))
 				}

@@ -64,7 +64,7 @@ are not formatted are listed and the exit code is 1.`,
 				}
 			}
 			if len(diags) > 0 {
-				diag.Render(s.err, diags, srcs, diag.RenderOptions{Color: isTerminal(s.err)})
+				diag.Render(s.err, diags, srcs, diag.RenderOptions{Color: s.color(s.err)})
 			}
 			if diags.HasErrors() {
 				return &exitError{code: exitUsage}

@@ -12,7 +12,9 @@ import (
 	"runtime/pprof"
 
 	"github.com/spf13/cobra"
+	"go.uber.org/zap"
 
+	"github.com/gxl-dev/gxl/core/tty"
 	"github.com/gxl-dev/gxl/core/value"
 )
 
@@ -44,7 +46,15 @@ func failf(code int, format string, args ...any) error {
 type streams struct {
 	in       io.Reader
 	out, err io.Writer
+	// colorMode is the root's --color flag.
+	colorMode tty.Mode
+	// events is the event writer of --log-format json: execute reports
+	// errors through it, so the streams hold JSON only.
+	events *zap.Logger
 }
+
+// color decides whether w is coloured (core/tty.Color under --color).
+func (s *streams) color(w io.Writer) bool { return tty.Color(w, s.colorMode) }
 
 var subcommands []func(s *streams) *cobra.Command
 
@@ -58,6 +68,16 @@ func newRoot(s *streams) *cobra.Command {
 		Long:          "gxl checks, formats, runs and debugs GXL workflows: the operator DSL that fetches, sets up,\ndeploys, health-checks and fails over whole systems of modules.",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+	}
+	var colorFlag string
+	root.PersistentFlags().StringVar(&colorFlag, "color", "auto", "colour the output: auto (a terminal, unless NO_COLOR is set or TERM=dumb), always or never")
+	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		m, err := tty.ParseMode(colorFlag)
+		if err != nil {
+			return failf(exitUsage, "%v", err)
+		}
+		s.colorMode = m
+		return nil
 	}
 	root.SetIn(s.in)
 	root.SetOut(s.out)
@@ -134,13 +154,18 @@ func execute(args []string, s *streams) int {
 	if err == nil {
 		return exitOK
 	}
+	code, msg := exitUsage, err.Error()
 	var ee *exitError
 	if errors.As(err, &ee) {
-		if ee.msg != "" {
-			fmt.Fprintln(s.err, "gxl:", ee.msg)
-		}
-		return ee.code
+		code, msg = ee.code, ee.msg
 	}
-	fmt.Fprintln(s.err, "gxl:", err)
-	return exitUsage
+	switch {
+	case msg == "":
+	case s.events != nil:
+		s.events.Error(msg, zap.Int("exit", code))
+		s.events.Sync()
+	default:
+		fmt.Fprintln(s.err, "gxl:", msg)
+	}
+	return code
 }
