@@ -14,6 +14,7 @@ import (
 	"github.com/gxl-dev/gxl/core/diag"
 	"github.com/gxl-dev/gxl/core/fsguard"
 	"github.com/gxl-dev/gxl/core/logfmt"
+	"github.com/gxl-dev/gxl/core/progress"
 	"github.com/gxl-dev/gxl/core/types"
 	"github.com/gxl-dev/gxl/core/value"
 	"github.com/gxl-dev/gxl/lang/builtin"
@@ -48,6 +49,7 @@ type config struct {
 	resumeChanged  bool
 	events         bool
 	warn           func(diag.List, diag.Sources)
+	live           *progress.Live
 }
 
 // WithDir sets the working directory of runs (default: the process's).
@@ -70,6 +72,11 @@ func WithLogger(l *zap.Logger) Option { return func(c *config) { c.log = l } }
 // one per line, instead of text on stdout and stderr (gxl run
 // --log-format json).
 func WithEvents(on bool) Option { return func(c *config) { c.events = on } }
+
+// WithLive shows long waits (rollouts, servers coming up, fetches, down
+// windows) as live lines of l, a terminal's display; without it a wait is
+// a log line at its start and one at its end.
+func WithLive(l *progress.Live) Option { return func(c *config) { c.live = l } }
 
 // WithWarnings receives the check warnings of files a run loads while it
 // runs (gx.run, the modules of a system stage): each warning once per run,
@@ -371,7 +378,7 @@ func (e *Engine) RuntimeOptions(p *Program) runtime.Options {
 		Stdout: c.stdout, Stderr: c.stderr, Stdin: c.stdin, Dir: c.dir,
 		DryRun: c.dryRun, Quiet: c.quiet, CmdArg: c.cmdArg, ModUp: c.modUp,
 		Sets: e.Sets(), Extra: vars, Log: c.log, SecretsFile: c.secretsFile,
-		Events: c.events, Warn: warn,
+		Events: c.events, Warn: warn, Live: c.live,
 		Host: e.Host(p),
 		Load: func(path string, known map[string]types.Type, confine string) (*check.Program, diag.List) {
 			return check.Load(path, check.Options{Registry: reg, ExtraVars: known, ResolveGit: e.fetcher.Checkout, Confine: confine})

@@ -3,6 +3,7 @@ package runtime
 import (
 	"bytes"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/gxl-dev/gxl/core/diag"
 	"github.com/gxl-dev/gxl/core/logfmt"
+	"github.com/gxl-dev/gxl/core/progress"
 )
 
 // The run's logger (Options.Log) is the one writer of events. Every event
@@ -141,4 +143,56 @@ func (x *exec) warn(ds diag.List, src diag.Sources) {
 	if len(ws) > 0 {
 		x.r.opt.Warn(ws, src)
 	}
+}
+
+// waits is the progress.Reporter of a built-in call: it shows a wait as a
+// live line on a terminal (Options.Live), else as a plain log line at the
+// start; the end is one log line with the time waited (an event under
+// Options.Events). Waiting code reaches it through the call's context
+// (progress.Start).
+type waits struct {
+	x    *exec
+	site diag.Span
+}
+
+func (w waits) Start(label string) progress.Handle {
+	h := &wait{log: w.x.logAt(w.site), label: label, began: time.Now(), mask: w.x.mask}
+	if live := w.x.r.opt.Live; live != nil && !w.x.r.opt.Events {
+		text := "waiting for " + w.x.mask(label)
+		if m := w.x.r.opt.module; m != "" {
+			text = "[" + m + "] " + text
+		}
+		h.line = live.Add(text)
+		return h
+	}
+	h.log.Info("waiting for " + label)
+	return h
+}
+
+// wait is one wait being shown.
+type wait struct {
+	log   *zap.Logger
+	label string
+	began time.Time
+	line  *progress.Line
+	mask  func(string) string
+}
+
+func (h *wait) Update(status string) {
+	if h.line != nil {
+		h.line.Set(h.mask(status))
+	}
+}
+
+func (h *wait) Done(err error) {
+	if h.line != nil {
+		h.line.Remove()
+	}
+	took := zap.Duration("took", time.Since(h.began))
+	if err != nil {
+		e, _, _ := strings.Cut(err.Error(), "\n")
+		h.log.Info("stopped waiting for "+h.label, took, zap.String("error", e))
+		return
+	}
+	h.log.Info("waited for "+h.label, took)
 }

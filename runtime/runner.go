@@ -19,6 +19,7 @@ import (
 	"github.com/gxl-dev/gxl/core/limits"
 	"github.com/gxl-dev/gxl/core/logfmt"
 	"github.com/gxl-dev/gxl/core/mask"
+	"github.com/gxl-dev/gxl/core/progress"
 	"github.com/gxl-dev/gxl/core/retry"
 	"github.com/gxl-dev/gxl/core/value"
 	"github.com/gxl-dev/gxl/lang/ast"
@@ -50,6 +51,9 @@ type Options struct {
 	// "output" events of Log, one per line, not to Stdout and Stderr
 	// (gxl run --log-format json); Host.Events tells the built-ins.
 	Events bool
+	// Live shows waits as live lines (a terminal); nil: waits are log
+	// lines.
+	Live *progress.Live
 	// Warn receives the check warnings of files loaded during the run
 	// (gx.run, the modules of a stage).
 	Warn func(ds diag.List, src diag.Sources)
@@ -765,11 +769,21 @@ type callCtx struct {
 	x    *exec
 	site diag.Span
 	name string // the built-in called, for the flow stack of nested runs
+	// ctx is x.ctx carrying the call's progress reporter (made once).
+	ctx, of context.Context
 }
 
 var _ builtin.Ctx = (*callCtx)(nil)
 
-func (c *callCtx) Context() context.Context { return c.x.ctx }
+// Context is the run's context with the call's progress.Reporter, through
+// which waiting code shows its waits.
+func (c *callCtx) Context() context.Context {
+	if c.ctx == nil || c.of != c.x.ctx {
+		c.of = c.x.ctx
+		c.ctx = progress.With(c.x.ctx, waits{x: c.x, site: c.site})
+	}
+	return c.ctx
+}
 func (c *callCtx) Lookup(name string) (value.Value, bool) {
 	return c.x.vars.Lookup(name)
 }

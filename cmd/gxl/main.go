@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 
+	"github.com/gxl-dev/gxl/core/progress"
 	"github.com/gxl-dev/gxl/core/tty"
 	"github.com/gxl-dev/gxl/core/value"
 )
@@ -51,10 +52,26 @@ type streams struct {
 	// events is the event writer of --log-format json: execute reports
 	// errors through it, so the streams hold JSON only.
 	events *zap.Logger
+	// live is the display of waits on a terminal (gxl run).
+	live *progress.Live
+	// parent are the streams these wrap (liveStreams).
+	parent *streams
 }
 
 // color decides whether w is coloured (core/tty.Color under --color).
-func (s *streams) color(w io.Writer) bool { return tty.Color(w, s.colorMode) }
+// A stream wrapped by the live display is asked about as the terminal it
+// writes to.
+func (s *streams) color(w io.Writer) bool {
+	if p := s.parent; p != nil {
+		switch w {
+		case s.err:
+			w = p.err
+		case s.out:
+			w = p.out
+		}
+	}
+	return tty.Color(w, s.colorMode)
+}
 
 var subcommands []func(s *streams) *cobra.Command
 

@@ -8,6 +8,8 @@ import (
 
 	"github.com/gxl-dev/gxl/core/diag"
 	"github.com/gxl-dev/gxl/core/logfmt"
+	"github.com/gxl-dev/gxl/core/progress"
+	"github.com/gxl-dev/gxl/core/tty"
 	"github.com/gxl-dev/gxl/lang/check"
 	"github.com/gxl-dev/gxl/runtime"
 )
@@ -46,9 +48,33 @@ func newOutput(s *streams, format string, verbose, quiet bool) (*output, error) 
 	o.log = zap.New(zapcore.NewCore(enc, zapcore.AddSync(s.err), level))
 	if o.json {
 		// Errors execute reports (exit codes 1 and 2) become events too.
-		s.events = o.log
+		for p := s; p != nil; p = p.parent {
+			p.events = o.log
+		}
 	}
 	return o, nil
+}
+
+// liveDisplay is the display of waits of a run: on a terminal (core/tty.Live)
+// in the console format; nil otherwise (plain lines, or events).
+func liveDisplay(s *streams, format string) *progress.Live {
+	if format != "console" || !tty.Live(s.err) {
+		return nil
+	}
+	return progress.NewLive(s.err, tty.Width(s.err))
+}
+
+// liveStreams are s with stderr, and stdout when it is the terminal too,
+// going through the live display, so live lines and other output never
+// mix.
+func liveStreams(s *streams, live *progress.Live) *streams {
+	c := *s
+	c.parent, c.live = s, live
+	c.err = live.Writer(s.err)
+	if tty.IsTerminal(s.out) {
+		c.out = live.Writer(s.out)
+	}
+	return &c
 }
 
 // diags reports diagnostics: rendered with source lines and carets in

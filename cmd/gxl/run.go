@@ -161,6 +161,14 @@ killed run: finished statements are skipped, the interrupted one runs again.`,
 			if err != nil {
 				return failf(exitUsage, "%v", err)
 			}
+			// On a terminal, long waits are live lines: everything else
+			// written to the terminal goes through the display.
+			// The debugger's line editor owns the terminal: no live lines
+			// under it.
+			if live := liveDisplay(s, f.logFormat); live != nil && !f.debug && len(f.breaks) == 0 {
+				defer live.Close()
+				s = liveStreams(s, live)
+			}
 			o, err := newOutput(s, f.logFormat, f.verbose, quiet)
 			if err != nil {
 				return err
@@ -170,7 +178,7 @@ killed run: finished statements are skipped, the interrupted one runs again.`,
 				return failf(exitUsage, "--jobs must be at least 1")
 			}
 			opts := append(f.fetch.options(),
-				engine.WithStdout(s.out), engine.WithStderr(s.err), engine.WithStdin(s.in), engine.WithLogger(log), engine.WithEvents(o.json), engine.WithWarnings(o.diags),
+				engine.WithStdout(s.out), engine.WithStderr(s.err), engine.WithStdin(s.in), engine.WithLogger(log), engine.WithEvents(o.json), engine.WithWarnings(o.diags), engine.WithLive(s.live),
 				engine.WithSets(rawSets), engine.WithEnvs(f.envList()...), engine.WithJobs(f.jobs),
 				engine.WithModUp(f.modUp), engine.WithDryRun(f.dryrun), engine.WithQuiet(quiet), engine.WithCmdArg(cmdArg), engine.WithResumeChanged(f.resumeChanged))
 			eng, err := newEngine(opts...)

@@ -76,3 +76,16 @@ func Color(w io.Writer, m Mode) bool {
 // not dumb. Colour plays no part: NO_COLOR and --color never still show
 // live lines, without colour.
 func Live(w io.Writer) bool { return !dumb() && IsTerminal(w) }
+
+// Width is the width of the terminal w in columns, 0 when unknown.
+func Width(w io.Writer) int {
+	f, ok := w.(Fd)
+	if !ok {
+		return 0
+	}
+	cols, _, err := term.GetSize(int(f.Fd()))
+	if err != nil {
+		return 0
+	}
+	return cols
+}

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/gxl-dev/gxl/core/diag"
+	"github.com/gxl-dev/gxl/core/progress"
 	"github.com/gxl-dev/gxl/core/value"
 	"github.com/gxl-dev/gxl/lang/builtin"
 	"github.com/gxl-dev/gxl/lang/check"
@@ -161,7 +162,16 @@ func runFetch(c builtin.Ctx, a builtin.Args) error {
 			}
 		}
 		mu.Unlock()
+		// A git fetch can take a while: shown as a wait (a path module is
+		// a local copy).
+		var wait progress.Handle
+		if m.Addr.Repo != "" {
+			wait = progress.Start(ctx, "fetch of "+m.Name+" from "+m.Addr.Repo)
+		}
 		e, err := fe.Fetch(sys.Root, m, modDir(sys, m.Name), own)
+		if wait != nil {
+			wait.Done(err)
+		}
 		if err != nil {
 			return err
 		}
