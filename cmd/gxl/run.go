@@ -55,7 +55,7 @@ func (f *runFlags) bind(cmd *cobra.Command, withRun bool) {
 	if withRun {
 		fl.StringVarP(&f.quiet, "quiet", "q", "false", "do not print commands and their output")
 		fl.Lookup("quiet").NoOptDefVal = "true"
-		fl.StringVar(&f.logFormat, "log-format", "console", "log format: console or json")
+		fl.StringVar(&f.logFormat, "log-format", "console", "log format: console (gxl's compact lines) or json (one JSON event a line, nothing else on stdout and stderr)")
 		fl.BoolVarP(&f.verbose, "verbose", "v", false, "verbose logs")
 		fl.StringVar(&f.resume, "resume", "", "resume a run: its id or `last`")
 		fl.BoolVar(&f.resumeChanged, "resume-changed", false, "resume even though the program's files changed since the run (lists what will be skipped first)")
