@@ -23,6 +23,9 @@ type output struct {
 	s    *streams
 	json bool
 	log  *zap.Logger
+	// run is the run's id once it has one: the diagnostics reported
+	// while it runs (warnings of the modules a stage checks) carry it.
+	run string
 }
 
 // newOutput makes the output of a run for --log-format format.
@@ -87,8 +90,12 @@ func (o *output) diags(ds diag.List, src diag.Sources) {
 		diag.Render(o.s.err, ds, src, diag.RenderOptions{Color: o.s.color(o.s.err)})
 		return
 	}
+	var extra []zap.Field
+	if o.run != "" {
+		extra = append(extra, zap.String(logfmt.KeyRun, o.run))
+	}
 	for _, d := range ds.Normalize() {
-		diagEvent(o.log, d, nil)
+		diagEvent(o.log, d, extra)
 	}
 }
 

@@ -219,6 +219,7 @@ killed run: finished statements are skipped, the interrupted one runs again.`,
 			if err != nil {
 				return failf(exitUsage, "%v", err)
 			}
+			o.run = run.ID()
 			if res == nil && run.Journal != nil {
 				log.Debug("run", zap.String("id", run.Journal.ID), zap.String("journal", run.Journal.Path))
 			}
