@@ -15,6 +15,8 @@ import (
 
 	"github.com/gxl-dev/gxl/core/diag"
 	"github.com/gxl-dev/gxl/core/fsguard"
+	"github.com/gxl-dev/gxl/core/logfmt"
+	"github.com/gxl-dev/gxl/core/progress"
 	"github.com/gxl-dev/gxl/core/types"
 	"github.com/gxl-dev/gxl/core/value"
 	"github.com/gxl-dev/gxl/lang/builtin"
@@ -49,6 +51,9 @@ type config struct {
 	resumeChanged  bool
 	keepRuns       time.Duration
 	now            func() time.Time
+	events         bool
+	warn           func(diag.List, diag.Sources)
+	live           *progress.Live
 }
 
 // WithDir sets the working directory of runs (default: the process's).
@@ -65,6 +70,24 @@ func WithStdin(r io.Reader) Option { return func(c *config) { c.stdin = r } }
 
 // WithLogger sets the progress logger (default: none).
 func WithLogger(l *zap.Logger) Option { return func(c *config) { c.log = l } }
+
+// WithEvents writes the output of statements (commands, gx.echo) and
+// the tables of built-ins (a stage's results) as events of the logger,
+// one per line, instead of text on stdout and stderr (gxl run
+// --log-format json).
+func WithEvents(on bool) Option { return func(c *config) { c.events = on } }
+
+// WithLive shows long waits (rollouts, servers coming up, fetches, down
+// windows) as live lines of l, a terminal's display; without it a wait is
+// a log line at its start and one at its end.
+func WithLive(l *progress.Live) Option { return func(c *config) { c.live = l } }
+
+// WithWarnings receives the check warnings of files a run loads while it
+// runs (gx.run, the modules of a system stage): each warning once per run,
+// by file, position and code, however often the file is loaded.
+func WithWarnings(f func(ds diag.List, src diag.Sources)) Option {
+	return func(c *config) { c.warn = f }
+}
 
 // WithSets sets variables as `gxl run --set NAME=value` does (true/false
 // and integers keep their type; system variables are typed by their
@@ -404,10 +427,20 @@ func (e *Engine) RuntimeOptions(p *Program) runtime.Options {
 			reg = p.Registry
 		}
 	}
+	var warn func(diag.List, diag.Sources)
+	if c.warn != nil {
+		seen := &diag.Seen{} // one per run: RuntimeOptions makes a run's options
+		warn = func(ds diag.List, src diag.Sources) {
+			if ds = seen.New(ds); len(ds) > 0 {
+				c.warn(ds, src)
+			}
+		}
+	}
 	return runtime.Options{
 		Stdout: c.stdout, Stderr: c.stderr, Stdin: c.stdin, Dir: c.dir,
 		DryRun: c.dryRun, Quiet: c.quiet, CmdArg: c.cmdArg, ModUp: c.modUp,
 		Sets: e.Sets(), Extra: vars, Log: c.log, SecretsFile: c.secretsFile,
+		Events: c.events, Warn: warn, Live: c.live,
 		Host: e.Host(p),
 		Load: func(path string, known map[string]types.Type, confine string) (*check.Program, diag.List) {
 			return check.Load(path, check.Options{Registry: reg, ExtraVars: known, ResolveGit: e.fetcher.Checkout, Confine: confine})
@@ -642,7 +675,16 @@ func (e *Engine) NewRun(p *Program, flows []string) (*Run, error) {
 	j.Loaded(p.SysFiles)
 	r.Journal = j
 	r.Options.Journal = j
+	r.Options.Log = withRunID(r.Options.Log, j.ID)
 	return r, nil
+}
+
+// withRunID makes every event of a run carry its id.
+func withRunID(l *zap.Logger, id string) *zap.Logger {
+	if l == nil {
+		return nil
+	}
+	return l.With(zap.String(logfmt.KeyRun, id))
 }
 
 // isSecretSet says whether --set NAME is a secret: a SEC_ name, a value
@@ -758,5 +800,6 @@ func (rs *Resumption) Resume(p *Program) (*Run, error) {
 	r := &Run{Options: e.RuntimeOptions(p), Envs: e.Envs(p), Flows: rs.State.Header.Flows, prog: p, Journal: j}
 	r.Options.Journal = j
 	r.Options.Resume = rs.State
+	r.Options.Log = withRunID(r.Options.Log, j.ID)
 	return r, nil
 }

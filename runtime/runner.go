@@ -17,7 +17,9 @@ import (
 
 	"github.com/gxl-dev/gxl/core/diag"
 	"github.com/gxl-dev/gxl/core/limits"
+	"github.com/gxl-dev/gxl/core/logfmt"
 	"github.com/gxl-dev/gxl/core/mask"
+	"github.com/gxl-dev/gxl/core/progress"
 	"github.com/gxl-dev/gxl/core/retry"
 	"github.com/gxl-dev/gxl/core/value"
 	"github.com/gxl-dev/gxl/lang/ast"
@@ -42,8 +44,19 @@ type Options struct {
 	Sets map[string]value.Value
 	// Extra are variables known before the run (system vars), with types.
 	Extra map[string]value.Value
-	// Log receives progress events (default: a no-op logger).
+	// Log is the writer of the run's events (default: a no-op logger):
+	// each carries the module, the flow and the statement's position.
 	Log *zap.Logger
+	// Events: the output of statements (commands, gx.echo) is written as
+	// "output" events of Log, one per line, not to Stdout and Stderr
+	// (gxl run --log-format json); Host.Events tells the built-ins.
+	Events bool
+	// Live shows waits as live lines (a terminal); nil: waits are log
+	// lines.
+	Live *progress.Live
+	// Warn receives the check warnings of files loaded during the run
+	// (gx.run, the modules of a stage).
+	Warn func(ds diag.List, src diag.Sources)
 	// Hooks observe and steer execution (the debugger).
 	Hooks Hooks
 	// Journal records the run for --resume (nil: no journal).
@@ -66,6 +79,8 @@ type Options struct {
 	// outer are the frames of the run that started a nested run, down
 	// to the call that started it.
 	outer []Frame
+	// module is the system module a nested run is a stage of.
+	module string
 }
 
 // Runner executes flows of one program.
@@ -113,6 +128,9 @@ type StepError struct {
 	// because of it: a flow's #[timeout] (builtin.TimeoutError), a signal
 	// (builtin.SignalError). Nil for a failure of the statement itself.
 	Stop error
+	// Module is the system module whose statement failed (a stage's
+	// nested run), "" otherwise.
+	Module string
 }
 
 func (e *StepError) Error() string {
@@ -338,8 +356,14 @@ type exec struct {
 	// interrupted: resume returns it at that statement and compensates.
 	replayErr *record
 
-	// logger is the run's logger, masked with the secrets of vars.
+	// logger is the run's logger, masked with the secrets of vars; log
+	// and logAt add the flow and the position.
 	logger *zap.Logger
+	// stepName is the plan step running ("step 3/7"), the message of
+	// a flow's first event.
+	stepName string
+	// outW and errW are the statement output's event writers (Events).
+	outW, errW *eventWriter
 
 	// plan is set when the exec previews (Runner.Preview) instead of
 	// running: it knows which variables get their values at run time.
@@ -357,10 +381,11 @@ func (r *Runner) newExec(ctx context.Context, vars *Scope, top int) *exec {
 	x.logger = r.opt.Log.WithOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core {
 		return mask.Core(c, func() *mask.Set { return x.vars.Masker() })
 	}))
+	if r.opt.module != "" {
+		x.logger = x.logger.With(zap.String(logfmt.KeyModule, r.opt.module))
+	}
 	return x
 }
-
-func (x *exec) log() *zap.Logger { return x.logger }
 
 // effect is called before anything that reaches outside gxl: a command,
 // an activity, a built-in whose Effect is not Pure. The journal's pending records
@@ -423,7 +448,7 @@ func (x *exec) fail(err error, sp diag.Span) error {
 	}
 	m.msg = x.mask(msg)
 	fs := x.frames()
-	out := &StepError{Stack: frameNames(fs), Frames: fs, Span: sp, Err: m}
+	out := &StepError{Stack: frameNames(fs), Frames: fs, Span: sp, Err: m, Module: x.r.opt.module}
 	if cause := context.Cause(x.ctx); x.ctx.Err() != nil && builtin.IsStop(err) && cause != err {
 		out.Stop = cause
 	}
@@ -464,7 +489,7 @@ func (x *exec) runPlan(plan *Plan) error {
 	if res := x.r.opt.Resume; res != nil {
 		x.replayErr = res.undoing[x.topAddr]
 		if n := len(res.Finished()); n > 0 {
-			x.log().Info("resume", zap.String("flow", x.topName), zap.Int("finished_statements", n))
+			x.log().Info("resume", zap.Int("finished_statements", n))
 		}
 	}
 	for i := 0; i < len(plan.Steps); i++ {
@@ -481,6 +506,7 @@ func (x *exec) runPlan(plan *Plan) error {
 		}
 		began := time.Now()
 		x.failAddr = ""
+		x.stepName = "step " + strconv.Itoa(i+1) + "/" + strconv.Itoa(len(plan.Steps))
 		err := x.runStep(st)
 		if err != nil {
 			at := x.failAddr
@@ -550,10 +576,11 @@ func (x *exec) compensate() {
 	x.replayErr = nil
 	for i := len(x.undo) - 1; i >= 0; i-- {
 		e := x.undo[i]
-		x.log().Warn("undo", zap.String("flow", e.flow.QualifiedName()))
+		x.logAt(e.flow.Decl.Name.Span()).Warn("undo", zap.String("undo", e.flow.QualifiedName()))
 		x.vars = e.snap.Clone()
 		for k, st := range e.steps {
 			x.addr = append(x.addr[:0], "u"+strconv.Itoa(i), "s"+strconv.Itoa(k))
+			x.stepName = "undo step " + strconv.Itoa(k+1) + "/" + strconv.Itoa(len(e.steps))
 			if err := x.runStep(st); err != nil {
 				x.log().Error("undo step failed", zap.String("step", st.Name()), zap.String("error", x.mask(err.Error())))
 				break
@@ -689,7 +716,11 @@ func (x *exec) runFlow(f *check.Flow) error {
 		pol = *f.Ann.Retry
 	}
 	began := time.Now()
-	x.log().Info("flow", zap.String("flow", f.QualifiedName()))
+	msg := x.stepName
+	if msg == "" {
+		msg = "flow"
+	}
+	x.logAt(f.Decl.Name.Span()).Info(msg)
 	parent := x.ctx
 	base := len(x.addr)
 	// The journal's address of the flow, for retry attempts; built only
@@ -736,11 +767,11 @@ func (x *exec) runFlow(f *check.Flow) error {
 		}
 		return err
 	}, retry.From(first), retry.OnRetry(func(next int, wait time.Duration, err error) {
-		x.log().Warn("retry", zap.String("flow", f.QualifiedName()), zap.Int("attempt", next), zap.Int("of", pol.Attempts),
+		x.log().Warn("retry", zap.Int("attempt", next), zap.Int("of", pol.Attempts),
 			zap.Duration("delay", wait), zap.String("error", x.mask(err.Error())))
 	}))
 	if err == nil {
-		x.log().Info("flow done", zap.String("flow", f.QualifiedName()), zap.Duration("took", time.Since(began)))
+		x.logAt(f.Decl.Name.Span()).Info("done", zap.Duration("took", time.Since(began)))
 		return nil
 	}
 	// The step error keeps its position and flow stack; the count of tries
@@ -766,11 +797,21 @@ type callCtx struct {
 	x    *exec
 	site diag.Span
 	name string // the built-in called, for the flow stack of nested runs
+	// ctx is x.ctx carrying the call's progress reporter (made once).
+	ctx, of context.Context
 }
 
 var _ builtin.Ctx = (*callCtx)(nil)
 
-func (c *callCtx) Context() context.Context { return c.x.ctx }
+// Context is the run's context with the call's progress.Reporter, through
+// which waiting code shows its waits.
+func (c *callCtx) Context() context.Context {
+	if c.ctx == nil || c.of != c.x.ctx {
+		c.of = c.x.ctx
+		c.ctx = progress.With(c.x.ctx, waits{x: c.x, site: c.site})
+	}
+	return c.ctx
+}
 func (c *callCtx) Lookup(name string) (value.Value, bool) {
 	return c.x.vars.Lookup(name)
 }
@@ -779,22 +820,25 @@ func (c *callCtx) Vars() map[string]value.Value   { return c.x.vars.Map() }
 func (c *callCtx) Interpolate(s string) (string, error) {
 	return c.x.InterpolateString(s)
 }
-func (c *callCtx) Stdout() io.Writer { return c.x.r.opt.Stdout }
-func (c *callCtx) Stderr() io.Writer { return c.x.r.opt.Stderr }
+func (c *callCtx) Stdout() io.Writer { return c.x.output(false) }
+func (c *callCtx) Stderr() io.Writer { return c.x.output(true) }
 func (c *callCtx) Stdin() io.Reader  { return c.x.r.opt.Stdin }
 func (c *callCtx) Logf(format string, args ...any) {
-	c.x.log().Info(c.x.mask(fmt.Sprintf(format, args...)))
+	c.x.logAt(c.site).Info(c.x.mask(fmt.Sprintf(format, args...)))
 }
-func (c *callCtx) Mask(s string) string { return c.x.mask(s) }
-func (c *callCtx) Masker() *mask.Set    { return c.x.vars.Masker() }
-func (c *callCtx) Dir() string          { return c.x.r.opt.Dir }
-func (c *callCtx) Environ() []string    { return c.x.environ() }
-func (c *callCtx) DryRun() bool         { return c.x.r.opt.DryRun }
-func (c *callCtx) Quiet() bool          { return c.x.r.opt.Quiet }
-func (c *callCtx) Site() diag.Span      { return c.site }
+func (c *callCtx) Logger() *zap.Logger                 { return c.x.logAt(c.site) }
+func (c *callCtx) Warn(ds diag.List, src diag.Sources) { c.x.warn(ds, src) }
+func (c *callCtx) Mask(s string) string                { return c.x.mask(s) }
+func (c *callCtx) Masker() *mask.Set                   { return c.x.vars.Masker() }
+func (c *callCtx) Dir() string                         { return c.x.r.opt.Dir }
+func (c *callCtx) Environ() []string                   { return c.x.environ() }
+func (c *callCtx) DryRun() bool                        { return c.x.r.opt.DryRun }
+func (c *callCtx) Quiet() bool                         { return c.x.r.opt.Quiet }
+func (c *callCtx) Site() diag.Span                     { return c.site }
 func (c *callCtx) Host() builtin.Host {
 	h := c.x.r.opt.Host
 	h.ModUp = h.ModUp || c.x.r.opt.ModUp
+	h.Events = h.Events || c.x.r.opt.Events
 	return h
 }
 func (c *callCtx) RunNested(req builtin.NestedRun) error {

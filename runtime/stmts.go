@@ -215,6 +215,9 @@ func (x *exec) runStmt(owner *check.Module, s ast.Stmt) error {
 // stmt runs one statement.
 func (x *exec) stmt(owner *check.Module, s ast.Stmt) error {
 	x.site = s.Span()
+	if x.r.opt.Events {
+		defer x.flushOutput()
+	}
 	switch n := s.(type) {
 	case *ast.Assign:
 		v, err := x.eval(n.Value)
@@ -654,6 +657,9 @@ func (x *exec) runNested(req builtin.NestedRun, site diag.Span, caller string, p
 	if req.Stderr != nil {
 		opt.Stderr = req.Stderr
 	}
+	if req.Module != "" {
+		opt.module = req.Module
+	}
 	if prog == nil {
 		known := map[string]types.Type{}
 		for _, n := range opt.bootstrap.Names() {
@@ -664,6 +670,7 @@ func (x *exec) runNested(req builtin.NestedRun, site diag.Span, caller string, p
 		if ds.HasErrors() {
 			return fmt.Errorf("gx.run %s: %w", conf, ds.Err())
 		}
+		x.warn(ds, prog.Sources)
 	}
 	// A failure in the nested run shows the caller's frames, then the
 	// call that started it, then its own.

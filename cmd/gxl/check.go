@@ -41,7 +41,7 @@ are checked as gxl run checks them (typed by a system's vars.yml, an unknown nam
 					return err
 				}
 			} else {
-				diag.Render(s.err, all, srcs, diag.RenderOptions{Color: isTerminal(s.err)})
+				diag.Render(s.err, all, srcs, diag.RenderOptions{Color: s.color(s.err)})
 				if len(all) > 0 {
 					fmt.Fprintf(s.err, "\n%s\n", diag.Summary(all))
 				}

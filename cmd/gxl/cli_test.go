@@ -152,8 +152,11 @@ func TestJSONLogsAndMasking(t *testing.T) {
 	if strings.Contains(r.stdout+r.stderr, "hunter2-secret") {
 		t.Fatalf("secret leaked:\n%s\n%s", r.stdout, r.stderr)
 	}
-	if r.stdout != "key ***\n***\n" {
-		t.Errorf("stdout %q", r.stdout)
+	if r.stdout != "" {
+		t.Errorf("stdout %q: under json the program's output is events on stderr", r.stdout)
+	}
+	if got := outputText(t, r.stderr, "stdout"); got != "key ***\n***\n" {
+		t.Errorf("output events %q", got)
 	}
 	n := 0
 	for _, line := range strings.Split(strings.TrimSpace(r.stderr), "\n") {
@@ -487,15 +490,36 @@ mod main {
 					t.Errorf("%q leaked:\nstdout:\n%s\nstderr:\n%s", leak, r.stdout, r.stderr)
 				}
 			}
-			if want := "***ter2 out\n"; strings.Contains(r.stdout, want) || !strings.Contains(r.stdout, "*** out\n") {
-				t.Errorf("stdout not masked as one piece:\n%s", r.stdout)
+			stdout, stderr := r.stdout, r.stderr
+			if format == "json" {
+				stdout, stderr = outputText(t, r.stderr, "stdout"), outputText(t, r.stderr, "stderr")
 			}
-			if !strings.Contains(r.stderr, "*** err\n") {
-				t.Errorf("stderr not masked:\n%s", r.stderr)
+			if want := "***ter2 out\n"; strings.Contains(stdout, want) || !strings.Contains(stdout, "*** out\n") {
+				t.Errorf("stdout not masked as one piece:\n%s", stdout)
 			}
-			if !strings.Contains(r.stdout, "dsn ***\n") || !strings.Contains(r.stdout, "read ***\n") {
-				t.Errorf("derived values not masked as a whole:\n%s", r.stdout)
+			if !strings.Contains(stderr, "*** err\n") {
+				t.Errorf("stderr not masked:\n%s", stderr)
+			}
+			if !strings.Contains(stdout, "dsn ***\n") || !strings.Contains(stdout, "read ***\n") {
+				t.Errorf("derived values not masked as a whole:\n%s", stdout)
 			}
 		})
 	}
+}
+
+// outputText is the text of the "output" events of stream in a
+// --log-format json stream, one line each.
+func outputText(t *testing.T, events, stream string) string {
+	t.Helper()
+	var b strings.Builder
+	for _, line := range strings.Split(strings.TrimSpace(events), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("not JSON: %q", line)
+		}
+		if m["msg"] == "output" && m["stream"] == stream {
+			b.WriteString(m["text"].(string) + "\n")
+		}
+	}
+	return b.String()
 }

@@ -33,11 +33,7 @@ func dryRunCheck(s *streams, log *zap.Logger, f *runFlags, eng *engine.Engine, p
 				zap.Strings("flows", e.Where), zap.Bool("conditional", e.Maybe), zap.String("note", e.Note))
 		}
 	} else {
-		word := "steps"
-		if len(effects) == 1 {
-			word = "step"
-		}
-		fmt.Fprintf(s.err, "warning: --dryrun: %d %s that may change something will really run (no #[dryrun] substitute replaces them):\n", len(effects), word)
+		fmt.Fprintf(s.err, "warning: --dryrun: %d %s that may change something will really run (no #[dryrun] substitute replaces them):\n", len(effects), plural(len(effects), "step", "steps"))
 		for _, e := range effects {
 			fmt.Fprintf(s.err, "  %s: %s%s\n", e.At, e.Name, effectDetail(e))
 		}

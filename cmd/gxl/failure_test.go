@@ -94,9 +94,8 @@ mod lib {
 		t.Fatalf("code %d\n%s", r.code, r.stderr)
 	}
 	var events []map[string]any
-	// The run's events follow the checker's warning (rendered as text).
-	_, run, _ := strings.Cut(r.stderr, "\n{")
-	for _, line := range strings.Split(strings.TrimSpace("{"+run), "\n") {
+	// The checker's warning is an event too: every line is JSON.
+	for _, line := range strings.Split(strings.TrimSpace(r.stderr), "\n") {
 		var m map[string]any
 		if err := json.Unmarshal([]byte(line), &m); err != nil {
 			t.Fatalf("not JSON: %q", line)

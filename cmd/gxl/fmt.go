@@ -94,7 +94,7 @@ of each; both exit 1 when a file is not formatted (0 when all are), 2 on errors.
 				}
 			}
 			if len(diags) > 0 {
-				diag.Render(s.err, diags, srcs, diag.RenderOptions{Color: isTerminal(s.err)})
+				diag.Render(s.err, diags, srcs, diag.RenderOptions{Color: s.color(s.err)})
 			}
 			if diags.HasErrors() {
 				return &exitError{code: exitUsage}

@@ -37,7 +37,7 @@ func newGraphCmd(s *streams) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			prog, err := loadProgram(s, eng, file)
+			prog, err := loadProgram(&output{s: s}, eng, file)
 			if err != nil {
 				return err
 			}

@@ -12,7 +12,10 @@ import (
 	"runtime/pprof"
 
 	"github.com/spf13/cobra"
+	"go.uber.org/zap"
 
+	"github.com/gxl-dev/gxl/core/progress"
+	"github.com/gxl-dev/gxl/core/tty"
 	"github.com/gxl-dev/gxl/core/value"
 )
 
@@ -44,6 +47,30 @@ func failf(code int, format string, args ...any) error {
 type streams struct {
 	in       io.Reader
 	out, err io.Writer
+	// colorMode is the root's --color flag.
+	colorMode tty.Mode
+	// events is the event writer of --log-format json: execute reports
+	// errors through it, so the streams hold JSON only.
+	events *zap.Logger
+	// live is the display of waits on a terminal (gxl run).
+	live *progress.Live
+	// parent are the streams these wrap (liveStreams).
+	parent *streams
+}
+
+// color decides whether w is coloured (core/tty.Color under --color).
+// A stream wrapped by the live display is asked about as the terminal it
+// writes to.
+func (s *streams) color(w io.Writer) bool {
+	if p := s.parent; p != nil {
+		switch w {
+		case s.err:
+			w = p.err
+		case s.out:
+			w = p.out
+		}
+	}
+	return tty.Color(w, s.colorMode)
 }
 
 var subcommands []func(s *streams) *cobra.Command
@@ -71,6 +98,16 @@ gflow's log level 0..6) is --verbose from 4 up, --log is accepted and ignored.`,
 	// --version and gflow's -V; cobra prints the template.
 	root.Flags().BoolP("version", "V", false, "print the gxl version")
 	root.SetVersionTemplate("gxl {{.Version}}\n")
+	var colorFlag string
+	root.PersistentFlags().StringVar(&colorFlag, "color", "auto", "colour the output: auto (a terminal, unless NO_COLOR is set or TERM=dumb), always or never")
+	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		m, err := tty.ParseMode(colorFlag)
+		if err != nil {
+			return failf(exitUsage, "%v", err)
+		}
+		s.colorMode = m
+		return nil
+	}
 	root.SetIn(s.in)
 	root.SetOut(s.out)
 	root.SetErr(s.err)
@@ -154,13 +191,18 @@ func execute(args []string, s *streams) int {
 	if err == nil {
 		return exitOK
 	}
+	code, msg := exitUsage, err.Error()
 	var ee *exitError
 	if errors.As(err, &ee) {
-		if ee.msg != "" {
-			fmt.Fprintln(s.err, "gxl:", ee.msg)
-		}
-		return ee.code
+		code, msg = ee.code, ee.msg
 	}
-	fmt.Fprintln(s.err, "gxl:", err)
-	return exitUsage
+	switch {
+	case msg == "":
+	case s.events != nil:
+		s.events.Error(msg, zap.Int("exit", code))
+		s.events.Sync()
+	default:
+		fmt.Fprintln(s.err, "gxl:", msg)
+	}
+	return code
 }

@@ -47,7 +47,7 @@ Exit status: 0, or 2 for a usage or check error.`,
 			if err != nil {
 				return err
 			}
-			p, err := loadProgram(s, eng, file)
+			p, err := loadProgram(&output{s: s}, eng, file)
 			if err != nil {
 				return err
 			}

@@ -48,23 +48,24 @@ History is kept in the user cache dir (gxl/repl_history). See docs/repl.md.`,
 			if err != nil {
 				return err
 			}
-			log, err := newLogger(s, "console", verbose, !verbose)
+			o, err := newOutput(s, "console", verbose, !verbose)
 			if err != nil {
 				return err
 			}
+			log := o.log
 			eng, err := newEngine(append(append(ff.options(), varOpts...), engine.WithLogger(log),
 				engine.WithStdout(s.out), engine.WithStderr(s.err), engine.WithStdin(s.in))...)
 			if err != nil {
 				return err
 			}
 			load := func(f string) (*check.Program, map[string]value.Value, error) {
-				p, err := loadProgram(s, eng, f)
+				p, err := loadProgram(o, eng, f)
 				return p.Program, p.Vars, err
 			}
 			var prog *engine.Program
 			if file != "" {
 				// A file with errors does not end the session: fix it and :reload.
-				if prog, _ = loadProgram(s, eng, file); !prog.OK() {
+				if prog, _ = loadProgram(o, eng, file); !prog.OK() {
 					fmt.Fprintf(s.err, "%s was not loaded; the session starts with built-ins only (:reload after fixing it)\n", file)
 				}
 			}
@@ -99,7 +100,7 @@ History is kept in the user cache dir (gxl/repl_history). See docs/repl.md.`,
 func debugConfig(s *streams, cfg repl.Config) repl.Config {
 	cfg.Registry = engine.Registry()
 	cfg.Stdin, cfg.Stdout, cfg.Stderr = s.in, s.out, s.err
-	cfg.Color = isTerminal(s.err)
+	cfg.Color = s.color(s.err)
 	cfg.HandleInterrupt = true
 	in, ok := s.in.(*os.File)
 	if ok && isTerminal(in) && isTerminal(s.out) {

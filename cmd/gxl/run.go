@@ -11,13 +11,12 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 
 	"github.com/gxl-dev/gxl/core/diag"
-	"github.com/gxl-dev/gxl/lang/check"
 	"github.com/gxl-dev/gxl/repl"
 	"github.com/gxl-dev/gxl/runtime"
 )
@@ -57,7 +56,7 @@ func (f *runFlags) bind(cmd *cobra.Command, withRun bool) {
 		f.gflow.bind(fl)
 		fl.StringVarP(&f.quiet, "quiet", "q", "false", "do not print commands and their output")
 		fl.Lookup("quiet").NoOptDefVal = "true"
-		fl.StringVar(&f.logFormat, "log-format", "console", "log format: console or json")
+		fl.StringVar(&f.logFormat, "log-format", "console", "log format: console (gxl's compact lines) or json (one JSON event a line, nothing else on stdout and stderr)")
 		fl.BoolVarP(&f.verbose, "verbose", "v", false, "verbose logs")
 		fl.StringVar(&f.resume, "resume", "", "resume a run: its id or `last`")
 		fl.BoolVar(&f.resumeChanged, "resume-changed", false, "resume even though the program's files changed since the run (lists what will be skipped first)")
@@ -120,52 +119,21 @@ func newEngine(opts ...engine.Option) (*engine.Engine, error) {
 	return e, nil
 }
 
-// loadProgram loads and checks a file through the engine, printing its
-// diagnostics; a program with errors never starts (exit 2).
-func loadProgram(s *streams, eng *engine.Engine, file string) (*engine.Program, error) {
+// loadProgram loads and checks a file through the engine, reporting its
+// diagnostics through o; a program with errors never starts (exit 2).
+func loadProgram(o *output, eng *engine.Engine, file string) (*engine.Program, error) {
 	p := eng.Load(file)
-	if len(p.Diags) > 0 {
-		diag.Render(s.err, p.Diags, p.Sources, diag.RenderOptions{Color: isTerminal(s.err)})
-	}
+	o.diags(p.Diags, p.Sources)
 	if !p.OK() {
-		fmt.Fprintf(s.err, "\n%s: the workflow was not started\n", diag.Summary(p.Diags))
+		msg := diag.Summary(p.Diags) + ": the workflow was not started"
+		if o.json {
+			o.log.Error(msg, zap.String("file", file))
+		} else {
+			fmt.Fprintf(o.s.err, "\n%s\n", msg)
+		}
 		return p, &exitError{code: exitUsage}
 	}
 	return p, nil
-}
-
-func newLogger(s *streams, format string, verbose, quiet bool) (*zap.Logger, error) {
-	cfg := zapcore.EncoderConfig{
-		MessageKey:     "msg",
-		LevelKey:       "level",
-		TimeKey:        "ts",
-		NameKey:        "logger",
-		EncodeTime:     zapcore.TimeEncoderOfLayout("15:04:05.000"),
-		EncodeLevel:    zapcore.CapitalLevelEncoder,
-		EncodeDuration: zapcore.StringDurationEncoder,
-	}
-	var enc zapcore.Encoder
-	switch format {
-	case "console":
-		if isTerminal(s.err) {
-			cfg.EncodeLevel = zapcore.CapitalColorLevelEncoder
-		}
-		cfg.ConsoleSeparator = "  "
-		enc = zapcore.NewConsoleEncoder(cfg)
-	case "json":
-		cfg.EncodeTime = zapcore.ISO8601TimeEncoder
-		enc = zapcore.NewJSONEncoder(cfg)
-	default:
-		return nil, failf(exitUsage, "--log-format must be console or json")
-	}
-	level := zapcore.InfoLevel
-	if verbose {
-		level = zapcore.DebugLevel
-	}
-	if quiet {
-		level = zapcore.WarnLevel
-	}
-	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(s.err), level)), nil
 }
 
 func newRunCmd(s *streams) *cobra.Command {
@@ -195,10 +163,19 @@ killed run: finished statements are skipped, the interrupted one runs again.`,
 			if err != nil {
 				return err
 			}
-			log, err := newLogger(s, f.logFormat, f.verbose || verbose, quiet)
+			// On a terminal, long waits are live lines: everything else
+			// written to the terminal goes through the display.
+			// The debugger's line editor owns the terminal: no live lines
+			// under it.
+			if live := liveDisplay(s, f.logFormat); live != nil && !f.debug && len(f.breaks) == 0 {
+				defer live.Close()
+				s = liveStreams(s, live)
+			}
+			o, err := newOutput(s, f.logFormat, f.verbose || verbose, quiet)
 			if err != nil {
 				return err
 			}
+			log := o.log
 			if f.jobs < 1 {
 				return failf(exitUsage, "--jobs must be at least 1")
 			}
@@ -210,7 +187,7 @@ killed run: finished statements are skipped, the interrupted one runs again.`,
 				return err
 			}
 			opts := append(append(append(f.fetch.options(), varOpts...), retention...),
-				engine.WithStdout(s.out), engine.WithStderr(s.err), engine.WithStdin(s.in), engine.WithLogger(log),
+				engine.WithStdout(s.out), engine.WithStderr(s.err), engine.WithStdin(s.in), engine.WithLogger(log), engine.WithEvents(o.json), engine.WithWarnings(o.diags), engine.WithLive(s.live),
 				engine.WithJobs(f.jobs),
 				engine.WithModUp(f.modUp), engine.WithDryRun(f.dryrun), engine.WithQuiet(quiet), engine.WithCmdArg(cmdArg), engine.WithResumeChanged(f.resumeChanged))
 			eng, err := newEngine(opts...)
@@ -230,16 +207,16 @@ killed run: finished statements are skipped, the interrupted one runs again.`,
 					}
 					return failf(exitUsage, "%v", err)
 				}
-				printResumeChanged(s, res)
+				printResumeChanged(o, res)
 				file, flows, eng = res.State.Header.File, res.State.Header.Flows, res.Engine
 				log.Info("resuming run", zap.String("run", res.State.ID), zap.Strings("flows", flows))
 			}
-			prog, err := loadProgram(s, eng, file)
+			prog, err := loadProgram(o, eng, file)
 			if err != nil {
 				return err
 			}
 			if len(flows) == 0 {
-				fmt.Fprint(s.out, runtime.Menu(prog.Program, isTerminal(s.out)))
+				fmt.Fprint(s.out, runtime.Menu(prog.Program, s.color(s.out)))
 				return nil
 			}
 			if err := dryRunCheck(s, log, &f, eng, prog, flows); err != nil {
@@ -254,6 +231,7 @@ killed run: finished statements are skipped, the interrupted one runs again.`,
 			if err != nil {
 				return failf(exitUsage, "%v", err)
 			}
+			o.run = run.ID()
 			if res == nil && run.Journal != nil {
 				log.Debug("run", zap.String("id", run.Journal.ID), zap.String("journal", run.Journal.Path))
 			}
@@ -281,17 +259,24 @@ killed run: finished statements are skipped, the interrupted one runs again.`,
 			if sess != nil {
 				sess.Attach(r)
 			}
+			began := time.Now()
 			err = run.Start(ctx)
+			// The summary of the run: how it ended and how long it took.
+			status := "ok"
+			if err != nil {
+				status = "failed"
+			}
+			log.Info("run finished", zap.String("run", run.ID()), zap.String("status", status), zap.Duration("took", time.Since(began)))
 			log.Sync()
 			if err != nil {
 				var se *runtime.StepError
 				if errors.As(err, &se) {
-					reportFailure(s, log, f.logFormat, se, prog.Program, run.ID())
+					o.failure(se, prog.Program, run.ID())
 					return &exitError{code: exitFailed}
 				}
 				var d diag.Diagnostic
 				if errors.As(err, &d) {
-					diag.RenderOne(s.err, d, nil, diag.RenderOptions{})
+					o.diags(diag.List{d}, nil)
 					return &exitError{code: exitUsage}
 				}
 				return failf(exitFailed, "%v", err)
@@ -305,53 +290,33 @@ killed run: finished statements are skipped, the interrupted one runs again.`,
 
 // printResumeChanged warns, under --resume-changed, what changed in the
 // program and every finished statement the resume will skip.
-func printResumeChanged(s *streams, res *engine.Resumption) {
+func printResumeChanged(o *output, res *engine.Resumption) {
 	if len(res.Changed) == 0 {
 		return
 	}
+	fin := res.State.Finished()
+	if o.json {
+		changes := make([]string, len(res.Changed))
+		for i, c := range res.Changed {
+			changes[i] = c.Why + ": " + c.Path
+		}
+		skips := make([]string, len(fin))
+		for i, f := range fin {
+			skips[i] = f.At + " " + f.Name
+		}
+		o.log.Warn("the program changed since the run; resuming anyway (--resume-changed)", zap.String("run", res.State.ID),
+			zap.Strings("changed", changes), zap.Strings("skip", skips))
+		return
+	}
+	s := o.s
 	fmt.Fprintf(s.err, "warning: run %s: its program changed since it ran\n", res.State.ID)
 	for _, c := range res.Changed {
 		fmt.Fprintf(s.err, "  %s: %s\n", c.Why, c.Path)
 	}
-	fin := res.State.Finished()
 	fmt.Fprintf(s.err, "resuming anyway (--resume-changed): %d finished statements will be skipped:\n", len(fin))
 	for _, f := range fin {
 		fmt.Fprintf(s.err, "  skip %s %s\n", f.At, f.Name)
 	}
-}
-
-// reportFailure reports a failed step once: in the console as the one
-// diagnostic rendering (position, source line, caret, hint, flow stack,
-// how to resume); with --log-format json as one error event carrying the
-// same facts. The runtime itself does not log the failure at error level.
-func reportFailure(s *streams, log *zap.Logger, format string, se *runtime.StepError, prog *check.Program, runID string) {
-	d := se.Diagnostic()
-	resume := "gxl run --resume " + runID
-	if format == "json" {
-		stack := make([]string, len(se.Frames))
-		for i, f := range se.Frames {
-			stack[i] = f.String()
-		}
-		fields := []zap.Field{zap.String("at", d.Span.Start.String()), zap.String("code", d.Code),
-			zap.String("error", d.Summary), zap.Strings("stack", stack), zap.String("run", runID), zap.String("resume", resume)}
-		if d.Hint != "" {
-			fields = append(fields, zap.String("hint", d.Hint))
-		}
-		if len(d.Notes) > 0 && se.Stop != nil {
-			fields = append(fields, zap.String("interrupted", strings.TrimPrefix(d.Notes[0], "interrupted: ")))
-		}
-		log.Error("step failed", fields...)
-		log.Sync()
-		return
-	}
-	// The program's files, and any other (a nested run's, a module's)
-	// from disk.
-	srcs := &diag.FileSources{}
-	for f, src := range prog.Sources {
-		srcs.Add(f, src)
-	}
-	fmt.Fprintln(s.err)
-	diag.RenderOne(s.err, d.WithNote("resume with: %s", resume), srcs, diag.RenderOptions{Color: isTerminal(s.err)})
 }
 
 // signalContext is cancelled by the first of sigs, with a

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -26,6 +27,9 @@ import (
 //	exitcode N      fails unless the last gxl command exited with code N
 //	unchanged DIR   fails when a file under DIR changed since the script
 //	                started (used after dry runs and plans)
+//	jsonlines FILE  fails unless every line of FILE (stdout, stderr or a
+//	                file) is one JSON object with msg and level
+//	                (--log-format json)
 func TestScript(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 filepath.Join("testdata", "script"),
@@ -48,6 +52,7 @@ func TestScript(t *testing.T) {
 			"unchanged": cmdUnchanged,
 			"gxl":       cmdGxl,
 			"exitcode":  cmdExitCode,
+			"jsonlines": cmdJSONLines,
 		},
 	})
 }
@@ -146,5 +151,24 @@ func cmdExitCode(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	if got := *ts.Value("exit").(*int); got != want {
 		ts.Fatalf("gxl exited %d, want %d", got, want)
+	}
+}
+
+func cmdJSONLines(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 || neg {
+		ts.Fatalf("usage: jsonlines stdout|stderr|FILE")
+	}
+	text := ts.ReadFile(args[0])
+	for i, line := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
+		if line == "" && text == "" {
+			break
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			ts.Fatalf("%s line %d is not a JSON object: %q (%v)", args[0], i+1, line, err)
+		}
+		if m["msg"] == nil || m["level"] == nil {
+			ts.Fatalf("%s line %d has no msg or level: %q", args[0], i+1, line)
+		}
 	}
 }

@@ -2,16 +2,13 @@ package main
 
 import (
 	"io"
-	"os"
 
-	"golang.org/x/term"
+	"github.com/gxl-dev/gxl/core/tty"
 )
 
 // defaultFile is the original tool's default workflow file.
 const defaultFile = "_gal/work.gxl"
 
-// isTerminal reports whether w is a terminal (colour only then).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
-}
+// isTerminal reports whether w is a terminal (the line editor needs one);
+// whether to colour is streams.color's decision.
+func isTerminal(w io.Writer) bool { return tty.IsTerminal(w) }

@@ -7,6 +7,7 @@ package diag
 import (
 	"fmt"
 	"sort"
+	"sync"
 )
 
 // Pos is a position in a source file. Line and Col are 1-based; Col counts
@@ -271,4 +272,36 @@ func (e ListError) Error() string {
 		s += fmt.Sprintf(" (and %d more)", len(e)-1)
 	}
 	return s
+}
+
+// Seen remembers diagnostics by file, position and code: a file checked
+// again during a run (for each module that loads it, for each stage) has
+// its warnings reported once.
+type Seen struct {
+	mu sync.Mutex
+	m  map[seenKey]bool
+}
+
+type seenKey struct {
+	pos  Pos
+	code string
+}
+
+// New returns the diagnostics of l not seen before, and remembers them.
+func (s *Seen) New(l List) List {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = map[seenKey]bool{}
+	}
+	var out List
+	for _, d := range l {
+		k := seenKey{d.Span.Start, d.Code}
+		if s.m[k] {
+			continue
+		}
+		s.m[k] = true
+		out = append(out, d)
+	}
+	return out
 }

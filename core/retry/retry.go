@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gxl-dev/gxl/core/progress"
 	"math"
 	"time"
 )
@@ -243,8 +244,28 @@ func (e *TimeoutError) Unwrap() []error {
 // a *TimeoutError: "timed out after 5s waiting for <what>: <last reason>",
 // wrapping context.DeadlineExceeded. When ctx is cancelled the error wraps
 // ctx.Err() and the last reason.
+//
+// A wait that is not over at the first call is shown through the
+// progress.Reporter of ctx (a live line on a terminal, log lines
+// otherwise): its label is what, its status the last reason.
 func Poll(ctx context.Context, interval, timeout time.Duration, what string, cond func(ctx context.Context) (done bool, err error)) error {
-	return poll(ctx, realClock{}, interval, timeout, what, cond)
+	var h progress.Handle
+	err := poll(ctx, realClock{}, interval, timeout, what, func(ctx context.Context) (bool, error) {
+		done, err := cond(ctx)
+		if _, perm := err.(*permanent); !done && !perm {
+			if h == nil {
+				h = progress.Start(ctx, what)
+			}
+			if err != nil {
+				h.Update(err.Error())
+			}
+		}
+		return done, err
+	})
+	if h != nil {
+		h.Done(err)
+	}
+	return err
 }
 
 func poll(ctx context.Context, k clock, interval, timeout time.Duration, what string, cond func(ctx context.Context) (bool, error)) error {

@@ -21,6 +21,8 @@ import (
 	"github.com/gxl-dev/gxl/core/mask"
 	"github.com/gxl-dev/gxl/core/retry"
 	"github.com/gxl-dev/gxl/core/value"
+
+	"go.uber.org/zap"
 )
 
 // Where says in which positions a built-in may appear.
@@ -304,6 +306,15 @@ type Ctx interface {
 	Stdin() io.Reader
 	// Logf writes a log line for the current step (masked).
 	Logf(format string, args ...any)
+	// Logger is the run's event writer for the current step: masked, its
+	// events carrying the run id, the module, the flow and the call's
+	// position. Built-ins that report structured facts (a stage's table
+	// under Host.Events) log through it.
+	Logger() *zap.Logger
+	// Warn reports the check warnings of a file the built-in loaded
+	// itself (a module's workflow); the front end prints each warning
+	// once per run, however many modules or stages load the file.
+	Warn(ds diag.List, src diag.Sources)
 	// Mask replaces every secret value occurring in s with ***.
 	Mask(s string) string
 	// Masker is the masker of the secret values in scope: its Writer masks
@@ -343,6 +354,11 @@ type Host struct {
 	// SysRoot is the system folder (holding sys/) of a system workflow,
 	// "" otherwise.
 	SysRoot string
+	// Events: the run's output is a stream of events, one JSON object a
+	// line (gxl run --log-format json). Built-ins report what they would
+	// print as a table (a stage's results) as events through
+	// Ctx.Logger instead; plain output lines become events by themselves.
+	Events bool
 }
 
 // NestedRun is a gx.run request.
@@ -366,6 +382,9 @@ type NestedRun struct {
 	// resumed run finds them again. Without a label, runs are numbered in
 	// the order they start.
 	Label string
+	// Module is the system module the nested run is a stage of: the
+	// events of its statements carry it.
+	Module string
 	// Ctx replaces the caller's context when set.
 	Ctx context.Context
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/gxl-dev/gxl/core/mask"
 	"github.com/gxl-dev/gxl/core/value"
 	"github.com/gxl-dev/gxl/lang/builtin"
+	"go.uber.org/zap"
 )
 
 type valueAlias = value.Value
@@ -46,6 +47,8 @@ func (f *fakeCtx) Stdin() io.Reader {
 	return f.rd
 }
 func (f *fakeCtx) Logf(string, ...any)               {}
+func (f *fakeCtx) Logger() *zap.Logger               { return zap.NewNop() }
+func (f *fakeCtx) Warn(diag.List, diag.Sources)      {}
 func (f *fakeCtx) Mask(s string) string              { return s }
 func (f *fakeCtx) Masker() *mask.Set                 { return nil }
 func (f *fakeCtx) Dir() string                       { return f.dir }

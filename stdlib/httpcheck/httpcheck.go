@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/gxl-dev/gxl/core/progress"
 	"github.com/gxl-dev/gxl/core/retry"
 	"github.com/gxl-dev/gxl/core/value"
 	"github.com/gxl-dev/gxl/lang/builtin"
@@ -44,9 +45,20 @@ func run(c builtin.Ctx, a builtin.Args) error {
 		return err
 	}
 	url := a.Str("url")
+	// A service that does not answer at once is a wait: shown from the
+	// first retry on (core/progress).
+	var wait progress.Handle
 	err = retry.Do(c.Context(), pol, func(ctx context.Context, _ int) error {
 		return probe(ctx, url, a.Duration("timeout"), int(a.Int("status")), re)
-	})
+	}, retry.OnRetry(func(next int, _ time.Duration, err error) {
+		if wait == nil {
+			wait = progress.Start(c.Context(), fmt.Sprintf("%s to answer %d", c.Mask(url), a.Int("status")))
+		}
+		wait.Update(fmt.Sprintf("attempt %d of %d: %v", next-1, pol.Attempts, err))
+	}))
+	if wait != nil {
+		wait.Done(err)
+	}
 	if err != nil {
 		return fmt.Errorf("http.check %s: %w", c.Mask(url), err)
 	}

@@ -149,7 +149,7 @@ func Run(ctx context.Context, stage string, units []Unit, jobs int, out io.Write
 					return
 				}
 				began := time.Now()
-				w := &prefixWriter{prefix: "[" + u.Name + "] ", out: out, mu: &outMu}
+				w := unitWriter(out, u.Name, &outMu)
 				err := fn(ctx, u, w)
 				w.Flush()
 				<-sem
@@ -241,6 +241,32 @@ func validate(units map[string]Unit) error {
 		}
 	}
 	return nil
+}
+
+// UnitWriters give each unit a writer of its own: a stream of events
+// (gxl run --log-format json) whose events carry the module's name instead
+// of a prefix on the text.
+type UnitWriters interface {
+	Unit(name string) io.Writer
+}
+
+// flusher is a unit's writer: Flush writes its unfinished line.
+type flusher interface {
+	io.Writer
+	Flush()
+}
+
+// unitWriter is the writer of unit name's lines: out's own (UnitWriters),
+// else a prefixWriter.
+func unitWriter(out io.Writer, name string, mu *sync.Mutex) flusher {
+	if uw, ok := out.(UnitWriters); ok {
+		w := uw.Unit(name)
+		if f, ok := w.(flusher); ok {
+			return f
+		}
+		return &prefixWriter{out: w, mu: mu}
+	}
+	return &prefixWriter{prefix: "[" + name + "] ", out: out, mu: mu}
 }
 
 // prefixWriter prefixes each complete line with the unit name and writes

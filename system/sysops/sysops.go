@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"github.com/gxl-dev/gxl/core/types"
 	"github.com/gxl-dev/gxl/runtime"
+	"go.uber.org/zap"
 	"io"
 	"os"
 	"path/filepath"
@@ -24,6 +25,7 @@ import (
 	"time"
 
 	"github.com/gxl-dev/gxl/core/diag"
+	"github.com/gxl-dev/gxl/core/progress"
 	"github.com/gxl-dev/gxl/core/value"
 	"github.com/gxl-dev/gxl/lang/builtin"
 	"github.com/gxl-dev/gxl/lang/check"
@@ -160,7 +162,16 @@ func runFetch(c builtin.Ctx, a builtin.Args) error {
 			}
 		}
 		mu.Unlock()
+		// A git fetch can take a while: shown as a wait (a path module is
+		// a local copy).
+		var wait progress.Handle
+		if m.Addr.Repo != "" {
+			wait = progress.Start(ctx, "fetch of "+m.Name+" from "+m.Addr.Repo)
+		}
 		e, err := fe.Fetch(sys.Root, m, modDir(sys, m.Name), own)
+		if wait != nil {
+			wait.Done(err)
+		}
 		if err != nil {
 			return err
 		}
@@ -212,6 +223,26 @@ func stageResult(c builtin.Ctx, stage string, res []sched.Result, err error) err
 			parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
 		}
 	}
+	if c.Host().Events {
+		// The stage's table as events: one per module, then the stage's.
+		for _, r := range res {
+			fields := []zap.Field{zap.String("stage", r.Stage), zap.String("module", r.Name), zap.String("status", string(r.Status)), zap.Duration("took", r.Duration)}
+			if detail := resultDetail(r); detail != "" {
+				fields = append(fields, zap.String("error", detail))
+			}
+			if r.Status == sched.Failed || r.Status == sched.Skipped {
+				c.Logger().Warn("module "+string(r.Status), fields...)
+				continue
+			}
+			c.Logger().Info("module "+string(r.Status), fields...)
+		}
+		fields := []zap.Field{zap.String("stage", stage), zap.Duration("took", total)}
+		for _, s := range []sched.Status{sched.OK, sched.NotApplicable, sched.Disabled, sched.Skipped, sched.Failed} {
+			fields = append(fields, zap.Int(string(s), counts[s]))
+		}
+		c.Logger().Info("stage "+stage+": "+strings.Join(parts, ", "), fields...)
+		return err
+	}
 	fmt.Fprintf(c.Stdout(), "stage %s: %s\n", stage, strings.Join(parts, ", "))
 	if err != nil {
 		// The run stops here: the summary of every stage so far, with the
@@ -219,6 +250,19 @@ func stageResult(c builtin.Ctx, stage string, res []sched.Result, err error) err
 		printReport(c)
 	}
 	return err
+}
+
+// resultDetail is why a unit did not finish: its error's first line, or
+// the failed dependency it was skipped for.
+func resultDetail(r sched.Result) string {
+	switch {
+	case r.Err != nil:
+		e, _, _ := strings.Cut(r.Err.Error(), "\n")
+		return e
+	case r.Cause != "":
+		return "dependency " + r.Cause + " failed"
+	}
+	return ""
 }
 
 // record appends stage results to SYS_REPORT.
@@ -294,6 +338,7 @@ func runStage(reg *builtin.Registry, c builtin.Ctx, a builtin.Args) error {
 			problems = append(problems, fmt.Sprintf("module %s: %s does not check:\n%s", u.Name, file, strings.TrimRight(b.String(), "\n")))
 			continue
 		}
+		c.Warn(ds, prog.Sources)
 		progs[u.Name] = modProgram{dir: dir, prog: prog}
 	}
 	if len(problems) > 0 {
@@ -326,7 +371,7 @@ func runStageOnce(c builtin.Ctx, a builtin.Args, sys *system.System, stage strin
 			Dir: mp.dir, Conf: ModuleWorkflow, Flows: []string{stage},
 			Vars:   stageVars(m, mp.dir, stage),
 			Unset:  stageUnset,
-			Stdout: w, Stderr: w, Ctx: ctx, Label: fmt.Sprintf("%s.%d", u.Name, n),
+			Stdout: w, Stderr: w, Ctx: ctx, Label: fmt.Sprintf("%s.%d", u.Name, n), Module: u.Name,
 		})
 	})
 	if res != nil {
@@ -509,7 +554,28 @@ func runReport(c builtin.Ctx, _ builtin.Args) error {
 func printReport(c builtin.Ctx) {
 	v, ok := c.Lookup(ReportVar)
 	if !ok || v.Kind() != value.KList || len(v.ListVal()) == 0 {
+		if c.Host().Events {
+			c.Logger().Info("sys.report: no stage has run")
+			return
+		}
 		fmt.Fprintln(c.Stdout(), "sys.report: no stage has run")
+		return
+	}
+	if c.Host().Events {
+		// One event per cell of the table, in the order stages ran.
+		for _, e := range v.ListVal() {
+			if e.Kind() != value.KObject {
+				continue
+			}
+			get := func(k string) string { x, _ := e.ObjVal().Get(k); return x.String() }
+			ms, _ := e.ObjVal().Get("ms")
+			fields := []zap.Field{zap.String("stage", get("stage")), zap.String("module", get("module")), zap.String("status", get("status")),
+				zap.Duration("took", time.Duration(ms.IntVal())*time.Millisecond)}
+			if er := get("error"); er != "" {
+				fields = append(fields, zap.String("error", er))
+			}
+			c.Logger().Info("report", fields...)
+		}
 		return
 	}
 	type cell struct {
