@@ -477,27 +477,6 @@ func DefaultEnvs(prog *check.Program) []string {
 	return []string{"default"}
 }
 
-// Plan returns what a run of flows of p would execute (gxl plan), running
-// nothing: one plan per flow, in the engine's envs.
-func (e *Engine) Plan(p *Program, flows []string) ([]*runtime.Plan, error) {
-	if !p.OK() {
-		return nil, fmt.Errorf("%s: the program has errors", p.File)
-	}
-	envs, tops, err := e.selection(p, flows)
-	if err != nil {
-		return nil, err
-	}
-	var out []*runtime.Plan
-	for _, top := range tops {
-		plan, err := runtime.BuildPlan(p.Program, envs, top, e.cfg.dryRun)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, plan)
-	}
-	return out, nil
-}
-
 // Preview walks what a run of flows of p would execute down to its
 // statements, running nothing and changing nothing (gxl plan, the dry-run
 // warnings): arguments resolved where the values are known before the

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gxl-dev/gxl/engine"
 	"github.com/gxl-dev/gxl/lang/builtin"
+	"github.com/gxl-dev/gxl/runtime"
 )
 
 func write(t *testing.T, files map[string]string) string {
@@ -168,15 +169,16 @@ func TestPlan(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := eng.Load(filepath.Join(root, "w.gxl"))
-	plans, err := eng.Plan(p, []string{"all"})
+	ps, err := eng.Preview(context.Background(), p, []string{"all"}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := plans[0].Describe()
-	if plans[0].Top.QualifiedName() != "main.all" || !strings.Contains(d, "main.a") || strings.Index(d, "main.a") > strings.Index(d, "main.b") {
-		t.Errorf("plan of main.all:\n%s", d)
+	var d bytes.Buffer
+	runtime.WritePreview(&d, ps[0])
+	if ps[0].Flow != "main.all" || !strings.Contains(d.String(), "main.a") || strings.Index(d.String(), "main.a") > strings.Index(d.String(), "main.b") {
+		t.Errorf("plan of main.all:\n%s", d.String())
 	}
-	if _, err := eng.Plan(p, []string{"nope"}); err == nil {
+	if _, err := eng.Preview(context.Background(), p, []string{"nope"}, false); err == nil {
 		t.Error("an unknown flow was planned")
 	}
 	if out.Len() != 0 {

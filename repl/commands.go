@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"path"
 	"sort"
 	"strings"
@@ -292,33 +293,25 @@ func (s *Session) parseValue(text string, vars *runtime.Scope, runner *runtime.R
 	return value.ParseScalar(text), nil
 }
 
-// plan prints the resolved sequence of a flow with the selected envs.
+// plan prints what a run of flows would execute, down to statements, as
+// gxl plan prints it (runtime.Preview): nothing runs.
 func (s *Session) plan(arg string) {
-	if arg == "" {
+	flows := strings.Fields(strings.ReplaceAll(arg, ",", " "))
+	if len(flows) == 0 {
 		s.printErr(errors.New(":plan takes a flow name"))
 		return
 	}
-	var envs []*check.Env
-	for _, n := range s.envs {
-		e, err := runtime.ResolveEnv(s.prog, n)
-		if err != nil {
-			s.printErr(err)
-			return
-		}
-		envs = append(envs, e)
+	opt := s.cfg.Options
+	opt.Sets = s.sets
+	opt.Extra = s.cfg.Extra
+	opt.Stdout, opt.Stderr, opt.Stdin = io.Discard, io.Discard, strings.NewReader("")
+	ps, err := runtime.New(s.prog, opt).Preview(context.Background(), s.envs, flows, runtime.PreviewOptions{})
+	if err != nil {
+		s.printErr(err)
+		return
 	}
-	for _, name := range strings.Fields(strings.ReplaceAll(arg, ",", " ")) {
-		top, err := runtime.ResolveFlow(s.prog, name)
-		if err != nil {
-			s.printErr(err)
-			return
-		}
-		plan, err := runtime.BuildPlan(s.prog, envs, top, s.cfg.Options.DryRun)
-		if err != nil {
-			s.printErr(err)
-			return
-		}
-		fmt.Fprintf(s.out, "plan for %s:\n%s", top.QualifiedName(), plan.Describe())
+	for _, p := range ps {
+		runtime.WritePreview(s.out, p)
 	}
 }
 

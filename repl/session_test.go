@@ -255,9 +255,11 @@ func TestSessionValuesConditionsAndSecrets(t *testing.T) {
 		"N = 3",
 		`WORD = "plain text"`,
 		"N = 3",
-		"plan for main.ship:",
-		"top    env envs.us",
+		"plan for main.ship (env us):",
+		"env envs.us",
+		`ENV_region = "us"`,
 		"flow main.release",
+		`gx.echo(value: "released")`,
 		"flow main.ship",
 	)
 	if strings.Contains(out, "hunter2") {

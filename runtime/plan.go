@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/gxl-dev/gxl/core/diag"
@@ -239,11 +238,3 @@ func ResolveEnv(prog *check.Program, name string) (*check.Env, error) {
 	return nil, d
 }
 
-// Describe prints a plan, one step per line (gxl plan).
-func (p *Plan) Describe() string {
-	var b strings.Builder
-	for i, s := range p.Steps {
-		fmt.Fprintf(&b, "%3d  %-6s %s\n", i+1, s.Label, s.Name())
-	}
-	return b.String()
-}
