@@ -688,15 +688,7 @@ func (x *exec) previewBody(params []*ast.Param, call *ast.Call, raw map[string]b
 	}
 	defer func() { x.vars, x.plan.unknown = saved, savedUnknown }()
 	scope := x.vars.Clone()
-	given := map[string]ast.Expr{}
-	var unnamed ast.Expr
-	for _, a := range call.Args {
-		if a.Key == nil {
-			unnamed = a.Value
-		} else {
-			given[a.Key.Name] = a.Value
-		}
-	}
+	given, unnamed := callArgs(call)
 	for _, p := range params {
 		e, ok := given[p.Name.Name]
 		if !ok && p.Star && unnamed != nil {

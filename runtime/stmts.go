@@ -434,15 +434,9 @@ func (x *exec) evalDeep(e ast.Expr) (value.Value, error) {
 	return x.composite(e, x.evalDeep)
 }
 
-// bindParams binds call arguments to parameters on a copy of the variables
-// (§4.8): by name, `*param` takes the unnamed argument, else the default.
-// Arguments are evaluated in the caller's variables, defaults in the new
-// scope (so they can use earlier parameters). Parameters named in raw are
-// bound to their text unexpanded (an activity's executer).
-func (x *exec) bindParams(params []*ast.Param, call *ast.Call, what string, raw map[string]bool) (*Scope, map[string]ast.Expr, error) {
-	scope := x.vars.Clone()
-	given := map[string]ast.Expr{}
-	var unnamed ast.Expr
+// callArgs are a call's arguments by name, and its unnamed argument.
+func callArgs(call *ast.Call) (given map[string]ast.Expr, unnamed ast.Expr) {
+	given = map[string]ast.Expr{}
 	for _, a := range call.Args {
 		if a.Key == nil {
 			unnamed = a.Value
@@ -450,6 +444,17 @@ func (x *exec) bindParams(params []*ast.Param, call *ast.Call, what string, raw 
 			given[a.Key.Name] = a.Value
 		}
 	}
+	return given, unnamed
+}
+
+// bindParams binds call arguments to parameters on a copy of the variables
+// (§4.8): by name, `*param` takes the unnamed argument, else the default.
+// Arguments are evaluated in the caller's variables, defaults in the new
+// scope (so they can use earlier parameters). Parameters named in raw are
+// bound to their text unexpanded (an activity's executer).
+func (x *exec) bindParams(params []*ast.Param, call *ast.Call, what string, raw map[string]bool) (*Scope, map[string]ast.Expr, error) {
+	scope := x.vars.Clone()
+	given, unnamed := callArgs(call)
 	exprs := map[string]ast.Expr{}
 	for _, p := range params {
 		e, ok := given[p.Name.Name]
