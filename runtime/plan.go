@@ -237,4 +237,3 @@ func ResolveEnv(prog *check.Program, name string) (*check.Env, error) {
 	}
 	return nil, d
 }
-
