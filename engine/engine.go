@@ -352,6 +352,23 @@ func unreadSets(sets map[string]string, prog *check.Program) diag.List {
 	}
 	defined, _ := prog.Defines()
 	candidates := append(append([]string(nil), reads...), defined...)
+	// A module property is read as MOD_NAME: `--set API_RATE_LIMT` is
+	// compared with API_RATE_LIMIT too and suggests MAIN_API_RATE_LIMIT.
+	full := map[string]string{}
+	for _, c := range candidates {
+		full[c] = c
+		for _, m := range prog.Mods {
+			if short, ok := strings.CutPrefix(c, strings.ToLower(m.Name)+"_"); ok && short != "" {
+				if _, taken := full[short]; !taken {
+					full[short] = c
+				}
+			}
+		}
+	}
+	candidates = candidates[:0]
+	for c := range full {
+		candidates = append(candidates, c)
+	}
 	var names []string
 	for name := range sets {
 		if !read[strings.ToLower(name)] {
@@ -362,8 +379,10 @@ func unreadSets(sets map[string]string, prog *check.Program) diag.List {
 	var out diag.List
 	for _, name := range names {
 		d := diag.Warnf(diag.Span{}, "set-unread", "--set %s: the program never reads %s", name, name)
-		if near := diag.Suggest(strings.ToLower(name), candidates); near != "" {
-			d.Hint = fmt.Sprintf("did you mean `%s`?", strings.ToUpper(near))
+		if long, ok := full[strings.ToLower(name)]; ok && long != strings.ToLower(name) {
+			d.Hint = fmt.Sprintf("did you mean `%s`? (module %s's property %s is read by that name)", strings.ToUpper(long), strings.TrimSuffix(long, "_"+strings.ToLower(name)), name)
+		} else if near := diag.Suggest(strings.ToLower(name), candidates); near != "" {
+			d.Hint = fmt.Sprintf("did you mean `%s`?", strings.ToUpper(full[near]))
 		} else {
 			d.Hint = "it only reaches commands, as an environment variable"
 		}
