@@ -3,9 +3,10 @@
 # Starts PostgreSQL (primary + synchronous standby), Redis (primary, replica,
 # 3 Sentinels) and a Kubernetes control plane (kwok nodes); publishes the
 # module catalog (modules/) as tagged git repositories; runs the system's
-# pipeline (fetch → setup → deploy → health_check); kills the PostgreSQL and
-# the Redis primaries and runs the failover stage, which promotes, re-points
-# the Services, rejoins and checks health again; then stops everything.
+# pipeline (fetch → setup → deploy → health_check) and its backup stage;
+# kills the PostgreSQL and the Redis primaries and runs the failover stage,
+# which promotes, re-points the Services, rejoins and checks health again;
+# then stops everything.
 # Every stage asserts on the real servers: exit 0 only if all of it happened.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +42,13 @@ run() { echo; echo "== gxl run sys/workflows/operators.gxl $*"; $GXL run -q sys/
 t0=$(ms)
 run pipeline
 t1=$(ms)
+# Verified backups (the stage DATABASE_BACKUP_SCHEDULE will trigger under
+# gxl operate): a PostgreSQL base backup checked by a throwaway server, the
+# Redis RDB with its SHA-256.
+export BACKUP_ROOT="$PWD/.gxl/backups"
+run backup
+ls -l "$BACKUP_ROOT/postgresql" "$BACKUP_ROOT/redis"
+tb=$(ms)
 echo; echo "== SIGKILL the PostgreSQL primary (pid group $PG_PRIMARY_PID) and the Redis primary (pid group $REDIS_PRIMARY_PID)"
 kill -9 -- "-$PG_PRIMARY_PID"
 kill -9 -- "-$REDIS_PRIMARY_PID"
@@ -52,5 +60,6 @@ t3=$(ms)
 echo
 echo "== timings"
 echo "pipeline (fetch, setup, deploy, health_check of 11 modules): $((t1-t0)) ms"
+echo "backup stage (PostgreSQL base backup verified and restore-checked, Redis RDB with SHA-256): $((tb-t1)) ms"
 echo "failover stage after the kills (30 s detection window, promote, re-point, rejoin, health_check): $((t3-t2)) ms"
 echo "tear down: done automatically (or by hand: gxl dev down)"

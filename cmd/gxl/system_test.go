@@ -47,7 +47,7 @@ func copyTree(t *testing.T, src, dst string) {
 
 // TestSystemPipelineAndFailover runs the example system (sys/ and the
 // module catalog modules/, published as git repositories) through its
-// whole life on real servers: fetch, setup, deploy, health_check; then the
+// whole life on real servers: fetch, setup, deploy, health_check, backup; then the
 // PostgreSQL and Redis primaries are SIGKILLed and the failover stage
 // promotes, re-points the Services and rejoins. It asserts on the cluster,
 // the databases and the lock file, not on log text.
@@ -148,6 +148,19 @@ func TestSystemPipelineAndFailover(t *testing.T) {
 	var version string
 	if err := devstack.QueryRow(ctx, pg.Nodes[0].DSN(), "select version from schema_version", nil, &version); err != nil || version != "2.3.0" {
 		t.Fatalf("schema on the primary: %q %v", version, err)
+	}
+
+	// The backup stage: a verified base backup of the PostgreSQL primary,
+	// restore-checked, and the Redis master's RDB with its checksum.
+	backupRoot := filepath.Join(root, "backups")
+	r = gxlEnv(t, root, append(append([]string{}, env...), "BACKUP_ROOT="+backupRoot), "run", "-q", "sys/workflows/operators.gxl", "backup")
+	if r.code != 0 {
+		t.Fatalf("backup: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	pgBackups, _ := filepath.Glob(filepath.Join(backupRoot, "postgresql", "pg-*", "backup_manifest"))
+	rdbBackups, _ := filepath.Glob(filepath.Join(backupRoot, "redis", "redis-*.rdb.sha256"))
+	if len(pgBackups) != 1 || len(rdbBackups) != 1 || !strings.Contains(r.stdout, "(schema 2.3.0)") {
+		t.Fatalf("backup stage: PostgreSQL %v, Redis %v\n%s", pgBackups, rdbBackups, r.stdout)
 	}
 
 	// The drill: both primaries die; the failover stage waits out the

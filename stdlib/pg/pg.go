@@ -106,6 +106,7 @@ func Register(r *builtin.Registry) {
 		},
 		Run: runRejoin,
 	})
+	registerBackup(r)
 }
 
 // server renders host:port of a connection string for messages (never
@@ -433,17 +434,8 @@ func runSwitchover(c builtin.Ctx, a builtin.Args) error {
 	return nil
 }
 
-// pgBin finds the PostgreSQL bin folder.
-func pgBin(given string) (string, error) {
-	if given != "" {
-		return given, nil
-	}
-	ms, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pg_rewind")
-	if len(ms) == 0 {
-		return "", fmt.Errorf("pg_rewind not found; give bin: \"/usr/lib/postgresql/NN/bin\"")
-	}
-	return filepath.Dir(ms[len(ms)-1]), nil
-}
+// pgBin finds the PostgreSQL bin folder of pg_rewind.
+func pgBin(given string) (string, error) { return binFor(given, "pg_rewind") }
 
 // asPostgres runs a PostgreSQL program, as the postgres user when root.
 func asPostgres(ctx context.Context, bin, prog string, args ...string) (string, error) {

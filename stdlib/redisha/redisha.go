@@ -83,6 +83,7 @@ func Register(r *builtin.Registry) {
 			{Name: "primary", Type: types.String, Required: true, Doc: "host:port of the current primary"}, timeoutParam("10s")},
 		Run: runFence,
 	})
+	registerBackup(r, pass)
 }
 
 func client(addr, password string) *redis.Client {
