@@ -33,7 +33,7 @@ func registerBackup(r *builtin.Registry) {
 	bin := builtin.Param{Name: "bin", Type: types.String, Doc: "PostgreSQL bin folder (default: the newest installed)"}
 	r.Add(&builtin.Builtin{
 		Name: "pg.backup", Doc: "pg_basebackup (WAL streamed in, self-contained) of the current primary among nodes into root/pg-<UTC time>, verified with pg_verifybackup before it gets its name; then retention.",
-		Where: builtin.InBlock, Params: []builtin.Param{
+		Where: builtin.InBlock, Effect: builtin.Changes, Params: []builtin.Param{
 			{Name: "nodes", Type: types.List, Required: true, Doc: "connection strings of the servers; the backup is taken from the one that is a writable primary now"},
 			backups.RootParam("each backup is a folder pg-<UTC time> in it"),
 			backups.RetentionParam(), bin,
@@ -44,7 +44,7 @@ func registerBackup(r *builtin.Registry) {
 	})
 	r.Add(&builtin.Builtin{
 		Name: "pg.prune_backups", Doc: "Remove PostgreSQL backups older than retention_days from root, never the newest one that passes pg_verifybackup.",
-		Where: builtin.InBlock, Params: []builtin.Param{
+		Where: builtin.InBlock, Effect: builtin.Changes, Params: []builtin.Param{
 			backups.RootParam("as given to pg.backup"),
 			{Name: "retention_days", Type: types.Int, Required: true, Doc: "remove backups older than this many days, never the newest valid one (0: keep all)"},
 			bin,
@@ -55,7 +55,7 @@ func registerBackup(r *builtin.Registry) {
 	})
 	r.Add(&builtin.Builtin{
 		Name: "pg.restore_check", Doc: "Start a throwaway server on a copy of the newest backup that passes pg_verifybackup (free loopback port), run a query, stop it and remove the copy.",
-		Where: builtin.InBlock, Params: []builtin.Param{
+		Where: builtin.InBlock, Effect: builtin.Reads, Params: []builtin.Param{
 			backups.RootParam("as given to pg.backup"),
 			{Name: "query", Type: types.String, Default: value.Str("select 1"), Doc: "SQL run on the restored server; its rows are the result"},
 			{Name: "user", Type: types.String, Default: value.Str("postgres"), Doc: "role to connect as (trust authentication on the throwaway server)"},

@@ -33,7 +33,7 @@ const (
 func registerBackup(r *builtin.Registry, pass builtin.Param) {
 	r.Add(&builtin.Builtin{
 		Name: "redis.backup", Doc: "BGSAVE on the current master (from the Sentinels, or the one master among nodes), wait for it, copy its RDB into root/redis-<UTC time>.rdb with a SHA-256 file beside it; then retention. The RDB must be readable on the machine running gxl.",
-		Where: builtin.InBlock, Params: []builtin.Param{
+		Where: builtin.InBlock, Effect: builtin.Changes, Params: []builtin.Param{
 			{Name: "nodes", Type: types.List, Doc: "host:port of the servers; the backup is taken from the one master among them"},
 			{Name: "sentinels", Type: types.List, Doc: "host:port of the Sentinels: the backup is taken from the master they name (instead of nodes)"},
 			{Name: "master_name", Type: types.String, Default: value.Str("mymaster"), Doc: "name monitored by the Sentinels"},
@@ -48,7 +48,7 @@ func registerBackup(r *builtin.Registry, pass builtin.Param) {
 	})
 	r.Add(&builtin.Builtin{
 		Name: "redis.prune_backups", Doc: "Remove Redis backups older than retention_days from root, never the newest one whose SHA-256 matches.",
-		Where: builtin.InBlock, Params: []builtin.Param{
+		Where: builtin.InBlock, Effect: builtin.Changes, Params: []builtin.Param{
 			backups.RootParam("as given to redis.backup"),
 			{Name: "retention_days", Type: types.Int, Required: true, Doc: "remove backups older than this many days, never the newest valid one (0: keep all)"},
 			{Name: "out", Type: types.String, Default: value.Str("REDIS_PRUNED"), Doc: "variable set to {removed, kept, invalid: [{name, error}]}"},
