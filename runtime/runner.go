@@ -776,6 +776,9 @@ func (c *callCtx) Stdin() io.Reader  { return c.x.r.opt.Stdin }
 func (c *callCtx) Logf(format string, args ...any) {
 	c.x.log().Info(c.x.mask(fmt.Sprintf(format, args...)))
 }
+func (c *callCtx) Warnf(format string, args ...any) {
+	c.x.log().Warn(c.x.mask(fmt.Sprintf(format, args...)))
+}
 func (c *callCtx) Mask(s string) string { return c.x.mask(s) }
 func (c *callCtx) Masker() *mask.Set    { return c.x.vars.Masker() }
 func (c *callCtx) Dir() string          { return c.x.r.opt.Dir }

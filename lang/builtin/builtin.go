@@ -239,6 +239,9 @@ type Ctx interface {
 	Stdin() io.Reader
 	// Logf writes a log line for the current step (masked).
 	Logf(format string, args ...any)
+	// Warnf writes a warning line for the current step (masked): what went
+	// wrong without failing the step (an alert not delivered).
+	Warnf(format string, args ...any)
 	// Mask replaces every secret value occurring in s with ***.
 	Mask(s string) string
 	// Masker is the masker of the secret values in scope: its Writer masks

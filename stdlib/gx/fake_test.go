@@ -46,6 +46,7 @@ func (f *fakeCtx) Stdin() io.Reader {
 	return f.rd
 }
 func (f *fakeCtx) Logf(string, ...any)               {}
+func (f *fakeCtx) Warnf(string, ...any)              {}
 func (f *fakeCtx) Mask(s string) string              { return s }
 func (f *fakeCtx) Masker() *mask.Set                 { return nil }
 func (f *fakeCtx) Dir() string                       { return f.dir }
