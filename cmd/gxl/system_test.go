@@ -220,7 +220,7 @@ func TestShippedWorkflowsCheck(t *testing.T) {
 	}
 	repo, _ := filepath.Abs(filepath.Join("..", ".."))
 	files, _ := filepath.Glob(filepath.Join(repo, "modules", "*", "workflows", "*.gxl"))
-	files = append(files, filepath.Join(repo, "sys", "workflows", "operators.gxl"), filepath.Join(repo, "examples", "ops", "work.gxl"), filepath.Join(repo, "modules", "ops-gxl", "mods", "svc.gxl"))
+	files = append(files, filepath.Join(repo, "sys", "workflows", "operators.gxl"), filepath.Join(repo, "examples", "ops", "work.gxl"), filepath.Join(repo, "modules", "ops-gxl", "mods", "svc.gxl"), filepath.Join(repo, "modules", "ops-gxl", "mods", "alert.gxl"))
 	if len(files) < 12 {
 		t.Fatalf("only %d workflows found", len(files))
 	}
