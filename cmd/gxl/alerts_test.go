@@ -143,6 +143,21 @@ func TestExampleHealthAlerts(t *testing.T) {
 	if p, _ := trig["payload"].(map[string]any); p["severity"] != "critical" || p["source"] != "microservice_platform" {
 		t.Errorf("trigger payload %v", trig["payload"])
 	}
+	// What the runs stored (journals, the incident file) holds no secret.
+	files := 0
+	filepath.WalkDir(filepath.Join(root, ".gxl"), func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		files++
+		if b, _ := os.ReadFile(p); leaks(string(b)) {
+			t.Errorf("%s holds a secret:\n%s", p, b)
+		}
+		return nil
+	})
+	if files < 4 {
+		t.Errorf("%d files under .gxl, want the journals of 4 runs at least", files)
+	}
 }
 
 // checkFailoverAlerts: each failed-over module sent a critical trigger
