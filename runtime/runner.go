@@ -835,6 +835,9 @@ func (c *callCtx) Environ() []string                   { return c.x.environ() }
 func (c *callCtx) DryRun() bool                        { return c.x.r.opt.DryRun }
 func (c *callCtx) Quiet() bool                         { return c.x.r.opt.Quiet }
 func (c *callCtx) Site() diag.Span                     { return c.site }
+func (c *callCtx) Warnf(format string, args ...any) {
+	c.Logger().Warn(c.x.mask(fmt.Sprintf(format, args...)))
+}
 func (c *callCtx) Host() builtin.Host {
 	h := c.x.r.opt.Host
 	h.ModUp = h.ModUp || c.x.r.opt.ModUp

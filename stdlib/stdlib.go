@@ -1,5 +1,5 @@
 // Package stdlib assembles the registry of the built-in families that run
-// on the runtime alone (gx, pg, redis, k8s, http). The sys.* family sits
+// on the runtime alone (gx, pg, redis, k8s, http, notify). The sys.* family sits
 // in the system layer above: engine.Registry adds it.
 package stdlib
 
@@ -8,6 +8,7 @@ import (
 	"github.com/gxl-dev/gxl/stdlib/gx"
 	"github.com/gxl-dev/gxl/stdlib/httpcheck"
 	"github.com/gxl-dev/gxl/stdlib/k8s"
+	"github.com/gxl-dev/gxl/stdlib/notify"
 	"github.com/gxl-dev/gxl/stdlib/pg"
 	"github.com/gxl-dev/gxl/stdlib/redisha"
 )
@@ -20,5 +21,6 @@ func Default() *builtin.Registry {
 	redisha.Register(r)
 	k8s.Register(r)
 	httpcheck.Register(r)
+	notify.Register(r)
 	return r
 }

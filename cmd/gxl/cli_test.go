@@ -390,7 +390,7 @@ mod main {
 
 // TestDocsMatchRegistry keeps docs/<family>.md equal to `gxl doc --markdown`.
 func TestDocsMatchRegistry(t *testing.T) {
-	for _, fam := range []string{"gx", "pg", "redis", "k8s", "http", "sys"} {
+	for _, fam := range []string{"gx", "pg", "redis", "k8s", "http", "sys", "notify"} {
 		r := gxl(t, ".", "doc", "--markdown", fam)
 		want, err := os.ReadFile(filepath.Join("..", "..", "docs", fam+".md"))
 		if err != nil {

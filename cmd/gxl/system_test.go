@@ -87,15 +87,20 @@ func TestSystemPipelineAndFailover(t *testing.T) {
 	if err := writeYAMLFile(filepath.Join(root, "connections.yml"), conn); err != nil {
 		t.Fatal(err)
 	}
-	env := []string{
+	// The system's alerts go to a real receiver on loopback.
+	rcv := newAlertReceiver(t)
+	env := append([]string{
 		"GXL_MIRRORS=https://github.com/=" + filepath.Join(root, "git", "github.com") + "/",
 		"GXL_MODULE_CACHE=" + filepath.Join(root, "cache"),
 		"GXL_CONNECTIONS=" + filepath.Join(root, "connections.yml"),
-	}
+	}, rcv.env()...)
 
 	r := gxlEnv(t, root, env, "run", "-q", "sys/workflows/operators.gxl", "pipeline")
 	if r.code != 0 {
 		t.Fatalf("pipeline: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if slack, pd := rcv.got(); len(slack)+len(pd) != 0 {
+		t.Fatalf("a healthy pipeline alerted: %q %v", slack, pd)
 	}
 
 	// The lock file records the commit of every git module.
@@ -184,6 +189,10 @@ func TestSystemPipelineAndFailover(t *testing.T) {
 		t.Fatalf("failover: exit %d\n%s\n%s\n%s", r.code, r.stdout, r.stderr, pg.Logs())
 	}
 	took := time.Since(began)
+	checkFailoverAlerts(t, rcv, "postgres_primary", "redis_cache")
+	if leaks(r.stdout + r.stderr) {
+		t.Errorf("a secret in the failover's output:\n%s%s", r.stdout, r.stderr)
+	}
 	if took < 30*time.Second {
 		t.Fatalf("failover finished after %s, before the 30 s detection window", took)
 	}
@@ -233,7 +242,7 @@ func TestShippedWorkflowsCheck(t *testing.T) {
 	}
 	repo, _ := filepath.Abs(filepath.Join("..", ".."))
 	files, _ := filepath.Glob(filepath.Join(repo, "modules", "*", "workflows", "*.gxl"))
-	files = append(files, filepath.Join(repo, "sys", "workflows", "operators.gxl"), filepath.Join(repo, "examples", "ops", "work.gxl"), filepath.Join(repo, "modules", "ops-gxl", "mods", "svc.gxl"))
+	files = append(files, filepath.Join(repo, "sys", "workflows", "operators.gxl"), filepath.Join(repo, "examples", "ops", "work.gxl"), filepath.Join(repo, "modules", "ops-gxl", "mods", "svc.gxl"), filepath.Join(repo, "modules", "ops-gxl", "mods", "alert.gxl"))
 	if len(files) < 12 {
 		t.Fatalf("only %d workflows found", len(files))
 	}

@@ -9,7 +9,11 @@ import (
 	"github.com/gxl-dev/gxl/engine"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/gxl-dev/gxl/core/diag"
 	"github.com/gxl-dev/gxl/core/value"
@@ -29,6 +33,19 @@ func Run(t testing.TB, src, flow string, vars map[string]string) (string, error)
 // sys.* built-in works on.
 func RunHost(t testing.TB, src, flow string, host builtin.Host, vars map[string]string) (string, error) {
 	t.Helper()
+	extra := map[string]value.Value{}
+	for k, v := range vars {
+		extra[k] = value.Str(v)
+	}
+	out, _, err := RunLog(t, src, flow, host, extra)
+	return out, err
+}
+
+// RunLog is RunHost with typed variable values (a secret one made with
+// value.AsSecret) that also returns the run's log: one line per event,
+// its level first ("WARN\tnotify.slack ...").
+func RunLog(t testing.TB, src, flow string, host builtin.Host, vars map[string]value.Value) (out, log string, err error) {
+	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "work.gxl")
 	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
@@ -38,15 +55,31 @@ func RunHost(t testing.TB, src, flow string, host builtin.Host, vars map[string]
 	if ds.HasErrors() {
 		t.Fatalf("check: %v", ds)
 	}
-	extra := map[string]value.Value{}
-	for k, v := range vars {
-		extra[k] = value.Str(v)
-	}
-	var out bytes.Buffer
-	r := runtime.New(prog, runtime.Options{Dir: dir, Stdout: &out, Stderr: &out, Extra: extra, Host: host, SecretsFile: filepath.Join(dir, "none"),
+	var o, l syncBuffer
+	enc := zapcore.NewConsoleEncoder(zapcore.EncoderConfig{LevelKey: "level", MessageKey: "msg", EncodeLevel: zapcore.CapitalLevelEncoder})
+	logger := zap.New(zapcore.NewCore(enc, zapcore.AddSync(&l), zapcore.DebugLevel))
+	r := runtime.New(prog, runtime.Options{Dir: dir, Stdout: &o, Stderr: &o, Extra: vars, Host: host, SecretsFile: filepath.Join(dir, "none"), Log: logger,
 		Load: func(p string, known map[string]types.Type, confine string) (*check.Program, diag.List) {
 			return check.Load(p, check.Options{Registry: prog.Registry, ExtraVars: known, Confine: confine})
 		}})
-	err := r.Run(context.Background(), []string{"default"}, []string{flow})
-	return out.String(), err
+	err = r.Run(context.Background(), []string{"default"}, []string{flow})
+	return o.String(), l.String(), err
+}
+
+// syncBuffer is a bytes.Buffer safe for the concurrent writers of a run.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -315,6 +315,10 @@ type Ctx interface {
 	// itself (a module's workflow); the front end prints each warning
 	// once per run, however many modules or stages load the file.
 	Warn(ds diag.List, src diag.Sources)
+	// Warnf writes a warning event for the current step through Logger,
+	// masked: what went wrong without failing the step (an alert not
+	// delivered).
+	Warnf(format string, args ...any)
 	// Mask replaces every secret value occurring in s with ***.
 	Mask(s string) string
 	// Masker is the masker of the secret values in scope: its Writer masks

@@ -49,6 +49,7 @@ func (f *fakeCtx) Stdin() io.Reader {
 func (f *fakeCtx) Logf(string, ...any)               {}
 func (f *fakeCtx) Logger() *zap.Logger               { return zap.NewNop() }
 func (f *fakeCtx) Warn(diag.List, diag.Sources)      {}
+func (f *fakeCtx) Warnf(string, ...any)              {}
 func (f *fakeCtx) Mask(s string) string              { return s }
 func (f *fakeCtx) Masker() *mask.Set                 { return nil }
 func (f *fakeCtx) Dir() string                       { return f.dir }
