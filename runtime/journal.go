@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/gxl-dev/gxl/core/diag"
+	"github.com/gxl-dev/gxl/lang/predef"
 )
 
 // Header records what a run was asked to do, so --resume can repeat it.
@@ -31,8 +32,11 @@ type Header struct {
 	Sets       map[string]string `json:"sets,omitempty"`
 	SecretSets []string          `json:"secret_sets,omitempty"`
 	CmdArg     string            `json:"cmd_arg,omitempty"`
-	Dir        string            `json:"dir"`
-	Started    time.Time         `json:"started"`
+	// Failure is the failure an #[on_failure] run handles (gxl operate),
+	// its FAILED_* variables again on resume.
+	Failure *predef.Failure `json:"failure,omitempty"`
+	Dir     string          `json:"dir"`
+	Started time.Time       `json:"started"`
 	// Format is 1 for journals that end with an exit record and hold
 	// their run's lock while it runs (see RunInfo); 0 (absent) for
 	// journals of earlier gxl versions.
