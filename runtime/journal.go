@@ -35,8 +35,11 @@ type Header struct {
 	// Failure is the failure an #[on_failure] run handles (gxl operate),
 	// its FAILED_* variables again on resume.
 	Failure *predef.Failure `json:"failure,omitempty"`
-	Dir     string          `json:"dir"`
-	Started time.Time       `json:"started"`
+	// Trigger says what started a run of `gxl operate` ("every 30s",
+	// "cron 0 1 * * *", "on_failure of main.backup"); "" for gxl run.
+	Trigger string    `json:"trigger,omitempty"`
+	Dir     string    `json:"dir"`
+	Started time.Time `json:"started"`
 	// Format is 1 for journals that end with an exit record and hold
 	// their run's lock while it runs (see RunInfo); 0 (absent) for
 	// journals of earlier gxl versions.

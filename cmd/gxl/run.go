@@ -45,6 +45,8 @@ type runFlags struct {
 	breaks        []string
 	jobs          int
 	keepRuns      string
+	force         bool
+	tz            string
 }
 
 func (f *runFlags) bind(cmd *cobra.Command, withRun bool) {
@@ -66,6 +68,8 @@ func (f *runFlags) bind(cmd *cobra.Command, withRun bool) {
 		fl.BoolVar(&f.debug, "debug", false, "open the debugger prompt on the first failing step (and at --break points)")
 		fl.StringArrayVar(&f.breaks, "break", nil, "stop in the debugger at a flow or FILE:LINE (repeatable; implies --debug)")
 		fl.StringVar(&f.keepRuns, "keep-runs", "", "remove successful runs older than AGE when the run starts (default 14d, or GXL_KEEP_RUNS; 0 keeps all)")
+		fl.BoolVar(&f.force, "force", false, "run flows outside their #[window]")
+		fl.StringVar(&f.tz, "tz", "", "time zone of #[window] times (default TZ, else UTC)")
 	}
 }
 
@@ -223,7 +227,12 @@ killed run: finished statements are skipped, the interrupted one runs again.`,
 			if err != nil {
 				return err
 			}
+			loc, err := timeZone(f.tz)
+			if err != nil {
+				return err
+			}
 			opts := append(f.fetch.options(), retention...)
+			opts = append(opts, engine.WithTimeZone(loc), engine.WithForce(f.force))
 			opts = append(opts,
 				engine.WithStdout(s.out), engine.WithStderr(s.err), engine.WithStdin(s.in), engine.WithLogger(log),
 				engine.WithSets(rawSets), engine.WithEnvs(f.envList()...), engine.WithJobs(f.jobs),
@@ -264,6 +273,15 @@ killed run: finished statements are skipped, the interrupted one runs again.`,
 				run, err = eng.NewRun(prog, flows)
 			}
 			if err != nil {
+				var we *engine.WindowError
+				if errors.As(err, &we) {
+					return failf(exitUsage, "%v\nhint: run it then, or now with --force", err)
+				}
+				var te *engine.TriggerError
+				if errors.As(err, &te) {
+					diag.Render(s.err, te.Diags, prog.Sources, diag.RenderOptions{Color: isTerminal(s.err)})
+					return failf(exitUsage, "the workflow was not started")
+				}
 				return failf(exitUsage, "%v", err)
 			}
 			if res == nil && run.Journal != nil {

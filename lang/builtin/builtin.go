@@ -278,6 +278,16 @@ type Host struct {
 	// SysRoot is the system folder (holding sys/) of a system workflow,
 	// "" otherwise.
 	SysRoot string
+	// Marks receives what flows report of modules under `gxl operate`
+	// (operate.mark); nil in any other run.
+	Marks Marker
+}
+
+// Marker receives operate.mark's reports: a module's health, a failover
+// done (the gxl_module_healthy and gxl_failovers_total metrics).
+type Marker interface {
+	MarkHealthy(module string, healthy bool)
+	MarkFailover(module string)
 }
 
 // NestedRun is a gx.run request.
