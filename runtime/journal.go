@@ -229,7 +229,9 @@ func OpenJournal(root, id string) (*Journal, error) {
 
 func writeLast(root, id string) error {
 	p := filepath.Join(RunsDir(root), "last")
-	tmp := p + ".tmp"
+	// A temporary file of the run's own: runs created at the same time
+	// (gxl operate's flows, two gxl processes) each rename theirs.
+	tmp := p + "." + id + ".tmp"
 	if err := os.WriteFile(tmp, []byte(id+"\n"), 0o600); err != nil {
 		return err
 	}
