@@ -13,8 +13,8 @@ import (
 // gxl operate it only logs.
 func Register(r *builtin.Registry) {
 	r.Add(&builtin.Builtin{
-		Name: "operate.mark",
-		Doc:  "Report a module's health (healthy: true/false) or a failover it went through (failover: true) to gxl operate's metrics and status; outside gxl operate it only logs.",
+		Name:  "operate.mark",
+		Doc:   "Report a module's health (healthy: true/false) or a failover it went through (failover: true) to gxl operate's metrics and status; outside gxl operate it only logs.",
 		Where: builtin.InBlock,
 		Params: []builtin.Param{
 			{Name: "module", Type: types.String, Required: true, Positional: true, Doc: "the module the report is about"},
