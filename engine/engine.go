@@ -54,6 +54,8 @@ type config struct {
 	events         bool
 	warn           func(diag.List, diag.Sources)
 	live           *progress.Live
+	loc            *time.Location // cron and window times (WithTimeZone)
+	force          bool           // run outside windows (WithForce)
 }
 
 // WithDir sets the working directory of runs (default: the process's).
@@ -647,12 +649,24 @@ func (e *Engine) NewRun(p *Program, flows []string) (*Run, error) {
 	if _, _, err := e.selection(p, flows); err != nil {
 		return nil, err // before a journal records a run that cannot start
 	}
+	if err := e.checkWindows(p, flows); err != nil {
+		return nil, err
+	}
+	return e.newRun(p, flows, runtime.Header{})
+}
+
+// newRun prepares a run; h brings what an operated run records besides
+// (its trigger, the failure an #[on_failure] flow handles).
+func (e *Engine) newRun(p *Program, flows []string, h runtime.Header) (*Run, error) {
 	r := &Run{Options: e.RuntimeOptions(p), Envs: e.Envs(p), Flows: flows, prog: p}
+	if h.Failure != nil {
+		r.Options.Failure = *h.Failure
+	}
 	if e.cfg.noJournal {
 		return r, nil
 	}
 	abs, _ := filepath.Abs(p.File)
-	h := runtime.Header{File: abs, Envs: r.Envs, Flows: flows, DryRun: e.cfg.dryRun, CmdArg: e.cfg.cmdArg, Dir: e.cfg.dir}
+	h.File, h.Envs, h.Flows, h.DryRun, h.CmdArg, h.Dir = abs, r.Envs, flows, e.cfg.dryRun, e.cfg.cmdArg, e.cfg.dir
 	sets := r.Options.Sets
 	for k, v := range e.cfg.sets {
 		if isSecretSet(k, sets, p.Vars) {
@@ -796,6 +810,9 @@ func (rs *Resumption) Resume(p *Program) (*Run, error) {
 	}
 	j.Loaded(p.SysFiles)
 	r := &Run{Options: e.RuntimeOptions(p), Envs: e.Envs(p), Flows: rs.State.Header.Flows, prog: p, Journal: j}
+	if f := rs.State.Header.Failure; f != nil {
+		r.Options.Failure = *f
+	}
 	r.Options.Journal = j
 	r.Options.Resume = rs.State
 	r.Options.Log = withRunID(r.Options.Log, j.ID)

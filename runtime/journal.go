@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/gxl-dev/gxl/core/diag"
+	"github.com/gxl-dev/gxl/lang/predef"
 )
 
 // Header records what a run was asked to do, so --resume can repeat it.
@@ -31,8 +32,14 @@ type Header struct {
 	Sets       map[string]string `json:"sets,omitempty"`
 	SecretSets []string          `json:"secret_sets,omitempty"`
 	CmdArg     string            `json:"cmd_arg,omitempty"`
-	Dir        string            `json:"dir"`
-	Started    time.Time         `json:"started"`
+	// Failure is the failure an #[on_failure] run handles (gxl operate),
+	// its FAILED_* variables again on resume.
+	Failure *predef.Failure `json:"failure,omitempty"`
+	// Trigger says what started a run of `gxl operate` ("every 30s",
+	// "cron 0 1 * * *", "on_failure of main.backup"); "" for gxl run.
+	Trigger string    `json:"trigger,omitempty"`
+	Dir     string    `json:"dir"`
+	Started time.Time `json:"started"`
 	// Format is 1 for journals that end with an exit record and hold
 	// their run's lock while it runs (see RunInfo); 0 (absent) for
 	// journals of earlier gxl versions.
@@ -222,7 +229,9 @@ func OpenJournal(root, id string) (*Journal, error) {
 
 func writeLast(root, id string) error {
 	p := filepath.Join(RunsDir(root), "last")
-	tmp := p + ".tmp"
+	// A temporary file of the run's own: runs created at the same time
+	// (gxl operate's flows, two gxl processes) each rename theirs.
+	tmp := p + "." + id + ".tmp"
 	if err := os.WriteFile(tmp, []byte(id+"\n"), 0o600); err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -165,4 +166,32 @@ func mustAbs(t *testing.T, p string) string {
 		t.Fatal(err)
 	}
 	return a
+}
+
+// Journals created at the same time (the flows of gxl operate) are all
+// created, and "last" names one of them.
+func TestCreateJournalConcurrently(t *testing.T) {
+	dir := t.TempDir()
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for i := 0; i < 16; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			j, err := CreateJournal(dir, Header{File: "work.gxl", Dir: dir})
+			if err != nil {
+				errs <- err
+				return
+			}
+			j.Close()
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if _, err := ResolveRunID(dir, "last"); err != nil {
+		t.Error(err)
+	}
 }

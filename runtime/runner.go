@@ -68,6 +68,8 @@ type Options struct {
 	// check.Options.Confine (set when gx.run is called from a file of a
 	// fetched module).
 	Load func(path string, known map[string]types.Type, confine string) (*check.Program, diag.List)
+	// Failure is the failure an #[on_failure] flow handles (FAILED_*).
+	Failure predef.Failure
 	// SecretsFile overrides the secrets file (default GAL_SEC_FILE_PATH or
 	// ~/.galaxy/sec_value.yml).
 	SecretsFile string
@@ -220,7 +222,7 @@ func (r *Runner) Bootstrap() (*Scope, error) {
 		return s, nil
 	}
 	s := NewScope()
-	in := predef.Inputs{Dir: r.opt.Dir, CmdArg: r.opt.CmdArg, DryRun: r.opt.DryRun, ModUp: r.opt.ModUp, Run: true}
+	in := predef.Inputs{Dir: r.opt.Dir, CmdArg: r.opt.CmdArg, DryRun: r.opt.DryRun, ModUp: r.opt.ModUp, Run: true, Failure: r.opt.Failure}
 	if r.opt.Journal != nil {
 		in.RunID = r.opt.Journal.ID
 	} else {

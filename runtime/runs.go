@@ -63,7 +63,9 @@ type RunInfo struct {
 	File     string        `json:"file,omitempty"`
 	Envs     []string      `json:"envs,omitempty"`
 	Flows    []string      `json:"flows,omitempty"`
-	Failure  *RunFailure   `json:"failure,omitempty"`
+	// Trigger is what started a run of gxl operate (Header.Trigger).
+	Trigger string      `json:"trigger,omitempty"`
+	Failure *RunFailure `json:"failure,omitempty"`
 	// PID is the process running it (RunRunning).
 	PID int `json:"pid,omitempty"`
 	// Problem says why a journal is corrupt, or that a readable one ends
@@ -150,7 +152,7 @@ func ReadRunInfo(root, id string, now time.Time) RunInfo {
 	}
 	h := hr.Header
 	ri.header = h
-	ri.Started, ri.File, ri.Envs, ri.Flows = h.Started, h.File, h.Envs, h.Flows
+	ri.Started, ri.File, ri.Envs, ri.Flows, ri.Trigger = h.Started, h.File, h.Envs, h.Flows, h.Trigger
 	ri.when = h.Started
 	st, err := f.Stat()
 	if err != nil {

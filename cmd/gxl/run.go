@@ -44,6 +44,8 @@ type runFlags struct {
 	breaks        []string
 	jobs          int
 	keepRuns      string
+	force         bool
+	tz            string
 }
 
 func (f *runFlags) bind(cmd *cobra.Command, withRun bool) {
@@ -66,6 +68,8 @@ func (f *runFlags) bind(cmd *cobra.Command, withRun bool) {
 		fl.BoolVar(&f.debug, "debug", false, "open the debugger prompt on the first failing step (and at --break points)")
 		fl.StringArrayVar(&f.breaks, "break", nil, "stop in the debugger at a flow or FILE:LINE (repeatable; implies --debug)")
 		fl.StringVar(&f.keepRuns, "keep-runs", "", "remove successful runs older than AGE when the run starts (default 14d, or GXL_KEEP_RUNS; 0 keeps all)")
+		fl.BoolVar(&f.force, "force", false, "run flows outside their #[window]")
+		fl.StringVar(&f.tz, "tz", "", "time zone of #[window] times (default TZ, else UTC)")
 	}
 }
 
@@ -186,9 +190,13 @@ killed run: finished statements are skipped, the interrupted one runs again.`,
 			if err != nil {
 				return err
 			}
+			loc, err := timeZone(f.tz)
+			if err != nil {
+				return err
+			}
 			opts := append(append(append(f.fetch.options(), varOpts...), retention...),
 				engine.WithStdout(s.out), engine.WithStderr(s.err), engine.WithStdin(s.in), engine.WithLogger(log), engine.WithEvents(o.json), engine.WithWarnings(o.diags), engine.WithLive(s.live),
-				engine.WithJobs(f.jobs),
+				engine.WithJobs(f.jobs), engine.WithTimeZone(loc), engine.WithForce(f.force),
 				engine.WithModUp(f.modUp), engine.WithDryRun(f.dryrun), engine.WithQuiet(quiet), engine.WithCmdArg(cmdArg), engine.WithResumeChanged(f.resumeChanged))
 			eng, err := newEngine(opts...)
 			if err != nil {
@@ -229,6 +237,15 @@ killed run: finished statements are skipped, the interrupted one runs again.`,
 				run, err = eng.NewRun(prog, flows)
 			}
 			if err != nil {
+				var we *engine.WindowError
+				if errors.As(err, &we) {
+					return failf(exitUsage, "%v\nhint: run it then, or now with --force", err)
+				}
+				var te *engine.TriggerError
+				if errors.As(err, &te) {
+					diag.Render(s.err, te.Diags, prog.Sources, diag.RenderOptions{Color: s.color(s.err)})
+					return failf(exitUsage, "the workflow was not started")
+				}
 				return failf(exitUsage, "%v", err)
 			}
 			o.run = run.ID()

@@ -363,6 +363,16 @@ type Host struct {
 	// print as a table (a stage's results) as events through
 	// Ctx.Logger instead; plain output lines become events by themselves.
 	Events bool
+	// Marks receives what flows report of modules under `gxl operate`
+	// (operate.mark); nil in any other run.
+	Marks Marker
+}
+
+// Marker receives operate.mark's reports: a module's health, a failover
+// done (the gxl_module_healthy and gxl_failovers_total metrics).
+type Marker interface {
+	MarkHealthy(module string, healthy bool)
+	MarkFailover(module string)
 }
 
 // NestedRun is a gx.run request.

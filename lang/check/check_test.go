@@ -12,6 +12,7 @@ import (
 	"golang.org/x/tools/txtar"
 
 	"github.com/gxl-dev/gxl/core/diag"
+	"github.com/gxl-dev/gxl/core/types"
 	"github.com/gxl-dev/gxl/internal/testprog"
 	"github.com/gxl-dev/gxl/lang/check"
 	"github.com/gxl-dev/gxl/lang/syntax"
@@ -24,8 +25,22 @@ var update = flag.Bool("update", false, "rewrite the golden outputs in testdata/
 // renders the diagnostics with the folder shown as $WORK.
 func checkArchive(t testing.TB, ar *txtar.Archive) (string, diag.List) {
 	dir := t.TempDir()
+	extra := map[string]types.Type{}
 	for _, f := range ar.Files {
 		if f.Name == "want" {
+			continue
+		}
+		// typed_vars: the typed system variables the check knows, one
+		// "NAME: schema-type" a line (as sys/vars.yml types them).
+		if f.Name == "typed_vars" {
+			for _, line := range strings.Split(strings.TrimSpace(string(f.Data)), "\n") {
+				name, typ, _ := strings.Cut(line, ":")
+				tt, ok := types.FromSchema(strings.TrimSpace(typ))
+				if !ok {
+					t.Fatalf("typed_vars: bad type in %q", line)
+				}
+				extra[strings.TrimSpace(name)] = tt
+			}
 			continue
 		}
 		p := filepath.Join(dir, f.Name)
@@ -35,9 +50,10 @@ func checkArchive(t testing.TB, ar *txtar.Archive) (string, diag.List) {
 		}
 	}
 	opt := check.Options{
-		Registry: stdlib.Default(),
-		Dir:      dir,
-		Env:      func(string) (string, bool) { return "", false },
+		Registry:  stdlib.Default(),
+		ExtraVars: extra,
+		Dir:       dir,
+		Env:       func(string) (string, bool) { return "", false },
 		ReadFile: func(p string) ([]byte, error) {
 			if !filepath.IsAbs(p) {
 				p = filepath.Join(dir, p)

@@ -561,11 +561,22 @@ func (c *checker) flowAnnotations(m *Module, f *Flow) {
 				continue
 			}
 			f.Ann.Timeout = d
+		case "on_failure":
+			if t := target(); t != nil {
+				if t.Decl == f.Decl && t.Owner == f.Owner {
+					errf(a.Span(), "annotation", "`%s` cannot be its own #[on_failure] flow", f.Name).Hint = "name a flow that reports or repairs the failure"
+					continue
+				}
+				f.Ann.OnFailure = t
+			}
 		case "author", "gflow":
 		default:
+			if c.triggerAnnotation(f, a, arg, errf) {
+				continue
+			}
 			if report {
 				c.warnf(a.Name.Span(), "unknown-annotation", "unknown annotation `%s` is ignored", name).Hint =
-					diag.DidYouMean(name, []string{"auto_load", "usage", "task", "transaction", "undo", "dryrun", "retry", "timeout"})
+					diag.DidYouMean(name, []string{"auto_load", "usage", "task", "transaction", "undo", "dryrun", "retry", "timeout", "every", "cron", "window", "on_failure"})
 			}
 		}
 	}

@@ -195,6 +195,12 @@ type FlowAnnotations struct {
 	Task        *ast.StringLit // #[task(name="...")], interpolated at run time
 	Retry       *Retry
 	Timeout     time.Duration // 0 = none
+	// The triggers of `gxl operate` (triggers.go): #[every(...)],
+	// #[cron(...)], #[window(start, end)] and the resolved
+	// #[on_failure(flow)] target.
+	Every, Cron *TriggerArg
+	Window      *Window
+	OnFailure   *Flow
 }
 
 // Usage is #[usage(desp="...", color="...")].

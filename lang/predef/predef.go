@@ -26,6 +26,17 @@ type Inputs struct {
 	// Run is false in the loader: variables marked RunOnly have no value
 	// before a run starts.
 	Run bool
+	// Failure is the failure an #[on_failure] flow handles (gxl operate);
+	// zero in every other run.
+	Failure Failure
+}
+
+// Failure is a failed flow as its #[on_failure] flow sees it.
+type Failure struct {
+	Module string `json:"module"`
+	Flow   string `json:"flow"`
+	At     string `json:"at,omitempty"`
+	Error  string `json:"error"`
 }
 
 // Var is one predefined variable.
@@ -57,6 +68,14 @@ var Vars = []Var{
 		Value: func(in Inputs) value.Value { return value.Bool(in.ModUp) }},
 	{Name: "GXL_RUN_ID", Type: types.String, Doc: "the run's id: its journal id when it has one (gxl addition)", RunOnly: true,
 		Value: func(in Inputs) value.Value { return value.Str(in.RunID) }},
+	{Name: "FAILED_MODULE", Type: types.String, Doc: "in an #[on_failure] flow: the module of the flow that failed (gxl operate; empty otherwise)", RunOnly: true,
+		Value: func(in Inputs) value.Value { return value.Str(in.Failure.Module) }},
+	{Name: "FAILED_FLOW", Type: types.String, Doc: "in an #[on_failure] flow: the flow that failed, qualified (mod.flow)", RunOnly: true,
+		Value: func(in Inputs) value.Value { return value.Str(in.Failure.Flow) }},
+	{Name: "FAILED_AT", Type: types.String, Doc: "in an #[on_failure] flow: the position of the failed step (file:line:col), empty when it had none", RunOnly: true,
+		Value: func(in Inputs) value.Value { return value.Str(in.Failure.At) }},
+	{Name: "FAILED_ERROR", Type: types.String, Doc: "in an #[on_failure] flow: the failure's message, secrets masked", RunOnly: true,
+		Value: func(in Inputs) value.Value { return value.Str(in.Failure.Error) }},
 }
 
 // Lookup finds a variable by name (case-insensitively, like every

@@ -53,7 +53,7 @@ type gAnn struct {
 
 type gAnnArg struct {
 	Tokens []lexer.Token
-	Key    lexer.Token `parser:"( @Ident '=' )?"`
+	Key    lexer.Token `parser:"( @Ident ( '=' | ':' ) )?"`
 	Value  *gValue     `parser:"( @@"`
 	Word   *gPath      `parser:"| @@ )"`
 }

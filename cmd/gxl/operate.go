@@ -1,0 +1,108 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gxl-dev/gxl/core/diag"
+	"github.com/gxl-dev/gxl/engine"
+)
+
+func init() { register(newOperateCmd) }
+
+// timeZone is the zone of cron times and windows: --tz, else TZ, else UTC.
+func timeZone(flag string) (*time.Location, error) {
+	name, from := flag, "--tz"
+	if name == "" {
+		name, from = os.Getenv("TZ"), "TZ"
+	}
+	if name == "" {
+		return time.UTC, nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, failf(exitUsage, "%s %q is not a time zone (write an IANA name such as UTC or Europe/Berlin)", from, name)
+	}
+	return loc, nil
+}
+
+func newOperateCmd(s *streams) *cobra.Command {
+	var f runFlags
+	var listen, tz, logFormat string
+	var verbose bool
+	cmd := &cobra.Command{
+		Use:   "operate [FILE.gxl] [-e ENV]... [--set K=V]... [--listen ADDR] [-j N] [--tz ZONE]",
+		Short: "Run flows on their triggers (#[every], #[cron]) until SIGINT/SIGTERM",
+		Long: `Check a workflow like gxl run (a workflow with errors never starts, exit 2), resume
+the runs of an earlier operator of the same file that were killed, then run each flow
+with an #[every] or #[cron] trigger on it, inside its #[window], until SIGINT or SIGTERM
+(the running flows are cancelled with their undo, then exit 0). A failed flow never stops
+the loop; its #[on_failure] flow runs with FAILED_MODULE, FAILED_FLOW, FAILED_AT and
+FAILED_ERROR. Every run is journaled under .gxl/runs. GET /healthz, /status (JSON) and
+/metrics (Prometheus) are served on --listen. See docs/operate.md.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			file, flows, _ := f.splitArgs(cmd, args)
+			if len(flows) > 0 {
+				return failf(exitUsage, "gxl operate takes no flow (%s): flows run on their #[every] and #[cron] triggers", flows[0])
+			}
+			if f.jobs < 1 {
+				return failf(exitUsage, "--jobs must be at least 1")
+			}
+			loc, err := timeZone(tz)
+			if err != nil {
+				return err
+			}
+			varOpts, err := f.vars.options()
+			if err != nil {
+				return err
+			}
+			o, err := newOutput(s, logFormat, verbose, false)
+			if err != nil {
+				return err
+			}
+			log := o.log
+			opts := append(append(f.fetch.options(), varOpts...),
+				engine.WithStdout(s.out), engine.WithStderr(s.err), engine.WithStdin(s.in), engine.WithLogger(log),
+				engine.WithEvents(o.json), engine.WithWarnings(o.diags), engine.WithJobs(f.jobs),
+				engine.WithDryRun(f.dryrun), engine.WithTimeZone(loc))
+			eng, err := newEngine(opts...)
+			if err != nil {
+				return err
+			}
+			prog, err := loadProgram(o, eng, file)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signalContext(os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			err = eng.Operate(ctx, prog, engine.WithListen(listen), engine.WithReady(func(addr string) {
+				fmt.Fprintf(s.err, "gxl operate: serving http://%s/healthz /status /metrics\n", addr)
+			}))
+			log.Sync()
+			var te *engine.TriggerError
+			switch {
+			case err == nil:
+				return nil
+			case errors.As(err, &te):
+				diag.Render(s.err, te.Diags, prog.Sources, diag.RenderOptions{Color: s.color(s.err)})
+				fmt.Fprintf(s.err, "\n%s: the operator was not started\n", diag.Summary(te.Diags))
+				return &exitError{code: exitUsage}
+			default:
+				return failf(exitUsage, "%v", err)
+			}
+		},
+	}
+	f.bind(cmd, false)
+	fl := cmd.Flags()
+	fl.IntVarP(&f.jobs, "jobs", "j", 4, "modules a system stage runs at once")
+	fl.StringVar(&listen, "listen", engine.DefaultListen, "address of /healthz, /status and /metrics")
+	fl.StringVar(&tz, "tz", "", "time zone of cron times and windows (default TZ, else UTC)")
+	fl.StringVar(&logFormat, "log-format", "console", "log format: console or json")
+	fl.BoolVarP(&verbose, "verbose", "v", false, "verbose logs")
+	return cmd
+}

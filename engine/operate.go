@@ -1,0 +1,459 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/gxl-dev/gxl/lang/check"
+	"github.com/gxl-dev/gxl/lang/predef"
+	"github.com/gxl-dev/gxl/runtime"
+	"github.com/gxl-dev/gxl/system/operator"
+)
+
+// DefaultListen is where `gxl operate` serves /healthz, /status and
+// /metrics.
+const DefaultListen = "127.0.0.1:9464"
+
+// OperateOption configures Operate.
+type OperateOption func(*operateConfig)
+
+type operateConfig struct {
+	listen string
+	clock  operator.Clock
+	ready  func(addr string)
+}
+
+// WithListen sets the address of the HTTP endpoints (default
+// DefaultListen; port 0 picks a free one, see WithReady).
+func WithListen(addr string) OperateOption { return func(c *operateConfig) { c.listen = addr } }
+
+// WithOperateClock sets the trigger loop's clock (tests).
+func WithOperateClock(k operator.Clock) OperateOption {
+	return func(c *operateConfig) { c.clock = k }
+}
+
+// WithReady is called with the address the endpoints listen on, once they
+// do.
+func WithReady(f func(addr string)) OperateOption { return func(c *operateConfig) { c.ready = f } }
+
+// ErrNoTriggers refuses to operate a program none of whose flows has an
+// #[every] or #[cron] trigger.
+var ErrNoTriggers = errors.New("no flow has a trigger: annotate the flows to run with #[every(\"30s\")] or #[cron(\"0 1 * * *\")]")
+
+// ListenError is an address the endpoints cannot listen on.
+type ListenError struct {
+	Addr string
+	Err  error
+}
+
+func (e *ListenError) Error() string { return fmt.Sprintf("cannot listen on %s: %v", e.Addr, e.Err) }
+func (e *ListenError) Unwrap() error { return e.Err }
+
+// Operate runs the flows of p on their triggers until ctx ends (gxl
+// operate): first it resumes the runs of an earlier operator of the same
+// file that were interrupted (killed), then it starts the trigger loop.
+// Every run is journaled like a run of NewRun; a failed flow with an
+// #[on_failure] flow has it run next, with the failure in the FAILED_*
+// variables. When ctx ends, running flows are cancelled (with their
+// undo), and Operate returns nil once they have. The HTTP endpoints
+// (/healthz, /status, /metrics) serve until then.
+func (e *Engine) Operate(ctx context.Context, p *Program, opts ...OperateOption) error {
+	cfg := operateConfig{listen: DefaultListen, clock: operator.RealClock{}}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if !p.OK() {
+		return fmt.Errorf("%s: the program has errors", p.File)
+	}
+	trs, ds := p.Triggers(e.lookup(p))
+	if len(ds) > 0 {
+		return &TriggerError{Diags: ds}
+	}
+	jobs := operator.NewJobs(trs)
+	if len(jobs) == 0 {
+		return ErrNoTriggers
+	}
+	op := newOperation(e, p, trs, jobs, cfg.clock)
+	ln, err := net.Listen("tcp", cfg.listen)
+	if err != nil {
+		return &ListenError{Addr: cfg.listen, Err: err}
+	}
+	srv := &http.Server{Handler: op.handler(), ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		srv.Serve(ln)
+	}()
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+		<-served
+	}()
+	if cfg.ready != nil {
+		cfg.ready(ln.Addr().String())
+	}
+	op.log("operator started", zap.String("listen", ln.Addr().String()), zap.Int("triggers", len(jobs)), zap.String("tz", e.TimeZone().String()))
+	op.resumeInterrupted(ctx)
+	op.setState("running")
+	loop := &operator.Loop{Clock: cfg.clock, Location: e.TimeZone(), Jobs: jobs, Run: op.runJob, Observer: op}
+	loop.Start(ctx)
+	op.setState("stopped")
+	op.log("operator stopped")
+	return nil
+}
+
+// operation is one Operate: its state, served by /status and /metrics.
+type operation struct {
+	e       *Engine
+	p       *Program
+	file    string
+	clock   operator.Clock
+	metrics *metrics
+	trigger map[string]*check.Trigger // by qualified flow name
+
+	mu      sync.Mutex
+	state   string // resuming, running, stopped
+	started time.Time
+	flows   map[string]*flowStatus
+	order   []string
+	running map[string]*runningRun // by run id
+	modules map[string]*moduleStatus
+	events  []Event
+}
+
+// flowStatus is one triggered flow in /status.
+type flowStatus struct {
+	Flow    string     `json:"flow"`
+	Module  string     `json:"module"`
+	Trigger string     `json:"trigger"`
+	Window  string     `json:"window,omitempty"`
+	Next    *time.Time `json:"next,omitempty"`
+	Running bool       `json:"running"`
+	Last    *RunResult `json:"last,omitempty"`
+	// OnFailure is the #[on_failure] flow.
+	OnFailure string `json:"on_failure,omitempty"`
+}
+
+// RunResult is how a run of a flow ended.
+type RunResult struct {
+	Run      string    `json:"run,omitempty"`
+	Result   string    `json:"result"` // succeeded, failed
+	Started  time.Time `json:"started"`
+	Ended    time.Time `json:"ended"`
+	Duration float64   `json:"duration_seconds"`
+	Error    string    `json:"error,omitempty"`
+	At       string    `json:"at,omitempty"`
+}
+
+type runningRun struct {
+	Flow    string    `json:"flow"`
+	Run     string    `json:"run,omitempty"`
+	Trigger string    `json:"trigger"`
+	Started time.Time `json:"started"`
+	// Step is the statement running now: its position and flow stack.
+	Step string `json:"step,omitempty"`
+}
+
+type moduleStatus struct {
+	Healthy   *bool     `json:"healthy,omitempty"`
+	Since     time.Time `json:"since,omitzero"`
+	Failovers int       `json:"failovers"`
+	// LastFailover is when the last failover was reported.
+	LastFailover time.Time `json:"last_failover,omitzero"`
+}
+
+// Event is one thing the operator did, in /status.
+type Event struct {
+	Time    time.Time `json:"time"`
+	Kind    string    `json:"kind"` // started, succeeded, failed, resumed, on_failure, healthy, unhealthy, failover, error
+	Flow    string    `json:"flow,omitempty"`
+	Module  string    `json:"module,omitempty"`
+	Run     string    `json:"run,omitempty"`
+	Message string    `json:"message,omitempty"`
+}
+
+// maxEvents is how many recent events /status keeps.
+const maxEvents = 100
+
+func newOperation(e *Engine, p *Program, trs []*check.Trigger, jobs []*operator.Job, clock operator.Clock) *operation {
+	abs, _ := filepath.Abs(p.File)
+	op := &operation{e: e, p: p, file: abs, clock: clock, state: "resuming", started: clock.Now(),
+		flows: map[string]*flowStatus{}, running: map[string]*runningRun{}, modules: map[string]*moduleStatus{},
+		trigger: map[string]*check.Trigger{}}
+	var names []string
+	for _, j := range jobs {
+		names = append(names, j.Name)
+	}
+	op.metrics = newMetrics(names)
+	for _, t := range trs {
+		op.trigger[t.Flow.QualifiedName()] = t
+	}
+	for _, j := range jobs {
+		t := j.Trigger
+		fs := &flowStatus{Flow: j.Name, Module: t.Flow.Owner.Name, Trigger: triggerText(t)}
+		if t.Window != nil {
+			fs.Window = t.Window.String()
+		}
+		if t.OnFailure != nil {
+			fs.OnFailure = t.OnFailure.QualifiedName()
+		}
+		op.flows[j.Name] = fs
+		op.order = append(op.order, j.Name)
+	}
+	return op
+}
+
+// triggerText describes a trigger: "every 30s", "cron 0 1 * * *".
+func triggerText(t *check.Trigger) string {
+	var parts []string
+	if t.Every > 0 {
+		parts = append(parts, "every "+t.Every.String())
+	}
+	if t.Cron != nil {
+		parts = append(parts, "cron "+t.CronText)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (op *operation) log(msg string, fields ...zap.Field) {
+	if op.e.cfg.log != nil {
+		op.e.cfg.log.Info(msg, fields...)
+	}
+}
+
+func (op *operation) setState(s string) {
+	op.mu.Lock()
+	op.state = s
+	op.mu.Unlock()
+}
+
+func (op *operation) event(ev Event) {
+	ev.Time = op.clock.Now()
+	op.mu.Lock()
+	op.events = append(op.events, ev)
+	if len(op.events) > maxEvents {
+		op.events = append(op.events[:0:0], op.events[len(op.events)-maxEvents:]...)
+	}
+	op.mu.Unlock()
+}
+
+// Scheduled implements operator.Observer.
+func (op *operation) Scheduled(j *operator.Job, at time.Time) {
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	if fs := op.flows[j.Name]; fs != nil {
+		if at.IsZero() {
+			fs.Next = nil
+		} else {
+			at := at.In(op.e.TimeZone())
+			fs.Next = &at
+		}
+	}
+}
+
+// runJob runs a due flow, then its #[on_failure] flow when it failed.
+func (op *operation) runJob(ctx context.Context, j *operator.Job) error {
+	err := op.runFlow(ctx, j.Name, runtime.Header{Trigger: triggerText(j.Trigger)})
+	if err == nil || ctx.Err() != nil || j.Trigger.OnFailure == nil {
+		return err
+	}
+	f := failureOf(j.Trigger.Flow, err)
+	handler := j.Trigger.OnFailure.QualifiedName()
+	op.event(Event{Kind: "on_failure", Flow: handler, Message: "handles the failure of " + j.Name})
+	if herr := op.runFlow(ctx, handler, runtime.Header{Trigger: "on_failure of " + j.Name, Failure: &f}); herr != nil {
+		op.log("the on_failure flow failed", zap.String("flow", handler), zap.String("error", herr.Error()))
+	}
+	return err
+}
+
+// failureOf is the failure of flow f as its #[on_failure] flow sees it.
+func failureOf(f *check.Flow, err error) predef.Failure {
+	out := predef.Failure{Module: f.Owner.Name, Flow: f.QualifiedName(), Error: err.Error()}
+	var se *runtime.StepError
+	if errors.As(err, &se) {
+		d := se.Diagnostic()
+		out.Error = d.Summary
+		if se.Span.IsValid() {
+			out.At = se.Span.Start.String()
+		}
+	}
+	return out
+}
+
+// runFlow runs flow in a new journaled run.
+func (op *operation) runFlow(ctx context.Context, flow string, h runtime.Header) error {
+	r, err := op.e.newRun(op.p, []string{flow}, h)
+	if err != nil {
+		now := op.clock.Now()
+		op.finish(flow, "", now, now, err)
+		return err
+	}
+	return op.start(ctx, r, flow, h.Trigger)
+}
+
+// start runs a prepared run, keeping its state for /status and /metrics.
+func (op *operation) start(ctx context.Context, r *Run, flow, trigger string) error {
+	began := op.clock.Now()
+	id := r.ID()
+	key := id
+	if key == "" {
+		key = flow + "@" + began.String()
+	}
+	rr := &runningRun{Flow: flow, Run: id, Trigger: trigger, Started: began}
+	op.mu.Lock()
+	op.running[key] = rr
+	if fs := op.flows[flow]; fs != nil {
+		fs.Running = true
+	}
+	op.mu.Unlock()
+	op.event(Event{Kind: "started", Flow: flow, Run: id, Message: trigger})
+	op.log("flow started", zap.String("flow", flow), zap.String("run", id), zap.String("trigger", trigger))
+	r.Options.Hooks = &stepHooks{op: op, run: rr}
+	r.Options.Host.Marks = op
+	err := r.Start(ctx)
+	op.mu.Lock()
+	delete(op.running, key)
+	op.mu.Unlock()
+	op.finish(flow, id, began, op.clock.Now(), err)
+	return err
+}
+
+// finish records how a run of flow ended.
+func (op *operation) finish(flow, id string, began, ended time.Time, err error) {
+	res := &RunResult{Run: id, Result: "succeeded", Started: began, Ended: ended, Duration: ended.Sub(began).Seconds()}
+	if err != nil {
+		res.Result = "failed"
+		f := failureOf(&check.Flow{Name: flow, Owner: &check.Module{}}, err)
+		res.Error, res.At = f.Error, f.At
+	}
+	op.metrics.observe(flow, res)
+	op.mu.Lock()
+	if fs := op.flows[flow]; fs != nil {
+		fs.Running = false
+		fs.Last = res
+	} else {
+		// an on_failure flow or a resumed run of a flow no longer
+		// triggered: listed with its last result.
+		op.flows[flow] = &flowStatus{Flow: flow, Module: moduleOf(flow), Last: res}
+		op.order = append(op.order, flow)
+	}
+	op.mu.Unlock()
+	op.event(Event{Kind: res.Result, Flow: flow, Run: id, Message: res.Error})
+	if err != nil {
+		op.log("flow failed", zap.String("flow", flow), zap.String("run", id), zap.String("error", res.Error), zap.String("at", res.At))
+	} else {
+		op.log("flow succeeded", zap.String("flow", flow), zap.String("run", id), zap.Duration("took", ended.Sub(began)))
+	}
+}
+
+func moduleOf(flow string) string {
+	if m, _, ok := strings.Cut(flow, "."); ok {
+		return m
+	}
+	return ""
+}
+
+// MarkHealthy implements builtin.Marker (operate.mark).
+func (op *operation) MarkHealthy(module string, healthy bool) {
+	op.metrics.healthy(module, healthy)
+	op.mu.Lock()
+	m := op.module(module)
+	changed := m.Healthy == nil || *m.Healthy != healthy
+	if changed {
+		m.Healthy = &healthy
+		m.Since = op.clock.Now()
+	}
+	op.mu.Unlock()
+	if changed {
+		kind := "healthy"
+		if !healthy {
+			kind = "unhealthy"
+		}
+		op.event(Event{Kind: kind, Module: module})
+	}
+}
+
+// MarkFailover implements builtin.Marker (operate.mark).
+func (op *operation) MarkFailover(module string) {
+	op.metrics.failover(module)
+	op.mu.Lock()
+	m := op.module(module)
+	m.Failovers++
+	m.LastFailover = op.clock.Now()
+	op.mu.Unlock()
+	op.event(Event{Kind: "failover", Module: module})
+}
+
+func (op *operation) module(name string) *moduleStatus {
+	m := op.modules[name]
+	if m == nil {
+		m = &moduleStatus{}
+		op.modules[name] = m
+	}
+	return m
+}
+
+// stepHooks keep the statement a run is at, for /status.
+type stepHooks struct {
+	op  *operation
+	run *runningRun
+}
+
+func (h *stepHooks) Before(ev *runtime.Event) error {
+	step := ev.Span.Start.String()
+	if n := len(ev.Stack); n > 0 {
+		step = ev.Stack[n-1].Name + " " + step
+	}
+	h.op.mu.Lock()
+	h.run.Step = step
+	h.op.mu.Unlock()
+	return nil
+}
+
+func (h *stepHooks) OnError(*runtime.Event, error) runtime.Decision { return runtime.Fail }
+
+// resumeInterrupted resumes, oldest first, the runs an operator of the
+// same file started and that were interrupted (the process killed): the
+// run goes on from its journal, finished statements skipped.
+func (op *operation) resumeInterrupted(ctx context.Context) {
+	infos, err := runtime.ListRuns(op.e.journalRoot(), op.clock.Now())
+	if err != nil {
+		return
+	}
+	sort.Slice(infos, func(i, j int) bool { return infos[i].Started.Before(infos[j].Started) })
+	for _, info := range infos {
+		if ctx.Err() != nil {
+			return
+		}
+		if info.Status != runtime.RunInterrupted || info.Trigger == "" || info.File != op.file {
+			continue
+		}
+		flow := strings.Join(info.Flows, ",")
+		res, err := op.e.OpenResume(info.ID)
+		if err != nil {
+			op.event(Event{Kind: "error", Flow: flow, Run: info.ID, Message: "cannot resume: " + err.Error()})
+			op.log("cannot resume an interrupted run", zap.String("run", info.ID), zap.Error(err))
+			continue
+		}
+		prog := res.Engine.Load(res.State.Header.File)
+		run, err := res.Resume(prog)
+		if err != nil {
+			op.event(Event{Kind: "error", Flow: flow, Run: info.ID, Message: "cannot resume: " + err.Error()})
+			continue
+		}
+		op.event(Event{Kind: "resumed", Flow: flow, Run: info.ID, Message: info.Trigger})
+		op.log("resuming an interrupted run", zap.String("run", info.ID), zap.String("flow", flow))
+		op.start(ctx, run, flow, info.Trigger+" (resumed)")
+	}
+}
