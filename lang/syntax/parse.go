@@ -18,14 +18,14 @@ func Parse(filename string, src []byte) (f *ast.File, diags diag.List) {
 		}
 	}()
 	sc := newScanner(filename, src)
-	pl := mustPeek(sc)
+	toks := sc.all()
 	if d, ok := scanFailed(sc, nil); ok {
 		return nil, d
 	}
-	g := parseSplit(allTokens(pl))
+	g := parseSplit(toks)
 	if g == nil {
 		var err error
-		g, err = fileParser.ParseFromLexer(pl)
+		g, err = fileParser.ParseFromLexer(peekingOf(toks))
 		if err != nil {
 			return nil, diag.List{parseError(err, filename, func() *scanner { return newScanner(filename, src) })}
 		}
@@ -88,6 +88,19 @@ func newScannerAt(filename string, src []byte, at diag.Pos) *scanner {
 		sc.line, sc.col = at.Line, at.Col
 	}
 	return sc
+}
+
+// all scans every token (EOF last) into an array sized for the input:
+// growing it token by token would copy it many times over.
+func (s *scanner) all() []lexer.Token {
+	toks := make([]lexer.Token, 0, len(s.src)/3+16)
+	for {
+		t, _ := s.Next()
+		toks = append(toks, t)
+		if t.EOF() {
+			return toks
+		}
+	}
 }
 
 func mustPeek(sc *scanner) *lexer.PeekingLexer {

@@ -61,15 +61,6 @@ func peekingOf(toks []lexer.Token) *lexer.PeekingLexer {
 	return pl
 }
 
-// allTokens returns the tokens of pl (EOF last) without consuming them.
-func allTokens(pl *lexer.PeekingLexer) []lexer.Token {
-	cp := *pl
-	for !cp.Peek().EOF() {
-		cp.Next()
-	}
-	return cp.Range(0, cp.RawCursor()+1)
-}
-
 // body is one module body to cut: the tokens between its braces are
 // toks[open+1:close], cut at the indexes in at (each the index of the
 // first token of a piece after the first).

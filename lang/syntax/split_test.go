@@ -86,7 +86,7 @@ func TestSplitTaken(t *testing.T) {
 		"many modules": testprog.Generate(2000),
 		"one module":   []byte(one.String()),
 	} {
-		toks := allTokens(mustPeek(newScanner("g.gxl", src)))
+		toks := newScanner("g.gxl", src).all()
 		if len(toks) < splitMin {
 			t.Fatalf("%s: only %d tokens", name, len(toks))
 		}
