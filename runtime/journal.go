@@ -140,6 +140,10 @@ type Journal struct {
 	// (GXL_JOURNAL_FSYNC=batched) a timer syncs within SyncInterval.
 	always bool
 	timer  *time.Timer
+	// buf holds lazy records not yet written (see write); flush writes
+	// them within SyncInterval when nothing else does.
+	buf    []byte
+	flush  *time.Timer
 	closed bool
 	loaded map[string]string // path → hash recorded
 	// lock is the run's lock file, held until Close.
@@ -357,6 +361,9 @@ func (j *Journal) Close() error {
 	if j.timer != nil {
 		j.timer.Stop()
 	}
+	if j.flush != nil {
+		j.flush.Stop()
+	}
 	err := j.syncLocked()
 	j.closed = true
 	if cerr := j.f.Close(); err == nil {
@@ -381,6 +388,9 @@ func (j *Journal) Sync() error {
 }
 
 func (j *Journal) syncLocked() error {
+	if err := j.flushLocked(); err != nil {
+		return fmt.Errorf("journal %s: %w", j.Path, err)
+	}
 	if !j.dirty || j.closed {
 		return nil
 	}
@@ -415,12 +425,29 @@ func (j *Journal) write(r record, d durability) {
 	b = append(b, '\n')
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	n, err := j.f.Write(b)
-	j.size += int64(n)
-	if err != nil {
+	if j.closed {
 		return
 	}
-	j.dirty = true
+	j.buf = append(j.buf, b...)
+	if d == lazy && len(j.buf) < lazyBuffer {
+		// A lazy record waits for the next record that needs writing, or
+		// SyncInterval: a run of pure steps costs no write call each. The
+		// order of the file is kept, so a record on disk means every
+		// record before it is too; a crash loses only lazy records of
+		// steps that changed nothing, which a resume runs again.
+		if j.flush == nil {
+			j.flush = time.AfterFunc(SyncInterval, func() {
+				j.mu.Lock()
+				defer j.mu.Unlock()
+				j.flush = nil
+				j.flushLocked()
+			})
+		}
+		return
+	}
+	if j.flushLocked() != nil {
+		return
+	}
 	switch {
 	case d == now || (d == effect && j.always):
 		j.syncLocked()
@@ -435,6 +462,23 @@ func (j *Journal) write(r record, d durability) {
 	if j.size >= j.compactAt {
 		j.compactLocked()
 	}
+}
+
+// lazyBuffer is how many bytes of lazy records wait at most.
+const lazyBuffer = 64 << 10
+
+// flushLocked writes the records waiting in buf with one write call.
+func (j *Journal) flushLocked() error {
+	if len(j.buf) == 0 || j.closed {
+		return nil
+	}
+	n, err := j.f.Write(j.buf)
+	j.size += int64(n)
+	if n > 0 {
+		j.dirty = true
+	}
+	j.buf = j.buf[:0]
+	return err
 }
 
 // compactLocked rewrites the file without the records no resume needs and
