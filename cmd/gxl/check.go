@@ -35,7 +35,9 @@ are checked as gxl run checks them (typed by a system's vars.yml, an unknown nam
 			if err != nil {
 				return err
 			}
+			restore := loading()
 			all, srcs := eng.Check(file.files(args)...)
+			restore()
 			if format == "json" {
 				if err := diag.RenderJSON(s.out, all); err != nil {
 					return err

@@ -126,7 +126,9 @@ func newEngine(opts ...engine.Option) (*engine.Engine, error) {
 // loadProgram loads and checks a file through the engine, reporting its
 // diagnostics through o; a program with errors never starts (exit 2).
 func loadProgram(o *output, eng *engine.Engine, file string) (*engine.Program, error) {
+	restore := loading()
 	p := eng.Load(file)
+	restore()
 	o.diags(p.Diags, p.Sources)
 	if !p.OK() {
 		msg := diag.Summary(p.Diags) + ": the workflow was not started"
