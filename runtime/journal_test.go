@@ -195,3 +195,50 @@ func TestCreateJournalConcurrently(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestJournalLazyRecordsWait: lazy records (finished plan steps, statements
+// that changed nothing outside gxl) are not written one by one: they wait
+// until a record that must be written, which writes them first, in order,
+// or until SyncInterval has passed; Close writes what waits.
+func TestJournalLazyRecordsWait(t *testing.T) {
+	dir := t.TempDir()
+	j, err := CreateJournal(dir, Header{File: "work.gxl", Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func() string {
+		b, err := os.ReadFile(j.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	j.step("t0/s0", "flow main.a", time.Now())
+	j.done("t0/s1/0", "work.gxl:2:5", "gx.echo", delta{}, false)
+	if strings.Contains(read(), `"t0/s0"`) {
+		t.Fatal("a lazy record was written at once")
+	}
+	// An effect's record is written now, after the lazy ones, in order.
+	j.done("t0/s1/1", "work.gxl:3:5", "gx.cmd", delta{}, true)
+	got := read()
+	a, b, c := strings.Index(got, `"t0/s0"`), strings.Index(got, `"t0/s1/0"`), strings.Index(got, `"t0/s1/1"`)
+	if a < 0 || b < a || c < b {
+		t.Fatalf("records out of order or missing:\n%s", got)
+	}
+	// A lazy record alone reaches the file within SyncInterval.
+	j.step("t0/s2", "flow main.b", time.Now())
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(read(), `"t0/s2"`) {
+		if time.Now().After(deadline) {
+			t.Fatal("a lazy record never reached the file")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	j.step("t0/s3", "flow main.c", time.Now())
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(read(), `"t0/s3"`) {
+		t.Fatal("Close lost a waiting record")
+	}
+}
