@@ -419,7 +419,8 @@ func TypedSet(v string) value.Value { return value.ParseScalar(v) }
 
 // Host returns the host settings built-ins see (Ctx.Host) for p.
 func (e *Engine) Host(p *Program) builtin.Host {
-	h := builtin.Host{Jobs: e.cfg.jobs, Mirrors: e.cfg.mirrors, Offline: e.cfg.offline, ModUp: e.cfg.modUp}
+	h := builtin.Host{Jobs: e.cfg.jobs, Mirrors: e.cfg.mirrors, Offline: e.cfg.offline, ModUp: e.cfg.modUp,
+		Force: e.cfg.force, Location: e.TimeZone(), Now: e.now}
 	if p != nil {
 		h.SysRoot = p.SysRoot
 	}
