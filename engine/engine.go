@@ -680,7 +680,11 @@ func (e *Engine) newRun(p *Program, flows []string, h runtime.Header) (*Run, err
 		h.Sets[k] = v
 	}
 	sort.Strings(h.SecretSets)
-	e.retain(e.journalRoot())
+	if h.Trigger == "" {
+		// An operator's runs: its own retention, applied periodically
+		// (operation.retain), not at each of thousands of run starts.
+		e.retain(e.journalRoot())
+	}
 	j, err := runtime.CreateJournal(e.journalRoot(), h)
 	if err != nil {
 		return nil, fmt.Errorf("cannot create the run journal: %w", err)
