@@ -137,7 +137,8 @@ func TestSystemPipelineAndFailover(t *testing.T) {
 		}
 	}
 	cm, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, "user-service-config", metav1.GetOptions{})
-	if err != nil || cm.Data["API_RATE_LIMIT"] != "1000" || cm.Data["ENVIRONMENT"] != "production" {
+	if err != nil || cm.Data["API_RATE_LIMIT"] != "1000" || cm.Data["ENVIRONMENT"] != "production" ||
+		cm.Data["FEATURE_FLAGS"] != "new-dashboard,advanced-analytics" || cm.Data["MTLS_ENABLED"] != "true" || cm.Data["BUSINESS_HOURS"] != "09:00-18:00" {
 		t.Fatalf("user-service-config from the system's variables: %v %v", cm, err)
 	}
 	hpa, err := cs.AutoscalingV2().HorizontalPodAutoscalers(ns).Get(ctx, "order-service", metav1.GetOptions{})
