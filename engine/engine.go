@@ -419,7 +419,8 @@ func TypedSet(v string) value.Value { return value.ParseScalar(v) }
 
 // Host returns the host settings built-ins see (Ctx.Host) for p.
 func (e *Engine) Host(p *Program) builtin.Host {
-	h := builtin.Host{Jobs: e.cfg.jobs, Mirrors: e.cfg.mirrors, Offline: e.cfg.offline, ModUp: e.cfg.modUp}
+	h := builtin.Host{Jobs: e.cfg.jobs, Mirrors: e.cfg.mirrors, Offline: e.cfg.offline, ModUp: e.cfg.modUp,
+		Force: e.cfg.force, Location: e.TimeZone(), Now: e.now}
 	if p != nil {
 		h.SysRoot = p.SysRoot
 	}
@@ -679,7 +680,11 @@ func (e *Engine) newRun(p *Program, flows []string, h runtime.Header) (*Run, err
 		h.Sets[k] = v
 	}
 	sort.Strings(h.SecretSets)
-	e.retain(e.journalRoot())
+	if h.Trigger == "" {
+		// An operator's runs: its own retention, applied periodically
+		// (operation.retain), not at each of thousands of run starts.
+		e.retain(e.journalRoot())
+	}
 	j, err := runtime.CreateJournal(e.journalRoot(), h)
 	if err != nil {
 		return nil, fmt.Errorf("cannot create the run journal: %w", err)

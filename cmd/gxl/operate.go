@@ -33,8 +33,9 @@ func timeZone(flag string) (*time.Location, error) {
 
 func newOperateCmd(s *streams) *cobra.Command {
 	var f runFlags
-	var listen, tz, logFormat string
+	var listen, tz, logFormat, keepOperated string
 	var verbose bool
+	var keepOperatedRuns int
 	cmd := &cobra.Command{
 		Use:   "operate [FILE.gxl] [-e ENV]... [--set K=V]... [--listen ADDR] [-j N] [--tz ZONE]",
 		Short: "Run flows on their triggers (#[every], #[cron]) until SIGINT/SIGTERM",
@@ -43,7 +44,8 @@ the runs of an earlier operator of the same file that were killed, then run each
 with an #[every] or #[cron] trigger on it, inside its #[window], until SIGINT or SIGTERM
 (the running flows are cancelled with their undo, then exit 0). A failed flow never stops
 the loop; its #[on_failure] flow runs with FAILED_MODULE, FAILED_FLOW, FAILED_AT and
-FAILED_ERROR. Every run is journaled under .gxl/runs. GET /healthz, /status (JSON) and
+FAILED_ERROR. Every run is journaled under .gxl/runs; succeeded runs go after
+--keep-operated (the last --keep-operated-runs of each flow stay). GET /healthz, /status (JSON) and
 /metrics (Prometheus) are served on --listen. See docs/operate.md.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			file, flows, _ := f.splitArgs(cmd, args)
@@ -56,6 +58,13 @@ FAILED_ERROR. Every run is journaled under .gxl/runs. GET /healthz, /status (JSO
 			loc, err := timeZone(tz)
 			if err != nil {
 				return err
+			}
+			keep := engine.DefaultOperatedRetention
+			if keep.Age, err = engine.ParseAge(keepOperated); err != nil {
+				return failf(exitUsage, "--keep-operated: %v", err)
+			}
+			if keep.Keep = keepOperatedRuns; keep.Keep < 0 {
+				return failf(exitUsage, "--keep-operated-runs cannot be negative")
 			}
 			varOpts, err := f.vars.options()
 			if err != nil {
@@ -80,7 +89,7 @@ FAILED_ERROR. Every run is journaled under .gxl/runs. GET /healthz, /status (JSO
 			}
 			ctx, stop := signalContext(os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			err = eng.Operate(ctx, prog, engine.WithListen(listen), engine.WithReady(func(addr string) {
+			err = eng.Operate(ctx, prog, engine.WithListen(listen), engine.WithOperatedRetention(keep), engine.WithReady(func(addr string) {
 				fmt.Fprintf(s.err, "gxl operate: serving http://%s/healthz /status /metrics\n", addr)
 			}))
 			log.Sync()
@@ -102,6 +111,8 @@ FAILED_ERROR. Every run is journaled under .gxl/runs. GET /healthz, /status (JSO
 	fl.IntVarP(&f.jobs, "jobs", "j", 4, "modules a system stage runs at once")
 	fl.StringVar(&listen, "listen", engine.DefaultListen, "address of /healthz, /status and /metrics")
 	fl.StringVar(&tz, "tz", "", "time zone of cron times and windows (default TZ, else UTC)")
+	fl.StringVar(&keepOperated, "keep-operated", "1h", "remove the operator's succeeded runs older than AGE (0 keeps them all)")
+	fl.IntVar(&keepOperatedRuns, "keep-operated-runs", engine.DefaultOperatedRetention.Keep, "but keep the last N succeeded runs of each flow")
 	fl.StringVar(&logFormat, "log-format", "console", "log format: console or json")
 	fl.BoolVarP(&verbose, "verbose", "v", false, "verbose logs")
 	return cmd

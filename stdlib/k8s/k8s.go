@@ -99,6 +99,12 @@ func Register(r *builtin.Registry) {
 		Run:    runGet,
 	})
 	r.Add(&builtin.Builtin{
+		Name: "k8s.exists", Doc: "Whether an object exists (true or false into a variable): a module's first deployment is one whose objects do not exist yet.",
+		Where: builtin.InBlock, Effect: builtin.Reads, SetsVars: builtin.OutVar("K8S_EXISTS"),
+		Params: with(append(kindName, builtin.Param{Name: "out", Type: types.String, Default: value.Str("K8S_EXISTS"), Doc: "variable set to true or false"})...),
+		Run:    runExists,
+	})
+	r.Add(&builtin.Builtin{
 		Name: "k8s.delete", Doc: "Delete an object (missing objects are not an error).",
 		Where: builtin.InBlock, Effect: builtin.Changes, Params: with(kindName...), Run: runDelete,
 	})
@@ -643,6 +649,28 @@ func runGet(c builtin.Ctx, a builtin.Args) error {
 		return err
 	}
 	c.Set(a.Str("out"), v)
+	return nil
+}
+
+// runExists: a NotFound answer is false; any other error (the server
+// unreachable, no such kind) fails the step, so a server that cannot be
+// asked is never taken for an empty one.
+func runExists(c builtin.Ctx, a builtin.Args) error {
+	ctx, cancel := retry.WithTimeout(c.Context(), a.Duration("timeout"))
+	defer cancel()
+	_, r, err := kindResource(c, a)
+	if err != nil {
+		return err
+	}
+	_, err = r.Get(ctx, a.Str("name"), metav1.GetOptions{})
+	switch {
+	case err == nil:
+		c.Set(a.Str("out"), value.Bool(true))
+	case apierrors.IsNotFound(err):
+		c.Set(a.Str("out"), value.Bool(false))
+	default:
+		return fmt.Errorf("k8s.exists %s/%s: %w", a.Str("kind"), a.Str("name"), err)
+	}
 	return nil
 }
 
