@@ -7,9 +7,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
@@ -21,11 +24,11 @@ import (
 )
 
 // release is what a deploy applies: a Deployment of image, its pods kept
-// unready by kwok when unready, with spec.minReadySeconds minReady.
+// unready by kwok when unready, with replicas pods (0: 2).
 type release struct {
 	image    string
 	unready  bool
-	minReady int
+	replicas int
 }
 
 // svcDeploy runs the deploy flow of the service library the example
@@ -44,6 +47,9 @@ func svcDeploy(t *testing.T, ns, name string, rel release) (string, string, erro
 	if rel.unready {
 		label = fmt.Sprintf("\n        %s: \"true\"", devstack.UnreadyLabel)
 	}
+	if rel.replicas == 0 {
+		rel.replicas = 2
+	}
 	manifest := fmt.Sprintf(`apiVersion: v1
 kind: Namespace
 metadata: {name: %[1]s}
@@ -52,8 +58,7 @@ apiVersion: apps/v1
 kind: Deployment
 metadata: {name: %[2]s, namespace: %[1]s}
 spec:
-  replicas: 2
-  minReadySeconds: %[5]d
+  replicas: %[5]d
   selector: {matchLabels: {app: %[2]s}}
   template:
     metadata:
@@ -62,7 +67,7 @@ spec:
     spec:
       containers:
       - {name: app, image: %[3]q}
-`, ns, name, rel.image, label, rel.minReady)
+`, ns, name, rel.image, label, rel.replicas)
 	if err := os.WriteFile(filepath.Join(dir, "k8s", "20-deployment.yaml"), []byte(manifest), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -163,19 +168,39 @@ func TestSvcDeployUpgradeFails(t *testing.T) {
 		rolledOut(t, d, "registry.local/web:v1")
 	}
 
-	// A deploy that changes no pod template but whose rollout fails
-	// (pods count as available only after minReadySeconds, longer than the
-	// rollout's timeout; less than progressDeadlineSeconds, as the API
-	// server demands): there is nothing to roll
-	// back to. "The revision before the newest" would be the broken one
-	// of the upgrades above; the revision recorded before the apply is
-	// the one running, so the pod template stays v1.
-	out, log, err := svcDeploy(t, ns, name, release{image: "registry.local/web:v1", minReady: 500})
-	if err == nil || !strings.Contains(err.Error(), "k8s.wait: timed out after 3s") || !strings.Contains(log, "k8s.rollback web: already at revision") {
-		t.Fatalf("deploy without a new revision: err = %v, want the rollout's timeout and no rollback\n%s\n%s", err, out, log)
+	// A deploy that changes no pod template but whose rollout fails (a
+	// ResourceQuota lets the namespace have 3 pods, the deploy asks for
+	// 4): there is nothing to roll back to. "The revision before the
+	// newest" would be the broken one of the upgrades above; the revision
+	// recorded before the apply is the one running, so the pod template
+	// stays v1.
+	quota := &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Name: "pods", Namespace: ns},
+		Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{corev1.ResourcePods: resource.MustParse("3")}}}
+	if _, err := cs.CoreV1().ResourceQuotas(ns).Create(ctx, quota, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// Pods are admitted against a quota once its controller has counted them.
+	for end := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		q, err := cs.CoreV1().ResourceQuotas(ns).Get(ctx, "pods", metav1.GetOptions{})
+		if err == nil && !q.Status.Hard.Pods().IsZero() {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("the quota is not counted after 30s: %v %v", q, err)
+		}
+	}
+	out, log, err := svcDeploy(t, ns, name, release{image: "registry.local/web:v1", replicas: 4})
+	if err == nil || !strings.Contains(err.Error(), "k8s.wait: timed out after 3s") {
+		t.Fatalf("deploy without a new revision: err = %v, want the rollout's timeout\n%s\n%s", err, out, log)
 	}
 	if d := get(); d.Spec.Template.Spec.Containers[0].Image != "registry.local/web:v1" || d.Spec.Template.Labels[devstack.UnreadyLabel] != "" {
 		t.Fatalf("the undo of a deploy without a new revision changed the pod template: %s %v", d.Spec.Template.Spec.Containers[0].Image, d.Spec.Template.Labels)
+	}
+	if !strings.Contains(log, "k8s.rollback web: already at revision") {
+		t.Errorf("the undo of a deploy without a new revision did not find itself at the recorded revision:\n%s", log)
+	}
+	if err := cs.CoreV1().ResourceQuotas(ns).Delete(ctx, "pods", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
 	}
 
 	out, log, err = svcDeploy(t, ns, name, release{image: "registry.local/web:v3"})
