@@ -46,12 +46,12 @@ const ModuleWorkflow = "workflows/operators.gxl"
 // against r before a stage runs any of them.
 func Register(r *builtin.Registry) {
 	r.Add(&builtin.Builtin{
-		Name: "sys.fetch", Doc: "Fetch every enabled module of the system into sys/mods/<name> (git at its tag with a lock file, or a local path), in parallel.",
+		Name: "sys.fetch", Doc: "Fetch every enabled module of the system into sys/mods/<name> (a git repository or one of its folders at its tag, branch or rev; an http tarball, checksummed; a local path; see docs/modules.md), in parallel, recording commits and checksums in sys/mod_list.lock.",
 		Where: builtin.InBlock, Effect: builtin.Changes,
 		Params: []builtin.Param{
 			{Name: "jobs", Type: types.Int, Doc: "modules fetched at once (default: gxl run --jobs, else 4)"},
 			{Name: "cache", Type: types.String, Doc: "module cache folder (default: the user cache dir's gxl/modules)"},
-			{Name: "out", Type: types.String, Default: value.Str("SYS_FETCHED"), Doc: "variable set to {module: {ref, commit, path}}"},
+			{Name: "out", Type: types.String, Default: value.Str("SYS_FETCHED"), Doc: "variable set to {module: {ref, commit, sha256, path}}"},
 		},
 		SetsVars: withReport("SYS_FETCHED"), Run: runFetch,
 	})
