@@ -7,6 +7,7 @@
 package system
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net/url"
@@ -458,11 +459,13 @@ func (l *loader) addr(file string, n *yaml.Node, m *Module) {
 		if u, err := url.Parse(a.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			l.errorf(file, at("url"), "sys-addr", "a url is an http(s) address of a .tar.gz, .tgz or .tar archive", "url of `%s` is not an http(s) address: %q", m.Name, redactURL(a.URL))
 		} else if u.User != nil {
+			l.hide(file, u.User.String())
 			l.errorf(file, at("url"), "sys-credential", "give username: and password: (from the secrets file: password: ${SEC_NAME}) instead", "url of `%s` carries a credential", m.Name)
 		}
 	}
 	if u, err := url.Parse(a.Repo); a.Repo != "" && err == nil && u.User != nil {
 		if _, has := u.User.Password(); has {
+			l.hide(file, u.User.String())
 			l.errorf(file, at("repo"), "sys-credential", "give token: ${SEC_NAME} (or username: and password:) and keep the secret in the secrets file", "repo of `%s` carries a password", m.Name)
 		}
 	}
@@ -492,10 +495,20 @@ func (l *loader) addr(file string, n *yaml.Node, m *Module) {
 	// galaxy-ops accepts it.
 	for _, key := range []string{"token", "password", "ssh_passphrase"} {
 		if x := nodes[key]; x != nil && !placeholderRE.MatchString(x.Value) {
+			if len(x.Value) >= 3 {
+				l.hide(file, x.Value)
+			}
 			l.diags.Add(diag.Warnf(nodeSpan(file, x), "sys-credential", "%s of `%s` is written in mod_list.yml", key, m.Name).
 				WithHint("write %s: ${SEC_NAME} and the value as `name: ...` in the secrets file (GAL_SEC_FILE_PATH, default ~/.galaxy/sec_value.yml)", key))
 		}
 	}
+}
+
+// hide replaces text in the source of file that diagnostics quote with
+// as many *: a credential written in mod_list.yml is not shown again (the
+// columns stay right).
+func (l *loader) hide(file, text string) {
+	l.src[file] = bytes.ReplaceAll(l.src[file], []byte(text), bytes.Repeat([]byte("*"), len(text)))
 }
 
 // redactURL is u without the password of its user part.
