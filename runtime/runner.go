@@ -231,12 +231,12 @@ func (r *Runner) Bootstrap() (*Scope, error) {
 	for _, v := range predef.Vars {
 		s.Set(v.Name, v.Value(in))
 	}
-	secrets, err := loadSecrets(r.opt.SecretsFile)
+	secrets, err := SecretVars(r.opt.SecretsFile)
 	if err != nil {
 		return nil, err
 	}
 	for k, v := range secrets {
-		s.Set("SEC_"+strings.ToUpper(k), v.AsSecret())
+		s.Set(k, v)
 	}
 	for k, v := range r.opt.Extra {
 		s.Set(k, v)
