@@ -189,14 +189,14 @@ func (c *converter) mod(g *gMod) *ast.Mod {
 }
 
 func (c *converter) ref(g *gRef, allowAt bool) *ast.Ref {
-	r := &ast.Ref{Sp: tsp(g.Tokens)}
-	if g.At && !allowAt {
+	r := &ast.Ref{Sp: tsp(g.Toks)}
+	if g.at() && !allowAt {
 		c.errorf(r.Span(), "syntax", "`@` marks the flow itself in a pipeline: `flow pre | @name | post`", "unexpected `@`")
 	}
-	if g.Path != nil {
-		r.Path = c.path(g.Path)
-	} else if g.Var != nil {
-		r.Var = c.varRef(*g.Var, tstart(g.Tokens), false)
+	if p := g.path(); p != nil {
+		r.Path = c.path(p)
+	} else {
+		r.Var = c.varRef(g.Toks[len(g.Toks)-1].Value, tstart(g.Toks), false)
 	}
 	return r
 }
@@ -224,25 +224,26 @@ func (c *converter) flow(g *gFlow) *ast.Flow {
 func (c *converter) flowWith(g *gFlow, body *ast.Block) *ast.Flow {
 	f := &ast.Flow{Sp: tsp(g.Tokens), Body: body}
 	nameOf := func(r *gRef) *ast.Ident {
-		if r.Path == nil || len(r.Path.Parts) != 1 {
-			c.errorf(tspan(r.Tokens), "syntax", "a flow's own name is a plain name such as `deploy`", "invalid flow name")
-			if r.Path != nil {
-				return c.key(r.Path)
+		p := r.path()
+		if p == nil || len(p.Parts) != 1 {
+			c.errorf(tspan(r.Toks), "syntax", "a flow's own name is a plain name such as `deploy`", "invalid flow name")
+			if p != nil {
+				return c.key(p)
 			}
-			return &ast.Ident{Sp: tsp(r.Tokens), Name: "_"}
+			return &ast.Ident{Sp: tsp(r.Toks), Name: "_"}
 		}
-		return c.ident(r.Path.Parts[0])
+		return c.ident(p.Parts[0])
 	}
 	switch {
 	case len(g.Tilde) > 0:
-		c.errorf(diag.Span{Start: tstart(g.First.Tokens), End: tend(g.Tokens)}, "obsolete-syntax",
+		c.errorf(diag.Span{Start: tstart(g.First.Toks), End: tend(g.Tokens)}, "obsolete-syntax",
 			"write a pipeline: `flow pre | @name | post` (or `flow name : pre : post`)",
 			"`flow a ~ b` is not GXL")
 		return nil
 	case g.Colon:
 		f.Form = ast.FlowColon
-		if g.First.At {
-			c.errorf(diag.Span{Start: tstart(g.First.Tokens), End: tend(g.Tokens)}, "syntax", "`@` belongs to the pipe form: `flow pre | @name | post`", "unexpected `@` in a colon-form flow")
+		if g.First.at() {
+			c.errorf(diag.Span{Start: tstart(g.First.Toks), End: tend(g.Tokens)}, "syntax", "`@` belongs to the pipe form: `flow pre | @name | post`", "unexpected `@` in a colon-form flow")
 		}
 		f.Name = nameOf(g.First)
 		for _, r := range g.Pre {
@@ -257,9 +258,9 @@ func (c *converter) flowWith(g *gFlow, body *ast.Block) *ast.Flow {
 		items := append([]*gRef{g.First}, g.Pipe...)
 		at := -1
 		for i, r := range items {
-			if r.At {
+			if r.at() {
 				if at >= 0 {
-					c.errorf(tspan(r.Tokens), "syntax", "mark only the flow being defined with `@`", "two `@` names in one pipeline")
+					c.errorf(tspan(r.Toks), "syntax", "mark only the flow being defined with `@`", "two `@` names in one pipeline")
 					continue
 				}
 				at = i
@@ -285,8 +286,8 @@ func (c *converter) flowWith(g *gFlow, body *ast.Block) *ast.Flow {
 		}
 	default:
 		f.Form = ast.FlowPlain
-		if g.First.At {
-			c.errorf(diag.Span{Start: tstart(g.First.Tokens), End: tend(g.Tokens)}, "syntax", "write `flow name { ... }`", "unexpected `@`")
+		if g.First.at() {
+			c.errorf(diag.Span{Start: tstart(g.First.Toks), End: tend(g.Tokens)}, "syntax", "write `flow name { ... }`", "unexpected `@`")
 		}
 		f.Name = nameOf(g.First)
 		if f.Body == nil {

@@ -78,11 +78,11 @@ type gClose struct {
 type gModItem struct {
 	Tokens   []lexer.Token
 	Anns     []*gAnnGroup `parser:"@@*"`
-	Env      *gEnv        `parser:"( @@"`
-	Flow     *gFlow       `parser:"| @@"`
+	Flow     *gFlow       `parser:"( @@"`
+	Stmt     *gPathStmt   `parser:"| @@"`
+	Env      *gEnv        `parser:"| @@"`
 	Fn       *gFn         `parser:"| @@"`
 	Activity *gActivity   `parser:"| @@"`
-	Stmt     *gPathStmt   `parser:"| @@"`
 	Semi     bool         `parser:"| @';' )"`
 }
 
@@ -94,22 +94,36 @@ type gEnv struct {
 	Body   *gBlock     `parser:"( @@ ';'? | ';' )"`
 }
 
+// gRef is a flow or mixin reference: `name`, `mod.name`, `${VAR}`, each
+// with an optional `@`, captured as its tokens (no nodes: see gPath).
 type gRef struct {
-	Tokens []lexer.Token
-	At     bool    `parser:"@'@'?"`
-	Path   *gPath  `parser:"( @@"`
-	Var    *string `parser:"| @VarRef )"`
+	Toks []lexer.Token `parser:"@( '@'? ( Ident ( '.' Ident )* | VarRef ) )"`
+}
+
+// at says whether the reference is marked with `@`.
+func (g *gRef) at() bool { return g.Toks[0].Type == tPunct && g.Toks[0].Value == "@" }
+
+// path is the dotted name referred to; nil for a ${VAR}.
+func (g *gRef) path() *gPath {
+	r := g.Toks
+	if g.at() {
+		r = r[1:]
+	}
+	if r[0].Type == tVarRef {
+		return nil
+	}
+	return &gPath{Parts: r}
 }
 
 type gFlow struct {
 	Tokens    []lexer.Token
 	First     *gRef   `parser:"'flow' @@"`
-	Colon     bool    `parser:"( ( @':'"`
+	Colon     bool    `parser:"( (?= ':' | '|' | '~' ) ( ( @':'"`
 	Pre       []*gRef `parser:"    ( @@ ( ',' @@ )* )?"`
 	PostColon bool    `parser:"    ( @':'"`
 	Post      []*gRef `parser:"      ( @@ ( ',' @@ )* )? )? )"`
 	Pipe      []*gRef `parser:"  | ( '|' @@ )+"`
-	Tilde     []*gRef `parser:"  | ( '~' @@ )+ )?"`
+	Tilde     []*gRef `parser:"  | ( '~' @@ )+ ) )?"`
 	Body      *gBlock `parser:"( @@ ';'? | ';' )"`
 }
 
@@ -136,7 +150,7 @@ type gActivity struct {
 
 type gBlock struct {
 	Tokens []lexer.Token
-	Stmts  []*gStmt `parser:"'{' @@*"`
+	Stmts  []*gStmt `parser:"'{' ( (?! '}' ) @@ )*"`
 	RBrace *gClose  `parser:"@@"`
 }
 
