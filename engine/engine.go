@@ -525,16 +525,16 @@ func (e *Engine) Preview(ctx context.Context, p *Program, flows []string, diff b
 		}
 		co.Open = open
 	}
-	dirOf := func(sys *system.System, m *system.Module) (string, string) {
+	dirOf := func(sys *system.System, m *system.Module) (sysops.Workflow, string) {
 		lock, err := fetch.ReadLock(filepath.Join(sys.Root, "sys", "mod_list.lock"))
 		if err != nil {
 			lock = &fetch.Lock{}
 		}
-		dir, why := moduleDir(off, sys, m, lock)
-		if dir == "" && m.Addr.Repo != "" {
+		wf, why := moduleDir(off, sys, m, lock)
+		if wf.Dir == "" && m.Addr.Repo != "" {
 			why = "module not fetched into sys/mods/" + m.Name + " nor in the module cache (gxl check, or the fetch stage, brings it)"
 		}
-		return dir, why
+		return wf, why
 	}
 	opt := e.RuntimeOptions(p)
 	opt.Stdout, opt.Stderr, opt.Stdin = io.Discard, io.Discard, strings.NewReader("")
