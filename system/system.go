@@ -29,6 +29,10 @@ type Options struct {
 	Set map[string]string
 	// Env looks up the process environment (default os.LookupEnv).
 	Env func(string) (string, bool)
+	// Values are the values of value files (gxl run --value): below Set,
+	// above the environment; a name the system does not declare is not
+	// an error (a value file serves several systems and modules).
+	Values map[string]string
 }
 
 // Model is sys_model.yml.
@@ -50,7 +54,16 @@ type Module struct {
 	Enable   bool
 	Priority int
 	Depends  []string
-	Span     diag.Span
+	// Setting is the localization copy rule of galaxy-ops (gsys
+	// localize): src rendered into dst with the module's used values.
+	Setting *Setting
+	Span    diag.Span
+}
+
+// Setting is a module's `setting:` in mod_list.yml; src and dst may hold
+// ${GXL_PRJ_ROOT} and other ${NAME} of the environment.
+type Setting struct {
+	Src, Dst string
 }
 
 // Var is one typed variable of vars.yml.
@@ -310,6 +323,19 @@ func (l *loader) modules(file string, n *yaml.Node, s *System) {
 					l.errorf(file, v, "sys-type", "write a whole number; higher runs first", "priority must be an integer, not %q", v.Value)
 				}
 				m.Priority = p
+			case "setting":
+				m.Setting = &Setting{}
+				l.fields(file, v, "a setting", []string{"src", "dst", "setting"}, func(key string, _, x *yaml.Node) {
+					switch key {
+					case "src":
+						m.Setting.Src = x.Value
+					case "dst":
+						m.Setting.Dst = x.Value
+					}
+				})
+				if m.Setting.Src == "" || m.Setting.Dst == "" {
+					l.errorf(file, v, "sys-field", "write setting: {src: ${GXL_PRJ_ROOT}/sys/setting/<name>, dst: ${GXL_PRJ_ROOT}/sys/mods/<name>/<model>/local/}", "setting of `%s` needs src and dst", m.Name)
+				}
 			case "depends":
 				if v.Kind != yaml.SequenceNode {
 					l.errorf(file, v, "sys-type", "write depends: [name, ...]", "depends must be a list of module names")
@@ -412,6 +438,9 @@ func (l *loader) resolve(raw string) (string, []string) {
 	out := re.ReplaceAllStringFunc(raw, func(m string) string {
 		g := re.FindStringSubmatch(m)
 		if v, ok := l.opt.Set[g[1]]; ok {
+			return v
+		}
+		if v, ok := l.opt.Values[g[1]]; ok {
 			return v
 		}
 		if v, ok := l.opt.Env(g[1]); ok {
