@@ -247,9 +247,11 @@ func LocalizeSystem(root string, o LocalizeOptions) error {
 	if err != nil {
 		return err
 	}
-	sysLayer := Layer{From: "sys/vars.yml"}
-	for _, v := range sys.Vars {
-		sysLayer.Values = append(sysLayer.Values, KV{v.Name, v.Value.ToGo()})
+	// The system's variables as written (their YAML types kept; ${NAME}
+	// resolves with the other values).
+	sysLayer, err := varsLayer("sys/vars.yml", filepath.Join(root, "sys", "vars.yml"))
+	if err != nil {
+		return err
 	}
 	sysLayer.Values = append(sysLayer.Values, KV{"SYS_NAME", sys.Model.Name}, KV{"SYS_MODEL", sys.Model.Model})
 	for _, m := range sys.Modules {
