@@ -8,10 +8,20 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 export GOTOOLCHAIN := local
 
-.PHONY: build test deps demo bench bench-go fuzz lint clean
+.PHONY: build install test deps demo bench bench-go fuzz lint clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/gxl
+
+# gxl into $(BINDIR) (GOBIN when set, else $(PREFIX)/bin, PREFIX ~/.local)
+# with the links gflow, gsys and gmod (gxl install-aliases).
+PREFIX  ?= $(HOME)/.local
+GOBIN   ?= $(shell $(GO) env GOBIN)
+BINDIR  ?= $(if $(GOBIN),$(GOBIN),$(PREFIX)/bin)
+install:
+	mkdir -p $(BINDIR)
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BINDIR)/gxl ./cmd/gxl
+	$(BINDIR)/gxl install-aliases --force $(BINDIR)
 
 # What the integration tests and the demo need on a fresh machine.
 deps:

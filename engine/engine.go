@@ -57,6 +57,9 @@ type config struct {
 	live           *progress.Live
 	loc            *time.Location // cron and window times (WithTimeZone)
 	force          bool           // run outside windows (WithForce)
+	valueFiles     []string       // WithValueFiles
+	values         map[string]value.Value
+	valueText      map[string]string // values as text, for sys/vars.yml's ${NAME}
 }
 
 // WithDir sets the working directory of runs (default: the process's).
@@ -178,6 +181,9 @@ func New(opts ...Option) (*Engine, error) {
 	}
 	if c.dir == "" {
 		c.dir, _ = os.Getwd()
+	}
+	if err := c.readValues(); err != nil {
+		return nil, err
 	}
 	if c.registry == nil {
 		c.registry = Registry()
@@ -329,7 +335,7 @@ func (e *Engine) loadInto(file string, sets map[string]string, srcs *diag.FileSo
 	p := &Program{File: file, Sources: srcs, SysFiles: map[string][]byte{}, Vars: map[string]value.Value{}}
 	opt := e.checkOptions(nil)
 	if root := SystemRoot(file); root != "" {
-		sys, ds := system.Load(root, system.Options{Set: sets})
+		sys, ds := system.Load(root, system.Options{Set: sets, Values: e.cfg.valueText})
 		for f, src := range sys.Sources {
 			p.Sources.Add(f, src)
 			p.SysFiles[f] = src
@@ -422,9 +428,13 @@ func (e *Engine) checkOptions(sys *system.System) check.Options {
 	return opt
 }
 
-// Sets returns the engine's --set values, typed.
+// Sets returns the engine's --set values, typed, over the values of its
+// value files (WithValueFiles).
 func (e *Engine) Sets() map[string]value.Value {
 	out := map[string]value.Value{}
+	for k, v := range e.cfg.values {
+		out[k] = v
+	}
 	for k, v := range e.cfg.sets {
 		out[k] = TypedSet(v)
 	}
@@ -544,16 +554,16 @@ func (e *Engine) Preview(ctx context.Context, p *Program, flows []string, diff b
 		}
 		co.Open = open
 	}
-	dirOf := func(sys *system.System, m *system.Module) (string, string) {
+	dirOf := func(sys *system.System, m *system.Module) (sysops.Workflow, string) {
 		lock, err := fetch.ReadLock(filepath.Join(sys.Root, "sys", "mod_list.lock"))
 		if err != nil {
 			lock = &fetch.Lock{}
 		}
-		dir, why := moduleDir(off, sys, m, lock)
-		if dir == "" && !m.Addr.Local() {
+		wf, why := moduleDir(off, sys, m, lock)
+		if wf.Dir == "" && !m.Addr.Local() {
 			why = "module not fetched into sys/mods/" + m.Name + " nor in the module cache (gxl check, or the fetch stage, brings it)"
 		}
-		return dir, why
+		return wf, why
 	}
 	opt := e.RuntimeOptions(p)
 	opt.Stdout, opt.Stderr, opt.Stdin = io.Discard, io.Discard, strings.NewReader("")

@@ -59,15 +59,14 @@ func (e *Engine) checkModules(sys *system.System, wf *check.Program, srcs *diag.
 		if !m.Enable {
 			continue
 		}
-		dir, why := moduleDir(e.fetcher, sys, m, lock)
-		if dir == "" {
+		wf, why := moduleDir(e.fetcher, sys, m, lock)
+		if wf.Dir == "" {
 			out.Add(diag.Warnf(m.Span, "module-unchecked", "module %s not fetched: its workflow was not checked", m.Name).
 				WithHint("%s", why))
 			continue
 		}
-		file := filepath.Join(dir, filepath.FromSlash(sysops.ModuleWorkflow))
-		if done.first(file) {
-			todo = append(todo, &work{file: file, dir: dir})
+		if done.first(wf.File) {
+			todo = append(todo, &work{file: wf.File, dir: wf.Dir})
 		}
 	}
 	// The modules' checks share nothing but read-only inputs: they run on
@@ -137,15 +136,15 @@ func (e *Engine) checkModuleAlone(sys *system.System, file, dir string) (*check.
 	return sysops.CheckModule(file, dir, sysops.CheckOptions{Registry: e.cfg.registry, Known: known, ResolveGit: e.fetcher.Checkout, Open: open})
 }
 
-// moduleDir finds the folder of module m's workflow: sys/mods/<name> when
-// fetched, else a path module's folder, else a git module's checkout in
-// the module cache at its locked commit (fetched into the cache by fe
-// unless it is offline). "" and the reason when there is none.
-func moduleDir(fe *fetch.Fetcher, sys *system.System, m *system.Module, lock *fetch.Lock) (string, string) {
-	wf := filepath.FromSlash(sysops.ModuleWorkflow)
-	fetched := filepath.Join(sys.Root, "sys", "mods", m.Name)
-	if _, err := os.Stat(filepath.Join(fetched, wf)); err == nil {
-		return fetched, ""
+// moduleDir finds module m's workflow (sysops.FindWorkflow, for the
+// model the system uses): in sys/mods/<name> when fetched, else in a path
+// module's folder, else in a git module's checkout in the module cache at
+// its locked commit (fetched into the cache by fe unless it is offline).
+// A zero Workflow and the reason when there is none.
+func moduleDir(fe *fetch.Fetcher, sys *system.System, m *system.Module, lock *fetch.Lock) (sysops.Workflow, string) {
+	model := sysops.ModelOf(sys, m)
+	if wf, err := sysops.FindWorkflow(filepath.Join(sys.Root, "sys", "mods", m.Name), model); err == nil {
+		return wf, ""
 	}
 	switch {
 	case m.Addr.Local():
@@ -153,27 +152,30 @@ func moduleDir(fe *fetch.Fetcher, sys *system.System, m *system.Module, lock *fe
 		if !filepath.IsAbs(dir) {
 			dir = filepath.Join(sys.Root, dir)
 		}
-		if _, err := os.Stat(filepath.Join(dir, wf)); err != nil {
-			return "", "its path " + m.Addr.Path + " has no " + sysops.ModuleWorkflow + " and it is not fetched into sys/mods/" + m.Name
+		wf, err := sysops.FindWorkflow(dir, model)
+		if err != nil {
+			return sysops.Workflow{}, "its path " + m.Addr.Path + ": " + err.Error() + ", and it is not fetched into sys/mods/" + m.Name
 		}
-		return dir, ""
+		return wf, ""
 	case m.Addr.Repo != "" || m.Addr.URL != "":
 		dir, err := fe.Source(m, lock)
 		if err != nil {
-			return "", err.Error() + "; fetch it (the fetch stage, sys.fetch), or check without --offline to fetch it into the module cache"
+			return sysops.Workflow{}, err.Error() + "; fetch it (the fetch stage, sys.fetch, or gsys update), or check without --offline to fetch it into the module cache"
 		}
-		if _, err := os.Stat(filepath.Join(dir, wf)); err != nil {
-			return "", fetch.Redact(m.Addr.Repo+m.Addr.URL) + " has no " + sysops.ModuleWorkflow
+		wf, err := sysops.FindWorkflow(dir, model)
+		if err != nil {
+			return sysops.Workflow{}, fetch.Redact(m.Addr.Repo+m.Addr.URL) + ": " + err.Error()
 		}
-		return dir, ""
+		return wf, ""
 	}
-	return "", "it has neither a git nor a path address"
+	return sysops.Workflow{}, "it has neither a git nor a path address"
 }
 
 // moduleSystem finds the system a module workflow file belongs to: the
 // nearest folder above it holding a system (sys/mod_list.yml, vars.yml or
 // sys_model.yml: isSystemRoot) whose sys/mods/<name>
-// holds the file, or one of whose path modules' folders does. It returns
+// holds the file (the variant's folder for a module in gmod's layout),
+// or one of whose path modules' folders does. It returns
 // the system, the module folder and the system's diagnostics; nil when
 // the file belongs to no system.
 func moduleSystem(file string) (*system.System, string, diag.List) {
@@ -185,6 +187,12 @@ func moduleSystem(file string) (*system.System, string, diag.List) {
 		if isSystemRoot(root) {
 			if dir := underMods(root, abs); dir != "" {
 				sys, ds := system.Load(displayPath(root), system.Options{})
+				// A module in gmod's layout runs in its variant's folder.
+				if m := sys.Module(filepath.Base(dir)); m != nil {
+					if wf, err := sysops.FindWorkflow(dir, sysops.ModelOf(sys, m)); err == nil && confine.Within(wf.Dir, abs) {
+						dir = wf.Dir
+					}
+				}
 				return sys, dir, ds
 			}
 			sys, ds := system.Load(displayPath(root), system.Options{})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gxl-dev/gxl/core/confine"
 	"github.com/gxl-dev/gxl/core/types"
 	"os"
 	"path/filepath"
@@ -671,7 +672,16 @@ func (x *exec) runNested(req builtin.NestedRun, site diag.Span, caller string, p
 			known[n] = types.Any
 		}
 		var ds diag.List
-		prog, ds = load(conf, known, x.r.prog.Confine[site.Start.File])
+		// A library's gx.run names a folder of the run (ops-gxl's sys_ops
+		// runs ./sys/mods/<name>/<model>): a file inside the run's own
+		// folder is confined there, any other to the caller's checkout.
+		root := x.r.prog.Confine[site.Start.File]
+		if root != "" {
+			if _, inside, _ := confine.Inside(x.r.opt.Dir, conf); inside {
+				root = x.r.opt.Dir
+			}
+		}
+		prog, ds = load(conf, known, root)
 		if ds.HasErrors() {
 			return fmt.Errorf("gx.run %s: %w", conf, ds.Err())
 		}

@@ -31,6 +31,10 @@ type Options struct {
 	Set map[string]string
 	// Env looks up the process environment (default os.LookupEnv).
 	Env func(string) (string, bool)
+	// Values are the values of value files (gxl run --value): below Set,
+	// above the environment; a name the system does not declare is not
+	// an error (a value file serves several systems and modules).
+	Values map[string]string
 }
 
 // Model is sys_model.yml.
@@ -568,6 +572,9 @@ func (l *loader) resolve(raw string) (string, []string) {
 	out := re.ReplaceAllStringFunc(raw, func(m string) string {
 		g := re.FindStringSubmatch(m)
 		if v, ok := l.opt.Set[g[1]]; ok {
+			return v
+		}
+		if v, ok := l.opt.Values[g[1]]; ok {
 			return v
 		}
 		if v, ok := l.opt.Env(g[1]); ok {

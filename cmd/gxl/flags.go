@@ -51,12 +51,13 @@ func (f *fileFlag) one(args []string) (string, error) {
 // varFlags are -e ENV and --set NAME=value, shared by run, plan, check and
 // repl with the same meaning.
 type varFlags struct {
-	envs, sets []string
+	envs, sets, values []string
 }
 
 func (v *varFlags) bind(fl *pflag.FlagSet) {
 	fl.StringSliceVarP(&v.envs, "env", "e", nil, "env name(s), comma-separated or repeated (default: default, when the program has it)")
 	fl.StringArrayVar(&v.sets, "set", nil, "set a variable, winning over every other value: --set NAME=value (repeatable)")
+	fl.StringArrayVar(&v.values, "value", nil, "a value file (YAML map NAME: value) layered under --set; a later file wins (repeatable)")
 }
 
 // envList is the envs of -e (a,b and repeated).
@@ -69,7 +70,7 @@ func (v *varFlags) options() ([]engine.Option, error) {
 	if err != nil {
 		return nil, failf(exitUsage, "%v", err)
 	}
-	return []engine.Option{engine.WithSets(raw), engine.WithEnvs(v.envList()...)}, nil
+	return []engine.Option{engine.WithSets(raw), engine.WithEnvs(v.envList()...), engine.WithValueFiles(v.values...)}, nil
 }
 
 // parseSets parses --set NAME=value items (typed by engine.TypedSet).

@@ -155,7 +155,7 @@ func normalizeArgs(args []string) []string {
 
 func main() {
 	stop := startProfile(os.Getenv("GXL_CPUPROFILE"))
-	code := execute(os.Args[1:], &streams{in: os.Stdin, out: os.Stdout, err: os.Stderr})
+	code := execute(busyboxArgs(os.Args[0], os.Args[1:]), &streams{in: os.Stdin, out: os.Stdout, err: os.Stderr})
 	stop()
 	os.Exit(code)
 }

@@ -20,7 +20,7 @@ func TestReadmeCommandTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rowRE := regexp.MustCompile("(?m)^\\| `gxl ([a-z]+)[^|]*\\|.*$")
+	rowRE := regexp.MustCompile("(?m)^\\| `gxl ([a-z-]+)[^|]*\\|.*$")
 	rows := map[string]string{}
 	for _, m := range rowRE.FindAllStringSubmatch(string(readme), -1) {
 		rows[m[1]] += m[0] + "\n"

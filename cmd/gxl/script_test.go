@@ -39,6 +39,7 @@ func TestScript(t *testing.T) {
 			env.Setenv("HOME", filepath.Join(env.WorkDir, ".home"))
 			env.Setenv("XDG_CACHE_HOME", filepath.Join(env.WorkDir, ".home", ".cache"))
 			env.Setenv("NO_COLOR", "1")
+			env.Setenv("GXL_BIN", gxlBin)
 			env.Setenv("GAL_SEC_FILE_PATH", filepath.Join(env.WorkDir, "sec.yml"))
 			snap, err := snapshot(env.WorkDir)
 			if err != nil {

@@ -49,12 +49,25 @@ func runTpl(c builtin.Ctx, a builtin.Args) error {
 	if err != nil {
 		return err
 	}
+	return RenderPath(src, dst, data, func(src, dst string) {
+		if !c.Quiet() {
+			c.Logf("render %s ---> %s", src, dst)
+		}
+	})
+}
+
+// RenderPath renders the Handlebars template file src to dst, or every
+// file of the folder src to the same place under dst (strict: a {{name}}
+// the data does not define is an error naming the file). done, when not
+// nil, hears of each file written. gx.tpl and gsys/gmod localize render
+// with it.
+func RenderPath(src, dst string, data any, done func(src, dst string)) error {
 	st, err := os.Stat(src)
 	if err != nil {
 		return err
 	}
 	if !st.IsDir() {
-		return renderFile(c, src, dst, data)
+		return renderFile(src, dst, data, done)
 	}
 	return filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
 		if err != nil {
@@ -65,7 +78,7 @@ func runTpl(c builtin.Ctx, a builtin.Args) error {
 		if info.IsDir() {
 			return os.MkdirAll(out, 0o755)
 		}
-		return renderFile(c, p, out, data)
+		return renderFile(p, out, data, done)
 	})
 }
 
@@ -120,7 +133,7 @@ func strictCheck(tpl string, data any) error {
 	return nil
 }
 
-func renderFile(c builtin.Ctx, src, dst string, data any) error {
+func renderFile(src, dst string, data any, done func(src, dst string)) error {
 	b, err := os.ReadFile(src)
 	if err != nil {
 		return err
@@ -138,8 +151,8 @@ func renderFile(c builtin.Ctx, src, dst string, data any) error {
 	if err := os.WriteFile(dst, []byte(out), 0o644); err != nil {
 		return err
 	}
-	if !c.Quiet() {
-		c.Logf("render %s ---> %s", src, dst)
+	if done != nil {
+		done(src, dst)
 	}
 	return nil
 }

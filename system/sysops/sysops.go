@@ -39,8 +39,66 @@ import (
 // may inspect it.
 const ReportVar = "SYS_REPORT"
 
-// ModuleWorkflow is where a module keeps its stage flows.
+// ModuleWorkflow is where a module in gxl's layout keeps its stage flows
+// (at the module's root).
 const ModuleWorkflow = "workflows/operators.gxl"
+
+// GmodWorkflow is the workflow of one platform variant of a module in
+// gmod's layout (galaxy-ops): mod/<model>/_gal/work.gxl in the module's
+// repository, <model>/_gal/work.gxl once gsys update placed it in
+// sys/mods/<name>.
+const GmodWorkflow = "_gal/work.gxl"
+
+// Workflow is a module's workflow: the folder it runs in and its file.
+type Workflow struct{ Dir, File string }
+
+// ModelOf is the platform variant of module m that the system uses: the
+// model of its mod_list.yml entry, else the system's.
+func ModelOf(sys *system.System, m *system.Module) string {
+	if m.Model != "" {
+		return m.Model
+	}
+	return sys.Model.Model
+}
+
+// FindWorkflow finds the workflow of a module whose files are in base,
+// for platform model, in the layouts a module may have: gxl's
+// (base/workflows/operators.gxl), gmod's as gsys update places it
+// (base/<model>/_gal/work.gxl) and gmod's as its repository holds it
+// (base/mod/<model>/_gal/work.gxl). Every reader of a module (sys.stage,
+// gxl check, gxl plan) finds it here. The error says what base holds.
+func FindWorkflow(base, model string) (Workflow, error) {
+	candidates := []Workflow{{Dir: base, File: ModuleWorkflow}}
+	if model != "" {
+		candidates = append(candidates,
+			Workflow{Dir: filepath.Join(base, model), File: GmodWorkflow},
+			Workflow{Dir: filepath.Join(base, "mod", model), File: GmodWorkflow})
+	}
+	for _, c := range candidates {
+		f := filepath.Join(c.Dir, filepath.FromSlash(c.File))
+		if st, err := os.Stat(f); err == nil && !st.IsDir() {
+			return Workflow{Dir: c.Dir, File: f}, nil
+		}
+	}
+	// A gmod module without the wanted variant: name the ones it has.
+	var have []string
+	for _, d := range []string{base, filepath.Join(base, "mod")} {
+		entries, _ := os.ReadDir(d)
+		for _, e := range entries {
+			if _, err := os.Stat(filepath.Join(d, e.Name(), filepath.FromSlash(GmodWorkflow))); err == nil && e.IsDir() && e.Name() != "mod" {
+				have = append(have, e.Name())
+			}
+		}
+	}
+	if len(have) > 0 {
+		return Workflow{}, fmt.Errorf("%s has no variant for model %s (it has %s): set `model:` of the module in mod_list.yml", base, model, strings.Join(have, ", "))
+	}
+	want := ModuleWorkflow
+	if model != "" {
+		want += ", " + model + "/" + GmodWorkflow + " nor mod/" + model + "/" + GmodWorkflow
+	}
+	return Workflow{}, fmt.Errorf("%s has no %s", base, want)
+}
 
 // Register adds the sys.* family to r. Module workflows are checked
 // against r before a stage runs any of them.
@@ -295,8 +353,8 @@ func record(c builtin.Ctx, res []sched.Result) {
 
 // modProgram is a module's checked workflow.
 type modProgram struct {
-	dir  string
-	prog *check.Program
+	dir, file string
+	prog      *check.Program
 }
 
 func runStage(reg *builtin.Registry, c builtin.Ctx, a builtin.Args) error {
@@ -328,12 +386,12 @@ func runStage(reg *builtin.Registry, c builtin.Ctx, a builtin.Args) error {
 		if !u.Enabled {
 			continue
 		}
-		dir := modDir(sys, u.Name)
-		file := filepath.Join(dir, filepath.FromSlash(ModuleWorkflow))
-		if _, err := os.Stat(file); err != nil {
-			problems = append(problems, fmt.Sprintf("module %s is not fetched (%s missing): run the fetch stage first", u.Name, file))
+		wf, err := FindWorkflow(modDir(sys, u.Name), ModelOf(sys, sys.Module(u.Name)))
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("module %s is not fetched (%v): run the fetch stage (or gsys update) first", u.Name, err))
 			continue
 		}
+		dir, file := wf.Dir, wf.File
 		prog, ds := CheckModule(file, dir, CheckOptions{Registry: reg, Known: known, ResolveGit: gitResolver(c)})
 		if ds.HasErrors() {
 			var b bytes.Buffer
@@ -346,7 +404,7 @@ func runStage(reg *builtin.Registry, c builtin.Ctx, a builtin.Args) error {
 			continue
 		}
 		c.Warn(ds, prog.Sources)
-		progs[u.Name] = modProgram{dir: dir, prog: prog}
+		progs[u.Name] = modProgram{dir: dir, file: file, prog: prog}
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("stage %s did not start:\n%s", stage, strings.Join(problems, "\n"))
@@ -374,8 +432,12 @@ func runStageOnce(c builtin.Ctx, a builtin.Args, sys *system.System, stage strin
 			return fmt.Errorf("no %s flow: %w", stage, sched.ErrNotApplicable)
 		}
 		m := sys.Module(u.Name)
+		conf, err := filepath.Rel(mp.dir, mp.file)
+		if err != nil {
+			conf = mp.file
+		}
 		return runtime.RunNestedProgram(c, mp.prog, builtin.NestedRun{
-			Dir: mp.dir, Conf: ModuleWorkflow, Flows: []string{stage},
+			Dir: mp.dir, Conf: conf, Flows: []string{stage},
 			Vars:   stageVars(m, mp.dir, stage),
 			Unset:  stageUnset,
 			Stdout: w, Stderr: w, Ctx: ctx, Label: fmt.Sprintf("%s.%d", u.Name, n), Module: u.Name,
@@ -407,7 +469,7 @@ var stageUnset = []string{ReportVar, "SYS_STAGE", "SYS_FETCHED"}
 
 // Expanders are the runtime's expanders of the sys.* built-ins that run
 // other programs (sys.stage), for runtime.PreviewOptions.
-func Expanders(o CheckOptions, moduleDir func(*system.System, *system.Module) (dir, why string)) map[string]runtime.Expander {
+func Expanders(o CheckOptions, moduleDir func(*system.System, *system.Module) (Workflow, string)) map[string]runtime.Expander {
 	return map[string]runtime.Expander{"sys.stage": StageExpander(o, moduleDir)}
 }
 
@@ -418,7 +480,7 @@ func Expanders(o CheckOptions, moduleDir func(*system.System, *system.Module) (d
 // checks it, and the flow it would run with the variables it would get.
 // A module whose workflow cannot be found or does not check is a unit
 // without a program and a note saying why.
-func StageExpander(o CheckOptions, moduleDir func(*system.System, *system.Module) (dir, why string)) runtime.Expander {
+func StageExpander(o CheckOptions, moduleDir func(*system.System, *system.Module) (Workflow, string)) runtime.Expander {
 	return func(c builtin.Ctx, a builtin.Args) (*runtime.Expansion, error) {
 		stage := a.Str("name")
 		sys, err := loadSystem(c)
@@ -463,13 +525,13 @@ func StageExpander(o CheckOptions, moduleDir func(*system.System, *system.Module
 	}
 }
 
-func expandUnit(eu *runtime.ExpansionUnit, sys *system.System, m *system.Module, stage string, o CheckOptions, moduleDir func(*system.System, *system.Module) (string, string)) {
-	dir, why := moduleDir(sys, m)
-	if dir == "" {
+func expandUnit(eu *runtime.ExpansionUnit, sys *system.System, m *system.Module, stage string, o CheckOptions, moduleDir func(*system.System, *system.Module) (Workflow, string)) {
+	wf, why := moduleDir(sys, m)
+	if wf.Dir == "" {
 		eu.Note = "its steps cannot be known: " + why
 		return
 	}
-	file := filepath.Join(dir, filepath.FromSlash(ModuleWorkflow))
+	dir, file := wf.Dir, wf.File
 	eu.File, eu.Dir = file, dir
 	prog, ds := CheckModule(file, dir, o)
 	if ds.HasErrors() {
