@@ -50,7 +50,10 @@ func newDevCmd(s *streams) *cobra.Command {
 				env[k] = v
 			}
 			env["PG_PRIMARY_PID"] = strconv.Itoa(pg.Nodes[0].PID())
-			rd, err := devstack.StartRedis(ctx, "", devstack.RedisOptions{Sentinels: 3})
+			// The redis-servers are supervised: a killed one comes back
+			// after 5 s (the Sentinels have failed over by then) and the
+			// Sentinels make it a replica of the new master.
+			rd, err := devstack.StartRedis(ctx, "", devstack.RedisOptions{Sentinels: 3, RestartAfter: 5 * time.Second})
 			if err != nil {
 				return failf(exitFailed, "Redis: %v", err)
 			}

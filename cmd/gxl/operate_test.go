@@ -20,6 +20,12 @@ import (
 // returns it with the address of its endpoints.
 func startOperate(t *testing.T, dir string, args ...string) (*exec.Cmd, string) {
 	t.Helper()
+	return startOperateEnv(t, dir, nil, args...)
+}
+
+// startOperateEnv is startOperate with env added to the environment.
+func startOperateEnv(t *testing.T, dir string, env []string, args ...string) (*exec.Cmd, string) {
+	t.Helper()
 	errPath := filepath.Join(t.TempDir(), "stderr")
 	ef, err := os.Create(errPath)
 	if err != nil {
@@ -28,7 +34,7 @@ func startOperate(t *testing.T, dir string, args ...string) (*exec.Cmd, string) 
 	defer ef.Close()
 	cmd := exec.Command(gxlBin, append([]string{"operate", "--listen", "127.0.0.1:0"}, args...)...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "NO_COLOR=1", "TZ=")
+	cmd.Env = append(append(os.Environ(), "NO_COLOR=1", "TZ="), env...)
 	cmd.Stdout, cmd.Stderr = io.Discard, ef
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
