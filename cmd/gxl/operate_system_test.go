@@ -210,6 +210,16 @@ func TestOperatedFailover(t *testing.T) {
 	if err := devstack.Exec(ctx, pg.Nodes[0].DSN(), "insert into users (email) values ('after-the-resume@example.com')"); err != nil {
 		t.Errorf("the primary after the resumed failover refuses writes: %v", err)
 	}
+	// The resumed run skipped what its journal had done: the alert of the
+	// failover's start is not sent again, the end's is sent once.
+	waitLong(t, 10*time.Second, "the alert of the resumed failover's end", func() bool {
+		_, pd := rcv.got()
+		return len(pgActions(pd)) >= 4
+	})
+	_, pd := rcv.got()
+	if got := strings.Join(pgActions(pd), ","); got != "trigger,resolve,trigger,resolve" {
+		t.Errorf("PagerDuty events of the two PostgreSQL failovers: %s, want trigger,resolve twice (the resumed run re-ran its start?)", got)
+	}
 	r = gxlEnv(t, root, nil, "runs", "list", "--format", "json")
 	if strings.Contains(r.stdout, `"status": "interrupted"`) {
 		t.Errorf("a run is still interrupted:\n%s", r.stdout)
@@ -246,6 +256,17 @@ func lineOf(t *testing.T, root, text string) int {
 	}
 	t.Fatalf("%q not in the postgresql-ha workflow", text)
 	return 0
+}
+
+// pgActions are the actions of the PostgreSQL failover's PagerDuty events.
+func pgActions(pd []map[string]any) []string {
+	var out []string
+	for _, ev := range pd {
+		if ev["dedup_key"] == "microservice_platform/failover/postgres_primary" {
+			out = append(out, ev["event_action"].(string))
+		}
+	}
+	return out
 }
 
 func mustAtoi(s string) int {
