@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -157,6 +158,9 @@ func WithRegistry(r *builtin.Registry) Option { return func(c *config) { c.regis
 type Engine struct {
 	cfg     config
 	fetcher *fetch.Fetcher
+
+	secretsOnce sync.Once
+	secrets     map[string]value.Value
 }
 
 // New makes an Engine. Bad options (an unparsable mirror, jobs below 1)
@@ -182,7 +186,21 @@ func New(opts ...Option) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{cfg: c, fetcher: &fetch.Fetcher{Offline: c.offline, Update: c.modUp, Mirrors: ms}}, nil
+	e := &Engine{cfg: c, fetcher: &fetch.Fetcher{Offline: c.offline, Update: c.modUp, Mirrors: ms}}
+	e.fetcher.Secrets = e.secret
+	return e, nil
+}
+
+// secret looks up a module credential's ${SEC_NAME} in the secrets file
+// (read once, when a module first needs it: gxl check fetching a private
+// module into the module cache).
+func (e *Engine) secret(name string) (string, bool) {
+	e.secretsOnce.Do(func() { e.secrets, _ = runtime.SecretVars(e.cfg.secretsFile) })
+	v, ok := e.secrets[strings.ToUpper(name)]
+	if !ok {
+		return "", false
+	}
+	return v.String(), true
 }
 
 // Registry returns the engine's built-in registry.
@@ -419,7 +437,8 @@ func TypedSet(v string) value.Value { return value.ParseScalar(v) }
 
 // Host returns the host settings built-ins see (Ctx.Host) for p.
 func (e *Engine) Host(p *Program) builtin.Host {
-	h := builtin.Host{Jobs: e.cfg.jobs, Mirrors: e.cfg.mirrors, Offline: e.cfg.offline, ModUp: e.cfg.modUp}
+	h := builtin.Host{Jobs: e.cfg.jobs, Mirrors: e.cfg.mirrors, Offline: e.cfg.offline, ModUp: e.cfg.modUp,
+		Force: e.cfg.force, Location: e.TimeZone(), Now: e.now}
 	if p != nil {
 		h.SysRoot = p.SysRoot
 	}
@@ -510,7 +529,7 @@ func (e *Engine) Preview(ctx context.Context, p *Program, flows []string, diff b
 	if !p.OK() {
 		return nil, fmt.Errorf("%s: the program has errors", p.File)
 	}
-	off := &fetch.Fetcher{Cache: e.fetcher.Cache, Mirrors: e.fetcher.Mirrors, Offline: true}
+	off := &fetch.Fetcher{Cache: e.fetcher.Cache, Mirrors: e.fetcher.Mirrors, Offline: true, Secrets: e.secret}
 	// Modules are checked as gxl check checks them: with what the system
 	// workflow may define (the preview does not know what a file read at
 	// run time sets).
@@ -531,7 +550,7 @@ func (e *Engine) Preview(ctx context.Context, p *Program, flows []string, diff b
 			lock = &fetch.Lock{}
 		}
 		dir, why := moduleDir(off, sys, m, lock)
-		if dir == "" && m.Addr.Repo != "" {
+		if dir == "" && !m.Addr.Local() {
 			why = "module not fetched into sys/mods/" + m.Name + " nor in the module cache (gxl check, or the fetch stage, brings it)"
 		}
 		return dir, why
@@ -679,7 +698,11 @@ func (e *Engine) newRun(p *Program, flows []string, h runtime.Header) (*Run, err
 		h.Sets[k] = v
 	}
 	sort.Strings(h.SecretSets)
-	e.retain(e.journalRoot())
+	if h.Trigger == "" {
+		// An operator's runs: its own retention, applied periodically
+		// (operation.retain), not at each of thousands of run starts.
+		e.retain(e.journalRoot())
+	}
 	j, err := runtime.CreateJournal(e.journalRoot(), h)
 	if err != nil {
 		return nil, fmt.Errorf("cannot create the run journal: %w", err)

@@ -148,7 +148,7 @@ func moduleDir(fe *fetch.Fetcher, sys *system.System, m *system.Module, lock *fe
 		return fetched, ""
 	}
 	switch {
-	case m.Addr.Path != "":
+	case m.Addr.Local():
 		dir := m.Addr.Path
 		if !filepath.IsAbs(dir) {
 			dir = filepath.Join(sys.Root, dir)
@@ -157,25 +157,13 @@ func moduleDir(fe *fetch.Fetcher, sys *system.System, m *system.Module, lock *fe
 			return "", "its path " + m.Addr.Path + " has no " + sysops.ModuleWorkflow + " and it is not fetched into sys/mods/" + m.Name
 		}
 		return dir, ""
-	case m.Addr.Repo != "":
-		ref := m.Addr.Tag
-		if ref == "" {
-			ref = m.Addr.Branch
-		}
-		if ref == "" {
-			ref = m.Addr.Rev
-		}
-		for _, l := range lock.Modules {
-			if l.Name == m.Name && l.Repo == m.Addr.Repo && l.Commit != "" {
-				ref = l.Commit
-			}
-		}
-		dir, err := fe.Checkout(m.Addr.Repo, ref)
+	case m.Addr.Repo != "" || m.Addr.URL != "":
+		dir, err := fe.Source(m, lock)
 		if err != nil {
 			return "", err.Error() + "; fetch it (the fetch stage, sys.fetch), or check without --offline to fetch it into the module cache"
 		}
 		if _, err := os.Stat(filepath.Join(dir, wf)); err != nil {
-			return "", m.Addr.Repo + " at " + ref + " has no " + sysops.ModuleWorkflow
+			return "", fetch.Redact(m.Addr.Repo+m.Addr.URL) + " has no " + sysops.ModuleWorkflow
 		}
 		return dir, ""
 	}
@@ -201,7 +189,7 @@ func moduleSystem(file string) (*system.System, string, diag.List) {
 			}
 			sys, ds := system.Load(displayPath(root), system.Options{})
 			for _, m := range sys.Modules {
-				if m.Addr.Path == "" {
+				if !m.Addr.Local() {
 					continue
 				}
 				dir := m.Addr.Path

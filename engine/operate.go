@@ -31,6 +31,31 @@ type operateConfig struct {
 	listen string
 	clock  operator.Clock
 	ready  func(addr string)
+	retain OperatedRetention
+}
+
+// OperatedRetention is how long gxl operate keeps the journals of the
+// runs it starts (a 30 s health check makes thousands a day): a
+// succeeded run an operator started goes once it is older than Age,
+// unless it is among the Keep newest succeeded runs of its flow. Failed
+// and interrupted runs follow the rule of every run: they stay until
+// `gxl runs prune --failed`. The operator applies it, and the engine's
+// run retention (WithRunRetention) to every other run, when it starts and
+// then every Every — never at a run's start.
+type OperatedRetention struct {
+	Age   time.Duration
+	Keep  int
+	Every time.Duration
+}
+
+// DefaultOperatedRetention: an hour of succeeded operated runs, at least
+// the last 10 of each flow, applied every 10 minutes.
+var DefaultOperatedRetention = OperatedRetention{Age: time.Hour, Keep: 10, Every: 10 * time.Minute}
+
+// WithOperatedRetention sets the retention of operated runs (default
+// DefaultOperatedRetention; Age 0 keeps them all, Every 0 the default).
+func WithOperatedRetention(r OperatedRetention) OperateOption {
+	return func(c *operateConfig) { c.retain = r }
 }
 
 // WithListen sets the address of the HTTP endpoints (default
@@ -68,9 +93,15 @@ func (e *ListenError) Unwrap() error { return e.Err }
 // undo), and Operate returns nil once they have. The HTTP endpoints
 // (/healthz, /status, /metrics) serve until then.
 func (e *Engine) Operate(ctx context.Context, p *Program, opts ...OperateOption) error {
-	cfg := operateConfig{listen: DefaultListen, clock: operator.RealClock{}}
+	cfg := operateConfig{listen: DefaultListen, clock: operator.RealClock{}, retain: DefaultOperatedRetention}
 	for _, o := range opts {
 		o(&cfg)
+	}
+	if cfg.retain.Every <= 0 {
+		cfg.retain.Every = DefaultOperatedRetention.Every
+	}
+	if cfg.retain.Age < 0 || cfg.retain.Keep < 0 {
+		return fmt.Errorf("the retention of operated runs cannot be negative")
 	}
 	if !p.OK() {
 		return fmt.Errorf("%s: the program has errors", p.File)
@@ -105,9 +136,23 @@ func (e *Engine) Operate(ctx context.Context, p *Program, opts ...OperateOption)
 	}
 	op.log("operator started", zap.String("listen", ln.Addr().String()), zap.Int("triggers", len(jobs)), zap.String("tz", e.TimeZone().String()))
 	op.resumeInterrupted(ctx)
+	op.retain(cfg.retain)
+	retained := make(chan struct{})
+	go func() {
+		defer close(retained)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-cfg.clock.After(cfg.retain.Every):
+				op.retain(cfg.retain)
+			}
+		}
+	}()
 	op.setState("running")
 	loop := &operator.Loop{Clock: cfg.clock, Location: e.TimeZone(), Jobs: jobs, Run: op.runJob, Observer: op}
 	loop.Start(ctx)
+	<-retained
 	op.setState("stopped")
 	op.log("operator stopped")
 	return nil
@@ -433,6 +478,28 @@ func (h *stepHooks) Before(ev *runtime.Event) error {
 }
 
 func (h *stepHooks) OnError(*runtime.Event, error) runtime.Decision { return runtime.Fail }
+
+// retain removes the journals the retentions select: succeeded operated
+// runs by r, every other succeeded run by the engine's run retention. A
+// failure is logged; the loop goes on.
+func (op *operation) retain(r OperatedRetention) {
+	e := op.e
+	if e.cfg.noJournal {
+		return
+	}
+	root := e.journalRoot()
+	e.retain(root)
+	if r.Age <= 0 {
+		return
+	}
+	gone, err := runtime.PruneRuns(root, runtime.PruneOptions{OlderThan: r.Age, KeepPerFlow: r.Keep, Operated: true, Now: e.now(), Protect: e.protected()})
+	if err != nil {
+		op.log("operated runs were not all removed (retention)", zap.Error(err))
+	}
+	if len(gone) > 0 {
+		op.log("removed old succeeded operated runs (retention)", zap.Int("runs", len(gone)), zap.Duration("older_than", r.Age), zap.Int("kept_per_flow", r.Keep))
+	}
+}
 
 // resumeInterrupted resumes, oldest first, the runs an operator of the
 // same file started and that were interrupted (the process killed): the

@@ -34,14 +34,28 @@ func (x *exec) log() *zap.Logger { return x.logAt(x.site) }
 
 // logAt is the run's logger with the flow and the position sp.
 func (x *exec) logAt(sp diag.Span) *zap.Logger {
-	fields := make([]zap.Field, 0, 2)
+	return x.logger.With(x.where(sp, 0)...)
+}
+
+// where are the fields of the flow and the position sp, with room for n
+// more.
+func (x *exec) where(sp diag.Span, n int) []zap.Field {
+	fields := make([]zap.Field, 0, 2+n)
 	if f := x.flowName(); f != "" {
 		fields = append(fields, zap.String(logfmt.KeyFlow, f))
 	}
 	if sp.IsValid() {
 		fields = append(fields, zap.String(logfmt.KeyAt, sp.Start.String()))
 	}
-	return x.logger.With(fields...)
+	return fields
+}
+
+// infoAt logs msg at info level with the flow and the position sp, and
+// builds nothing when info is off (-q): it runs twice for every flow.
+func (x *exec) infoAt(sp diag.Span, msg string, fields ...zap.Field) {
+	if ce := x.logger.Check(zap.InfoLevel, msg); ce != nil {
+		ce.Write(append(x.where(sp, len(fields)), fields...)...)
+	}
 }
 
 // eventWriter turns the output of a statement — a command's stdout or

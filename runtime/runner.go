@@ -231,12 +231,12 @@ func (r *Runner) Bootstrap() (*Scope, error) {
 	for _, v := range predef.Vars {
 		s.Set(v.Name, v.Value(in))
 	}
-	secrets, err := loadSecrets(r.opt.SecretsFile)
+	secrets, err := SecretVars(r.opt.SecretsFile)
 	if err != nil {
 		return nil, err
 	}
 	for k, v := range secrets {
-		s.Set("SEC_"+strings.ToUpper(k), v.AsSecret())
+		s.Set(k, v)
 	}
 	for k, v := range r.opt.Extra {
 		s.Set(k, v)
@@ -730,7 +730,7 @@ func (x *exec) runFlow(f *check.Flow) error {
 	if msg == "" {
 		msg = "flow"
 	}
-	x.logAt(f.Decl.Name.Span()).Info(msg)
+	x.infoAt(f.Decl.Name.Span(), msg)
 	parent := x.ctx
 	base := len(x.addr)
 	// The journal's address of the flow, for retry attempts; built only
@@ -781,7 +781,7 @@ func (x *exec) runFlow(f *check.Flow) error {
 			zap.Duration("delay", wait), zap.String("error", x.mask(err.Error())))
 	}))
 	if err == nil {
-		x.logAt(f.Decl.Name.Span()).Info("done", zap.Duration("took", time.Since(began)))
+		x.infoAt(f.Decl.Name.Span(), "done", zap.Duration("took", time.Since(began)))
 		return nil
 	}
 	// The step error keeps its position and flow stack; the count of tries
@@ -834,7 +834,7 @@ func (c *callCtx) Stdout() io.Writer { return c.x.output(false) }
 func (c *callCtx) Stderr() io.Writer { return c.x.output(true) }
 func (c *callCtx) Stdin() io.Reader  { return c.x.r.opt.Stdin }
 func (c *callCtx) Logf(format string, args ...any) {
-	c.x.logAt(c.site).Info(c.x.mask(fmt.Sprintf(format, args...)))
+	c.x.infoAt(c.site, c.x.mask(fmt.Sprintf(format, args...)))
 }
 func (c *callCtx) Logger() *zap.Logger                 { return c.x.logAt(c.site) }
 func (c *callCtx) Warn(ds diag.List, src diag.Sources) { c.x.warn(ds, src) }

@@ -445,6 +445,12 @@ type PruneOptions struct {
 	OlderThan time.Duration
 	// Keep: the Keep newest of the runs prune may remove stay.
 	Keep int
+	// KeepPerFlow: the KeepPerFlow newest of the runs prune may remove
+	// stay for each set of flows a run ran (0: no such floor).
+	KeepPerFlow int
+	// Operated: only runs an operator started (Header.Trigger set) may
+	// go (gxl operate's retention).
+	Operated bool
 	// Failed: failed, interrupted and corrupt runs may go too; without it
 	// only succeeded runs do (the others may still be resumed or looked
 	// into).
@@ -470,7 +476,7 @@ const recentCorrupt = time.Minute
 func PruneRuns(root string, opt PruneOptions) ([]RunInfo, error) {
 	cutoff := opt.Now.Add(-opt.OlderThan)
 	var skip func(string) bool
-	if opt.Keep == 0 && opt.OlderThan > 0 {
+	if opt.Keep == 0 && opt.KeepPerFlow == 0 && opt.OlderThan > 0 {
 		// A run id carries its start (to the second, never later than
 		// it): a run whose id is not older than the cutoff is not read.
 		skip = func(id string) bool {
@@ -483,7 +489,11 @@ func PruneRuns(root string, opt PruneOptions) ([]RunInfo, error) {
 		return nil, err
 	}
 	var cands []RunInfo
+	perFlow := map[string]int{}
 	for _, r := range runs {
+		if opt.Operated && r.Trigger == "" {
+			continue
+		}
 		switch r.Status {
 		case RunSucceeded:
 		case RunFailed, RunInterrupted:
@@ -496,6 +506,13 @@ func PruneRuns(root string, opt PruneOptions) ([]RunInfo, error) {
 			}
 		default:
 			continue
+		}
+		if opt.KeepPerFlow > 0 {
+			// runs is newest first: the first KeepPerFlow of a flow stay.
+			key := strings.Join(r.Flows, ",")
+			if perFlow[key]++; perFlow[key] <= opt.KeepPerFlow {
+				continue
+			}
 		}
 		cands = append(cands, r)
 	}

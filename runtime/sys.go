@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -50,6 +51,22 @@ func loadSecrets(override string) (map[string]value.Value, error) {
 			return nil, fmt.Errorf("secrets file %s: key %s: %w", p, k, err)
 		}
 		out[k] = val
+	}
+	return out, nil
+}
+
+// SecretVars reads the secrets file (override, else GAL_SEC_FILE_PATH,
+// else ~/.galaxy/sec_value.yml) as a run sees it: each key k as the
+// secret variable SEC_K. The engine resolves module credentials with it
+// when gxl check fetches a private module into the cache.
+func SecretVars(override string) (map[string]value.Value, error) {
+	secrets, err := loadSecrets(override)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]value.Value, len(secrets))
+	for k, v := range secrets {
+		out["SEC_"+strings.ToUpper(k)] = v.AsSecret()
 	}
 	return out, nil
 }

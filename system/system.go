@@ -7,9 +7,10 @@
 package system
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
-	"github.com/gxl-dev/gxl/core/types"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -20,6 +21,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/gxl-dev/gxl/core/diag"
+	"github.com/gxl-dev/gxl/core/types"
 	"github.com/gxl-dev/gxl/core/value"
 )
 
@@ -36,17 +38,60 @@ type Model struct {
 	Name, Model, Vendor string
 }
 
-// Addr is where a module comes from: a git repository at a tag, branch or
-// revision, a local path, or a URL.
+// Addr is where a module comes from: a git repository (Repo) at a tag,
+// branch or revision, an http(s) tarball (URL), or a local folder (Path
+// alone). With Repo or URL, Path is the sub-folder of the repository or
+// the archive that is the module.
+//
+// The credential fields hold the text as written in mod_list.yml, never
+// resolved here: a ${NAME} in them is looked up by the fetcher (the
+// secrets file, then the environment) when it fetches, so no loaded system
+// holds a credential.
 type Addr struct {
 	Repo, Tag, Branch, Rev, Path, URL string
+	// Res is galaxy-ops' resource name of a git address; kept, unused.
+	Res string
+	// Username goes with Token (git over https, default "git") or
+	// Password (basic auth); Token alone is a bearer token for a URL.
+	Username, Password, Token string
+	// SSHKey is the private key file for an ssh git address;
+	// SSHPassphrase unlocks it.
+	SSHKey, SSHPassphrase string
+}
+
+// Git reports whether the module is a git repository.
+func (a Addr) Git() bool { return a.Repo != "" }
+
+// Local reports whether the module is a folder of the machine.
+func (a Addr) Local() bool { return a.Repo == "" && a.URL == "" && a.Path != "" }
+
+// Sub is the sub-folder of a repository or an archive that is the module
+// ("" for the whole of it, and for a local folder).
+func (a Addr) Sub() string {
+	if a.Local() {
+		return ""
+	}
+	return a.Path
+}
+
+// Setting is a module's `setting` of mod_list.yml: galaxy-ops'
+// localization copy rule (copy Src into Dst; Setting names a settings
+// file). Kept as written; gsys localize applies it.
+type Setting struct {
+	Src, Dst, Setting string
+	Span              diag.Span
 }
 
 // Module is one entry of mod_list.yml.
 type Module struct {
-	Name     string
-	Addr     Addr
-	Model    string
+	Name string
+	Addr Addr
+	// Model is the platform variant (arch-os-spc) of a gmod-layout module
+	// to keep (mod_list.yml `model`, alias `node`); "" when not given.
+	Model     string
+	ModelSpan diag.Span
+	// Setting is the localization copy rule; nil when not given.
+	Setting  *Setting
 	Enable   bool
 	Priority int
 	Depends  []string
@@ -294,7 +339,7 @@ func (l *loader) modules(file string, n *yaml.Node, s *System) {
 				hasAddr = true
 				l.addr(file, v, m)
 			case "model", "node":
-				m.Model = v.Value
+				m.Model, m.ModelSpan = v.Value, nodeSpan(file, v)
 				if !modelRE.MatchString(v.Value) {
 					l.errorf(file, v, "sys-model", "a model is arch-os-spc, e.g. x86-ubt22-k8s", "invalid model %q", v.Value)
 				}
@@ -318,6 +363,8 @@ func (l *loader) modules(file string, n *yaml.Node, s *System) {
 				for _, d := range v.Content {
 					m.Depends = append(m.Depends, d.Value)
 				}
+			case "setting":
+				m.Setting = l.setting(file, v)
 			}
 		})
 		switch {
@@ -358,37 +405,146 @@ func (l *loader) modules(file string, n *yaml.Node, s *System) {
 	}
 }
 
+// addrFields are the fields of an addr: galaxy-ops' git {repo, tag,
+// branch, rev, path, res, ssh_key, ssh_passphrase, token, username}, http
+// {url, username, password} and local {path}, one union.
+var addrFields = []string{"repo", "tag", "branch", "rev", "path", "res", "url", "username", "password", "token", "ssh_key", "ssh_passphrase"}
+
 func (l *loader) addr(file string, n *yaml.Node, m *Module) {
-	l.fields(file, n, "an addr", []string{"repo", "tag", "branch", "rev", "path", "res", "url", "username", "password", "token", "ssh_key", "ssh_passphrase"}, func(key string, k, v *yaml.Node) {
-		switch key {
-		case "repo":
-			m.Addr.Repo = v.Value
-		case "tag":
-			m.Addr.Tag = v.Value
-		case "branch":
-			m.Addr.Branch = v.Value
-		case "rev":
-			m.Addr.Rev = v.Value
-		case "path":
-			m.Addr.Path = v.Value
-		case "url":
-			m.Addr.URL = v.Value
+	a := &m.Addr
+	nodes := map[string]*yaml.Node{}
+	l.fields(file, n, "an addr", addrFields, func(key string, k, v *yaml.Node) {
+		if v.Kind != yaml.ScalarNode {
+			l.errorf(file, v, "sys-type", "write a string", "addr field %s must be a string", key)
+			return
 		}
+		nodes[key] = v
+		*map[string]*string{
+			"repo": &a.Repo, "tag": &a.Tag, "branch": &a.Branch, "rev": &a.Rev, "path": &a.Path, "res": &a.Res, "url": &a.URL,
+			"username": &a.Username, "password": &a.Password, "token": &a.Token, "ssh_key": &a.SSHKey, "ssh_passphrase": &a.SSHPassphrase,
+		}[key] = v.Value
 	})
-	kinds := 0
-	for _, x := range []string{m.Addr.Repo, m.Addr.Path, m.Addr.URL} {
+	at := func(key string) *yaml.Node {
+		if x := nodes[key]; x != nil {
+			return x
+		}
+		return n
+	}
+	refs := 0
+	for _, x := range []string{a.Tag, a.Branch, a.Rev} {
 		if x != "" {
-			kinds++
+			refs++
 		}
 	}
 	switch {
-	case kinds == 0:
-		l.errorf(file, n, "sys-addr", "give repo (with tag, branch or rev), path or url", "addr of `%s` names no source", m.Name)
-	case kinds > 1:
-		l.errorf(file, n, "sys-addr", "keep one of repo, path, url", "addr of `%s` names several sources", m.Name)
-	case m.Addr.Repo != "" && m.Addr.Tag == "" && m.Addr.Branch == "" && m.Addr.Rev == "":
+	case a.Repo != "" && a.URL != "":
+		l.errorf(file, n, "sys-addr", "keep one of repo (git) and url (a tarball)", "addr of `%s` names several sources", m.Name)
+		return
+	case a.Repo == "" && a.URL == "" && a.Path == "":
+		l.errorf(file, n, "sys-addr", "give repo (with tag, branch or rev), url (an http(s) tarball) or path (a local folder)", "addr of `%s` names no source", m.Name)
+		return
+	case a.Repo != "" && refs == 0:
 		l.errorf(file, n, "sys-addr", "pin the module: tag: v1.2.3 (or branch:, rev:)", "repo of `%s` has no tag, branch or rev", m.Name)
+	case refs > 1:
+		l.errorf(file, n, "sys-addr", "keep one of tag, branch and rev", "addr of `%s` names several revisions", m.Name)
 	}
+	if a.Repo == "" {
+		for _, key := range []string{"tag", "branch", "rev", "res", "ssh_key", "ssh_passphrase"} {
+			if nodes[key] != nil {
+				l.errorf(file, nodes[key], "sys-addr", key+" belongs to a git address (repo:)", "%s without repo", key)
+			}
+		}
+	}
+	if a.URL != "" {
+		if u, err := url.Parse(a.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			l.errorf(file, at("url"), "sys-addr", "a url is an http(s) address of a .tar.gz, .tgz or .tar archive", "url of `%s` is not an http(s) address: %q", m.Name, redactURL(a.URL))
+		} else if u.User != nil {
+			l.hide(file, u.User.String())
+			l.errorf(file, at("url"), "sys-credential", "give username: and password: (from the secrets file: password: ${SEC_NAME}) instead", "url of `%s` carries a credential", m.Name)
+		}
+	}
+	if u, err := url.Parse(a.Repo); a.Repo != "" && err == nil && u.User != nil {
+		if _, has := u.User.Password(); has {
+			l.hide(file, u.User.String())
+			l.errorf(file, at("repo"), "sys-credential", "give token: ${SEC_NAME} (or username: and password:) and keep the secret in the secrets file", "repo of `%s` carries a password", m.Name)
+		}
+	}
+	if a.Local() {
+		for _, key := range []string{"username", "password", "token"} {
+			if nodes[key] != nil {
+				l.errorf(file, nodes[key], "sys-addr", "credentials belong to repo: or url: addresses", "%s on a local path", key)
+			}
+		}
+		return
+	}
+	if a.Path != "" {
+		p := filepath.ToSlash(a.Path)
+		bad := strings.HasPrefix(p, "/") || filepath.IsAbs(a.Path)
+		for _, part := range strings.Split(p, "/") {
+			bad = bad || part == ".."
+		}
+		if bad {
+			l.errorf(file, at("path"), "sys-addr", "with repo: or url:, path is the module's folder inside the repository or the archive (e.g. path: modules/web)", "path %q of `%s` leaves the repository", a.Path, m.Name)
+		}
+	}
+	if a.Password != "" && a.Username == "" {
+		l.errorf(file, at("password"), "sys-addr", "give username: with password:", "password without username")
+	}
+	// A credential written out in mod_list.yml is read by everyone who
+	// reads the file (and travels with it in git): a warning, as
+	// galaxy-ops accepts it.
+	for _, key := range []string{"token", "password", "ssh_passphrase"} {
+		if x := nodes[key]; x != nil && !placeholderRE.MatchString(x.Value) {
+			if len(x.Value) >= 3 {
+				l.hide(file, x.Value)
+			}
+			l.diags.Add(diag.Warnf(nodeSpan(file, x), "sys-credential", "%s of `%s` is written in mod_list.yml", key, m.Name).
+				WithHint("write %s: ${SEC_NAME} and the value as `name: ...` in the secrets file (GAL_SEC_FILE_PATH, default ~/.galaxy/sec_value.yml)", key))
+		}
+	}
+}
+
+// hide replaces text in the source of file that diagnostics quote with
+// as many *: a credential written in mod_list.yml is not shown again (the
+// columns stay right).
+func (l *loader) hide(file, text string) {
+	l.src[file] = bytes.ReplaceAll(l.src[file], []byte(text), bytes.Repeat([]byte("*"), len(text)))
+}
+
+// redactURL is u without the password of its user part.
+func redactURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil || p.User == nil {
+		return u
+	}
+	return p.Redacted()
+}
+
+// setting reads a module's `setting: {src, dst, setting?}`.
+func (l *loader) setting(file string, n *yaml.Node) *Setting {
+	st := &Setting{Span: nodeSpan(file, n)}
+	l.fields(file, n, "a setting", []string{"src", "dst", "setting"}, func(key string, k, v *yaml.Node) {
+		if v.Kind != yaml.ScalarNode {
+			l.errorf(file, v, "sys-type", "write a path", "setting field %s must be a string", key)
+			return
+		}
+		switch key {
+		case "src":
+			st.Src = v.Value
+		case "dst":
+			st.Dst = v.Value
+		case "setting":
+			st.Setting = v.Value
+		}
+	})
+	if n.Kind == yaml.MappingNode {
+		for _, key := range []string{"src", "dst"} {
+			if (key == "src" && st.Src == "") || (key == "dst" && st.Dst == "") {
+				l.errorf(file, n, "sys-field", "a setting copies src into dst: {src: ${GXL_PRJ_ROOT}/sys/setting/web, dst: ${GXL_PRJ_ROOT}/sys/mods/web/x86-ubt22-k8s/local/}", "setting has no %s", key)
+			}
+		}
+	}
+	return st
 }
 
 // resolve expands ${NAME:default}: --set, then the environment, then the

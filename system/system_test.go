@@ -117,3 +117,47 @@ func TestGolden(t *testing.T) {
 		})
 	}
 }
+
+// TestAddrForms: every address form of mod_list.yml loads into Addr, with
+// the credential fields kept as written (never resolved into the model),
+// and `model` and `setting` kept with their positions.
+func TestAddrForms(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "sys"), 0o755)
+	os.WriteFile(filepath.Join(dir, "sys", "sys_model.yml"), []byte("name: demo\nmodel: x86-ubt22-k8s\nvender: me\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "sys", "vars.yml"), []byte("vars: []\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "sys", "mod_list.yml"), []byte(`- name: web
+  addr: {repo: https://git.example.com/platform.git, tag: v1, path: modules/web, token: "${SEC_GIT_TOKEN}", username: oauth2}
+  model: arm-mac14-host
+  setting: {src: ./sys/setting/web, dst: ./sys/mods/web/arm-mac14-host/local/, setting: conf.yml}
+- name: api
+  addr: {url: https://files.example.com/api.tgz, path: api-1.0, username: ci, password: "${SEC_FILES_PW}"}
+- name: ops
+  addr: {repo: "git@git.example.com:team/ops.git", branch: main, ssh_key: ~/.ssh/deploy, ssh_passphrase: "${SEC_KEY_PASS}"}
+- name: gw
+  addr: {path: ./gw}
+`), 0o644)
+	s, ds := Load(dir, Options{Env: func(k string) (string, bool) { return "resolved", true }})
+	if len(ds) > 0 {
+		t.Fatalf("diagnostics: %v", ds)
+	}
+	web, api, ops, gw := s.Module("web"), s.Module("api"), s.Module("ops"), s.Module("gw")
+	if !web.Addr.Git() || web.Addr.Sub() != "modules/web" || web.Addr.Token != "${SEC_GIT_TOKEN}" || web.Addr.Username != "oauth2" {
+		t.Errorf("web addr %+v", web.Addr)
+	}
+	if web.Model != "arm-mac14-host" || web.ModelSpan.Start.Line != 3 || web.ModelSpan.Start.Col != 10 {
+		t.Errorf("web model %q at %+v", web.Model, web.ModelSpan)
+	}
+	if st := web.Setting; st == nil || st.Src != "./sys/setting/web" || st.Dst != "./sys/mods/web/arm-mac14-host/local/" || st.Setting != "conf.yml" || st.Span.Start.Line != 4 {
+		t.Errorf("web setting %+v", web.Setting)
+	}
+	if api.Addr.URL == "" || api.Addr.Sub() != "api-1.0" || api.Addr.Password != "${SEC_FILES_PW}" || api.Addr.Local() || api.Setting != nil {
+		t.Errorf("api addr %+v", api.Addr)
+	}
+	if ops.Addr.SSHKey != "~/.ssh/deploy" || ops.Addr.SSHPassphrase != "${SEC_KEY_PASS}" || ops.Addr.Branch != "main" {
+		t.Errorf("ops addr %+v", ops.Addr)
+	}
+	if !gw.Addr.Local() || gw.Addr.Sub() != "" || gw.Model != "" {
+		t.Errorf("gw addr %+v", gw.Addr)
+	}
+}

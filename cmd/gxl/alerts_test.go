@@ -160,6 +160,84 @@ func TestExampleHealthAlerts(t *testing.T) {
 	}
 }
 
+// TestExampleBackupAlerts: the example system's backup stage, with no
+// module fetched, fails: the first failure opens the incident backup and
+// alerts once (exit 1 all the same), the second does not alert again,
+// and a backup that passes (_backup_ok, the flow that runs after a stage
+// that passed) resolves it once with the trigger's dedup key.
+// TestSystemPipelineAndFailover does the same with a real backup that
+// fails (BACKUP_ROOT not writable) and one that succeeds.
+func TestExampleBackupAlerts(t *testing.T) {
+	rcv := newAlertReceiver(t)
+	root := t.TempDir()
+	copyTree(t, filepath.Join("..", "..", "sys"), filepath.Join(root, "sys"))
+	if err := os.WriteFile(filepath.Join(root, "connections.yml"), []byte("{}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := append([]string{
+		"GXL_CONNECTIONS=" + filepath.Join(root, "connections.yml"),
+		"GXL_MODULE_CACHE=" + filepath.Join(root, "cache"),
+		"GXL_MIRRORS=",
+		"BACKUP_ROOT=" + filepath.Join(root, "backups"),
+	}, rcv.env()...)
+	run := func(flow string, code int) {
+		t.Helper()
+		r := gxlEnv(t, root, env, "run", "sys/workflows/operators.gxl", flow)
+		if r.code != code {
+			t.Fatalf("%s: exit %d, want %d\n%s\n%s", flow, r.code, code, r.stdout, r.stderr)
+		}
+		if leaks(r.stdout + r.stderr) {
+			t.Errorf("%s: a secret in the output:\n%s%s", flow, r.stdout, r.stderr)
+		}
+	}
+	run("backup", 1)
+	run("backup", 1)
+	if s, p := rcv.got(); len(s) != 1 || len(p) != 1 {
+		t.Fatalf("two failed backups: %d Slack messages, %d PagerDuty events, want 1 and 1: %q", len(s), len(p), s)
+	}
+	run("_backup_ok", 0)
+	run("_backup_ok", 0)
+	slack, pd := rcv.got()
+	if len(slack) != 2 || len(pd) != 2 {
+		t.Fatalf("after a good backup: %d Slack messages, %d PagerDuty events, want 2 and 2: %q %v", len(slack), len(pd), slack, pd)
+	}
+	checkBackupAlerts(t, slack, pd)
+}
+
+// checkBackupAlerts: one critical trigger of the backup incident, then
+// its resolve with the same dedup key.
+func checkBackupAlerts(t *testing.T, slack []string, pd []map[string]any) {
+	t.Helper()
+	var trig, res []map[string]any
+	for _, ev := range pd {
+		if k, _ := ev["dedup_key"].(string); strings.HasPrefix(k, "backup-") {
+			if ev["event_action"] == "trigger" {
+				trig = append(trig, ev)
+			} else {
+				res = append(res, ev)
+			}
+		}
+	}
+	if len(trig) != 1 || len(res) != 1 || res[0]["event_action"] != "resolve" || trig[0]["dedup_key"] != res[0]["dedup_key"] {
+		t.Fatalf("PagerDuty events of the backup incident: triggers %v, resolves %v (want one of each, one dedup key)", trig, res)
+	}
+	if p, _ := trig[0]["payload"].(map[string]any); p["severity"] != "critical" {
+		t.Errorf("trigger payload %v", trig[0]["payload"])
+	}
+	var failed, again int
+	for _, s := range slack {
+		if strings.HasPrefix(s, "[microservice_platform production] critical: backup of microservice_platform into ") {
+			failed++
+		}
+		if strings.HasPrefix(s, "[microservice_platform production] info: backup of microservice_platform succeeds again") {
+			again++
+		}
+	}
+	if failed != 1 || again != 1 {
+		t.Errorf("Slack: %d failure and %d recovery messages, want 1 and 1: %q", failed, again, slack)
+	}
+}
+
 // checkFailoverAlerts: each failed-over module sent a critical trigger
 // when its failover started and a resolve of the same key when it was
 // done, in that order, on Slack and PagerDuty.

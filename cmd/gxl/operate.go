@@ -33,8 +33,9 @@ func timeZone(flag string) (*time.Location, error) {
 
 func newOperateCmd(s *streams) *cobra.Command {
 	var f runFlags
-	var listen, tz, logFormat string
+	var listen, tz, logFormat, keepOperated string
 	var verbose bool
+	var keepOperatedRuns int
 	cmd := &cobra.Command{
 		Use:   "operate [FILE.gxl] [-e ENV]... [--set K=V]... [--listen ADDR] [-j N] [--tz ZONE]",
 		Short: "Run flows on their triggers (#[every], #[cron]) until SIGINT/SIGTERM",
@@ -44,7 +45,8 @@ with an #[every] or #[cron] trigger on it, inside its #[window], until SIGINT or
 (the running flows are cancelled with their undo, then exit 0). A failed flow never stops
 the loop; its #[on_failure] flow runs with FAILED_MODULE, FAILED_FLOW, FAILED_AT and
 FAILED_ERROR. Every run is journaled under .gxl/runs, except one that succeeded and
-changed nothing outside gxl (a probe that found everything well). GET /healthz, /status
+changed nothing outside gxl (a probe that found everything well); succeeded runs go after
+--keep-operated (the last --keep-operated-runs of each flow stay). GET /healthz, /status
 (JSON) and /metrics (Prometheus) are served on --listen. See docs/operate.md.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			file, flows, _ := f.splitArgs(cmd, args)
@@ -57,6 +59,13 @@ changed nothing outside gxl (a probe that found everything well). GET /healthz, 
 			loc, err := timeZone(tz)
 			if err != nil {
 				return err
+			}
+			keep := engine.DefaultOperatedRetention
+			if keep.Age, err = engine.ParseAge(keepOperated); err != nil {
+				return failf(exitUsage, "--keep-operated: %v", err)
+			}
+			if keep.Keep = keepOperatedRuns; keep.Keep < 0 {
+				return failf(exitUsage, "--keep-operated-runs cannot be negative")
 			}
 			varOpts, err := f.vars.options()
 			if err != nil {
@@ -81,7 +90,7 @@ changed nothing outside gxl (a probe that found everything well). GET /healthz, 
 			}
 			ctx, stop := signalContext(os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			err = eng.Operate(ctx, prog, engine.WithListen(listen), engine.WithReady(func(addr string) {
+			err = eng.Operate(ctx, prog, engine.WithListen(listen), engine.WithOperatedRetention(keep), engine.WithReady(func(addr string) {
 				fmt.Fprintf(s.err, "gxl operate: serving http://%s/healthz /status /metrics\n", addr)
 			}))
 			log.Sync()
@@ -103,6 +112,8 @@ changed nothing outside gxl (a probe that found everything well). GET /healthz, 
 	fl.IntVarP(&f.jobs, "jobs", "j", 4, "modules a system stage runs at once")
 	fl.StringVar(&listen, "listen", engine.DefaultListen, "address of /healthz, /status and /metrics")
 	fl.StringVar(&tz, "tz", "", "time zone of cron times and windows (default TZ, else UTC)")
+	fl.StringVar(&keepOperated, "keep-operated", "1h", "remove the operator's succeeded runs older than AGE (0 keeps them all)")
+	fl.IntVar(&keepOperatedRuns, "keep-operated-runs", engine.DefaultOperatedRetention.Keep, "but keep the last N succeeded runs of each flow")
 	fl.StringVar(&logFormat, "log-format", "console", "log format: console or json")
 	fl.BoolVarP(&verbose, "verbose", "v", false, "verbose logs")
 	return cmd

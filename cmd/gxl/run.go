@@ -226,6 +226,11 @@ killed run: finished statements are skipped, the interrupted one runs again.`,
 				return err
 			}
 			if len(flows) == 0 {
+				if o.json {
+					envs, flows := runtime.MenuOf(prog.Program)
+					o.log.Info("menu", zap.Any("envs", envs), zap.Any("flows", flows))
+					return nil
+				}
 				fmt.Fprint(s.out, runtime.Menu(prog.Program, s.color(s.out)))
 				return nil
 			}

@@ -55,6 +55,7 @@ func TestSystemPipelineAndFailover(t *testing.T) {
 	ctx := context.Background()
 	x := startExampleStack(t, devstack.RedisOptions{Sentinels: 3})
 	pg, rd, kube, root, rcv, env := x.pg, x.rd, x.kube, x.root, x.rcv, x.env
+	mwStart, mwEnd := x.mwStart, x.mwEnd
 
 	r := gxlEnv(t, root, env, "run", "-q", "sys/workflows/operators.gxl", "pipeline")
 	if r.code != 0 {
@@ -93,7 +94,8 @@ func TestSystemPipelineAndFailover(t *testing.T) {
 		}
 	}
 	cm, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, "user-service-config", metav1.GetOptions{})
-	if err != nil || cm.Data["API_RATE_LIMIT"] != "1000" || cm.Data["ENVIRONMENT"] != "production" {
+	if err != nil || cm.Data["API_RATE_LIMIT"] != "1000" || cm.Data["ENVIRONMENT"] != "production" ||
+		cm.Data["FEATURE_FLAGS"] != "new-dashboard,advanced-analytics" || cm.Data["MTLS_ENABLED"] != "true" || cm.Data["BUSINESS_HOURS"] != "09:00-18:00" {
 		t.Fatalf("user-service-config from the system's variables: %v %v", cm, err)
 	}
 	hpa, err := cs.AutoscalingV2().HorizontalPodAutoscalers(ns).Get(ctx, "order-service", metav1.GetOptions{})
@@ -116,6 +118,34 @@ func TestSystemPipelineAndFailover(t *testing.T) {
 		t.Fatalf("schema on the primary: %q %v", version, err)
 	}
 
+	// Outside the maintenance window the first deployment went ahead (the
+	// pipeline above); a second deploy of the running modules is held
+	// back, every module's, and changes nothing; --force deploys.
+	const held = "deploy held back until the maintenance window "
+	r = gxlEnv(t, root, env, "run", "-q", "sys/workflows/operators.gxl", "deploy", "--set", "API_RATE_LIMIT=2000")
+	if r.code != 0 || strings.Count(r.stdout, held) != 11 || !strings.Contains(r.stdout, held+mwStart+"–"+mwEnd+" UTC opens at ") {
+		t.Fatalf("deploy outside the window: exit %d, %d modules held back, want 11\n%s\n%s", r.code, strings.Count(r.stdout, held), r.stdout, r.stderr)
+	}
+	if cm, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, "user-service-config", metav1.GetOptions{}); err != nil || cm.Data["API_RATE_LIMIT"] != "1000" {
+		t.Fatalf("a held-back deploy changed user-service-config: %v %v", cm.Data, err)
+	}
+	r = gxlEnv(t, root, env, "run", "-q", "sys/workflows/operators.gxl", "deploy", "--force", "--set", "API_RATE_LIMIT=2000")
+	if r.code != 0 || strings.Contains(r.stdout, held) {
+		t.Fatalf("deploy --force: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if cm, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, "user-service-config", metav1.GetOptions{}); err != nil || cm.Data["API_RATE_LIMIT"] != "2000" {
+		t.Fatalf("deploy --force did not apply user-service-config: %v %v", cm.Data, err)
+	}
+
+	// A backup that fails (BACKUP_ROOT under a file: nothing can be
+	// written) alerts; the good backup below resolves the incident.
+	notDir := filepath.Join(root, "not-a-folder")
+	os.WriteFile(notDir, []byte("x"), 0o644)
+	r = gxlEnv(t, root, append(append([]string{}, env...), "BACKUP_ROOT="+filepath.Join(notDir, "backups")), "run", "-q", "sys/workflows/operators.gxl", "backup")
+	if r.code != 1 {
+		t.Fatalf("backup into an unwritable folder: exit %d, want 1\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+
 	// The backup stage: a verified base backup of the PostgreSQL primary,
 	// restore-checked, and the Redis master's RDB with its checksum.
 	backupRoot := filepath.Join(root, "backups")
@@ -128,6 +158,8 @@ func TestSystemPipelineAndFailover(t *testing.T) {
 	if len(pgBackups) != 1 || len(rdbBackups) != 1 || !strings.Contains(r.stdout, "(schema 2.3.0)") {
 		t.Fatalf("backup stage: PostgreSQL %v, Redis %v\n%s", pgBackups, rdbBackups, r.stdout)
 	}
+	slack, pd := rcv.got()
+	checkBackupAlerts(t, slack, pd)
 
 	// The drill: both primaries die; the failover stage waits out the
 	// detection window, promotes, re-points and rejoins.
@@ -200,6 +232,8 @@ type exampleStack struct {
 	root string
 	rcv  *alertReceiver
 	env  []string
+	// mwStart, mwEnd: the maintenance window env sets, two hours from now.
+	mwStart, mwEnd string
 }
 
 func startExampleStack(t *testing.T, ro devstack.RedisOptions) *exampleStack {
@@ -240,12 +274,17 @@ func startExampleStack(t *testing.T, ro devstack.RedisOptions) *exampleStack {
 	}
 	// The system's alerts go to a real receiver on loopback.
 	rcv := newAlertReceiver(t)
+	// The maintenance window opens two hours from now: every run below
+	// is outside it.
+	now := time.Now().UTC()
+	mwStart, mwEnd := now.Add(2*time.Hour).Format("15:04"), now.Add(3*time.Hour).Format("15:04")
 	env := append([]string{
 		"GXL_MIRRORS=https://github.com/=" + filepath.Join(root, "git", "github.com") + "/",
 		"GXL_MODULE_CACHE=" + filepath.Join(root, "cache"),
 		"GXL_CONNECTIONS=" + filepath.Join(root, "connections.yml"),
+		"TZ=UTC", "MAINTENANCE_WINDOW_START=" + mwStart, "MAINTENANCE_WINDOW_END=" + mwEnd,
 	}, rcv.env()...)
-	return &exampleStack{pg: pg, rd: rd, kube: kube, root: root, rcv: rcv, env: env}
+	return &exampleStack{pg: pg, rd: rd, kube: kube, root: root, rcv: rcv, env: env, mwStart: mwStart, mwEnd: mwEnd}
 }
 
 // TestShippedWorkflowsCheck: every workflow this repository ships checks

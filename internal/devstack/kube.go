@@ -23,6 +23,10 @@ import (
 //go:embed kwok-stages.yaml
 var kwokStages []byte
 
+// UnreadyLabel is the pod label (value "true") by which a test keeps a
+// pod unready: kwok makes it Running, never Ready (kwok-stages.yaml).
+const UnreadyLabel = "gxl.test/unready"
+
 // KubeOptions configure StartKube.
 type KubeOptions struct {
 	// APIOnly starts etcd and kube-apiserver only (no controllers, no pods).
@@ -31,7 +35,9 @@ type KubeOptions struct {
 
 // Kube is a local control plane: etcd, kube-apiserver and, unless
 // APIOnly, kube-controller-manager, kube-scheduler and kwok (a stand-in
-// kubelet that makes pods Running and Ready).
+// kubelet that makes pods Running and Ready; a pod labelled
+// UnreadyLabel: "true" runs but never becomes Ready, a rollout that
+// cannot finish).
 type Kube struct {
 	Dir        string
 	Kubeconfig string // admin kubeconfig a user can also use by hand

@@ -366,6 +366,13 @@ type Host struct {
 	// Marks receives what flows report of modules under `gxl operate`
 	// (operate.mark); nil in any other run.
 	Marks Marker
+	// Force: flows run outside their windows (gxl run --force); the
+	// windows operate.window reads are open too.
+	Force bool
+	// Location is the zone of clock times in windows (--tz, TZ; nil: UTC).
+	Location *time.Location
+	// Now is the run's clock (nil: time.Now).
+	Now func() time.Time
 }
 
 // Marker receives operate.mark's reports: a module's health, a failover

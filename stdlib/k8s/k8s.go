@@ -1,7 +1,8 @@
 // Package k8s implements the k8s.* built-ins with k8s.io/client-go:
 // server-side apply (field manager gxl) of files, folders or rendered text,
-// rollout waits, scale, get, delete, rollback to the previous revision, and
-// a server-side dry-run diff. Kubeconfig follows the standard loading rules
+// rollout waits, scale, get, delete, the revision a Deployment runs, a
+// rollback to the previous or a recorded revision, and a server-side
+// dry-run diff. Kubeconfig follows the standard loading rules
 // (KUBECONFIG, a kubeconfig argument, a context argument).
 package k8s
 
@@ -19,7 +20,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -102,12 +102,30 @@ func Register(r *builtin.Registry) {
 		Run:    runGet,
 	})
 	r.Add(&builtin.Builtin{
+		Name: "k8s.exists", Doc: "Whether an object exists (true or false into a variable): a module's first deployment is one whose objects do not exist yet.",
+		Where: builtin.InBlock, Effect: builtin.Reads, SetsVars: builtin.OutVar("K8S_EXISTS"),
+		Params: with(append(kindName, builtin.Param{Name: "out", Type: types.String, Default: value.Str("K8S_EXISTS"), Doc: "variable set to true or false"})...),
+		Run:    runExists,
+	})
+	r.Add(&builtin.Builtin{
 		Name: "k8s.delete", Doc: "Delete an object (missing objects are not an error).",
 		Where: builtin.InBlock, Effect: builtin.Changes, Params: with(kindName...), Run: runDelete,
 	})
+	deployment := builtin.Param{Name: "name", Type: types.String, Required: true, Positional: true, Doc: "deployment name"}
 	r.Add(&builtin.Builtin{
-		Name: "k8s.rollback", Doc: "Roll a Deployment back to its previous ReplicaSet revision (like kubectl rollout undo).",
-		Where: builtin.InBlock, Effect: builtin.Changes, Params: with(builtin.Param{Name: "name", Type: types.String, Required: true, Positional: true, Doc: "deployment name"}),
+		Name: "k8s.revision", Doc: "Record the revision a Deployment runs now, once its controller has seen its current spec: {revision, hash} (revision 0 and hash \"\" when there is no such Deployment). k8s.rollback(hash: ...) returns to it later, even after a rollback renumbered the revisions.",
+		Where: builtin.InBlock, Effect: builtin.Reads, SetsVars: builtin.OutVar("K8S_REVISION"),
+		Params: with(deployment, builtin.Param{Name: "out", Type: types.String, Default: value.Str("K8S_REVISION"),
+			Doc: "variable set to {revision, hash}: the deployment.kubernetes.io/revision number and the pod-template-hash of its ReplicaSet"}),
+		Run: runRevision,
+	})
+	r.Add(&builtin.Builtin{
+		Name: "k8s.rollback", Doc: "Roll a Deployment back to an earlier ReplicaSet revision (like kubectl rollout undo): the one before the current, or the one given by revision or hash; with wait, until that revision has rolled out. A Deployment already at that revision is left as it is (and waited for).",
+		Where: builtin.InBlock, Effect: builtin.Changes,
+		Params: with(deployment,
+			builtin.Param{Name: "revision", Type: types.Int, Doc: "revision number to return to (kubectl rollout history; 0: the one before the current)"},
+			builtin.Param{Name: "hash", Type: types.String, Doc: "pod-template-hash of the revision to return to, as k8s.revision records it (survives the renumbering a rollback does)"},
+			builtin.Param{Name: "wait", Type: types.Bool, Doc: "wait until the revision has rolled out (all replicas updated, ready and available) within timeout; one that cannot is an error"}),
 		Run: runRollback,
 	})
 }
@@ -699,6 +717,28 @@ func runGet(c builtin.Ctx, a builtin.Args) error {
 	return nil
 }
 
+// runExists: a NotFound answer is false; any other error (the server
+// unreachable, no such kind) fails the step, so a server that cannot be
+// asked is never taken for an empty one.
+func runExists(c builtin.Ctx, a builtin.Args) error {
+	ctx, cancel := retry.WithTimeout(c.Context(), a.Duration("timeout"))
+	defer cancel()
+	_, r, err := kindResource(c, a)
+	if err != nil {
+		return err
+	}
+	_, err = r.Get(ctx, a.Str("name"), metav1.GetOptions{})
+	switch {
+	case err == nil:
+		c.Set(a.Str("out"), value.Bool(true))
+	case apierrors.IsNotFound(err):
+		c.Set(a.Str("out"), value.Bool(false))
+	default:
+		return fmt.Errorf("k8s.exists %s/%s: %w", a.Str("kind"), a.Str("name"), err)
+	}
+	return nil
+}
+
 func runDelete(c builtin.Ctx, a builtin.Args) error {
 	ctx, cancel := retry.WithTimeout(c.Context(), a.Duration("timeout"))
 	defer cancel()
@@ -711,63 +751,5 @@ func runDelete(c builtin.Ctx, a builtin.Args) error {
 		return fmt.Errorf("k8s.delete %s/%s: %w", a.Str("kind"), a.Str("name"), err)
 	}
 	c.Logf("k8s.delete %s/%s", a.Str("kind"), a.Str("name"))
-	return nil
-}
-
-const revisionAnnotation = "deployment.kubernetes.io/revision"
-
-func runRollback(c builtin.Ctx, a builtin.Args) error {
-	ctx, cancel := retry.WithTimeout(c.Context(), a.Duration("timeout"))
-	defer cancel()
-	k, err := newClient(c, a)
-	if err != nil {
-		return err
-	}
-	deps, err := k.byKind("deployments", a.Str("namespace"))
-	if err != nil {
-		return err
-	}
-	rss, err := k.byKind("replicasets", a.Str("namespace"))
-	if err != nil {
-		return err
-	}
-	name := a.Str("name")
-	d, err := deps.Get(ctx, name, metav1.GetOptions{})
-	if err != nil {
-		return fmt.Errorf("k8s.rollback %s: %w", name, err)
-	}
-	cur, _ := strconv.Atoi(d.GetAnnotations()[revisionAnnotation])
-	list, err := rss.List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return err
-	}
-	var prev *unstructured.Unstructured
-	prevRev := 0
-	for i := range list.Items {
-		rs := &list.Items[i]
-		owned := false
-		for _, o := range rs.GetOwnerReferences() {
-			if o.UID == d.GetUID() {
-				owned = true
-			}
-		}
-		rev, _ := strconv.Atoi(rs.GetAnnotations()[revisionAnnotation])
-		if owned && rev < cur && rev > prevRev {
-			prev, prevRev = rs, rev
-		}
-	}
-	if prev == nil {
-		return fmt.Errorf("k8s.rollback %s: no previous revision (current revision %d)", name, cur)
-	}
-	tpl, _, _ := unstructured.NestedMap(prev.Object, "spec", "template")
-	if labels, ok, _ := unstructured.NestedMap(tpl, "metadata", "labels"); ok {
-		delete(labels, "pod-template-hash")
-		unstructured.SetNestedMap(tpl, labels, "metadata", "labels")
-	}
-	patch, _ := json.Marshal(map[string]any{"spec": map[string]any{"template": tpl}})
-	if _, err := deps.Patch(ctx, name, k8stypes.MergePatchType, patch, metav1.PatchOptions{FieldManager: FieldManager}); err != nil {
-		return fmt.Errorf("k8s.rollback %s: %w", name, err)
-	}
-	c.Logf("k8s.rollback %s: to revision %d", name, prevRev)
 	return nil
 }

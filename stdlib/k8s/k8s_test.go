@@ -37,7 +37,11 @@ const program = `
 mod envs { env default { } }
 mod main {
     flow deploy {
+        k8s.exists(kind: "deployment", name: "user-service", namespace: "gxl-test", kubeconfig: "${KUBECONFIG_FILE}", out: "BEFORE");
+        gx.assert(value: "${BEFORE}", expect: "false");
         k8s.apply(file: "${MANIFESTS}", kubeconfig: "${KUBECONFIG_FILE}", out: "A1");
+        k8s.exists(kind: "deployment", name: "user-service", namespace: "gxl-test", kubeconfig: "${KUBECONFIG_FILE}", out: "AFTER");
+        gx.assert(value: "${AFTER}", expect: "true");
         gx.assert(value: "${A1.created}", expect: "5");
         k8s.apply(file: "${MANIFESTS}", kubeconfig: "${KUBECONFIG_FILE}", out: "A2");
         gx.assert(value: "${A2.unchanged}", expect: "5", err: "re-apply changed something: ${A2}");
@@ -77,6 +81,8 @@ mod main {
     flow remove {
         k8s.delete(kind: "deployment", name: "user-service", namespace: "gxl-test", kubeconfig: "${KUBECONFIG_FILE}");
         k8s.delete(kind: "deployment", name: "user-service", namespace: "gxl-test", kubeconfig: "${KUBECONFIG_FILE}");
+        k8s.exists(kind: "deployment", name: "user-service", namespace: "gxl-test", kubeconfig: "${KUBECONFIG_FILE}", out: "GONE");
+        gx.assert(value: "${GONE}", expect: "false");
     }
 }
 `
@@ -95,6 +101,13 @@ func TestLifecycle(t *testing.T) {
 	out, err := gxltest.Run(t, program+`mod check { flow gone { k8s.get(kind: "deployment", name: "user-service", namespace: "gxl-test", kubeconfig: "${KUBECONFIG_FILE}"); } }`, "check.gone", vars)
 	if err == nil {
 		t.Fatalf("deployment still exists after delete:\n%s", out)
+	}
+	// A server that cannot answer is an error, never "does not exist".
+	down := filepath.Join(t.TempDir(), "kubeconfig")
+	os.WriteFile(down, []byte("apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\ncontexts: [{name: c, context: {cluster: c}}]\ncurrent-context: c\n"), 0o600)
+	out, err = gxltest.Run(t, program+`mod check { flow down { k8s.exists(kind: "configmap", name: "x", namespace: "gxl-test", kubeconfig: "${DOWN}", timeout: "2s", out: "E"); gx.echo("exists=${E}"); } }`, "check.down", map[string]string{"DOWN": down, "KUBECONFIG_FILE": kube.Kubeconfig, "MANIFESTS": abs})
+	if err == nil || !strings.Contains(err.Error(), "127.0.0.1:1") {
+		t.Fatalf("k8s.exists against an unreachable server: %v\n%s", err, out)
 	}
 }
 

@@ -1,9 +1,15 @@
-// Package fetch brings the modules of a system to the machine with
-// github.com/go-git/go-git/v5: each git module is mirrored into a cache
-// under the user cache dir and materialised at its tag, branch or revision;
-// local path modules are copied (never from outside the system); mirrors
-// rewrite addresses (insteadOf style); a lock file records the resolved
-// commits so a moved tag is noticed, and Offline uses only the cache.
+// Package fetch brings the modules of a system to the machine, the one
+// place that downloads them: each git module is mirrored with
+// github.com/go-git/go-git/v5 into a cache under the user cache dir and
+// materialised at its tag, branch or revision (the whole tree, or the
+// sub-folder `path`); an http(s) tarball (`url`) is downloaded into the
+// cache, checksummed and unpacked there (no entry leaves its folder), then
+// placed like a git module; local path modules are copied (never from
+// outside the system). Mirrors rewrite git and download addresses alike
+// (insteadOf style); credentials come from the secrets file and never
+// appear in an error, the lock or the cache's folder names; a lock file
+// records the resolved commits and archive checksums so a moved tag or a
+// changed archive is noticed, and Offline uses only the cache.
 package fetch
 
 import (
@@ -11,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -20,6 +27,7 @@ import (
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/transport"
 	"gopkg.in/yaml.v3"
 
 	"github.com/gxl-dev/gxl/core/confine"
@@ -72,6 +80,10 @@ type Fetcher struct {
 	// Protect lists folders that no fetch may remove or replace, on top of
 	// fsguard.Base() and the system root (spec I.4).
 	Protect fsguard.Roots
+	// Secrets resolves the ${NAME} of a module's credential fields (token,
+	// password, ...) before the environment: sys.fetch gives the run's
+	// variables, whose SEC_* values come from the secrets file.
+	Secrets func(name string) (string, bool)
 
 	locks sync.Map // cache folder -> *sync.Mutex: one fetch per repository at a time
 }
@@ -91,6 +103,11 @@ func (f *Fetcher) lockDir(dir string) func() {
 // unless Offline. git externs (extern mod m { git = ...; channel = ...; })
 // resolve through it.
 func (f *Fetcher) Checkout(url, ref string) (string, error) {
+	return f.checkout(url, ref, nil)
+}
+
+// checkout is Checkout authenticated with auth.
+func (f *Fetcher) checkout(url, ref string, auth transport.AuthMethod) (string, error) {
 	if ref == "" {
 		ref = "main"
 	}
@@ -108,7 +125,7 @@ func (f *Fetcher) Checkout(url, ref string) (string, error) {
 		}
 	}
 	defer f.lockDir(f.cacheDir(real))()
-	repo, err := f.mirror(real)
+	repo, err := f.mirror(real, auth)
 	if err != nil {
 		return "", err
 	}
@@ -120,9 +137,9 @@ func (f *Fetcher) Checkout(url, ref string) (string, error) {
 		}
 	}
 	if last != nil {
-		return "", fmt.Errorf("%s: no tag, branch or revision %q", url, ref)
+		return "", fmt.Errorf("%s: no tag, branch or revision %q", Redact(url), ref)
 	}
-	if err := materialise(repo, hash, dst, f.protected("")); err != nil {
+	if err := materialise(repo, hash, "", dst, f.protected("")); err != nil {
 		return "", err
 	}
 	return dst, nil
@@ -164,12 +181,17 @@ func (f *Fetcher) Rewrite(url string) string {
 	return best.To + strings.TrimPrefix(url, best.From)
 }
 
-// Locked is one module in the lock file.
+// Locked is one module in the lock file: a git module's repository, ref,
+// commit and sub-folder (Path); a tarball's URL, its sha256 and
+// sub-folder; a local module's Path. Addresses are recorded without their
+// user part (Redact): no credential is ever written.
 type Locked struct {
 	Name   string `yaml:"name"`
 	Repo   string `yaml:"repo,omitempty"`
+	URL    string `yaml:"url,omitempty"`
 	Ref    string `yaml:"ref,omitempty"`
 	Commit string `yaml:"commit,omitempty"`
+	SHA256 string `yaml:"sha256,omitempty"`
 	Path   string `yaml:"path,omitempty"`
 }
 
@@ -202,7 +224,7 @@ func (l *Lock) Write(path string) error {
 		return err
 	}
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append([]byte("# Written by gxl: the commit each module was fetched at.\n"), b...), 0o644); err != nil {
+	if err := os.WriteFile(tmp, append([]byte("# Written by gxl: the commit or archive checksum each module was fetched at.\n"), b...), 0o644); err != nil {
 		return err
 	}
 	return os.Rename(tmp, path)
@@ -225,10 +247,16 @@ func (l *Lock) set(e Locked) {
 	l.Modules = append(l.Modules, e)
 }
 
-// cacheDir is the bare mirror folder of a repository.
+// cacheDir is the bare mirror folder of a repository (named without the
+// user part of the address: no credential in a folder name).
 func (f *Fetcher) cacheDir(url string) string {
-	r := strings.NewReplacer("://", "_", "/", "_", ":", "_", "@", "_", "\\", "_")
-	return filepath.Join(f.cache(), r.Replace(strings.TrimSuffix(url, ".git")))
+	return filepath.Join(f.cache(), cacheName(strings.TrimSuffix(url, ".git")))
+}
+
+// cacheName is an address as one folder name, without its user part.
+func cacheName(addr string) string {
+	r := strings.NewReplacer("://", "_", "/", "_", ":", "_", "@", "_", "\\", "_", "?", "_", "&", "_", "=", "_", "#", "_")
+	return r.Replace(Redact(addr))
 }
 
 // Fetch brings module m of the system rooted at root into dst (replaced),
@@ -238,33 +266,120 @@ func (f *Fetcher) Fetch(root string, m *system.Module, dst string, lock *Lock) (
 	if _, err := fsguard.Check(dst, rs); err != nil {
 		return Locked{}, fmt.Errorf("module %s: folder %w", m.Name, err)
 	}
-	if m.Addr.Path != "" {
+	if m.Addr.Local() {
 		return f.copyPath(root, m, dst, lock, rs)
 	}
-	if m.Addr.Repo == "" {
-		return Locked{}, fmt.Errorf("module %s: only git and path addresses can be fetched", m.Name)
-	}
-	url := f.Rewrite(m.Addr.Repo)
-	defer f.lockDir(f.cacheDir(url))()
-	repo, err := f.mirror(url)
+	c, err := f.credentials(m.Addr)
 	if err != nil {
-		return Locked{}, fmt.Errorf("module %s (%s): %w", m.Name, m.Addr.Repo, err)
+		return Locked{}, fmt.Errorf("module %s: %w", m.Name, err)
+	}
+	var e Locked
+	var src string
+	switch {
+	case m.Addr.URL != "":
+		src, e, err = f.archiveTree(m, lock, c)
+		if err == nil {
+			err = copyTree(src, dst, rs)
+		}
+	case m.Addr.Repo != "":
+		e, err = f.fetchGit(m, dst, lock, rs, c)
+	default:
+		err = fmt.Errorf("its addr names no source")
+	}
+	if err != nil {
+		return Locked{}, c.clean(fmt.Errorf("module %s: %w", m.Name, err))
+	}
+	lock.set(e)
+	return e, nil
+}
+
+// fetchGit brings a git module at its ref into dst: the whole tree, or
+// its sub-folder Addr.Path.
+func (f *Fetcher) fetchGit(m *system.Module, dst string, lock *Lock, rs fsguard.Roots, c creds) (Locked, error) {
+	url := f.Rewrite(m.Addr.Repo)
+	shown := Redact(m.Addr.Repo)
+	auth, err := gitAuth(url, c)
+	if err != nil {
+		return Locked{}, err
+	}
+	defer f.lockDir(f.cacheDir(url))()
+	repo, err := f.mirror(url, auth)
+	if err != nil {
+		return Locked{}, fmt.Errorf("(%s): %w", shown, err)
 	}
 	ref, hash, err := resolve(repo, m.Addr)
 	if err != nil {
-		return Locked{}, fmt.Errorf("module %s (%s): %w", m.Name, m.Addr.Repo, err)
+		return Locked{}, fmt.Errorf("(%s): %w", shown, err)
 	}
-	if prev := lock.find(m.Name); prev != nil && prev.Repo == m.Addr.Repo && prev.Ref == ref && prev.Commit != "" &&
+	if prev := lock.find(m.Name); prev != nil && prev.Repo == shown && prev.Ref == ref && prev.Commit != "" &&
 		prev.Commit != hash.String() && m.Addr.Tag != "" && !f.Update {
-		return Locked{}, fmt.Errorf("module %s: tag %s moved from %s to %s since it was locked; check the repository, then fetch with update to accept it",
-			m.Name, m.Addr.Tag, short(prev.Commit), short(hash.String()))
+		return Locked{}, fmt.Errorf("tag %s moved from %s to %s since it was locked; check the repository, then fetch with update to accept it",
+			m.Addr.Tag, short(prev.Commit), short(hash.String()))
 	}
-	if err := materialise(repo, hash, dst, rs); err != nil {
-		return Locked{}, fmt.Errorf("module %s: %w", m.Name, err)
+	if err := materialise(repo, hash, m.Addr.Path, dst, rs); err != nil {
+		return Locked{}, fmt.Errorf("(%s %s): %w", shown, ref, err)
 	}
-	e := Locked{Name: m.Name, Repo: m.Addr.Repo, Ref: ref, Commit: hash.String()}
-	lock.set(e)
-	return e, nil
+	return Locked{Name: m.Name, Repo: shown, Ref: ref, Commit: hash.String(), Path: m.Addr.Path}, nil
+}
+
+// Source is the folder in the module cache holding git or tarball module
+// m, at its locked commit or checksum when lock has one, else at its
+// address (fetched into the cache unless Offline; nothing under the
+// system changes): gxl check and gxl plan read a module's workflow there
+// when it is not fetched into sys/mods.
+func (f *Fetcher) Source(m *system.Module, lock *Lock) (string, error) {
+	c, err := f.credentials(m.Addr)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case m.Addr.URL != "":
+		dir, _, err := f.archiveTree(m, lock, c)
+		return dir, c.clean(err)
+	case m.Addr.Repo != "":
+		ref := m.Addr.Tag
+		if ref == "" {
+			ref = m.Addr.Branch
+		}
+		if ref == "" {
+			ref = m.Addr.Rev
+		}
+		if l := lock.find(m.Name); l != nil && l.Repo == Redact(m.Addr.Repo) && l.Commit != "" {
+			ref = l.Commit
+		}
+		auth, err := gitAuth(f.Rewrite(m.Addr.Repo), c)
+		if err != nil {
+			return "", err
+		}
+		dir, err := f.checkout(m.Addr.Repo, ref, auth)
+		if err != nil {
+			return "", c.clean(err)
+		}
+		return subDir(dir, m.Addr.Path)
+	}
+	return "", fmt.Errorf("module %s has neither a git nor a tarball address", m.Name)
+}
+
+// subDir is the folder sub of dir, which must exist and stay inside dir.
+func subDir(dir, sub string) (string, error) {
+	if sub == "" {
+		return dir, nil
+	}
+	p := filepath.Join(dir, filepath.FromSlash(sub))
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("path %s is not a folder of the module's source", sub)
+	}
+	real, inside, err := confine.Inside(dir, p)
+	if err != nil {
+		return "", fmt.Errorf("path %s: %w", sub, err)
+	}
+	if !inside {
+		return "", fmt.Errorf("path %s leaves the module's source; refused", sub)
+	}
+	if st, err := os.Stat(real); err != nil || !st.IsDir() {
+		return "", fmt.Errorf("path %s is not a folder of the module's source", sub)
+	}
+	return real, nil
 }
 
 func short(h string) string {
@@ -276,7 +391,7 @@ func short(h string) string {
 
 // mirror opens or creates the bare cache of url and, unless offline,
 // fetches every branch and tag. Callers hold lockDir(cacheDir(url)).
-func (f *Fetcher) mirror(url string) (*git.Repository, error) {
+func (f *Fetcher) mirror(url string, auth transport.AuthMethod) (*git.Repository, error) {
 	dir := f.cacheDir(url)
 	repo, err := git.PlainOpen(dir)
 	if err != nil {
@@ -290,7 +405,9 @@ func (f *Fetcher) mirror(url string) (*git.Repository, error) {
 		if err != nil {
 			return nil, err
 		}
-		if _, err := repo.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{url}}); err != nil {
+		// The remote's URL is stored without its user part: the cache
+		// holds no credential (the fetch below gives the real URL).
+		if _, err := repo.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{Redact(url)}}); err != nil {
 			return nil, err
 		}
 	}
@@ -302,9 +419,18 @@ func (f *Fetcher) mirror(url string) (*git.Repository, error) {
 		RefSpecs:  []config.RefSpec{"+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*"},
 		Tags:      git.AllTags,
 		Force:     true,
+		Auth:      auth,
 	})
 	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
-		return nil, fmt.Errorf("fetch %s: %w", url, err)
+		hint := ""
+		if errors.Is(err, transport.ErrAuthenticationRequired) || errors.Is(err, transport.ErrAuthorizationFailed) {
+			if auth == nil {
+				hint = "; the repository wants a credential: give the module's addr token: ${SEC_NAME} (or username: and password:, or ssh_key: for ssh) with the value in the secrets file"
+			} else {
+				hint = "; the credential was refused"
+			}
+		}
+		return nil, fmt.Errorf("fetch %s: %v%s", Redact(url), err, hint)
 	}
 	return repo, nil
 }
@@ -355,12 +481,21 @@ func (f *Fetcher) protected(root string) fsguard.Roots {
 	return rs
 }
 
-// materialise writes the tree of a commit into dst (replaced atomically,
-// never when dst is a protected folder).
-func materialise(repo *git.Repository, h plumbing.Hash, dst string, rs fsguard.Roots) error {
+// materialise writes the tree of a commit, or its folder sub, into dst
+// (replaced atomically, never when dst is a protected folder).
+func materialise(repo *git.Repository, h plumbing.Hash, sub, dst string, rs fsguard.Roots) error {
 	c, err := repo.CommitObject(h)
 	if err != nil {
 		return err
+	}
+	tree, err := c.Tree()
+	if err != nil {
+		return err
+	}
+	if sub = strings.Trim(path.Clean(filepath.ToSlash(sub)), "/"); sub != "" && sub != "." {
+		if tree, err = tree.Tree(sub); err != nil {
+			return fmt.Errorf("path %s is not a folder of the repository at this revision", sub)
+		}
 	}
 	tmp := dst + ".fetching"
 	if err := fsguard.RemoveAll(tmp, rs); err != nil {
@@ -369,11 +504,7 @@ func materialise(repo *git.Repository, h plumbing.Hash, dst string, rs fsguard.R
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
 		return err
 	}
-	files, err := c.Files()
-	if err != nil {
-		return err
-	}
-	err = files.ForEach(func(fl *object.File) error {
+	err = tree.Files().ForEach(func(fl *object.File) error {
 		p := filepath.Join(tmp, filepath.FromSlash(fl.Name))
 		if !confine.Within(tmp, p) {
 			return fmt.Errorf("file %q escapes the module folder", fl.Name)
@@ -422,11 +553,23 @@ func (f *Fetcher) copyPath(root string, m *system.Module, dst string, lock *Lock
 	if !inside {
 		return Locked{}, fmt.Errorf("module %s: path %s is outside the system folder %s; refused", m.Name, m.Addr.Path, root)
 	}
+	if err := copyTree(real, dst, rs); err != nil {
+		return Locked{}, fmt.Errorf("module %s: %w", m.Name, err)
+	}
+	e := Locked{Name: m.Name, Path: m.Addr.Path}
+	lock.set(e)
+	return e, nil
+}
+
+// copyTree copies the folder real into dst (replaced atomically through
+// dst.fetching, never a protected folder). A link inside is copied as the
+// file it points to when that stays inside real, else refused.
+func copyTree(real, dst string, rs fsguard.Roots) error {
 	tmp := dst + ".fetching"
 	if err := fsguard.RemoveAll(tmp, rs); err != nil {
-		return Locked{}, err
+		return err
 	}
-	err = filepath.Walk(real, func(p string, info os.FileInfo, err error) error {
+	err := filepath.Walk(real, func(p string, info os.FileInfo, err error) error {
 		if err != nil {
 			return err
 		}
@@ -455,12 +598,7 @@ func (f *Fetcher) copyPath(root string, m *system.Module, dst string, lock *Lock
 	})
 	if err != nil {
 		os.RemoveAll(tmp)
-		return Locked{}, fmt.Errorf("module %s: %w", m.Name, err)
+		return err
 	}
-	if err := fsguard.Replace(tmp, dst, rs); err != nil {
-		return Locked{}, err
-	}
-	e := Locked{Name: m.Name, Path: m.Addr.Path}
-	lock.set(e)
-	return e, nil
+	return fsguard.Replace(tmp, dst, rs)
 }

@@ -23,6 +23,7 @@ func Register(r *builtin.Registry) {
 		},
 		Run: runMark,
 	})
+	registerWindow(r)
 }
 
 func runMark(c builtin.Ctx, a builtin.Args) error {

@@ -46,12 +46,12 @@ const ModuleWorkflow = "workflows/operators.gxl"
 // against r before a stage runs any of them.
 func Register(r *builtin.Registry) {
 	r.Add(&builtin.Builtin{
-		Name: "sys.fetch", Doc: "Fetch every enabled module of the system into sys/mods/<name> (git at its tag with a lock file, or a local path), in parallel.",
+		Name: "sys.fetch", Doc: "Fetch every enabled module of the system into sys/mods/<name> (a git repository or one of its folders at its tag, branch or rev; an http tarball, checksummed; a local path; see docs/modules.md), in parallel, recording commits and checksums in sys/mod_list.lock.",
 		Where: builtin.InBlock, Effect: builtin.Changes,
 		Params: []builtin.Param{
 			{Name: "jobs", Type: types.Int, Doc: "modules fetched at once (default: gxl run --jobs, else 4)"},
 			{Name: "cache", Type: types.String, Doc: "module cache folder (default: the user cache dir's gxl/modules)"},
-			{Name: "out", Type: types.String, Default: value.Str("SYS_FETCHED"), Doc: "variable set to {module: {ref, commit, path}}"},
+			{Name: "out", Type: types.String, Default: value.Str("SYS_FETCHED"), Doc: "variable set to {module: {ref, commit, sha256, path}}"},
 		},
 		SetsVars: withReport("SYS_FETCHED"), Run: runFetch,
 	})
@@ -165,8 +165,8 @@ func runFetch(c builtin.Ctx, a builtin.Args) error {
 		// A git fetch can take a while: shown as a wait (a path module is
 		// a local copy).
 		var wait progress.Handle
-		if m.Addr.Repo != "" {
-			wait = progress.Start(ctx, "fetch of "+m.Name+" from "+m.Addr.Repo)
+		if from := m.Addr.Repo + m.Addr.URL; from != "" {
+			wait = progress.Start(ctx, "fetch of "+m.Name+" from "+fetch.Redact(from))
 		}
 		e, err := fe.Fetch(sys.Root, m, modDir(sys, m.Name), own)
 		if wait != nil {
@@ -175,10 +175,17 @@ func runFetch(c builtin.Ctx, a builtin.Args) error {
 		if err != nil {
 			return err
 		}
+		sub := ""
 		if e.Path != "" {
+			sub = " path " + e.Path
+		}
+		switch {
+		case e.URL != "":
+			fmt.Fprintf(w, "downloaded %s%s sha256 %s\n", e.URL, sub, e.SHA256[:12])
+		case e.Repo != "":
+			fmt.Fprintf(w, "fetched %s %s%s at %s\n", e.Repo, e.Ref, sub, e.Commit[:12])
+		default:
 			fmt.Fprintf(w, "copied %s\n", e.Path)
-		} else {
-			fmt.Fprintf(w, "fetched %s %s at %s\n", e.Repo, e.Ref, e.Commit[:12])
 		}
 		mu.Lock()
 		defer mu.Unlock()
@@ -192,7 +199,7 @@ func runFetch(c builtin.Ctx, a builtin.Args) error {
 			lock.Modules = append(lock.Modules, e)
 		}
 		fetched[m.Name] = obj(map[string]value.Value{
-			"ref": value.Str(e.Ref), "commit": value.Str(e.Commit), "path": value.Str(modDir(sys, m.Name)),
+			"ref": value.Str(e.Ref), "commit": value.Str(e.Commit), "sha256": value.Str(e.SHA256), "path": value.Str(modDir(sys, m.Name)),
 		})
 		return nil
 	})
@@ -530,6 +537,15 @@ func fetcher(c builtin.Ctx) (*fetch.Fetcher, error) {
 	}
 	fe.Mirrors = ms
 	fe.Offline = h.Offline
+	// A module's token: ${SEC_GIT_TOKEN} is the run's SEC_GIT_TOKEN (the
+	// secrets file's git_token), masked in everything the run prints.
+	fe.Secrets = func(name string) (string, bool) {
+		v, ok := c.Lookup(name)
+		if !ok || v.Kind() != value.KString && v.Kind() != value.KInt {
+			return "", false
+		}
+		return v.String(), true
+	}
 	return fe, nil
 }
 
