@@ -344,11 +344,15 @@ func (op *operation) runFlow(ctx context.Context, flow string, h runtime.Header)
 		op.finish(flow, "", now, now, err)
 		return err
 	}
-	return op.start(ctx, r, flow, h.Trigger)
+	return op.start(ctx, r, flow, h.Trigger, true)
 }
 
 // start runs a prepared run, keeping its state for /status and /metrics.
-func (op *operation) start(ctx context.Context, r *Run, flow, trigger string) error {
+// With dropQuiet, a run that succeeded without changing anything outside
+// gxl (Journal.Changed: a probe that found everything as it should be)
+// leaves no journal: a flow triggered every second would otherwise leave
+// 86,400 a day. Its result stays in /status and /metrics, without a run id.
+func (op *operation) start(ctx context.Context, r *Run, flow, trigger string, dropQuiet bool) error {
 	began := op.clock.Now()
 	id := r.ID()
 	key := id
@@ -370,6 +374,13 @@ func (op *operation) start(ctx context.Context, r *Run, flow, trigger string) er
 	op.mu.Lock()
 	delete(op.running, key)
 	op.mu.Unlock()
+	if dropQuiet && err == nil && r.Journal != nil && !r.Journal.Changed() {
+		if rerr := runtime.RemoveRun(op.e.journalRoot(), id, op.e.protected()); rerr != nil {
+			op.log("the journal of a run that changed nothing was not removed", zap.String("run", id), zap.Error(rerr))
+		} else {
+			id = ""
+		}
+	}
 	op.finish(flow, id, began, op.clock.Now(), err)
 	return err
 }
@@ -521,6 +532,6 @@ func (op *operation) resumeInterrupted(ctx context.Context) {
 		}
 		op.event(Event{Kind: "resumed", Flow: flow, Run: info.ID, Message: info.Trigger})
 		op.log("resuming an interrupted run", zap.String("run", info.ID), zap.String("flow", flow))
-		op.start(ctx, run, flow, info.Trigger+" (resumed)")
+		op.start(ctx, run, flow, info.Trigger+" (resumed)", false)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gxl-dev/gxl/core/diag"
@@ -145,7 +146,10 @@ type Journal struct {
 	buf    []byte
 	flush  *time.Timer
 	closed bool
-	loaded map[string]string // path → hash recorded
+	// changes is set once a statement of the run may have changed
+	// something outside gxl (Changed).
+	changes atomic.Bool
+	loaded  map[string]string // path → hash recorded
 	// lock is the run's lock file, held until Close.
 	lock *os.File
 	ID   string
@@ -504,6 +508,20 @@ func (j *Journal) compactLocked() {
 	j.f, j.size, j.durable, j.dirty = f, st.Size(), st.Size(), false
 	j.compactAt = max(compactMin, 2*j.size)
 }
+
+// changed records that a statement may change something outside gxl.
+func (j *Journal) changed() {
+	if j != nil {
+		j.changes.Store(true)
+	}
+}
+
+// Changed reports whether a statement of the run may have changed
+// something outside gxl: ran a command or an activity, or called a
+// built-in that is not Pure, Reads or Runs. A run that only read (a probe
+// that found everything as it should be) did not. Statements skipped by a
+// resume do not count.
+func (j *Journal) Changed() bool { return j != nil && j.changes.Load() }
 
 // Loaded records the files a run loaded (path → content), once per
 // content, so a resume can tell whether the program changed.

@@ -394,8 +394,16 @@ func (r *Runner) newExec(ctx context.Context, vars *Scope, top int) *exec {
 // (the finish records of pure steps) go to disk first, so a machine crash
 // never loses the record of a step whose effect happened (see Journal);
 // and the step's own finish record will be synced.
-func (x *exec) effect() error {
+//
+// changes says whether it may change something there (a command, an
+// activity, a built-in of Effect Changes or undeclared), not only read
+// it: the journal remembers that the run changed something
+// (Journal.Changed).
+func (x *exec) effect(changes bool) error {
 	x.effects = true
+	if changes {
+		x.r.opt.Journal.changed()
+	}
 	return x.r.opt.Journal.Sync()
 }
 

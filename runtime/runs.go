@@ -551,6 +551,22 @@ func PruneRuns(root string, opt PruneOptions) ([]RunInfo, error) {
 	return removed, errors.Join(errs...)
 }
 
+// RemoveRun removes the run id under root (gxl operate: a run that
+// succeeded and changed nothing leaves no journal), never a running one,
+// through fsguard like PruneRuns; `last` goes too when it named the run.
+func RemoveRun(root, id string, protect fsguard.Roots) error {
+	dir := RunsDir(root)
+	roots := append(fsguard.Base(), fsguard.Project(root, "the project folder")...)
+	roots = append(roots, protect...)
+	if err := removeRun(dir, id, roots); err != nil {
+		return err
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "last")); err == nil && strings.TrimSpace(string(b)) == id {
+		return fsguard.RemoveEntry(dir, "last", roots)
+	}
+	return nil
+}
+
 // removeRun removes one run's folder while holding its lock, so a run
 // that started (or resumed) since it was read is left alone.
 func removeRun(dir, id string, roots fsguard.Roots) error {

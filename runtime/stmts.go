@@ -235,7 +235,7 @@ func (x *exec) stmt(owner *check.Module, s ast.Stmt) error {
 			x.vars.Set(a.Key.Name, v)
 		}
 	case *ast.CmdBlock:
-		if err := x.effect(); err != nil {
+		if err := x.effect(true); err != nil {
 			return err
 		}
 		_, err := shell.RunShell(&callCtx{x: x, site: n.Span()}, rawText(n.Command.Parts), shell.ShellOptions{})
@@ -365,7 +365,9 @@ func (x *exec) callBuiltin(b *builtin.Builtin, call *ast.Call) error {
 		return err
 	}
 	if !b.IsPure() {
-		if err := x.effect(); err != nil {
+		// A built-in that runs other flows (Runs) changes what they
+		// change: their statements say so themselves.
+		if err := x.effect(b.Effect != builtin.Reads && b.Effect != builtin.Runs); err != nil {
 			return err
 		}
 	}
@@ -597,7 +599,7 @@ func (x *exec) callActivity(a *check.Activity, call *ast.Call) error {
 			extra[name] = v.String()
 		}
 	}
-	if err := x.effect(); err != nil {
+	if err := x.effect(true); err != nil {
 		return err
 	}
 	_, err = shell.RunShell(&callCtx{x: x, site: call.Span()}, text, shell.ShellOptions{Extra: extra})

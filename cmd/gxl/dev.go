@@ -50,7 +50,13 @@ func newDevCmd(s *streams) *cobra.Command {
 				env[k] = v
 			}
 			env["PG_PRIMARY_PID"] = strconv.Itoa(pg.Nodes[0].PID())
-			rd, err := devstack.StartRedis(ctx, "", devstack.RedisOptions{Sentinels: 3})
+			env["PG_STANDBY_PID"] = strconv.Itoa(pg.Nodes[1].PID())
+			// The redis-servers are supervised: a killed one comes back
+			// after 10 s (the Sentinels have failed over by then, and the
+			// failover flows have seen it down for a short detection
+			// window, 5 s in make demo) and the
+			// Sentinels make it a replica of the new master.
+			rd, err := devstack.StartRedis(ctx, "", devstack.RedisOptions{Sentinels: 3, RestartAfter: 10 * time.Second})
 			if err != nil {
 				return failf(exitFailed, "Redis: %v", err)
 			}
@@ -59,6 +65,7 @@ func newDevCmd(s *streams) *cobra.Command {
 				env[k] = v
 			}
 			env["REDIS_PRIMARY_PID"] = strconv.Itoa(rd.Primary.PID())
+			env["REDIS_REPLICA_PID"] = strconv.Itoa(rd.Replica.PID())
 			if !noKube {
 				k, err := devstack.StartKube(ctx, "", devstack.KubeOptions{})
 				if err != nil {
@@ -126,7 +133,28 @@ func newDevCmd(s *streams) *cobra.Command {
 			return nil
 		},
 	}
-	dev.AddCommand(up, down, status, newPublishCmd(s))
+	var alertsListen string
+	alerts := &cobra.Command{
+		Use:   "alerts [--listen ADDR]",
+		Short: "Receive alerts locally and print them (point SLACK_WEBHOOK_URL and PAGERDUTY_EVENTS_URL at it)",
+		Long: `A local receiver of the alerts gxl sends: every JSON POST is printed as one line (a Slack
+message's text, a PagerDuty event's action, dedup key and summary) until SIGINT/SIGTERM. The
+settings that point the example system at it are printed first; make demo uses it.`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			sink, err := devstack.StartAlertSink(alertsListen, s.out)
+			if err != nil {
+				return failf(exitUsage, "cannot listen on %s: %v", alertsListen, err)
+			}
+			defer sink.Close()
+			fmt.Fprintf(s.out, "receiving alerts on %s\nSLACK_WEBHOOK_URL=%s/slack\nPAGERDUTY_SERVICE_KEY=demo-routing-key\nPAGERDUTY_EVENTS_URL=%s/pagerduty\n", sink.Addr(), sink.Addr(), sink.Addr())
+			<-ctx.Done()
+			return nil
+		},
+	}
+	alerts.Flags().StringVar(&alertsListen, "listen", "127.0.0.1:0", "address to receive alerts on (port 0: a free one)")
+	dev.AddCommand(up, down, status, alerts, newPublishCmd(s))
 	return dev
 }
 

@@ -44,9 +44,10 @@ the runs of an earlier operator of the same file that were killed, then run each
 with an #[every] or #[cron] trigger on it, inside its #[window], until SIGINT or SIGTERM
 (the running flows are cancelled with their undo, then exit 0). A failed flow never stops
 the loop; its #[on_failure] flow runs with FAILED_MODULE, FAILED_FLOW, FAILED_AT and
-FAILED_ERROR. Every run is journaled under .gxl/runs; succeeded runs go after
---keep-operated (the last --keep-operated-runs of each flow stay). GET /healthz, /status (JSON) and
-/metrics (Prometheus) are served on --listen. See docs/operate.md.`,
+FAILED_ERROR. Every run is journaled under .gxl/runs, except one that succeeded and
+changed nothing outside gxl (a probe that found everything well); succeeded runs go after
+--keep-operated (the last --keep-operated-runs of each flow stay). GET /healthz, /status
+(JSON) and /metrics (Prometheus) are served on --listen. See docs/operate.md.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			file, flows, _ := f.splitArgs(cmd, args)
 			if len(flows) > 0 {

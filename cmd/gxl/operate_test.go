@@ -20,6 +20,12 @@ import (
 // returns it with the address of its endpoints.
 func startOperate(t *testing.T, dir string, args ...string) (*exec.Cmd, string) {
 	t.Helper()
+	return startOperateEnv(t, dir, nil, args...)
+}
+
+// startOperateEnv is startOperate with env added to the environment.
+func startOperateEnv(t *testing.T, dir string, env []string, args ...string) (*exec.Cmd, string) {
+	t.Helper()
 	errPath := filepath.Join(t.TempDir(), "stderr")
 	ef, err := os.Create(errPath)
 	if err != nil {
@@ -28,7 +34,7 @@ func startOperate(t *testing.T, dir string, args ...string) (*exec.Cmd, string) 
 	defer ef.Close()
 	cmd := exec.Command(gxlBin, append([]string{"operate", "--listen", "127.0.0.1:0"}, args...)...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "NO_COLOR=1", "TZ=")
+	cmd.Env = append(append(os.Environ(), "NO_COLOR=1", "TZ="), env...)
 	cmd.Stdout, cmd.Stderr = io.Discard, ef
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -226,5 +232,63 @@ mod main {
 	list := gxl(t, dir, "runs", "list", "--format", "json")
 	if strings.Contains(list.stdout, `"status": "interrupted"`) {
 		t.Fatalf("a run is still interrupted:\n%s", list.stdout)
+	}
+}
+
+// TestOperateQuietRunsLeaveNoJournal: a triggered run that succeeded and
+// only read (a probe that found everything as it should be) leaves no
+// journal under .gxl/runs; a run that changed something, and a failed
+// one, keep theirs. /status still has the quiet flow's last result.
+func TestOperateQuietRunsLeaveNoJournal(t *testing.T) {
+	dir := project(t, map[string]string{"_gal/project.toml": "", "s.yml": "A: \"1\"\n", "w.gxl": `
+mod main {
+    #[every("100ms")]
+    flow probe {
+        gx.read_file(file: "s.yml");
+        gx.echo("A is ${A}");
+    }
+    #[every("100ms")]
+    flow bad_probe {
+        gx.read_file(file: "s.yml");
+        gx.assert(value: "${A}", expect: "2");
+    }
+    #[every("1h")]
+    flow change {
+        gx.cmd("echo changed >> changes.txt");
+    }
+}
+`})
+	cmd, addr := startOperate(t, dir, "w.gxl")
+	var st engine.Status
+	waitUntil(t, "five probes", func() bool {
+		_, body := httpGet(t, "http://"+addr+"/metrics")
+		return regexp.MustCompile(`gxl_flow_runs_total\{flow="main.probe",result="succeeded"\} ([5-9]|\d\d)`).MatchString(body) &&
+			regexp.MustCompile(`gxl_flow_runs_total\{flow="main.bad_probe",result="failed"\} ([3-9]|\d\d)`).MatchString(body)
+	})
+	_, body := httpGet(t, "http://"+addr+"/status")
+	json.Unmarshal([]byte(body), &st)
+	cmd.Process.Signal(syscall.SIGTERM)
+	if code := exitCode(t, cmd, 10*time.Second); code != 0 {
+		t.Fatalf("after SIGTERM: exit %d", code)
+	}
+	for _, f := range st.Flows {
+		if f.Flow == "main.probe" && (f.Last == nil || f.Last.Result != "succeeded" || f.Last.Run != "") {
+			t.Errorf("/status of the quiet probe: %+v", f.Last)
+		}
+	}
+	list := gxl(t, dir, "runs", "list", "--format", "json")
+	var runs []struct {
+		Flows  []string `json:"flows"`
+		Status string   `json:"status"`
+	}
+	if err := json.Unmarshal([]byte(list.stdout), &runs); err != nil {
+		t.Fatalf("runs list: %v\n%s", err, list.stdout)
+	}
+	count := map[string]int{}
+	for _, r := range runs {
+		count[strings.Join(r.Flows, ",")+" "+r.Status]++
+	}
+	if count["main.probe succeeded"] != 0 || count["main.change succeeded"] != 1 || count["main.bad_probe failed"] < 3 || len(count) != 2 {
+		t.Fatalf("journals left: %v\n%s", count, list.stdout)
 	}
 }

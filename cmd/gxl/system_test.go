@@ -53,52 +53,9 @@ func copyTree(t *testing.T, src, dst string) {
 // the databases and the lock file, not on log text.
 func TestSystemPipelineAndFailover(t *testing.T) {
 	ctx := context.Background()
-	pg, err := devstack.StartPG(ctx, "", devstack.PGOptions{Sync: true})
-	if err != nil {
-		t.Fatalf("PostgreSQL: %v", err)
-	}
-	defer pg.Cleanup()
-	defer pg.StopDataDir(pg.Nodes[0].DataDir)
-	defer pg.StopDataDir(pg.Nodes[1].DataDir)
-	rd, err := devstack.StartRedis(ctx, "", devstack.RedisOptions{Sentinels: 3})
-	if err != nil {
-		t.Fatalf("Redis: %v", err)
-	}
-	defer rd.Cleanup()
-	kube, err := devstack.StartKube(ctx, "", devstack.KubeOptions{})
-	if err != nil {
-		t.Fatalf("Kubernetes: %v", err)
-	}
-	defer kube.Cleanup()
-
-	root := t.TempDir()
-	copyTree(t, filepath.Join("..", "..", "sys"), filepath.Join(root, "sys"))
-	copyTree(t, filepath.Join("..", "..", "modules"), filepath.Join(root, "modules"))
-	if n, err := publishCatalog(filepath.Join(root, "modules"), filepath.Join(root, "git")); err != nil || n != 10 {
-		t.Fatalf("publish: %d repositories, %v", n, err)
-	}
-	conn := map[string]string{"KUBECONFIG": kube.Kubeconfig}
-	for k, v := range pg.Env() {
-		conn[k] = v
-	}
-	for k, v := range rd.Env() {
-		conn[k] = v
-	}
-	if err := writeYAMLFile(filepath.Join(root, "connections.yml"), conn); err != nil {
-		t.Fatal(err)
-	}
-	// The system's alerts go to a real receiver on loopback.
-	rcv := newAlertReceiver(t)
-	// The maintenance window opens two hours from now: every run below
-	// is outside it.
-	now := time.Now().UTC()
-	mwStart, mwEnd := now.Add(2*time.Hour).Format("15:04"), now.Add(3*time.Hour).Format("15:04")
-	env := append([]string{
-		"GXL_MIRRORS=https://github.com/=" + filepath.Join(root, "git", "github.com") + "/",
-		"GXL_MODULE_CACHE=" + filepath.Join(root, "cache"),
-		"GXL_CONNECTIONS=" + filepath.Join(root, "connections.yml"),
-		"TZ=UTC", "MAINTENANCE_WINDOW_START=" + mwStart, "MAINTENANCE_WINDOW_END=" + mwEnd,
-	}, rcv.env()...)
+	x := startExampleStack(t, devstack.RedisOptions{Sentinels: 3})
+	pg, rd, kube, root, rcv, env := x.pg, x.rd, x.kube, x.root, x.rcv, x.env
+	mwStart, mwEnd := x.mwStart, x.mwEnd
 
 	r := gxlEnv(t, root, env, "run", "-q", "sys/workflows/operators.gxl", "pipeline")
 	if r.code != 0 {
@@ -262,6 +219,72 @@ func TestSystemPipelineAndFailover(t *testing.T) {
 		t.Fatalf("key written before the kill: %q %v", v, err)
 	}
 	t.Logf("failover stage (30 s detection window included): %s", took.Round(time.Millisecond))
+}
+
+// exampleStack is the example system (sys/ and the module catalog
+// modules/, published as git repositories, in a temporary root) on real
+// servers: PostgreSQL with a synchronous standby, Redis with ro's
+// options, Kubernetes; its alerts go to rcv; env is what gxl needs.
+type exampleStack struct {
+	pg   *devstack.PGCluster
+	rd   *devstack.RedisHA
+	kube *devstack.Kube
+	root string
+	rcv  *alertReceiver
+	env  []string
+	// mwStart, mwEnd: the maintenance window env sets, two hours from now.
+	mwStart, mwEnd string
+}
+
+func startExampleStack(t *testing.T, ro devstack.RedisOptions) *exampleStack {
+	t.Helper()
+	ctx := context.Background()
+	pg, err := devstack.StartPG(ctx, "", devstack.PGOptions{Sync: true})
+	if err != nil {
+		t.Fatalf("PostgreSQL: %v", err)
+	}
+	t.Cleanup(pg.Cleanup)
+	t.Cleanup(func() { pg.StopDataDir(pg.Nodes[0].DataDir); pg.StopDataDir(pg.Nodes[1].DataDir) })
+	rd, err := devstack.StartRedis(ctx, "", ro)
+	if err != nil {
+		t.Fatalf("Redis: %v", err)
+	}
+	t.Cleanup(rd.Cleanup)
+	kube, err := devstack.StartKube(ctx, "", devstack.KubeOptions{})
+	if err != nil {
+		t.Fatalf("Kubernetes: %v", err)
+	}
+	t.Cleanup(kube.Cleanup)
+
+	root := t.TempDir()
+	copyTree(t, filepath.Join("..", "..", "sys"), filepath.Join(root, "sys"))
+	copyTree(t, filepath.Join("..", "..", "modules"), filepath.Join(root, "modules"))
+	if n, err := publishCatalog(filepath.Join(root, "modules"), filepath.Join(root, "git")); err != nil || n != 10 {
+		t.Fatalf("publish: %d repositories, %v", n, err)
+	}
+	conn := map[string]string{"KUBECONFIG": kube.Kubeconfig}
+	for k, v := range pg.Env() {
+		conn[k] = v
+	}
+	for k, v := range rd.Env() {
+		conn[k] = v
+	}
+	if err := writeYAMLFile(filepath.Join(root, "connections.yml"), conn); err != nil {
+		t.Fatal(err)
+	}
+	// The system's alerts go to a real receiver on loopback.
+	rcv := newAlertReceiver(t)
+	// The maintenance window opens two hours from now: every run below
+	// is outside it.
+	now := time.Now().UTC()
+	mwStart, mwEnd := now.Add(2*time.Hour).Format("15:04"), now.Add(3*time.Hour).Format("15:04")
+	env := append([]string{
+		"GXL_MIRRORS=https://github.com/=" + filepath.Join(root, "git", "github.com") + "/",
+		"GXL_MODULE_CACHE=" + filepath.Join(root, "cache"),
+		"GXL_CONNECTIONS=" + filepath.Join(root, "connections.yml"),
+		"TZ=UTC", "MAINTENANCE_WINDOW_START=" + mwStart, "MAINTENANCE_WINDOW_END=" + mwEnd,
+	}, rcv.env()...)
+	return &exampleStack{pg: pg, rd: rd, kube: kube, root: root, rcv: rcv, env: env, mwStart: mwStart, mwEnd: mwEnd}
 }
 
 // TestShippedWorkflowsCheck: every workflow this repository ships checks

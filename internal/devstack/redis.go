@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -21,6 +22,15 @@ type RedisOptions struct {
 	Sentinels int
 	// DownAfter is Sentinel's down-after-milliseconds (default 1s).
 	DownAfter time.Duration
+	// RestartAfter, when positive, supervises the redis-servers as a
+	// process supervisor (systemd's Restart=on-failure, a pod's restart
+	// policy) would: a server that exits without Stop (killed, crashed)
+	// is started again this long after, with its configuration. A
+	// returning old master comes back empty and a master: the Sentinels
+	// reconfigure it as a replica of the new master (it is in their
+	// tables since the failover), which is why the delay should outlast
+	// Sentinel's failover (DownAfter and a second or two).
+	RestartAfter time.Duration
 }
 
 // RedisNode is one redis-server or redis-sentinel process.
@@ -32,6 +42,24 @@ type RedisNode struct {
 	proc *proc.Proc
 	args []string
 	bin  string
+	// mu guards proc; stopped ends the supervision (Stop); restarts
+	// counts the supervisor's restarts.
+	mu       sync.Mutex
+	stopped  bool
+	restarts int
+}
+
+// Restarts is how many times the supervisor started the node again.
+func (n *RedisNode) Restarts() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.restarts
+}
+
+func (n *RedisNode) current() *proc.Proc {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.proc
 }
 
 // Addr is host:port.
@@ -39,8 +67,8 @@ func (n *RedisNode) Addr() string { return "127.0.0.1:" + strconv.Itoa(n.Port) }
 
 // Kill crashes the node (SIGKILL).
 func (n *RedisNode) Kill() {
-	if n.proc != nil {
-		n.proc.Kill()
+	if p := n.current(); p != nil {
+		p.Kill()
 	}
 }
 
@@ -105,6 +133,10 @@ func StartRedis(ctx context.Context, base string, opt RedisOptions) (*RedisHA, e
 	if err := h.startServer(ctx, h.Replica, pp); err != nil {
 		h.Stop()
 		return nil, err
+	}
+	if opt.RestartAfter > 0 {
+		go h.supervise(h.Primary, opt.RestartAfter)
+		go h.supervise(h.Replica, opt.RestartAfter)
 	}
 	if err := WaitRedis(ctx, 10*time.Second, func(ctx context.Context) error { return linkUp(ctx, h.Replica.Addr()) }); err != nil {
 		h.Stop()
@@ -182,6 +214,45 @@ func (h *RedisHA) startServer(ctx context.Context, n *RedisNode, replicaOf int) 
 	})
 }
 
+// supervise starts n again after delay each time its process exits
+// without Stop.
+func (h *RedisHA) supervise(n *RedisNode, delay time.Duration) {
+	for {
+		p := n.current()
+		if p == nil {
+			return
+		}
+		<-p.Done()
+		time.Sleep(delay)
+		n.mu.Lock()
+		stopped := n.stopped
+		n.mu.Unlock()
+		if stopped {
+			return
+		}
+		if n.current() != p {
+			continue // started again by hand (Restart)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		err := h.Restart(ctx, n)
+		cancel()
+		n.mu.Lock()
+		if err == nil {
+			n.restarts++
+		}
+		stopped = n.stopped
+		n.mu.Unlock()
+		if stopped {
+			// Stop came while it started: nothing outlives the stack.
+			n.current().Stop(5 * time.Second)
+			return
+		}
+		if err != nil {
+			time.Sleep(delay) // its port taken, say: try again later
+		}
+	}
+}
+
 // Restart starts a killed node again with its original configuration
 // (a restarted primary comes back as an empty primary: the split-brain
 // hazard that fencing must handle).
@@ -190,7 +261,9 @@ func (h *RedisHA) Restart(ctx context.Context, n *RedisNode) error {
 	if err != nil {
 		return err
 	}
+	n.mu.Lock()
 	n.proc = p
+	n.mu.Unlock()
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	return p.WaitFor(wctx, 20*time.Millisecond, func(ctx context.Context) error {
@@ -231,8 +304,14 @@ func WaitRedis(ctx context.Context, timeout time.Duration, f func(context.Contex
 // Stop stops every process.
 func (h *RedisHA) Stop() {
 	for _, n := range append([]*RedisNode{h.Primary, h.Replica}, h.Sentinels...) {
-		if n != nil && n.proc != nil {
-			n.proc.Stop(5 * time.Second)
+		if n == nil {
+			continue
+		}
+		n.mu.Lock()
+		n.stopped = true
+		n.mu.Unlock()
+		if p := n.current(); p != nil {
+			p.Stop(5 * time.Second)
 		}
 	}
 }
@@ -282,8 +361,9 @@ func (h *RedisHA) Env() map[string]string {
 
 // PID is the process (group) id of the node, 0 when not running.
 func (n *RedisNode) PID() int {
-	if n.proc == nil {
+	p := n.current()
+	if p == nil {
 		return 0
 	}
-	return n.proc.PID()
+	return p.PID()
 }

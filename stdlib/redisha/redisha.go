@@ -257,7 +257,7 @@ func sentinelFailover(ctx context.Context, c builtin.Ctx, sentinels []string, na
 		}
 		return addr[0] + ":" + addr[1]
 	}
-	if cur() == old {
+	if sameAddr(ctx, cur(), old) {
 		// If the old primary still answers, this is a forced failover.
 		pctx, pcancel := context.WithTimeout(ctx, time.Second)
 		alive := client(old, pw).Ping(pctx).Err() == nil
@@ -271,9 +271,37 @@ func sentinelFailover(ctx context.Context, c builtin.Ctx, sentinels []string, na
 	var np string
 	err := retry.Poll(ctx, 20*time.Millisecond, 0, "Sentinel to elect a new master for "+name, func(context.Context) (bool, error) {
 		np = cur()
-		return np != "" && np != old, nil
+		return np != "" && !sameAddr(ctx, np, old), nil
 	})
 	return np, err
+}
+
+// sameAddr reports whether two host:port addresses name the same server:
+// the Sentinels answer with an IP (127.0.0.1:6379) where a workflow may
+// name the server by host (localhost:6379, a Service's name). Comparing
+// the text took a dead master for the new one.
+func sameAddr(ctx context.Context, a, b string) bool {
+	if a == b {
+		return true
+	}
+	ha, pa, err1 := net.SplitHostPort(a)
+	hb, pb, err2 := net.SplitHostPort(b)
+	if err1 != nil || err2 != nil || pa != pb {
+		return false
+	}
+	ipsA, err1 := net.DefaultResolver.LookupHost(ctx, ha)
+	ipsB, err2 := net.DefaultResolver.LookupHost(ctx, hb)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	for _, x := range ipsA {
+		for _, y := range ipsB {
+			if net.ParseIP(x).Equal(net.ParseIP(y)) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // directFailover promotes the replica with the highest offset and points

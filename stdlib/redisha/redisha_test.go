@@ -39,6 +39,10 @@ mod main {
         redis.failover(primary: "${REDIS_PRIMARY:}", sentinels: ["${S1:}", "${S2:}", "${S3:}"], master_name: "${REDIS_MASTER_NAME:}", out: "NEW");
         gx.assert(value: "${NEW}", expect: "${REDIS_REPLICA:}");
     }
+    flow sentinel_by_host {
+        redis.failover(primary: "localhost:${REDIS_PRIMARY_PORT:}", sentinels: ["${S1:}", "${S2:}", "${S3:}"], master_name: "${REDIS_MASTER_NAME:}", out: "NEW", timeout: "30s");
+        gx.assert(value: "${NEW}", expect: "${REDIS_REPLICA:}");
+    }
     flow fence {
         redis.fence(addr: "${REDIS_PRIMARY:}", primary: "${REDIS_REPLICA:}");
     }
@@ -198,5 +202,27 @@ func TestSwitchover(t *testing.T) {
 	}
 	if !writeFails(h.Primary.Addr()) {
 		t.Fatal("the old primary still accepts writes after switchover")
+	}
+}
+
+// TestSentinelFailoverByHostName: a failover started before the Sentinels
+// elected a new master, with the old master named by host
+// (localhost:port, as the example's Service names it) while the Sentinels
+// answer with its IP, waits for their election and returns the replica,
+// not the dead master.
+func TestSentinelFailoverByHostName(t *testing.T) {
+	ctx := context.Background()
+	h, err := devstack.StartRedis(ctx, "", devstack.RedisOptions{Sentinels: 3, DownAfter: 2 * time.Second})
+	if err != nil {
+		t.Fatalf("start Redis with Sentinels: %v", err)
+	}
+	defer h.Cleanup()
+	vars := h.Env()
+	for i, s := range h.SentinelAddrs() {
+		vars[fmt.Sprintf("S%d", i+1)] = s
+	}
+	h.Primary.Kill()
+	if out, err := gxltest.Run(t, program, "sentinel_by_host", vars); err != nil {
+		t.Fatalf("failover before the Sentinels' election: %v\n%s\n%s", err, out, h.Logs())
 	}
 }

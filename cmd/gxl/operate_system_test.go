@@ -1,0 +1,285 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/gxl-dev/gxl/engine"
+	"github.com/gxl-dev/gxl/internal/devstack"
+)
+
+// operatedDetection is the FAILURE_DETECTION_SECONDS of the operated
+// drills: short, so the test stays short.
+const operatedDetection = 3
+
+// TestOperatedFailover runs `gxl operate` on the example system (after its
+// pipeline) against real servers and kills the PostgreSQL and the Redis
+// primaries: with no command typed, the standby becomes a writable
+// primary, the Services are re-pointed, the failover alerts reach the
+// receiver, /metrics counts one failover per module. The old Redis master,
+// started again by the supervisor, becomes a replica of the new one and
+// the health check passes. Then the new PostgreSQL primary is killed and
+// `gxl operate` is SIGKILLed in the middle of that failover, after the
+// promotion: started again, it resumes the run and finishes the failover
+// without a second promotion (one new timeline).
+func TestOperatedFailover(t *testing.T) {
+	ctx := context.Background()
+	// The supervisor restarts a killed redis-server after 4 s: after the
+	// Sentinels' failover (their down-after is 1 s).
+	x := startExampleStack(t, devstack.RedisOptions{Sentinels: 3, RestartAfter: 4 * time.Second})
+	pg, rd, root, rcv, env := x.pg, x.rd, x.root, x.rcv, x.env
+	if r := gxlEnv(t, root, env, "run", "-q", "sys/workflows/operators.gxl", "pipeline"); r.code != 0 {
+		t.Fatalf("pipeline: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", x.kube.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := kubernetes.NewForConfigOrDie(cfg)
+	svcPort := func(name string) int {
+		s, err := cs.CoreV1().Services("microservices").Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return -1
+		}
+		return int(s.Spec.Ports[0].Port)
+	}
+	sets := []string{"sys/workflows/operators.gxl", "--set", "FAILURE_DETECTION_SECONDS=" + strconv.Itoa(operatedDetection), "--set", "HEALTH_CHECK_INTERVAL_SECONDS=5"}
+	cmd, addr := startOperateEnv(t, root, env, sets...)
+	metrics := func() string { _, b := httpGet(t, "http://"+addr+"/metrics"); return b }
+	waitLong(t, 30*time.Second, "three probes of each primary", func() bool {
+		m := metrics()
+		return regexp.MustCompile(`gxl_flow_runs_total\{flow="main.watch_postgres",result="succeeded"\} [3-9]`).MatchString(m) &&
+			regexp.MustCompile(`gxl_flow_runs_total\{flow="main.watch_redis",result="succeeded"\} [3-9]`).MatchString(m)
+	})
+	var runs []struct {
+		Flows  []string `json:"flows"`
+		Status string   `json:"status"`
+	}
+	r := gxlEnv(t, root, nil, "runs", "list", "--format", "json")
+	json.Unmarshal([]byte(r.stdout), &runs)
+	for _, run := range runs {
+		if strings.HasPrefix(strings.Join(run.Flows, ","), "main.watch_") && run.Status != "running" {
+			t.Errorf("a probe that found its primary up left a journal:\n%s", r.stdout)
+		}
+	}
+
+	// Drill 1: both primaries die.
+	if err := devstack.Exec(ctx, pg.Nodes[0].DSN(), "insert into users (email) values ('before-the-kill@example.com')"); err != nil {
+		t.Fatal(err)
+	}
+	rc := redis.NewClient(&redis.Options{Addr: rd.Primary.Addr()})
+	if err := rc.Set(ctx, "session:1", "alive", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	rc.Do(ctx, "WAIT", 1, 5000)
+	rc.Close()
+	pg.Nodes[0].Kill()
+	rd.Primary.Kill()
+	killed := time.Now()
+	var pgPromoted, pgWritable, redisWritable, pgService, redisService time.Duration
+	nc := redis.NewClient(&redis.Options{Addr: rd.Replica.Addr(), MaxRetries: -1})
+	defer nc.Close()
+	waitLong(t, 60*time.Second, "both failovers", func() bool {
+		var inRecovery bool
+		if pgPromoted == 0 && devstack.QueryRow(ctx, pg.Nodes[1].DSN(), "select pg_is_in_recovery()", nil, &inRecovery) == nil && !inRecovery {
+			pgPromoted = time.Since(killed)
+		}
+		if pgWritable == 0 && devstack.Exec(ctx, pg.Nodes[1].DSN(), "insert into users (email) values ('after-the-kill@example.com')") == nil {
+			pgWritable = time.Since(killed)
+		}
+		if redisWritable == 0 && nc.Set(ctx, "session:2", "new", 0).Err() == nil {
+			redisWritable = time.Since(killed)
+		}
+		if pgService == 0 && svcPort("postgres-primary") == pg.Nodes[1].Port {
+			pgService = time.Since(killed)
+		}
+		if redisService == 0 && svcPort("redis-master") == rd.Replica.Port {
+			redisService = time.Since(killed)
+		}
+		return pgPromoted > 0 && pgWritable > 0 && redisWritable > 0 && pgService > 0 && redisService > 0
+	})
+	// A commit on the new primary waits for its synchronous standby: the
+	// old primary, rewound and rejoined by the same failover.
+	t.Logf("FAILURE_DETECTION_SECONDS=%d: kill → PostgreSQL standby promoted %s, first commit acknowledged (synchronous standby rejoined) %s, postgres-primary re-pointed %s; kill → Redis writable %s (Sentinel, down-after 1s), redis-master re-pointed %s",
+		operatedDetection, pgPromoted.Round(time.Millisecond), pgWritable.Round(time.Millisecond), pgService.Round(time.Millisecond), redisWritable.Round(time.Millisecond), redisService.Round(time.Millisecond))
+	if pgPromoted < operatedDetection*time.Second {
+		t.Errorf("PostgreSQL promoted %s after the kill, inside the %ds detection window", pgPromoted, operatedDetection)
+	}
+	// The window starts at the first failed probe, at most a second
+	// after the kill; promoting takes a fraction of a second.
+	if limit := operatedDetection*time.Second + 2*time.Second; pgPromoted > limit {
+		t.Errorf("PostgreSQL promoted only %s after the kill (window %ds, probes every second)", pgPromoted, operatedDetection)
+	}
+	waitLong(t, 60*time.Second, "the failovers counted and alerted, the old PostgreSQL primary rejoined", func() bool {
+		m := metrics()
+		slack, _ := rcv.got()
+		return strings.Contains(m, `gxl_failovers_total{module="postgres_primary"} 1`) && strings.Contains(m, `gxl_failovers_total{module="redis_cache"} 1`) &&
+			strings.Count(strings.Join(slack, "\n"), "failover of") >= 4 && svcPort("postgres-readonly") == pg.Nodes[0].Port
+	})
+	checkFailoverAlerts(t, rcv, "postgres_primary", "redis_cache")
+	var n int
+	if err := devstack.QueryRow(ctx, pg.Nodes[1].DSN(), "select count(*) from users where email = 'before-the-kill@example.com'", nil, &n); err != nil || n != 1 {
+		t.Fatalf("row committed before the kill on the new primary: %d (%v)", n, err)
+	}
+	if v, err := nc.Get(ctx, "session:1").Result(); err != nil || v != "alive" {
+		t.Fatalf("Redis key written before the kill: %q %v", v, err)
+	}
+
+	// The supervisor restarted the old Redis master; the Sentinels made
+	// it a replica of the new one, and the health check passes again
+	// with a replica linked.
+	oc := redis.NewClient(&redis.Options{Addr: rd.Primary.Addr(), MaxRetries: -1})
+	defer oc.Close()
+	waitLong(t, 60*time.Second, "the old Redis master to replicate the new one", func() bool {
+		info, err := oc.Info(ctx, "replication").Result()
+		return err == nil && strings.Contains(info, "role:slave") && strings.Contains(info, "master_port:"+strconv.Itoa(rd.Replica.Port)) && strings.Contains(info, "master_link_status:up")
+	})
+	if rd.Primary.Restarts() < 1 {
+		t.Fatalf("the old Redis master was not restarted by the supervisor")
+	}
+	linked := time.Now()
+	waitLong(t, 60*time.Second, "a passing health check with the Redis replica back", func() bool {
+		var st engine.Status
+		_, body := httpGet(t, "http://"+addr+"/status")
+		json.Unmarshal([]byte(body), &st)
+		for _, f := range st.Flows {
+			if f.Flow == "main.health_check" && f.Last != nil && f.Last.Result == "succeeded" && f.Last.Started.After(linked) {
+				return true
+			}
+		}
+		return false
+	})
+	if m := metrics(); !strings.Contains(m, `gxl_module_healthy{module="redis_cache"} 1`) || !strings.Contains(m, `gxl_module_healthy{module="postgres_primary"} 1`) {
+		t.Errorf("modules not healthy after the failovers:\n%s", grepLines(m, "gxl_module_healthy"))
+	}
+	if info, _ := nc.Info(ctx, "replication").Result(); !strings.Contains(info, "connected_slaves:1") {
+		t.Errorf("the new Redis master has no replica:\n%s", info)
+	}
+
+	// Drill 2: the new PostgreSQL primary (node 2) dies, and the operator
+	// is SIGKILLed once the promotion is journaled.
+	var timeline int
+	if err := devstack.QueryRow(ctx, pg.Nodes[1].DSN(), "select timeline_id from pg_control_checkpoint()", nil, &timeline); err != nil {
+		t.Fatal(err)
+	}
+	pg.Nodes[1].Kill()
+	promoted := regexp.MustCompile(`mods/postgres_primary/workflows/operators\.gxl:(\d+):`)
+	promoteLine := lineOf(t, root, "promoted the standby on port")
+	waitLong(t, 60*time.Second, "the failover to pass its promotion", func() bool {
+		var st engine.Status
+		_, body := httpGet(t, "http://"+addr+"/status")
+		json.Unmarshal([]byte(body), &st)
+		for _, r := range st.Running {
+			if m := promoted.FindStringSubmatch(r.Step); m != nil && mustAtoi(m[1]) >= promoteLine {
+				return true
+			}
+		}
+		return false
+	})
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	cmd.Wait()
+	if r := gxlEnv(t, root, nil, "runs", "list", "--format", "json"); !strings.Contains(r.stdout, `"status": "interrupted"`) {
+		t.Fatalf("no interrupted run after the SIGKILL:\n%s", r.stdout)
+	}
+	cmd, addr = startOperateEnv(t, root, env, sets...)
+	waitLong(t, 60*time.Second, "the resumed failover to finish", func() bool {
+		return svcPort("postgres-primary") == pg.Nodes[0].Port && svcPort("postgres-readonly") == pg.Nodes[1].Port &&
+			strings.Contains(metrics(), `gxl_failovers_total{module="postgres_primary"} 1`)
+	})
+	var after int
+	var inRecovery bool
+	if err := devstack.QueryRow(ctx, pg.Nodes[0].DSN(), "select timeline_id from pg_control_checkpoint()", nil, &after); err != nil || after != timeline+1 {
+		t.Errorf("timeline %d → %d (%v): want exactly one promotion", timeline, after, err)
+	}
+	if err := devstack.QueryRow(ctx, pg.Nodes[1].DSN(), "select pg_is_in_recovery()", nil, &inRecovery); err != nil || !inRecovery {
+		t.Errorf("the killed primary did not rejoin as a standby: in recovery=%v (%v)", inRecovery, err)
+	}
+	if err := devstack.Exec(ctx, pg.Nodes[0].DSN(), "insert into users (email) values ('after-the-resume@example.com')"); err != nil {
+		t.Errorf("the primary after the resumed failover refuses writes: %v", err)
+	}
+	// The resumed run skipped what its journal had done: the alert of the
+	// failover's start is not sent again, the end's is sent once.
+	waitLong(t, 10*time.Second, "the alert of the resumed failover's end", func() bool {
+		_, pd := rcv.got()
+		return len(pgActions(pd)) >= 4
+	})
+	_, pd := rcv.got()
+	if got := strings.Join(pgActions(pd), ","); got != "trigger,resolve,trigger,resolve" {
+		t.Errorf("PagerDuty events of the two PostgreSQL failovers: %s, want trigger,resolve twice (the resumed run re-ran its start?)", got)
+	}
+	r = gxlEnv(t, root, nil, "runs", "list", "--format", "json")
+	if strings.Contains(r.stdout, `"status": "interrupted"`) {
+		t.Errorf("a run is still interrupted:\n%s", r.stdout)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if code := exitCode(t, cmd, 30*time.Second); code != 0 {
+		t.Fatalf("after SIGTERM: exit %d", code)
+	}
+}
+
+// waitLong is waitUntil with a limit of its own, polling every 100 ms.
+func waitLong(t *testing.T, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", limit, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// lineOf is the line of the postgresql-ha workflow holding text.
+func lineOf(t *testing.T, root, text string) int {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(root, "modules", "postgresql-ha", "workflows", "operators.gxl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range strings.Split(string(b), "\n") {
+		if strings.Contains(l, text) {
+			return i + 1
+		}
+	}
+	t.Fatalf("%q not in the postgresql-ha workflow", text)
+	return 0
+}
+
+// pgActions are the actions of the PostgreSQL failover's PagerDuty events.
+func pgActions(pd []map[string]any) []string {
+	var out []string
+	for _, ev := range pd {
+		if ev["dedup_key"] == "microservice_platform/failover/postgres_primary" {
+			out = append(out, ev["event_action"].(string))
+		}
+	}
+	return out
+}
+
+func mustAtoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
