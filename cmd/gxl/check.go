@@ -24,6 +24,7 @@ Exit status: 0 when there are no errors (warnings allowed), 2 otherwise.
 FILE (or -f FILE) defaults to _gal/work.gxl. -e checks that the envs exist; --set values
 are checked as gxl run checks them (typed by a system's vars.yml, an unknown name reported).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			batch()
 			if format != "text" && format != "json" {
 				return failf(exitUsage, "--format must be text or json")
 			}

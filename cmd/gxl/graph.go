@@ -26,6 +26,7 @@ func newGraphCmd(s *streams) *cobra.Command {
 		Short: "Draw the module, stage and flow graph",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			batch()
 			if format != "mermaid" && format != "dot" {
 				return failf(exitUsage, "--format must be mermaid or dot")
 			}

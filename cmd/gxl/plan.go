@@ -33,6 +33,7 @@ change (a server-side dry run). --format json prints the same plan as one
 JSON document (docs/plan.md). Statements that change something are marked !.
 Exit status: 0, or 2 for a usage or check error.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			batch()
 			file, flows, cmdArg := f.splitArgs(cmd, args)
 			if format != "text" && format != "json" {
 				return failf(exitUsage, "--format must be text or json")

@@ -156,6 +156,7 @@ with the closest name, and in a system a name not in sys/vars.yml is an error.
 Each run is journaled under .gxl/runs/<id>; --resume last continues a failed or
 killed run: finished statements are skipped, the interrupted one runs again.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			batch()
 			file, flows, cmdArg := f.splitArgs(cmd, args)
 			quiet, ok := value.ParseBool(f.quiet)
 			if !ok {
