@@ -171,13 +171,7 @@ func askModel(s *streams) string {
 }
 
 func newSysUpdateCmd(s *streams) *cobra.Command {
-	var force int
-	var of opsFlags
-	var fetch fetchFlags
-	cmd := &cobra.Command{
-		Use:   "update [-f 0..3]",
-		Short: "Fetch the system's modules and merge their variables (gsys update)",
-		Long: `Fetch sys-prj.yml's test_envs and every enabled module of sys/mod_list.yml (git at its tag,
+	return opsUpdateCmd(s, "Fetch the system's modules and merge their variables (gsys update)", `Fetch sys-prj.yml's test_envs and every enabled module of sys/mod_list.yml (git at its tag,
 branch or rev, or a path inside the system), through the module cache, mirrors and lock file of
 gxl's fetch stage. A module in gmod's layout has its mod/<model> variant placed in
 sys/mods/<name>/<model> (model: the entry's, else the system's) and its other variants pruned;
@@ -185,7 +179,31 @@ one in gxl's layout is placed whole in sys/mods/<name>. Each variant's spec/depe
 fetched, and sys/vars.yml is rewritten as the union of the modules' vars.yml.
 -f: 0 and 1 fetch what is missing, 2 fetches every module again, 3 also refreshes the cache
 and accepts moved tags.`,
-		Args: cobra.NoArgs,
+		"force level 0..3", (*engine.Engine).SysUpdate)
+}
+
+func newSysLocalizeCmd(s *streams) *cobra.Command {
+	return opsLocalizeCmd(s, "Layer the modules' values and render their templates (gsys localize)", `For every enabled module, layer its values, lowest first: the variables of its vars.yml,
+the system's variables (sys/vars.yml), values/mods/<name>/value.yml, values/value.yml, then
+each --value file (a later file wins); ${NAME} in a value resolves from the values, then the
+environment. The result goes to the variant's values/_used.json (its flows read it) and to
+values/mods/<name>/_used.yml with where each value came from; the variant's spec/ is
+rendered (Handlebars, as gx.tpl) into its local/, and the module's setting rule of
+sys/mod_list.yml renders its src into its dst. --default leaves out the files under values/.`,
+		(*engine.Engine).SysLocalize)
+}
+
+// opsUpdateCmd is `update [-f 0..3]` of gsys and gmod: run is the
+// engine's update at the force level.
+func opsUpdateCmd(s *streams, short, long, forceHelp string, run func(*engine.Engine, int) error) *cobra.Command {
+	var force int
+	var of opsFlags
+	var fetch fetchFlags
+	cmd := &cobra.Command{
+		Use:   "update [-f 0..3]",
+		Short: short,
+		Long:  long,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := of.apply(s, cmd); err != nil {
 				return err
@@ -193,53 +211,47 @@ and accepts moved tags.`,
 			if err := forceLevel(force); err != nil {
 				return err
 			}
-			eng, err := opsEngine(s, fetch)
-			if err != nil {
-				return err
-			}
-			if err := eng.SysUpdate(force); err != nil {
-				return opsFailed(err)
-			}
-			return nil
+			return opsRun(s, fetch, func(eng *engine.Engine) error { return run(eng, force) })
 		},
 	}
-	cmd.Flags().IntVarP(&force, "force", "f", 0, "force level 0..3")
+	cmd.Flags().IntVarP(&force, "force", "f", 0, forceHelp)
 	of.bind(cmd)
 	fetch.bind(cmd.Flags())
 	return cmd
 }
 
-func newSysLocalizeCmd(s *streams) *cobra.Command {
+// opsLocalizeCmd is `localize [--value FILE]... [--default]` of gsys and
+// gmod: run is the engine's localize.
+func opsLocalizeCmd(s *streams, short, long string, run func(*engine.Engine, galaxy.LocalizeOptions) error) *cobra.Command {
 	var lo localizeFlags
 	var of opsFlags
 	cmd := &cobra.Command{
 		Use:   "localize [--value FILE]... [--default]",
-		Short: "Layer the modules' values and render their templates (gsys localize)",
-		Long: `For every enabled module, layer its values, lowest first: the variables of its vars.yml,
-the system's variables (sys/vars.yml), values/mods/<name>/value.yml, values/value.yml, then
-each --value file (a later file wins); ${NAME} in a value resolves from the values, then the
-environment. The result goes to the variant's values/_used.json (its flows read it) and to
-values/mods/<name>/_used.yml with where each value came from; the variant's spec/ is
-rendered (Handlebars, as gx.tpl) into its local/, and the module's setting rule of
-sys/mod_list.yml renders its src into its dst. --default leaves out the files under values/.`,
-		Args: cobra.NoArgs,
+		Short: short,
+		Long:  long,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := of.apply(s, cmd); err != nil {
 				return err
 			}
-			eng, err := opsEngine(s, fetchFlags{})
-			if err != nil {
-				return err
-			}
-			if err := eng.SysLocalize(lo.options()); err != nil {
-				return opsFailed(err)
-			}
-			return nil
+			return opsRun(s, fetchFlags{}, func(eng *engine.Engine) error { return run(eng, lo.options()) })
 		},
 	}
 	lo.bind(cmd)
 	of.bind(cmd)
 	return cmd
+}
+
+// opsRun runs a gsys/gmod command on its engine: a failure is exit 1.
+func opsRun(s *streams, fetch fetchFlags, run func(*engine.Engine) error) error {
+	eng, err := opsEngine(s, fetch)
+	if err != nil {
+		return err
+	}
+	if err := run(eng); err != nil {
+		return opsFailed(err)
+	}
+	return nil
 }
 
 type localizeFlags struct {
@@ -315,59 +327,13 @@ Run update and localize in the module project's folder. docs/compat.md compares 
 			return nil
 		},
 	}
-	var force int
-	var uf opsFlags
-	var fetch fetchFlags
-	update := &cobra.Command{
-		Use:   "update [-f 0..3]",
-		Short: "Fetch the module's dependencies (gmod update)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := uf.apply(s, cmd); err != nil {
-				return err
-			}
-			if err := forceLevel(force); err != nil {
-				return err
-			}
-			eng, err := opsEngine(s, fetch)
-			if err != nil {
-				return err
-			}
-			if err := eng.ModUpdate(force); err != nil {
-				return opsFailed(err)
-			}
-			return nil
-		},
-	}
-	update.Flags().IntVarP(&force, "force", "f", 0, "force level 0..3 (2: fetch every dependency again)")
-	uf.bind(update)
-	fetch.bind(update.Flags())
-	var lo localizeFlags
-	var lf opsFlags
-	localize := &cobra.Command{
-		Use:   "localize [--value FILE]... [--default]",
-		Short: "Layer each variant's values and render its templates (gmod localize)",
-		Long: `For every variant mod/<model>, layer its values, lowest first: its vars.yml, its
+	update := opsUpdateCmd(s, "Fetch the module's dependencies (gmod update)", "",
+		"force level 0..3 (2: fetch every dependency again)", (*engine.Engine).ModUpdate)
+	localize := opsLocalizeCmd(s, "Layer each variant's values and render its templates (gmod localize)", `For every variant mod/<model>, layer its values, lowest first: its vars.yml, its
 values/value.yml, the project's values/value.yml, then each --value file; write its
 values/_used.json and _used.yml and render its spec/ into its local/. --default leaves
 out the files under values/.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := lf.apply(s, cmd); err != nil {
-				return err
-			}
-			eng, err := opsEngine(s, fetchFlags{})
-			if err != nil {
-				return err
-			}
-			if err := eng.ModLocalize(lo.options()); err != nil {
-				return opsFailed(err)
-			}
-			return nil
-		},
-	}
-	lo.bind(localize)
-	lf.bind(localize)
+		(*engine.Engine).ModLocalize)
 	cmd.AddCommand(newCmd, example, update, localize)
 	return cmd
 }
