@@ -317,3 +317,38 @@ func InvalidValue(l []Invalid) value.Value {
 	}
 	return value.List(out...)
 }
+
+// Made is a backup a built-in made, as its result reports it: what
+// every backup built-in reports, then Extra fields of its own.
+type Made struct {
+	Path, Name, Server string
+	Bytes              int64
+	Took               time.Duration
+	Extra              []Field
+}
+
+// Field is one more field of a backup's result.
+type Field struct {
+	Key   string
+	Value value.Value
+}
+
+// Finish ends a backup built-in: retention (PruneCall, which checks the
+// backups with valid), then the result {path, name, server,
+// bytes, ms, duration, the extra fields, retention} in the call's `out` variable.
+func Finish(ctx context.Context, c builtin.Ctx, a builtin.Args, name, root, kind, suffix string, valid func(Backup) error, m Made) error {
+	o := value.NewObject()
+	o.Set("path", value.Str(m.Path))
+	o.Set("name", value.Str(m.Name))
+	o.Set("server", value.Str(m.Server))
+	o.Set("bytes", value.Int(m.Bytes))
+	o.Set("ms", value.Int(m.Took.Milliseconds()))
+	o.Set("duration", value.Str(m.Took.Round(time.Millisecond).String()))
+	for _, f := range m.Extra {
+		o.Set(f.Key, f.Value)
+	}
+	pr, err := PruneCall(ctx, c, a, name, root, kind, suffix, valid)
+	o.Set("retention", pr.Value())
+	c.Set(a.Str("out"), value.Obj(o))
+	return err
+}

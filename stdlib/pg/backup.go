@@ -267,25 +267,14 @@ func runBackup(c builtin.Ctx, a builtin.Args) error {
 	done = true
 	took := time.Since(began)
 	size, _ := backups.Size(final)
-	o := value.NewObject()
-	o.Set("path", value.Str(final))
-	o.Set("name", value.Str(name))
-	o.Set("server", value.Str(server(primary)))
-	o.Set("bytes", value.Int(size))
-	o.Set("ms", value.Int(took.Milliseconds()))
-	o.Set("duration", value.Str(took.Round(time.Millisecond).String()))
 	lsn, start, tl := "", "", int64(0)
 	if m, err := readManifest(final); err == nil && len(m.WALRanges) > 0 {
 		start, lsn, tl = m.WALRanges[0].Start, m.WALRanges[len(m.WALRanges)-1].End, m.WALRanges[len(m.WALRanges)-1].Timeline
 	}
-	o.Set("start_lsn", value.Str(start))
-	o.Set("lsn", value.Str(lsn))
-	o.Set("timeline", value.Int(tl))
 	c.Logf("pg.backup: %s verified: %d bytes in %s, WAL %s..%s timeline %d", final, size, took.Round(time.Millisecond), start, lsn, tl)
-	pr, err := backups.PruneCall(ctx, c, a, "pg.backup", root, kind, "", func(b backups.Backup) error { return verify(ctx, bin, b.Path) })
-	o.Set("retention", pr.Value())
-	c.Set(a.Str("out"), value.Obj(o))
-	return err
+	return backups.Finish(ctx, c, a, "pg.backup", root, kind, "", func(b backups.Backup) error { return verify(ctx, bin, b.Path) },
+		backups.Made{Path: final, Name: name, Server: server(primary), Bytes: size, Took: took, Extra: []backups.Field{
+			{Key: "start_lsn", Value: value.Str(start)}, {Key: "lsn", Value: value.Str(lsn)}, {Key: "timeline", Value: value.Int(tl)}}})
 }
 
 func runPruneBackups(c builtin.Ctx, a builtin.Args) error {

@@ -334,19 +334,9 @@ func runBackup(c builtin.Ctx, a builtin.Args) error {
 	}
 	done = true
 	took := time.Since(began)
-	o := value.NewObject()
-	o.Set("path", value.Str(final))
-	o.Set("name", value.Str(name))
-	o.Set("server", value.Str(master))
-	o.Set("sha256", value.Str(sum))
-	o.Set("bytes", value.Int(size))
-	o.Set("ms", value.Int(took.Milliseconds()))
-	o.Set("duration", value.Str(took.Round(time.Millisecond).String()))
 	c.Logf("redis.backup: %s of %s: %d bytes, sha256 %s, in %s", final, master, size, sum, took.Round(time.Millisecond))
-	pr, err := backups.PruneCall(ctx, c, a, "redis.backup", root, kind, rdbSuffix, checkRDB)
-	o.Set("retention", pr.Value())
-	c.Set(a.Str("out"), value.Obj(o))
-	return err
+	return backups.Finish(ctx, c, a, "redis.backup", root, kind, rdbSuffix, checkRDB,
+		backups.Made{Path: final, Name: name, Server: master, Bytes: size, Took: took, Extra: []backups.Field{{Key: "sha256", Value: value.Str(sum)}}})
 }
 
 func runPruneBackups(c builtin.Ctx, a builtin.Args) error {
