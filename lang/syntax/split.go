@@ -39,7 +39,7 @@ type gItems struct {
 
 var itemsParser = newParser[gItems]()
 
-// tokenList replays tokens to lexer.Upgrade.
+// tokenList replays tokens to lexer.Upgrade (peekingOf's fallback).
 type tokenList struct {
 	toks []lexer.Token
 	i    int
@@ -51,14 +51,6 @@ func (l *tokenList) Next() (lexer.Token, error) {
 		l.i++
 	}
 	return t, nil
-}
-
-func peekingOf(toks []lexer.Token) *lexer.PeekingLexer {
-	pl, err := lexer.Upgrade(&tokenList{toks: toks})
-	if err != nil {
-		panic(err) // tokenList never fails
-	}
-	return pl
 }
 
 // body is one module body to cut: the tokens between its braces are

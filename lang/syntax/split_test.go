@@ -8,18 +8,22 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/alecthomas/participle/v2/lexer"
 	"github.com/gxl-dev/gxl/internal/testprog"
 )
 
-// parseBoth parses src the ordinary way and in pieces of every size from 2
-// to 5, cutting every body however small.
+// parseBoth parses src the ordinary way (one piece, tokens copied by
+// lexer.Upgrade) and with tokens read in place in pieces of every size from
+// 1 to 5, cutting every body however small.
 func parseBoth(t testing.TB, src []byte) {
 	t.Helper()
-	defer func(m, p int) { splitMin, splitPieces = m, p }(splitMin, splitPieces)
-	splitPieces = 1
+	defer func(m, p int, in bool) { splitMin, splitPieces, peekingInPlace = m, p, in }(splitMin, splitPieces, peekingInPlace)
+	// The reference: one piece, tokens copied by lexer.Upgrade.
+	splitPieces, peekingInPlace = 1, false
 	want, wantD := Parse("f.gxl", src)
+	peekingInPlace = true
 	splitMin = 0
-	for n := 2; n <= 5; n++ {
+	for n := 1; n <= 5; n++ {
 		splitPieces = n
 		got, gotD := Parse("f.gxl", src)
 		if !reflect.DeepEqual(got, want) {
@@ -28,6 +32,25 @@ func parseBoth(t testing.TB, src []byte) {
 		if !reflect.DeepEqual(gotD, wantD) {
 			t.Fatalf("%d pieces: diagnostics differ:\n%v\nwant\n%v", n, gotD, wantD)
 		}
+	}
+}
+
+// TestPeekingLayout: the participle compiled in has the PeekingLexer layout
+// peekingView mirrors, so tokens are read in place (parseBoth checks that
+// the trees are the same either way). When this fails after a participle
+// upgrade, parsing still works through lexer.Upgrade, only slower: update
+// peekingView to the new fields.
+func TestPeekingLayout(t *testing.T) {
+	if !peekingInPlace {
+		t.Fatalf("lexer.PeekingLexer no longer matches peekingView: %v", reflect.TypeOf(lexer.PeekingLexer{}))
+	}
+	type other struct {
+		lexer.Checkpoint
+		tokens []lexer.Token
+		elide  map[lexer.TokenType]int
+	}
+	if sameLayout(reflect.TypeOf(lexer.PeekingLexer{}), reflect.TypeOf(other{})) {
+		t.Fatal("sameLayout accepted a field of another type")
 	}
 }
 
