@@ -163,10 +163,16 @@ type Annotation struct {
 	Sp
 	Name *Ident
 	Args []*AnnArg
-	// Group is the index of the `#[...]` group this annotation came from
-	// (several groups may precede an item in gxl); the formatter keeps groups.
-	Group int
+	// Group tells which `#[...]` group this annotation came from (several
+	// groups may precede an item in gxl): annotations of one group have the
+	// same Group, and the formatter keeps groups. It is derived from the
+	// group's position, so like a position it is compared by its pattern
+	// (which neighbours share it), not by its value.
+	Group AnnGroup
 }
+
+// AnnGroup identifies an annotation group within a file.
+type AnnGroup int
 
 // AnnArg is `key="value"`, `key=token`, a bare token or a string.
 type AnnArg struct {

@@ -23,9 +23,11 @@ func SameTree(a, b *ast.File) bool {
 }
 
 var (
-	spanType = reflect.TypeOf(diag.Span{})
-	posType  = reflect.TypeOf(diag.Pos{})
-	spType   = reflect.TypeOf(ast.Sp{})
+	spanType  = reflect.TypeOf(diag.Span{})
+	posType   = reflect.TypeOf(diag.Pos{})
+	spType    = reflect.TypeOf(ast.Sp{})
+	groupType = reflect.TypeOf(ast.AnnGroup(0))
+	annsType  = reflect.TypeOf([]*ast.Annotation{})
 )
 
 func equalValue(a, b reflect.Value) bool {
@@ -39,8 +41,21 @@ func equalValue(a, b reflect.Value) bool {
 		return false
 	}
 	switch a.Type() {
-	case spanType, posType, spType:
+	case spanType, posType, spType, groupType:
 		return true
+	case annsType:
+		// Groups are numbered by position: the same grouping is the same
+		// pattern of neighbours sharing a group.
+		for i := 1; i < a.Len() && i < b.Len(); i++ {
+			ga, gb := a.Index(i).Interface().(*ast.Annotation), b.Index(i).Interface().(*ast.Annotation)
+			pa, pb := a.Index(i-1).Interface().(*ast.Annotation), b.Index(i-1).Interface().(*ast.Annotation)
+			if ga == nil || gb == nil || pa == nil || pb == nil {
+				continue
+			}
+			if (ga.Group == pa.Group) != (gb.Group == pb.Group) {
+				return false
+			}
+		}
 	}
 	switch a.Kind() {
 	case reflect.Pointer, reflect.Interface:

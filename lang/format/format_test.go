@@ -97,3 +97,27 @@ func TestIdempotentOnCorpus(t *testing.T) {
 		t.Fatal("no files")
 	}
 }
+
+// TestSameTreeGroups: annotation groups are numbered by position, so two
+// trees agree when the same neighbours share a group, wherever the groups
+// start, and disagree when groups were merged or split.
+func TestSameTreeGroups(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		same bool
+	}{
+		{"mod m { #[a] #[b] flow f { } }", "mod m {\n\n    #[a]\n    #[b]\n    flow f { }\n}", true},
+		{"mod m { #[a, b] flow f { } }", "mod m {\n  #[a,\n    b]\n  flow f { } }", true},
+		{"mod m { #[a] #[b] flow f { } }", "mod m { #[a, b] flow f { } }", false},
+		{"mod m { #[a, b] flow f { } }", "mod m { #[a] #[b] flow f { } }", false},
+	} {
+		fa, da := syntax.Parse("a.gxl", []byte(tc.a))
+		fb, db := syntax.Parse("b.gxl", []byte(tc.b))
+		if da.HasErrors() || db.HasErrors() {
+			t.Fatalf("%v %v", da, db)
+		}
+		if got := format.SameTree(fa, fb); got != tc.same {
+			t.Errorf("SameTree(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.same)
+		}
+	}
+}

@@ -15,7 +15,14 @@ import (
 // invalid forms with hints.
 type converter struct {
 	diags diag.List
-	group int
+}
+
+// converted is part of a file converted ahead, on another core: a top item
+// (top) or a run of module items (items), with the diagnostics found.
+type converted struct {
+	top   ast.TopItem
+	items []ast.ModItem
+	diags diag.List
 }
 
 // A grammar node's position comes from the tokens it matched (participle
@@ -53,13 +60,27 @@ func (c *converter) errorf(s diag.Span, code, hint, format string, args ...any) 
 
 func (c *converter) file(g *gFile, f *ast.File) {
 	for _, it := range g.Items {
-		switch {
-		case it.Extern != nil:
-			f.Items = append(f.Items, c.extern(it.Extern))
-		case it.Mod != nil:
-			f.Items = append(f.Items, c.mod(it.Mod))
+		if it.conv != nil {
+			if it.conv.top != nil {
+				f.Items = append(f.Items, it.conv.top)
+			}
+			c.diags = append(c.diags, it.conv.diags...)
+			continue
+		}
+		if t := c.top(it); t != nil {
+			f.Items = append(f.Items, t)
 		}
 	}
+}
+
+func (c *converter) top(it *gTop) ast.TopItem {
+	switch {
+	case it.Extern != nil:
+		return c.extern(it.Extern)
+	case it.Mod != nil:
+		return c.mod(it.Mod)
+	}
+	return nil
 }
 
 // ident is the name a token holds; nil for an optional name that is
@@ -124,9 +145,11 @@ func (c *converter) extern(g *gExtern) *ast.Extern {
 func (c *converter) annotations(groups []*gAnnGroup) []*ast.Annotation {
 	var out []*ast.Annotation
 	for _, g := range groups {
-		c.group++
+		// A group is told by where it starts: the same number whichever
+		// core converts it.
+		group := ast.AnnGroup(g.Tokens[0].Pos.Offset + 1)
 		for _, a := range g.Anns {
-			ann := &ast.Annotation{Sp: tsp(a.Tokens), Name: c.ident(a.Name), Group: c.group}
+			ann := &ast.Annotation{Sp: tsp(a.Tokens), Name: c.ident(a.Name), Group: group}
 			if a.Paren {
 				ann.Args = []*ast.AnnArg{}
 			}
@@ -150,7 +173,17 @@ func (c *converter) mod(g *gMod) *ast.Mod {
 	for _, p := range g.Parents {
 		m.Parents = append(m.Parents, c.path(p))
 	}
-	for _, it := range g.Items {
+	m.Items = c.modItems(m.Items, g.Items)
+	for _, p := range g.more {
+		m.Items = append(m.Items, p.items...)
+		c.diags = append(c.diags, p.diags...)
+	}
+	return m
+}
+
+// modItems converts module items, appending them to out.
+func (c *converter) modItems(out []ast.ModItem, items []*gModItem) []ast.ModItem {
+	for _, it := range items {
 		if it.Semi {
 			continue
 		}
@@ -159,33 +192,33 @@ func (c *converter) mod(g *gMod) *ast.Mod {
 		case it.Env != nil:
 			e := c.env(it.Env)
 			e.Annotations = anns
-			m.Items = append(m.Items, e)
+			out = append(out, e)
 		case it.Flow != nil:
 			if f := c.flow(it.Flow); f != nil {
 				f.Annotations = anns
-				m.Items = append(m.Items, f)
+				out = append(out, f)
 			}
 		case it.Fn != nil:
 			f := c.fn(it.Fn)
 			f.Annotations = anns
-			m.Items = append(m.Items, f)
+			out = append(out, f)
 		case it.Activity != nil:
 			a := c.activity(it.Activity)
 			a.Annotations = anns
-			m.Items = append(m.Items, a)
+			out = append(out, a)
 		case it.Stmt != nil:
 			s := c.pathStmt(it.Stmt)
 			if len(anns) > 0 {
 				c.errorf(anns[0].Span(), "syntax", "annotations go before mod, env, flow, fn or activity", "an annotation cannot precede a property")
 			}
 			if a, ok := s.(*ast.Assign); ok {
-				m.Items = append(m.Items, a)
+				out = append(out, a)
 			} else if s != nil {
 				c.errorf(s.Span(), "syntax", "move the statement into a flow: `flow name { ... }`", "a module holds properties and definitions, not statements")
 			}
 		}
 	}
-	return m
+	return out
 }
 
 func (c *converter) ref(g *gRef, allowAt bool) *ast.Ref {

@@ -18,6 +18,10 @@ type gTop struct {
 	Extern *gExtern `parser:"  @@"`
 	Mod    *gMod    `parser:"| @@"`
 	Semi   bool     `parser:"| @';'"`
+
+	// conv is this item already converted, with its diagnostics, when a
+	// file parsed in pieces converted it on the piece's core (split.go).
+	conv *converted
 }
 
 // gPath is a dotted name: its tokens, the dots included, captured at once
@@ -67,6 +71,10 @@ type gMod struct {
 	Open    lexer.Token  `parser:"@'{'"`
 	Items   []*gModItem  `parser:"@@*"`
 	RBrace  *gClose      `parser:"@@ ';'?"`
+
+	// more are the items of the pieces this body was cut into after the
+	// first, each converted on its own core (split.go), in order.
+	more []*converted
 }
 
 // gClose captures the position of a closing brace.

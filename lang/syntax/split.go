@@ -19,7 +19,8 @@ import (
 // parse, and any failure, in any piece, throws the pieces away and parses
 // the whole file again the ordinary way, so syntax errors are always those
 // of the ordinary parse. TestSplitParseSame checks that the pieces give
-// the tree the ordinary parse gives.
+// the tree the ordinary parse gives. Each piece is also converted to its
+// AST on its core (converted), and the converter joins the parts in order.
 
 // A file of many modules is cut between them instead (parseTop): each
 // piece is a file of its own for the file parser.
@@ -171,9 +172,9 @@ func parseSplit(toks []lexer.Token) (g *gFile) {
 	// The skeleton: each cut body keeps its first piece.
 	skel := make([]lexer.Token, 0, len(toks))
 	type piece struct {
-		toks  []lexer.Token
-		items []*gModItem
-		err   error
+		toks []lexer.Token
+		conv *converted
+		err  error
 	}
 	var pieces [][]*piece // per body
 	from := 0
@@ -212,7 +213,9 @@ func parseSplit(toks []lexer.Token) (g *gFile) {
 					p.err = err
 					return
 				}
-				p.items = gi.Items
+				// Converted here too, on this piece's core.
+				c := &converter{}
+				p.conv = &converted{items: c.modItems(nil, gi.Items), diags: c.diags}
 			}()
 		}
 	}
@@ -238,7 +241,7 @@ func parseSplit(toks []lexer.Token) (g *gFile) {
 			if p.err != nil {
 				return nil
 			}
-			m.Items = append(m.Items, p.items...)
+			m.more = append(m.more, p.conv)
 		}
 	}
 	return g
@@ -289,6 +292,14 @@ func parseTop(toks []lexer.Token, n int) (g *gFile, ok bool) {
 				}
 			}()
 			pieces[i], errs[i] = fileParser.ParseFromLexer(peekingOf(pt))
+			if errs[i] != nil {
+				return
+			}
+			// Converted here too, on this piece's core.
+			for _, it := range pieces[i].Items {
+				c := &converter{}
+				it.conv = &converted{top: c.top(it), diags: c.diags}
+			}
 		}()
 	}
 	wg.Wait()
