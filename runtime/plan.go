@@ -133,10 +133,15 @@ func dedupe(steps []Step) []Step {
 			autoload[s.key()] = true
 		}
 	}
-	var out []Step
+	out := make([]Step, 0, len(steps))
 	for _, s := range steps {
+		once := s.Kind == StepProps || s.Kind == StepEnv
+		if !once && len(autoload) == 0 {
+			out = append(out, s) // no key to build: nothing else is kept once
+			continue
+		}
 		k := s.key()
-		if s.Kind == StepProps || s.Kind == StepEnv || autoload[k] {
+		if once || autoload[k] {
 			if seen[k] {
 				continue
 			}
@@ -150,7 +155,10 @@ func dedupe(steps []Step) []Step {
 // BuildPlan builds the sequence for one top-level flow with the selected envs.
 func BuildPlan(prog *check.Program, envs []*check.Env, top *check.Flow, dryRun bool) (*Plan, error) {
 	p := &planner{prog: prog, dryRun: dryRun}
-	var steps []Step
+	// Room for the usual shape, a flow with its pre and post flows and a
+	// props step before each: growing the array step by step copied it
+	// over and over for a flow of 10,000 pre flows.
+	steps := make([]Step, 0, len(envs)+2*(1+len(top.Pre)+len(top.Post))+4)
 	for _, e := range envs {
 		steps = append(steps, Step{Kind: StepEnv, Env: e, Label: "top"})
 	}

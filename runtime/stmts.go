@@ -391,7 +391,9 @@ func (x *exec) callBuiltin(b *builtin.Builtin, call *ast.Call) error {
 // builtinArgs evaluates and converts the arguments of a built-in call
 // with the registry's parameters, defaults filled in (by canonical name).
 func (x *exec) builtinArgs(b *builtin.Builtin, call *ast.Call) (map[string]value.Value, error) {
-	vals := map[string]value.Value{}
+	// Sized for every parameter: defaults are added below, and a map
+	// growing past its first bucket for each call was a kilobyte per step.
+	vals := make(map[string]value.Value, len(b.Params))
 	for _, a := range call.Args {
 		var p *builtin.Param
 		if a.Key == nil {
