@@ -195,6 +195,17 @@ func CreateJournal(root string, h Header) (*Journal, error) {
 		return nil, err
 	}
 	j := &Journal{f: f, ID: id, Path: p, lock: lock, compactAt: compactMin, loaded: map[string]string{}, always: alwaysSync()}
+	if j.always {
+		// The records are synced before each effect; the file and its
+		// folder must survive a power loss too.
+		for _, d := range []string{dir, RunsDir(root)} {
+			if err := syncDir(d); err != nil {
+				f.Close()
+				lock.Close()
+				return nil, fmt.Errorf("journal %s: %w", d, err)
+			}
+		}
+	}
 	h.Started = time.Now().UTC()
 	h.Format = journalFormat
 	j.write(record{Ev: "run", Header: &h}, now)
@@ -398,7 +409,7 @@ func (j *Journal) syncLocked() error {
 	if !j.dirty || j.closed {
 		return nil
 	}
-	if err := j.f.Sync(); err != nil {
+	if err := datasync(j.f); err != nil {
 		return fmt.Errorf("journal %s: %w", j.Path, err)
 	}
 	j.dirty, j.durable = false, j.size
@@ -927,5 +938,8 @@ func compactFile(p string) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	return os.Rename(tmp, p)
+	if err := os.Rename(tmp, p); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(p))
 }
