@@ -361,6 +361,9 @@ func (j *Journal) Close() error {
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if j.closed {
+		return nil
+	}
 	if j.timer != nil {
 		j.timer.Stop()
 	}

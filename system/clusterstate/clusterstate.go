@@ -379,10 +379,11 @@ type runLog struct {
 	// pending are the records written and not yet in the API server.
 	pending []byte
 	// stored is the size of the sealed chunks.
-	stored int64
-	err    error // sticky: fenced, or closed
-	stop   chan struct{}
-	done   chan struct{}
+	stored  int64
+	err     error // sticky: fenced, or closed
+	stop    chan struct{}
+	closing sync.Once
+	done    chan struct{}
 }
 
 func (s *Store) open(id string, head *corev1.ConfigMap) *runLog {
@@ -562,7 +563,7 @@ func (l *runLog) Path() string      { return l.s.Location(l.id) }
 // Close syncs and gives the lock up (the owner annotation cleared).
 func (l *runLog) Close() error {
 	err := l.Sync()
-	close(l.stop)
+	l.closing.Do(func() { close(l.stop) })
 	<-l.done
 	l.mu.Lock()
 	defer l.mu.Unlock()
