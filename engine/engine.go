@@ -47,6 +47,7 @@ type config struct {
 	cmdArg         string
 	journal        string
 	noJournal      bool
+	state          *stateRef // WithRunStore, WithClusterState
 	secretsFile    string
 	registry       *builtin.Registry
 	resumeChanged  bool
@@ -708,12 +709,16 @@ func (e *Engine) newRun(p *Program, flows []string, h runtime.Header) (*Run, err
 		h.Sets[k] = v
 	}
 	sort.Strings(h.SecretSets)
+	store, err := e.runStore()
+	if err != nil {
+		return nil, fmt.Errorf("cannot create the run journal: %w", err)
+	}
 	if h.Trigger == "" {
 		// An operator's runs: its own retention, applied periodically
 		// (operation.retain), not at each of thousands of run starts.
-		e.retain(e.journalRoot())
+		e.retain(store)
 	}
-	j, err := runtime.CreateJournal(e.journalRoot(), h)
+	j, err := runtime.CreateJournalIn(store, h)
 	if err != nil {
 		return nil, fmt.Errorf("cannot create the run journal: %w", err)
 	}
@@ -780,11 +785,15 @@ func (e *MissingSecretError) Error() string {
 // argument and sets (the receiver's sets win).
 func (e *Engine) OpenResume(id string) (*Resumption, error) {
 	root := e.journalRoot()
-	id, err := runtime.ResolveRunID(root, id)
+	store, err := e.runStore()
 	if err != nil {
 		return nil, err
 	}
-	rs, err := runtime.ReadJournal(root, id)
+	id, err = runtime.ResolveRunIDIn(store, id)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := runtime.ReadJournalIn(store, id)
 	if err != nil {
 		return nil, err
 	}
@@ -837,7 +846,11 @@ func (rs *Resumption) Resume(p *Program) (*Run, error) {
 		return nil, fmt.Errorf("%s: the program has errors", p.File)
 	}
 	e := rs.Engine
-	j, err := runtime.OpenJournal(e.journalRoot(), rs.State.ID)
+	store, err := e.runStore()
+	if err != nil {
+		return nil, err
+	}
+	j, err := runtime.OpenJournalIn(store, rs.State.ID)
 	if err != nil {
 		return nil, err
 	}

@@ -115,6 +115,10 @@ func (e *Engine) Operate(ctx context.Context, p *Program, opts ...OperateOption)
 		return ErrNoTriggers
 	}
 	op := newOperation(e, p, trs, jobs, cfg.clock)
+	var err error
+	if op.store, err = e.runStore(); err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.listen)
 	if err != nil {
 		return &ListenError{Addr: cfg.listen, Err: err}
@@ -164,6 +168,7 @@ type operation struct {
 	p       *Program
 	file    string
 	clock   operator.Clock
+	store   runtime.RunStore // where its runs' journals are
 	metrics *metrics
 	trigger map[string]*check.Trigger // by qualified flow name
 
@@ -375,7 +380,7 @@ func (op *operation) start(ctx context.Context, r *Run, flow, trigger string, dr
 	delete(op.running, key)
 	op.mu.Unlock()
 	if dropQuiet && err == nil && r.Journal != nil && !r.Journal.Changed() {
-		if rerr := runtime.RemoveRun(op.e.journalRoot(), id, op.e.protected()); rerr != nil {
+		if rerr := op.store.Remove(id); rerr != nil {
 			op.log("the journal of a run that changed nothing was not removed", zap.String("run", id), zap.Error(rerr))
 		} else {
 			id = ""
@@ -487,12 +492,11 @@ func (op *operation) retain(r OperatedRetention) {
 	if e.cfg.noJournal {
 		return
 	}
-	root := e.journalRoot()
-	e.retain(root)
+	e.retain(op.store)
 	if r.Age <= 0 {
 		return
 	}
-	gone, err := runtime.PruneRuns(root, runtime.PruneOptions{OlderThan: r.Age, KeepPerFlow: r.Keep, Operated: true, Now: e.now(), Protect: e.protected()})
+	gone, err := runtime.PruneRunsIn(op.store, runtime.PruneOptions{OlderThan: r.Age, KeepPerFlow: r.Keep, Operated: true, Now: e.now()})
 	if err != nil {
 		op.log("operated runs were not all removed (retention)", zap.Error(err))
 	}
@@ -505,10 +509,13 @@ func (op *operation) retain(r OperatedRetention) {
 // same file started and that were interrupted (the process killed): the
 // run goes on from its journal, finished statements skipped.
 func (op *operation) resumeInterrupted(ctx context.Context) {
-	infos, err := runtime.ListRuns(op.e.journalRoot(), op.clock.Now())
+	infos, err := runtime.ListRunsIn(op.store, op.clock.Now())
 	if err != nil {
 		return
 	}
+	infos = op.e.awaitStaleLocks(op.store, infos, func(info runtime.RunInfo) bool {
+		return info.Trigger != "" && info.File == op.file && info.Holder != ""
+	}, ctx.Done())
 	sort.Slice(infos, func(i, j int) bool { return infos[i].Started.Before(infos[j].Started) })
 	for _, info := range infos {
 		if ctx.Err() != nil {

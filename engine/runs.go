@@ -49,14 +49,22 @@ func (e *Engine) RunsDir() string { return runtime.RunsDir(e.journalRoot()) }
 // else the project root of the working directory), newest first. A
 // journal that cannot be read is listed as runtime.RunCorrupt.
 func (e *Engine) Runs() ([]runtime.RunInfo, error) {
-	return runtime.ListRuns(e.journalRoot(), e.now())
+	s, err := e.runStore()
+	if err != nil {
+		return nil, err
+	}
+	return runtime.ListRunsIn(s, e.now())
 }
 
 // ShowRun reads one run: id is a unique prefix of its id, or "last". A
 // prefix of several runs is a *runtime.AmbiguousRunError listing them, an
 // unknown id a *runtime.NoRunError.
 func (e *Engine) ShowRun(id string) (*runtime.RunDetail, error) {
-	return runtime.ReadRun(e.journalRoot(), id, e.now())
+	s, err := e.runStore()
+	if err != nil {
+		return nil, err
+	}
+	return runtime.ReadRunIn(s, id, e.now())
 }
 
 // PruneOption selects the runs PruneRuns removes.
@@ -92,23 +100,26 @@ func (e *Engine) PruneRuns(opts ...PruneOption) ([]runtime.RunInfo, error) {
 	if o.OlderThan == 0 && o.Keep == 0 {
 		return nil, fmt.Errorf("prune: name the runs to remove by age, by count, or both")
 	}
-	o.Protect = e.protected()
-	return runtime.PruneRuns(e.journalRoot(), o)
+	s, err := e.runStore()
+	if err != nil {
+		return nil, err
+	}
+	return runtime.PruneRunsIn(s, o)
 }
 
 // retain applies the run retention at the start of a run: succeeded runs
 // older than it go. It never fails the run: a failure is a warning.
-func (e *Engine) retain(root string) {
+func (e *Engine) retain(s runtime.RunStore) {
 	if e.cfg.keepRuns <= 0 {
 		return
 	}
-	gone, err := runtime.PruneRuns(root, runtime.PruneOptions{OlderThan: e.cfg.keepRuns, Now: e.now(), Protect: e.protected()})
+	gone, err := runtime.PruneRunsIn(s, runtime.PruneOptions{OlderThan: e.cfg.keepRuns, Now: e.now()})
 	log := e.cfg.log
 	if log == nil {
 		return
 	}
 	if err != nil {
-		log.Warn("old runs were not all removed (run retention)", zap.Error(err), zap.String("runs", runtime.RunsDir(root)))
+		log.Warn("old runs were not all removed (run retention)", zap.Error(err), zap.String("runs", s.Where()))
 	}
 	if len(gone) > 0 {
 		log.Debug("removed old successful runs (run retention)", zap.Int("runs", len(gone)), zap.Duration("older_than", e.cfg.keepRuns))

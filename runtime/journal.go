@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
@@ -128,9 +127,15 @@ type record struct {
 // attempts of a flow, duplicate load records) are dropped by compact,
 // which runs when a run is resumed and when the file has doubled.
 type Journal struct {
-	mu    sync.Mutex
-	f     *os.File
-	dirty bool // records written since the last fsync
+	mu sync.Mutex
+	// log is where the records go (a file, an object in the cluster),
+	// store what keeps it.
+	log   RunLog
+	store RunStore
+	// failed is the first error of a sync: a writer fenced out of the
+	// run (RunLog.Sync) stops before its next effect in every mode.
+	failed error
+	dirty  bool // records written since the last fsync
 	// size is the bytes written, durable the bytes known to be on disk
 	// (the size at the last fsync): tests cut the file at durable to see
 	// what a machine crash could leave.
@@ -150,10 +155,8 @@ type Journal struct {
 	// something outside gxl (Changed).
 	changes atomic.Bool
 	loaded  map[string]string // path → hash recorded
-	// lock is the run's lock file, held until Close.
-	lock *os.File
-	ID   string
-	Path string
+	ID      string
+	Path    string
 }
 
 // SyncInterval bounds how long a finished effect's record waits for fsync
@@ -176,85 +179,71 @@ func NewRunID() string {
 	return time.Now().UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b)
 }
 
-// CreateJournal starts a journal for a new run, holding its lock, and
-// marks it as the last run.
+// CreateJournal starts a journal for a new run under root's .gxl/runs,
+// holding its lock, and marks it as the last run.
 func CreateJournal(root string, h Header) (*Journal, error) {
+	return CreateJournalIn(Files(root), h)
+}
+
+// CreateJournalIn starts a journal for a new run in store s, holding its
+// lock, and marks it as the last run.
+func CreateJournalIn(s RunStore, h Header) (*Journal, error) {
 	id := NewRunID()
-	dir := filepath.Join(RunsDir(root), id)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
-	}
-	lock, err := takeLock(dir, id)
+	l, err := s.Create(id)
 	if err != nil {
 		return nil, err
 	}
-	p := filepath.Join(dir, "journal")
-	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND|os.O_EXCL, 0o600)
-	if err != nil {
-		lock.Close()
-		return nil, err
-	}
-	j := &Journal{f: f, ID: id, Path: p, lock: lock, compactAt: compactMin, loaded: map[string]string{}, always: alwaysSync()}
-	if j.always {
-		// The records are synced before each effect; the file and its
-		// folder must survive a power loss too.
-		for _, d := range []string{dir, RunsDir(root)} {
-			if err := syncDir(d); err != nil {
-				f.Close()
-				lock.Close()
-				return nil, fmt.Errorf("journal %s: %w", d, err)
-			}
-		}
-	}
+	j := &Journal{log: l, store: s, ID: id, Path: l.Path(), compactAt: l.CompactMin(), loaded: map[string]string{}, always: alwaysSync()}
 	h.Started = time.Now().UTC()
 	h.Format = journalFormat
 	j.write(record{Ev: "run", Header: &h}, now)
-	if err := writeLast(root, id); err != nil {
+	if err := j.failedErr(); err != nil {
+		j.Close()
+		return nil, err
+	}
+	if err := s.SetLast(id); err != nil {
+		j.Close()
 		return nil, err
 	}
 	return j, nil
 }
 
-// OpenJournal appends to an existing run's journal (resume), after
-// compacting it (which drops the exit record of its previous attempt). A
-// run whose lock another process holds is a *RunningError.
-func OpenJournal(root, id string) (*Journal, error) {
-	dir := filepath.Join(RunsDir(root), id)
-	p := filepath.Join(dir, "journal")
-	lock, err := takeLock(dir, id)
+// OpenJournal appends to an existing run's journal under root (resume).
+func OpenJournal(root, id string) (*Journal, error) { return OpenJournalIn(Files(root), id) }
+
+// OpenJournalIn appends to an existing run's journal in store s (resume),
+// after compacting it (which drops the exit record of its previous
+// attempt). A run whose lock another process holds is a *RunningError.
+func OpenJournalIn(s RunStore, id string) (*Journal, error) {
+	l, err := s.Open(id)
 	if err != nil {
 		return nil, err
 	}
-	if err := compactFile(p); err != nil {
-		lock.Close()
-		return nil, err
+	b, err := s.Read(id)
+	if err == nil {
+		b, err = compactBytes(b)
 	}
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0o600)
+	if err == nil {
+		err = l.Replace(b)
+	}
 	if err != nil {
-		lock.Close()
+		l.Close()
 		return nil, err
 	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		lock.Close()
-		return nil, err
-	}
-	j := &Journal{f: f, ID: id, Path: p, lock: lock, size: st.Size(), durable: st.Size(), loaded: map[string]string{}, always: alwaysSync()}
-	j.compactAt = max(compactMin, 2*j.size)
+	j := &Journal{log: l, store: s, ID: id, Path: l.Path(), size: l.Size(), durable: l.Size(), loaded: map[string]string{}, always: alwaysSync()}
+	j.compactAt = max(l.CompactMin(), 2*j.size)
 	j.write(record{Ev: "resume"}, now)
+	if err := j.failedErr(); err != nil {
+		j.Close()
+		return nil, err
+	}
 	return j, nil
 }
 
-func writeLast(root, id string) error {
-	p := filepath.Join(RunsDir(root), "last")
-	// A temporary file of the run's own: runs created at the same time
-	// (gxl operate's flows, two gxl processes) each rename theirs.
-	tmp := p + "." + id + ".tmp"
-	if err := os.WriteFile(tmp, []byte(id+"\n"), 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, p)
+func (j *Journal) failedErr() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.failed
 }
 
 // lockName is the run's lock file, beside its journal; it holds the pid
@@ -300,9 +289,14 @@ func readPID(p string) int {
 type RunningError struct {
 	ID  string
 	PID int
+	// Holder is who holds the lock of a run kept in the cluster.
+	Holder string
 }
 
 func (e *RunningError) Error() string {
+	if e.Holder != "" {
+		return fmt.Sprintf("run %s is running (%s holds its lock)", e.ID, e.Holder)
+	}
 	if e.PID > 0 {
 		return fmt.Sprintf("run %s is running (process %d holds its lock)", e.ID, e.PID)
 	}
@@ -329,38 +323,32 @@ func (e *NoRunError) Error() string {
 	return fmt.Sprintf("run %q not found under %s", e.ID, e.Dir)
 }
 
-// ResolveRunID turns "last" (or a unique prefix of an id) into a run id;
-// a prefix of several ids is an *AmbiguousRunError listing them, an
-// unknown one a *NoRunError.
-func ResolveRunID(root, id string) (string, error) {
+// ResolveRunID turns "last" (or a unique prefix of an id) into a run id
+// under root; see ResolveRunIDIn.
+func ResolveRunID(root, id string) (string, error) { return ResolveRunIDIn(Files(root), id) }
+
+// ResolveRunIDIn turns "last" (or a unique prefix of an id) into the id of
+// a run in s; a prefix of several ids is an *AmbiguousRunError listing
+// them, an unknown one a *NoRunError.
+func ResolveRunIDIn(s RunStore, id string) (string, error) {
 	if id == "last" || id == "" {
-		b, err := os.ReadFile(filepath.Join(RunsDir(root), "last"))
-		last := strings.TrimSpace(string(b))
-		if err != nil || last == "" {
-			return "", &NoRunError{ID: "last", Dir: RunsDir(root)}
-		}
-		if _, err := os.Stat(filepath.Join(RunsDir(root), last)); err != nil {
-			return "", &NoRunError{ID: "last", Dir: RunsDir(root)}
-		}
-		return last, nil
+		return s.Last()
 	}
-	if !strings.ContainsAny(id, `/\`) && id != "." && id != ".." {
-		if st, err := os.Stat(filepath.Join(RunsDir(root), id)); err == nil && st.IsDir() {
+	ids, _ := s.List()
+	var match []string
+	for _, r := range ids {
+		if r == id {
 			return id, nil
 		}
-	}
-	entries, _ := os.ReadDir(RunsDir(root))
-	var match []string
-	for _, e := range entries {
-		if e.IsDir() && strings.HasPrefix(e.Name(), id) {
-			match = append(match, e.Name())
+		if strings.HasPrefix(r, id) {
+			match = append(match, r)
 		}
 	}
 	switch len(match) {
 	case 1:
 		return match[0], nil
 	case 0:
-		return "", &NoRunError{ID: id, Dir: RunsDir(root)}
+		return "", &NoRunError{ID: id, Dir: s.Where()}
 	}
 	sort.Strings(match)
 	return "", &AmbiguousRunError{Prefix: id, Candidates: match}
@@ -373,6 +361,9 @@ func (j *Journal) Close() error {
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if j.closed {
+		return nil
+	}
 	if j.timer != nil {
 		j.timer.Stop()
 	}
@@ -381,11 +372,8 @@ func (j *Journal) Close() error {
 	}
 	err := j.syncLocked()
 	j.closed = true
-	if cerr := j.f.Close(); err == nil {
+	if cerr := j.log.Close(); err == nil {
 		err = cerr
-	}
-	if j.lock != nil {
-		j.lock.Close() // drops the flock
 	}
 	return err
 }
@@ -394,11 +382,14 @@ func (j *Journal) Close() error {
 // costs nothing when none is pending. The interpreter calls it before each
 // effect. In the batched mode the timer does it.
 func (j *Journal) Sync() error {
-	if j == nil || !j.always {
+	if j == nil {
 		return nil
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if !j.always {
+		return j.failed
+	}
 	return j.syncLocked()
 }
 
@@ -406,11 +397,15 @@ func (j *Journal) syncLocked() error {
 	if err := j.flushLocked(); err != nil {
 		return fmt.Errorf("journal %s: %w", j.Path, err)
 	}
+	if j.failed != nil {
+		return j.failed
+	}
 	if !j.dirty || j.closed {
 		return nil
 	}
-	if err := datasync(j.f); err != nil {
-		return fmt.Errorf("journal %s: %w", j.Path, err)
+	if err := j.log.Sync(); err != nil {
+		j.failed = fmt.Errorf("journal %s: %w", j.Path, err)
+		return j.failed
 	}
 	j.dirty, j.durable = false, j.size
 	return nil
@@ -487,7 +482,7 @@ func (j *Journal) flushLocked() error {
 	if len(j.buf) == 0 || j.closed {
 		return nil
 	}
-	n, err := j.f.Write(j.buf)
+	n, err := j.log.Write(j.buf)
 	j.size += int64(n)
 	if n > 0 {
 		j.dirty = true
@@ -496,28 +491,25 @@ func (j *Journal) flushLocked() error {
 	return err
 }
 
-// compactLocked rewrites the file without the records no resume needs and
-// reopens it; on any error the journal goes on as it was.
+// compactLocked rewrites the journal without the records no resume
+// needs; on any error the journal goes on as it was.
 func (j *Journal) compactLocked() {
 	j.compactAt = 2 * j.size
 	if err := j.syncLocked(); err != nil {
 		return
 	}
-	if err := compactFile(j.Path); err != nil {
-		return
-	}
-	f, err := os.OpenFile(j.Path, os.O_WRONLY|os.O_APPEND, 0o600)
+	b, err := j.store.Read(j.ID)
 	if err != nil {
 		return
 	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
+	if b, err = compactBytes(b); err != nil {
 		return
 	}
-	j.f.Close()
-	j.f, j.size, j.durable, j.dirty = f, st.Size(), st.Size(), false
-	j.compactAt = max(compactMin, 2*j.size)
+	if err := j.log.Replace(b); err != nil {
+		return
+	}
+	j.size, j.durable, j.dirty = j.log.Size(), j.log.Size(), false
+	j.compactAt = max(j.log.CompactMin(), 2*j.size)
 }
 
 // changed records that a statement may change something outside gxl.
@@ -656,12 +648,19 @@ type ResumeState struct {
 
 // ReadJournal reads a journal; a torn last record (crash while writing) is
 // ignored.
-func ReadJournal(root, id string) (*ResumeState, error) {
-	p := filepath.Join(RunsDir(root), id, "journal")
-	recs, err := readRecords(p)
+func ReadJournal(root, id string) (*ResumeState, error) { return ReadJournalIn(Files(root), id) }
+
+// ReadJournalIn reads the journal of run id in s.
+func ReadJournalIn(s RunStore, id string) (*ResumeState, error) {
+	p := s.Location(id)
+	if fs, ok := s.(*FileStore); ok {
+		p = filepath.Join(fs.runDir(id), "journal")
+	}
+	b, err := s.Read(id)
 	if err != nil {
 		return nil, err
 	}
+	recs, _ := parseRecords(b)
 	rs := &ResumeState{ID: id, path: p, done: map[string]*record{}, attempts: map[string]int{},
 		comps: map[string]int{}, undoing: map[string]*record{}, ended: map[string]bool{}, loads: map[string]string{}}
 	sawHeader := false
@@ -703,32 +702,25 @@ func ReadJournal(root, id string) (*ResumeState, error) {
 	return rs, nil
 }
 
-func readRecords(p string) ([]*record, error) {
-	out, _, err := readRecordsCounting(p)
-	return out, err
-}
-
-// readRecordsCounting reads a journal's records and counts the lines that
-// are not records (a torn last line, damage).
-func readRecordsCounting(p string) ([]*record, int, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer f.Close()
+// parseRecords reads a journal's records and counts the lines that are
+// not records (a torn last line, damage).
+func parseRecords(b []byte) ([]*record, int) {
 	var out []*record
 	bad := 0
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<30)
-	for sc.Scan() {
+	for len(b) > 0 {
+		line, rest, _ := bytes.Cut(b, []byte("\n"))
+		b = rest
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
 		r := &record{}
-		if err := json.Unmarshal(sc.Bytes(), r); err != nil {
+		if err := json.Unmarshal(line, r); err != nil {
 			bad++ // torn record
 			continue
 		}
 		out = append(out, r)
 	}
-	return out, bad, sc.Err()
+	return out, bad
 }
 
 // FileChange is a file of the program that differs from the run's.
@@ -878,10 +870,19 @@ func isStepComponent(c string) bool {
 // records are kept (they are small). The exit record goes: compaction runs
 // when a resume begins, and the resumed run writes its own. The new file replaces the old one atomically.
 func compactFile(p string) error {
-	recs, err := readRecords(p)
+	b, err := os.ReadFile(p)
 	if err != nil {
 		return err
 	}
+	if b, err = compactBytes(b); err != nil {
+		return err
+	}
+	return writeFileAtomic(p, b)
+}
+
+// compactBytes is compactFile of a journal held in memory.
+func compactBytes(b []byte) ([]byte, error) {
+	recs, _ := parseRecords(b)
 	rs := &ResumeState{attempts: map[string]int{}, comps: map[string]int{}}
 	for _, r := range recs {
 		switch r.Ev {
@@ -917,29 +918,10 @@ func compactFile(p string) error {
 		}
 		b, err := json.Marshal(r)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		buf.Write(b)
 		buf.WriteByte('\n')
 	}
-	tmp := p + ".compact"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(buf.Bytes()); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, p); err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(p))
+	return buf.Bytes(), nil
 }

@@ -1,15 +1,14 @@
 package runtime
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -66,8 +65,10 @@ type RunInfo struct {
 	// Trigger is what started a run of gxl operate (Header.Trigger).
 	Trigger string      `json:"trigger,omitempty"`
 	Failure *RunFailure `json:"failure,omitempty"`
-	// PID is the process running it (RunRunning).
-	PID int `json:"pid,omitempty"`
+	// PID is the process running it (RunRunning); Holder the identity
+	// of the gxl holding the lock of a run kept in the cluster.
+	PID    int    `json:"pid,omitempty"`
+	Holder string `json:"holder,omitempty"`
 	// Problem says why a journal is corrupt, or that a readable one ends
 	// in a torn record.
 	Problem string `json:"problem,omitempty"`
@@ -97,32 +98,36 @@ func idTime(id string) (time.Time, bool) {
 	return t, err == nil
 }
 
-// ReadRunInfo reads what `gxl runs list` shows of run id: the header (the
-// first line), the exit record (the last line) and the lock. A journal of
-// an earlier gxl (Header.Format 0, no exit record) is read whole and
-// judged by its end records. It never fails: a journal that cannot be read
-// is RunCorrupt with the Problem.
+// ReadRunInfo reads what `gxl runs list` shows of run id under root; see
+// ReadRunInfoIn.
 func ReadRunInfo(root, id string, now time.Time) RunInfo {
-	dir := filepath.Join(RunsDir(root), id)
-	ri := RunInfo{ID: id, Path: dir}
+	return ReadRunInfoIn(Files(root), id, now)
+}
+
+// ReadRunInfoIn reads what `gxl runs list` shows of run id in s: the
+// header (the first line), the exit record (the last line) and the lock.
+// A journal of an earlier gxl (Header.Format 0, no exit record) is read
+// whole and judged by its end records. It never fails: a journal that
+// cannot be read is RunCorrupt with the Problem.
+func ReadRunInfoIn(s RunStore, id string, now time.Time) RunInfo {
+	ri := RunInfo{ID: id, Path: s.Location(id)}
 	if t, ok := idTime(id); ok {
 		ri.when = t
-	} else if st, err := os.Stat(dir); err == nil {
+	} else if st, err := os.Stat(ri.Path); err == nil {
 		ri.when = st.ModTime()
 	}
 	// The lock is probed only when the journal does not say how the run
-	// ended (most journals do: the probe costs four system calls).
+	// ended (most journals do: the probe costs four system calls, or a
+	// request).
 	probe := func() bool {
-		lf, err := os.Open(filepath.Join(dir, lockName))
-		if err != nil {
-			return false
+		holder, held := s.Holder(id)
+		if held {
+			ri.PID, _ = strconv.Atoi(holder)
+			if ri.PID == 0 {
+				ri.Holder = holder
+			}
 		}
-		defer lf.Close()
-		if lockHeld(lf) {
-			ri.PID = readPID(filepath.Join(dir, lockName))
-			return true
-		}
-		return false
+		return held
 	}
 	corrupt := func(why string) RunInfo {
 		ri.Status, ri.Problem = RunCorrupt, why
@@ -131,18 +136,11 @@ func ReadRunInfo(root, id string, now time.Time) RunInfo {
 		}
 		return ri
 	}
-	f, err := os.Open(filepath.Join(dir, "journal"))
+	sum, err := s.Summary(id)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return corrupt("no journal in the run's folder")
-		}
 		return corrupt(err.Error())
 	}
-	defer f.Close()
-	first, err := bufio.NewReaderSize(f, 4<<10).ReadBytes('\n')
-	if err != nil && err != io.EOF {
-		return corrupt(err.Error())
-	}
+	first := sum.First
 	var hr record
 	if json.Unmarshal(first, &hr) != nil || hr.Ev != "run" || hr.Header == nil {
 		if len(bytes.TrimSpace(first)) == 0 {
@@ -154,13 +152,15 @@ func ReadRunInfo(root, id string, now time.Time) RunInfo {
 	ri.header = h
 	ri.Started, ri.File, ri.Envs, ri.Flows, ri.Trigger = h.Started, h.File, h.Envs, h.Flows, h.Trigger
 	ri.when = h.Started
-	st, err := f.Stat()
-	if err != nil {
-		return corrupt(err.Error())
-	}
-	tail, torn := readTail(f, st.Size(), int64(len(first)))
-	if torn {
+	if sum.Torn {
 		ri.Problem = "its last record is torn (the process died while writing it)"
+	}
+	var tail *record
+	if sum.Last != nil {
+		tail = &record{}
+		if json.Unmarshal(sum.Last, tail) != nil {
+			tail = nil
+		}
 	}
 	last := hr.Time
 	var exit *record
@@ -182,7 +182,7 @@ func ReadRunInfo(root, id string, now time.Time) RunInfo {
 	case probe():
 		ri.Status = RunRunning
 	case h.Format == 0:
-		ri.Status, ri.Failure = oldStatus(filepath.Join(dir, "journal"), h)
+		ri.Status, ri.Failure = oldStatus(s, id, h)
 		ri.Ended = last
 	default:
 		ri.Status, ri.Ended = RunInterrupted, last
@@ -198,52 +198,14 @@ func ReadRunInfo(root, id string, now time.Time) RunInfo {
 	return ri
 }
 
-// readTail returns the last whole record of f after the header line
-// (whose length is skip), nil when there is none; torn says the file
-// does not end with a whole record (then the record before the torn line
-// is returned). It reads a small window of the end, doubled until it
-// holds the whole record.
-func readTail(f *os.File, size, skip int64) (last *record, torn bool) {
-	for win := int64(tailSize); ; win *= 2 {
-		from := max(skip, size-win)
-		if from >= size {
-			return nil, false
-		}
-		buf := make([]byte, size-from)
-		n, _ := f.ReadAt(buf, from)
-		buf = buf[:n]
-		torn = len(buf) > 0 && buf[len(buf)-1] != '\n'
-		body := bytes.TrimRight(buf, "\n")
-		if torn {
-			// The torn line goes; the record before it is the last.
-			i := bytes.LastIndexByte(body, '\n')
-			if i < 0 {
-				if from == skip {
-					return nil, true
-				}
-				continue
-			}
-			body = body[:i]
-		}
-		i := bytes.LastIndexByte(body, '\n')
-		if i < 0 && from > skip && win < tailMax {
-			continue // the window starts inside the last record
-		}
-		r := &record{}
-		if json.Unmarshal(body[i+1:], r) != nil {
-			return nil, torn
-		}
-		return r, torn
-	}
-}
-
 // oldStatus judges a journal of an earlier gxl (no exit records) by its
 // end records: every flow asked for ended well, or one ended badly.
-func oldStatus(p string, h *Header) (RunStatus, *RunFailure) {
-	recs, err := readRecords(p)
+func oldStatus(s RunStore, id string, h *Header) (RunStatus, *RunFailure) {
+	b, err := s.Read(id)
 	if err != nil {
 		return RunInterrupted, nil
 	}
+	recs, _ := parseRecords(b)
 	ok := map[string]bool{}
 	var fail *record
 	failed := false
@@ -287,27 +249,28 @@ func firstLine(s string) string {
 }
 
 // ListRuns reads every run under root's .gxl/runs, newest first (none
-// when the folder does not exist). Entries that are not folders (the
-// `last` pointer) are not runs.
+// when the folder does not exist).
 func ListRuns(root string, now time.Time) ([]RunInfo, error) {
-	return listRuns(root, now, nil)
+	return ListRunsIn(Files(root), now)
 }
 
-// listRuns reads the runs whose folder name skip does not rule out.
-func listRuns(root string, now time.Time, skip func(id string) bool) ([]RunInfo, error) {
-	entries, err := os.ReadDir(RunsDir(root))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
+// ListRunsIn reads every run of s, newest first.
+func ListRunsIn(s RunStore, now time.Time) ([]RunInfo, error) {
+	return listRuns(s, now, nil)
+}
+
+// listRuns reads the runs whose id skip does not rule out.
+func listRuns(s RunStore, now time.Time, skip func(id string) bool) ([]RunInfo, error) {
+	ids, err := s.List()
 	if err != nil {
 		return nil, err
 	}
 	var out []RunInfo
-	for _, e := range entries {
-		if !e.IsDir() || skip != nil && skip(e.Name()) {
+	for _, id := range ids {
+		if skip != nil && skip(id) {
 			continue
 		}
-		out = append(out, ReadRunInfo(root, e.Name(), now))
+		out = append(out, ReadRunInfoIn(s, id, now))
 	}
 	sortRuns(out)
 	return out, nil
@@ -358,19 +321,25 @@ type RunDetail struct {
 // The events are the journal's records in order; no variable value is
 // read out of it (secret ones are not in it at all).
 func ReadRun(root, id string, now time.Time) (*RunDetail, error) {
-	id, err := ResolveRunID(root, id)
+	return ReadRunIn(Files(root), id, now)
+}
+
+// ReadRunIn is ReadRun of a run kept in s.
+func ReadRunIn(s RunStore, id string, now time.Time) (*RunDetail, error) {
+	id, err := ResolveRunIDIn(s, id)
 	if err != nil {
 		return nil, err
 	}
-	d := &RunDetail{RunInfo: ReadRunInfo(root, id, now), loads: map[string]string{}}
+	d := &RunDetail{RunInfo: ReadRunInfoIn(s, id, now), loads: map[string]string{}}
 	d.Header = d.RunInfo.header
 	if d.Header == nil {
 		return d, nil
 	}
-	recs, bad, err := readRecordsCounting(filepath.Join(d.Path, "journal"))
+	b, err := s.Read(id)
 	if err != nil {
 		return d, err
 	}
+	recs, bad := parseRecords(b)
 	d.Unread = bad
 	for _, r := range recs {
 		ev := RunEvent{Time: r.Time, Addr: r.A, At: r.At, Name: r.Name}
@@ -405,7 +374,7 @@ func ReadRun(root, id string, now time.Time) (*RunDetail, error) {
 		}
 		d.Events = append(d.Events, ev)
 	}
-	if rs, err := ReadJournal(root, id); err == nil {
+	if rs, err := ReadJournalIn(s, id); err == nil {
 		d.Changed = rs.Changed()
 	}
 	if d.Status.Resumable() {
@@ -474,6 +443,12 @@ const recentCorrupt = time.Minute
 // go). A removal that fails does not stop the others; the errors are
 // joined. When `last` named a removed run it goes too.
 func PruneRuns(root string, opt PruneOptions) ([]RunInfo, error) {
+	return PruneRunsIn(&FileStore{Root: root, Protect: opt.Protect}, opt)
+}
+
+// PruneRunsIn is PruneRuns of the runs kept in s (opt.Protect is the
+// FileStore's).
+func PruneRunsIn(s RunStore, opt PruneOptions) ([]RunInfo, error) {
 	cutoff := opt.Now.Add(-opt.OlderThan)
 	var skip func(string) bool
 	if opt.Keep == 0 && opt.KeepPerFlow == 0 && opt.OlderThan > 0 {
@@ -484,7 +459,7 @@ func PruneRuns(root string, opt PruneOptions) ([]RunInfo, error) {
 			return ok && !t.Before(cutoff)
 		}
 	}
-	runs, err := listRuns(root, opt.Now, skip)
+	runs, err := listRuns(s, opt.Now, skip)
 	if err != nil {
 		return nil, err
 	}
@@ -529,24 +504,14 @@ func PruneRuns(root string, opt PruneOptions) ([]RunInfo, error) {
 	if opt.DryRun {
 		return gone, nil
 	}
-	dir := RunsDir(root)
-	roots := append(fsguard.Base(), fsguard.Project(root, "the project folder")...)
-	roots = append(roots, opt.Protect...)
 	var removed []RunInfo
 	var errs []error
-	ids := map[string]bool{}
 	for _, r := range gone {
-		if err := removeRun(dir, r.ID, roots); err != nil {
+		if err := s.Remove(r.ID); err != nil {
 			errs = append(errs, fmt.Errorf("run %s: %w", r.ID, err))
 			continue
 		}
 		removed = append(removed, r)
-		ids[r.ID] = true
-	}
-	if b, err := os.ReadFile(filepath.Join(dir, "last")); err == nil && ids[strings.TrimSpace(string(b))] {
-		if err := fsguard.RemoveEntry(dir, "last", roots); err != nil {
-			errs = append(errs, err)
-		}
 	}
 	return removed, errors.Join(errs...)
 }
@@ -555,16 +520,7 @@ func PruneRuns(root string, opt PruneOptions) ([]RunInfo, error) {
 // succeeded and changed nothing leaves no journal), never a running one,
 // through fsguard like PruneRuns; `last` goes too when it named the run.
 func RemoveRun(root, id string, protect fsguard.Roots) error {
-	dir := RunsDir(root)
-	roots := append(fsguard.Base(), fsguard.Project(root, "the project folder")...)
-	roots = append(roots, protect...)
-	if err := removeRun(dir, id, roots); err != nil {
-		return err
-	}
-	if b, err := os.ReadFile(filepath.Join(dir, "last")); err == nil && strings.TrimSpace(string(b)) == id {
-		return fsguard.RemoveEntry(dir, "last", roots)
-	}
-	return nil
+	return (&FileStore{Root: root, Protect: protect}).Remove(id)
 }
 
 // removeRun removes one run's folder while holding its lock, so a run

@@ -37,7 +37,7 @@ func newOperateCmd(s *streams) *cobra.Command {
 	var verbose bool
 	var keepOperatedRuns int
 	cmd := &cobra.Command{
-		Use:   "operate [FILE.gxl] [-e ENV]... [--set K=V]... [--listen ADDR] [-j N] [--tz ZONE]",
+		Use:   "operate [FILE.gxl] [-e ENV]... [--set K=V]... [--listen ADDR] [-j N] [--tz ZONE] [--state disk|cluster [--state-namespace NS]]",
 		Short: "Run flows on their triggers (#[every], #[cron]) until SIGINT/SIGTERM",
 		Long: `Check a workflow like gxl run (a workflow with errors never starts, exit 2), resume
 the runs of an earlier operator of the same file that were killed, then run each flow
@@ -80,7 +80,11 @@ changed nothing outside gxl (a probe that found everything well); succeeded runs
 				engine.WithStdout(s.out), engine.WithStderr(s.err), engine.WithStdin(s.in), engine.WithLogger(log),
 				engine.WithEvents(o.json), engine.WithWarnings(o.diags), engine.WithJobs(f.jobs),
 				engine.WithDryRun(f.dryrun), engine.WithTimeZone(loc))
-			eng, err := newEngine(opts...)
+			stateOpts, err := stateOptions(cmd)
+			if err != nil {
+				return err
+			}
+			eng, err := newEngine(append(opts, stateOpts...)...)
 			if err != nil {
 				return err
 			}
@@ -116,5 +120,6 @@ changed nothing outside gxl (a probe that found everything well); succeeded runs
 	fl.IntVar(&keepOperatedRuns, "keep-operated-runs", engine.DefaultOperatedRetention.Keep, "but keep the last N succeeded runs of each flow")
 	fl.StringVar(&logFormat, "log-format", "console", "log format: console or json")
 	fl.BoolVarP(&verbose, "verbose", "v", false, "verbose logs")
+	bindState(fl)
 	return cmd
 }

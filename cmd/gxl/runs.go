@@ -36,6 +36,7 @@ lock) or corrupt (its journal cannot be read).`,
 			return failf(exitUsage, "name a sub-command: gxl runs list, gxl runs show ID or gxl runs prune")
 		},
 	}
+	bindState(cmd.PersistentFlags())
 	cmd.AddCommand(newRunsListCmd(s), newRunsShowCmd(s), newRunsPruneCmd(s))
 	return cmd
 }
@@ -63,7 +64,11 @@ func newRunsListCmd(s *streams) *cobra.Command {
 			if err := checkFormat(format); err != nil {
 				return err
 			}
-			eng, err := newEngine()
+			stateOpts, err := stateOptions(cmd)
+			if err != nil {
+				return err
+			}
+			eng, err := newEngine(stateOpts...)
 			if err != nil {
 				return err
 			}
@@ -78,7 +83,7 @@ func newRunsListCmd(s *streams) *cobra.Command {
 				return writeJSON(s.out, runs)
 			}
 			if len(runs) == 0 {
-				fmt.Fprintf(s.out, "no runs under %s\n", eng.RunsDir())
+				fmt.Fprintf(s.out, "no runs under %s\n", eng.RunStoreWhere())
 				return nil
 			}
 			printRuns(s.out, runs)
@@ -182,7 +187,11 @@ its name only.`,
 			if err := checkFormat(format); err != nil {
 				return err
 			}
-			eng, err := newEngine()
+			stateOpts, err := stateOptions(cmd)
+			if err != nil {
+				return err
+			}
+			eng, err := newEngine(stateOpts...)
 			if err != nil {
 				return err
 			}
@@ -320,7 +329,11 @@ run is never removed. --dry-run lists what would go and removes nothing.`,
 				opts = append(opts, engine.PruneKeep(keep))
 			}
 			opts = append(opts, engine.PruneFailed(failed), engine.PruneDryRun(dry))
-			eng, err := newEngine()
+			stateOpts, err := stateOptions(cmd)
+			if err != nil {
+				return err
+			}
+			eng, err := newEngine(stateOpts...)
 			if err != nil {
 				return err
 			}

@@ -1,0 +1,39 @@
+package main
+
+import (
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/gxl-dev/gxl/engine"
+)
+
+// bindState adds --state, --state-namespace and --state-lock-ttl: where
+// run journals are kept (gxl operate, gxl runs).
+func bindState(fl *pflag.FlagSet) {
+	fl.String("state", "disk", "where run journals are kept: disk (.gxl/runs) or cluster (ConfigMaps in the Kubernetes API server of the kubeconfig)")
+	fl.String("state-namespace", "", "namespace of the run journals with --state cluster (default: the kubeconfig context's, in a pod its own)")
+	fl.Duration("state-lock-ttl", engine.DefaultClusterLockTTL, "with --state cluster: a run whose gxl renewed its lock no longer than this ago is running")
+}
+
+// stateOptions are the engine options of the --state flags of cmd.
+func stateOptions(cmd *cobra.Command) ([]engine.Option, error) {
+	fl := cmd.Flags()
+	state, _ := fl.GetString("state")
+	ns, _ := fl.GetString("state-namespace")
+	ttl, _ := fl.GetDuration("state-lock-ttl")
+	switch state {
+	case "disk", "":
+		if fl.Changed("state-namespace") {
+			return nil, failf(exitUsage, "--state-namespace needs --state cluster")
+		}
+		return nil, nil
+	case "cluster":
+		if ttl < time.Second {
+			return nil, failf(exitUsage, "--state-lock-ttl must be at least 1s")
+		}
+		return []engine.Option{engine.WithClusterState(engine.ClusterState{Namespace: ns, LockTTL: ttl})}, nil
+	}
+	return nil, failf(exitUsage, "--state must be disk or cluster, not %q", state)
+}
