@@ -27,6 +27,7 @@ install:
 deps:
 	./scripts/install-deps.sh
 	./scripts/build-k8s-tools.sh >/dev/null
+	./scripts/install-npm-tools.sh >/dev/null
 
 # Every test, real servers included, with the race detector.
 test: lint deps

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the integration tests and the demo need, only
 # when their binaries are missing: PostgreSQL (server + contrib) and Redis
-# (server, sentinel, tools). Idempotent; fast when everything is present.
+# (server, sentinel, tools), Node.js and npm. Idempotent; fast when everything is present.
 set -euo pipefail
 need=()
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql postgresql-contrib)
@@ -10,6 +10,10 @@ command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v redis-sentinel >/dev/null 2>&1 || need+=(redis-sentinel)
 command -v redis-cli >/dev/null 2>&1 || need+=(redis-tools)
 command -v git >/dev/null 2>&1 || need+=(git)
+# Node.js and npm: the editor grammar tests (internal/editors) tokenise
+# with vscode-textmate (scripts/install-npm-tools.sh).
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
