@@ -62,7 +62,7 @@ func (o UpdateOptions) fetcher() *fetch.Fetcher {
 		fe = &fetch.Fetcher{}
 	}
 	if o.Force >= 3 && !fe.Update {
-		fe = &fetch.Fetcher{Cache: fe.Cache, Mirrors: fe.Mirrors, Offline: fe.Offline, Protect: fe.Protect, Update: true}
+		fe = &fetch.Fetcher{Cache: fe.Cache, Mirrors: fe.Mirrors, Offline: fe.Offline, Protect: fe.Protect, Secrets: fe.Secrets, Update: true}
 	}
 	return fe
 }
@@ -275,7 +275,9 @@ func fetchDeps(fe *fetch.Fetcher, root, base, file, key string, o UpdateOptions)
 		if d.Enable != nil && !*d.Enable {
 			continue
 		}
-		a := system.Addr{Repo: d.Addr["repo"], Tag: d.Addr["tag"], Branch: d.Addr["branch"], Rev: d.Addr["rev"], Path: d.Addr["path"], URL: d.Addr["url"]}
+		a := system.Addr{Repo: d.Addr["repo"], Tag: d.Addr["tag"], Branch: d.Addr["branch"], Rev: d.Addr["rev"], Path: d.Addr["path"], URL: d.Addr["url"],
+			Res: d.Addr["res"], Username: d.Addr["username"], Password: d.Addr["password"], Token: d.Addr["token"],
+			SSHKey: d.Addr["ssh_key"], SSHPassphrase: d.Addr["ssh_passphrase"]}
 		name := d.Rename
 		if name == "" {
 			name = strings.TrimSuffix(filepath.Base(a.Repo+a.Path+a.URL), ".git")
