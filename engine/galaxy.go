@@ -22,9 +22,11 @@ func (e *Engine) SysNew(name, model string) (string, error) {
 }
 
 // SysUpdate fetches the enabled modules of the system project in the
-// engine's folder and merges their variables (gsys update -f force).
-func (e *Engine) SysUpdate(force int) error {
-	return galaxy.UpdateSystem(e.cfg.dir, e.updateOptions(force))
+// engine's folder and merges their variables (gsys update -f force -d
+// level: from level 1 on, a line for each dependency already there,
+// variant pruned and variable merged).
+func (e *Engine) SysUpdate(force, level int) error {
+	return galaxy.UpdateSystem(e.cfg.dir, e.updateOptions(force, level))
 }
 
 // SysLocalize layers the values of the system project's modules, renders
@@ -44,9 +46,9 @@ func (e *Engine) ModNew(name string) (string, error) {
 func (e *Engine) ModExample() (string, error) { return galaxy.Example(e.cfg.dir) }
 
 // ModUpdate fetches the dependencies of the module project in the
-// engine's folder (gmod update -f force).
-func (e *Engine) ModUpdate(force int) error {
-	return galaxy.UpdateModule(e.cfg.dir, e.updateOptions(force))
+// engine's folder (gmod update -f force -d level).
+func (e *Engine) ModUpdate(force, level int) error {
+	return galaxy.UpdateModule(e.cfg.dir, e.updateOptions(force, level))
 }
 
 // ModLocalize localizes every variant of the module project in the
@@ -56,8 +58,8 @@ func (e *Engine) ModLocalize(o galaxy.LocalizeOptions) error {
 	return galaxy.LocalizeModule(e.cfg.dir, o)
 }
 
-func (e *Engine) updateOptions(force int) galaxy.UpdateOptions {
-	return galaxy.UpdateOptions{Fetcher: e.fetcher, Force: force, Out: e.cfg.stdout}
+func (e *Engine) updateOptions(force, level int) galaxy.UpdateOptions {
+	return galaxy.UpdateOptions{Fetcher: e.fetcher, Force: force, Level: level, Out: e.cfg.stdout}
 }
 
 // WithValueFiles layers value files (YAML maps NAME: value; a later file

@@ -681,8 +681,11 @@ func (x *exec) runNested(req builtin.NestedRun, site diag.Span, caller string, p
 		// folder is confined there, any other to the caller's checkout.
 		root := x.r.prog.Confine[site.Start.File]
 		if root != "" {
-			if _, inside, _ := confine.Inside(x.r.opt.Dir, conf); inside {
+			real, inside, _ := confine.Inside(x.r.opt.Dir, conf)
+			if inside {
 				root = x.r.opt.Dir
+			} else if _, inLib, _ := confine.Inside(root, conf); !inLib {
+				return fmt.Errorf("%s is outside the run's folder %s and the library's checkout %s (after following symlinks): a library's gx.run runs only a workflow under one of them", real, x.r.opt.Dir, root)
 			}
 		}
 		prog, ds = load(conf, known, root)

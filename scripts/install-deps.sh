@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the integration tests and the demo need, only
 # when their binaries are missing: PostgreSQL (server + contrib) and Redis
-# (server, sentinel, tools), Node.js and npm. Idempotent; fast when everything is present.
+# (server, sentinel, tools), git, OpenSSH (sshd and ssh-keygen for the module
+# fetch over ssh test), Node.js and npm (the editor grammar tests).
+# Idempotent; fast when everything is present.
 set -euo pipefail
 need=()
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql postgresql-contrib)
@@ -14,6 +16,8 @@ command -v git >/dev/null 2>&1 || need+=(git)
 # with vscode-textmate (scripts/install-npm-tools.sh).
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

@@ -79,11 +79,31 @@ func (a Addr) Sub() string {
 }
 
 // Setting is a module's `setting` of mod_list.yml: galaxy-ops'
-// localization copy rule (copy Src into Dst; Setting names a settings
-// file). Kept as written; gsys localize applies it.
+// localization copy rule (render Src into Dst, as Templatize says). Kept
+// as written; gsys localize applies it.
 type Setting struct {
-	Src, Dst, Setting string
-	Span              diag.Span
+	Src, Dst string
+	// Templatize is the rule's `setting: {localize: ...}`; nil when not
+	// given.
+	Templatize *Templatize
+	Span       diag.Span
+}
+
+// Templatize is galaxy-ops' `localize` settings, the `setting` of a
+// mod_list.yml copy rule and the variant's setting.yml of a gmod module:
+//
+//	localize:
+//	  templatize_path: {includes: [PATTERN...], excludes: [PATTERN...]}
+//	  templatize_cust: {label_beg: "[[", label_end: "]]"}
+//
+// A file no include matches (when there are includes) is left out, one
+// an exclude matches is copied as it is, the others are rendered; with
+// labels, the file's [[ ]] are the template's and its {{ }} stay as
+// written. Patterns are kept as written (${NAME} resolves at localize).
+type Templatize struct {
+	Includes, Excludes []string
+	LabelBeg, LabelEnd string
+	Span               diag.Span
 }
 
 // Module is one entry of mod_list.yml.
@@ -528,6 +548,10 @@ func redactURL(u string) string {
 func (l *loader) setting(file string, n *yaml.Node) *Setting {
 	st := &Setting{Span: nodeSpan(file, n)}
 	l.fields(file, n, "a setting", []string{"src", "dst", "setting"}, func(key string, k, v *yaml.Node) {
+		if key == "setting" {
+			st.Templatize = l.templatize(file, v)
+			return
+		}
 		if v.Kind != yaml.ScalarNode {
 			l.errorf(file, v, "sys-type", "write a path", "setting field %s must be a string", key)
 			return
@@ -537,8 +561,6 @@ func (l *loader) setting(file string, n *yaml.Node) *Setting {
 			st.Src = v.Value
 		case "dst":
 			st.Dst = v.Value
-		case "setting":
-			st.Setting = v.Value
 		}
 	})
 	if n.Kind == yaml.MappingNode {

@@ -129,7 +129,7 @@ func TestAddrForms(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "sys", "mod_list.yml"), []byte(`- name: web
   addr: {repo: https://git.example.com/platform.git, tag: v1, path: modules/web, token: "${SEC_GIT_TOKEN}", username: oauth2}
   model: arm-mac14-host
-  setting: {src: ./sys/setting/web, dst: ./sys/mods/web/arm-mac14-host/local/, setting: conf.yml}
+  setting: {src: ./sys/setting/web, dst: ./sys/mods/web/arm-mac14-host/local/, setting: {localize: {templatize_path: {excludes: [README.md]}}}}
 - name: api
   addr: {url: https://files.example.com/api.tgz, path: api-1.0, username: ci, password: "${SEC_FILES_PW}"}
 - name: ops
@@ -148,7 +148,7 @@ func TestAddrForms(t *testing.T) {
 	if web.Model != "arm-mac14-host" || web.ModelSpan.Start.Line != 3 || web.ModelSpan.Start.Col != 10 {
 		t.Errorf("web model %q at %+v", web.Model, web.ModelSpan)
 	}
-	if st := web.Setting; st == nil || st.Src != "./sys/setting/web" || st.Dst != "./sys/mods/web/arm-mac14-host/local/" || st.Setting != "conf.yml" || st.Span.Start.Line != 4 {
+	if st := web.Setting; st == nil || st.Src != "./sys/setting/web" || st.Dst != "./sys/mods/web/arm-mac14-host/local/" || st.Templatize == nil || len(st.Templatize.Excludes) != 1 || st.Templatize.Excludes[0] != "README.md" || st.Span.Start.Line != 4 {
 		t.Errorf("web setting %+v", web.Setting)
 	}
 	if api.Addr.URL == "" || api.Addr.Sub() != "api-1.0" || api.Addr.Password != "${SEC_FILES_PW}" || api.Addr.Local() || api.Setting != nil {

@@ -53,9 +53,8 @@ type opsFlags struct {
 }
 
 func (f *opsFlags) bind(cmd *cobra.Command) {
-	cmd.Flags().IntVarP(&f.level, "gflow-debug", "d", 0, "debug level 0..6 of the original tools (accepted; gxl prints what it does)")
+	cmd.Flags().IntVarP(&f.level, "debug", "d", 0, "detail level 0..6: from 1 on, a line for every file rendered, copied or left out, dependency already there, variant pruned and variable merged")
 	cmd.Flags().StringVar(&f.log, "log", "", "the original tools' log setting: accepted and ignored")
-	cmd.Flags().MarkHidden("gflow-debug")
 }
 
 func (f *opsFlags) apply(s *streams, cmd *cobra.Command) error {
@@ -195,7 +194,7 @@ sys/mod_list.yml renders its src into its dst. --default leaves out the files un
 
 // opsUpdateCmd is `update [-f 0..3]` of gsys and gmod: run is the
 // engine's update at the force level.
-func opsUpdateCmd(s *streams, short, long, forceHelp string, run func(*engine.Engine, int) error) *cobra.Command {
+func opsUpdateCmd(s *streams, short, long, forceHelp string, run func(e *engine.Engine, force, level int) error) *cobra.Command {
 	var force int
 	var of opsFlags
 	var fetch fetchFlags
@@ -211,7 +210,7 @@ func opsUpdateCmd(s *streams, short, long, forceHelp string, run func(*engine.En
 			if err := forceLevel(force); err != nil {
 				return err
 			}
-			return opsRun(s, fetch, func(eng *engine.Engine) error { return run(eng, force) })
+			return opsRun(s, fetch, func(eng *engine.Engine) error { return run(eng, force, of.level) })
 		},
 	}
 	cmd.Flags().IntVarP(&force, "force", "f", 0, forceHelp)
@@ -234,7 +233,11 @@ func opsLocalizeCmd(s *streams, short, long string, run func(*engine.Engine, gal
 			if err := of.apply(s, cmd); err != nil {
 				return err
 			}
-			return opsRun(s, fetchFlags{}, func(eng *engine.Engine) error { return run(eng, lo.options()) })
+			return opsRun(s, fetchFlags{}, func(eng *engine.Engine) error {
+				o := lo.options()
+				o.Level = of.level
+				return run(eng, o)
+			})
 		},
 	}
 	lo.bind(cmd)

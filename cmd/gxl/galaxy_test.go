@@ -165,11 +165,13 @@ mod operators : empty_operators {
 	writeFiles(t, shop, map[string]string{
 		"sys/mod_list.yml": "- name: web\n  addr: {repo: " + repos["web"] + ", tag: v0.1.0}\n  model: " + model +
 			"\n  setting:\n    src: ${GXL_PRJ_ROOT}/sys/setting/web\n    dst: ${GXL_PRJ_ROOT}/sys/mods/web/" + model + "/local/\n" +
+			"    setting: {localize: {templatize_path: {excludes: [raw.txt]}}}\n" +
 			"- name: db\n  addr: {repo: " + repos["db"] + ", tag: v0.1.0}\n  model: " + model + "\n" +
 			"- name: off\n  addr: {repo: https://github.com/nowhere/off.git, tag: v1}\n  model: " + model + "\n  enable: false\n",
 		"values/value.yml":          "GREETING: from-values\n",
 		"values/mods/db/value.yml":  "PORT: 5432\nGREETING: db-own\n",
 		"sys/setting/web/extra.txt": "web at {{URL}}\n",
+		"sys/setting/web/raw.txt":   "{{kept as written}}\n",
 	})
 
 	conf := must(tool(shop, "gflow", "conf"), "gflow conf")
@@ -222,6 +224,11 @@ mod operators : empty_operators {
 	extra, _ := os.ReadFile(filepath.Join(shop, "sys", "mods", "web", model, "local", "extra.txt"))
 	if string(extra) != "web at http://localhost:8080\n" {
 		t.Fatalf("setting rule: local/extra.txt = %q", extra)
+	}
+	// The rule's galaxy-ops localize settings: an excluded file is copied
+	// as it is.
+	if raw, _ := os.ReadFile(filepath.Join(shop, "sys", "mods", "web", model, "local", "raw.txt")); string(raw) != "{{kept as written}}\n" {
+		t.Fatalf("setting rule's excludes: local/raw.txt = %q", raw)
 	}
 
 	must(tool(shop, "gflow", "install"), "gflow install")

@@ -62,12 +62,70 @@ func runTpl(c builtin.Ctx, a builtin.Args) error {
 // nil, hears of each file written. gx.tpl and gsys/gmod localize render
 // with it.
 func RenderPath(src, dst string, data any, done func(src, dst string)) error {
+	return RenderPathWith(src, dst, data, RenderOptions{Done: func(src, dst string, _ FileMode) {
+		if done != nil {
+			done(src, dst)
+		}
+	}})
+}
+
+// FileMode is what RenderPathWith does with one file.
+type FileMode int
+
+const (
+	// Render renders the file as a template (the default).
+	Render FileMode = iota
+	// Copy copies the file as it is.
+	Copy
+	// Skip leaves the file out.
+	Skip
+)
+
+// RenderOptions adjust RenderPathWith.
+type RenderOptions struct {
+	// Mode, when not nil, says what becomes of the file src (a path
+	// under the src of RenderPathWith): rendered, copied or left out.
+	Mode func(src string) FileMode
+	// LabelBeg and LabelEnd, when set (e.g. "[[" and "]]"), are the
+	// template's labels: they are rendered as {{ }} are, and the {{ }}
+	// of the file are kept as written (for files that are templates of
+	// another tool, such as Helm charts).
+	LabelBeg, LabelEnd string
+	// Done, when not nil, hears of each file written and how.
+	Done func(src, dst string, mode FileMode)
+}
+
+// RenderPathWith is RenderPath with options: which files are rendered,
+// copied or left out, and the template's labels.
+func RenderPathWith(src, dst string, data any, o RenderOptions) error {
 	st, err := os.Stat(src)
 	if err != nil {
 		return err
 	}
+	one := func(src, dst string) error {
+		mode := Render
+		if o.Mode != nil {
+			mode = o.Mode(src)
+		}
+		switch mode {
+		case Skip:
+			return nil
+		case Copy:
+			if err := copyFile(src, dst); err != nil {
+				return err
+			}
+		default:
+			if err := renderFile(src, dst, data, o.LabelBeg, o.LabelEnd); err != nil {
+				return err
+			}
+		}
+		if o.Done != nil {
+			o.Done(src, dst, mode)
+		}
+		return nil
+	}
 	if !st.IsDir() {
-		return renderFile(src, dst, data, done)
+		return one(src, dst)
 	}
 	return filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
 		if err != nil {
@@ -78,7 +136,7 @@ func RenderPath(src, dst string, data any, done func(src, dst string)) error {
 		if info.IsDir() {
 			return os.MkdirAll(out, 0o755)
 		}
-		return renderFile(p, out, data, done)
+		return one(p, out)
 	})
 }
 
@@ -133,26 +191,47 @@ func strictCheck(tpl string, data any) error {
 	return nil
 }
 
-func renderFile(src, dst string, data any, done func(src, dst string)) error {
+// Private-use characters stand for a file's own {{ and }} while a
+// template with custom labels renders.
+const keptBeg, keptEnd = "\ue000\ue001", "\ue001\ue000"
+
+func renderFile(src, dst string, data any, labelBeg, labelEnd string) error {
 	b, err := os.ReadFile(src)
 	if err != nil {
 		return err
 	}
-	if err := strictCheck(string(b), data); err != nil {
+	tpl := string(b)
+	custom := labelBeg != "" && labelEnd != ""
+	if custom {
+		tpl = strings.NewReplacer("{{", keptBeg, "}}", keptEnd, labelBeg, "{{", labelEnd, "}}").Replace(tpl)
+	}
+	if err := strictCheck(tpl, data); err != nil {
+		if custom {
+			err = fmt.Errorf("%s", strings.NewReplacer("{{", labelBeg, "}}", labelEnd).Replace(err.Error()))
+		}
 		return fmt.Errorf("%s: %w", src, err)
 	}
-	out, err := raymond.Render(string(b), data)
+	out, err := raymond.Render(tpl, data)
 	if err != nil {
 		return fmt.Errorf("%s: %w", src, err)
+	}
+	if custom {
+		out = strings.NewReplacer(keptBeg, "{{", keptEnd, "}}").Replace(out)
 	}
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err
 	}
-	if err := os.WriteFile(dst, []byte(out), 0o644); err != nil {
+	return os.WriteFile(dst, []byte(out), 0o644)
+}
+
+// copyFile copies src to dst as it is (mode 0644, as rendered files).
+func copyFile(src, dst string) error {
+	b, err := os.ReadFile(src)
+	if err != nil {
 		return err
 	}
-	if done != nil {
-		done(src, dst)
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
 	}
-	return nil
+	return os.WriteFile(dst, b, 0o644)
 }

@@ -411,6 +411,9 @@ func TestFetchPrivateGitHTTP(t *testing.T) {
 
 // TestGitAuth: how a module's credentials reach go-git, per transport.
 func TestGitAuth(t *testing.T) {
+	// Without ssh_key an ssh address uses the agent (TestFetchOverSSH has
+	// the case of no agent).
+	t.Setenv("SSH_AUTH_SOCK", filepath.Join(t.TempDir(), "agent.sock"))
 	_, priv, _ := ed25519.GenerateKey(rand.Reader)
 	der, _ := x509.MarshalPKCS8PrivateKey(priv)
 	key := filepath.Join(t.TempDir(), "id_ed25519")

@@ -133,6 +133,9 @@ func gitAuth(addr string, c creds) (transport.AuthMethod, error) {
 			return nil, fmt.Errorf("token and password are for https addresses, not %s; over ssh give ssh_key", Redact(addr))
 		}
 		if c.sshKey == "" {
+			if os.Getenv("SSH_AUTH_SOCK") == "" {
+				return nil, fmt.Errorf("%s is an ssh address and there is no key: give the module's addr ssh_key: ~/.ssh/<deploy key> (and ssh_passphrase: ${SEC_NAME} when the key has one), or run an ssh agent (SSH_AUTH_SOCK is not set)", Redact(addr))
+			}
 			return nil, nil
 		}
 		user := c.username

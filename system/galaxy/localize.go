@@ -33,6 +33,9 @@ type LocalizeOptions struct {
 	Env func(string) (string, bool)
 	// Out hears one line per module and file written.
 	Out io.Writer
+	// Level is gsys/gmod localize -d: from 1 on, Out also hears of every
+	// file rendered, copied or left out.
+	Level int
 }
 
 func (o LocalizeOptions) env(name string) (string, bool) {
@@ -375,28 +378,44 @@ func localizeVariant(root, dir, valueRoot string, defaults Layer, layers []Layer
 	}
 	spec, local := filepath.Join(dir, "spec"), filepath.Join(dir, "local")
 	if exists(spec) {
+		t, ds := system.ReadTemplatize(filepath.Join(dir, "setting.yml"))
+		if ds.HasErrors() {
+			return nil, ds.Err()
+		}
+		ro, err := renderOptions(t, dir, used.look(o), o.Out, o.Level, root)
+		if err != nil {
+			return nil, err
+		}
 		rs := fsguard.Base().Add(root, "the project root").Add(dir, "the module variant")
 		if err := fsguard.RemoveAll(local, rs); err != nil {
 			return nil, err
 		}
-		if err := gx.RenderPath(spec, local, used.Map(), nil); err != nil {
+		if err := gx.RenderPathWith(spec, local, used.Map(), ro); err != nil {
 			return nil, fmt.Errorf("render spec/ into local/: %w", err)
 		}
 	}
 	return used, nil
 }
 
-// applySetting renders the setting's src (file or folder) into its dst
-// with the used values; ${NAME} in both resolve from the used values
-// (GXL_PRJ_ROOT is the project root), then the environment. A src that
-// does not exist is skipped, as galaxy-ops does.
-func applySetting(root, name string, st *system.Setting, used *Used, o LocalizeOptions) error {
-	look := func(n string) (string, bool) {
-		if e, ok := used.Get(n); ok {
+// look finds NAME for ${NAME} in settings: the used values, then the
+// environment.
+func (u *Used) look(o LocalizeOptions) func(string) (string, bool) {
+	return func(n string) (string, bool) {
+		if e, ok := u.Get(n); ok {
 			return fmt.Sprint(e.Value), true
 		}
 		return o.env(n)
 	}
+}
+
+// applySetting renders the setting's src (file or folder) into its dst
+// with the used values, as its localize settings say (a relative include
+// or exclude is under src, or under the folder of a src file); ${NAME}
+// in src, dst and patterns resolves from the used values (GXL_PRJ_ROOT
+// is the project root), then the environment. A src that does not exist
+// is skipped, as galaxy-ops does.
+func applySetting(root, name string, st *system.Setting, used *Used, o LocalizeOptions) error {
+	look := used.look(o)
 	src, dst := expandText(st.Src, look), expandText(st.Dst, look)
 	if strings.Contains(src+dst, "${") {
 		return fmt.Errorf("src %q or dst %q names a value that is not set", src, dst)
@@ -409,10 +428,18 @@ func applySetting(root, name string, st *system.Setting, used *Used, o LocalizeO
 	if err != nil {
 		return err
 	}
-	if !fi.IsDir() && (strings.HasSuffix(dst, "/") || isDir(dst)) {
-		dst = filepath.Join(dst, filepath.Base(src))
+	base := src
+	if !fi.IsDir() {
+		base = filepath.Dir(src)
+		if strings.HasSuffix(dst, "/") || isDir(dst) {
+			dst = filepath.Join(dst, filepath.Base(src))
+		}
 	}
-	if err := gx.RenderPath(src, dst, used.Map(), nil); err != nil {
+	ro, err := renderOptions(st.Templatize, base, look, o.Out, o.Level, root)
+	if err != nil {
+		return err
+	}
+	if err := gx.RenderPathWith(src, dst, used.Map(), ro); err != nil {
 		return err
 	}
 	logf(o.Out, "module %s: setting %s ---> %s", name, rel(root, src), rel(root, dst))

@@ -41,8 +41,19 @@ type UpdateOptions struct {
 	// fetches every module and dependency again, 3 also refreshes the
 	// module cache and accepts moved tags.
 	Force int
-	// Out hears one line per module and dependency.
+	// Out hears one line per module and dependency fetched.
 	Out io.Writer
+	// Level is gsys/gmod update -d: from 1 on, Out also hears of every
+	// dependency already there, every variant pruned and every
+	// variable merged.
+	Level int
+}
+
+// detailf prints a line of -d 1 and above.
+func (o UpdateOptions) detailf(format string, args ...any) {
+	if o.Level >= 1 {
+		logf(o.Out, "  "+format, args...)
+	}
 }
 
 func (o UpdateOptions) fetcher() *fetch.Fetcher {
@@ -51,7 +62,7 @@ func (o UpdateOptions) fetcher() *fetch.Fetcher {
 		fe = &fetch.Fetcher{}
 	}
 	if o.Force >= 3 && !fe.Update {
-		fe = &fetch.Fetcher{Cache: fe.Cache, Mirrors: fe.Mirrors, Offline: fe.Offline, Protect: fe.Protect, Update: true}
+		fe = &fetch.Fetcher{Cache: fe.Cache, Mirrors: fe.Mirrors, Offline: fe.Offline, Protect: fe.Protect, Secrets: fe.Secrets, Update: true}
 	}
 	return fe
 }
@@ -113,7 +124,7 @@ func UpdateSystem(root string, o UpdateOptions) error {
 		model := sysops.ModelOf(sys, m)
 		target := filepath.Join(mods, m.Name)
 		if _, err := sysops.FindWorkflow(target, model); err != nil || o.Force >= 2 {
-			if err := placeModule(fe, root, m, target, model, lock, o.Out); err != nil {
+			if err := placeModule(fe, root, m, target, model, lock, o); err != nil {
 				return err
 			}
 		} else {
@@ -132,9 +143,11 @@ func UpdateSystem(root string, o UpdateOptions) error {
 		}
 		for _, v := range vars {
 			if i, ok := at[v.Name]; ok {
+				o.detailf("variable %s: module %s's value wins", v.Name, m.Name)
 				merged[i] = v
 				continue
 			}
+			o.detailf("variable %s from module %s", v.Name, m.Name)
 			at[v.Name] = len(merged)
 			merged = append(merged, v)
 		}
@@ -160,7 +173,8 @@ func orEmpty(v []variable) []variable {
 // placeModule fetches module m into a folder beside target and puts it in
 // target: its mod/ folder (gmod's layout, only the variant of model kept)
 // or the whole module (gxl's layout).
-func placeModule(fe *fetch.Fetcher, root string, m *system.Module, target, model string, lock *fetch.Lock, out io.Writer) error {
+func placeModule(fe *fetch.Fetcher, root string, m *system.Module, target, model string, lock *fetch.Lock, o UpdateOptions) error {
+	out := o.Out
 	rs := fsguard.Base().Add(root, "the system root").Add(filepath.Join(root, "sys"), "the system's sys folder")
 	tmp := filepath.Join(filepath.Dir(target), "."+m.Name+".update")
 	defer fsguard.RemoveAll(tmp, rs)
@@ -189,15 +203,16 @@ func placeModule(fe *fetch.Fetcher, root string, m *system.Module, target, model
 		logf(out, "module %s: fetched %s (gxl layout) into %s", m.Name, where, rel(root, target))
 		return nil
 	}
+	logf(out, "module %s: fetched %s, variant %s into %s", m.Name, where, model, rel(root, filepath.Join(target, model)))
 	entries, _ := os.ReadDir(target)
 	for _, d := range entries {
 		if d.IsDir() && d.Name() != model {
 			if err := fsguard.RemoveAll(filepath.Join(target, d.Name()), rs); err != nil {
 				return err
 			}
+			o.detailf("pruned variant %s", d.Name())
 		}
 	}
-	logf(out, "module %s: fetched %s, variant %s into %s", m.Name, where, model, rel(root, filepath.Join(target, model)))
 	return nil
 }
 
@@ -260,7 +275,9 @@ func fetchDeps(fe *fetch.Fetcher, root, base, file, key string, o UpdateOptions)
 		if d.Enable != nil && !*d.Enable {
 			continue
 		}
-		a := system.Addr{Repo: d.Addr["repo"], Tag: d.Addr["tag"], Branch: d.Addr["branch"], Rev: d.Addr["rev"], Path: d.Addr["path"], URL: d.Addr["url"]}
+		a := system.Addr{Repo: d.Addr["repo"], Tag: d.Addr["tag"], Branch: d.Addr["branch"], Rev: d.Addr["rev"], Path: d.Addr["path"], URL: d.Addr["url"],
+			Res: d.Addr["res"], Username: d.Addr["username"], Password: d.Addr["password"], Token: d.Addr["token"],
+			SSHKey: d.Addr["ssh_key"], SSHPassphrase: d.Addr["ssh_passphrase"]}
 		name := d.Rename
 		if name == "" {
 			name = strings.TrimSuffix(filepath.Base(a.Repo+a.Path+a.URL), ".git")
@@ -270,6 +287,7 @@ func fetchDeps(fe *fetch.Fetcher, root, base, file, key string, o UpdateOptions)
 		}
 		dst := filepath.Join(base, set.DepRoot, d.Local, name)
 		if _, err := os.Stat(dst); err == nil && o.Force < 2 {
+			o.detailf("dependency %s is there: %s (-f 2 fetches it again)", name, rel(root, dst))
 			continue
 		}
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
