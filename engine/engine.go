@@ -60,10 +60,19 @@ type config struct {
 	valueFiles     []string       // WithValueFiles
 	values         map[string]value.Value
 	valueText      map[string]string // values as text, for sys/vars.yml's ${NAME}
+	readFile       func(string) ([]byte, error) // WithReadFile
 }
 
 // WithDir sets the working directory of runs (default: the process's).
 func WithDir(dir string) Option { return func(c *config) { c.dir = dir } }
+
+// WithReadFile makes Load, Check and Outline read workflows, externs and
+// the system's files through read instead of os.ReadFile: an editor's
+// unsaved buffers override the files on disk (gxl lsp). read is called
+// with the paths as the loaders build them.
+func WithReadFile(read func(path string) ([]byte, error)) Option {
+	return func(c *config) { c.readFile = read }
+}
 
 // WithStdout sets where program output goes (default os.Stdout).
 func WithStdout(w io.Writer) Option { return func(c *config) { c.stdout = w } }
@@ -298,7 +307,7 @@ func (e *Engine) Check(files ...string) (diag.List, *diag.FileSources) {
 			continue
 		}
 		if SystemRoot(f) == "" {
-			if sys, dir, ds := moduleSystem(f); sys != nil {
+			if sys, dir, ds := e.moduleSystem(f); sys != nil {
 				all.Add(ds...)
 				for name, src := range sys.Sources {
 					srcs.Add(name, src)
@@ -335,7 +344,7 @@ func (e *Engine) loadInto(file string, sets map[string]string, srcs *diag.FileSo
 	p := &Program{File: file, Sources: srcs, SysFiles: map[string][]byte{}, Vars: map[string]value.Value{}}
 	opt := e.checkOptions(nil)
 	if root := SystemRoot(file); root != "" {
-		sys, ds := system.Load(root, system.Options{Set: sets, Values: e.cfg.valueText})
+		sys, ds := system.Load(root, system.Options{Set: sets, Values: e.cfg.valueText, ReadFile: e.cfg.readFile})
 		for f, src := range sys.Sources {
 			p.Sources.Add(f, src)
 			p.SysFiles[f] = src
@@ -421,7 +430,7 @@ func unreadSets(sets map[string]string, prog *check.Program) diag.List {
 // a system workflow): the registry, git externs through the fetcher, the
 // system's typed variables.
 func (e *Engine) checkOptions(sys *system.System) check.Options {
-	opt := check.Options{Registry: e.cfg.registry, ResolveGit: e.fetcher.Checkout}
+	opt := check.Options{Registry: e.cfg.registry, ResolveGit: e.fetcher.Checkout, ReadFile: e.cfg.readFile}
 	if sys != nil {
 		opt.ExtraVars = sys.Types()
 	}

@@ -78,7 +78,7 @@ func (e *Engine) checkModules(sys *system.System, wf *check.Program, srcs *diag.
 		go func() {
 			defer wg.Done()
 			for w := range next {
-				w.prog, w.diags = sysops.CheckModule(w.file, w.dir, sysops.CheckOptions{Registry: e.cfg.registry, Known: known, ResolveGit: e.fetcher.Checkout, Open: open, Parsed: parsed})
+				w.prog, w.diags = sysops.CheckModule(w.file, w.dir, sysops.CheckOptions{Registry: e.cfg.registry, Known: known, ResolveGit: e.fetcher.Checkout, Open: open, Parsed: parsed, ReadFile: e.cfg.readFile})
 			}
 		}()
 	}
@@ -133,7 +133,7 @@ func (e *Engine) checkModuleAlone(sys *system.System, file, dir string) (*check.
 		wfs = append(wfs, prog)
 	}
 	known, open := moduleKnown(sys, wfs...)
-	return sysops.CheckModule(file, dir, sysops.CheckOptions{Registry: e.cfg.registry, Known: known, ResolveGit: e.fetcher.Checkout, Open: open})
+	return sysops.CheckModule(file, dir, sysops.CheckOptions{Registry: e.cfg.registry, Known: known, ResolveGit: e.fetcher.Checkout, Open: open, ReadFile: e.cfg.readFile})
 }
 
 // moduleDir finds module m's workflow (sysops.FindWorkflow, for the
@@ -178,7 +178,7 @@ func moduleDir(fe *fetch.Fetcher, sys *system.System, m *system.Module, lock *fe
 // or one of whose path modules' folders does. It returns
 // the system, the module folder and the system's diagnostics; nil when
 // the file belongs to no system.
-func moduleSystem(file string) (*system.System, string, diag.List) {
+func (e *Engine) moduleSystem(file string) (*system.System, string, diag.List) {
 	abs, err := filepath.Abs(file)
 	if err != nil {
 		return nil, "", nil
@@ -186,7 +186,7 @@ func moduleSystem(file string) (*system.System, string, diag.List) {
 	for root := filepath.Dir(abs); ; {
 		if isSystemRoot(root) {
 			if dir := underMods(root, abs); dir != "" {
-				sys, ds := system.Load(displayPath(root), system.Options{})
+				sys, ds := system.Load(displayPath(root), system.Options{ReadFile: e.cfg.readFile})
 				// A module in gmod's layout runs in its variant's folder.
 				if m := sys.Module(filepath.Base(dir)); m != nil {
 					if wf, err := sysops.FindWorkflow(dir, sysops.ModelOf(sys, m)); err == nil && confine.Within(wf.Dir, abs) {
@@ -195,7 +195,7 @@ func moduleSystem(file string) (*system.System, string, diag.List) {
 				}
 				return sys, dir, ds
 			}
-			sys, ds := system.Load(displayPath(root), system.Options{})
+			sys, ds := system.Load(displayPath(root), system.Options{ReadFile: e.cfg.readFile})
 			for _, m := range sys.Modules {
 				if !m.Addr.Local() {
 					continue

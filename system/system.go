@@ -35,6 +35,9 @@ type Options struct {
 	// above the environment; a name the system does not declare is not
 	// an error (a value file serves several systems and modules).
 	Values map[string]string
+	// ReadFile reads the system's files (default os.ReadFile): an editor's
+	// unsaved buffers override the files on disk (gxl lsp).
+	ReadFile func(string) ([]byte, error)
 }
 
 // Model is sys_model.yml.
@@ -186,7 +189,7 @@ func (l *loader) errorf(file string, n *yaml.Node, code, hint, format string, ar
 
 // read parses a YAML file into its document node.
 func (l *loader) read(path string) *yaml.Node {
-	b, err := os.ReadFile(path)
+	b, err := l.opt.ReadFile(path)
 	if err != nil {
 		var pe *os.PathError
 		if errors.As(err, &pe) {
@@ -255,6 +258,9 @@ var modelRE = regexp.MustCompile(`^(x86|arm)-(mac14|win10|ubt22|cos7)-(host|k8s)
 func Load(root string, opt Options) (*System, diag.List) {
 	if opt.Env == nil {
 		opt.Env = os.LookupEnv
+	}
+	if opt.ReadFile == nil {
+		opt.ReadFile = os.ReadFile
 	}
 	l := &loader{opt: opt, src: diag.SourceMap{}}
 	s := &System{Root: root, Sources: l.src}
