@@ -66,9 +66,6 @@ var (
 	topKeywords  = []string{"mod", "extern"}
 )
 
-// Annotations are the annotation names the checker accepts.
-var Annotations = []string{"auto_load", "usage", "task", "transaction", "undo", "dryrun", "retry", "timeout", "every", "cron", "window", "on_failure"}
-
 // Complete returns the candidates for the word that ends head (the text
 // before the cursor), and the length in bytes of the part of that word
 // already typed.
@@ -87,7 +84,7 @@ func (s Source) Complete(head string) ([]Item, int) {
 	}
 	if s.File {
 		if annotationPosition(before) {
-			return filter(items(Annotations, Annotation), word), len(word)
+			return filter(items(check.Annotations, Annotation), word), len(word)
 		}
 		if what, ok := pipelinePosition(before); ok {
 			return filter(s.named(what), word), len(word)
