@@ -59,7 +59,7 @@ type config struct {
 	force          bool           // run outside windows (WithForce)
 	valueFiles     []string       // WithValueFiles
 	values         map[string]value.Value
-	valueText      map[string]string // values as text, for sys/vars.yml's ${NAME}
+	valueText      map[string]string            // values as text, for sys/vars.yml's ${NAME}
 	readFile       func(string) ([]byte, error) // WithReadFile
 }
 
@@ -299,8 +299,41 @@ func (e *Engine) Load(file string) *Program {
 // module workflow inside a system is checked with the system's variables.
 // A file reached twice is checked once.
 func (e *Engine) Check(files ...string) (diag.List, *diag.FileSources) {
+	a := e.check(files, false)
+	return a.Diags, a.Sources
+}
+
+// Analysis is what Analyze finds in a file: what gxl check reports, and
+// the checked programs and the system it read.
+type Analysis struct {
+	// Diags and Sources are Check's.
+	Diags   diag.List
+	Sources *diag.FileSources
+	// Programs are the checked programs, also those with errors (nil
+	// entries left out): the file's first, then its system's module
+	// workflows, or for a module workflow the system's workflows.
+	Programs []*check.Program
+	// System is the system the file belongs to, nil when none.
+	System *system.System
+}
+
+// Analyze checks file as Check does (a system workflow with its modules'
+// workflows, a module workflow with its system) and keeps the programs:
+// what an editor navigates (gxl lsp).
+func (e *Engine) Analyze(file string) *Analysis {
+	return e.check([]string{file}, true)
+}
+
+// check is Check, keeping the programs when keep is set.
+func (e *Engine) check(files []string, keep bool) *Analysis {
+	a := &Analysis{Sources: &diag.FileSources{}}
+	add := func(p *check.Program) {
+		if keep && p != nil {
+			a.Programs = append(a.Programs, p)
+		}
+	}
 	var all diag.List
-	srcs := &diag.FileSources{}
+	srcs := a.Sources
 	done := checked{}
 	for _, f := range files {
 		if !done.first(f) {
@@ -312,7 +345,12 @@ func (e *Engine) Check(files ...string) (diag.List, *diag.FileSources) {
 				for name, src := range sys.Sources {
 					srcs.Add(name, src)
 				}
-				prog, ds := e.checkModuleAlone(sys, f, dir)
+				prog, wfs, ds := e.checkModuleAlone(sys, f, dir)
+				a.System = sys
+				add(prog)
+				for _, wf := range wfs {
+					add(wf)
+				}
 				if prog != nil {
 					for name, src := range prog.Sources {
 						srcs.Add(name, src)
@@ -323,6 +361,10 @@ func (e *Engine) Check(files ...string) (diag.List, *diag.FileSources) {
 			}
 		}
 		p := e.loadInto(f, e.cfg.sets, srcs)
+		add(p.checked)
+		if p.sys != nil {
+			a.System = p.sys
+		}
 		all.Add(p.Diags...)
 		if p.OK() && len(e.cfg.envs) > 0 {
 			if _, _, err := e.selection(p, nil); err != nil {
@@ -330,10 +372,11 @@ func (e *Engine) Check(files ...string) (diag.List, *diag.FileSources) {
 			}
 		}
 		if p.sys != nil {
-			all.Add(e.checkModules(p.sys, p.checked, srcs, done)...)
+			all.Add(e.checkModules(p.sys, p.checked, srcs, done, add)...)
 		}
 	}
-	return all.Normalize(), srcs
+	a.Diags = all.Normalize()
+	return a
 }
 
 func (e *Engine) load(file string, sets map[string]string) *Program {

@@ -115,6 +115,11 @@ type Var struct {
 	Description string
 	Secret      bool
 	Span        diag.Span
+	// NameSpan is where the name is written (the value of `name:`).
+	NameSpan diag.Span
+	// Constraints are the checks of the value as written (min, max,
+	// enum, pattern), "" when none: what an editor shows.
+	Constraints string
 }
 
 // System is a loaded system.
@@ -664,6 +669,8 @@ func (l *loader) vars(file string, n *yaml.Node, s *System) {
 			continue
 		}
 		seen[v.Name] = v
+		v.NameSpan = nodeSpan(file, nameNode)
+		v.Constraints = constraintsText(min, max, enum, pattern)
 		l.declare(v.Name, nodeSpan(file, nameNode))
 		if valueNode != nil {
 			for _, m := range placeholderRE.FindAllStringSubmatch(valueNode.Value, -1) {
@@ -790,4 +797,19 @@ func (l *loader) typed(file string, n *yaml.Node, v *Var, text string) (value.Va
 		return val, true
 	}
 	return value.Str(text), true
+}
+
+// constraintsText tells a variable's checks as vars.yml writes them.
+func constraintsText(min, max *float64, enum []string, pattern string) string {
+	var out []string
+	if min != nil || max != nil {
+		out = append(out, "range "+rangeText(min, max))
+	}
+	if len(enum) > 0 {
+		out = append(out, "one of "+strings.Join(enum, ", "))
+	}
+	if pattern != "" {
+		out = append(out, "pattern "+pattern)
+	}
+	return strings.Join(out, "; ")
 }
