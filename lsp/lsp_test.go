@@ -3,6 +3,7 @@ package lsp_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -72,6 +73,11 @@ type pipeRW struct {
 
 func start(t *testing.T, files map[string]string) *client {
 	t.Helper()
+	return startWith(t, files, 20*time.Millisecond)
+}
+
+func startWith(t *testing.T, files map[string]string, debounce time.Duration) *client {
+	t.Helper()
 	root := t.TempDir()
 	for name, text := range files {
 		p := filepath.Join(root, name)
@@ -82,7 +88,7 @@ func start(t *testing.T, files map[string]string) *client {
 			t.Fatal(err)
 		}
 	}
-	srv, err := lsp.New(lsp.Options{Debounce: 20 * time.Millisecond})
+	srv, err := lsp.New(lsp.Options{Debounce: debounce})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -332,5 +338,32 @@ func TestFormattingAndCodeActions(t *testing.T) {
 		"range": map[string]any{"start": pos(0, 0), "end": pos(0, 1)}, "context": map[string]any{"diagnostics": []any{}}}, &actions)
 	if len(actions) != 0 {
 		t.Errorf("code actions at line 0: %+v", actions)
+	}
+}
+
+// TestDebounce: a burst of changes is checked once, after the last one.
+func TestDebounce(t *testing.T) {
+	c := startWith(t, system, time.Second)
+	c.open(wf, system[wf])
+	for v := 2; v <= 11; v++ {
+		c.notify("textDocument/didChange", map[string]any{
+			"textDocument":   map[string]any{"uri": c.uri(wf), "version": v},
+			"contentChanges": []any{map[string]any{"text": strings.Replace(system[wf], "building", fmt.Sprintf("building %d", v), 1)}},
+		})
+	}
+	published := func() int {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return len(c.seen)
+	}
+	if n := published(); n != 0 {
+		t.Fatalf("%d publications before the wait ended", n)
+	}
+	c.wait("the diagnostics", func(m map[string][]diagnostic) bool { _, ok := m[wf]; return ok })
+	time.Sleep(1500 * time.Millisecond)
+	// One publication of each file the check reached (the workflow, the
+	// module's workflow), not one per change.
+	if n := published(); n > 1 {
+		t.Errorf("%d more publications after the first: each change was checked", n)
 	}
 }
