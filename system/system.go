@@ -186,10 +186,26 @@ func nodeSpan(file string, n *yaml.Node) diag.Span {
 	return diag.Span{Start: p, End: end}
 }
 
-func (l *loader) errorf(file string, n *yaml.Node, code, hint, format string, args ...any) {
+func (l *loader) errorf(file string, n *yaml.Node, code, hint, format string, args ...any) *diag.Diagnostic {
 	d := diag.Errorf(nodeSpan(file, n), code, format, args...)
 	d.Hint = hint
 	l.diags.Add(d)
+	return &l.diags[len(l.diags)-1]
+}
+
+// fix is the did-you-mean edit of a scalar n misspelling one of known
+// (nil when none is close): the suggestion written over the text between
+// its quotes, if any.
+func fix(file string, n *yaml.Node, known []string) *diag.Fix {
+	s := diag.Suggest(n.Value, known)
+	if s == "" || n.Kind != yaml.ScalarNode {
+		return nil
+	}
+	sp := nodeSpan(file, n)
+	if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
+		sp = sp.Slice(1, 1+len(n.Value))
+	}
+	return &diag.Fix{Span: sp, Old: n.Value, New: s}
 }
 
 // read parses a YAML file into its document node.
@@ -236,7 +252,7 @@ func (l *loader) fields(file string, n *yaml.Node, what string, known []string, 
 			}
 		}
 		if !ok {
-			l.errorf(file, k, "sys-field", "known fields: "+strings.Join(known, ", ")+diagHint(k.Value, known), "unknown field `%s` in %s", k.Value, what)
+			l.errorf(file, k, "sys-field", "known fields: "+strings.Join(known, ", ")+diagHint(k.Value, known), "unknown field `%s` in %s", k.Value, what).Fix = fix(file, k, known)
 			continue
 		}
 		if seen[k.Value] {
@@ -413,7 +429,7 @@ func (l *loader) modules(file string, n *yaml.Node, s *System) {
 			}
 			for _, d := range item.Content[i+1].Content {
 				if first[d.Value] == nil {
-					l.errorf(file, d, "sys-depends", diag.DidYouMean(d.Value, names), "unknown module `%s` in depends", d.Value)
+					l.errorf(file, d, "sys-depends", diag.DidYouMean(d.Value, names), "unknown module `%s` in depends", d.Value).Fix = fix(file, d, names)
 				}
 			}
 		}
@@ -632,7 +648,7 @@ func (l *loader) vars(file string, n *yaml.Node, s *System) {
 				if t, ok := types.FromSchema(x.Value); ok {
 					v.Type = t
 				} else {
-					l.errorf(file, x, "sys-type", "types: "+strings.Join(types.SchemaNames, ", ")+diagHint(x.Value, types.SchemaNames), "unknown type %q", x.Value)
+					l.errorf(file, x, "sys-type", "types: "+strings.Join(types.SchemaNames, ", ")+diagHint(x.Value, types.SchemaNames), "unknown type %q", x.Value).Fix = fix(file, x, types.SchemaNames)
 				}
 			case "min", "max":
 				f, err := strconv.ParseFloat(x.Value, 64)
@@ -713,7 +729,10 @@ func (l *loader) vars(file string, n *yaml.Node, s *System) {
 				}
 			}
 			if !okEnum {
-				l.errorf(file, where, "sys-enum", "allowed: "+strings.Join(enum, ", ")+diagHint(text, enum), "%s = %q is not one of the allowed values", v.Name, text)
+				d := l.errorf(file, where, "sys-enum", "allowed: "+strings.Join(enum, ", ")+diagHint(text, enum), "%s = %q is not one of the allowed values", v.Name, text)
+				if where.Value == text { // written as it is, no ${NAME} in it
+					d.Fix = fix(file, where, enum)
+				}
 			}
 		}
 		if patNode != nil {
