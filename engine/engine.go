@@ -60,11 +60,20 @@ type config struct {
 	force          bool           // run outside windows (WithForce)
 	valueFiles     []string       // WithValueFiles
 	values         map[string]value.Value
-	valueText      map[string]string // values as text, for sys/vars.yml's ${NAME}
+	valueText      map[string]string            // values as text, for sys/vars.yml's ${NAME}
+	readFile       func(string) ([]byte, error) // WithReadFile
 }
 
 // WithDir sets the working directory of runs (default: the process's).
 func WithDir(dir string) Option { return func(c *config) { c.dir = dir } }
+
+// WithReadFile makes Load, Check and Outline read workflows, externs and
+// the system's files through read instead of os.ReadFile: an editor's
+// unsaved buffers override the files on disk (gxl lsp). read is called
+// with the paths as the loaders build them.
+func WithReadFile(read func(path string) ([]byte, error)) Option {
+	return func(c *config) { c.readFile = read }
+}
 
 // WithStdout sets where program output goes (default os.Stdout).
 func WithStdout(w io.Writer) Option { return func(c *config) { c.stdout = w } }
@@ -291,20 +300,58 @@ func (e *Engine) Load(file string) *Program {
 // module workflow inside a system is checked with the system's variables.
 // A file reached twice is checked once.
 func (e *Engine) Check(files ...string) (diag.List, *diag.FileSources) {
+	a := e.check(files, false)
+	return a.Diags, a.Sources
+}
+
+// Analysis is what Analyze finds in a file: what gxl check reports, and
+// the checked programs and the system it read.
+type Analysis struct {
+	// Diags and Sources are Check's.
+	Diags   diag.List
+	Sources *diag.FileSources
+	// Programs are the checked programs, also those with errors (nil
+	// entries left out): the file's first, then its system's module
+	// workflows, or for a module workflow the system's workflows.
+	Programs []*check.Program
+	// System is the system the file belongs to, nil when none.
+	System *system.System
+}
+
+// Analyze checks file as Check does (a system workflow with its modules'
+// workflows, a module workflow with its system) and keeps the programs:
+// what an editor navigates (gxl lsp).
+func (e *Engine) Analyze(file string) *Analysis {
+	return e.check([]string{file}, true)
+}
+
+// check is Check, keeping the programs when keep is set.
+func (e *Engine) check(files []string, keep bool) *Analysis {
+	a := &Analysis{Sources: &diag.FileSources{}}
+	add := func(p *check.Program) {
+		if keep && p != nil {
+			a.Programs = append(a.Programs, p)
+		}
+	}
 	var all diag.List
-	srcs := &diag.FileSources{}
+	srcs := a.Sources
 	done := checked{}
 	for _, f := range files {
 		if !done.first(f) {
 			continue
 		}
 		if SystemRoot(f) == "" {
-			if sys, dir, ds := moduleSystem(f); sys != nil {
+			if sys, dir, ds := e.moduleSystem(f); sys != nil {
 				all.Add(ds...)
 				for name, src := range sys.Sources {
 					srcs.Add(name, src)
 				}
-				prog, ds := e.checkModuleAlone(sys, f, dir)
+				prog, wfs, ds := e.checkModuleAlone(sys, f, dir)
+				a.System = sys
+				add(prog)
+				for _, wf := range wfs {
+					add(wf)
+				}
 				if prog != nil {
 					for name, src := range prog.Sources {
 						srcs.Add(name, src)
@@ -315,6 +362,10 @@ func (e *Engine) Check(files ...string) (diag.List, *diag.FileSources) {
 			}
 		}
 		p := e.loadInto(f, e.cfg.sets, srcs)
+		add(p.checked)
+		if p.sys != nil {
+			a.System = p.sys
+		}
 		all.Add(p.Diags...)
 		if p.OK() && len(e.cfg.envs) > 0 {
 			if _, _, err := e.selection(p, nil); err != nil {
@@ -322,10 +373,11 @@ func (e *Engine) Check(files ...string) (diag.List, *diag.FileSources) {
 			}
 		}
 		if p.sys != nil {
-			all.Add(e.checkModules(p.sys, p.checked, srcs, done)...)
+			all.Add(e.checkModules(p.sys, p.checked, srcs, done, add)...)
 		}
 	}
-	return all.Normalize(), srcs
+	a.Diags = all.Normalize()
+	return a
 }
 
 func (e *Engine) load(file string, sets map[string]string) *Program {
@@ -336,7 +388,7 @@ func (e *Engine) loadInto(file string, sets map[string]string, srcs *diag.FileSo
 	p := &Program{File: file, Sources: srcs, SysFiles: map[string][]byte{}, Vars: map[string]value.Value{}}
 	opt := e.checkOptions(nil)
 	if root := SystemRoot(file); root != "" {
-		sys, ds := system.Load(root, system.Options{Set: sets, Values: e.cfg.valueText})
+		sys, ds := system.Load(root, system.Options{Set: sets, Values: e.cfg.valueText, ReadFile: e.cfg.readFile})
 		for f, src := range sys.Sources {
 			p.Sources.Add(f, src)
 			p.SysFiles[f] = src
@@ -422,7 +474,7 @@ func unreadSets(sets map[string]string, prog *check.Program) diag.List {
 // a system workflow): the registry, git externs through the fetcher, the
 // system's typed variables.
 func (e *Engine) checkOptions(sys *system.System) check.Options {
-	opt := check.Options{Registry: e.cfg.registry, ResolveGit: e.fetcher.Checkout}
+	opt := check.Options{Registry: e.cfg.registry, ResolveGit: e.fetcher.Checkout, ReadFile: e.cfg.readFile}
 	if sys != nil {
 		opt.ExtraVars = sys.Types()
 	}

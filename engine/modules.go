@@ -41,7 +41,7 @@ func (c checked) first(file string) bool {
 // variable, reading a file of settings, so may the module's).
 // A module whose workflow cannot be found is a warning at its entry in
 // mod_list.yml.
-func (e *Engine) checkModules(sys *system.System, wf *check.Program, srcs *diag.FileSources, done checked) diag.List {
+func (e *Engine) checkModules(sys *system.System, wf *check.Program, srcs *diag.FileSources, done checked, keep func(*check.Program)) diag.List {
 	var out diag.List
 	lock, lockErr := fetch.ReadLock(filepath.Join(sys.Root, "sys", "mod_list.lock"))
 	if lockErr != nil {
@@ -78,7 +78,7 @@ func (e *Engine) checkModules(sys *system.System, wf *check.Program, srcs *diag.
 		go func() {
 			defer wg.Done()
 			for w := range next {
-				w.prog, w.diags = sysops.CheckModule(w.file, w.dir, sysops.CheckOptions{Registry: e.cfg.registry, Known: known, ResolveGit: e.fetcher.Checkout, Open: open, Parsed: parsed})
+				w.prog, w.diags = sysops.CheckModule(w.file, w.dir, sysops.CheckOptions{Registry: e.cfg.registry, Known: known, ResolveGit: e.fetcher.Checkout, Open: open, Parsed: parsed, ReadFile: e.cfg.readFile})
 			}
 		}()
 	}
@@ -88,6 +88,7 @@ func (e *Engine) checkModules(sys *system.System, wf *check.Program, srcs *diag.
 	close(next)
 	wg.Wait()
 	for _, w := range todo {
+		keep(w.prog)
 		if w.prog != nil {
 			for f, src := range w.prog.Sources {
 				srcs.Add(f, src)
@@ -125,7 +126,7 @@ func moduleKnown(sys *system.System, wfs ...*check.Program) (map[string]types.Ty
 // sys, named on its own (gxl check sys/mods/web/workflows/operators.gxl):
 // with what it knows under the system's workflows (moduleKnown of every
 // sys/workflows/*.gxl), as checkModules checks it for a system workflow.
-func (e *Engine) checkModuleAlone(sys *system.System, file, dir string) (*check.Program, diag.List) {
+func (e *Engine) checkModuleAlone(sys *system.System, file, dir string) (*check.Program, []*check.Program, diag.List) {
 	wfFiles, _ := filepath.Glob(filepath.Join(sys.Root, "sys", "workflows", "*.gxl"))
 	var wfs []*check.Program
 	for _, wf := range wfFiles {
@@ -133,7 +134,8 @@ func (e *Engine) checkModuleAlone(sys *system.System, file, dir string) (*check.
 		wfs = append(wfs, prog)
 	}
 	known, open := moduleKnown(sys, wfs...)
-	return sysops.CheckModule(file, dir, sysops.CheckOptions{Registry: e.cfg.registry, Known: known, ResolveGit: e.fetcher.Checkout, Open: open})
+	prog, ds := sysops.CheckModule(file, dir, sysops.CheckOptions{Registry: e.cfg.registry, Known: known, ResolveGit: e.fetcher.Checkout, Open: open, ReadFile: e.cfg.readFile})
+	return prog, wfs, ds
 }
 
 // moduleDir finds module m's workflow (sysops.FindWorkflow, for the
@@ -178,7 +180,7 @@ func moduleDir(fe *fetch.Fetcher, sys *system.System, m *system.Module, lock *fe
 // or one of whose path modules' folders does. It returns
 // the system, the module folder and the system's diagnostics; nil when
 // the file belongs to no system.
-func moduleSystem(file string) (*system.System, string, diag.List) {
+func (e *Engine) moduleSystem(file string) (*system.System, string, diag.List) {
 	abs, err := filepath.Abs(file)
 	if err != nil {
 		return nil, "", nil
@@ -186,7 +188,7 @@ func moduleSystem(file string) (*system.System, string, diag.List) {
 	for root := filepath.Dir(abs); ; {
 		if isSystemRoot(root) {
 			if dir := underMods(root, abs); dir != "" {
-				sys, ds := system.Load(displayPath(root), system.Options{})
+				sys, ds := system.Load(displayPath(root), system.Options{ReadFile: e.cfg.readFile})
 				// A module in gmod's layout runs in its variant's folder.
 				if m := sys.Module(filepath.Base(dir)); m != nil {
 					if wf, err := sysops.FindWorkflow(dir, sysops.ModelOf(sys, m)); err == nil && confine.Within(wf.Dir, abs) {
@@ -195,7 +197,7 @@ func moduleSystem(file string) (*system.System, string, diag.List) {
 				}
 				return sys, dir, ds
 			}
-			sys, ds := system.Load(displayPath(root), system.Options{})
+			sys, ds := system.Load(displayPath(root), system.Options{ReadFile: e.cfg.readFile})
 			for _, m := range sys.Modules {
 				if !m.Addr.Local() {
 					continue

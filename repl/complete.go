@@ -8,9 +8,9 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/gxl-dev/gxl/lang/ast"
 	"github.com/gxl-dev/gxl/lang/builtin"
 	"github.com/gxl-dev/gxl/lang/check"
+	"github.com/gxl-dev/gxl/lang/complete"
 )
 
 // Completer completes REPL input from the checker's data: flows and envs
@@ -100,156 +100,12 @@ func (c *Completer) command(head string) ([]string, int) {
 	return nil, 0
 }
 
-// gxl completes GXL input: variables after `${`, argument names inside a
-// call, built-ins, modules, fns and activities elsewhere.
+// gxl completes GXL input with the one completer of GXL source
+// (lang/complete): variables after `${`, argument names inside a call,
+// built-ins, modules, fns and activities elsewhere.
 func (c *Completer) gxl(head string) ([]string, int) {
-	start := len(head)
-	for start > 0 && isWordByte(head[start-1]) {
-		start--
-	}
-	word := head[start:]
-	before := head[:start]
-	if strings.HasSuffix(before, "${") {
-		return filterFold(c.varNames(), word), len(word)
-	}
-	if inString(before) {
-		return nil, 0
-	}
-	if callee, ok := argPosition(before); ok {
-		var out []string
-		for _, p := range c.params(callee) {
-			out = append(out, p+": ")
-		}
-		return filter(out, word), len(word)
-	}
-	if !stmtStart(before) {
-		return nil, 0
-	}
-	return filter(c.callables(), word), len(word)
-}
-
-// stmtStart reports whether text ends where a statement may start.
-func stmtStart(text string) bool {
-	t := strings.TrimRight(text, " \t\n")
-	return t == "" || strings.ContainsAny(t[len(t)-1:], ";{}")
-}
-
-// inString reports whether text ends inside a "..." string.
-func inString(text string) bool {
-	open := false
-	for i := 0; i < len(text); i++ {
-		switch {
-		case open && text[i] == '\\':
-			i++
-		case text[i] == '"':
-			open = !open
-		case text[i] == '\n':
-			open = false
-		}
-	}
-	return open
-}
-
-// argPosition reports whether text ends where a call argument's name may
-// start (right after `(` or `,` of an open call), and the call's target.
-func argPosition(text string) (string, bool) {
-	t := strings.TrimRight(text, " \t\n")
-	if t == "" || (t[len(t)-1] != '(' && t[len(t)-1] != ',') {
-		return "", false
-	}
-	// Find the innermost open parenthesis, skipping strings and brackets.
-	depth := 0
-	for i := len(t) - 1; i >= 0; i-- {
-		switch t[i] {
-		case ')', ']', '}':
-			depth++
-		case '[', '{':
-			if depth == 0 {
-				return "", false // inside a list or object literal
-			}
-			depth--
-		case '(':
-			if depth > 0 {
-				depth--
-				continue
-			}
-			j := i
-			for j > 0 && isWordByte(t[j-1]) {
-				j--
-			}
-			if j == i {
-				return "", false
-			}
-			return t[j:i], true
-		case '"':
-			// Skip back over a string.
-			for i--; i >= 0 && !(t[i] == '"' && (i == 0 || t[i-1] != '\\')); i-- {
-			}
-		}
-	}
-	return "", false
-}
-
-// params are the argument names of a built-in, fn or activity.
-func (c *Completer) params(callee string) []string {
-	if c.reg != nil {
-		if b, ok := c.reg.Lookup(callee); ok {
-			return b.ParamNames()
-		}
-	}
-	if c.prog == nil {
-		return nil
-	}
-	mod, item := c.prog.Module("main"), callee
-	if i := strings.IndexByte(callee, '.'); i >= 0 {
-		mod, item = c.prog.Module(callee[:i]), callee[i+1:]
-	}
-	if mod == nil {
-		return nil
-	}
-	var out []string
-	if fn := mod.Fn(item); fn != nil {
-		for _, p := range fn.Decl.Params {
-			out = append(out, p.Name.Name)
-		}
-	} else if a := mod.Activity(item); a != nil {
-		for _, p := range a.Decl.Params {
-			if p.Name.Name != "executer" {
-				out = append(out, p.Name.Name)
-			}
-		}
-	}
-	return out
-}
-
-// callables are what a statement may start with: built-ins, families,
-// modules, fns and activities of main (unqualified) and of every module
-// (qualified), and the keywords.
-func (c *Completer) callables() []string {
-	out := []string{"if", "for", "gx.vars"}
-	if c.reg != nil {
-		out = append(out, c.reg.Names()...)
-		for _, f := range c.reg.Families() {
-			out = append(out, f+".")
-		}
-	}
-	if c.prog != nil {
-		for _, m := range c.prog.Mods {
-			for _, fn := range m.Fns {
-				out = append(out, m.Name+"."+fn.Name)
-				if m.Name == "main" {
-					out = append(out, fn.Name)
-				}
-			}
-			for _, a := range m.Activities {
-				out = append(out, m.Name+"."+a.Name)
-				if m.Name == "main" {
-					out = append(out, a.Name)
-				}
-			}
-		}
-	}
-	return uniq(out)
+	items, n := complete.Source{Prog: c.prog, Reg: c.reg, Vars: c.vars}.Complete(head)
+	return complete.Labels(items), n
 }
 
 // flows are the flow names a run accepts: unqualified for main, qualified
@@ -303,27 +159,7 @@ func (c *Completer) files() []string {
 // varNames are the variables in scope and the ones the program's envs
 // and module properties export.
 func (c *Completer) varNames() []string {
-	out := append([]string(nil), c.vars...)
-	if c.prog != nil {
-		for _, m := range c.prog.Mods {
-			for _, p := range m.Props {
-				out = append(out, strings.ToUpper(m.Name)+"_"+p.Key.Name)
-			}
-			if m.Name == "main" || m.Name == "env" || m.Name == "envs" {
-				for _, e := range m.Envs {
-					if e.Decl.Body == nil {
-						continue
-					}
-					for _, s := range e.Decl.Body.Stmts {
-						if a, ok := assignKey(s); ok {
-							out = append(out, "ENV_"+a)
-						}
-					}
-				}
-			}
-		}
-	}
-	return uniqFold(out)
+	return complete.Labels(complete.Source{Prog: c.prog, Vars: c.vars}.Variables())
 }
 
 func filter(cands []string, prefix string) []string {
@@ -362,19 +198,6 @@ func uniq(in []string) []string {
 	return out
 }
 
-func uniqFold(in []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, s := range in {
-		k := strings.ToLower(s)
-		if !seen[k] {
-			seen[k] = true
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
 // pathCandidates completes a file path: folders with a trailing slash and
 // .gxl files.
 func pathCandidates(word string) []string {
@@ -401,12 +224,4 @@ func pathCandidates(word string) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// assignKey is the key of a property statement.
-func assignKey(s ast.Stmt) (string, bool) {
-	if a, ok := s.(*ast.Assign); ok {
-		return a.Key.Name, true
-	}
-	return "", false
 }

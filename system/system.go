@@ -35,6 +35,9 @@ type Options struct {
 	// above the environment; a name the system does not declare is not
 	// an error (a value file serves several systems and modules).
 	Values map[string]string
+	// ReadFile reads the system's files (default os.ReadFile): an editor's
+	// unsaved buffers override the files on disk (gxl lsp).
+	ReadFile func(string) ([]byte, error)
 }
 
 // Model is sys_model.yml.
@@ -132,6 +135,11 @@ type Var struct {
 	Description string
 	Secret      bool
 	Span        diag.Span
+	// NameSpan is where the name is written (the value of `name:`).
+	NameSpan diag.Span
+	// Constraints are the checks of the value as written (min, max,
+	// enum, pattern), "" when none: what an editor shows.
+	Constraints string
 }
 
 // System is a loaded system.
@@ -198,15 +206,31 @@ func nodeSpan(file string, n *yaml.Node) diag.Span {
 	return diag.Span{Start: p, End: end}
 }
 
-func (l *loader) errorf(file string, n *yaml.Node, code, hint, format string, args ...any) {
+func (l *loader) errorf(file string, n *yaml.Node, code, hint, format string, args ...any) *diag.Diagnostic {
 	d := diag.Errorf(nodeSpan(file, n), code, format, args...)
 	d.Hint = hint
 	l.diags.Add(d)
+	return &l.diags[len(l.diags)-1]
+}
+
+// fix is the did-you-mean edit of a scalar n misspelling one of known
+// (nil when none is close): the suggestion written over the text between
+// its quotes, if any.
+func fix(file string, n *yaml.Node, known []string) *diag.Fix {
+	s := diag.Suggest(n.Value, known)
+	if s == "" || n.Kind != yaml.ScalarNode {
+		return nil
+	}
+	sp := nodeSpan(file, n)
+	if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
+		sp = sp.Slice(1, 1+len(n.Value))
+	}
+	return &diag.Fix{Span: sp, Old: n.Value, New: s}
 }
 
 // read parses a YAML file into its document node.
 func (l *loader) read(path string) *yaml.Node {
-	b, err := os.ReadFile(path)
+	b, err := l.opt.ReadFile(path)
 	if err != nil {
 		var pe *os.PathError
 		if errors.As(err, &pe) {
@@ -248,7 +272,7 @@ func (l *loader) fields(file string, n *yaml.Node, what string, known []string, 
 			}
 		}
 		if !ok {
-			l.errorf(file, k, "sys-field", "known fields: "+strings.Join(known, ", ")+diagHint(k.Value, known), "unknown field `%s` in %s", k.Value, what)
+			l.errorf(file, k, "sys-field", "known fields: "+strings.Join(known, ", ")+diagHint(k.Value, known), "unknown field `%s` in %s", k.Value, what).Fix = fix(file, k, known)
 			continue
 		}
 		if seen[k.Value] {
@@ -275,6 +299,9 @@ var modelRE = regexp.MustCompile(`^(x86|arm)-(mac14|win10|ubt22|cos7)-(host|k8s)
 func Load(root string, opt Options) (*System, diag.List) {
 	if opt.Env == nil {
 		opt.Env = os.LookupEnv
+	}
+	if opt.ReadFile == nil {
+		opt.ReadFile = os.ReadFile
 	}
 	l := &loader{opt: opt, src: diag.SourceMap{}}
 	s := &System{Root: root, Sources: l.src}
@@ -422,7 +449,7 @@ func (l *loader) modules(file string, n *yaml.Node, s *System) {
 			}
 			for _, d := range item.Content[i+1].Content {
 				if first[d.Value] == nil {
-					l.errorf(file, d, "sys-depends", diag.DidYouMean(d.Value, names), "unknown module `%s` in depends", d.Value)
+					l.errorf(file, d, "sys-depends", diag.DidYouMean(d.Value, names), "unknown module `%s` in depends", d.Value).Fix = fix(file, d, names)
 				}
 			}
 		}
@@ -643,7 +670,7 @@ func (l *loader) vars(file string, n *yaml.Node, s *System) {
 				if t, ok := types.FromSchema(x.Value); ok {
 					v.Type = t
 				} else {
-					l.errorf(file, x, "sys-type", "types: "+strings.Join(types.SchemaNames, ", ")+diagHint(x.Value, types.SchemaNames), "unknown type %q", x.Value)
+					l.errorf(file, x, "sys-type", "types: "+strings.Join(types.SchemaNames, ", ")+diagHint(x.Value, types.SchemaNames), "unknown type %q", x.Value).Fix = fix(file, x, types.SchemaNames)
 				}
 			case "min", "max":
 				f, err := strconv.ParseFloat(x.Value, 64)
@@ -680,6 +707,8 @@ func (l *loader) vars(file string, n *yaml.Node, s *System) {
 			continue
 		}
 		seen[v.Name] = v
+		v.NameSpan = nodeSpan(file, nameNode)
+		v.Constraints = constraintsText(min, max, enum, pattern)
 		l.declare(v.Name, nodeSpan(file, nameNode))
 		if valueNode != nil {
 			for _, m := range placeholderRE.FindAllStringSubmatch(valueNode.Value, -1) {
@@ -722,7 +751,10 @@ func (l *loader) vars(file string, n *yaml.Node, s *System) {
 				}
 			}
 			if !okEnum {
-				l.errorf(file, where, "sys-enum", "allowed: "+strings.Join(enum, ", ")+diagHint(text, enum), "%s = %q is not one of the allowed values", v.Name, text)
+				d := l.errorf(file, where, "sys-enum", "allowed: "+strings.Join(enum, ", ")+diagHint(text, enum), "%s = %q is not one of the allowed values", v.Name, text)
+				if where.Value == text { // written as it is, no ${NAME} in it
+					d.Fix = fix(file, where, enum)
+				}
 			}
 		}
 		if patNode != nil {
@@ -806,4 +838,19 @@ func (l *loader) typed(file string, n *yaml.Node, v *Var, text string) (value.Va
 		return val, true
 	}
 	return value.Str(text), true
+}
+
+// constraintsText tells a variable's checks as vars.yml writes them.
+func constraintsText(min, max *float64, enum []string, pattern string) string {
+	var out []string
+	if min != nil || max != nil {
+		out = append(out, "range "+rangeText(min, max))
+	}
+	if len(enum) > 0 {
+		out = append(out, "one of "+strings.Join(enum, ", "))
+	}
+	if pattern != "" {
+		out = append(out, "pattern "+pattern)
+	}
+	return strings.Join(out, "; ")
 }

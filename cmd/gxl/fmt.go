@@ -14,7 +14,6 @@ import (
 
 	"github.com/gxl-dev/gxl/core/diag"
 	"github.com/gxl-dev/gxl/lang/format"
-	"github.com/gxl-dev/gxl/lang/syntax"
 )
 
 func init() { register(newFmtCmd) }
@@ -145,21 +144,9 @@ func fmtPaths(args []string) ([]string, error) {
 	return out, nil
 }
 
-// formatSource formats one file and verifies that the result means the same.
-func formatSource(path string, src []byte) ([]byte, diag.List) {
-	f, ds := syntax.Parse(path, src)
-	if ds.HasErrors() || f == nil {
-		return nil, ds
-	}
-	out := format.File(f)
-	g, ds2 := syntax.Parse(path, out)
-	if ds2.HasErrors() || g == nil || !format.SameTree(f, g) {
-		ds.Add(diag.Errorf(diag.Span{Start: diag.Pos{File: path}}, "fmt-internal",
-			"formatting %s would change its meaning; the file was left as it is", path).
-			WithHint("please report this as a gxl bug with the file attached"))
-	}
-	return out, ds
-}
+// formatSource formats one file and verifies that the result means the
+// same (format.Source).
+func formatSource(path string, src []byte) ([]byte, diag.List) { return format.Source(path, src) }
 
 // writeFileAtomic replaces path with data without ever leaving a truncated
 // file: write a temporary file beside it, fsync, rename.

@@ -151,6 +151,27 @@ type Diagnostic struct {
 	// failure's flow stack, how to resume it); they are rendered after
 	// the hint as "= label: text".
 	Notes []string `json:"notes,omitempty"`
+	// Fix is the edit a did-you-mean hint suggests (Suggest): editors
+	// offer it as a code action (gxl lsp).
+	Fix *Fix `json:"fix,omitempty"`
+}
+
+// Fix replaces the text Old at Span with New.
+type Fix struct {
+	Span Span   `json:"span"`
+	Old  string `json:"old"`
+	New  string `json:"new"`
+}
+
+// Slice returns the part [from, to) of a span that lies on one line
+// (a name or a dotted path), in bytes from its start.
+func (s Span) Slice(from, to int) Span {
+	out := Span{Start: s.Start, End: s.Start}
+	out.Start.Offset += from
+	out.Start.Col += from
+	out.End.Offset += to
+	out.End.Col += to
+	return out
 }
 
 // Error makes a Diagnostic usable as an error value (one line, no snippet;

@@ -37,6 +37,19 @@ func DidYouMean(name string, candidates []string) string {
 	return ""
 }
 
+// Suggest sets d's hint to "did you mean `x`?" for the candidate x closest
+// to name, written at sp, and its fix to the edit that writes x there; it
+// reports whether a candidate was close enough (else d is unchanged).
+func (d *Diagnostic) Suggest(sp Span, name string, candidates []string) bool {
+	s := Suggest(name, candidates)
+	if s == "" {
+		return false
+	}
+	d.Hint = fmt.Sprintf("did you mean `%s`?", s)
+	d.Fix = &Fix{Span: sp, Old: name, New: s}
+	return true
+}
+
 // levenshtein is the optimal-string-alignment distance: insertions,
 // deletions, substitutions and adjacent transpositions cost 1.
 func levenshtein(a, b string) int {

@@ -26,12 +26,12 @@ var Layers = []Layer{
 	{1, "core", []string{"core/..."}},
 	{2, "syntax", []string{"lang/ast", "lang/syntax", "lang/format"}},
 	{3, "registry", []string{"lang/builtin", "lang/predef"}},
-	{4, "checker", []string{"lang/check"}},
+	{4, "checker", []string{"lang/check", "lang/complete"}},
 	{5, "runtime", []string{"runtime/..."}},
 	{6, "built-in families", []string{"stdlib/..."}},
 	{7, "system", []string{"system/..."}},
 	{8, "engine", []string{"engine/..."}},
-	{9, "front ends and dev support", []string{"repl/...", "cmd/...", "bench/...", "internal/..."}},
+	{9, "front ends and dev support", []string{"repl/...", "lsp/...", "cmd/...", "bench/...", "internal/..."}},
 }
 
 // Of returns the layer claiming pkg (relative to the module), or nil.

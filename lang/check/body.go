@@ -141,9 +141,10 @@ func (c *checker) call(m *Module, call *ast.Call, where builtin.Where) {
 		b, ok := c.prog.Registry.Lookup(name)
 		if !ok {
 			d := c.errorf(call.Target.Span(), "unknown-builtin", "unknown built-in `%s`", name)
-			d.Hint = diag.DidYouMean(name, c.prog.Registry.Names())
+			d.Suggest(call.Target.Span(), name, c.prog.Registry.Names())
 			if strings.HasPrefix(name, "rg.") {
 				d.Hint = "the legacy rg.* prefix is written gx.* : `gx." + strings.TrimPrefix(name, "rg.") + "`"
+				d.Fix = &diag.Fix{Span: call.Target.Span(), Old: name, New: "gx." + strings.TrimPrefix(name, "rg.")}
 			}
 			return
 		}
@@ -171,8 +172,8 @@ func (c *checker) call(m *Module, call *ast.Call, where builtin.Where) {
 		mod = c.byName[name[:i]]
 		item = name[i+1:]
 		if mod == nil {
-			c.errorf(call.Target.Span(), "unknown-mod", "unknown module `%s` in call `%s`", name[:i], name).Hint =
-				diag.DidYouMean(name[:i], append(c.moduleNames(), "gx"))
+			c.errorf(call.Target.Span(), "unknown-mod", "unknown module `%s` in call `%s`", name[:i], name).
+				Suggest(call.Target.Span().Slice(0, i), name[:i], append(c.moduleNames(), "gx"))
 			return
 		}
 	}
@@ -198,7 +199,7 @@ func (c *checker) call(m *Module, call *ast.Call, where builtin.Where) {
 		names = append(names, a.Name)
 	}
 	d := c.errorf(call.Target.Span(), "unknown-fn", "unknown fn or activity `%s` in module `%s`", item, mod.Name)
-	d.Hint = diag.DidYouMean(item, names)
+	d.Suggest(call.Target.Span().Slice(len(name)-len(item), len(name)), item, names)
 	if mod.Flow(item) != nil {
 		d.Hint = "flows cannot be called as statements; run it as a pre/post flow: `flow x | @this | " + item + "`"
 	}
@@ -225,7 +226,7 @@ func (c *checker) fnArgs(call *ast.Call, params []*ast.Param, what string, requi
 			}
 		}
 		if !found {
-			c.warnf(a.Key.Span(), "unknown-arg", "%s has no parameter `%s`; the argument is ignored", what, a.Key.Name).Hint = diag.DidYouMean(a.Key.Name, names)
+			c.warnf(a.Key.Span(), "unknown-arg", "%s has no parameter `%s`; the argument is ignored", what, a.Key.Name).Suggest(a.Key.Span(), a.Key.Name, names)
 		}
 	}
 	if !required {
@@ -270,7 +271,7 @@ func (c *checker) builtinArgs(b *builtin.Builtin, call *ast.Call) {
 					}
 				}
 				if d.Hint == "" {
-					d.Hint = diag.DidYouMean(a.Key.Name, b.ParamNames())
+					d.Suggest(a.Key.Span(), a.Key.Name, b.ParamNames())
 				}
 				if d.Hint == "" {
 					d.Hint = "its arguments are: " + strings.Join(b.ParamNames(), ", ")
@@ -422,6 +423,10 @@ func (c *checker) argType(b *builtin.Builtin, p *builtin.Param, e ast.Expr) {
 	if len(p.Enum) > 0 && !contains(p.Enum, cv.String()) {
 		d := c.errorf(e.Span(), "arg-value", "argument `%s` of `%s` must be one of %s, not %q", p.Name, b.Name, strings.Join(p.Enum, ", "), cv.String())
 		d.Hint = diag.DidYouMean(cv.String(), p.Enum)
+		if s, ok := e.(*ast.StringLit); ok && s.IsConstant() && s.Span().End.Offset-s.Span().Start.Offset == len(cv.String())+2 {
+			// Written plainly ("x", no escapes): the fix replaces the text between the quotes.
+			d.Suggest(s.Span().Slice(1, 1+len(cv.String())), cv.String(), p.Enum)
+		}
 	}
 }
 

@@ -185,7 +185,7 @@ func (c *checker) inherit(m *Module, stack []*Module) {
 		parent := c.byName[name]
 		if parent == nil {
 			d := c.errorf(p.Span(), "unknown-mod", "unknown module `%s` in the parents of `%s`", name, m.Name)
-			d.Hint = diag.DidYouMean(name, c.moduleNames())
+			d.Suggest(p.Span(), name, c.moduleNames())
 			continue
 		}
 		if parent == m {
@@ -284,7 +284,7 @@ func (c *checker) lookupEnv(m *Module, p *ast.Path) *Env {
 		mod = c.byName[name[:i]]
 		item = name[i+1:]
 		if mod == nil {
-			c.errorf(p.Span(), "unknown-mod", "unknown module `%s` in env reference `%s`", name[:i], name).Hint = diag.DidYouMean(name[:i], c.moduleNames())
+			c.errorf(p.Span(), "unknown-mod", "unknown module `%s` in env reference `%s`", name[:i], name).Suggest(p.Span().Slice(0, i), name[:i], c.moduleNames())
 			return nil
 		}
 	}
@@ -295,7 +295,7 @@ func (c *checker) lookupEnv(m *Module, p *ast.Path) *Env {
 	for _, e := range mod.Envs {
 		names = append(names, e.Name)
 	}
-	c.errorf(p.Span(), "unknown-env", "unknown env `%s` in module `%s`", item, mod.Name).Hint = diag.DidYouMean(item, names)
+	c.errorf(p.Span(), "unknown-env", "unknown env `%s` in module `%s`", item, mod.Name).Suggest(p.Span().Slice(len(name)-len(item), len(name)), item, names)
 	return nil
 }
 
@@ -327,6 +327,9 @@ func (c *checker) checkEnvCycles(m *Module) {
 	}
 }
 
+// Annotations are the names of the annotations gxl reads.
+var Annotations = []string{"auto_load", "usage", "task", "transaction", "undo", "dryrun", "retry", "timeout", "every", "cron", "window", "on_failure"}
+
 // resolveFlow finds a flow reference `x` (in owner's table) or `m.x`.
 func (c *checker) resolveFlow(owner *Module, p *ast.Path, what string) *Flow {
 	name := p.String()
@@ -335,7 +338,7 @@ func (c *checker) resolveFlow(owner *Module, p *ast.Path, what string) *Flow {
 		mod = c.byName[name[:i]]
 		item = name[i+1:]
 		if mod == nil {
-			c.errorf(p.Span(), "unknown-mod", "unknown module `%s` in %s `%s`", name[:i], what, name).Hint = diag.DidYouMean(name[:i], c.moduleNames())
+			c.errorf(p.Span(), "unknown-mod", "unknown module `%s` in %s `%s`", name[:i], what, name).Suggest(p.Span().Slice(0, i), name[:i], c.moduleNames())
 			return nil
 		}
 	}
@@ -350,7 +353,7 @@ func (c *checker) resolveFlow(owner *Module, p *ast.Path, what string) *Flow {
 	if mod != owner {
 		d.Summary = "unknown flow `" + item + "` in module `" + mod.Name + "` (" + what + ")"
 	}
-	d.Hint = diag.DidYouMean(item, names)
+	d.Suggest(p.Span().Slice(len(name)-len(item), len(name)), item, names)
 	return nil
 }
 
@@ -575,8 +578,8 @@ func (c *checker) flowAnnotations(m *Module, f *Flow) {
 				continue
 			}
 			if report {
-				c.warnf(a.Name.Span(), "unknown-annotation", "unknown annotation `%s` is ignored", name).Hint =
-					diag.DidYouMean(name, []string{"auto_load", "usage", "task", "transaction", "undo", "dryrun", "retry", "timeout", "every", "cron", "window", "on_failure"})
+				c.warnf(a.Name.Span(), "unknown-annotation", "unknown annotation `%s` is ignored", name).
+					Suggest(a.Name.Span(), name, Annotations)
 			}
 		}
 	}

@@ -181,7 +181,7 @@ func (c *checker) triggerArg(x *ast.AnnArg, kind TriggerKind, errf func(diag.Spa
 		t, known := c.systemVar(p.Var.Name)
 		if !known {
 			d := errf(p.Var.Span(), "annotation", "`${%s}` is not a typed system variable", p.Var.Name)
-			d.Hint = diag.DidYouMean(p.Var.Name, c.systemVarNames())
+			d.Suggest(p.Var.Span().Slice(2, 2+len(p.Var.Name)), p.Var.Name, c.systemVarNames())
 			if d.Hint == "" {
 				d.Hint = "a trigger argument reads the system's typed variables (sys/vars.yml), known before the operator starts"
 			}

@@ -858,22 +858,24 @@ func (c *checker) useRef(r *ast.VarRef, d *defs, guarded *guards, direct bool) {
 	if c.vars.allList == nil {
 		c.vars.allList = c.vars.all.list()
 	}
-	hint := diag.DidYouMean(strings.ToLower(root), c.vars.allList)
-	if hint != "" {
-		// Suggest in the conventional upper case.
-		hint = strings.ToUpper(strings.TrimSuffix(strings.TrimPrefix(hint, "did you mean `"), "`?"))
-		hint = "did you mean `${" + hint + "}`?"
+	// Suggested in the conventional upper case; the fix replaces the root
+	// name after `${`.
+	var hint string
+	var fix *diag.Fix
+	if near := diag.Suggest(strings.ToLower(root), c.vars.allList); near != "" {
+		hint = "did you mean `${" + strings.ToUpper(near) + "}`?"
+		fix = &diag.Fix{Span: r.Span().Slice(2, 2+len(root)), Old: root, New: strings.ToUpper(near)}
 	}
 	if direct {
 		dd := c.errorf(r.Span(), "undefined-var", "variable %s is not defined before this use", r.Source())
-		dd.Hint = hint
+		dd.Hint, dd.Fix = hint, fix
 		if dd.Hint == "" {
 			dd.Hint = "define it first, give a default ${" + root + ":value}, or guard the use with defined(${" + root + "})"
 		}
 		return
 	}
 	w := c.warnf(r.Span(), "undefined-var", "variable %s is not defined in the program", r.Source())
-	w.Hint = hint
+	w.Hint, w.Fix = hint, fix
 	if w.Hint == "" {
 		w.Hint = "unless the process environment sets it at run time, give a default: ${" + root + ":value}"
 	}

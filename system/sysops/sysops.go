@@ -566,6 +566,8 @@ type CheckOptions struct {
 	Open bool
 	// Parsed shares parsed library files between module checks.
 	Parsed *check.ParseCache
+	// ReadFile reads the module's files (check.Options.ReadFile).
+	ReadFile func(string) ([]byte, error)
 }
 
 // CheckModule checks file, a workflow of the module in dir (sys.stage
@@ -585,7 +587,7 @@ func CheckModule(file, dir string, o CheckOptions) (*check.Program, diag.List) {
 	if abs, err := filepath.Abs(dir); err == nil {
 		dir = abs
 	}
-	return check.Load(file, check.Options{Registry: o.Registry, ExtraVars: known, ResolveGit: o.ResolveGit, Dir: dir, Confine: dir, OpenVars: o.Open, Parsed: o.Parsed})
+	return check.Load(file, check.Options{Registry: o.Registry, ExtraVars: known, ResolveGit: o.ResolveGit, Dir: dir, Confine: dir, OpenVars: o.Open, Parsed: o.Parsed, ReadFile: o.ReadFile})
 }
 
 // fetcher is the module fetcher of the run: the mirrors and the offline
