@@ -64,7 +64,7 @@ func (l *loader) templatize(file string, n *yaml.Node) *Templatize {
 // settings of its spec/ → local/ rendering). A missing file is nil and
 // no error; a bad one is a positioned diagnostic.
 func ReadTemplatize(file string) (*Templatize, diag.List) {
-	l := &loader{src: diag.SourceMap{}}
+	l := &loader{opt: Options{ReadFile: os.ReadFile}, src: diag.SourceMap{}}
 	if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
