@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the integration tests and the demo need, only
 # when their binaries are missing: PostgreSQL (server + contrib) and Redis
-# (server, sentinel, tools). Idempotent; fast when everything is present.
+# (server, sentinel, tools) and Chromium (the status page's browser test).
+# Idempotent; fast when everything is present.
 set -euo pipefail
 need=()
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql postgresql-contrib)
@@ -10,6 +11,7 @@ command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v redis-sentinel >/dev/null 2>&1 || need+=(redis-sentinel)
 command -v redis-cli >/dev/null 2>&1 || need+=(redis-tools)
 command -v git >/dev/null 2>&1 || need+=(git)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
