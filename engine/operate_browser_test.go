@@ -139,7 +139,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 	if err := chromedp.Do(bctx, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS(`body[data-live="open"]`))); err != nil {
 		t.Fatal(err)
 	}
-	leader, err := chromedp.Run(bctx, chromedp.Text(chromedp.ID("leader")))
+	leader, err := chromedp.Run(bctx, chromedp.Evaluate[string](`document.getElementById('leader').textContent`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +189,9 @@ func TestStatusPageInBrowser(t *testing.T) {
 	} else {
 		t.Logf("the page showed the failure %s after it happened", lag.Round(time.Millisecond))
 	}
-	text, err := chromedp.Run(bctx, chromedp.Text(chromedp.ID("alerts")))
+	// read in one evaluation: a DOM query's node may be replaced by a
+	// live update before its text is read
+	text, err := chromedp.Run(bctx, chromedp.Evaluate[string](`document.getElementById('alerts').textContent`))
 	if err != nil {
 		t.Fatal(err)
 	}
