@@ -231,7 +231,7 @@ type moduleStatus struct {
 // Event is one thing the operator did, in /status.
 type Event struct {
 	Time    time.Time `json:"time"`
-	Kind    string    `json:"kind"` // started, succeeded, failed, resumed, on_failure, healthy, unhealthy, failover, error
+	Kind    string    `json:"kind"` // started, succeeded, failed, resumed, on_failure, healthy, unhealthy, failover, leader, error
 	Flow    string    `json:"flow,omitempty"`
 	Module  string    `json:"module,omitempty"`
 	Run     string    `json:"run,omitempty"`

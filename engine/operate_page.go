@@ -54,12 +54,22 @@ func (c *changes) bump() {
 }
 
 // setLeader sets the leader /status and the page report (gxl operate
-// --ha).
+// --ha); a new leader is an event (kind leader), the page's failover
+// history.
 func (op *operation) setLeader(l LeaderStatus) {
 	op.mu.Lock()
+	changed := op.leader == nil || op.leader.Identity != l.Identity
 	op.leader = &l
 	op.mu.Unlock()
-	op.changes.bump()
+	if !changed {
+		op.changes.bump()
+		return
+	}
+	msg := l.Identity + " leads"
+	if l.Self {
+		msg += " (this replica)"
+	}
+	op.event(Event{Kind: "leader", Message: msg})
 }
 
 // pageLive is how often at most the live updates are pushed: a flow's

@@ -181,6 +181,21 @@ func TestStatusPage(t *testing.T) {
 			t.Errorf("leader %+v: the page still says there is no election", c.leader)
 		}
 	}
+	// Each new leader is in the failover history; the same leader again
+	// (a renewal) is not.
+	op.setLeader(engine.LeaderStatus{Identity: "gxl-<1>", Since: since})
+	var leaders []string
+	for _, ev := range op.status(t).Events {
+		if ev.Kind == "leader" {
+			leaders = append(leaders, ev.Message)
+		}
+	}
+	if got := strings.Join(leaders, "; "); got != "gxl-0 leads (this replica); gxl-<1> leads" {
+		t.Errorf("leader events: %s", got)
+	}
+	if page := op.get(t, "/"); !strings.Contains(page, `<tr class="leader"><td><time`) || !strings.Contains(page, `<td>gxl-&lt;1&gt; leads</td>`) {
+		t.Errorf("the failover history lacks the new leaders:\n%s", page)
+	}
 }
 
 // TestStatusPageEvents: GET /events sends the page's live part at once,
