@@ -45,9 +45,6 @@ func chromium(t *testing.T) string {
 // stage table and the leader; with it (over the DevTools protocol) a flow
 // going from succeeded to failed shows within 2 s, without a reload.
 func TestStatusPageInBrowser(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a browser")
-	}
 	bin := chromium(t)
 	root := t.TempDir()
 	flagFile := filepath.Join(root, "broken")
