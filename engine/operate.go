@@ -32,6 +32,9 @@ type operateConfig struct {
 	clock  operator.Clock
 	ready  func(addr string)
 	retain OperatedRetention
+	// begun, when set, is called with the operation before it serves
+	// (tests: setLeader).
+	begun func(*operation)
 }
 
 // OperatedRetention is how long gxl operate keeps the journals of the
@@ -119,6 +122,9 @@ func (e *Engine) Operate(ctx context.Context, p *Program, opts ...OperateOption)
 	if op.store, err = e.runStore(); err != nil {
 		return err
 	}
+	if cfg.begun != nil {
+		cfg.begun(op)
+	}
 	ln, err := net.Listen("tcp", cfg.listen)
 	if err != nil {
 		return &ListenError{Addr: cfg.listen, Err: err}
@@ -180,6 +186,10 @@ type operation struct {
 	running map[string]*runningRun // by run id
 	modules map[string]*moduleStatus
 	events  []Event
+	leader  *LeaderStatus // nil: a single operator, no election
+
+	// changes wakes the status page's live updates (operate_page.go).
+	changes changes
 }
 
 // flowStatus is one triggered flow in /status.
@@ -226,7 +236,7 @@ type moduleStatus struct {
 // Event is one thing the operator did, in /status.
 type Event struct {
 	Time    time.Time `json:"time"`
-	Kind    string    `json:"kind"` // started, succeeded, failed, resumed, on_failure, healthy, unhealthy, failover, error
+	Kind    string    `json:"kind"` // started, succeeded, failed, resumed, on_failure, healthy, unhealthy, failover, leader, error
 	Flow    string    `json:"flow,omitempty"`
 	Module  string    `json:"module,omitempty"`
 	Run     string    `json:"run,omitempty"`
@@ -286,6 +296,7 @@ func (op *operation) setState(s string) {
 	op.mu.Lock()
 	op.state = s
 	op.mu.Unlock()
+	op.changes.bump()
 }
 
 func (op *operation) event(ev Event) {
@@ -296,10 +307,12 @@ func (op *operation) event(ev Event) {
 		op.events = append(op.events[:0:0], op.events[len(op.events)-maxEvents:]...)
 	}
 	op.mu.Unlock()
+	op.changes.bump()
 }
 
 // Scheduled implements operator.Observer.
 func (op *operation) Scheduled(j *operator.Job, at time.Time) {
+	defer op.changes.bump()
 	op.mu.Lock()
 	defer op.mu.Unlock()
 	if fs := op.flows[j.Name]; fs != nil {
@@ -479,6 +492,7 @@ func (h *stepHooks) Before(ev *runtime.Event) error {
 	h.op.mu.Lock()
 	h.run.Step = step
 	h.op.mu.Unlock()
+	h.op.changes.bump()
 	return nil
 }
 

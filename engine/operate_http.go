@@ -73,6 +73,9 @@ type Status struct {
 	Running  []runningRun            `json:"running"`
 	Modules  map[string]moduleStatus `json:"modules"`
 	Events   []Event                 `json:"events"`
+	// Leader is the leader of an operator started with --ha; absent for a
+	// single operator.
+	Leader *LeaderStatus `json:"leader,omitempty"`
 }
 
 func (op *operation) status() Status {
@@ -94,10 +97,15 @@ func (op *operation) status() Status {
 	for k, m := range op.modules {
 		s.Modules[k] = *m
 	}
+	if op.leader != nil {
+		l := *op.leader
+		s.Leader = &l
+	}
 	return s
 }
 
-// handler serves /healthz, /status and /metrics.
+// handler serves /healthz, /status, /metrics and the status page (/,
+// /events: operate_page.go).
 func (op *operation) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -117,5 +125,6 @@ func (op *operation) handler() http.Handler {
 		enc.Encode(op.status())
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(op.metrics.reg, promhttp.HandlerOpts{}))
+	op.pageRoutes(mux)
 	return mux
 }

@@ -2,7 +2,8 @@
 # Installs the Debian packages the integration tests and the demo need, only
 # when their binaries are missing: PostgreSQL (server + contrib) and Redis
 # (server, sentinel, tools), git, OpenSSH (sshd and ssh-keygen for the module
-# fetch over ssh test), Node.js and npm (the editor grammar tests).
+# fetch over ssh test), Node.js and npm (the editor grammar tests) and
+# Chromium (the status page's browser test).
 # Idempotent; fast when everything is present.
 set -euo pipefail
 need=()
@@ -18,6 +19,7 @@ command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

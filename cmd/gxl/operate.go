@@ -46,8 +46,9 @@ with an #[every] or #[cron] trigger on it, inside its #[window], until SIGINT or
 the loop; its #[on_failure] flow runs with FAILED_MODULE, FAILED_FLOW, FAILED_AT and
 FAILED_ERROR. Every run is journaled under .gxl/runs, except one that succeeded and
 changed nothing outside gxl (a probe that found everything well); succeeded runs go after
---keep-operated (the last --keep-operated-runs of each flow stay). GET /healthz, /status
-(JSON) and /metrics (Prometheus) are served on --listen. See docs/operate.md.`,
+--keep-operated (the last --keep-operated-runs of each flow stay). GET / (the status page,
+live at /events), /healthz, /status (JSON) and /metrics (Prometheus) are served on --listen.
+See docs/operate.md.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			file, flows, _ := f.splitArgs(cmd, args)
 			if len(flows) > 0 {
@@ -114,7 +115,7 @@ changed nothing outside gxl (a probe that found everything well); succeeded runs
 	f.bind(cmd, false)
 	fl := cmd.Flags()
 	fl.IntVarP(&f.jobs, "jobs", "j", 4, "modules a system stage runs at once")
-	fl.StringVar(&listen, "listen", engine.DefaultListen, "address of /healthz, /status and /metrics")
+	fl.StringVar(&listen, "listen", engine.DefaultListen, "address of the status page (/), /healthz, /status and /metrics")
 	fl.StringVar(&tz, "tz", "", "time zone of cron times and windows (default TZ, else UTC)")
 	fl.StringVar(&keepOperated, "keep-operated", "1h", "remove the operator's succeeded runs older than AGE (0 keeps them all)")
 	fl.IntVar(&keepOperatedRuns, "keep-operated-runs", engine.DefaultOperatedRetention.Keep, "but keep the last N succeeded runs of each flow")

@@ -99,8 +99,8 @@ func exitCode(t *testing.T, cmd *exec.Cmd, within time.Duration) int {
 
 // TestOperateServesAndStops runs `gxl operate` on a workflow with
 // #[every("200ms")] flows: the flows run, a failure runs its #[on_failure]
-// flow and never stops the loop, /healthz /status /metrics answer over
-// HTTP, and SIGTERM ends the operator with exit 0.
+// flow and never stops the loop, /healthz /status /metrics and the status
+// page answer over HTTP, and SIGTERM ends the operator with exit 0.
 func TestOperateServesAndStops(t *testing.T) {
 	dir := project(t, map[string]string{"_gal/project.toml": "", "w.gxl": `
 mod main {
@@ -156,6 +156,11 @@ mod main {
 	}
 	if len(st.Events) == 0 {
 		t.Errorf("/status has no events")
+	}
+
+	// the status page (engine: TestStatusPage, TestStatusPageInBrowser)
+	if code, page := httpGet(t, base+"/"); code != 200 || !regexp.MustCompile(`<td class="(failed|running)" data-flow="main.flaky"`).MatchString(page) || !strings.Contains(page, "single operator, no election") {
+		t.Errorf("GET /: %d\n%s", code, page)
 	}
 
 	_, metrics := httpGet(t, base+"/metrics")

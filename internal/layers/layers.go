@@ -31,7 +31,7 @@ var Layers = []Layer{
 	{6, "built-in families", []string{"stdlib/..."}},
 	{7, "system", []string{"system/..."}},
 	{8, "engine", []string{"engine/..."}},
-	{9, "front ends and dev support", []string{"repl/...", "lsp/...", "cmd/...", "bench/...", "internal/..."}},
+	{9, "front ends and dev support", []string{"repl/...", "lsp/...", "cmd/...", "bench/...", "internal/...", "deploy"}},
 }
 
 // Of returns the layer claiming pkg (relative to the module), or nil.
