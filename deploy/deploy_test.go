@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -37,6 +38,8 @@ import (
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 
 	"github.com/gxl-dev/gxl/internal/devstack"
+	"github.com/gxl-dev/gxl/runtime"
+	"github.com/gxl-dev/gxl/system/clusterstate"
 )
 
 var kube *devstack.Kube
@@ -323,26 +326,37 @@ func TestRoleGrantsOperatorCalls(t *testing.T) {
 	rec.RenewTime = metav1.NewTime(time.Now())
 	step("lease update", lock.Update(ctx, rec))
 
-	// The run state (ConfigMaps in the operator's namespace).
-	cms := cs.CoreV1().ConfigMaps("gxl")
-	cm, err := cms.Create(ctx, configMap("gxl-run-test"), metav1.CreateOptions{})
-	step("configmap create", err)
+	// The run state: the cluster store itself (system/clusterstate) as the
+	// ServiceAccount, through every call it makes — a run created, records
+	// synced, compacted into chunks, read, listed, named last, removed.
+	st, err := clusterstate.New(clusterstate.Config{Namespace: "gxl", Rest: cfg, ChunkSize: 4 << 10, CompactMin: 8 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := runtime.NewRunID()
+	l, err := st.Create(id)
+	step("run state create", err)
 	if err == nil {
-		_, err = cms.Get(ctx, cm.Name, metav1.GetOptions{})
-		step("configmap get", err)
-		_, err = cms.List(ctx, metav1.ListOptions{})
-		step("configmap list", err)
-		w, err := cms.Watch(ctx, metav1.ListOptions{})
-		step("configmap watch", err)
-		if err == nil {
-			w.Stop()
+		rec := []byte(`{"ev":"run","header":{"file":"work.gxl"}}` + "\n" + strings.Repeat(`{"ev":"done","addr":"main.f/0"}`+"\n", 600))
+		_, err = l.Write(rec)
+		step("run state write", err)
+		step("run state sync", l.Sync())
+		step("run state compact", l.Replace(rec))
+		step("run state close", l.Close())
+		got, err := st.Read(id)
+		step("run state read", err)
+		if err == nil && string(got) != string(rec) {
+			t.Errorf("run state read back %d bytes, want %d", len(got), len(rec))
 		}
-		cm.Data = map[string]string{"journal": "2"}
-		_, err = cms.Update(ctx, cm, metav1.UpdateOptions{})
-		step("configmap update", err)
-		_, err = cms.Patch(ctx, cm.Name, k8stypes.MergePatchType, []byte(`{"data":{"journal":"3"}}`), metav1.PatchOptions{})
-		step("configmap patch", err)
-		step("configmap delete", cms.Delete(ctx, cm.Name, metav1.DeleteOptions{}))
+		ids, err := st.List()
+		step("run state list", err)
+		if err == nil && !slices.Contains(ids, id) {
+			t.Errorf("run state list: %v lacks %s", ids, id)
+		}
+		step("run state set last", st.SetLast(id))
+		_, err = st.Last()
+		step("run state last", err)
+		step("run state remove", st.Remove(id))
 	}
 
 	// The example system's stages, in its namespace, as the k8s built-ins
