@@ -713,8 +713,15 @@ func (e *Engine) newRun(p *Program, flows []string, h runtime.Header) (*Run, err
 		// (operation.retain), not at each of thousands of run starts.
 		e.retain(e.journalRoot())
 	}
-	j, err := runtime.CreateJournal(e.journalRoot(), h)
-	if err != nil {
+	var (
+		j   *runtime.Journal
+		err error
+	)
+	if h.Trigger != "" {
+		// An operator's run: on disk from its first change (or failure)
+		// on; a probe that finds everything well never touches the disk.
+		j = runtime.CreateDeferredJournal(e.journalRoot(), h)
+	} else if j, err = runtime.CreateJournal(e.journalRoot(), h); err != nil {
 		return nil, fmt.Errorf("cannot create the run journal: %w", err)
 	}
 	j.Loaded(p.SysFiles)

@@ -375,7 +375,9 @@ func (op *operation) start(ctx context.Context, r *Run, flow, trigger string, dr
 	delete(op.running, key)
 	op.mu.Unlock()
 	if dropQuiet && err == nil && r.Journal != nil && !r.Journal.Changed() {
-		if rerr := runtime.RemoveRun(op.e.journalRoot(), id, op.e.protected()); rerr != nil {
+		if !r.Journal.OnDisk() {
+			id = "" // never written (runtime.CreateDeferredJournal)
+		} else if rerr := runtime.RemoveRun(op.e.journalRoot(), id, op.e.protected()); rerr != nil {
 			op.log("the journal of a run that changed nothing was not removed", zap.String("run", id), zap.Error(rerr))
 		} else {
 			id = ""

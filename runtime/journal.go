@@ -152,8 +152,12 @@ type Journal struct {
 	loaded  map[string]string // path → hash recorded
 	// lock is the run's lock file, held until Close.
 	lock *os.File
-	ID   string
-	Path string
+	// deferred: the journal is not on disk yet (CreateDeferredJournal);
+	// root is where it goes when it must be.
+	deferred bool
+	root     string
+	ID       string
+	Path     string
 }
 
 // SyncInterval bounds how long a finished effect's record waits for fsync
@@ -202,6 +206,60 @@ func CreateJournal(root string, h Header) (*Journal, error) {
 		return nil, err
 	}
 	return j, nil
+}
+
+// CreateDeferredJournal is CreateJournal for a run that may well change
+// nothing (the probes of gxl operate, every second): its records are kept
+// in memory, and the run's folder, lock, journal file and `last` marker
+// are created only when the run is about to change something outside gxl
+// (Sync after a statement declared a change, before its effect: the
+// records so far are written and synced first, so the guarantee of
+// Journal holds from the first effect on) or when it fails (a fail, undo
+// or failed exit record). A run that does neither never touches the disk;
+// a process killed in it leaves nothing to resume, and nothing outside gxl
+// was changed. OnDisk tells which.
+func CreateDeferredJournal(root string, h Header) *Journal {
+	id := NewRunID()
+	j := &Journal{ID: id, Path: filepath.Join(RunsDir(root), id, "journal"), root: root, deferred: true,
+		compactAt: compactMin, loaded: map[string]string{}, always: alwaysSync()}
+	h.Started = time.Now().UTC()
+	h.Format = journalFormat
+	j.write(record{Ev: "run", Header: &h}, now)
+	return j
+}
+
+// OnDisk reports whether the journal's file exists: always for
+// CreateJournal and OpenJournal, once it had to for CreateDeferredJournal.
+func (j *Journal) OnDisk() bool {
+	if j == nil {
+		return false
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return !j.deferred
+}
+
+// materializeLocked creates the files of a deferred journal and writes
+// the records kept so far.
+func (j *Journal) materializeLocked() error {
+	dir := filepath.Dir(j.Path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("cannot create the run journal: %w", err)
+	}
+	lock, err := takeLock(dir, j.ID)
+	if err != nil {
+		return fmt.Errorf("cannot create the run journal: %w", err)
+	}
+	f, err := os.OpenFile(j.Path, os.O_CREATE|os.O_WRONLY|os.O_APPEND|os.O_EXCL, 0o600)
+	if err != nil {
+		lock.Close()
+		return fmt.Errorf("cannot create the run journal: %w", err)
+	}
+	j.f, j.lock, j.deferred = f, lock, false
+	if err := j.syncLocked(); err != nil {
+		return err
+	}
+	return writeLast(j.root, j.ID)
 }
 
 // OpenJournal appends to an existing run's journal (resume), after
@@ -368,6 +426,11 @@ func (j *Journal) Close() error {
 	if j.flush != nil {
 		j.flush.Stop()
 	}
+	if j.deferred {
+		// Never needed on disk: the records go with the run.
+		j.closed, j.buf = true, nil
+		return nil
+	}
 	err := j.syncLocked()
 	j.closed = true
 	if cerr := j.f.Close(); err == nil {
@@ -382,12 +445,28 @@ func (j *Journal) Close() error {
 // Sync makes every record written so far durable in the always mode; it
 // costs nothing when none is pending. The interpreter calls it before each
 // effect. In the batched mode the timer does it.
+//
+// A deferred journal (CreateDeferredJournal) is created here, in either
+// mode, once a statement declared that it changes something (the
+// interpreter's effect: changed, then Sync, then the effect).
 func (j *Journal) Sync() error {
-	if j == nil || !j.always {
+	if j == nil {
+		return nil
+	}
+	if !j.always && !j.changes.Load() {
 		return nil
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if j.deferred {
+		if !j.changes.Load() || j.closed {
+			return nil // a read: nothing to make durable yet
+		}
+		return j.materializeLocked()
+	}
+	if !j.always {
+		return nil
+	}
 	return j.syncLocked()
 }
 
@@ -433,6 +512,15 @@ func (j *Journal) write(r record, d durability) {
 		return
 	}
 	j.buf = append(j.buf, b...)
+	if j.deferred {
+		// Kept in memory until the run changes something (Sync) or fails.
+		if r.Ev != "fail" && r.Ev != "undo" && (r.Ev != "exit" || r.OK) {
+			return
+		}
+		if j.materializeLocked() != nil {
+			return
+		}
+	}
 	if d == lazy && len(j.buf) < lazyBuffer {
 		// A lazy record waits for the next record that needs writing, or
 		// SyncInterval: a run of pure steps costs no write call each. The
