@@ -78,6 +78,9 @@ type record struct {
 	// Diag is the failure of a failed run (exit records), as rendered.
 	Diag *diag.Diagnostic `json:"diag,omitempty"`
 	Time time.Time        `json:"time"`
+	// src is the content of a load record of a deferred journal, hashed
+	// when the record is written.
+	src []byte
 }
 
 // Journal is an append-only log of a run (.gxl/runs/<id>/journal): the
@@ -153,11 +156,15 @@ type Journal struct {
 	// lock is the run's lock file, held until Close.
 	lock *os.File
 	// deferred: the journal is not on disk yet (CreateDeferredJournal);
-	// root is where it goes when it must be.
-	deferred bool
-	root     string
-	ID       string
-	Path     string
+	// root is where it goes when it must be. Its records wait in pend,
+	// not yet encoded (a quiet run never needs them), the files it loaded
+	// in loadedSrc (hashed only when written).
+	deferred  bool
+	root      string
+	pend      []record
+	loadedSrc map[string][]byte
+	ID        string
+	Path      string
 }
 
 // SyncInterval bounds how long a finished effect's record waits for fsync
@@ -221,7 +228,7 @@ func CreateJournal(root string, h Header) (*Journal, error) {
 func CreateDeferredJournal(root string, h Header) *Journal {
 	id := NewRunID()
 	j := &Journal{ID: id, Path: filepath.Join(RunsDir(root), id, "journal"), root: root, deferred: true,
-		compactAt: compactMin, loaded: map[string]string{}, always: alwaysSync()}
+		compactAt: compactMin, loaded: map[string]string{}, loadedSrc: map[string][]byte{}, always: alwaysSync()}
 	h.Started = time.Now().UTC()
 	h.Format = journalFormat
 	j.write(record{Ev: "run", Header: &h}, now)
@@ -256,6 +263,18 @@ func (j *Journal) materializeLocked() error {
 		return fmt.Errorf("cannot create the run journal: %w", err)
 	}
 	j.f, j.lock, j.deferred = f, lock, false
+	for _, r := range j.pend {
+		if r.src != nil {
+			r.Hash = hashBytes(r.src)
+			j.loaded[r.Path] = r.Hash
+		}
+		b, err := json.Marshal(r)
+		if err != nil {
+			continue
+		}
+		j.buf = append(append(j.buf, b...), '\n')
+	}
+	j.pend, j.loadedSrc = nil, nil
 	if err := j.syncLocked(); err != nil {
 		return err
 	}
@@ -428,7 +447,7 @@ func (j *Journal) Close() error {
 	}
 	if j.deferred {
 		// Never needed on disk: the records go with the run.
-		j.closed, j.buf = true, nil
+		j.closed, j.pend, j.loadedSrc = true, nil, nil
 		return nil
 	}
 	err := j.syncLocked()
@@ -501,6 +520,9 @@ func (j *Journal) write(r record, d durability) {
 		return
 	}
 	r.Time = time.Now().UTC()
+	if j.keep(r) {
+		return
+	}
 	b, err := json.Marshal(r)
 	if err != nil {
 		return
@@ -512,15 +534,6 @@ func (j *Journal) write(r record, d durability) {
 		return
 	}
 	j.buf = append(j.buf, b...)
-	if j.deferred {
-		// Kept in memory until the run changes something (Sync) or fails.
-		if r.Ev != "fail" && r.Ev != "undo" && (r.Ev != "exit" || r.OK) {
-			return
-		}
-		if j.materializeLocked() != nil {
-			return
-		}
-	}
 	if d == lazy && len(j.buf) < lazyBuffer {
 		// A lazy record waits for the next record that needs writing, or
 		// SyncInterval: a run of pure steps costs no write call each. The
@@ -554,6 +567,24 @@ func (j *Journal) write(r record, d durability) {
 	if j.size >= j.compactAt {
 		j.compactLocked()
 	}
+}
+
+// keep keeps r in memory when the journal is deferred and r is no
+// failure; a failure creates the journal first (then r is written as
+// usual). It reports whether r was kept.
+func (j *Journal) keep(r record) bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if !j.deferred || j.closed {
+		return j.closed
+	}
+	if r.Ev == "fail" || r.Ev == "undo" || (r.Ev == "exit" && !r.OK) {
+		if j.materializeLocked() == nil {
+			return false
+		}
+	}
+	j.pend = append(j.pend, r)
+	return true
 }
 
 // lazyBuffer is how many bytes of lazy records wait at most.
@@ -627,6 +658,9 @@ func (j *Journal) Loaded(sources map[string][]byte) {
 		if err != nil {
 			abs = p
 		}
+		if j.keepLoad(abs, sources[p]) {
+			continue
+		}
 		h := hashBytes(sources[p])
 		j.mu.Lock()
 		seen := j.loaded[abs] == h
@@ -636,6 +670,21 @@ func (j *Journal) Loaded(sources map[string][]byte) {
 			j.write(record{Ev: "load", Path: abs, Hash: h}, now)
 		}
 	}
+}
+
+// keepLoad keeps the load record of a deferred journal in memory, once
+// per content, unhashed; it reports whether the journal is deferred.
+func (j *Journal) keepLoad(abs string, src []byte) bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if !j.deferred || j.closed {
+		return j.closed
+	}
+	if old, ok := j.loadedSrc[abs]; !ok || !bytes.Equal(old, src) {
+		j.loadedSrc[abs] = src
+		j.pend = append(j.pend, record{Ev: "load", Path: abs, Time: time.Now().UTC(), src: src})
+	}
+	return true
 }
 
 func hashBytes(b []byte) string {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -104,6 +105,9 @@ mod main {
 			}
 			if !j.OnDisk() {
 				t.Fatal("OnDisk is false for a journal on disk")
+			}
+			if b, _ := os.ReadFile(j.Path); !strings.Contains(string(b), `"ev":"load"`) || !strings.Contains(string(b), hashBytes([]byte(prelude+tc.body+"\n}\n"))) {
+				t.Errorf("no load record of the program with its hash:\n%s", b)
 			}
 			if last, err := ResolveRunID(dir, "last"); err != nil || last != j.ID {
 				t.Errorf("last run: %q %v, want %s", last, err, j.ID)
