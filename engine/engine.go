@@ -770,8 +770,12 @@ func (e *Engine) newRun(p *Program, flows []string, h runtime.Header) (*Run, err
 		// (operation.retain), not at each of thousands of run starts.
 		e.retain(store)
 	}
-	j, err := runtime.CreateJournalIn(store, h)
-	if err != nil {
+	var j *runtime.Journal
+	if h.Trigger != "" {
+		// An operator's run: in its store from its first change (or
+		// failure) on; a probe that finds everything well never writes.
+		j = runtime.CreateDeferredJournalIn(store, h)
+	} else if j, err = runtime.CreateJournalIn(store, h); err != nil {
 		return nil, fmt.Errorf("cannot create the run journal: %w", err)
 	}
 	j.Loaded(p.SysFiles)

@@ -328,16 +328,23 @@ func (op *operation) Scheduled(j *operator.Job, at time.Time) {
 // runJob runs a due flow, then its #[on_failure] flow when it failed.
 func (op *operation) runJob(ctx context.Context, j *operator.Job) error {
 	err := op.runFlow(ctx, j.Name, runtime.Header{Trigger: triggerText(j.Trigger)})
-	if err == nil || ctx.Err() != nil || j.Trigger.OnFailure == nil {
-		return err
+	op.onFailure(ctx, j.Trigger, j.Name, err)
+	return err
+}
+
+// onFailure runs the #[on_failure] flow of t, if it has one, after a run
+// of flow (a triggered run or a resumed one) failed with err; not when the
+// operator is stopping.
+func (op *operation) onFailure(ctx context.Context, t *check.Trigger, flow string, err error) {
+	if err == nil || ctx.Err() != nil || t == nil || t.OnFailure == nil {
+		return
 	}
-	f := failureOf(j.Trigger.Flow, err)
-	handler := j.Trigger.OnFailure.QualifiedName()
-	op.event(Event{Kind: "on_failure", Flow: handler, Message: "handles the failure of " + j.Name})
-	if herr := op.runFlow(ctx, handler, runtime.Header{Trigger: "on_failure of " + j.Name, Failure: &f}); herr != nil {
+	f := failureOf(t.Flow, err)
+	handler := t.OnFailure.QualifiedName()
+	op.event(Event{Kind: "on_failure", Flow: handler, Message: "handles the failure of " + flow})
+	if herr := op.runFlow(ctx, handler, runtime.Header{Trigger: "on_failure of " + flow, Failure: &f}); herr != nil {
 		op.log("the on_failure flow failed", zap.String("flow", handler), zap.String("error", herr.Error()))
 	}
-	return err
 }
 
 // failureOf is the failure of flow f as its #[on_failure] flow sees it.
@@ -393,7 +400,9 @@ func (op *operation) start(ctx context.Context, r *Run, flow, trigger string, dr
 	delete(op.running, key)
 	op.mu.Unlock()
 	if dropQuiet && err == nil && r.Journal != nil && !r.Journal.Changed() {
-		if rerr := op.store.Remove(id); rerr != nil {
+		if !r.Journal.OnDisk() {
+			id = "" // never written (runtime.CreateDeferredJournal)
+		} else if rerr := op.store.Remove(id); rerr != nil {
 			op.log("the journal of a run that changed nothing was not removed", zap.String("run", id), zap.Error(rerr))
 		} else {
 			id = ""
@@ -553,6 +562,10 @@ func (op *operation) resumeInterrupted(ctx context.Context) {
 		}
 		op.event(Event{Kind: "resumed", Flow: flow, Run: info.ID, Message: info.Trigger})
 		op.log("resuming an interrupted run", zap.String("run", info.ID), zap.String("flow", flow))
-		op.start(ctx, run, flow, info.Trigger+" (resumed)", false)
+		err = op.start(ctx, run, flow, info.Trigger+" (resumed)", false)
+		if len(info.Flows) == 1 {
+			// A resumed run that fails is handled like the run it goes on.
+			op.onFailure(ctx, op.trigger[flow], flow, err)
+		}
 	}
 }

@@ -77,6 +77,9 @@ type record struct {
 	// Diag is the failure of a failed run (exit records), as rendered.
 	Diag *diag.Diagnostic `json:"diag,omitempty"`
 	Time time.Time        `json:"time"`
+	// src is the content of a load record of a deferred journal, hashed
+	// when the record is written.
+	src []byte
 }
 
 // Journal is an append-only log of a run (.gxl/runs/<id>/journal): the
@@ -155,8 +158,15 @@ type Journal struct {
 	// something outside gxl (Changed).
 	changes atomic.Bool
 	loaded  map[string]string // path → hash recorded
-	ID      string
-	Path    string
+	// deferred: the journal is not in its store yet
+	// (CreateDeferredJournal). Its records wait in pend, not yet encoded
+	// (a quiet run never needs them), the files it loaded in loadedSrc
+	// (hashed only when written).
+	deferred  bool
+	pend      []record
+	loadedSrc map[string][]byte
+	ID        string
+	Path      string
 }
 
 // SyncInterval bounds how long a finished effect's record waits for fsync
@@ -206,6 +216,68 @@ func CreateJournalIn(s RunStore, h Header) (*Journal, error) {
 		return nil, err
 	}
 	return j, nil
+}
+
+// CreateDeferredJournal is CreateJournal for a run that may well change
+// nothing (the probes of gxl operate, every second): its records are kept
+// in memory, and the run's folder, lock, journal file and `last` marker
+// are created only when the run is about to change something outside gxl
+// (Sync after a statement declared a change, before its effect: the
+// records so far are written and synced first, so the guarantee of
+// Journal holds from the first effect on) or when it fails (a fail, undo
+// or failed exit record). A run that does neither never touches the disk;
+// a process killed in it leaves nothing to resume, and nothing outside gxl
+// was changed. OnDisk tells which.
+func CreateDeferredJournal(root string, h Header) *Journal {
+	return CreateDeferredJournalIn(Files(root), h)
+}
+
+// CreateDeferredJournalIn is CreateDeferredJournal in store s.
+func CreateDeferredJournalIn(s RunStore, h Header) *Journal {
+	id := NewRunID()
+	j := &Journal{store: s, ID: id, Path: s.Location(id), deferred: true,
+		loaded: map[string]string{}, loadedSrc: map[string][]byte{}, always: alwaysSync()}
+	h.Started = time.Now().UTC()
+	h.Format = journalFormat
+	j.write(record{Ev: "run", Header: &h}, now)
+	return j
+}
+
+// OnDisk reports whether the journal's file exists: always for
+// CreateJournal and OpenJournal, once it had to for CreateDeferredJournal.
+func (j *Journal) OnDisk() bool {
+	if j == nil {
+		return false
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return !j.deferred
+}
+
+// materializeLocked creates the run in its store (its lock held) and
+// writes the records kept so far, synced, then marks it as the last run.
+func (j *Journal) materializeLocked() error {
+	l, err := j.store.Create(j.ID)
+	if err != nil {
+		return fmt.Errorf("cannot create the run journal: %w", err)
+	}
+	j.log, j.Path, j.compactAt, j.deferred = l, l.Path(), l.CompactMin(), false
+	for _, r := range j.pend {
+		if r.src != nil {
+			r.Hash = hashBytes(r.src)
+			j.loaded[r.Path] = r.Hash
+		}
+		b, err := json.Marshal(r)
+		if err != nil {
+			continue
+		}
+		j.buf = append(append(j.buf, b...), '\n')
+	}
+	j.pend, j.loadedSrc = nil, nil
+	if err := j.syncLocked(); err != nil {
+		return err
+	}
+	return j.store.SetLast(j.ID)
 }
 
 // OpenJournal appends to an existing run's journal under root (resume).
@@ -370,6 +442,11 @@ func (j *Journal) Close() error {
 	if j.flush != nil {
 		j.flush.Stop()
 	}
+	if j.deferred {
+		// Never needed in the store: the records go with the run.
+		j.closed, j.pend, j.loadedSrc = true, nil, nil
+		return nil
+	}
 	err := j.syncLocked()
 	j.closed = true
 	if cerr := j.log.Close(); err == nil {
@@ -381,12 +458,22 @@ func (j *Journal) Close() error {
 // Sync makes every record written so far durable in the always mode; it
 // costs nothing when none is pending. The interpreter calls it before each
 // effect. In the batched mode the timer does it.
+//
+// A deferred journal (CreateDeferredJournal) is created here, in either
+// mode, once a statement declared that it changes something (the
+// interpreter's effect: changed, then Sync, then the effect).
 func (j *Journal) Sync() error {
 	if j == nil {
 		return nil
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if j.deferred {
+		if !j.changes.Load() || j.closed {
+			return nil // a read: nothing to make durable yet
+		}
+		return j.materializeLocked()
+	}
 	if !j.always {
 		return j.failed
 	}
@@ -428,6 +515,9 @@ func (j *Journal) write(r record, d durability) {
 		return
 	}
 	r.Time = time.Now().UTC()
+	if j.keep(r) {
+		return
+	}
 	b, err := json.Marshal(r)
 	if err != nil {
 		return
@@ -542,6 +632,9 @@ func (j *Journal) Loaded(sources map[string][]byte) {
 		if err != nil {
 			abs = p
 		}
+		if j.keepLoad(abs, sources[p]) {
+			continue
+		}
 		h := hashBytes(sources[p])
 		j.mu.Lock()
 		seen := j.loaded[abs] == h
@@ -551,6 +644,39 @@ func (j *Journal) Loaded(sources map[string][]byte) {
 			j.write(record{Ev: "load", Path: abs, Hash: h}, now)
 		}
 	}
+}
+
+// keep keeps r in memory when the journal is deferred and r is no
+// failure; a failure creates the journal first (then r is written as
+// usual). It reports whether r was kept.
+func (j *Journal) keep(r record) bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if !j.deferred || j.closed {
+		return j.closed
+	}
+	if r.Ev == "fail" || r.Ev == "undo" || (r.Ev == "exit" && !r.OK) {
+		if j.materializeLocked() == nil {
+			return false
+		}
+	}
+	j.pend = append(j.pend, r)
+	return true
+}
+
+// keepLoad keeps the load record of a deferred journal in memory, once
+// per content, unhashed; it reports whether the journal is deferred.
+func (j *Journal) keepLoad(abs string, src []byte) bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if !j.deferred || j.closed {
+		return j.closed
+	}
+	if old, ok := j.loadedSrc[abs]; !ok || !bytes.Equal(old, src) {
+		j.loadedSrc[abs] = src
+		j.pend = append(j.pend, record{Ev: "load", Path: abs, Time: time.Now().UTC(), src: src})
+	}
+	return true
 }
 
 func hashBytes(b []byte) string {

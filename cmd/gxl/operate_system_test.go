@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -32,9 +30,11 @@ const operatedDetection = 3
 // receiver, /metrics counts one failover per module. The old Redis master,
 // started again by the supervisor, becomes a replica of the new one and
 // the health check passes. Then the new PostgreSQL primary is killed and
-// `gxl operate` is SIGKILLed in the middle of that failover, after the
-// promotion: started again, it resumes the run and finishes the failover
-// without a second promotion (one new timeline).
+// `gxl operate` is SIGKILLed in the middle of that failover, between the
+// promotion and its journal record: started again, it resumes the run and
+// finishes the failover without a second promotion (one new timeline).
+// Last the Redis master dies and the operator is SIGKILLed once
+// redis.failover is journaled: one failover in all (Sentinel's epoch).
 func TestOperatedFailover(t *testing.T) {
 	ctx := context.Background()
 	// The supervisor restarts a killed redis-server after 4 s: after the
@@ -176,21 +176,11 @@ func TestOperatedFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 	pg.Nodes[1].Kill()
-	promoted := regexp.MustCompile(`mods/postgres_primary/workflows/operators\.gxl:(\d+):`)
-	promoteLine := lineOf(t, root, "promoted the standby on port")
-	waitLong(t, 60*time.Second, "the failover to pass its promotion", func() bool {
-		var st engine.Status
-		_, body := httpGet(t, "http://"+addr+"/status")
-		json.Unmarshal([]byte(body), &st)
-		for _, r := range st.Running {
-			if m := promoted.FindStringSubmatch(r.Step); m != nil && mustAtoi(m[1]) >= promoteLine {
-				return true
-			}
-		}
-		return false
-	})
-	syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	cmd.Wait()
+	// Killed once pg.failover's record is in the journal, which is then
+	// cut before it: what a kill between pg_promote and that record
+	// leaves. The resume runs pg.failover again, on a standby already
+	// promoted.
+	cutBeforeDone(t, killAtRecord(t, cmd, root, "pg.failover", 60*time.Second), "pg.failover")
 	if r := gxlEnv(t, root, nil, "runs", "list", "--format", "json"); !strings.Contains(r.stdout, `"status": "interrupted"`) {
 		t.Fatalf("no interrupted run after the SIGKILL:\n%s", r.stdout)
 	}
@@ -224,6 +214,40 @@ func TestOperatedFailover(t *testing.T) {
 	if strings.Contains(r.stdout, `"status": "interrupted"`) {
 		t.Errorf("a run is still interrupted:\n%s", r.stdout)
 	}
+
+	// Drill 3: the Redis master (the old replica since drill 1) dies, and
+	// the operator is SIGKILLed once redis.failover is journaled: the
+	// resumed run goes on after it. One failover in all: the Sentinels'
+	// config epoch moves by exactly one, the other server is the master.
+	sc := redis.NewSentinelClient(&redis.Options{Addr: rd.SentinelAddrs()[0]})
+	defer sc.Close()
+	epoch := func() int {
+		m, err := sc.Master(ctx, rd.MasterName).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return mustAtoi(m["config-epoch"])
+	}
+	epoch0 := epoch()
+	rd.Replica.Kill()
+	killAtRecord(t, cmd, root, "redis.failover", 60*time.Second)
+	if r := gxlEnv(t, root, nil, "runs", "list", "--format", "json"); !strings.Contains(r.stdout, `"status": "interrupted"`) {
+		t.Fatalf("no interrupted run after the SIGKILL:\n%s", r.stdout)
+	}
+	cmd, addr = startOperateEnv(t, root, env, sets...)
+	waitLong(t, 60*time.Second, "the resumed Redis failover to finish", func() bool {
+		return svcPort("redis-master") == rd.Primary.Port && strings.Contains(metrics(), `gxl_failovers_total{module="redis_cache"} 1`)
+	})
+	if info, err := oc.Info(ctx, "replication").Result(); err != nil || !strings.Contains(info, "role:master") {
+		t.Errorf("%s is not the master after the resumed failover: %v\n%s", rd.Primary.Addr(), err, info)
+	}
+	if e := epoch(); e != epoch0+1 {
+		t.Errorf("Sentinel config epoch %d → %d: want exactly one failover", epoch0, e)
+	}
+	r = gxlEnv(t, root, nil, "runs", "list", "--format", "json")
+	if strings.Contains(r.stdout, `"status": "interrupted"`) {
+		t.Errorf("a run is still interrupted:\n%s", r.stdout)
+	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	if code := exitCode(t, cmd, 30*time.Second); code != 0 {
 		t.Fatalf("after SIGTERM: exit %d", code)
@@ -240,22 +264,6 @@ func waitLong(t *testing.T, limit time.Duration, what string, cond func() bool) 
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-// lineOf is the line of the postgresql-ha workflow holding text.
-func lineOf(t *testing.T, root, text string) int {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(root, "modules", "postgresql-ha", "workflows", "operators.gxl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, l := range strings.Split(string(b), "\n") {
-		if strings.Contains(l, text) {
-			return i + 1
-		}
-	}
-	t.Fatalf("%q not in the postgresql-ha workflow", text)
-	return 0
 }
 
 // pgActions are the actions of the PostgreSQL failover's PagerDuty events.

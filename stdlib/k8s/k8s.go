@@ -19,9 +19,11 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -148,18 +150,10 @@ func newClient(c builtin.Ctx, a builtin.Args) (*client, error) {
 		// environment variable: child processes see it the same way.
 		rules.ExplicitPath = v.String()
 	}
-	over := &clientcmd.ConfigOverrides{CurrentContext: a.Str("context")}
-	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, over)
-	cfg, err := cc.ClientConfig()
+	cfg, ns, err := loadKubeconfig(rules, a.Str("context"))
 	if err != nil {
-		return nil, fmt.Errorf("kubeconfig: %w", err)
+		return nil, err
 	}
-	cfg.Timeout = 30 * time.Second
-	// client-go's default limiter (5 requests/s, bursts of 10) is slower
-	// than k8s.wait's polling (10/s): its Wait then fails with "would
-	// exceed context deadline" before the real deadline. kubectl's values.
-	cfg.QPS, cfg.Burst = 50, 300
-	ns, _, _ := cc.Namespace()
 	if a.Str("namespace") != "" {
 		ns = a.Str("namespace")
 	}
@@ -167,6 +161,60 @@ func newClient(c builtin.Ctx, a builtin.Args) (*client, error) {
 		ns = "default"
 	}
 	return clientFor(cfg, ns)
+}
+
+// kubeconfig is the client settings read from kubeconfig files (a copy
+// is handed out: the caller may change it).
+type kubeconfig struct {
+	files [][]byte // the contents of the files read, nil for a missing one
+	cfg   *rest.Config
+	ns    string
+}
+
+// kubeconfigs are the settings read by this process, by the files and
+// the context; kubeconfigLoads counts the reads (tests).
+var (
+	kubeconfigs     sync.Map
+	kubeconfigLoads atomic.Int64
+)
+
+// loadKubeconfig reads the client settings and the default namespace of
+// rules' kubeconfig files and context, or gives those read before while
+// every file reads the same bytes: a probe that asks the cluster every
+// second parsed the same kubeconfig each time. Without any kubeconfig
+// file (in-cluster settings) it reads them every time.
+func loadKubeconfig(rules *clientcmd.ClientConfigLoadingRules, ctxName string) (*rest.Config, string, error) {
+	paths := rules.GetLoadingPrecedence()
+	key := strings.Join(paths, "\x00") + "\x00" + ctxName
+	files := make([][]byte, len(paths))
+	any := false
+	for i, p := range paths {
+		if b, err := os.ReadFile(p); err == nil {
+			files[i], any = b, true
+		}
+	}
+	if v, ok := kubeconfigs.Load(key); ok && any {
+		k := v.(*kubeconfig)
+		if slices.EqualFunc(k.files, files, bytes.Equal) {
+			return rest.CopyConfig(k.cfg), k.ns, nil
+		}
+	}
+	kubeconfigLoads.Add(1)
+	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: ctxName})
+	cfg, err := cc.ClientConfig()
+	if err != nil {
+		return nil, "", fmt.Errorf("kubeconfig: %w", err)
+	}
+	cfg.Timeout = 30 * time.Second
+	// client-go's default limiter (5 requests/s, bursts of 10) is slower
+	// than k8s.wait's polling (10/s): its Wait then fails with "would
+	// exceed context deadline" before the real deadline. kubectl's values.
+	cfg.QPS, cfg.Burst = 50, 300
+	ns, _, _ := cc.Namespace()
+	if any {
+		kubeconfigs.Store(key, &kubeconfig{files: files, cfg: rest.CopyConfig(cfg), ns: ns})
+	}
+	return cfg, ns, nil
 }
 
 // conn is what a client keeps across calls for one cluster and

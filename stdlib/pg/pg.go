@@ -82,7 +82,7 @@ func Register(r *builtin.Registry) {
 		timeoutParam("60s"),
 	}
 	r.Add(&builtin.Builtin{
-		Name: "pg.failover", Doc: "Fence the old primary when reachable, promote the most advanced standby, verify it accepts writes.",
+		Name: "pg.failover", Doc: "Fence the old primary when reachable, promote the most advanced standby, verify it accepts writes. When no standby is left and one of them is a primary already (an earlier attempt promoted it, then was killed), it finishes that failover and promotes nothing else.",
 		Where: builtin.InBlock, Effect: builtin.Changes, Params: ha, SetsVars: builtin.OutVar("PG_PRIMARY"), Run: runFailover,
 	})
 	r.Add(&builtin.Builtin{
@@ -311,16 +311,25 @@ func replayLSN(ctx context.Context, dsn string) (int64, bool, error) {
 	return lsn, rec, err
 }
 
-// Promote promotes a standby and verifies that it accepts writes.
+// Promote promotes a standby and verifies that it accepts writes. A
+// server already out of recovery is not promoted again (a resumed
+// failover whose first attempt promoted it and was killed before its
+// journal said so): only the rest is done.
 func Promote(ctx context.Context, dsn, syncNames string) error {
 	conn, err := connect(ctx, dsn)
 	if err != nil {
 		return err
 	}
 	defer conn.Close(ctx)
-	var ok bool
-	if err := conn.QueryRow(ctx, "select pg_promote(wait => true, wait_seconds => 60)").Scan(&ok); err != nil || !ok {
-		return fmt.Errorf("%s: pg_promote: %w", server(dsn), err)
+	var inRecovery bool
+	if err := conn.QueryRow(ctx, "select pg_is_in_recovery()").Scan(&inRecovery); err != nil {
+		return fmt.Errorf("%s: %w", server(dsn), err)
+	}
+	if inRecovery {
+		var ok bool
+		if err := conn.QueryRow(ctx, "select pg_promote(wait => true, wait_seconds => 60)").Scan(&ok); err != nil || !ok {
+			return fmt.Errorf("%s: pg_promote: %w", server(dsn), err)
+		}
 	}
 	if syncNames != "" {
 		if _, err := conn.Exec(ctx, "alter system set synchronous_standby_names = '"+strings.ReplaceAll(syncNames, "'", "''")+"'"); err != nil {
@@ -362,7 +371,7 @@ func runFailover(c builtin.Ctx, a builtin.Args) error {
 	}
 	fcancel()
 	best, bestLSN := "", int64(-1)
-	var errs []string
+	var errs, promoted []string
 	for _, s := range standbys(a) {
 		lsn, rec, err := replayLSN(ctx, s)
 		if err != nil {
@@ -371,11 +380,21 @@ func runFailover(c builtin.Ctx, a builtin.Args) error {
 		}
 		if !rec {
 			errs = append(errs, server(s)+" is not a standby")
+			promoted = append(promoted, s)
 			continue
 		}
 		if lsn > bestLSN {
 			best, bestLSN = s, lsn
 		}
+	}
+	again := false
+	if best == "" && len(promoted) == 1 {
+		// No standby left, and one of them is a primary already: this
+		// failover ran before, promoted it and was interrupted before its
+		// run recorded so (gxl operate killed mid-failover, resumed). The
+		// old primary is fenced or gone (above): finishing that failover
+		// is the failover; promoting another server would be a second one.
+		best, again = promoted[0], true
 	}
 	if best == "" {
 		return fmt.Errorf("no standby can be promoted: %s", strings.Join(errs, "; "))
@@ -384,6 +403,10 @@ func runFailover(c builtin.Ctx, a builtin.Args) error {
 		return err
 	}
 	c.Set(a.Str("out"), value.Str(best))
+	if again {
+		c.Logf("pg.failover: %s was promoted by an earlier attempt of this failover; not promoted again", server(best))
+		return nil
+	}
 	c.Logf("pg.failover: promoted %s in %s", server(best), time.Since(began).Round(time.Millisecond))
 	return nil
 }

@@ -220,3 +220,46 @@ func TestSwitchover(t *testing.T) {
 		t.Fatal("the old primary still accepts writes after the switchover")
 	}
 }
+
+// TestFailoverAgainAfterPromotion: pg.failover run again after it
+// promoted the standby — what a resume does when gxl operate was killed
+// between the promotion and its journal's record of it — finishes that
+// failover (the same new primary, writable) and promotes nothing: the
+// timeline moved once. Before, it failed with "no standby can be
+// promoted", and the resumed failover stopped there.
+func TestFailoverAgainAfterPromotion(t *testing.T) {
+	ctx := context.Background()
+	c, err := devstack.StartPG(ctx, "", devstack.PGOptions{Sync: true})
+	if err != nil {
+		t.Fatalf("start PostgreSQL: %v", err)
+	}
+	defer c.Cleanup()
+	vars := c.Env()
+	timeline := func() int {
+		t.Helper()
+		var tl int
+		if err := devstack.Exec(ctx, c.Nodes[1].DSN(), "checkpoint"); err != nil {
+			t.Fatal(err)
+		}
+		if err := devstack.QueryRow(ctx, c.Nodes[1].DSN(), "select timeline_id from pg_control_checkpoint()", nil, &tl); err != nil {
+			t.Fatal(err)
+		}
+		return tl
+	}
+	before := timeline()
+	c.Nodes[0].Kill()
+	if out, err := gxltest.Run(t, failoverProgram, "failover", vars); err != nil {
+		t.Fatalf("failover: %v\n%s", err, out)
+	}
+	once := timeline()
+	if once != before+1 {
+		t.Fatalf("timeline %d → %d after one failover", before, once)
+	}
+	out, err := gxltest.Run(t, failoverProgram, "failover", vars)
+	if err != nil {
+		t.Fatalf("pg.failover again after its promotion: %v\n%s", err, out)
+	}
+	if tl := timeline(); tl != once {
+		t.Errorf("timeline %d → %d: pg.failover promoted again", once, tl)
+	}
+}

@@ -103,6 +103,7 @@ func FindWorkflow(base, model string) (Workflow, error) {
 // Register adds the sys.* family to r. Module workflows are checked
 // against r before a stage runs any of them.
 func Register(r *builtin.Registry) {
+	cache := &stageCache{}
 	r.Add(&builtin.Builtin{
 		Name: "sys.fetch", Doc: "Fetch every enabled module of the system into sys/mods/<name> (a git repository or one of its folders at its tag, branch or rev; an http tarball, checksummed; a local path; see docs/modules.md), in parallel, recording commits and checksums in sys/mod_list.lock.",
 		Where: builtin.InBlock, Effect: builtin.Changes,
@@ -125,7 +126,7 @@ func Register(r *builtin.Registry) {
 			{Name: "out", Type: types.String, Default: value.Str("SYS_STAGE"), Doc: "variable set to {module: status}"},
 		},
 		SetsVars: withReport("SYS_STAGE"),
-		Run:      func(c builtin.Ctx, a builtin.Args) error { return runStage(r, c, a) },
+		Run:      func(c builtin.Ctx, a builtin.Args) error { return runStage(r, cache, c, a) },
 	})
 	r.Add(&builtin.Builtin{
 		Name: "sys.report", Doc: "Print the module × stage summary of this run (status and duration) and the root failure of each failed module.",
@@ -152,10 +153,12 @@ func jobs(c builtin.Ctx, a builtin.Args) int {
 }
 
 // loadSystem loads the system of the running workflow.
+var errNotSystem = errors.New("sys.*: not a system workflow (run a file under <system>/sys/workflows/)")
+
 func loadSystem(c builtin.Ctx) (*system.System, error) {
 	root := c.Host().SysRoot
 	if root == "" {
-		return nil, errors.New("sys.*: not a system workflow (run a file under <system>/sys/workflows/)")
+		return nil, errNotSystem
 	}
 	sys, ds := system.Load(root, system.Options{})
 	if ds.HasErrors() {
@@ -357,11 +360,15 @@ type modProgram struct {
 	prog      *check.Program
 }
 
-func runStage(reg *builtin.Registry, c builtin.Ctx, a builtin.Args) error {
+func runStage(reg *builtin.Registry, cache *stageCache, c builtin.Ctx, a builtin.Args) error {
 	stage := a.Str("name")
-	sys, err := loadSystem(c)
-	if err != nil {
-		return err
+	root := c.Host().SysRoot
+	if root == "" {
+		return errNotSystem
+	}
+	sys, ds := cache.system(root)
+	if ds.HasErrors() {
+		return fmt.Errorf("system %s: %w", root, ds.Err())
 	}
 	var only map[string]bool
 	if l, ok := a.Value("modules"); ok && l.IsValid() {
@@ -392,7 +399,7 @@ func runStage(reg *builtin.Registry, c builtin.Ctx, a builtin.Args) error {
 			continue
 		}
 		dir, file := wf.Dir, wf.File
-		prog, ds := CheckModule(file, dir, CheckOptions{Registry: reg, Known: known, ResolveGit: gitResolver(c)})
+		prog, ds := cache.module(file, dir, CheckOptions{Registry: reg, Known: known, ResolveGit: gitResolver(c)})
 		if ds.HasErrors() {
 			var b bytes.Buffer
 			srcs := diag.SourceMap{}

@@ -39,6 +39,7 @@ var measurements = []measurement{
 	{"5", "failover: gxl vs Redis Sentinel / bare pg_promote", failover},
 	{"6", "peak RSS of 1b (`gxl check`, 100,000 lines)", rssCheck},
 	{"7", "`gxl lsp`: diagnostics after a one-character edit of a 3,000-line workflow vs parse+check; RSS with the example system open", lspEdit},
+	{"8", "idle `gxl operate` of the example system: CPU share of one core and peak RSS", idleOperator},
 }
 
 // Row is one line of the table.

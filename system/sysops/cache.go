@@ -1,0 +1,116 @@
+package sysops
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/gxl-dev/gxl/core/diag"
+	"github.com/gxl-dev/gxl/core/types"
+	"github.com/gxl-dev/gxl/lang/check"
+	"github.com/gxl-dev/gxl/system"
+)
+
+// stageCache keeps what sys.stage loads — the system's files and the
+// checked module workflows — across the stages of one registry (one
+// process): `gxl operate` probes a module every second with a stage of
+// one module, and loading the system and parsing and checking the module's
+// workflow again each time was two fifths of its CPU. An entry is used
+// only while every file it was made from reads the same bytes (and, for
+// the system, the environment its values read is the same); otherwise it
+// is made again, so an edited workflow or vars.yml is seen by the next
+// stage exactly as before. Only error-free results are kept.
+type stageCache struct {
+	// parsed shares parsed library files (the ops-gxl checkout every
+	// service module extends) between the checks that miss.
+	parsed check.ParseCache
+
+	mu   sync.Mutex
+	sys  map[string]*cachedSystem
+	mods map[string]*cachedModule
+}
+
+type cachedModule struct {
+	prog  *check.Program
+	diags diag.List // its warnings, given again on every use
+}
+
+type cachedSystem struct {
+	sys     *system.System
+	environ string
+}
+
+// system loads the system at root, or returns the one loaded before from
+// the same files and environment.
+func (sc *stageCache) system(root string) (*system.System, diag.List) {
+	env := strings.Join(os.Environ(), "\x00")
+	sc.mu.Lock()
+	c := sc.sys[root]
+	sc.mu.Unlock()
+	if c != nil && c.environ == env && sameSources(c.sys.Sources) {
+		return c.sys, nil
+	}
+	s, ds := system.Load(root, system.Options{})
+	if !ds.HasErrors() {
+		sc.mu.Lock()
+		if sc.sys == nil {
+			sc.sys = map[string]*cachedSystem{}
+		}
+		sc.sys[root] = &cachedSystem{sys: s, environ: env}
+		sc.mu.Unlock()
+	}
+	return s, ds
+}
+
+// module is CheckModule of file in dir with o, or the program checked
+// before from the same files with the same options.
+func (sc *stageCache) module(file, dir string, o CheckOptions) (*check.Program, diag.List) {
+	key := moduleKey(file, dir, o.Known)
+	sc.mu.Lock()
+	m := sc.mods[key]
+	sc.mu.Unlock()
+	if m != nil && sameSources(m.prog.Sources) {
+		return m.prog, slices.Clone(m.diags)
+	}
+	o.Parsed = &sc.parsed
+	p, ds := CheckModule(file, dir, o)
+	if p != nil && !ds.HasErrors() {
+		sc.mu.Lock()
+		if sc.mods == nil {
+			sc.mods = map[string]*cachedModule{}
+		}
+		sc.mods[key] = &cachedModule{prog: p, diags: slices.Clone(ds)}
+		sc.mu.Unlock()
+	}
+	return p, ds
+}
+
+// moduleKey names a module check: its file, folder and the names and
+// types of the variables it is checked with (a stage started from
+// another flow may know other variables).
+func moduleKey(file, dir string, known map[string]types.Type) string {
+	names := make([]string, 0, len(known))
+	for n, t := range known {
+		names = append(names, n+":"+t.String())
+	}
+	slices.Sort(names)
+	h := sha256.Sum256([]byte(strings.Join(names, "\x00")))
+	return file + "\x00" + dir + "\x00" + string(h[:])
+}
+
+// sameSources reports whether every file still reads as it did.
+func sameSources(srcs diag.SourceMap) bool {
+	if len(srcs) == 0 {
+		return false
+	}
+	for p, b := range srcs {
+		now, err := os.ReadFile(p)
+		if err != nil || !bytes.Equal(now, b) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,78 @@
+package sysops
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/gxl-dev/gxl/core/types"
+	"github.com/gxl-dev/gxl/stdlib"
+)
+
+// TestStageCache: sys.stage loads the system and checks a module once
+// while their files read the same, and again as soon as one changed (or
+// the environment the system's values read did); a module that does not
+// check is never kept.
+func TestStageCache(t *testing.T) {
+	root := t.TempDir()
+	write := func(rel, src string) {
+		t.Helper()
+		p := filepath.Join(root, rel)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("sys/sys_model.yml", "name: shop\nmodel: x86-ubt22-host\nvender: t\n")
+	write("sys/mod_list.yml", "- name: db\n  addr:\n    path: ./catalog/db\n  model: x86-ubt22-host\n")
+	write("sys/vars.yml", "vars:\n  - name: GREETING\n    value: \"${GXL_TEST_GREETING:hello}\"\n")
+	var sc stageCache
+
+	greeting := func() string {
+		t.Helper()
+		s, ds := sc.system(root)
+		if ds.HasErrors() {
+			t.Fatal(ds)
+		}
+		return s.Values()["GREETING"].String()
+	}
+	s1, _ := sc.system(root)
+	if s2, _ := sc.system(root); s2 != s1 {
+		t.Error("the system was loaded again from the same files")
+	}
+	write("sys/vars.yml", "vars:\n  - name: GREETING\n    value: \"${GXL_TEST_GREETING:bonjour}\"\n")
+	if g := greeting(); g != "bonjour" {
+		t.Errorf("after vars.yml changed: GREETING=%q", g)
+	}
+	t.Setenv("GXL_TEST_GREETING", "hallo")
+	if g := greeting(); g != "hallo" {
+		t.Errorf("after the environment changed: GREETING=%q", g)
+	}
+
+	reg := stdlib.Default()
+	dir := filepath.Join(root, "catalog", "db")
+	file := filepath.Join(dir, "workflows", "operators.gxl")
+	write("catalog/db/workflows/operators.gxl", `mod main { flow deploy { gx.echo("one"); } }`)
+	opts := CheckOptions{Registry: reg, Known: map[string]types.Type{"GREETING": types.String}}
+	p1, ds := sc.module(file, dir, opts)
+	if ds.HasErrors() {
+		t.Fatal(ds)
+	}
+	if p2, _ := sc.module(file, dir, opts); p2 != p1 {
+		t.Error("the module was checked again from the same files")
+	}
+	if p3, _ := sc.module(file, dir, CheckOptions{Registry: reg}); p3 == p1 {
+		t.Error("a check with other known variables reused the program")
+	}
+	write("catalog/db/workflows/operators.gxl", `mod main { flow deploy { gx.echo("two"); } flow failover { } }`)
+	p4, _ := sc.module(file, dir, opts)
+	if p4 == p1 || p4.Module("main").Flow("failover") == nil {
+		t.Error("an edited workflow was not checked again")
+	}
+	write("catalog/db/workflows/operators.gxl", `mod main { flow deploy { gx.nope(); } }`)
+	for range 2 {
+		if _, ds := sc.module(file, dir, opts); !ds.HasErrors() {
+			t.Error("a workflow with errors checked clean (kept from before?)")
+		}
+	}
+}
