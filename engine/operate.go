@@ -32,6 +32,7 @@ type operateConfig struct {
 	clock  operator.Clock
 	ready  func(addr string)
 	retain OperatedRetention
+	ha     *HA // --ha: act only while holding the lease (operate_ha.go)
 }
 
 // OperatedRetention is how long gxl operate keeps the journals of the
@@ -115,6 +116,13 @@ func (e *Engine) Operate(ctx context.Context, p *Program, opts ...OperateOption)
 		return ErrNoTriggers
 	}
 	op := newOperation(e, p, trs, jobs, cfg.clock)
+	if cfg.ha != nil {
+		el, err := newElection(op, *cfg.ha)
+		if err != nil {
+			return err
+		}
+		op.ha = el
+	}
 	ln, err := net.Listen("tcp", cfg.listen)
 	if err != nil {
 		return &ListenError{Addr: cfg.listen, Err: err}
@@ -135,6 +143,20 @@ func (e *Engine) Operate(ctx context.Context, p *Program, opts ...OperateOption)
 		cfg.ready(ln.Addr().String())
 	}
 	op.log("operator started", zap.String("listen", ln.Addr().String()), zap.Int("triggers", len(jobs)), zap.String("tz", e.TimeZone().String()))
+	if cfg.ha != nil {
+		err = op.operateHA(ctx, cfg)
+	} else {
+		op.act(ctx, cfg)
+	}
+	op.setState("stopped")
+	op.log("operator stopped")
+	return err
+}
+
+// act resumes the interrupted runs, then runs the trigger loop and the
+// retention until ctx ends: all of the operator that changes anything.
+// Under --ha only the replica holding the lease acts (operateHA).
+func (op *operation) act(ctx context.Context, cfg operateConfig) {
 	op.resumeInterrupted(ctx)
 	op.retain(cfg.retain)
 	retained := make(chan struct{})
@@ -150,25 +172,26 @@ func (e *Engine) Operate(ctx context.Context, p *Program, opts ...OperateOption)
 		}
 	}()
 	op.setState("running")
-	loop := &operator.Loop{Clock: cfg.clock, Location: e.TimeZone(), Jobs: jobs, Run: op.runJob, Observer: op}
+	loop := &operator.Loop{Clock: cfg.clock, Location: op.e.TimeZone(), Jobs: op.jobs, Run: op.runJob, Observer: op}
 	loop.Start(ctx)
 	<-retained
-	op.setState("stopped")
-	op.log("operator stopped")
-	return nil
 }
 
 // operation is one Operate: its state, served by /status and /metrics.
 type operation struct {
 	e       *Engine
 	p       *Program
+	jobs    []*operator.Job
 	file    string
 	clock   operator.Clock
 	metrics *metrics
 	trigger map[string]*check.Trigger // by qualified flow name
 
+	// ha is the leader election of --ha (nil without).
+	ha *election
+
 	mu      sync.Mutex
-	state   string // resuming, running, stopped
+	state   string // resuming, running, following (--ha), stopped
 	started time.Time
 	flows   map[string]*flowStatus
 	order   []string
@@ -233,7 +256,7 @@ const maxEvents = 100
 
 func newOperation(e *Engine, p *Program, trs []*check.Trigger, jobs []*operator.Job, clock operator.Clock) *operation {
 	abs, _ := filepath.Abs(p.File)
-	op := &operation{e: e, p: p, file: abs, clock: clock, state: "resuming", started: clock.Now(),
+	op := &operation{e: e, p: p, jobs: jobs, file: abs, clock: clock, state: "resuming", started: clock.Now(),
 		flows: map[string]*flowStatus{}, running: map[string]*runningRun{}, modules: map[string]*moduleStatus{},
 		trigger: map[string]*check.Trigger{}}
 	var names []string
@@ -310,7 +333,7 @@ func (op *operation) Scheduled(j *operator.Job, at time.Time) {
 // runJob runs a due flow, then its #[on_failure] flow when it failed.
 func (op *operation) runJob(ctx context.Context, j *operator.Job) error {
 	err := op.runFlow(ctx, j.Name, runtime.Header{Trigger: triggerText(j.Trigger)})
-	if err == nil || ctx.Err() != nil || j.Trigger.OnFailure == nil {
+	if err == nil || ctx.Err() != nil || j.Trigger.OnFailure == nil || errors.Is(err, runtime.ErrFenced) {
 		return err
 	}
 	f := failureOf(j.Trigger.Flow, err)
@@ -338,6 +361,9 @@ func failureOf(f *check.Flow, err error) predef.Failure {
 
 // runFlow runs flow in a new journaled run.
 func (op *operation) runFlow(ctx context.Context, flow string, h runtime.Header) error {
+	if err := op.ha.fence(ctx); err != nil {
+		return err // no journal for a run that may not start
+	}
 	r, err := op.e.newRun(op.p, []string{flow}, h)
 	if err != nil {
 		now := op.clock.Now()
@@ -370,10 +396,24 @@ func (op *operation) start(ctx context.Context, r *Run, flow, trigger string, dr
 	op.log("flow started", zap.String("flow", flow), zap.String("run", id), zap.String("trigger", trigger))
 	r.Options.Hooks = &stepHooks{op: op, run: rr}
 	r.Options.Host.Marks = op
+	if op.ha != nil {
+		r.Options.Fence = op.ha.fence
+		op.ha.track(r.Journal)
+		defer op.ha.untrack(r.Journal)
+	}
 	err := r.Start(ctx)
 	op.mu.Lock()
 	delete(op.running, key)
+	if errors.Is(err, runtime.ErrFenced) {
+		if fs := op.flows[flow]; fs != nil {
+			fs.Running = false
+		}
+	}
 	op.mu.Unlock()
+	if errors.Is(err, runtime.ErrFenced) {
+		op.fenced(flow, id, err)
+		return err
+	}
 	if dropQuiet && err == nil && r.Journal != nil && !r.Journal.Changed() {
 		if rerr := runtime.RemoveRun(op.e.journalRoot(), id, op.e.protected()); rerr != nil {
 			op.log("the journal of a run that changed nothing was not removed", zap.String("run", id), zap.Error(rerr))

@@ -73,6 +73,8 @@ type Status struct {
 	Running  []runningRun            `json:"running"`
 	Modules  map[string]moduleStatus `json:"modules"`
 	Events   []Event                 `json:"events"`
+	// Leader is the leader of an operator started with --ha.
+	Leader *LeaderStatus `json:"leader,omitempty"`
 }
 
 func (op *operation) status() Status {
@@ -94,6 +96,7 @@ func (op *operation) status() Status {
 	for k, m := range op.modules {
 		s.Modules[k] = *m
 	}
+	s.Leader = op.ha.status()
 	return s
 }
 
@@ -104,7 +107,7 @@ func (op *operation) handler() http.Handler {
 		op.mu.Lock()
 		state := op.state
 		op.mu.Unlock()
-		if state != "running" {
+		if state != "running" && state != "following" {
 			http.Error(w, state, http.StatusServiceUnavailable)
 			return
 		}

@@ -36,6 +36,7 @@ func newOperateCmd(s *streams) *cobra.Command {
 	var listen, tz, logFormat, keepOperated string
 	var verbose bool
 	var keepOperatedRuns int
+	var ha haFlags
 	cmd := &cobra.Command{
 		Use:   "operate [FILE.gxl] [-e ENV]... [--set K=V]... [--listen ADDR] [-j N] [--tz ZONE]",
 		Short: "Run flows on their triggers (#[every], #[cron]) until SIGINT/SIGTERM",
@@ -47,7 +48,9 @@ the loop; its #[on_failure] flow runs with FAILED_MODULE, FAILED_FLOW, FAILED_AT
 FAILED_ERROR. Every run is journaled under .gxl/runs, except one that succeeded and
 changed nothing outside gxl (a probe that found everything well); succeeded runs go after
 --keep-operated (the last --keep-operated-runs of each flow stay). GET /healthz, /status
-(JSON) and /metrics (Prometheus) are served on --listen. See docs/operate.md.`,
+(JSON) and /metrics (Prometheus) are served on --listen. With --ha, several replicas
+operate the same system and only the holder of a Kubernetes Lease acts (docs/operate.md,
+"HA mode"). See docs/operate.md.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			file, flows, _ := f.splitArgs(cmd, args)
 			if len(flows) > 0 {
@@ -66,6 +69,10 @@ changed nothing outside gxl (a probe that found everything well); succeeded runs
 			}
 			if keep.Keep = keepOperatedRuns; keep.Keep < 0 {
 				return failf(exitUsage, "--keep-operated-runs cannot be negative")
+			}
+			haOpt, err := ha.option()
+			if err != nil {
+				return err
 			}
 			varOpts, err := f.vars.options()
 			if err != nil {
@@ -90,14 +97,21 @@ changed nothing outside gxl (a probe that found everything well); succeeded runs
 			}
 			ctx, stop := signalContext(os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			err = eng.Operate(ctx, prog, engine.WithListen(listen), engine.WithOperatedRetention(keep), engine.WithReady(func(addr string) {
+			opOpts := []engine.OperateOption{engine.WithListen(listen), engine.WithOperatedRetention(keep), engine.WithReady(func(addr string) {
 				fmt.Fprintf(s.err, "gxl operate: serving http://%s/healthz /status /metrics\n", addr)
-			}))
+			})}
+			if haOpt != nil {
+				opOpts = append(opOpts, haOpt)
+			}
+			err = eng.Operate(ctx, prog, opOpts...)
 			log.Sync()
 			var te *engine.TriggerError
+			var he *engine.HAError
 			switch {
 			case err == nil:
 				return nil
+			case errors.As(err, &he):
+				return failf(exitUsage, "%v", err)
 			case errors.As(err, &te):
 				diag.Render(s.err, te.Diags, prog.Sources, diag.RenderOptions{Color: s.color(s.err)})
 				fmt.Fprintf(s.err, "\n%s: the operator was not started\n", diag.Summary(te.Diags))
@@ -116,5 +130,6 @@ changed nothing outside gxl (a probe that found everything well); succeeded runs
 	fl.IntVar(&keepOperatedRuns, "keep-operated-runs", engine.DefaultOperatedRetention.Keep, "but keep the last N succeeded runs of each flow")
 	fl.StringVar(&logFormat, "log-format", "console", "log format: console or json")
 	fl.BoolVarP(&verbose, "verbose", "v", false, "verbose logs")
+	ha.bind(cmd)
 	return cmd
 }
