@@ -262,3 +262,48 @@ func without(rs []*haReplica, x *haReplica) []*haReplica {
 	}
 	return out
 }
+
+// TestOperateHAAPIServerRestart restarts the kube-apiserver under two
+// `gxl operate --ha` replicas, down longer than the renew deadline: the
+// leader cannot renew and stops acting, and at no time do two replicas
+// lead — sampled on /status all along, and in the effects: no step
+// twice. Once the server is back, one replica leads again.
+func TestOperateHAAPIServerRestart(t *testing.T) {
+	ctx := context.Background()
+	kube, err := devstack.StartKube(ctx, "", devstack.KubeOptions{APIOnly: true})
+	if err != nil {
+		t.Fatalf("Kubernetes: %v", err)
+	}
+	t.Cleanup(kube.Cleanup)
+	dir := project(t, map[string]string{"_gal/project.toml": "", "w.gxl": haWorkflow})
+	rs := startHAReplicas(t, dir, []string{"KUBECONFIG=" + kube.Kubeconfig}, 2, "gxl-ha-restart", "w.gxl")
+	haLeader(t, rs, 20*time.Second)
+	restarted := make(chan error, 1)
+	go func() { restarted <- kube.RestartAPIServer(ctx, 2*haLeaseDuration) }()
+	var leaders []string // who led at each sample
+	for done := false; !done; {
+		select {
+		case err := <-restarted:
+			if err != nil {
+				t.Fatalf("restart: %v", err)
+			}
+			done = true
+		case <-time.After(50 * time.Millisecond):
+		}
+		var now []string
+		for _, r := range rs {
+			if s, ok := r.status(); ok && s.Leader != nil && s.Leader.Self {
+				now = append(now, r.id)
+			}
+		}
+		if len(now) > 1 {
+			t.Fatalf("two leaders while the API server restarts: %v", now)
+		}
+		leaders = append(leaders, strings.Join(now, ""))
+	}
+	if !strings.Contains(strings.Join(leaders, ","), ",,") {
+		t.Errorf("the leader kept acting while the API server was down for %s: %v", 2*haLeaseDuration, leaders)
+	}
+	haLeader(t, rs, haLeaseDuration+10*time.Second)
+	checkOnce(t, dir)
+}
