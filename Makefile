@@ -43,6 +43,11 @@ demo: build deps
 bench:
 	GO=$(GO) ./bench/run.sh $(BENCHFLAGS)
 
+# gxl operate --ha drills against a real kube-apiserver (replicas as local
+# processes): kill -9 and SIGSTOP of the leader, an API server restart.
+drill-ha:
+	$(GO) test -count=1 -timeout 10m -run 'TestOperateHA|TestFenceAtEveryEffect' ./cmd/gxl ./runtime
+
 # The in-process Go benchmarks (parser/checker, interpreter per step).
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./lang/... ./runtime/...

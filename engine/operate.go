@@ -35,6 +35,7 @@ type operateConfig struct {
 	// begun, when set, is called with the operation before it serves
 	// (tests: setLeader).
 	begun func(*operation)
+	ha    *HA // --ha: act only while holding the lease (operate_ha.go)
 }
 
 // OperatedRetention is how long gxl operate keeps the journals of the
@@ -118,6 +119,31 @@ func (e *Engine) Operate(ctx context.Context, p *Program, opts ...OperateOption)
 		return ErrNoTriggers
 	}
 	op := newOperation(e, p, trs, jobs, cfg.clock)
+	if cfg.ha != nil {
+		el, err := newElection(op, *cfg.ha)
+		if err != nil {
+			return err
+		}
+		op.ha = el
+		// Replicas run on different machines: their runs' journals are
+		// kept in the API server of the lease (a new leader resumes the
+		// run the old one left), unless WithDiskState; what the cluster
+		// state leaves unsaid is the lease's.
+		if e.cfg.state == nil {
+			e.cfg.state = &stateRef{cluster: &ClusterState{}}
+		}
+		if c := e.cfg.state.cluster; c != nil {
+			if c.Namespace == "" {
+				c.Namespace = el.ns
+			}
+			if c.Identity == "" {
+				c.Identity = el.h.Identity
+			}
+			if c.Rest == nil && c.Kubeconfig == "" {
+				c.Rest = el.rest
+			}
+		}
+	}
 	var err error
 	if op.store, err = e.runStore(); err != nil {
 		return err
@@ -145,6 +171,20 @@ func (e *Engine) Operate(ctx context.Context, p *Program, opts ...OperateOption)
 		cfg.ready(ln.Addr().String())
 	}
 	op.log("operator started", zap.String("listen", ln.Addr().String()), zap.Int("triggers", len(jobs)), zap.String("tz", e.TimeZone().String()))
+	if cfg.ha != nil {
+		err = op.operateHA(ctx, cfg)
+	} else {
+		op.act(ctx, cfg)
+	}
+	op.setState("stopped")
+	op.log("operator stopped")
+	return err
+}
+
+// act resumes the interrupted runs, then runs the trigger loop and the
+// retention until ctx ends: all of the operator that changes anything.
+// Under --ha only the replica holding the lease acts (operateHA).
+func (op *operation) act(ctx context.Context, cfg operateConfig) {
 	op.resumeInterrupted(ctx)
 	op.retain(cfg.retain)
 	retained := make(chan struct{})
@@ -160,26 +200,27 @@ func (e *Engine) Operate(ctx context.Context, p *Program, opts ...OperateOption)
 		}
 	}()
 	op.setState("running")
-	loop := &operator.Loop{Clock: cfg.clock, Location: e.TimeZone(), Jobs: jobs, Run: op.runJob, Observer: op}
+	loop := &operator.Loop{Clock: cfg.clock, Location: op.e.TimeZone(), Jobs: op.jobs, Run: op.runJob, Observer: op}
 	loop.Start(ctx)
 	<-retained
-	op.setState("stopped")
-	op.log("operator stopped")
-	return nil
 }
 
 // operation is one Operate: its state, served by /status and /metrics.
 type operation struct {
 	e       *Engine
 	p       *Program
+	jobs    []*operator.Job
 	file    string
 	clock   operator.Clock
 	store   runtime.RunStore // where its runs' journals are
 	metrics *metrics
 	trigger map[string]*check.Trigger // by qualified flow name
 
+	// ha is the leader election of --ha (nil without).
+	ha *election
+
 	mu      sync.Mutex
-	state   string // resuming, running, stopped
+	state   string // resuming, running, following (--ha), stopped
 	started time.Time
 	flows   map[string]*flowStatus
 	order   []string
@@ -248,7 +289,7 @@ const maxEvents = 100
 
 func newOperation(e *Engine, p *Program, trs []*check.Trigger, jobs []*operator.Job, clock operator.Clock) *operation {
 	abs, _ := filepath.Abs(p.File)
-	op := &operation{e: e, p: p, file: abs, clock: clock, state: "resuming", started: clock.Now(),
+	op := &operation{e: e, p: p, jobs: jobs, file: abs, clock: clock, state: "resuming", started: clock.Now(),
 		flows: map[string]*flowStatus{}, running: map[string]*runningRun{}, modules: map[string]*moduleStatus{},
 		trigger: map[string]*check.Trigger{}}
 	var names []string
@@ -334,9 +375,10 @@ func (op *operation) runJob(ctx context.Context, j *operator.Job) error {
 
 // onFailure runs the #[on_failure] flow of t, if it has one, after a run
 // of flow (a triggered run or a resumed one) failed with err; not when the
-// operator is stopping.
+// operator is stopping, nor for a run stopped by the fence (it did not
+// fail: the next leader goes on with it).
 func (op *operation) onFailure(ctx context.Context, t *check.Trigger, flow string, err error) {
-	if err == nil || ctx.Err() != nil || t == nil || t.OnFailure == nil {
+	if err == nil || ctx.Err() != nil || t == nil || t.OnFailure == nil || errors.Is(err, runtime.ErrFenced) {
 		return
 	}
 	f := failureOf(t.Flow, err)
@@ -363,6 +405,9 @@ func failureOf(f *check.Flow, err error) predef.Failure {
 
 // runFlow runs flow in a new journaled run.
 func (op *operation) runFlow(ctx context.Context, flow string, h runtime.Header) error {
+	if err := op.ha.fence(ctx); err != nil {
+		return err // no journal for a run that may not start
+	}
 	r, err := op.e.newRun(op.p, []string{flow}, h)
 	if err != nil {
 		now := op.clock.Now()
@@ -395,10 +440,24 @@ func (op *operation) start(ctx context.Context, r *Run, flow, trigger string, dr
 	op.log("flow started", zap.String("flow", flow), zap.String("run", id), zap.String("trigger", trigger))
 	r.Options.Hooks = &stepHooks{op: op, run: rr}
 	r.Options.Host.Marks = op
+	if op.ha != nil {
+		r.Options.Fence = op.ha.fence
+		op.ha.track(r.Journal)
+		defer op.ha.untrack(r.Journal)
+	}
 	err := r.Start(ctx)
 	op.mu.Lock()
 	delete(op.running, key)
+	if errors.Is(err, runtime.ErrFenced) {
+		if fs := op.flows[flow]; fs != nil {
+			fs.Running = false
+		}
+	}
 	op.mu.Unlock()
+	if errors.Is(err, runtime.ErrFenced) {
+		op.fenced(flow, id, err)
+		return err
+	}
 	if dropQuiet && err == nil && r.Journal != nil && !r.Journal.Changed() {
 		if !r.Journal.OnDisk() {
 			id = "" // never written (runtime.CreateDeferredJournal)

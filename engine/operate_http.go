@@ -112,7 +112,7 @@ func (op *operation) handler() http.Handler {
 		op.mu.Lock()
 		state := op.state
 		op.mu.Unlock()
-		if state != "running" {
+		if state != "running" && state != "following" {
 			http.Error(w, state, http.StatusServiceUnavailable)
 			return
 		}

@@ -16,6 +16,7 @@ type ClusterState = clusterstate.Config
 // engine) share, made on first use.
 type stateRef struct {
 	once    sync.Once
+	disk    bool // WithDiskState: the project's .gxl/runs, chosen
 	cluster *ClusterState
 	store   runtime.RunStore
 	err     error
@@ -36,10 +37,18 @@ func WithClusterState(cfg ClusterState) Option {
 	return func(c *config) { c.state = &stateRef{cluster: &cfg} }
 }
 
+// WithDiskState keeps the engine's run journals in the project's
+// .gxl/runs, the default, chosen explicitly: `gxl operate --ha --state
+// disk` (replicas on one machine), where --ha alone keeps them in the
+// API server of the lease.
+func WithDiskState() Option {
+	return func(c *config) { c.state = &stateRef{disk: true} }
+}
+
 // runStore is where the engine's run journals are kept.
 func (e *Engine) runStore() (runtime.RunStore, error) {
 	st := e.cfg.state
-	if st == nil {
+	if st == nil || st.disk {
 		return &runtime.FileStore{Root: e.journalRoot(), Protect: e.protected()}, nil
 	}
 	st.once.Do(func() {

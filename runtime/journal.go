@@ -154,6 +154,8 @@ type Journal struct {
 	buf    []byte
 	flush  *time.Timer
 	closed bool
+	// abandoned: nothing more is written (Abandon, a fenced run).
+	abandoned bool
 	// changes is set once a statement of the run may have changed
 	// something outside gxl (Changed).
 	changes atomic.Bool
@@ -525,7 +527,7 @@ func (j *Journal) write(r record, d durability) {
 	b = append(b, '\n')
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.closed {
+	if j.closed || j.abandoned {
 		return
 	}
 	j.buf = append(j.buf, b...)

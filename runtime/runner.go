@@ -70,6 +70,13 @@ type Options struct {
 	Load func(path string, known map[string]types.Type, confine string) (*check.Program, diag.List)
 	// Failure is the failure an #[on_failure] flow handles (FAILED_*).
 	Failure predef.Failure
+	// Fence, when set, is asked before every statement that reaches
+	// outside gxl (a command, an activity, a built-in that is not pure):
+	// an error stops the run there, before the effect, and leaves its
+	// journal as a kill would (Journal.Abandon): the run is interrupted
+	// and resumable by whoever may act now (gxl operate --ha: the
+	// replica holding the lease). Nested runs inherit it.
+	Fence func(context.Context) error
 	// SecretsFile overrides the secrets file (default GAL_SEC_FILE_PATH or
 	// ~/.galaxy/sec_value.yml).
 	SecretsFile string
@@ -400,6 +407,9 @@ func (r *Runner) newExec(ctx context.Context, vars *Scope, top int) *exec {
 // it: the journal remembers that the run changed something
 // (Journal.Changed).
 func (x *exec) effect(changes bool) error {
+	if err := x.fence(); err != nil {
+		return err
+	}
 	x.effects = true
 	if changes {
 		x.r.opt.Journal.changed()

@@ -102,10 +102,65 @@ echo; echo "== alerts received by the local receiver (gxl dev alerts)"
 grep -E '^[0-9:]{8} ' "$DIR/alerts.log"
 kill -TERM "$OPERATE"; wait "$OPERATE" || { echo "gxl operate exited $?" >&2; exit 1; }
 
+# HA: three `gxl operate --ha` replicas on one Lease; the leader is killed,
+# another takes over, then the PostgreSQL primary dies and the new leader
+# completes the failover (one promotion: the timeline moves by one).
+ha_status() { curl -s --max-time 1 "http://$1/status" 2>/dev/null || true; }
+ha_leader() { # the replica whose /status says self: true
+  local i; for i in "$@"; do ha_status "${HA_ADDR[$i]}" | tr -d ' \n' | grep -q '"self":true' && { echo "$i"; return; }; done; true
+}
+pg_primary() { # "DATA DSN" of the node that is not in recovery
+  if [ "$(psql "$PG_PRIMARY_DSN" -Atc 'select pg_is_in_recovery()' 2>/dev/null)" = f ]; then echo "$PG_PRIMARY_DATA $PG_PRIMARY_DSN"; else echo "$PG_STANDBY_DATA $PG_STANDBY_DSN"; fi
+}
+pg_timeline() { psql "$1" -Atc "select ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int"; }
+ha_demo() {
+  echo; echo "== gxl operate --ha: three replicas on the Lease default/gxl-operator-demo (lease 5s, renew 3s, retry 1s)"
+  declare -gA HA_PID HA_ADDR
+  local i
+  for i in 1 2 3; do
+    $GXL operate sys/workflows/operators.gxl --listen 127.0.0.1:0 --ha --lease default/gxl-operator-demo --identity "replica-$i" \
+      --lease-duration 5s --renew-deadline 3s --retry-period 1s \
+      --set FAILURE_DETECTION_SECONDS=$DETECT --set HEALTH_CHECK_INTERVAL_SECONDS=10 >"$DIR/ha-$i.log" 2>&1 &
+    HA_PID[$i]=$!
+  done
+  cleanup() { kill -TERM "${HA_PID[@]}" "$ALERTS" 2>/dev/null || true; wait "${HA_PID[@]}" "$ALERTS" 2>/dev/null || true; kill -TERM "$DEV" 2>/dev/null || true; wait "$DEV" 2>/dev/null || true; }
+  for i in 1 2 3; do
+    for _ in $(seq 1 300); do grep -q 'serving http://' "$DIR/ha-$i.log" && break; sleep 0.1; done
+    HA_ADDR[$i]=$(sed -n 's|.*serving http://\([0-9.:]*\)/healthz.*|\1|p' "$DIR/ha-$i.log" | head -1)
+  done
+  local lead="" t
+  for _ in $(seq 1 300); do lead=$(ha_leader 1 2 3); [ -n "$lead" ] && break; sleep 0.1; done
+  [ -n "$lead" ] || { tail -20 "$DIR"/ha-*.log; echo "no replica leads" >&2; exit 1; }
+  for i in 1 2 3; do echo "replica-$i /status leader: $(ha_status "${HA_ADDR[$i]}" | tr -d ' \n' | grep -o '"leader":{[^}]*}')"; done
+  echo "== SIGKILL the leader, replica-$lead"
+  kill -9 "${HA_PID[$lead]}"; t=$(ms)
+  local rest=() next=""
+  for i in 1 2 3; do [ "$i" = "$lead" ] || rest+=("$i"); done
+  for _ in $(seq 1 300); do next=$(ha_leader "${rest[@]}"); [ -n "$next" ] && break; sleep 0.1; done
+  [ -n "$next" ] || { tail -20 "$DIR"/ha-*.log; echo "no replica took over" >&2; exit 1; }
+  HA_TAKEOVER=$(( $(ms) - t ))
+  echo "replica-$next leads, $HA_TAKEOVER ms after the kill (lease 5 s)"
+  local dsn data tl0 tl1
+  read -r data dsn < <(pg_primary); tl0=$(pg_timeline "$dsn")
+  echo "== SIGKILL the PostgreSQL primary ($data, timeline $tl0): replica-$next fails over"
+  kill -9 "$(head -1 "$data/postmaster.pid")"; t=$(ms)
+  until curl -s "http://${HA_ADDR[$next]}/metrics" | grep -q '^gxl_failovers_total{module="postgres_primary"} 1'; do
+    [ $(( $(ms) - t )) -lt 180000 ] || { tail -50 "$DIR/ha-$next.log"; echo "no failover within 3 minutes" >&2; exit 1; }
+    sleep 0.5
+  done
+  HA_FAILOVER=$(( $(ms) - t ))
+  read -r data dsn < <(pg_primary); tl1=$(pg_timeline "$dsn")
+  echo "failover completed by replica-$next in $HA_FAILOVER ms: timeline $tl0 -> $tl1"
+  [ "$tl1" = $((tl0 + 1)) ] || { echo "the timeline moved from $tl0 to $tl1, not by one" >&2; exit 1; }
+  for i in "${rest[@]}"; do kill -TERM "${HA_PID[$i]}"; wait "${HA_PID[$i]}" || { echo "replica-$i exited $?" >&2; exit 1; }; done
+}
+ha_demo
+
 echo
 echo "== timings"
 echo "pipeline (fetch, setup, deploy, health_check of 11 modules): $((t1-t0)) ms"
 echo "backup stage (PostgreSQL base backup verified and restore-checked, Redis RDB with SHA-256): $((tb-t1)) ms"
 echo "failover stage after the kills ($DETECT s detection window, promote, re-point, rejoin, health_check): $((t3-t2)) ms"
 echo "unattended failovers under gxl operate ($DETECT s detection window; kill -> both counted in /metrics): $((t5-t4)) ms"
+echo "gxl operate --ha: leader kill -9 -> another replica leads: $HA_TAKEOVER ms (lease 5 s); its failover (kill -> counted): $HA_FAILOVER ms"
 echo "tear down: done automatically (or by hand: gxl dev down)"

@@ -36,6 +36,7 @@ func newOperateCmd(s *streams) *cobra.Command {
 	var listen, tz, logFormat, keepOperated string
 	var verbose bool
 	var keepOperatedRuns int
+	var ha haFlags
 	cmd := &cobra.Command{
 		Use:   "operate [FILE.gxl] [-e ENV]... [--set K=V]... [--listen ADDR] [-j N] [--tz ZONE] [--state disk|cluster [--state-namespace NS]]",
 		Short: "Run flows on their triggers (#[every], #[cron]) until SIGINT/SIGTERM",
@@ -48,6 +49,8 @@ FAILED_ERROR. Every run is journaled under .gxl/runs, except one that succeeded 
 changed nothing outside gxl (a probe that found everything well); succeeded runs go after
 --keep-operated (the last --keep-operated-runs of each flow stay). GET / (the status page,
 live at /events), /healthz, /status (JSON) and /metrics (Prometheus) are served on --listen.
+With --ha, several replicas operate the same system and only the holder of a Kubernetes
+Lease acts, their run journals kept in the API server (docs/operate.md, "HA mode").
 See docs/operate.md.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			file, flows, _ := f.splitArgs(cmd, args)
@@ -68,6 +71,10 @@ See docs/operate.md.`,
 			if keep.Keep = keepOperatedRuns; keep.Keep < 0 {
 				return failf(exitUsage, "--keep-operated-runs cannot be negative")
 			}
+			haOpt, err := ha.option()
+			if err != nil {
+				return err
+			}
 			varOpts, err := f.vars.options()
 			if err != nil {
 				return err
@@ -81,7 +88,7 @@ See docs/operate.md.`,
 				engine.WithStdout(s.out), engine.WithStderr(s.err), engine.WithStdin(s.in), engine.WithLogger(log),
 				engine.WithEvents(o.json), engine.WithWarnings(o.diags), engine.WithJobs(f.jobs),
 				engine.WithDryRun(f.dryrun), engine.WithTimeZone(loc))
-			stateOpts, err := stateOptions(cmd)
+			stateOpts, err := stateOptions(cmd, ha.on)
 			if err != nil {
 				return err
 			}
@@ -95,14 +102,21 @@ See docs/operate.md.`,
 			}
 			ctx, stop := signalContext(os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			err = eng.Operate(ctx, prog, engine.WithListen(listen), engine.WithOperatedRetention(keep), engine.WithReady(func(addr string) {
+			opOpts := []engine.OperateOption{engine.WithListen(listen), engine.WithOperatedRetention(keep), engine.WithReady(func(addr string) {
 				fmt.Fprintf(s.err, "gxl operate: serving http://%s/healthz /status /metrics\n", addr)
-			}))
+			})}
+			if haOpt != nil {
+				opOpts = append(opOpts, haOpt)
+			}
+			err = eng.Operate(ctx, prog, opOpts...)
 			log.Sync()
 			var te *engine.TriggerError
+			var he *engine.HAError
 			switch {
 			case err == nil:
 				return nil
+			case errors.As(err, &he):
+				return failf(exitUsage, "%v", err)
 			case errors.As(err, &te):
 				diag.Render(s.err, te.Diags, prog.Sources, diag.RenderOptions{Color: s.color(s.err)})
 				fmt.Fprintf(s.err, "\n%s: the operator was not started\n", diag.Summary(te.Diags))
@@ -122,5 +136,6 @@ See docs/operate.md.`,
 	fl.StringVar(&logFormat, "log-format", "console", "log format: console or json")
 	fl.BoolVarP(&verbose, "verbose", "v", false, "verbose logs")
 	bindState(fl)
+	ha.bind(cmd)
 	return cmd
 }

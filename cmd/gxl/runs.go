@@ -64,7 +64,7 @@ func newRunsListCmd(s *streams) *cobra.Command {
 			if err := checkFormat(format); err != nil {
 				return err
 			}
-			stateOpts, err := stateOptions(cmd)
+			stateOpts, err := stateOptions(cmd, false)
 			if err != nil {
 				return err
 			}
@@ -187,7 +187,7 @@ its name only.`,
 			if err := checkFormat(format); err != nil {
 				return err
 			}
-			stateOpts, err := stateOptions(cmd)
+			stateOpts, err := stateOptions(cmd, false)
 			if err != nil {
 				return err
 			}
@@ -329,7 +329,7 @@ run is never removed. --dry-run lists what would go and removes nothing.`,
 				opts = append(opts, engine.PruneKeep(keep))
 			}
 			opts = append(opts, engine.PruneFailed(failed), engine.PruneDryRun(dry))
-			stateOpts, err := stateOptions(cmd)
+			stateOpts, err := stateOptions(cmd, false)
 			if err != nil {
 				return err
 			}

@@ -40,6 +40,7 @@ var measurements = []measurement{
 	{"6", "peak RSS of 1b (`gxl check`, 100,000 lines)", rssCheck},
 	{"7", "`gxl lsp`: diagnostics after a one-character edit of a 3,000-line workflow vs parse+check; RSS with the example system open", lspEdit},
 	{"8", "idle `gxl operate` of the example system: CPU share of one core and peak RSS", idleOperator},
+	{"9", "`gxl operate --ha`: leader kill -9 → new leader acting, beside the lease duration", leaderKill},
 }
 
 // Row is one line of the table.
