@@ -175,8 +175,9 @@ type election struct {
 	lock      resourcelock.Interface
 	lostLease error
 
-	mu sync.Mutex
-	le *leaderelection.LeaderElector // this term's
+	pubMu sync.Mutex // publish
+	mu    sync.Mutex
+	le    *leaderelection.LeaderElector // this term's
 	// leading: this replica acts (between the start of its term and the
 	// step down); the fence refuses otherwise.
 	leading  bool
@@ -218,6 +219,7 @@ func newElection(op *operation, h HA) (*election, error) {
 		lock: &resourcelock.LeaseLock{LeaseMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Client: cs.CoordinationV1(),
 			LockConfig: resourcelock.ResourceLockConfig{Identity: h.Identity}}}
 	el.lostLease = fmt.Errorf("this replica (%s) no longer holds the lease %s", h.Identity, el.lease)
+	el.publish() // /status has a leader field from the start, empty until one is seen
 	return el, nil
 }
 
@@ -305,6 +307,7 @@ func (el *election) term(ctx context.Context, cfg operateConfig) error {
 		el.leader = "" // until the next renewal seen
 	}
 	el.mu.Unlock()
+	el.publish()
 	if ctx.Err() == nil {
 		// After a lost lease, one retry period before trying again.
 		select {
@@ -365,6 +368,7 @@ func (el *election) stopActing() {
 		js = append(js, j)
 	}
 	el.mu.Unlock()
+	el.publish()
 	for _, j := range js {
 		j.Abandon()
 	}
@@ -424,7 +428,11 @@ func (el *election) newLeader(id string) {
 // status (operation.setLeader: /status, the page, a "leader" event when
 // the leader changed).
 func (el *election) publish() {
-	if l := el.status(); l != nil && l.Identity != "" {
+	// One at a time, each reading the state when it runs: the last one
+	// reads the state after the last change.
+	el.pubMu.Lock()
+	defer el.pubMu.Unlock()
+	if l := el.status(); l != nil {
 		el.op.setLeader(*l)
 	}
 }

@@ -61,7 +61,7 @@ func (op *operation) setLeader(l LeaderStatus) {
 	changed := op.leader == nil || op.leader.Identity != l.Identity
 	op.leader = &l
 	op.mu.Unlock()
-	if !changed {
+	if !changed || l.Identity == "" {
 		op.changes.bump()
 		return
 	}
