@@ -8,7 +8,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 export GOTOOLCHAIN := local
 
-.PHONY: build install test deps demo bench bench-go fuzz lint clean
+.PHONY: build install test deps demo bench drill bench-go fuzz lint clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/gxl
@@ -41,6 +41,13 @@ demo: build deps
 # BENCHFLAGS passes options to the harness, e.g. BENCHFLAGS="-runs 9 -only 2,3".
 bench:
 	GO=$(GO) ./bench/run.sh $(BENCHFLAGS)
+
+# The failover drills (docs/operate.md, "Drills"; rows 7 of the bench
+# table): GXL_DRILLS (default 10) drills under gxl operate alternating
+# PostgreSQL and Redis, and Redis Sentinel alone beside them. Minutes.
+GXL_DRILLS ?= 10
+drill:
+	GXL_DRILLS=$(GXL_DRILLS) GO=$(GO) ./bench/run.sh -only 7 $(BENCHFLAGS)
 
 # The in-process Go benchmarks (parser/checker, interpreter per step).
 bench-go:

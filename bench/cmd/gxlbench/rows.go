@@ -38,6 +38,7 @@ var measurements = []measurement{
 	{"4", "fan-out: 500 modules × 5 stages at --jobs 16 vs the critical path", fanOut},
 	{"5", "failover: gxl vs Redis Sentinel / bare pg_promote", failover},
 	{"6", "peak RSS of 1b (`gxl check`, 100,000 lines)", rssCheck},
+	{"7", "failover drills under `gxl operate` vs Redis Sentinel, acknowledged writes (`make drill`)", drills},
 }
 
 // Row is one line of the table.
