@@ -83,9 +83,12 @@ func TestFailoverDrills(t *testing.T) {
 	// A PostgreSQL primary restarted by pg.rejoin is a child of pg_ctl,
 	// which exits: once killed, it would stay a zombie that pg_ctl takes
 	// for a live server. Adopt orphans so killed servers can be reaped.
-	if err := subreaper(); err != nil {
+	if err := subreaper(1); err != nil {
 		t.Fatalf("prctl(PR_SET_CHILD_SUBREAPER): %v", err)
 	}
+	// Registered first, so it runs last: the other tests of the process
+	// leave their orphans to init, as before.
+	t.Cleanup(func() { subreaper(0) })
 	ctx := context.Background()
 	window := drillWindow * time.Second
 	// The supervisor restarts a killed redis-server once the Sentinels
@@ -451,10 +454,11 @@ func killPG(t *testing.T, n *devstack.PGNode) {
 	}()
 }
 
-// subreaper makes this process adopt its orphaned descendants.
-func subreaper() error {
+// subreaper makes this process adopt its orphaned descendants (on 1) or
+// no longer (0).
+func subreaper(on uintptr) error {
 	const prSetChildSubreaper = 36
-	if _, _, e := syscall.RawSyscall(syscall.SYS_PRCTL, prSetChildSubreaper, 1, 0); e != 0 {
+	if _, _, e := syscall.RawSyscall(syscall.SYS_PRCTL, prSetChildSubreaper, on, 0); e != 0 {
 		return e
 	}
 	return nil

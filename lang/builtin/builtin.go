@@ -621,6 +621,7 @@ func RunDown(c Ctx, a Args, name, target string, probe func(ctx context.Context)
 	window = max(window, time.Nanosecond)
 	key := name + " " + target
 	var since time.Time // the start of the window, set at the first failed probe
+	callStart := time.Now()
 	probes := 0
 	var last error
 	errDown := errors.New("down for the window")
@@ -641,7 +642,9 @@ func RunDown(c Ctx, a Args, name, target string, probe func(ctx context.Context)
 				since = t.(time.Time)
 			}
 		}
-		if time.Since(since) >= window {
+		// Counted from an earlier answer, the window may end before the
+		// poll's own timeout (from the call's start).
+		if since.Before(callStart) && time.Since(since) >= window {
 			return false, retry.Permanent(fmt.Errorf("%w: %w", errDown, err))
 		}
 		return false, err
