@@ -125,9 +125,16 @@ func TestOperatedFailover(t *testing.T) {
 	}
 	waitLong(t, 60*time.Second, "the failovers counted and alerted, the old PostgreSQL primary rejoined", func() bool {
 		m := metrics()
-		slack, _ := rcv.got()
+		slack, pd := rcv.got()
+		// alert.send posts to Slack, then to PagerDuty: wait for both.
+		failoverEvents := 0
+		for _, ev := range pd {
+			if k, _ := ev["dedup_key"].(string); strings.HasPrefix(k, "microservice_platform/failover/") {
+				failoverEvents++
+			}
+		}
 		return strings.Contains(m, `gxl_failovers_total{module="postgres_primary"} 1`) && strings.Contains(m, `gxl_failovers_total{module="redis_cache"} 1`) &&
-			strings.Count(strings.Join(slack, "\n"), "failover of") >= 4 && svcPort("postgres-readonly") == pg.Nodes[0].Port
+			strings.Count(strings.Join(slack, "\n"), "failover of") >= 4 && failoverEvents >= 4 && svcPort("postgres-readonly") == pg.Nodes[0].Port
 	})
 	checkFailoverAlerts(t, rcv, "postgres_primary", "redis_cache")
 	var n int
