@@ -8,7 +8,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 export GOTOOLCHAIN := local
 
-.PHONY: build install test deps demo bench bench-go fuzz lint clean
+.PHONY: build install test deps demo bench drill bench-go fuzz lint clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/gxl
@@ -47,6 +47,13 @@ bench:
 # processes): kill -9 and SIGSTOP of the leader, an API server restart.
 drill-ha:
 	$(GO) test -count=1 -timeout 10m -run 'TestOperateHA|TestFenceAtEveryEffect' ./cmd/gxl ./runtime
+
+# The failover drills (docs/operate.md, "Drills"; rows 10 of the bench
+# table): GXL_DRILLS (default 10) drills under gxl operate alternating
+# PostgreSQL and Redis, and Redis Sentinel alone beside them. Minutes.
+GXL_DRILLS ?= 10
+drill:
+	GXL_DRILLS=$(GXL_DRILLS) GO=$(GO) ./bench/run.sh -only 10 $(BENCHFLAGS)
 
 # The in-process Go benchmarks (parser/checker, interpreter per step).
 bench-go:

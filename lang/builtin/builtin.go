@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gxl-dev/gxl/core/diag"
@@ -600,6 +601,15 @@ func DownParams(target Param) []Param {
 // RunDown probes a server for a window: it sets out to false and returns at
 // the first probe that succeeds, and to true when every probe failed for
 // the whole window (a failover decision must not rest on one lost packet).
+//
+// The window is counted from the server's last answer to a probe of this
+// process when that answer came at most recentAnswer before this call's
+// first failed probe — what Sentinel does with down-after-milliseconds (no
+// valid reply for that long) — and from the first failed probe otherwise.
+// `gxl operate` probes a primary every second, each probe a run that ends
+// at the first answer: counted from the first failed probe, the window
+// would start up to a probe period after the server died, and the
+// failover a period late.
 func RunDown(c Ctx, a Args, name, target string, probe func(ctx context.Context) error) error {
 	window, interval := a.Duration("for"), a.Duration("interval")
 	if interval <= 0 {
@@ -609,13 +619,35 @@ func RunDown(c Ctx, a Args, name, target string, probe func(ctx context.Context)
 	// bounds when probing stops, not how long one probe may take. A window
 	// of 0 is one probe.
 	window = max(window, time.Nanosecond)
+	key := name + " " + target
+	var since time.Time // the start of the window, set at the first failed probe
+	callStart := time.Now()
 	probes := 0
+	var last error
+	errDown := errors.New("down for the window")
 	err := retry.Poll(c.Context(), interval, window, name+" "+target+" to answer", func(context.Context) (bool, error) {
 		pctx, cancel := context.WithTimeout(c.Context(), 2*time.Second)
 		defer cancel()
 		probes++
+		began := time.Now()
 		err := probe(pctx)
-		return err == nil, err
+		if err == nil {
+			lastAnswer.Store(key, time.Now())
+			return true, nil
+		}
+		last = err
+		if since.IsZero() {
+			since = began
+			if t, ok := lastAnswer.Load(key); ok && began.Sub(t.(time.Time)) <= recentAnswer {
+				since = t.(time.Time)
+			}
+		}
+		// Counted from an earlier answer, the window may end before the
+		// poll's own timeout (from the call's start).
+		if since.Before(callStart) && time.Since(since) >= window {
+			return false, retry.Permanent(fmt.Errorf("%w: %w", errDown, err))
+		}
+		return false, err
 	})
 	var te *retry.TimeoutError
 	switch {
@@ -623,13 +655,23 @@ func RunDown(c Ctx, a Args, name, target string, probe func(ctx context.Context)
 		c.Set(a.Str("out"), value.Bool(false))
 		c.Logf("%s %s: up", name, target)
 		return nil
-	case errors.As(err, &te) && c.Context().Err() == nil:
+	case errors.Is(err, errDown) || errors.As(err, &te) && c.Context().Err() == nil:
 		c.Set(a.Str("out"), value.Bool(true))
-		c.Logf("%s %s: down for %s (%d failed probes; last: %v)", name, target, window, probes, te.Last)
+		c.Logf("%s %s: down for %s since its last answer or first failed probe (%d failed probes; last: %v)", name, target, time.Since(since).Round(time.Millisecond), probes, last)
 		return nil
 	}
 	return err
 }
+
+// lastAnswer holds, per probing built-in and target ("pg.down host:port"),
+// when the target last answered a probe of this process (RunDown).
+var lastAnswer sync.Map
+
+// recentAnswer is how long before a failed probe the last answer may be
+// for RunDown to count the window from it: a probe period of `gxl
+// operate` (one second) and a margin. An older answer says nothing of
+// the time since.
+const recentAnswer = 2 * time.Second
 
 // OutVar is the SetsVars of a built-in whose `out` argument names the
 // variable it sets, def when not given.

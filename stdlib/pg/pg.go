@@ -78,7 +78,7 @@ func Register(r *builtin.Registry) {
 		{Name: "primary", Type: types.String, Required: true, Doc: "connection string of the (old) primary"},
 		{Name: "standbys", Type: types.List, Required: true, Doc: "connection strings of the standbys"},
 		outParam("PG_PRIMARY"),
-		{Name: "sync", Type: types.String, Doc: "synchronous_standby_names to set on the new primary"},
+		{Name: "sync", Type: types.String, Doc: "synchronous_standby_names to set on the new primary; \"\" clears it: commits are accepted at once, on the new primary only, until a standby is made synchronous again (pg.rejoin with sync: true). Not given: the promoted server keeps its own setting"},
 		timeoutParam("60s"),
 	}
 	r.Add(&builtin.Builtin{
@@ -102,6 +102,7 @@ func Register(r *builtin.Registry) {
 			{Name: "name", Type: types.String, Required: true, Doc: "application_name of the rejoined standby (and its slot name prefix)"},
 			{Name: "bin", Type: types.String, Doc: "PostgreSQL bin folder (default: the newest installed)"},
 			{Name: "socket_dir", Type: types.String, Doc: "unix socket folder (default: the data folder's parent)"},
+			{Name: "sync", Type: types.Bool, Doc: "once it streams, make it the synchronous standby of the source (synchronous_standby_names = name): commits wait for it again"},
 			timeoutParam("120s"),
 		},
 		Run: runRejoin,
@@ -314,8 +315,10 @@ func replayLSN(ctx context.Context, dsn string) (int64, bool, error) {
 // Promote promotes a standby and verifies that it accepts writes. A
 // server already out of recovery is not promoted again (a resumed
 // failover whose first attempt promoted it and was killed before its
-// journal said so): only the rest is done.
-func Promote(ctx context.Context, dsn, syncNames string) error {
+// journal said so): only the rest is done. With setSync, its
+// synchronous_standby_names becomes syncNames ("" clears it) before the
+// check.
+func Promote(ctx context.Context, dsn, syncNames string, setSync bool) error {
 	conn, err := connect(ctx, dsn)
 	if err != nil {
 		return err
@@ -331,16 +334,27 @@ func Promote(ctx context.Context, dsn, syncNames string) error {
 			return fmt.Errorf("%s: pg_promote: %w", server(dsn), err)
 		}
 	}
-	if syncNames != "" {
-		if _, err := conn.Exec(ctx, "alter system set synchronous_standby_names = '"+strings.ReplaceAll(syncNames, "'", "''")+"'"); err != nil {
-			return fmt.Errorf("%s: set synchronous_standby_names: %w", server(dsn), err)
+	if setSync {
+		if err := setSyncNames(ctx, conn, dsn, syncNames); err != nil {
+			return err
 		}
-		conn.Exec(ctx, "select pg_reload_conf()")
 	}
 	// txid_current() needs a writable transaction.
 	var xid int64
 	if err := conn.QueryRow(ctx, "select txid_current()").Scan(&xid); err != nil {
 		return fmt.Errorf("%s: promoted but does not accept writes: %w", server(dsn), err)
+	}
+	return nil
+}
+
+// setSyncNames sets a primary's synchronous_standby_names and reloads
+// its configuration.
+func setSyncNames(ctx context.Context, conn *pgx.Conn, dsn, names string) error {
+	if _, err := conn.Exec(ctx, "alter system set synchronous_standby_names = '"+strings.ReplaceAll(names, "'", "''")+"'"); err != nil {
+		return fmt.Errorf("%s: set synchronous_standby_names: %w", server(dsn), err)
+	}
+	if _, err := conn.Exec(ctx, "select pg_reload_conf()"); err != nil {
+		return fmt.Errorf("%s: reload: %w", server(dsn), err)
 	}
 	return nil
 }
@@ -399,7 +413,7 @@ func runFailover(c builtin.Ctx, a builtin.Args) error {
 	if best == "" {
 		return fmt.Errorf("no standby can be promoted: %s", strings.Join(errs, "; "))
 	}
-	if err := Promote(ctx, best, a.Str("sync")); err != nil {
+	if err := Promote(ctx, best, a.Str("sync"), a.Has("sync")); err != nil {
 		return err
 	}
 	c.Set(a.Str("out"), value.Str(best))
@@ -449,7 +463,7 @@ func runSwitchover(c builtin.Ctx, a builtin.Args) error {
 	}); err != nil {
 		return err
 	}
-	if err := Promote(ctx, sb[0], a.Str("sync")); err != nil {
+	if err := Promote(ctx, sb[0], a.Str("sync"), a.Has("sync")); err != nil {
 		return err
 	}
 	c.Set(a.Str("out"), value.Str(sb[0]))
@@ -541,6 +555,13 @@ func runRejoin(c builtin.Ctx, a builtin.Args) error {
 		return err == nil, err
 	}); err != nil {
 		return err
+	}
+	if a.Bool("sync") {
+		if err := setSyncNames(ctx, conn, src, name); err != nil {
+			return err
+		}
+		c.Logf("pg.rejoin: %s streams from %s, its synchronous standby", name, server(src))
+		return nil
 	}
 	c.Logf("pg.rejoin: %s streams from %s", name, server(src))
 	return nil

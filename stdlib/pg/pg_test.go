@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/gxl-dev/gxl/internal/devstack"
 	"github.com/gxl-dev/gxl/internal/gxltest"
@@ -261,5 +262,85 @@ func TestFailoverAgainAfterPromotion(t *testing.T) {
 	}
 	if tl := timeline(); tl != once {
 		t.Errorf("timeline %d → %d: pg.failover promoted again", once, tl)
+	}
+}
+
+const asyncUntilRejoinProgram = `
+mod envs { env default { } }
+mod main {
+    flow failover {
+        pg.failover(primary: "${PG_PRIMARY_DSN:}", standbys: ["${PG_STANDBY_DSN:}"], out: "NEW_PRIMARY", sync: "");
+    }
+    flow rejoin {
+        pg.rejoin(data: "${PG_PRIMARY_DATA:}", port: "${PG_PRIMARY_PORT:}", source: "${PG_STANDBY_DSN:}", name: "n1", bin: "${PG_BIN:}", socket_dir: "${PG_SOCKET_DIR:}", sync: true);
+    }
+}
+`
+
+// TestFailoverAsyncUntilRejoin: pg.failover with sync: "" leaves the new
+// primary without a synchronous standby, so it commits at once while the
+// old primary is down (the promoted standby's own setting, copied from
+// the primary, names the standby itself and would hold every commit);
+// pg.rejoin with sync: true makes the rejoined old primary its
+// synchronous standby again.
+func TestFailoverAsyncUntilRejoin(t *testing.T) {
+	ctx := context.Background()
+	c, err := devstack.StartPG(ctx, "", devstack.PGOptions{Sync: true})
+	if err != nil {
+		t.Fatalf("start PostgreSQL: %v", err)
+	}
+	defer c.Cleanup()
+	defer c.StopDataDir(c.Nodes[0].DataDir)
+	vars := c.Env()
+	// The standby's own setting names itself, as after a pg_rewind that
+	// copied the primary's (a second failover of the example system).
+	if err := devstack.Exec(ctx, c.Nodes[1].DSN(), "alter system set synchronous_standby_names = 'n2'", "select pg_reload_conf()"); err != nil {
+		t.Fatal(err)
+	}
+	c.Nodes[0].Kill()
+	if out, err := gxltest.Run(t, asyncUntilRejoinProgram, "failover", vars); err != nil {
+		t.Fatalf("failover: %v\n%s\n%s", err, out, c.Logs())
+	}
+	// A commit returns although no standby streams. (A commit held for
+	// a standby and cancelled by the timeout returns too, with a warning:
+	// that counts as held.)
+	cfg, err := pgx.ParseConfig(c.Nodes[1].DSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held atomic.Bool
+	cfg.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) {
+		if strings.Contains(n.Message, "synchronous replication") {
+			held.Store(true)
+		}
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	_, err = conn.Exec(cctx, "set statement_timeout = '3s'; create table gap (id int)")
+	cancel()
+	conn.Close(ctx)
+	if err != nil || held.Load() {
+		t.Fatalf("the new primary holds commits for a standby that is down: %v (warned: %v)", err, held.Load())
+	}
+	if out, err := gxltest.Run(t, asyncUntilRejoinProgram, "rejoin", vars); err != nil {
+		t.Fatalf("rejoin: %v\n%s\n%s", err, out, c.Logs())
+	}
+	var names, state string
+	if err := devstack.QueryRow(ctx, c.Nodes[1].DSN(), "show synchronous_standby_names", nil, &names); err != nil || names != "n1" {
+		t.Fatalf("synchronous_standby_names after the rejoin: %q (%v), want n1", names, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := devstack.QueryRow(ctx, c.Nodes[1].DSN(), "select sync_state from pg_stat_replication where application_name = 'n1'", nil, &state)
+		if err == nil && state == "sync" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the rejoined standby is not synchronous: %q (%v)", state, err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

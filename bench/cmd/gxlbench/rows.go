@@ -41,6 +41,7 @@ var measurements = []measurement{
 	{"7", "`gxl lsp`: diagnostics after a one-character edit of a 3,000-line workflow vs parse+check; RSS with the example system open", lspEdit},
 	{"8", "idle `gxl operate` of the example system: CPU share of one core and peak RSS", idleOperator},
 	{"9", "`gxl operate --ha`: leader kill -9 → new leader acting, beside the lease duration", leaderKill},
+	{"10", "failover drills under `gxl operate` vs Redis Sentinel, acknowledged writes (`make drill`)", drills},
 }
 
 // Row is one line of the table.
