@@ -71,6 +71,7 @@ func (s *Server) completion(_ *glsp.Context, p *protocol.CompletionParams) (any,
 			src.Types[v.Name] = v.Type
 		}
 	}
+	src.Local = complete.FlowVars(src.Prog, path, off)
 	items, typed := src.Complete(text[:off])
 	rng := protocol.Range{Start: positionOf(text, off-typed), End: positionOf(text, off)}
 	out := make([]protocol.CompletionItem, 0, len(items))

@@ -30,6 +30,7 @@ var system = map[string]string{
     flow setup : build {
         WEB_PORT = "8080";
         sys.stage("setup");
+        gx.echo("${WEB_PORT}");
     }
 }
 `,
@@ -250,6 +251,7 @@ func TestRequests(t *testing.T) {
 	}{
 		{"completion of a built-in", "textDocument/completion", at(c, wf, 3, 14), []string{`"label":"gx.echo"`, `"detail":"gx.echo(`}, []string{`"label":"k8s.apply"`}},
 		{"completion of a typed system variable", "textDocument/completion", at(c, mod, 2, 16), []string{`"label":"REPLICAS"`, `"detail":"int"`}, nil},
+		{"completion of a variable the flow set", "textDocument/completion", at(c, wf, 8, 19), []string{`"label":"WEB_PORT"`, `"detail":"set in flow setup"`}, nil},
 		{"completion of flows in a pipeline", "textDocument/completion", at(c, wf, 5, 19), []string{`"label":"build"`, `"detail":"build the shop"`}, nil},
 		{"hover on a built-in", "textDocument/hover", at(c, wf, 3, 12), []string{"gx.echo(", "value"}, nil},
 		{"hover on a system variable", "textDocument/hover", at(c, mod, 2, 15), []string{"${REPLICAS}: int", "sys/vars.yml:2:11", "system variable", "constraints: range"}, nil},

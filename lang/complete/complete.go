@@ -53,6 +53,8 @@ type Source struct {
 	// system's variables for an editor), with their types when known.
 	Vars  []string
 	Types map[string]types.Type
+	// Local are the variables of the flow around the cursor (FlowVars).
+	Local []Item
 	// File says the text is a whole file (an editor's buffer): module
 	// items, annotations and pipelines complete too. A REPL line is
 	// statements only.
@@ -434,7 +436,7 @@ func (s Source) named(k Kind) []Item {
 // Variables are the variables in scope and the ones the program's envs
 // and module properties export.
 func (s Source) Variables() []Item {
-	var out []Item
+	out := append([]Item(nil), s.Local...)
 	for _, v := range s.Vars {
 		it := Item{Label: v, Kind: Variable}
 		if t, ok := s.Types[v]; ok {
@@ -522,6 +524,47 @@ func Labels(l []Item) []string {
 	out := make([]string, len(l))
 	for i, it := range l {
 		out[i] = it.Label
+	}
+	return out
+}
+
+// FlowVars are the variables the flow around offset off of file sets
+// before off: its assignments and gx.vars entries (in any block before
+// the cursor) and the variable of each `for` loop the cursor is in.
+func FlowVars(prog *check.Program, file string, off int) []Item {
+	if prog == nil {
+		return nil
+	}
+	var out []Item
+	for _, m := range prog.Mods {
+		for _, f := range m.Flows {
+			d := f.Decl
+			if d == nil || d.Body == nil || f.Host != m {
+				continue
+			}
+			sp := d.Span()
+			if sp.Start.File != file || off < sp.Start.Offset || off > sp.End.Offset {
+				continue
+			}
+			where := "set in flow " + f.Name
+			ast.Inspect(d.Body, func(n ast.Node) bool {
+				ns := n.Span()
+				if ns.Start.Offset > off {
+					return false
+				}
+				switch x := n.(type) {
+				case *ast.Assign:
+					if ns.End.Offset <= off {
+						out = append(out, Item{Label: x.Key.Name, Kind: Variable, Detail: where})
+					}
+				case *ast.For:
+					if x.Var != nil && x.Body != nil && off >= x.Body.Span().Start.Offset && off <= x.Body.Span().End.Offset {
+						out = append(out, Item{Label: x.Var.Name, Kind: Variable, Detail: "loop variable in flow " + f.Name})
+					}
+				}
+				return true
+			})
+		}
 	}
 	return out
 }

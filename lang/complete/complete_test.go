@@ -68,3 +68,43 @@ func TestCompleteFile(t *testing.T) {
 		})
 	}
 }
+
+// TestFlowVars: inside a flow, `${` completes the variables the flow set
+// before the cursor (assignments and gx.vars entries, in nested blocks
+// too) and the loop variable of a `for` around it; not those set after
+// the cursor or in another flow.
+func TestFlowVars(t *testing.T) {
+	const src = `mod main {
+    flow a {
+        region = "eu";
+        list = ["x", "y"];
+        if ${REGION} == "eu" { zone = "b"; }
+        gx.vars { tier = "gold"; }
+        for ${item} in ${LIST} {
+            gx.echo("${item}");
+        }
+        later = 1;
+    }
+    flow b { other = 2; }
+}
+`
+	reg := stdlib.Default()
+	p, ds := check.CheckSource("w.gxl", []byte(src), check.Options{Registry: reg})
+	if ds.HasErrors() {
+		t.Fatal(ds)
+	}
+	off := strings.Index(src, `gx.echo("${`) + len(`gx.echo("${`) // as the buffer is edited there
+	got := complete.Labels(complete.FlowVars(p, "w.gxl", off))
+	want := []string{"region", "list", "zone", "tier", "item"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("FlowVars = %v, want %v", got, want)
+	}
+	s := complete.Source{Prog: p, Reg: reg, File: true, Local: complete.FlowVars(p, "w.gxl", off)}
+	items, _ := s.Complete(src[:off] + "ti")
+	if l := complete.Labels(items); len(l) != 1 || l[0] != "tier" {
+		t.Fatalf("${ti completes to %v, want [tier]", l)
+	}
+	if got := complete.FlowVars(p, "w.gxl", strings.Index(src, "other")); len(got) != 0 {
+		t.Fatalf("flow b before its first assignment: %v", complete.Labels(got))
+	}
+}
