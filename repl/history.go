@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/gxl-dev/gxl/core/atomicfile"
 	"github.com/gxl-dev/gxl/core/mask"
 	"github.com/gxl-dev/gxl/runtime"
 )
@@ -128,19 +129,7 @@ func openHistory(path string) (*historyStore, []string, error) {
 
 // rewrite replaces the file by lines, through a 0600 temporary file.
 func (h *historyStore) rewrite(lines []string) error {
-	tmp, err := os.CreateTemp(filepath.Dir(h.path), ".repl_history-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.WriteString(strings.Join(lines, "\n") + "\n"); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), h.path); err != nil {
+	if err := atomicfile.Write(h.path, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
 		return err
 	}
 	f, err := os.OpenFile(h.path, os.O_WRONLY|os.O_APPEND, 0o600)

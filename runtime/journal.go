@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gxl-dev/gxl/core/atomicfile"
 	"github.com/gxl-dev/gxl/core/diag"
 	"github.com/gxl-dev/gxl/lang/predef"
 )
@@ -1005,7 +1006,7 @@ func compactFile(p string) error {
 	if b, err = compactBytes(b); err != nil {
 		return err
 	}
-	return writeFileAtomic(p, b)
+	return atomicfile.Write(p, b, 0o600)
 }
 
 // compactBytes is compactFile of a journal held in memory.

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gxl-dev/gxl/core/atomicfile"
 	"github.com/gxl-dev/gxl/core/fsguard"
 )
 
@@ -131,7 +132,7 @@ func (s *FileStore) Create(id string) (RunLog, error) {
 	// The journal and its run folder are new entries: synced once, so a
 	// power loss cannot lose the journal whose records are synced.
 	for _, d := range []string{dir, s.dir()} {
-		if err := syncDir(d); err != nil {
+		if err := atomicfile.SyncDir(d); err != nil {
 			f.Close()
 			lock.Close()
 			return nil, err
@@ -251,14 +252,9 @@ func (s *FileStore) Remove(id string) error {
 
 // SetLast implements RunStore.
 func (s *FileStore) SetLast(id string) error {
-	p := filepath.Join(s.dir(), "last")
-	// A temporary file of the run's own: runs created at the same time
-	// (gxl operate's flows, two gxl processes) each rename theirs.
-	tmp := p + "." + id + ".tmp"
-	if err := os.WriteFile(tmp, []byte(id+"\n"), 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, p)
+	// Runs created at the same time (gxl operate's flows, two gxl
+	// processes) each write a temporary file of their own.
+	return atomicfile.Write(filepath.Join(s.dir(), "last"), []byte(id+"\n"), 0o600)
 }
 
 // Last implements RunStore.
@@ -295,7 +291,7 @@ func (l *fileLog) CompactMin() int64 { return compactMin }
 // Replace writes p aside, syncs it and renames it over the journal, then
 // appends to the new file.
 func (l *fileLog) Replace(p []byte) error {
-	if err := writeFileAtomic(l.path, p); err != nil {
+	if err := atomicfile.Write(l.path, p, 0o600); err != nil {
 		return err
 	}
 	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_APPEND, 0o600)
@@ -313,30 +309,6 @@ func (l *fileLog) Close() error {
 		l.lock.Close() // drops the flock
 	}
 	return err
-}
-
-// writeFileAtomic replaces the file p by b: written aside, synced, renamed.
-func writeFileAtomic(p string, b []byte) error {
-	tmp := p + ".compact"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, p); err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(p))
 }
 
 // readTail returns the last whole line of f after the header line

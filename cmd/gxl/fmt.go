@@ -12,6 +12,7 @@ import (
 	"github.com/rogpeppe/go-internal/diff"
 	"github.com/spf13/cobra"
 
+	"github.com/gxl-dev/gxl/core/atomicfile"
 	"github.com/gxl-dev/gxl/core/diag"
 	"github.com/gxl-dev/gxl/lang/format"
 )
@@ -148,32 +149,12 @@ func fmtPaths(args []string) ([]string, error) {
 // same (format.Source).
 func formatSource(path string, src []byte) ([]byte, diag.List) { return format.Source(path, src) }
 
-// writeFileAtomic replaces path with data without ever leaving a truncated
-// file: write a temporary file beside it, fsync, rename.
+// writeFileAtomic replaces path with data without ever leaving a
+// truncated file (core/atomicfile), keeping its mode.
 func writeFileAtomic(path string, data []byte) error {
 	info, err := os.Stat(path)
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(info.Mode().Perm()); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.Write(path, data, info.Mode().Perm())
 }

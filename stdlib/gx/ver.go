@@ -3,10 +3,10 @@ package gx
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
+	"github.com/gxl-dev/gxl/core/atomicfile"
 	"github.com/gxl-dev/gxl/core/value"
 	"github.com/gxl-dev/gxl/lang/builtin"
 )
@@ -72,33 +72,9 @@ func runVer(c builtin.Ctx, a builtin.Args) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", a.Str("file"), err)
 	}
-	if err := writeAtomic(path, []byte(nv+"\n")); err != nil {
+	if err := atomicfile.Write(path, []byte(nv+"\n"), atomicfile.ModeOr(path, 0o644)); err != nil {
 		return err
 	}
 	c.Set(a.Str("export"), value.Str(nv))
 	return nil
-}
-
-// writeAtomic replaces a file via a temporary file and rename.
-func writeAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if st, err := os.Stat(path); err == nil {
-		os.Chmod(tmp.Name(), st.Mode().Perm())
-	}
-	return os.Rename(tmp.Name(), path)
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"gopkg.in/yaml.v3"
 
+	"github.com/gxl-dev/gxl/core/atomicfile"
 	"github.com/gxl-dev/gxl/core/confine"
 	"github.com/gxl-dev/gxl/core/fsguard"
 	"github.com/gxl-dev/gxl/system"
@@ -223,11 +224,7 @@ func (l *Lock) Write(path string) error {
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append([]byte("# Written by gxl: the commit or archive checksum each module was fetched at.\n"), b...), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.Write(path, append([]byte("# Written by gxl: the commit or archive checksum each module was fetched at.\n"), b...), 0o644)
 }
 
 func (l *Lock) find(name string) *Locked {
