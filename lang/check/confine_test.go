@@ -193,7 +193,7 @@ func TestGxRunStaysInTheCheckout(t *testing.T) {
 	}
 	for _, tc := range []struct{ flow, want string }{
 		{"own", ""},
-		{"out", "outside the module's checkout"},
+		{"out", "and the library's checkout"},
 		{"own_escapes", "esc.gxl:1:26: error: extern mod evil: " + filepath.Join(base, "evil.gxl") + " is outside the module's checkout"},
 	} {
 		t.Run(tc.flow, func(t *testing.T) {
