@@ -94,7 +94,7 @@ func Register(r *builtin.Registry) {
 		Where: builtin.InBlock, Effect: builtin.Changes, Params: ha, SetsVars: builtin.OutVar("PG_PRIMARY"), Run: runSwitchover,
 	})
 	r.Add(&builtin.Builtin{
-		Name: "pg.rejoin", Doc: "Bring an old primary back as a standby of the new one with pg_rewind (runs on this host).",
+		Name: "pg.rejoin", Doc: "Bring an old primary back as a standby of the new one with pg_rewind (runs on this host). Run again after a rejoin that was cut short (its server crashed in recovery), it completes it.",
 		Where: builtin.InBlock, Effect: builtin.Changes, Params: []builtin.Param{
 			{Name: "data", Type: types.String, Required: true, Doc: "data directory of the old primary (relative to the working directory; never it, the project root, home, / or an ancestor)"},
 			{Name: "port", Type: types.Int, Required: true, Doc: "port the old primary listens on"},
