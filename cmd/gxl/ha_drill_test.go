@@ -138,6 +138,10 @@ func TestHAFailoverDrill(t *testing.T) {
 			t.Fatal(err)
 		}
 		at := doneNames(b)
+		// The alerts the killed leader sent: once its requests landed
+		// (the next leader is seconds away).
+		time.Sleep(300 * time.Millisecond)
+		sentStart, sentDone := alerts("started")-started, alerts("done")-done
 		rest := without(rs, leader)
 		nl := haLeader(t, rest, haLeaseDuration+5*time.Second)
 		led := time.Since(killed)
@@ -169,8 +173,24 @@ func TestHAFailoverDrill(t *testing.T) {
 		}
 		waitLong(t, 10*time.Second, "the failover's end alert", func() bool { return alerts("done") > done })
 		time.Sleep(500 * time.Millisecond)
-		if s, d := alerts("started")-started, alerts("done")-done; s != 1 || d != 1 {
-			t.Errorf("drill %d (kill point %d): %d start and %d end alerts of the failover, want one each", i+1, k, s, d)
+		// Each alert once, but for one the killed leader sent and had
+		// not journaled yet (its notify.slack record, the first for the
+		// start alert, the second for the end's): a statement cut off
+		// between its effect and its record runs again on resume (at
+		// least once, never twice once recorded).
+		slackRecorded := strings.Count(" "+strings.Join(at, " ")+" ", " notify.slack ")
+		wantStart, wantDone := 1, 1
+		if slackRecorded < 1 {
+			wantStart += sentStart
+		}
+		if slackRecorded < 2 {
+			wantDone += sentDone
+		}
+		if s, d := alerts("started")-started, alerts("done")-done; s != wantStart || d != wantDone {
+			t.Errorf("drill %d (kill point %d): %d start and %d end alerts of the failover, want %d and %d (%d notify.slack journaled at the kill, %d and %d sent by then)",
+				i+1, k, s, d, wantStart, wantDone, slackRecorded, sentStart, sentDone)
+		} else if s+d > 2 {
+			t.Logf("drill %d: an alert the killed leader sent before its record was sent again by the next leader (at least once)", i+1)
 		}
 		t.Logf("drill %d: kill point %d: leader %s killed with %d finish records journaled (the last: %s); %s leads after %s, failover completed after %s",
 			i+1, k, leader.id, len(at), at[len(at)-1], nl.id, led.Round(10*time.Millisecond), completed.Round(10*time.Millisecond))
