@@ -44,9 +44,11 @@ bench:
 	GO=$(GO) ./bench/run.sh $(BENCHFLAGS)
 
 # gxl operate --ha drills against a real kube-apiserver (replicas as local
-# processes): kill -9 and SIGSTOP of the leader, an API server restart.
+# processes): kill -9 and SIGSTOP of the leader, an API server restart, and
+# the leader kill -9ed at GXL_HA_DRILLS points of a PostgreSQL failover.
+GXL_HA_DRILLS ?= 20
 drill-ha:
-	$(GO) test -count=1 -timeout 10m -run 'TestOperateHA|TestFenceAtEveryEffect' ./cmd/gxl ./runtime
+	GXL_HA_DRILLS=$(GXL_HA_DRILLS) $(GO) test -count=1 -timeout 20m -run 'TestOperateHA|TestHAFailoverDrill|TestFenceAtEveryEffect' ./cmd/gxl ./runtime
 
 # The failover drills (docs/operate.md, "Drills"; rows 10 of the bench
 # table): GXL_DRILLS (default 10) drills under gxl operate alternating

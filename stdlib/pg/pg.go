@@ -94,7 +94,7 @@ func Register(r *builtin.Registry) {
 		Where: builtin.InBlock, Effect: builtin.Changes, Params: ha, SetsVars: builtin.OutVar("PG_PRIMARY"), Run: runSwitchover,
 	})
 	r.Add(&builtin.Builtin{
-		Name: "pg.rejoin", Doc: "Bring an old primary back as a standby of the new one with pg_rewind (runs on this host).",
+		Name: "pg.rejoin", Doc: "Bring an old primary back as a standby of the new one with pg_rewind (runs on this host). Run again after a rejoin that was cut short (its server crashed in recovery), it completes it.",
 		Where: builtin.InBlock, Effect: builtin.Changes, Params: []builtin.Param{
 			{Name: "data", Type: types.String, Required: true, Doc: "data directory of the old primary (relative to the working directory; never it, the project root, home, / or an ancestor)"},
 			{Name: "port", Type: types.Int, Required: true, Doc: "port the old primary listens on"},
@@ -523,7 +523,17 @@ func runRejoin(c builtin.Ctx, a builtin.Args) error {
 	}
 	cfg, _ := pgx.ParseConfig(src)
 	source := fmt.Sprintf("host=%s port=%d user=%s dbname=%s application_name=%s", cfg.Host, cfg.Port, cfg.User, cfg.Database, name)
+	// A node an earlier rejoin made a standby, then stopped before it
+	// shut down cleanly (the gxl running that rejoin was killed, its
+	// server crashed), needs crash recovery first: pg_rewind runs a
+	// single-user server for it, which refuses standby mode. Its signal
+	// files go (pg_rewind -R writes standby.signal again), and come back
+	// if pg_rewind fails: the node never starts as a primary.
+	signals := unsignal(data)
 	if out, err := asPostgres(ctx, bin, "pg_rewind", "-D", data, "--source-server="+source, "-R"); err != nil {
+		if signals {
+			os.WriteFile(filepath.Join(data, "standby.signal"), nil, 0o600)
+		}
 		return fmt.Errorf("pg.rejoin %s: %w", name, err)
 	} else if strings.Contains(out, "no rewind required") {
 		c.Logf("pg.rejoin: no rewind required")
@@ -565,6 +575,16 @@ func runRejoin(c builtin.Ctx, a builtin.Args) error {
 	}
 	c.Logf("pg.rejoin: %s streams from %s", name, server(src))
 	return nil
+}
+
+// unsignal removes a data folder's standby.signal and recovery.signal,
+// and reports whether it had one.
+func unsignal(data string) bool {
+	had := false
+	for _, f := range []string{"standby.signal", "recovery.signal"} {
+		had = os.Remove(filepath.Join(data, f)) == nil || had
+	}
+	return had
 }
 
 func runExec(c builtin.Ctx, a builtin.Args) error {
