@@ -22,40 +22,12 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/gxl-dev/gxl/internal/devstack"
+	"github.com/gxl-dev/gxl/internal/drill"
 )
 
 // drillWindow is the FAILURE_DETECTION_SECONDS of the drills, and the
 // Sentinels' down-after-milliseconds.
 const drillWindow = 3
-
-// DrillResult is one drill of TestFailoverDrills, as written to
-// GXL_DRILL_REPORT (bench/cmd/gxlbench reads it: rows 7).
-type DrillResult struct {
-	Kind string `json:"kind"` // postgresql or redis
-	// From the SIGKILL of the primary: the standby (replica) answers as
-	// a primary, it accepts a write (COMMIT, SET), a write on it is
-	// acknowledged as replicated (a COMMIT a synchronous standby flushed;
-	// a SET that WAIT 1 confirmed: after the old primary rejoined), the
-	// Service names it, the failover's start alert reached the receiver.
-	PromotedMS int64 `json:"promoted_ms"`
-	WritableMS int64 `json:"writable_ms"`
-	AckedMS    int64 `json:"acked_ms"`
-	ServiceMS  int64 `json:"service_ms"`
-	AlertMS    int64 `json:"alert_ms"`
-	// The writer's acknowledged writes before the end of this drill, and
-	// how many of them the new primary does not have.
-	Acked int `json:"acked"`
-	Lost  int `json:"lost"`
-	// Promotions: PostgreSQL timelines (+1 per failover), Sentinel
-	// config epochs (+1 per failover).
-	Promotions int `json:"promotions"`
-}
-
-// DrillReport is the file GXL_DRILL_REPORT names.
-type DrillReport struct {
-	WindowSeconds int           `json:"window_seconds"`
-	Drills        []DrillResult `json:"drills"`
-}
 
 // TestFailoverDrills runs consecutive failover drills under `gxl operate`
 // of the example system on real servers, alternating PostgreSQL and
@@ -123,7 +95,7 @@ func TestFailoverDrills(t *testing.T) {
 	})
 
 	w := startWriters(t, pg, rd, func() int { return svcPort("postgres-primary") })
-	var rep DrillReport
+	var rep drill.Report
 	rep.WindowSeconds = drillWindow
 	alerts := func(m string) int {
 		slack, _ := rcv.got()
@@ -137,7 +109,7 @@ func TestFailoverDrills(t *testing.T) {
 			p, r := w.counts()
 			return p >= p0+20 && r >= r0+20
 		})
-		var d DrillResult
+		var d drill.Result
 		if i%2 == 0 {
 			d = pgDrill(t, pg, svcPort, func() int { return alerts("postgres_primary") }, w)
 		} else {
@@ -171,9 +143,9 @@ func TestFailoverDrills(t *testing.T) {
 // pgDrill kills the PostgreSQL primary the Service names and waits for
 // the failover to finish: promoted, writable, Service, alert, the old
 // primary rejoined as a streaming standby.
-func pgDrill(t *testing.T, pg *devstack.PGCluster, svcPort func(string) int, alerts func() int, w *writers) DrillResult {
+func pgDrill(t *testing.T, pg *devstack.PGCluster, svcPort func(string) int, alerts func() int, w *writers) drill.Result {
 	ctx := context.Background()
-	d := DrillResult{Kind: "postgresql"}
+	d := drill.Result{Kind: "postgresql"}
 	port := svcPort("postgres-primary")
 	var cur, next *devstack.PGNode
 	for _, n := range pg.Nodes {
@@ -236,9 +208,9 @@ func pgDrill(t *testing.T, pg *devstack.PGCluster, svcPort func(string) int, ale
 // redisDrill kills the Redis master the Sentinels name and waits until
 // the replica is the writable master, the Service names it, the alert
 // arrived, and the killed server is back as its replica.
-func redisDrill(t *testing.T, rd *devstack.RedisHA, svcPort func(string) int, alerts func() int, w *writers) DrillResult {
+func redisDrill(t *testing.T, rd *devstack.RedisHA, svcPort func(string) int, alerts func() int, w *writers) drill.Result {
 	ctx := context.Background()
-	d := DrillResult{Kind: "redis"}
+	d := drill.Result{Kind: "redis"}
 	sc := redis.NewSentinelClient(&redis.Options{Addr: rd.Sentinels[0].Addr()})
 	defer sc.Close()
 	addr, err := sc.GetMasterAddrByName(ctx, rd.MasterName).Result()

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gxl-dev/gxl/internal/devstack"
+	"github.com/gxl-dev/gxl/internal/drill"
 )
 
 // Rows 7: the failover drills under `gxl operate` (`make drill`; docs/operate.md,
@@ -22,22 +23,6 @@ import (
 // FAILURE_DETECTION_SECONDS) fails a killed master over, several times.
 // `make bench` does not run them (minutes): without GXL_DRILLS the row
 // says so.
-
-// drillReport is the report TestFailoverDrills writes (GXL_DRILL_REPORT).
-type drillReport struct {
-	WindowSeconds int `json:"window_seconds"`
-	Drills        []struct {
-		Kind       string `json:"kind"`
-		PromotedMS int64  `json:"promoted_ms"`
-		WritableMS int64  `json:"writable_ms"`
-		AckedMS    int64  `json:"acked_ms"`
-		ServiceMS  int64  `json:"service_ms"`
-		AlertMS    int64  `json:"alert_ms"`
-		Acked      int    `json:"acked"`
-		Lost       int    `json:"lost"`
-		Promotions int    `json:"promotions"`
-	} `json:"drills"`
-}
 
 func drills(b *bench) ([]Row, error) {
 	n := os.Getenv("GXL_DRILLS")
@@ -64,7 +49,7 @@ func drills(b *bench) ([]Row, error) {
 	if err != nil {
 		return nil, err
 	}
-	var rep drillReport
+	var rep drill.Report
 	if err := json.Unmarshal(data, &rep); err != nil {
 		return nil, err
 	}
