@@ -127,12 +127,21 @@ func conninfo(dsn, appName string) (info, password string, err error) {
 	return info, cfg.Password, nil
 }
 
-// tool runs a PostgreSQL client program in its own process group, killed
-// as a group when ctx ends; its output is returned for messages.
+// tool runs a PostgreSQL client program.
 func tool(ctx context.Context, bin, prog string, env []string, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, filepath.Join(bin, prog), args...)
+	return runProgram(ctx, prog, env, nil, append([]string{filepath.Join(bin, prog)}, args...))
+}
+
+// runProgram runs argv (the PostgreSQL program prog), with cred when
+// given, in its own process group, killed as a group when ctx ends and by
+// the kernel if gxl dies (dieWithGxl); its output is returned for
+// messages. The one way stdlib/pg starts a PostgreSQL program.
+func runProgram(ctx context.Context, prog string, env []string, cred *syscall.Credential, argv []string) (string, error) {
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: cred}
+	release := dieWithGxl(cmd.SysProcAttr)
+	defer release()
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
 	out, err := cmd.CombinedOutput()

@@ -7,17 +7,18 @@ package pg
 import (
 	"context"
 	"fmt"
-	"github.com/gxl-dev/gxl/core/types"
 	"os"
-	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/gxl-dev/gxl/core/retry"
+	"github.com/gxl-dev/gxl/core/types"
 	"github.com/gxl-dev/gxl/core/value"
 	"github.com/gxl-dev/gxl/lang/builtin"
 )
@@ -474,18 +475,25 @@ func runSwitchover(c builtin.Ctx, a builtin.Args) error {
 // pgBin finds the PostgreSQL bin folder of pg_rewind.
 func pgBin(given string) (string, error) { return binFor(given, "pg_rewind") }
 
-// asPostgres runs a PostgreSQL program, as the postgres user when root.
+// asPostgres runs a PostgreSQL program, as the postgres user when root:
+// started with that user's credentials (and HOME, USER, LOGNAME), not
+// through runuser, whose child would outlive a killed gxl.
 func asPostgres(ctx context.Context, bin, prog string, args ...string) (string, error) {
 	full := append([]string{filepath.Join(bin, prog)}, args...)
-	if os.Geteuid() == 0 {
-		full = append([]string{"runuser", "-u", "postgres", "--"}, full...)
+	if os.Geteuid() != 0 {
+		return runProgram(ctx, prog, nil, nil, full)
 	}
-	cmd := exec.CommandContext(ctx, full[0], full[1:]...)
-	out, err := cmd.CombinedOutput()
+	u, err := user.Lookup("postgres")
 	if err != nil {
-		return string(out), fmt.Errorf("%s: %w: %s", prog, err, strings.TrimSpace(string(out)))
+		return "", fmt.Errorf("%s must run as the postgres user: %w", prog, err)
 	}
-	return string(out), nil
+	uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
+	gid, err2 := strconv.ParseUint(u.Gid, 10, 32)
+	if err1 != nil || err2 != nil {
+		return "", fmt.Errorf("%s: the postgres user has ids %q:%q", prog, u.Uid, u.Gid)
+	}
+	env := []string{"HOME=" + u.HomeDir, "USER=postgres", "LOGNAME=postgres"}
+	return runProgram(ctx, prog, env, &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, full)
 }
 
 func runRejoin(c builtin.Ctx, a builtin.Args) error {
