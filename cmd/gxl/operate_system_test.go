@@ -227,8 +227,8 @@ func TestOperatedFailover(t *testing.T) {
 
 	// Drill 3: the Redis master (the old replica since drill 1) dies, and
 	// the operator is SIGKILLed once redis.failover is journaled: the
-	// resumed run goes on after it. One failover in all: the Sentinels'
-	// config epoch moves by exactly one, the other server is the master.
+	// resumed run goes on after it. One failover in all: the other server
+	// is the master, counted once in gxl_failovers_total.
 	sc := redis.NewSentinelClient(&redis.Options{Addr: rd.SentinelAddrs()[0]})
 	defer sc.Close()
 	epoch := func() int {
@@ -251,8 +251,16 @@ func TestOperatedFailover(t *testing.T) {
 	if info, err := oc.Info(ctx, "replication").Result(); err != nil || !strings.Contains(info, "role:master") {
 		t.Errorf("%s is not the master after the resumed failover: %v\n%s", rd.Primary.Addr(), err, info)
 	}
-	if e := epoch(); e != epoch0+1 {
-		t.Errorf("Sentinel config epoch %d → %d: want exactly one failover", epoch0, e)
+	// One promotion: the other server is the master (checked above; a
+	// second promotion would have made the restarted one master again),
+	// and the Sentinels did fail over. Their config epoch counts election
+	// attempts, and a loaded machine can see an attempt time out and be
+	// retried (epoch +2 for one promotion, seen once in CI): it must move,
+	// not by exactly one.
+	if e := epoch(); e <= epoch0 {
+		t.Errorf("Sentinel config epoch %d → %d: the Sentinels did not fail over", epoch0, e)
+	} else if e != epoch0+1 {
+		t.Logf("Sentinel config epoch %d → %d (an election attempt was retried)", epoch0, e)
 	}
 	r = gxlEnv(t, root, nil, "runs", "list", "--format", "json")
 	if strings.Contains(r.stdout, `"status": "interrupted"`) {
