@@ -17,9 +17,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/redis/go-redis/v9"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/gxl-dev/gxl/internal/devstack"
 	"github.com/gxl-dev/gxl/internal/drill"
@@ -67,21 +64,8 @@ func TestFailoverDrills(t *testing.T) {
 	// (down-after = the window) have failed over.
 	x := startExampleStack(t, devstack.RedisOptions{Sentinels: 3, DownAfter: window, RestartAfter: window + 3*time.Second})
 	pg, rd, root, rcv, env := x.pg, x.rd, x.root, x.rcv, x.env
-	if r := gxlEnv(t, root, env, "run", "-q", "sys/workflows/operators.gxl", "pipeline"); r.code != 0 {
-		t.Fatalf("pipeline: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
-	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", x.kube.Kubeconfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs := kubernetes.NewForConfigOrDie(cfg)
-	svcPort := func(name string) int {
-		s, err := cs.CoreV1().Services("microservices").Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return -1
-		}
-		return int(s.Spec.Ports[0].Port)
-	}
+	x.pipeline(t, env)
+	_, _, svcPort := x.kubeClient(t)
 	if err := devstack.Exec(ctx, pg.Nodes[0].DSN(), "create table drill_writes (id bigint primary key)"); err != nil {
 		t.Fatal(err)
 	}

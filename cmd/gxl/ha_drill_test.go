@@ -14,7 +14,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/gxl-dev/gxl/internal/devstack"
 	"github.com/gxl-dev/gxl/system/clusterstate"
@@ -72,21 +71,8 @@ func TestHAFailoverDrill(t *testing.T) {
 	pg, root, rcv := x.pg, x.root, x.rcv
 	// The lease and the journals: in the API server of the system.
 	env := append(x.env, "KUBECONFIG="+x.kube.Kubeconfig)
-	if r := gxlEnv(t, root, env, "run", "-q", "sys/workflows/operators.gxl", "pipeline"); r.code != 0 {
-		t.Fatalf("pipeline: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
-	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", x.kube.Kubeconfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs := kubernetes.NewForConfigOrDie(cfg)
-	svcPort := func(name string) int {
-		s, err := cs.CoreV1().Services("microservices").Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return -1
-		}
-		return int(s.Spec.Ports[0].Port)
-	}
+	x.pipeline(t, env)
+	cfg, cs, svcPort := x.kubeClient(t)
 	store, err := clusterstate.New(clusterstate.Config{Rest: cfg, Namespace: "default", Identity: "drill-observer"})
 	if err != nil {
 		t.Fatal(err)

@@ -11,9 +11,6 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/gxl-dev/gxl/engine"
 	"github.com/gxl-dev/gxl/internal/devstack"
@@ -41,21 +38,8 @@ func TestOperatedFailover(t *testing.T) {
 	// Sentinels' failover (their down-after is 1 s).
 	x := startExampleStack(t, devstack.RedisOptions{Sentinels: 3, RestartAfter: 4 * time.Second})
 	pg, rd, root, rcv, env := x.pg, x.rd, x.root, x.rcv, x.env
-	if r := gxlEnv(t, root, env, "run", "-q", "sys/workflows/operators.gxl", "pipeline"); r.code != 0 {
-		t.Fatalf("pipeline: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
-	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", x.kube.Kubeconfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs := kubernetes.NewForConfigOrDie(cfg)
-	svcPort := func(name string) int {
-		s, err := cs.CoreV1().Services("microservices").Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return -1
-		}
-		return int(s.Spec.Ports[0].Port)
-	}
+	x.pipeline(t, env)
+	_, _, svcPort := x.kubeClient(t)
 	sets := []string{"sys/workflows/operators.gxl", "--set", "FAILURE_DETECTION_SECONDS=" + strconv.Itoa(operatedDetection), "--set", "HEALTH_CHECK_INTERVAL_SECONDS=5"}
 	cmd, addr := startOperateEnv(t, root, env, sets...)
 	metrics := func() string { _, b := httpGet(t, "http://"+addr+"/metrics"); return b }

@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/gxl-dev/gxl/internal/devstack"
@@ -234,6 +235,34 @@ type exampleStack struct {
 	env  []string
 	// mwStart, mwEnd: the maintenance window env sets, two hours from now.
 	mwStart, mwEnd string
+}
+
+// pipeline runs the example system's pipeline (fetch, setup, deploy,
+// health_check) with env.
+func (x *exampleStack) pipeline(t *testing.T, env []string) {
+	t.Helper()
+	if r := gxlEnv(t, x.root, env, "run", "-q", "sys/workflows/operators.gxl", "pipeline"); r.code != 0 {
+		t.Fatalf("pipeline: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// kubeClient connects to the stack's API server; svcPort is the port the
+// Service name of the example system's namespace names now (-1 while it
+// cannot be read).
+func (x *exampleStack) kubeClient(t *testing.T) (cfg *rest.Config, cs *kubernetes.Clientset, svcPort func(name string) int) {
+	t.Helper()
+	cfg, err := clientcmd.BuildConfigFromFlags("", x.kube.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs = kubernetes.NewForConfigOrDie(cfg)
+	return cfg, cs, func(name string) int {
+		s, err := cs.CoreV1().Services("microservices").Get(context.Background(), name, metav1.GetOptions{})
+		if err != nil {
+			return -1
+		}
+		return int(s.Spec.Ports[0].Port)
+	}
 }
 
 func startExampleStack(t *testing.T, ro devstack.RedisOptions) *exampleStack {
