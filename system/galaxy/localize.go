@@ -270,20 +270,12 @@ func LocalizeSystem(root string, o LocalizeOptions) error {
 		if err != nil {
 			return err
 		}
-		layers := []Layer{def, sysLayer}
-		if !o.Default {
-			for _, f := range []struct{ from, file string }{
-				{"values/mods/" + m.Name + "/value.yml", filepath.Join(valueRoot, "value.yml")},
-				{"values/value.yml", filepath.Join(root, "values", "value.yml")},
-			} {
-				l, err := fileLayer(f.from, f.file, false)
-				if err != nil {
-					return err
-				}
-				layers = append(layers, l)
-			}
+		layers, err := valueLayers([]Layer{def, sysLayer}, o, extra,
+			valueFile{"values/mods/" + m.Name + "/value.yml", filepath.Join(valueRoot, "value.yml")},
+			valueFile{"values/value.yml", filepath.Join(root, "values", "value.yml")})
+		if err != nil {
+			return err
 		}
-		layers = append(layers, extra...)
 		used, err := localizeVariant(abs, wf.Dir, valueRoot, def, layers, o)
 		if err != nil {
 			return fmt.Errorf("module %s: %w", m.Name, err)
@@ -321,20 +313,12 @@ func LocalizeModule(root string, o LocalizeOptions) error {
 		if err != nil {
 			return err
 		}
-		layers := []Layer{def}
-		if !o.Default {
-			for _, f := range []struct{ from, file string }{
-				{"values/value.yml of " + filepath.Base(v), filepath.Join(v, "values", "value.yml")},
-				{"values/value.yml", filepath.Join(root, "values", "value.yml")},
-			} {
-				l, err := fileLayer(f.from, f.file, false)
-				if err != nil {
-					return err
-				}
-				layers = append(layers, l)
-			}
+		layers, err := valueLayers([]Layer{def}, o, extra,
+			valueFile{"values/value.yml of " + filepath.Base(v), filepath.Join(v, "values", "value.yml")},
+			valueFile{"values/value.yml", filepath.Join(root, "values", "value.yml")})
+		if err != nil {
+			return err
 		}
-		layers = append(layers, extra...)
 		used, err := localizeVariant(abs, v, filepath.Join(v, "values"), def, layers, o)
 		if err != nil {
 			return fmt.Errorf("variant %s: %w", filepath.Base(v), err)
@@ -513,4 +497,22 @@ func usedYAML(u *Used) ([]byte, error) {
 		doc.Content = append(doc.Content, k, &v)
 	}
 	return marshal(doc)
+}
+
+// valueFile is a value file of a localize: from names it in messages.
+type valueFile struct{ from, file string }
+
+// valueLayers appends to layers the value files (an absent one is an
+// empty layer) unless --default, then the --value layers extra.
+func valueLayers(layers []Layer, o LocalizeOptions, extra []Layer, files ...valueFile) ([]Layer, error) {
+	if !o.Default {
+		for _, f := range files {
+			l, err := fileLayer(f.from, f.file, false)
+			if err != nil {
+				return nil, err
+			}
+			layers = append(layers, l)
+		}
+	}
+	return append(layers, extra...), nil
 }
