@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/gxl-dev/gxl/internal/devstack"
 	"github.com/gxl-dev/gxl/internal/drill"
 )
 
@@ -84,18 +83,11 @@ func drills(b *bench) ([]Row, error) {
 	ctx := context.Background()
 	sentinel := series{name: fmt.Sprintf("Redis Sentinel alone, down-after %s (kill → writable)", window)}
 	for r := 0; r < max(failoverRuns, b.runs); r++ {
-		h, err := devstack.StartRedis(ctx, "", devstack.RedisOptions{Sentinels: 3, DownAfter: window})
+		d, err := sentinelAlone(ctx, window)
 		if err != nil {
 			return nil, err
 		}
-		killed := time.Now()
-		h.Primary.Kill()
-		err = redisWritable(ctx, h.Replica.Addr(), 60*time.Second)
-		sentinel.samples = append(sentinel.samples, time.Since(killed))
-		h.Cleanup()
-		if err != nil {
-			return nil, fmt.Errorf("sentinel failover: %w", err)
-		}
+		sentinel.samples = append(sentinel.samples, d)
 	}
 	for _, k := range []string{"postgresql promoted", "postgresql writable", "postgresql acked", "postgresql service", "postgresql alert", "redis writable", "redis acked", "redis service", "redis alert"} {
 		if s := fig[k]; s != nil {

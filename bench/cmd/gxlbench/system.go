@@ -162,18 +162,11 @@ func failover(b *bench) ([]Row, error) {
 			return nil, fmt.Errorf("gxl redis failover: %w", err)
 		}
 		// Sentinel on its own.
-		h, err = devstack.StartRedis(ctx, "", devstack.RedisOptions{Sentinels: 3, DownAfter: downAfter})
+		d, err := sentinelAlone(ctx, downAfter)
 		if err != nil {
 			return nil, err
 		}
-		killed = time.Now()
-		h.Primary.Kill()
-		err = redisWritable(ctx, h.Replica.Addr(), 60*time.Second)
-		sentinel.samples = append(sentinel.samples, time.Since(killed))
-		h.Cleanup()
-		if err != nil {
-			return nil, fmt.Errorf("sentinel failover: %w", err)
-		}
+		sentinel.samples = append(sentinel.samples, d)
 		// PostgreSQL: gxl's flow, then a bare promote, each on a fresh pair.
 		for _, useGXL := range []bool{true, false} {
 			c, err := devstack.StartPG(ctx, "", devstack.PGOptions{})
@@ -247,4 +240,21 @@ func pgWritable(ctx context.Context, dsn string, limit time.Duration) error {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// sentinelAlone starts a Redis pair watched by three Sentinels only
+// (down-after downAfter), kills the master and returns the time until the
+// replica takes a write.
+func sentinelAlone(ctx context.Context, downAfter time.Duration) (time.Duration, error) {
+	h, err := devstack.StartRedis(ctx, "", devstack.RedisOptions{Sentinels: 3, DownAfter: downAfter})
+	if err != nil {
+		return 0, err
+	}
+	defer h.Cleanup()
+	killed := time.Now()
+	h.Primary.Kill()
+	if err := redisWritable(ctx, h.Replica.Addr(), 60*time.Second); err != nil {
+		return 0, fmt.Errorf("sentinel failover: %w", err)
+	}
+	return time.Since(killed), nil
 }
