@@ -34,7 +34,7 @@ var measurements = []measurement{
 	{"1b", "`gxl check` of that program, whole process", checkBig},
 	{"2", "10,000 trivial steps (rows 2, 2b) vs 10,000 go-task tasks", trivialSteps},
 	{"2c", "journal growth: a 4 MB JSON in a variable, then 50 flows", journalGrowth},
-	{"3", "1,000 shell steps (rows 3, 3b) vs a bare Go loop", shellSteps},
+	{"3", "1,000 shell steps (rows 3, 3b, 3c) vs a bare Go loop", shellSteps},
 	{"4", "fan-out: 500 modules × 5 stages at --jobs 16 vs the critical path", fanOut},
 	{"5", "failover: gxl vs Redis Sentinel / bare pg_promote", failover},
 	{"6", "peak RSS of 1b (`gxl check`, 100,000 lines)", rssCheck},
@@ -310,38 +310,59 @@ func trivialSteps(b *bench) ([]Row, error) {
 
 const nShell = 1000
 
-// shellSteps: rows 3 and 3b, timed together.
+// shellSteps: rows 3, 3b and 3c, timed together. 3c is 3b with the
+// journal's per-command sync traded away (GXL_JOURNAL_FSYNC=batched): the
+// two rows side by side show what the sync of issue 11 costs.
 func shellSteps(b *bench) ([]Row, error) {
 	if b.spawnloop == "" {
 		return nil, fmt.Errorf("no spawnloop binary (-spawnloop)")
 	}
 	specs := []struct {
 		id, cmd string
+		env     []string
 		floor   []string
 		what    string
 	}{
-		{"3", "true", []string{"sh", "-c", "true"},
+		{"3", "true", nil, []string{"sh", "-c", "true"},
 			"1,000 shell steps: gx.cmd(\"true\") (10 flows × 100) vs 1,000 `sh -c true` from a Go loop (the floor)"},
-		{"3b", "/bin/true", []string{"/bin/true"},
+		{"3b", "/bin/true", nil, []string{"/bin/true"},
 			"1,000 gx.cmd(\"/bin/true\") (one child process each) vs 1,000 `/bin/true` from a Go loop"},
+		{"3c", "/bin/true", []string{"GXL_JOURNAL_FSYNC=batched"}, []string{"/bin/true"},
+			"3b with `GXL_JOURNAL_FSYNC=batched` (no disk sync before each command: issue 11's guarantee traded away), for comparison"},
 	}
 	var jobs []job
-	for _, sp := range specs {
-		g, err := b.gxlJob(fmt.Sprintf("gxl run, 1,000 gx.cmd(%q)", sp.cmd), "gxl-cmd-"+sp.id, gxlSteps(nShell, 100, cmdStmt(sp.cmd)), nil)
+	gi := make([]int, len(specs)) // index of each spec's gxl job
+	fi := make([]int, len(specs)) // and of its floor, shared by specs with the same floor
+	floors := map[string]int{}
+	for n, sp := range specs {
+		name := fmt.Sprintf("gxl run, 1,000 gx.cmd(%q)", sp.cmd)
+		if len(sp.env) > 0 {
+			name += " " + strings.Join(sp.env, " ")
+		}
+		g, err := b.gxlJob(name, "gxl-cmd-"+sp.id, gxlSteps(nShell, 100, cmdStmt(sp.cmd)), nil)
 		if err != nil {
 			return nil, err
 		}
-		f := job{name: fmt.Sprintf("Go loop, 1,000 %v", sp.floor), dir: b.work,
-			argv: append([]string{b.spawnloop, fmt.Sprint(nShell)}, sp.floor...)}
-		jobs = append(jobs, g, f)
+		g.env = sp.env
+		gi[n] = len(jobs)
+		jobs = append(jobs, g)
+		fname := fmt.Sprintf("Go loop, 1,000 %v", sp.floor)
+		if i, ok := floors[fname]; ok {
+			fi[n] = i
+			continue
+		}
+		floors[fname] = len(jobs)
+		fi[n] = len(jobs)
+		jobs = append(jobs, job{name: fname, dir: b.work,
+			argv: append([]string{b.spawnloop, fmt.Sprint(nShell)}, sp.floor...)})
 	}
 	s, err := b.measure(jobs...)
 	if err != nil {
 		return nil, err
 	}
 	var rows []Row
-	for i, sp := range specs {
-		g, f := s[2*i], s[2*i+1]
+	for n, sp := range specs {
+		g, f := s[gi[n]], s[fi[n]]
 		ratio := float64(g.median()) / float64(f.median())
 		rows = append(rows, Row{
 			ID: sp.id, What: sp.what,
