@@ -1,0 +1,54 @@
+package runtime_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/gxl-dev/gxl/core/value"
+	"github.com/gxl-dev/gxl/runtime"
+)
+
+// TestUndoSeesTheFailure: each undo flow sees the failure that started the
+// compensation in FAILED_* (an undo alerts with the reason), secrets
+// masked; a run that did not fail leaves them empty.
+func TestUndoSeesTheFailure(t *testing.T) {
+	const prog = `
+mod envs { env default { } }
+mod main {
+    flow ok { gx.echo("ok flow=[${FAILED_FLOW}] error=[${FAILED_ERROR}]"); }
+    flow fails | step1 | step2;
+    #[transaction, undo(_undo1)]
+    flow step1 { gx.echo("step1"); }
+    #[undo(_undo2)]
+    flow step2 { gx.assert(value: "${SEC_TOKEN}-broken", expect: "ready"); }
+    flow _undo1 { gx.echo("undo1 module=[${FAILED_MODULE}] flow=[${FAILED_FLOW}] at=[${FAILED_AT}] error=[${FAILED_ERROR}]"); }
+    flow _undo2 { gx.echo("undo2 flow=[${FAILED_FLOW}]"); }
+}`
+	for _, c := range []struct {
+		flow string
+		want []string
+	}{
+		{"ok", []string{"ok flow=[] error=[]"}},
+		{"fails", []string{
+			"undo2 flow=[main.step2]",
+			"undo1 module=[main] flow=[main.step2] at=[",
+			"work.gxl:9:18] error=[gx.assert: ",
+		}},
+	} {
+		t.Run(c.flow, func(t *testing.T) {
+			dir := writeProgram(t, prog)
+			res := runCase(t, dir, []string{c.flow}, runtime.Options{Sets: map[string]value.Value{"SEC_TOKEN": value.Str("s3cr3t-t0ken").AsSecret()}})
+			if (res.err != nil) != (c.flow == "fails") {
+				t.Fatalf("err = %v\n%s", res.err, res.stdout)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(res.stdout, w) {
+					t.Errorf("output lacks %q:\n%s", w, res.stdout)
+				}
+			}
+			if strings.Contains(res.stdout, "s3cr3t") {
+				t.Errorf("the secret in the undo's FAILED_ERROR:\n%s", res.stdout)
+			}
+		})
+	}
+}
