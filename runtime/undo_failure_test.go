@@ -1,10 +1,16 @@
 package runtime_test
 
 import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gxl-dev/gxl/core/value"
+	"github.com/gxl-dev/gxl/lang/builtin"
 	"github.com/gxl-dev/gxl/runtime"
 )
 
@@ -50,5 +56,37 @@ mod main {
 				t.Errorf("the secret in the undo's FAILED_ERROR:\n%s", res.stdout)
 			}
 		})
+	}
+}
+
+// TestUndoSeesTheSignal: a run cancelled by a signal runs its undo with
+// FAILED_ERROR naming the signal.
+func TestUndoSeesTheSignal(t *testing.T) {
+	dir := writeProgram(t, `
+mod envs { env default { } }
+mod main {
+    flow all | step1;
+    #[transaction, undo(_undo1)]
+    flow step1 { gx.cmd("touch started; sleep 30"); }
+    flow _undo1 { gx.echo("undo error=[${FAILED_ERROR}]"); }
+}`)
+	prog := load(t, filepath.Join(dir, "work.gxl"))
+	ctx, cancel := context.WithCancelCause(context.Background())
+	go func() {
+		for i := 0; i < 500; i++ {
+			if _, err := os.Stat(filepath.Join(dir, "started")); err == nil {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		cancel(&builtin.SignalError{Signal: "SIGTERM"})
+	}()
+	var out bytes.Buffer
+	r := runtime.New(prog, runtime.Options{Dir: dir, Stdout: &out, Stderr: &out, SecretsFile: filepath.Join(dir, "none")})
+	if err := r.Run(ctx, []string{"default"}, []string{"all"}); err == nil {
+		t.Fatal("the cancelled run succeeded")
+	}
+	if !strings.Contains(out.String(), "undo error=[cancelled by signal SIGTERM]") {
+		t.Errorf("output:\n%s", out.String())
 	}
 }
