@@ -77,6 +77,13 @@ type Options struct {
 	// and resumable by whoever may act now (gxl operate --ha: the
 	// replica holding the lease). Nested runs inherit it.
 	Fence func(context.Context) error
+	// Halt, when it ends, stops what a cancelled run still does: the undo
+	// flows, which run on after the run's context ended (bounded by 10
+	// minutes), have their statement cancelled and the rest skipped (gxl
+	// operate: a second signal, or its shutdown grace ran out). Abandon
+	// the journal first (Journal.Abandon) to leave the run interrupted,
+	// for a resume to finish the undo. Nested runs inherit it.
+	Halt context.Context
 	// SecretsFile overrides the secrets file (default GAL_SEC_FILE_PATH or
 	// ~/.galaxy/sec_value.yml).
 	SecretsFile string
@@ -591,8 +598,14 @@ func (x *exec) compensate(cause error) {
 	if len(x.undo) == 0 {
 		return
 	}
-	// Undo must run even when the run was cancelled (SIGINT/SIGTERM).
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(x.ctx), 10*time.Minute)
+	// Undo must run even when the run was cancelled (SIGINT/SIGTERM),
+	// until Halt ends.
+	hctx, halt := context.WithCancelCause(context.WithoutCancel(x.ctx))
+	defer halt(nil)
+	if h := x.r.opt.Halt; h != nil {
+		defer context.AfterFunc(h, func() { halt(context.Cause(h)) })()
+	}
+	ctx, cancel := context.WithTimeout(hctx, 10*time.Minute)
 	defer cancel()
 	saved, savedCtx := x.vars, x.ctx
 	x.ctx = ctx
@@ -605,6 +618,10 @@ func (x *exec) compensate(cause error) {
 			x.vars.Set(k, v)
 		}
 		for k, st := range e.steps {
+			if ctx.Err() != nil {
+				x.log().Error("undo stopped", zap.String("undo", e.flow.QualifiedName()), zap.String("why", context.Cause(ctx).Error()))
+				break
+			}
 			x.addr = append(x.addr[:0], "u"+strconv.Itoa(i), "s"+strconv.Itoa(k))
 			x.stepName = "undo step " + strconv.Itoa(k+1) + "/" + strconv.Itoa(len(e.steps))
 			if err := x.runStep(st); err != nil {

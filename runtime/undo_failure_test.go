@@ -90,3 +90,61 @@ mod main {
 		t.Errorf("output:\n%s", out.String())
 	}
 }
+
+// TestHaltStopsTheUndo: the undo of a cancelled run runs on after the
+// cancel, until Options.Halt ends: its running command is cancelled and
+// the statements and undo flows after it do not run. Without a halt the
+// same undo runs to its end.
+func TestHaltStopsTheUndo(t *testing.T) {
+	for _, halt := range []bool{false, true} {
+		t.Run(map[bool]string{false: "no halt", true: "halt"}[halt], func(t *testing.T) {
+			dir := writeProgram(t, `
+mod envs { env default { } }
+mod main {
+    flow all | step1 | step2;
+    #[transaction, undo(_undo1)]
+    flow step1 { gx.echo("step1"); }
+    #[undo(_undo2)]
+    flow step2 { gx.cmd("touch started; sleep 30"); }
+    flow _undo1 { gx.cmd("touch undo1"); }
+    flow _undo2 { gx.cmd("touch undo2-started; sleep 1"); gx.cmd("touch undo2-done"); }
+}`)
+			prog := load(t, filepath.Join(dir, "work.gxl"))
+			exists := func(f string) bool { _, err := os.Stat(filepath.Join(dir, f)); return err == nil }
+			waitFor := func(f string) {
+				for i := 0; i < 1000 && !exists(f); i++ {
+					time.Sleep(10 * time.Millisecond)
+				}
+			}
+			ctx, cancel := context.WithCancelCause(context.Background())
+			hctx, stop := context.WithCancelCause(context.Background())
+			defer stop(nil)
+			go func() {
+				waitFor("started")
+				cancel(&builtin.SignalError{Signal: "SIGTERM"})
+				if halt {
+					waitFor("undo2-started")
+					stop(&builtin.SignalError{Signal: "SIGTERM"})
+				}
+			}()
+			opt := runtime.Options{Dir: dir, Quiet: true, SecretsFile: filepath.Join(dir, "none")}
+			if halt {
+				opt.Halt = hctx
+			}
+			began := time.Now()
+			if err := runtime.New(prog, opt).Run(ctx, []string{"default"}, []string{"all"}); err == nil {
+				t.Fatal("the cancelled run succeeded")
+			}
+			if halt {
+				if exists("undo2-done") || exists("undo1") {
+					t.Errorf("the undo went on after the halt: undo2-done %v, undo1 %v", exists("undo2-done"), exists("undo1"))
+				}
+				if d := time.Since(began); d > 5*time.Second {
+					t.Errorf("the halted run took %s", d)
+				}
+			} else if !exists("undo2-done") || !exists("undo1") {
+				t.Errorf("the undo did not run to its end: undo2-done %v, undo1 %v", exists("undo2-done"), exists("undo1"))
+			}
+		})
+	}
+}
