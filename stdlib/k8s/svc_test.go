@@ -88,7 +88,7 @@ mod envs { env default { } }
 mod main : svc { SERVICE = %q; }
 `, lib, name)
 	vars := map[string]value.Value{
-		"MODULE_DIR": value.Str(dir), "NAMESPACE": value.Str(ns), "KUBECONFIG": value.Str(kube.Kubeconfig),
+		"MODULE_DIR": value.Str(dir), "MODULE_NAME": value.Str(strings.ReplaceAll(name, "-", "_") + "_module"), "NAMESPACE": value.Str(ns), "KUBECONFIG": value.Str(kube.Kubeconfig),
 		"ROLLOUT_TIMEOUT": value.Str("3s"),
 		// Upgrades of a running service wait for the maintenance window;
 		// these tests deploy as `gxl run --force` does.
@@ -309,7 +309,7 @@ mod main { flow put {
 	}
 	// The alert goes out all the same (its undo runs after the failed
 	// one), saying that the revision rolled back to is not ready.
-	if slack, _ := rcv.got(); len(slack) != 1 || !strings.Contains(slack[0], "upgrade of web failed: k8s.wait: timed out after 3s") || !strings.Contains(slack[0], "), 0/2 replicas ready") {
+	if slack, _ := rcv.got(); len(slack) != 1 || !strings.Contains(slack[0], "upgrade of web (module web_module) failed: k8s.wait: timed out after 3s") || !strings.Contains(slack[0], "), 0/2 replicas ready") {
 		t.Errorf("alerts %q, want one saying 0/2 replicas ready\n%s", slack, log)
 	}
 }
@@ -344,7 +344,7 @@ func TestSvcUpgradeFailureAlerts(t *testing.T) {
 	out := deploy("web", release{image: "registry.local/web:v2-broken", unready: true}, true)
 	count("failed upgrade", 1, 1)
 	slack, pd := rcv.got()
-	for _, want := range []string{"[shop test] critical: upgrade of web failed: k8s.wait: timed out after 3s", "; rolled back to revision 1 (", "), 2/2 replicas ready"} {
+	for _, want := range []string{"[shop test] critical: upgrade of web (module web_module) failed: k8s.wait: timed out after 3s", "; rolled back to revision 1 (", "), 2/2 replicas ready"} {
 		if !strings.Contains(slack[0], want) {
 			t.Errorf("the alert lacks %q: %q\n%s", want, slack[0], out)
 		}
@@ -364,7 +364,7 @@ func TestSvcUpgradeFailureAlerts(t *testing.T) {
 	deploy("web", release{image: "registry.local/web:v3"}, false)
 	count("good upgrade", 2, 2)
 	slack, pd = rcv.got()
-	if !strings.HasPrefix(slack[1], "[shop test] info: upgrade of web rolled out (its upgrade failed since ") {
+	if !strings.HasPrefix(slack[1], "[shop test] info: upgrade of web (module web_module) rolled out (its upgrade failed since ") {
 		t.Errorf("resolve text %q", slack[1])
 	}
 	if res := pd[1]; res["event_action"] != "resolve" || res["dedup_key"] != dedup {
