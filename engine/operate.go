@@ -14,6 +14,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/gxl-dev/gxl/lang/builtin"
 	"github.com/gxl-dev/gxl/lang/check"
 	"github.com/gxl-dev/gxl/lang/predef"
 	"github.com/gxl-dev/gxl/runtime"
@@ -34,9 +35,36 @@ type operateConfig struct {
 	retain OperatedRetention
 	// begun, when set, is called with the operation before it serves
 	// (tests: setLeader).
-	begun func(*operation)
-	ha    *HA // --ha: act only while holding the lease (operate_ha.go)
+	begun    func(*operation)
+	ha       *HA // --ha: act only while holding the lease (operate_ha.go)
+	shutdown Shutdown
 }
+
+// Shutdown is how Operate stops once its context ends (SIGINT/SIGTERM):
+// the running flows are cancelled, their undo runs, and then the
+// #[on_failure] flow of each triggered run the stop cut short runs, with
+// FAILED_ERROR naming the cause ("cancelled by signal SIGTERM"). All that
+// within Grace of the stop; when Grace runs out, or Now ends (a second
+// signal), the operator stops at once: the journals of the runs still
+// going are abandoned (they stay interrupted, and the next operator
+// resumes them, their on_failure flow included), their running statement
+// is cancelled, and Operate returns.
+type Shutdown struct {
+	// Grace is how long the undo and on_failure flows have after the
+	// stop; 0 is DefaultShutdownGrace.
+	Grace time.Duration
+	// Now, when it ends, stops at once (nil: only Grace does).
+	Now context.Context
+}
+
+// DefaultShutdownGrace is the shutdown grace of gxl operate: what a
+// process manager commonly allows between SIGTERM and SIGKILL (systemd's
+// TimeoutStopSec is 90 s, Kubernetes' terminationGracePeriodSeconds 30 s).
+const DefaultShutdownGrace = 30 * time.Second
+
+// WithShutdown sets how Operate stops (default: DefaultShutdownGrace, no
+// second stop).
+func WithShutdown(s Shutdown) OperateOption { return func(c *operateConfig) { c.shutdown = s } }
 
 // OperatedRetention is how long gxl operate keeps the journals of the
 // runs it starts (a 30 s health check makes thousands a day): a
@@ -107,6 +135,12 @@ func (e *Engine) Operate(ctx context.Context, p *Program, opts ...OperateOption)
 	if cfg.retain.Age < 0 || cfg.retain.Keep < 0 {
 		return fmt.Errorf("the retention of operated runs cannot be negative")
 	}
+	if cfg.shutdown.Grace < 0 {
+		return fmt.Errorf("the shutdown grace cannot be negative")
+	}
+	if cfg.shutdown.Grace == 0 {
+		cfg.shutdown.Grace = DefaultShutdownGrace
+	}
 	if !p.OK() {
 		return fmt.Errorf("%s: the program has errors", p.File)
 	}
@@ -119,6 +153,9 @@ func (e *Engine) Operate(ctx context.Context, p *Program, opts ...OperateOption)
 		return ErrNoTriggers
 	}
 	op := newOperation(e, p, trs, jobs, cfg.clock)
+	halt, haltNow := context.WithCancelCause(context.Background())
+	defer haltNow(nil)
+	op.stop, op.halt = ctx, halt
 	if cfg.ha != nil {
 		el, err := newElection(op, *cfg.ha)
 		if err != nil {
@@ -171,6 +208,9 @@ func (e *Engine) Operate(ctx context.Context, p *Program, opts ...OperateOption)
 		cfg.ready(ln.Addr().String())
 	}
 	op.log("operator started", zap.String("listen", ln.Addr().String()), zap.Int("triggers", len(jobs)), zap.String("tz", e.TimeZone().String()))
+	acted := make(chan struct{})
+	defer close(acted)
+	go op.shutdown(cfg.shutdown, haltNow, acted)
 	if cfg.ha != nil {
 		err = op.operateHA(ctx, cfg)
 	} else {
@@ -205,6 +245,56 @@ func (op *operation) act(ctx context.Context, cfg operateConfig) {
 	<-retained
 }
 
+// shutdown waits for the stop of the operator (its context), then gives
+// the undo and on_failure flows of the runs the stop cut short the grace
+// of s; when it runs out, or s.Now ends first, it halts: the journals of
+// the runs still going are abandoned (interrupted, for the next operator
+// to resume), then their statements are cancelled (halt). It returns when
+// done closes (Operate returns).
+func (op *operation) shutdown(s Shutdown, halt context.CancelCauseFunc, done <-chan struct{}) {
+	select {
+	case <-op.stop.Done():
+	case <-done:
+		return
+	}
+	why := context.Cause(op.stop)
+	op.event(Event{Kind: "stopping", Message: fmt.Sprintf("%v: the running flows are cancelled; their undo and on_failure flows have %s", why, s.Grace)})
+	op.log("stopping", zap.String("why", why.Error()), zap.Duration("grace", s.Grace))
+	var now <-chan struct{}
+	if s.Now != nil {
+		now = s.Now.Done()
+	}
+	select {
+	case <-op.clock.After(s.Grace):
+		why = fmt.Errorf("the shutdown grace of %s ran out", s.Grace)
+	case <-now:
+		why = context.Cause(s.Now)
+	case <-done:
+		return
+	}
+	op.event(Event{Kind: "halted", Message: fmt.Sprintf("%v: stopped at once; the runs still going stay interrupted for the next operator to resume", why)})
+	op.log("stopped at once: the runs still going stay interrupted for the next operator to resume", zap.String("why", why.Error()))
+	op.mu.Lock()
+	op.halted = true // a run starting from now on is abandoned at once (start)
+	op.mu.Unlock()
+	op.abandonRunning()
+	halt(why)
+}
+
+// abandonRunning abandons the journals of the runs running: whatever they
+// do from now on is not recorded, and they read as interrupted.
+func (op *operation) abandonRunning() {
+	op.mu.Lock()
+	js := make([]*runtime.Journal, 0, len(op.journals))
+	for j := range op.journals {
+		js = append(js, j)
+	}
+	op.mu.Unlock()
+	for _, j := range js {
+		j.Abandon()
+	}
+}
+
 // operation is one Operate: its state, served by /status and /metrics.
 type operation struct {
 	e       *Engine
@@ -218,6 +308,10 @@ type operation struct {
 
 	// ha is the leader election of --ha (nil without).
 	ha *election
+	// stop is Operate's context: its end stops the operator. halt ends
+	// when the shutdown grace ran out or a second stop came
+	// (Shutdown): the runs still going stop at once.
+	stop, halt context.Context
 
 	mu      sync.Mutex
 	state   string // resuming, running, following (--ha), stopped
@@ -225,9 +319,13 @@ type operation struct {
 	flows   map[string]*flowStatus
 	order   []string
 	running map[string]*runningRun // by run id
-	modules map[string]*moduleStatus
-	events  []Event
-	leader  *LeaderStatus // nil: a single operator, no election
+	// journals are those of the runs running (abandoned by a halt, or
+	// when an --ha replica stops leading); halted: the operator halted.
+	journals map[*runtime.Journal]bool
+	halted   bool
+	modules  map[string]*moduleStatus
+	events   []Event
+	leader   *LeaderStatus // nil: a single operator, no election
 
 	// changes wakes the status page's live updates (operate_page.go).
 	changes changes
@@ -277,7 +375,7 @@ type moduleStatus struct {
 // Event is one thing the operator did, in /status.
 type Event struct {
 	Time    time.Time `json:"time"`
-	Kind    string    `json:"kind"` // started, succeeded, failed, resumed, on_failure, healthy, unhealthy, failover, leader, error
+	Kind    string    `json:"kind"` // started, succeeded, failed, resumed, on_failure, healthy, unhealthy, failover, leader, stopping, halted, error
 	Flow    string    `json:"flow,omitempty"`
 	Module  string    `json:"module,omitempty"`
 	Run     string    `json:"run,omitempty"`
@@ -291,7 +389,7 @@ func newOperation(e *Engine, p *Program, trs []*check.Trigger, jobs []*operator.
 	abs, _ := filepath.Abs(p.File)
 	op := &operation{e: e, p: p, jobs: jobs, file: abs, clock: clock, state: "resuming", started: clock.Now(),
 		flows: map[string]*flowStatus{}, running: map[string]*runningRun{}, modules: map[string]*moduleStatus{},
-		trigger: map[string]*check.Trigger{}}
+		trigger: map[string]*check.Trigger{}, journals: map[*runtime.Journal]bool{}}
 	var names []string
 	for _, j := range jobs {
 		names = append(names, j.Name)
@@ -369,19 +467,36 @@ func (op *operation) Scheduled(j *operator.Job, at time.Time) {
 // runJob runs a due flow, then its #[on_failure] flow when it failed.
 func (op *operation) runJob(ctx context.Context, j *operator.Job) error {
 	err := op.runFlow(ctx, j.Name, runtime.Header{Trigger: triggerText(j.Trigger)})
-	op.onFailure(ctx, j.Trigger, j.Name, err)
+	op.onFailure(ctx, j.Trigger, j.Name, err, "")
 	return err
 }
 
 // onFailure runs the #[on_failure] flow of t, if it has one, after a run
-// of flow (a triggered run or a resumed one) failed with err; not when the
-// operator is stopping, nor for a run stopped by the fence (it did not
-// fail: the next leader goes on with it).
-func (op *operation) onFailure(ctx context.Context, t *check.Trigger, flow string, err error) {
-	if err == nil || ctx.Err() != nil || t == nil || t.OnFailure == nil || errors.Is(err, runtime.ErrFenced) {
+// of flow (a triggered run or a resumed one) failed with err; not for a
+// run stopped by the fence (it did not fail: the next leader goes on with
+// it). When the operator is stopping (SIGINT/SIGTERM), a run the stop cut
+// short (its undo done) is handled within the shutdown grace, its
+// FAILED_ERROR saying so; once the operator halted, nothing is. note is
+// added to FAILED_ERROR (a resumed run says so).
+func (op *operation) onFailure(ctx context.Context, t *check.Trigger, flow string, err error, note string) {
+	if err == nil || t == nil || t.OnFailure == nil || errors.Is(err, runtime.ErrFenced) {
 		return
 	}
 	f := failureOf(t.Flow, err)
+	if ctx.Err() != nil {
+		// Stopped: by the operator's stop, not a lost lease (--ha), and
+		// not yet halted.
+		if op.stop.Err() == nil || op.halt.Err() != nil {
+			return
+		}
+		ctx = op.halt
+		if builtin.IsStop(err) {
+			note = "gxl operate is stopping: the run was cut short, its undo ran, and the next operator does not resume it"
+		}
+	}
+	if note != "" {
+		f.Error += " (" + note + ")"
+	}
 	handler := t.OnFailure.QualifiedName()
 	op.event(Event{Kind: "on_failure", Flow: handler, Message: "handles the failure of " + flow})
 	if herr := op.runFlow(ctx, handler, runtime.Header{Trigger: "on_failure of " + flow, Failure: &f}); herr != nil {
@@ -440,10 +555,22 @@ func (op *operation) start(ctx context.Context, r *Run, flow, trigger string, dr
 	op.log("flow started", zap.String("flow", flow), zap.String("run", id), zap.String("trigger", trigger))
 	r.Options.Hooks = &stepHooks{op: op, run: rr}
 	r.Options.Host.Marks = op
+	r.Options.Halt = op.halt
+	if r.Journal != nil {
+		op.mu.Lock()
+		op.journals[r.Journal] = true
+		if op.halted {
+			r.Journal.Abandon()
+		}
+		op.mu.Unlock()
+		defer func() {
+			op.mu.Lock()
+			delete(op.journals, r.Journal)
+			op.mu.Unlock()
+		}()
+	}
 	if op.ha != nil {
 		r.Options.Fence = op.ha.fence
-		op.ha.track(r.Journal)
-		defer op.ha.untrack(r.Journal)
 	}
 	err := r.Start(ctx)
 	op.mu.Lock()
@@ -624,7 +751,7 @@ func (op *operation) resumeInterrupted(ctx context.Context) {
 		err = op.start(ctx, run, flow, info.Trigger+" (resumed)", false)
 		if len(info.Flows) == 1 {
 			// A resumed run that fails is handled like the run it goes on.
-			op.onFailure(ctx, op.trigger[flow], flow, err)
+			op.onFailure(ctx, op.trigger[flow], flow, err, "run "+info.ID+" was interrupted (its operator stopped or was killed) and resumed by the next operator")
 		}
 	}
 }

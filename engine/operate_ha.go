@@ -185,7 +185,6 @@ type election struct {
 	since    time.Time
 	down     chan struct{} // closed to end the leader's term (stepDown)
 	downOnce *sync.Once
-	journals map[*runtime.Journal]bool // of the runs running
 }
 
 // newElection prepares the election of op: the lease, the identity, the
@@ -215,7 +214,7 @@ func newElection(op *operation, h HA) (*election, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the API server of the lease: %w", err)
 	}
-	el := &election{op: op, h: h, lease: ns + "/" + name, ns: ns, rest: rest.CopyConfig(cfg), journals: map[*runtime.Journal]bool{},
+	el := &election{op: op, h: h, lease: ns + "/" + name, ns: ns, rest: rest.CopyConfig(cfg),
 		lock: &resourcelock.LeaseLock{LeaseMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Client: cs.CoordinationV1(),
 			LockConfig: resourcelock.ResourceLockConfig{Identity: h.Identity}}}
 	el.lostLease = fmt.Errorf("this replica (%s) no longer holds the lease %s", h.Identity, el.lease)
@@ -363,15 +362,9 @@ func (el *election) lead(ctx, lctx context.Context, cfg operateConfig) {
 func (el *election) stopActing() {
 	el.mu.Lock()
 	el.leading = false
-	js := make([]*runtime.Journal, 0, len(el.journals))
-	for j := range el.journals {
-		js = append(js, j)
-	}
 	el.mu.Unlock()
 	el.publish()
-	for _, j := range js {
-		j.Abandon()
-	}
+	el.op.abandonRunning()
 }
 
 // stepDown ends the leader's term (a fence that refused).
@@ -435,21 +428,6 @@ func (el *election) publish() {
 	if l := el.status(); l != nil {
 		el.op.setLeader(*l)
 	}
-}
-
-func (el *election) track(j *runtime.Journal) {
-	if j == nil {
-		return
-	}
-	el.mu.Lock()
-	el.journals[j] = true
-	el.mu.Unlock()
-}
-
-func (el *election) untrack(j *runtime.Journal) {
-	el.mu.Lock()
-	delete(el.journals, j)
-	el.mu.Unlock()
 }
 
 // status is /status's leader; nil without --ha.

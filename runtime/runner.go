@@ -77,6 +77,13 @@ type Options struct {
 	// and resumable by whoever may act now (gxl operate --ha: the
 	// replica holding the lease). Nested runs inherit it.
 	Fence func(context.Context) error
+	// Halt, when it ends, stops what a cancelled run still does: the undo
+	// flows, which run on after the run's context ended (bounded by 10
+	// minutes), have their statement cancelled and the rest skipped (gxl
+	// operate: a second signal, or its shutdown grace ran out). Abandon
+	// the journal first (Journal.Abandon) to leave the run interrupted,
+	// for a resume to finish the undo. Nested runs inherit it.
+	Halt context.Context
 	// SecretsFile overrides the secrets file (default GAL_SEC_FILE_PATH or
 	// ~/.galaxy/sec_value.yml).
 	SecretsFile string
@@ -540,7 +547,7 @@ func (x *exec) runPlan(plan *Plan) error {
 			x.log().Debug("step failed", zap.String("step", st.Name()), zap.Duration("after", time.Since(began)), zap.String("at", spanOf(err)))
 			if len(x.undo) > 0 {
 				j.undo(x.topAddr, at, msg)
-				x.compensate()
+				x.compensate(err)
 				j.compensated(x.topKey)
 			}
 			j.end(x.topAddr, false)
@@ -580,16 +587,25 @@ func (x *exec) address() string {
 }
 
 // compensate runs the undo stack in reverse order, each entry with its own
-// snapshot; undo failures are logged, never returned (§4.11). Undo
+// snapshot; undo failures are logged, never returned (§4.11). Each undo
+// flow sees the failure that started the compensation in FAILED_MODULE,
+// FAILED_FLOW, FAILED_AT and FAILED_ERROR (the variables of an
+// #[on_failure] flow; gxl addition), so an undo can say why it runs. Undo
 // statements are journaled like any other (addresses u<k>/s<j>/...), so a
 // resume after a kill during compensation finishes it without repeating
 // what already ran.
-func (x *exec) compensate() {
+func (x *exec) compensate(cause error) {
 	if len(x.undo) == 0 {
 		return
 	}
-	// Undo must run even when the run was cancelled (SIGINT/SIGTERM).
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(x.ctx), 10*time.Minute)
+	// Undo must run even when the run was cancelled (SIGINT/SIGTERM),
+	// until Halt ends.
+	hctx, halt := context.WithCancelCause(context.WithoutCancel(x.ctx))
+	defer halt(nil)
+	if h := x.r.opt.Halt; h != nil {
+		defer context.AfterFunc(h, func() { halt(context.Cause(h)) })()
+	}
+	ctx, cancel := context.WithTimeout(hctx, 10*time.Minute)
 	defer cancel()
 	saved, savedCtx := x.vars, x.ctx
 	x.ctx = ctx
@@ -598,7 +614,14 @@ func (x *exec) compensate() {
 		e := x.undo[i]
 		x.logAt(e.flow.Decl.Name.Span()).Warn("undo", zap.String("undo", e.flow.QualifiedName()))
 		x.vars = e.snap.Clone()
+		for k, v := range failureVars(cause) {
+			x.vars.Set(k, v)
+		}
 		for k, st := range e.steps {
+			if ctx.Err() != nil {
+				x.log().Error("undo stopped", zap.String("undo", e.flow.QualifiedName()), zap.String("why", context.Cause(ctx).Error()))
+				break
+			}
 			x.addr = append(x.addr[:0], "u"+strconv.Itoa(i), "s"+strconv.Itoa(k))
 			x.stepName = "undo step " + strconv.Itoa(k+1) + "/" + strconv.Itoa(len(e.steps))
 			if err := x.runStep(st); err != nil {
@@ -609,6 +632,24 @@ func (x *exec) compensate() {
 	}
 	x.undo = nil
 	x.vars, x.ctx = saved, savedCtx
+}
+
+// failureVars are the FAILED_* variables of a failure, as an undo flow
+// sees it: the flow whose statement failed, its module, the statement's
+// position and the masked message (for a stopped run, the stop's cause:
+// "cancelled by signal SIGTERM").
+func failureVars(err error) map[string]value.Value {
+	f := predef.Failure{Error: err.Error()}
+	var se *StepError
+	if errors.As(err, &se) {
+		f.Error = se.Diagnostic().Summary
+		f.Flow = se.flow()
+		f.Module, _, _ = strings.Cut(f.Flow, ".")
+		if se.Span.IsValid() {
+			f.At = se.Span.Start.String()
+		}
+	}
+	return map[string]value.Value{"FAILED_MODULE": value.Str(f.Module), "FAILED_FLOW": value.Str(f.Flow), "FAILED_AT": value.Str(f.At), "FAILED_ERROR": value.Str(f.Error)}
 }
 
 // runStep runs one plan step.

@@ -34,16 +34,19 @@ func timeZone(flag string) (*time.Location, error) {
 func newOperateCmd(s *streams) *cobra.Command {
 	var f runFlags
 	var listen, tz, logFormat, keepOperated string
+	var grace time.Duration
 	var verbose bool
 	var keepOperatedRuns int
 	var ha haFlags
 	cmd := &cobra.Command{
-		Use:   "operate [FILE.gxl] [-e ENV]... [--set K=V]... [--listen ADDR] [-j N] [--tz ZONE] [--state disk|cluster [--state-namespace NS]]",
+		Use:   "operate [FILE.gxl] [-e ENV]... [--set K=V]... [--listen ADDR] [-j N] [--tz ZONE] [--shutdown-grace 30s] [--state disk|cluster [--state-namespace NS]]",
 		Short: "Run flows on their triggers (#[every], #[cron]) until SIGINT/SIGTERM",
 		Long: `Check a workflow like gxl run (a workflow with errors never starts, exit 2), resume
 the runs of an earlier operator of the same file that were killed, then run each flow
 with an #[every] or #[cron] trigger on it, inside its #[window], until SIGINT or SIGTERM
-(the running flows are cancelled with their undo, then exit 0). A failed flow never stops
+(the running flows are cancelled with their undo, then the #[on_failure] flow of each run
+cut short runs, within --shutdown-grace; a second signal stops at once, the runs still going
+left interrupted for the next operator to resume; exit 0). A failed flow never stops
 the loop; its #[on_failure] flow runs with FAILED_MODULE, FAILED_FLOW, FAILED_AT and
 FAILED_ERROR. Every run is journaled under .gxl/runs, except one that succeeded and
 changed nothing outside gxl (a probe that found everything well); succeeded runs go after
@@ -70,6 +73,9 @@ See docs/operate.md.`,
 			}
 			if keep.Keep = keepOperatedRuns; keep.Keep < 0 {
 				return failf(exitUsage, "--keep-operated-runs cannot be negative")
+			}
+			if grace <= 0 {
+				return failf(exitUsage, "--shutdown-grace must be positive (%s)\nhint: the undo and on_failure flows of the runs SIGINT/SIGTERM cut short need time; a second signal stops at once", grace)
 			}
 			haOpt, err := ha.option()
 			if err != nil {
@@ -100,9 +106,9 @@ See docs/operate.md.`,
 			if err != nil {
 				return err
 			}
-			ctx, stop := signalContext(os.Interrupt, syscall.SIGTERM)
+			ctx, now, stop := signalContexts(os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			opOpts := []engine.OperateOption{engine.WithListen(listen), engine.WithOperatedRetention(keep), engine.WithReady(func(addr string) {
+			opOpts := []engine.OperateOption{engine.WithListen(listen), engine.WithOperatedRetention(keep), engine.WithShutdown(engine.Shutdown{Grace: grace, Now: now}), engine.WithReady(func(addr string) {
 				fmt.Fprintf(s.err, "gxl operate: serving http://%s/healthz /status /metrics\n", addr)
 			})}
 			if haOpt != nil {
@@ -133,6 +139,7 @@ See docs/operate.md.`,
 	fl.StringVar(&tz, "tz", "", "time zone of cron times and windows (default TZ, else UTC)")
 	fl.StringVar(&keepOperated, "keep-operated", "1h", "remove the operator's succeeded runs older than AGE (0 keeps them all)")
 	fl.IntVar(&keepOperatedRuns, "keep-operated-runs", engine.DefaultOperatedRetention.Keep, "but keep the last N succeeded runs of each flow")
+	fl.DurationVar(&grace, "shutdown-grace", engine.DefaultShutdownGrace, "after SIGINT/SIGTERM, how long the undo and on_failure flows of the runs cut short have (a second signal: at once)")
 	fl.StringVar(&logFormat, "log-format", "console", "log format: console or json")
 	fl.BoolVarP(&verbose, "verbose", "v", false, "verbose logs")
 	bindState(fl)

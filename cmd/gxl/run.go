@@ -347,21 +347,34 @@ func printResumeChanged(o *output, res *engine.Resumption) {
 // signalContext is cancelled by the first of sigs, with a
 // builtin.SignalError naming it as the cause.
 func signalContext(sigs ...os.Signal) (context.Context, func()) {
-	ctx, cancel := context.WithCancelCause(context.Background())
-	ch := make(chan os.Signal, 1)
+	first, _, stop := signalContexts(sigs...)
+	return first, stop
+}
+
+// signalContexts are cancelled by the first of sigs and by the one after
+// it (gxl operate: stop, then stop at once), each with a
+// builtin.SignalError naming the signal as the cause.
+func signalContexts(sigs ...os.Signal) (first, second context.Context, stop func()) {
+	first, cancel1 := context.WithCancelCause(context.Background())
+	second, cancel2 := context.WithCancelCause(context.Background())
+	ch := make(chan os.Signal, 2)
 	signal.Notify(ch, sigs...)
 	done := make(chan struct{})
 	go func() {
-		select {
-		case sig := <-ch:
-			cancel(&builtin.SignalError{Signal: signalName(sig)})
-		case <-done:
+		for _, cancel := range []context.CancelCauseFunc{cancel1, cancel2} {
+			select {
+			case sig := <-ch:
+				cancel(&builtin.SignalError{Signal: signalName(sig)})
+			case <-done:
+				return
+			}
 		}
 	}()
-	return ctx, func() {
+	return first, second, func() {
 		signal.Stop(ch)
 		close(done)
-		cancel(context.Canceled)
+		cancel1(context.Canceled)
+		cancel2(context.Canceled)
 	}
 }
 

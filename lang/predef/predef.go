@@ -27,7 +27,8 @@ type Inputs struct {
 	// before a run starts.
 	Run bool
 	// Failure is the failure an #[on_failure] flow handles (gxl operate);
-	// zero in every other run.
+	// zero in every other run (an undo flow gets the failure it
+	// compensates from the runtime).
 	Failure Failure
 }
 
@@ -68,13 +69,13 @@ var Vars = []Var{
 		Value: func(in Inputs) value.Value { return value.Bool(in.ModUp) }},
 	{Name: "GXL_RUN_ID", Type: types.String, Doc: "the run's id: its journal id when it has one (gxl addition)", RunOnly: true,
 		Value: func(in Inputs) value.Value { return value.Str(in.RunID) }},
-	{Name: "FAILED_MODULE", Type: types.String, Doc: "in an #[on_failure] flow: the module of the flow that failed (gxl operate; empty otherwise)", RunOnly: true,
+	{Name: "FAILED_MODULE", Type: types.String, Doc: "in an #[on_failure] flow (gxl operate) or an undo flow: the module of the flow that failed (empty otherwise)", RunOnly: true,
 		Value: func(in Inputs) value.Value { return value.Str(in.Failure.Module) }},
-	{Name: "FAILED_FLOW", Type: types.String, Doc: "in an #[on_failure] flow: the flow that failed, qualified (mod.flow)", RunOnly: true,
+	{Name: "FAILED_FLOW", Type: types.String, Doc: "in an #[on_failure] or undo flow: the flow that failed, qualified (mod.flow)", RunOnly: true,
 		Value: func(in Inputs) value.Value { return value.Str(in.Failure.Flow) }},
-	{Name: "FAILED_AT", Type: types.String, Doc: "in an #[on_failure] flow: the position of the failed step (file:line:col), empty when it had none", RunOnly: true,
+	{Name: "FAILED_AT", Type: types.String, Doc: "in an #[on_failure] or undo flow: the position of the failed step (file:line:col), empty when it had none", RunOnly: true,
 		Value: func(in Inputs) value.Value { return value.Str(in.Failure.At) }},
-	{Name: "FAILED_ERROR", Type: types.String, Doc: "in an #[on_failure] flow: the failure's message, secrets masked", RunOnly: true,
+	{Name: "FAILED_ERROR", Type: types.String, Doc: "in an #[on_failure] or undo flow: the failure's message, secrets masked", RunOnly: true,
 		Value: func(in Inputs) value.Value { return value.Str(in.Failure.Error) }},
 }
 

@@ -2,10 +2,14 @@ package k8s_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,8 +38,16 @@ type release struct {
 // svcDeploy runs the deploy flow of the service library the example
 // system's service modules inherit (modules/ops-gxl/mods/svc.gxl) for a
 // service named name whose only manifest is the Deployment of rel. It
-// returns the output, the log and the run's error.
+// returns the output, the log and the run's error. Its alerts go nowhere
+// (svcDeployTo sends them).
 func svcDeploy(t *testing.T, ns, name string, rel release) (string, string, error) {
+	t.Helper()
+	return svcDeployTo(t, ns, name, rel, nil)
+}
+
+// svcDeployTo is svcDeploy with the alerts sent to rcv, the system's
+// state (its open incidents) kept in rcv.root across deploys.
+func svcDeployTo(t *testing.T, ns, name string, rel release, rcv *alertSink) (string, string, error) {
 	t.Helper()
 	lib, err := filepath.Abs("../../modules/ops-gxl/mods")
 	if err != nil {
@@ -76,13 +88,67 @@ mod envs { env default { } }
 mod main : svc { SERVICE = %q; }
 `, lib, name)
 	vars := map[string]value.Value{
-		"MODULE_DIR": value.Str(dir), "NAMESPACE": value.Str(ns), "KUBECONFIG": value.Str(kube.Kubeconfig),
+		"MODULE_DIR": value.Str(dir), "MODULE_NAME": value.Str(strings.ReplaceAll(name, "-", "_") + "_module"), "NAMESPACE": value.Str(ns), "KUBECONFIG": value.Str(kube.Kubeconfig),
 		"ROLLOUT_TIMEOUT": value.Str("3s"),
 		// Upgrades of a running service wait for the maintenance window;
 		// these tests deploy as `gxl run --force` does.
 		"MAINTENANCE_WINDOW_START": value.Str("02:00"), "MAINTENANCE_WINDOW_END": value.Str("04:00"),
 	}
-	return gxltest.RunLog(t, prog, "deploy", builtin.Host{Force: true}, vars)
+	// alert.send's settings (sys/vars.yml): empty sends nothing.
+	for _, k := range []string{"SLACK_WEBHOOK_URL", "PAGERDUTY_SERVICE_KEY", "PAGERDUTY_EVENTS_URL", "ALERT_SMTP_SERVER", "ALERT_EMAIL_FROM",
+		"ALERT_EMAIL_RECIPIENTS", "ALERT_SMTP_USER", "ALERT_SMTP_PASSWORD"} {
+		vars[k] = value.Str("")
+	}
+	vars["SYS_NAME"], vars["ENVIRONMENT"], vars["CLUSTER_NAME"] = value.Str("shop"), value.Str("test"), value.Str("kwok")
+	host := builtin.Host{Force: true, SysRoot: dir}
+	if rcv != nil {
+		vars["SLACK_WEBHOOK_URL"] = value.Str(rcv.URL + "/slack")
+		vars["PAGERDUTY_EVENTS_URL"] = value.Str(rcv.URL + "/v2/enqueue")
+		vars["PAGERDUTY_SERVICE_KEY"] = value.Str("routing-key")
+		host.SysRoot = rcv.root
+	}
+	return gxltest.RunLog(t, prog, "deploy", host, vars)
+}
+
+// alertSink is a real HTTP server on loopback standing in for Slack
+// (/slack) and PagerDuty (/v2/enqueue); root is the system's folder, whose
+// .gxl/incidents holds the open incidents between deploys.
+type alertSink struct {
+	*httptest.Server
+	root  string
+	mu    sync.Mutex
+	slack []string
+	pd    []map[string]any
+}
+
+func newAlertSink(t *testing.T) *alertSink {
+	a := &alertSink{root: t.TempDir()}
+	a.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m map[string]any
+		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
+			t.Errorf("%s: not JSON: %v", r.URL.Path, err)
+		}
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		switch r.URL.Path {
+		case "/slack":
+			text, _ := m["text"].(string)
+			a.slack = append(a.slack, text)
+		case "/v2/enqueue":
+			a.pd = append(a.pd, m)
+		default:
+			t.Errorf("request to %s", r.URL.Path)
+		}
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	t.Cleanup(a.Close)
+	return a
+}
+
+func (a *alertSink) got() ([]string, []map[string]any) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]string(nil), a.slack...), append([]map[string]any(nil), a.pd...)
 }
 
 func clientset(t *testing.T) *kubernetes.Clientset {
@@ -218,7 +284,8 @@ func TestSvcDeployUpgradeFails(t *testing.T) {
 
 // TestSvcDeployRollbackCannotBeReady: when the revision that ran before
 // the upgrade is itself not ready, the rollback to it is a clear error
-// in the run's log (the run fails with the rollout's error, spec §4.11).
+// in the run's log (the run fails with the rollout's error, spec §4.11),
+// and the failed upgrade's alert says the revision is not ready.
 func TestSvcDeployRollbackCannotBeReady(t *testing.T) {
 	const ns, name = "svc-stuck", "web"
 	// A Deployment that never rolled out, applied outside the deploy flow.
@@ -232,11 +299,78 @@ mod main { flow put {
 	if err != nil {
 		t.Fatalf("%v\n%s\n%s", err, out, log)
 	}
-	out, log, err = svcDeploy(t, ns, name, release{image: "registry.local/web:v2-broken", unready: true})
+	rcv := newAlertSink(t)
+	out, log, err = svcDeployTo(t, ns, name, release{image: "registry.local/web:v2-broken", unready: true}, rcv)
 	if err == nil || !strings.Contains(err.Error(), "k8s.wait: timed out after 3s") {
 		t.Fatalf("err = %v, want the rollout's timeout\n%s", err, out)
 	}
 	if !strings.Contains(log, "k8s.rollback: the revision rolled back to cannot become ready: timed out after ") || !strings.Contains(log, " waiting for deployment/web to roll out revision 1 (") {
 		t.Errorf("log lacks the failed rollback:\n%s", log)
 	}
+	// The alert goes out all the same (its undo runs after the failed
+	// one), saying that the revision rolled back to is not ready.
+	if slack, _ := rcv.got(); len(slack) != 1 || !strings.Contains(slack[0], "upgrade of web (module web_module) failed: k8s.wait: timed out after 3s") || !strings.Contains(slack[0], "), 0/2 replicas ready") {
+		t.Errorf("alerts %q, want one saying 0/2 replicas ready\n%s", slack, log)
+	}
+}
+
+// TestSvcUpgradeFailureAlerts: an upgrade whose rollout fails and is
+// rolled back alerts once (Slack and a PagerDuty trigger, to a real
+// receiver) with the module, the revision rolled back to and the
+// rollout's error; a second failed upgrade of the same module while the
+// incident is open does not alert again; the next upgrade that rolls out
+// resolves it once, with the trigger's dedup key; a good upgrade after
+// that and a failed first install of another service send nothing.
+func TestSvcUpgradeFailureAlerts(t *testing.T) {
+	const ns = "svc-alert"
+	rcv := newAlertSink(t)
+	deploy := func(name string, rel release, fails bool) string {
+		t.Helper()
+		out, log, err := svcDeployTo(t, ns, name, rel, rcv)
+		if (err != nil) != fails {
+			t.Fatalf("deploy %s %s: err = %v\n%s\n%s", name, rel.image, err, out, log)
+		}
+		return out + log
+	}
+	count := func(what string, slack, pd int) {
+		t.Helper()
+		s, p := rcv.got()
+		if len(s) != slack || len(p) != pd {
+			t.Fatalf("%s: %d Slack messages, %d PagerDuty events, want %d and %d:\n%q\n%v", what, len(s), len(p), slack, pd, s, p)
+		}
+	}
+	deploy("web", release{image: "registry.local/web:v1"}, false)
+	count("first install", 0, 0)
+	out := deploy("web", release{image: "registry.local/web:v2-broken", unready: true}, true)
+	count("failed upgrade", 1, 1)
+	slack, pd := rcv.got()
+	for _, want := range []string{"[shop test] critical: upgrade of web (module web_module) failed: k8s.wait: timed out after 3s", "; rolled back to revision 1 (", "), 2/2 replicas ready"} {
+		if !strings.Contains(slack[0], want) {
+			t.Errorf("the alert lacks %q: %q\n%s", want, slack[0], out)
+		}
+	}
+	t.Logf("alert: %s", slack[0])
+	trig := pd[0]
+	dedup, _ := trig["dedup_key"].(string)
+	if trig["event_action"] != "trigger" || !strings.HasPrefix(dedup, "upgrade.web-") {
+		t.Errorf("PagerDuty trigger %v", trig)
+	}
+	if p, _ := trig["payload"].(map[string]any); p["severity"] != "critical" || !strings.Contains(fmt.Sprint(p["summary"]), "rolled back to revision 1") {
+		t.Errorf("trigger payload %v", trig["payload"])
+	}
+
+	deploy("web", release{image: "registry.local/web:v2-broken", unready: true}, true)
+	count("second failed upgrade, incident open", 1, 1)
+	deploy("web", release{image: "registry.local/web:v3"}, false)
+	count("good upgrade", 2, 2)
+	slack, pd = rcv.got()
+	if !strings.HasPrefix(slack[1], "[shop test] info: upgrade of web (module web_module) rolled out (its upgrade failed since ") {
+		t.Errorf("resolve text %q", slack[1])
+	}
+	if res := pd[1]; res["event_action"] != "resolve" || res["dedup_key"] != dedup {
+		t.Errorf("PagerDuty resolve %v, want dedup key %s", res, dedup)
+	}
+	deploy("web", release{image: "registry.local/web:v4"}, false)
+	deploy("api", release{image: "registry.local/api:v1", unready: true}, true)
+	count("a good upgrade after the resolve, a failed first install", 2, 2)
 }
