@@ -75,10 +75,12 @@ func (v sentinelView) promoted() string {
 }
 
 // mayForce says whether gxl may ask a Sentinel to fail over now: every
-// Sentinel that watches the master answered, none is failing over, none
-// holds the master for down (its own failover is coming), and none will
-// within forceMargin. Else the reason to leave the failover to them.
-func mayForce(views []sentinelView) (bool, string) {
+// Sentinel that watches the master answered, none is failing over, and —
+// unless the old master answers (alive: the Sentinels will not fail it
+// over on their own) — none holds the master for down (its own failover
+// is coming) and none will within forceMargin. Else the reason to leave
+// the failover to them.
+func mayForce(views []sentinelView, alive bool) (bool, string) {
 	others := 0
 	for _, v := range views {
 		if v.err != nil {
@@ -92,9 +94,15 @@ func mayForce(views []sentinelView) (bool, string) {
 		return false, fmt.Sprintf("%d Sentinels watch the master, %d were asked", others+1, len(views))
 	}
 	for _, v := range views {
-		switch {
-		case v.flag("failover_in_progress"):
+		if v.flag("failover_in_progress") {
 			return false, fmt.Sprintf("Sentinel %s is failing over (%s)", v.addr, v.master["failover-state"])
+		}
+	}
+	if alive {
+		return true, ""
+	}
+	for _, v := range views {
+		switch {
 		case v.flag("o_down") || v.flag("s_down"):
 			return false, fmt.Sprintf("Sentinel %s holds the master for down (%s): its own failover comes", v.addr, v.master["flags"])
 		case v.untilDown() < forceMargin:
@@ -184,19 +192,12 @@ func sentinelFailover(ctx context.Context, c builtin.Ctx, sentinels []string, na
 		if asked {
 			return false, nil
 		}
-		ok, why := mayForce(views)
-		if !ok {
-			pctx, pcancel := context.WithTimeout(ctx, 500*time.Millisecond)
-			cl := client(old, pw)
-			alive := cl.Ping(pctx).Err() == nil
-			cl.Close()
-			pcancel()
-			if alive {
-				// A live master: the Sentinels will not fail it over
-				// on their own; this is the failover asked for.
-				ok, why = true, ""
-			}
-		}
+		pctx, pcancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		cl := client(old, pw)
+		alive := cl.Ping(pctx).Err() == nil
+		cl.Close()
+		pcancel()
+		ok, why := mayForce(views, alive)
 		if !ok {
 			if why != waiting {
 				c.Logf("redis.failover: waiting for the Sentinels' own failover: %s", why)
