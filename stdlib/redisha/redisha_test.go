@@ -286,11 +286,13 @@ func configEpoch(t *testing.T, h *devstack.RedisHA, addr string) int {
 // already sent (to another Sentinel than the one gxl asks first), no
 // second failover is started. With Sentinels about to take the master for
 // down on their own (down-after 1 s, within the margin), gxl leaves the
-// failover to them.
+// failover to them. A master that still answers is failed over on gxl's
+// SENTINEL FAILOVER (the Sentinels would never do it).
 func TestSentinelFailoverDecidedByGxl(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
 		downAfter  time.Duration
+		alive      bool // the old master is not killed
 		sentBefore bool // a SENTINEL FAILOVER sent before gxl's (the killed run's)
 		gxlAsks    int  // SENTINEL FAILOVER carried out by gxl
 		within     time.Duration
@@ -298,6 +300,7 @@ func TestSentinelFailoverDecidedByGxl(t *testing.T) {
 		{name: "gxl asks", downAfter: 30 * time.Second, gxlAsks: 1, within: 10 * time.Second},
 		{name: "resumed after one was sent", downAfter: 30 * time.Second, sentBefore: true, gxlAsks: 0, within: 10 * time.Second},
 		{name: "the Sentinels about to fail over", downAfter: time.Second, gxlAsks: 0, within: 20 * time.Second},
+		{name: "the old master alive", downAfter: 30 * time.Second, alive: true, gxlAsks: 1, within: 10 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -312,7 +315,9 @@ func TestSentinelFailoverDecidedByGxl(t *testing.T) {
 			}
 			epoch := configEpoch(t, h, h.Primary.Addr())
 			acked := writeAcked(t, h.Primary.Addr(), 500)
-			h.Primary.Kill()
+			if !tc.alive {
+				h.Primary.Kill()
+			}
 			killed := time.Now()
 			before := 0
 			if tc.sentBefore {

@@ -163,6 +163,7 @@ func sentinelFailover(ctx context.Context, c builtin.Ctx, sentinels []string, na
 		}
 	}()
 	asked, waiting, np := false, "", ""
+	alive, pinged := false, time.Time{}
 	err := retry.Poll(ctx, 25*time.Millisecond, 0, "the Sentinels to fail over "+name, func(ctx context.Context) (bool, error) {
 		views := readViews(ctx, sentinels, clients, name)
 		answering := 0
@@ -192,12 +193,20 @@ func sentinelFailover(ctx context.Context, c builtin.Ctx, sentinels []string, na
 		if asked {
 			return false, nil
 		}
-		pctx, pcancel := context.WithTimeout(ctx, 500*time.Millisecond)
-		cl := client(old, pw)
-		alive := cl.Ping(pctx).Err() == nil
-		cl.Close()
-		pcancel()
-		ok, why := mayForce(views, alive)
+		ok, why := mayForce(views, false)
+		if !ok && time.Since(pinged) >= time.Second {
+			// At most once a second: an old master that does not answer
+			// at all (dropped packets) costs the timeout.
+			pinged = time.Now()
+			pctx, pcancel := context.WithTimeout(ctx, 500*time.Millisecond)
+			cl := client(old, pw)
+			alive = cl.Ping(pctx).Err() == nil
+			cl.Close()
+			pcancel()
+		}
+		if !ok && alive {
+			ok, why = mayForce(views, true)
+		}
 		if !ok {
 			if why != waiting {
 				c.Logf("redis.failover: waiting for the Sentinels' own failover: %s", why)
