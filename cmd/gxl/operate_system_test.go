@@ -255,6 +255,20 @@ func TestOperatedFailover(t *testing.T) {
 	// the resumed run asked for no second failover, and the Sentinels'
 	// config epoch moved by one (a SENTINEL FAILOVER has no election to
 	// retry).
+	// redis.failover returns once the replica a Sentinel promotes takes
+	// writes; the Sentinels name it (and raise the config epoch) at their
+	// next INFO of it.
+	waitLong(t, 30*time.Second, "every Sentinel to name the new master", func() bool {
+		for _, s := range rd.SentinelAddrs() {
+			c := redis.NewSentinelClient(&redis.Options{Addr: s})
+			addr, err := c.GetMasterAddrByName(ctx, rd.MasterName).Result()
+			c.Close()
+			if err != nil || len(addr) != 2 || addr[1] != strconv.Itoa(rd.Primary.Port) {
+				return false
+			}
+		}
+		return true
+	})
 	if n := sentinelUserFailovers(t, rd) - asked0; n != 1 {
 		t.Errorf("%d SENTINEL FAILOVER carried out for one failover, want 1 (the resumed run asked again?)", n)
 	}
