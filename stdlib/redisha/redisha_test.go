@@ -226,3 +226,127 @@ func TestSentinelFailoverByHostName(t *testing.T) {
 		t.Fatalf("failover before the Sentinels' election: %v\n%s\n%s", err, out, h.Logs())
 	}
 }
+
+// userFailovers counts the SENTINEL FAILOVER commands the Sentinels
+// carried out, from their logs.
+func userFailovers(t *testing.T, h *devstack.RedisHA) int {
+	t.Helper()
+	n := 0
+	for _, s := range h.Sentinels {
+		b, err := os.ReadFile(s.Log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += strings.Count(string(b), "Executing user requested FAILOVER")
+	}
+	return n
+}
+
+// configEpoch waits until every Sentinel names addr the master with one
+// config epoch, and returns it.
+func configEpoch(t *testing.T, h *devstack.RedisHA, addr string) int {
+	t.Helper()
+	ctx := context.Background()
+	var epoch string
+	err := devstack.WaitRedis(ctx, 20*time.Second, func(ctx context.Context) error {
+		seen := map[string]bool{}
+		for _, s := range h.Sentinels {
+			c := redis.NewSentinelClient(&redis.Options{Addr: s.Addr()})
+			m, err := c.Master(ctx, h.MasterName).Result()
+			c.Close()
+			if err != nil {
+				return err
+			}
+			if m["ip"]+":"+m["port"] != addr {
+				return fmt.Errorf("sentinel %s names %s:%s", s.Name, m["ip"], m["port"])
+			}
+			seen[m["config-epoch"]] = true
+			epoch = m["config-epoch"]
+		}
+		if len(seen) != 1 {
+			return fmt.Errorf("the Sentinels disagree on the config epoch: %v", seen)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, h.Logs())
+	}
+	var n int
+	fmt.Sscan(epoch, &n)
+	return n
+}
+
+// TestSentinelFailoverDecidedByGxl: the Sentinels' down-after is long (the
+// backstop for when no operator runs); gxl's failover asks a Sentinel to
+// carry it out at once (SENTINEL FAILOVER) instead of waiting for their
+// down-after, the replica is the writable master within seconds, every
+// acknowledged write is on it, and there was exactly one failover: one
+// SENTINEL FAILOVER carried out, the config epoch one higher on every
+// Sentinel. With a resumed run, the SENTINEL FAILOVER of the killed run
+// already sent (to another Sentinel than the one gxl asks first), no
+// second failover is started. With Sentinels about to take the master for
+// down on their own (down-after 1 s, within the margin), gxl leaves the
+// failover to them. A master that still answers is failed over on gxl's
+// SENTINEL FAILOVER (the Sentinels would never do it).
+func TestSentinelFailoverDecidedByGxl(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		downAfter  time.Duration
+		alive      bool // the old master is not killed
+		sentBefore bool // a SENTINEL FAILOVER sent before gxl's (the killed run's)
+		gxlAsks    int  // SENTINEL FAILOVER carried out by gxl
+		within     time.Duration
+	}{
+		{name: "gxl asks", downAfter: 30 * time.Second, gxlAsks: 1, within: 10 * time.Second},
+		{name: "resumed after one was sent", downAfter: 30 * time.Second, sentBefore: true, gxlAsks: 0, within: 10 * time.Second},
+		{name: "the Sentinels about to fail over", downAfter: time.Second, gxlAsks: 0, within: 20 * time.Second},
+		{name: "the old master alive", downAfter: 30 * time.Second, alive: true, gxlAsks: 1, within: 10 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			h, err := devstack.StartRedis(ctx, "", devstack.RedisOptions{Sentinels: 3, DownAfter: tc.downAfter})
+			if err != nil {
+				t.Fatalf("start Redis with Sentinels: %v", err)
+			}
+			defer h.Cleanup()
+			vars := h.Env()
+			for i, s := range h.SentinelAddrs() {
+				vars[fmt.Sprintf("S%d", i+1)] = s
+			}
+			epoch := configEpoch(t, h, h.Primary.Addr())
+			acked := writeAcked(t, h.Primary.Addr(), 500)
+			if !tc.alive {
+				h.Primary.Kill()
+			}
+			killed := time.Now()
+			before := 0
+			if tc.sentBefore {
+				sc := redis.NewSentinelClient(&redis.Options{Addr: h.SentinelAddrs()[1]})
+				err := sc.Failover(ctx, h.MasterName).Err()
+				sc.Close()
+				if err != nil {
+					t.Fatalf("SENTINEL FAILOVER: %v", err)
+				}
+				before = 1
+			}
+			out, err := gxltest.Run(t, program, "sentinel", vars)
+			took := time.Since(killed)
+			if err != nil {
+				t.Fatalf("sentinel failover: %v\n%s\n%s", err, out, h.Logs())
+			}
+			if took > tc.within {
+				t.Errorf("the failover took %s after the kill, want within %s (the Sentinels' down-after is %s)\n%s", took, tc.within, tc.downAfter, out)
+			}
+			if n := countPresent(t, h.Replica.Addr(), acked); n != len(acked) {
+				t.Errorf("%d of %d acknowledged writes on the new master", n, len(acked))
+			}
+			if e := configEpoch(t, h, h.Replica.Addr()); e != epoch+1 {
+				t.Errorf("config epoch %d → %d, want one failover\n%s", epoch, e, h.Logs())
+			}
+			if n := userFailovers(t, h) - before; n != tc.gxlAsks {
+				t.Errorf("gxl had %d SENTINEL FAILOVER carried out, want %d\n%s\n%s", n, tc.gxlAsks, out, h.Logs())
+			}
+			t.Logf("kill → writable master %s (down-after %s)", took.Round(time.Millisecond), tc.downAfter)
+		})
+	}
+}
