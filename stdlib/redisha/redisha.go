@@ -40,9 +40,7 @@ func Register(r *builtin.Registry) {
 		Where: builtin.InBlock, Effect: builtin.Reads, Params: append(builtin.DownParams(addr), pass), SetsVars: builtin.OutVar("DOWN"),
 		Run: func(c builtin.Ctx, a builtin.Args) error {
 			return builtin.RunDown(c, a, "redis.down", a.Str("addr"), func(ctx context.Context) error {
-				cl := client(a.Str("addr"), a.Str("password"))
-				defer cl.Close()
-				return cl.Ping(ctx).Err()
+				return probes.Probe(ctx, a.Str("addr")+"\x00"+a.Str("password"))
 			})
 		},
 	})
@@ -90,6 +88,18 @@ func client(addr, password string) *redis.Client {
 	// One dial attempt: go-redis would retry a refused dial 5 times 100 ms apart,
 	// and failover code probes and retries on its own clock.
 	return redis.NewClient(&redis.Options{Addr: addr, Password: password, DialTimeout: 2 * time.Second, ReadTimeout: 3 * time.Second, MaxRetries: -1, DialerRetries: 1})
+}
+
+// probes are the connections redis.down keeps, by address and password:
+// a client of one connection, PING on it while it answers.
+var probes = &builtin.ProbeConns[*redis.Client]{
+	Dial: func(_ context.Context, key string) (*redis.Client, error) {
+		addr, password, _ := strings.Cut(key, "\x00")
+		cl := client(addr, password)
+		return cl, nil
+	},
+	Check: func(ctx context.Context, cl *redis.Client) error { return cl.Ping(ctx).Err() },
+	Close: func(cl *redis.Client) { cl.Close() },
 }
 
 // Info is the replication section of INFO.
