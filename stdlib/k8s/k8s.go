@@ -261,6 +261,13 @@ func clientFor(cfg *rest.Config, ns string) (*client, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Watches end on the server's clock (watchFor), not the client's
+	// request timeout, which would cut every watch after 30 s.
+	wcfg := rest.CopyConfig(cfg)
+	wcfg.Timeout = 0
+	if reads.watches, err = dynamic.NewForConfig(wcfg); err != nil {
+		return nil, err
+	}
 	c, _ := conns.LoadOrStore(key, &conn{dyn: dyn, cached: cached, mapper: mapper, kinds: &sync.Map{}, reads: reads})
 	return &client{conn: c.(*conn), namespace: ns, server: host}, nil
 }

@@ -32,10 +32,10 @@ type objKey struct {
 //     watchAfter lists the object (a live read, which it returns) and
 //     watches it from there: later reads return the watched object
 //     (found or not) with no request.
-//   - A watch that ends or fails (the API server restarted, the
-//     connection lost, its resource version compacted) drops the object:
-//     the next read is live again, and the one after starts a new watch.
-//     A watch no read used for watchIdle ends.
+//   - A watch that ends (the API server ends it after watchFor) or fails
+//     (the API server restarted, the connection lost, its version
+//     compacted) drops the object: the next read lists it again (live)
+//     and watches it anew. A watch no read used for watchIdle ends.
 //   - Every write request of this process to the cluster (apply, patch,
 //     delete, scale, rollback: any method but GET, HEAD and OPTIONS, seen
 //     by the connection's transport) drops every watched object of the
@@ -47,6 +47,8 @@ type objKey struct {
 // A write by another client reaches the watch within the watch's delay
 // (milliseconds on a healthy API server).
 type objCache struct {
+	watches dynamic.Interface // the client of the watches: no request timeout
+
 	mu      sync.Mutex
 	epoch   uint64 // counts the writes begun and ended
 	watched map[objKey]*watched
@@ -69,6 +71,9 @@ const (
 	watchAfter = time.Minute
 	// watchIdle: a watch no read has used for this long ends.
 	watchIdle = 5 * time.Minute
+	// watchFor: the API server ends a watch after this long; the next
+	// read lists the object again and watches it anew.
+	watchFor = 10 * time.Minute
 )
 
 func newObjCache() *objCache {
@@ -123,7 +128,12 @@ func (oc *objCache) read(ctx context.Context, r dynamic.ResourceInterface, key o
 	}
 	// The watch outlives the call (not its context).
 	wctx, cancel := context.WithCancel(context.Background())
-	stream, err := r.Watch(wctx, metav1.ListOptions{FieldSelector: sel, ResourceVersion: list.GetResourceVersion(), AllowWatchBookmarks: true})
+	var wr dynamic.ResourceInterface = oc.watches.Resource(key.gvr)
+	if key.ns != "" {
+		wr = oc.watches.Resource(key.gvr).Namespace(key.ns)
+	}
+	timeout := int64(watchFor / time.Second)
+	stream, err := wr.Watch(wctx, metav1.ListOptions{FieldSelector: sel, ResourceVersion: list.GetResourceVersion(), AllowWatchBookmarks: true, TimeoutSeconds: &timeout})
 	if err != nil {
 		cancel()
 	} else {
