@@ -8,7 +8,8 @@ import (
 )
 
 // ProbeConns keeps one idle connection per server (and credentials) for
-// the probes of the *.down built-ins, across the runs of the process:
+// the probes of the *.down built-ins (and reads such as redis.status),
+// across the runs of the process:
 // `gxl operate` probes each primary every second, and a new connection
 // per probe (TCP, authentication, a server-side session) was most of a
 // probe's cost.
@@ -41,8 +42,17 @@ type keptConn[C any] struct {
 
 // Probe checks the server of key through its kept connection, or a new one.
 func (p *ProbeConns[C]) Probe(ctx context.Context, key string) error {
+	return p.Do(ctx, key, p.Check)
+}
+
+// Do runs f on the kept connection of key, or on a new one. When f fails
+// on the kept connection (and the context has not ended), that
+// connection is closed and f runs again on a new one, whose result
+// counts; only a connection f succeeded on is kept. f must be safe to run
+// twice: a probe or a read.
+func (p *ProbeConns[C]) Do(ctx context.Context, key string, f func(context.Context, C) error) error {
 	if c, ok := p.take(key); ok {
-		err := p.Check(ctx, c)
+		err := f(ctx, c)
 		if err == nil {
 			p.put(key, c)
 			return nil
@@ -57,7 +67,7 @@ func (p *ProbeConns[C]) Probe(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
-	if err := p.Check(ctx, c); err != nil {
+	if err := f(ctx, c); err != nil {
 		p.Close(c)
 		return err
 	}

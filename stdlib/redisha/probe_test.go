@@ -19,6 +19,12 @@ mod main {
     flow up {
         redis.down(addr: "${REDIS_PRIMARY:}", for: "0s", out: "D");
         gx.assert(value: "${D}", expect: "false", err: "redis.down: a server that answers is down");
+        redis.status(addr: "${REDIS_PRIMARY:}", out: "S");
+        gx.assert(value: "${S.role}", expect: "master");
+    }
+    flow status {
+        redis.status(addr: "${REDIS_PRIMARY:}", out: "S");
+        gx.assert(value: "${S.role}", expect: "master");
     }
     flow down {
         redis.down(addr: "${REDIS_PRIMARY:}", for: "1s", interval: "200ms", out: "D");
@@ -27,8 +33,8 @@ mod main {
 }
 `
 
-// TestDownKeepsItsConnection: redis.down probes through one kept
-// connection per server across runs; a server restarted behind it
+// TestDownKeepsItsConnection: redis.down probes (and redis.status reads)
+// through one kept connection per server across runs; a server restarted behind it
 // answers on the first probe after it (for: "0s" is one probe), and a
 // killed server is down for the window through the kept connection.
 func TestDownKeepsItsConnection(t *testing.T) {
@@ -74,17 +80,44 @@ func TestDownKeepsItsConnection(t *testing.T) {
 	if len(kept) != 1 {
 		t.Fatalf("after a probe, clients %v: want the one kept connection", kept)
 	}
+	// connections is how many connections the server has accepted (the
+	// asking one included).
+	connections := func() int64 {
+		t.Helper()
+		c := redis.NewClient(&redis.Options{Addr: h.Primary.Addr()})
+		defer c.Close()
+		info, err := c.Info(ctx, "stats").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(info, "\n") {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(line), "total_connections_received:"); ok {
+				n, _ := strconv.ParseInt(v, 10, 64)
+				return n
+			}
+		}
+		t.Fatal("no total_connections_received in INFO stats")
+		return 0
+	}
+	before := connections()
 	for range 3 {
 		up("probe again")
+	}
+	if n := connections() - before - 1; n != 0 {
+		t.Fatalf("3 runs of redis.down and redis.status opened %d connections, want 0 (the kept one)", n)
 	}
 	if c := clients(); !slices.Equal(c, kept) {
 		t.Fatalf("clients %v after more probes, want the kept one %v (a new connection per probe)", c, kept)
 	}
 
-	// Restarted behind the kept connection: up at the first probe.
+	// Restarted behind the kept connection: redis.status reads it, and
+	// the probe finds it up at its first probe.
 	h.Primary.Kill()
 	if err := h.Restart(ctx, h.Primary); err != nil {
 		t.Fatal(err)
+	}
+	if out, err := gxltest.Run(t, probeProgram, "status", vars); err != nil {
+		t.Fatalf("redis.status after a restart: %v\n%s", err, out)
 	}
 	up("the first probe after a restart")
 	if c := clients(); len(c) != 1 {

@@ -109,6 +109,11 @@ type Info map[string]string
 func ReadInfo(ctx context.Context, addr, password string) (Info, error) {
 	c := client(addr, password)
 	defer c.Close()
+	return readInfo(ctx, c, addr)
+}
+
+// readInfo reads INFO replication through c.
+func readInfo(ctx context.Context, c *redis.Client, addr string) (Info, error) {
 	s, err := c.Info(ctx, "replication").Result()
 	if err != nil {
 		return nil, fmt.Errorf("redis %s: %w", addr, err)
@@ -130,7 +135,13 @@ func (i Info) offset() int64 {
 func runStatus(c builtin.Ctx, a builtin.Args) error {
 	ctx, cancel := retry.WithTimeout(c.Context(), a.Duration("timeout"))
 	defer cancel()
-	info, err := ReadInfo(ctx, a.Str("addr"), a.Str("password"))
+	// Through the connection redis.down keeps: the example system's
+	// probe reads the status of the master it has just pinged.
+	var info Info
+	err := probes.Do(ctx, a.Str("addr")+"\x00"+a.Str("password"), func(ctx context.Context, cl *redis.Client) (err error) {
+		info, err = readInfo(ctx, cl, a.Str("addr"))
+		return err
+	})
 	if err != nil {
 		return err
 	}
