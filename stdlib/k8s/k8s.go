@@ -98,7 +98,7 @@ func Register(r *builtin.Registry) {
 		Run:    runScale,
 	})
 	r.Add(&builtin.Builtin{
-		Name: "k8s.get", Doc: "Read an object into a variable.",
+		Name: "k8s.get", Doc: "Read an object into a variable. An object this process reads again within a minute is then read from a watch of it (list and watch by name; a get where refused); every write of the process (k8s.apply, k8s.delete, ...) ends the watches, so a read after it sees it.",
 		Where: builtin.InBlock, Effect: builtin.Reads, SetsVars: builtin.OutVar("K8S_OBJECT"),
 		Params: with(append(kindName, builtin.Param{Name: "out", Type: types.String, Default: value.Str("K8S_OBJECT"), Doc: "variable to set"})...),
 		Run:    runGet,
@@ -231,11 +231,13 @@ type conn struct {
 // conns are the connections of this process, by connKey.
 var conns sync.Map
 
-// connKey identifies a cluster and the credentials used on it.
+// connKey identifies a cluster and the credentials used on it (and the
+// user they impersonate).
 func connKey(cfg *rest.Config) string {
 	h := sha256.New()
 	for _, s := range []string{cfg.Host, cfg.APIPath, cfg.Username, cfg.Password, cfg.BearerToken, cfg.BearerTokenFile,
-		cfg.CertFile, cfg.KeyFile, cfg.CAFile, string(cfg.CertData), string(cfg.KeyData), string(cfg.CAData), cfg.ServerName, fmt.Sprint(cfg.Insecure)} {
+		cfg.CertFile, cfg.KeyFile, cfg.CAFile, string(cfg.CertData), string(cfg.KeyData), string(cfg.CAData), cfg.ServerName, fmt.Sprint(cfg.Insecure),
+		cfg.Impersonate.UserName, cfg.Impersonate.UID, strings.Join(cfg.Impersonate.Groups, ","), fmt.Sprint(cfg.Impersonate.Extra)} {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
 	}

@@ -36,6 +36,9 @@ type objKey struct {
 //     (the API server restarted, the connection lost, its version
 //     compacted) drops the object: the next read lists it again (live)
 //     and watches it anew. A watch no read used for watchIdle ends.
+//   - A list or watch that is refused (a Role granting get only) or
+//     fails makes that read a GET, and the reads of that resource GETs
+//     for refusedFor.
 //   - Every write request of this process to the cluster (apply, patch,
 //     delete, scale, rollback: any method but GET, HEAD and OPTIONS, seen
 //     by the connection's transport) drops every watched object of the
@@ -53,6 +56,7 @@ type objCache struct {
 	epoch   uint64 // counts the writes begun and ended
 	watched map[objKey]*watched
 	seen    map[objKey]time.Time // last live read of each object
+	refused map[objKey]time.Time // resources (no name) not listed or watched: when
 	live    atomic.Int64         // live reads (GET or list), for tests
 }
 
@@ -74,10 +78,13 @@ const (
 	// watchFor: the API server ends a watch after this long; the next
 	// read lists the object again and watches it anew.
 	watchFor = 10 * time.Minute
+	// refusedFor: after a list or watch of a resource was refused or
+	// failed, its reads are GETs for this long.
+	refusedFor = 10 * time.Minute
 )
 
 func newObjCache() *objCache {
-	return &objCache{watched: map[objKey]*watched{}, seen: map[objKey]time.Time{}}
+	return &objCache{watched: map[objKey]*watched{}, seen: map[objKey]time.Time{}, refused: map[objKey]time.Time{}}
 }
 
 // read returns the object of key as a GXL value, or a NotFound error
@@ -95,6 +102,9 @@ func (oc *objCache) read(ctx context.Context, r dynamic.ResourceInterface, key o
 	}
 	last, again := oc.seen[key]
 	again = again && time.Since(last) < watchAfter
+	if t, ok := oc.refused[key.resource()]; ok && time.Since(t) < refusedFor {
+		again = false
+	}
 	oc.seen[key] = time.Now()
 	if len(oc.seen) > 1000 {
 		for k, t := range oc.seen {
@@ -117,7 +127,17 @@ func (oc *objCache) read(ctx context.Context, r dynamic.ResourceInterface, key o
 	sel := fields.OneTermEqualSelector("metadata.name", key.name).String()
 	list, err := r.List(ctx, metav1.ListOptions{FieldSelector: sel})
 	if err != nil {
-		return value.Value{}, err
+		if ctx.Err() != nil {
+			return value.Value{}, err
+		}
+		// Refused (a Role that grants get, not list and watch) or
+		// failed: this read is a GET, as without the watches.
+		oc.refuse(key)
+		u, err := r.Get(ctx, key.name, metav1.GetOptions{})
+		if err != nil {
+			return value.Value{}, err
+		}
+		return toValue(u)
 	}
 	w := &watched{}
 	if len(list.Items) > 0 {
@@ -136,6 +156,7 @@ func (oc *objCache) read(ctx context.Context, r dynamic.ResourceInterface, key o
 	stream, err := wr.Watch(wctx, metav1.ListOptions{FieldSelector: sel, ResourceVersion: list.GetResourceVersion(), AllowWatchBookmarks: true, TimeoutSeconds: &timeout})
 	if err != nil {
 		cancel()
+		oc.refuse(key)
 	} else {
 		w.cancel = cancel
 		w.used.Store(time.Now().UnixNano())
@@ -203,6 +224,17 @@ func (oc *objCache) follow(key objKey, w *watched, stream watch.Interface) {
 		}
 	}
 }
+
+// refuse notes that the objects of key's resource cannot be listed or
+// watched: their reads are GETs for refusedFor.
+func (oc *objCache) refuse(key objKey) {
+	oc.mu.Lock()
+	oc.refused[key.resource()] = time.Now()
+	oc.mu.Unlock()
+}
+
+// resource is the kind and namespace of an object.
+func (k objKey) resource() objKey { return objKey{gvr: k.gvr, ns: k.ns} }
 
 // drop forgets a watched object (if it is still the one watched) and ends
 // its watch.

@@ -7,9 +7,11 @@ import (
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/gxl-dev/gxl/internal/gxltest"
@@ -178,4 +180,69 @@ func TestGetFromWatch(t *testing.T) {
 
 	// Deleted by gxl: gone at once for k8s.exists.
 	run("remove")
+}
+
+// TestGetWithoutListAndWatch: a user whose Role grants get and not list
+// or watch (deploy/rbac.yaml before the watches) reads an object again
+// and again with k8s.get: every read is a GET, none fails.
+func TestGetWithoutListAndWatch(t *testing.T) {
+	ctx := context.Background()
+	cfg, err := clientcmd.BuildConfigFromFlags("", kube.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const ns, user = "gxl-get-only", "gxl-get-only"
+	for _, js := range []string{
+		`{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "gxl-get-only"}}`,
+		`{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "primary", "namespace": "gxl-get-only"}, "spec": {"type": "ExternalName", "externalName": "localhost", "ports": [{"port": 5432}]}}`,
+		`{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "get", "namespace": "gxl-get-only"}, "rules": [{"apiGroups": [""], "resources": ["services"], "verbs": ["get"]}]}`,
+		`{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "get", "namespace": "gxl-get-only"}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "get"}, "subjects": [{"kind": "User", "name": "gxl-get-only"}]}`,
+	} {
+		if out, err := gxltest.Run(t, `mod envs { env default { } } mod main { flow f { k8s.apply(text: "${M}", kubeconfig: "${KUBECONFIG_FILE}"); } }`, "f", map[string]string{"M": js, "KUBECONFIG_FILE": kube.Kubeconfig}); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+	}
+	// The same cluster, as that user.
+	kc, err := clientcmd.LoadFromFile(kube.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ai := range kc.AuthInfos {
+		ai.Impersonate = user
+	}
+	getOnly := t.TempDir() + "/kubeconfig"
+	if err := clientcmd.WriteToFile(*kc, getOnly); err != nil {
+		t.Fatal(err)
+	}
+	ucfg := rest.CopyConfig(cfg)
+	ucfg.Impersonate.UserName = user
+	ucs, err := kubernetes.NewForConfig(ucfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		_, err := ucs.CoreV1().Services(ns).Get(ctx, "primary", metav1.GetOptions{})
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the Role never applied: %v", err)
+		}
+	}
+	if _, err := ucs.CoreV1().Services(ns).List(ctx, metav1.ListOptions{}); !apierrors.IsForbidden(err) {
+		t.Fatalf("list as %s: %v, want forbidden", user, err)
+	}
+
+	prog := `mod envs { env default { } } mod main { flow read {
+        k8s.get(kind: "service", name: "primary", namespace: "gxl-get-only", kubeconfig: "${KUBECONFIG_FILE}", out: "S");
+        gx.assert(value: "${S.spec.ports[0].port}", expect: "5432");
+    } }`
+	for i := range 4 {
+		if out, err := gxltest.Run(t, prog, "read", map[string]string{"KUBECONFIG_FILE": getOnly}); err != nil {
+			t.Fatalf("read %d: %v\n%s", i+1, err, out)
+		}
+	}
+	if live, watching, err := k8s.Reads(getOnly); err != nil || live != 4 || watching != 0 {
+		t.Fatalf("4 reads as a get-only user: %d live, %d watched (%v); want 4 and 0", live, watching, err)
+	}
 }
