@@ -391,6 +391,24 @@ func TestRoleGrantsOperatorCalls(t *testing.T) {
 		}
 		applied = append(applied, u)
 	}
+	// k8s.get / k8s.exists of an object read again and again: list it by
+	// name, watch it from there (stdlib/k8s/watch.go).
+	for _, u := range applied {
+		if k := u.GetKind(); k != "Service" && k != "Deployment" {
+			continue
+		}
+		ri, _ := r.of(u)
+		sel := "metadata.name=" + u.GetName()
+		list, err := ri.List(ctx, metav1.ListOptions{FieldSelector: sel})
+		step("k8s.get "+u.GetKind()+" list", err)
+		if err == nil {
+			w, err := ri.Watch(ctx, metav1.ListOptions{FieldSelector: sel, ResourceVersion: list.GetResourceVersion()})
+			step("k8s.get "+u.GetKind()+" watch", err)
+			if err == nil {
+				w.Stop()
+			}
+		}
+	}
 	// k8s.revision / k8s.rollback: list the ReplicaSets, patch the
 	// Deployment's template.
 	rs := r.dyn.Resource(schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "replicasets"}).Namespace("microservices")

@@ -385,6 +385,11 @@ type Event struct {
 // maxEvents is how many recent events /status keeps.
 const maxEvents = 100
 
+// recentEvents are the last maxEvents events; op.mu held.
+func (op *operation) recentEvents() []Event {
+	return op.events[max(0, len(op.events)-maxEvents):]
+}
+
 func newOperation(e *Engine, p *Program, trs []*check.Trigger, jobs []*operator.Job, clock operator.Clock) *operation {
 	abs, _ := filepath.Abs(p.File)
 	op := &operation{e: e, p: p, jobs: jobs, file: abs, clock: clock, state: "resuming", started: clock.Now(),
@@ -442,7 +447,10 @@ func (op *operation) event(ev Event) {
 	ev.Time = op.clock.Now()
 	op.mu.Lock()
 	op.events = append(op.events, ev)
-	if len(op.events) > maxEvents {
+	// Cut back to maxEvents once twice as many are kept: cut at every
+	// event, each event copied the hundred before it (four events a
+	// second from the probes of an idle operator).
+	if len(op.events) >= 2*maxEvents {
 		op.events = append(op.events[:0:0], op.events[len(op.events)-maxEvents:]...)
 	}
 	op.mu.Unlock()

@@ -82,7 +82,7 @@ func (op *operation) status() Status {
 	op.mu.Lock()
 	defer op.mu.Unlock()
 	s := Status{State: op.state, File: op.file, Started: op.started, Now: op.clock.Now(), TimeZone: op.e.TimeZone().String(),
-		Flows: []flowStatus{}, Running: []runningRun{}, Modules: map[string]moduleStatus{}, Events: append([]Event{}, op.events...)}
+		Flows: []flowStatus{}, Running: []runningRun{}, Modules: map[string]moduleStatus{}, Events: append([]Event{}, op.recentEvents()...)}
 	for _, name := range op.order {
 		fs := *op.flows[name]
 		if fs.Last != nil {

@@ -222,3 +222,34 @@ func TestExternalCommands(t *testing.T) {
 		t.Errorf("SIGINT ignored: %v after %s, want SIGKILL after %s", err, took, shell.KillTimeout)
 	}
 }
+
+// TestReadDataDecodesOnceWhileTheSame: a data file that reads the same
+// bytes is decoded once (the same value is handed out again); once its
+// bytes change, it is decoded again.
+func TestReadDataDecodesOnceWhileTheSame(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "c.yml")
+	if err := os.WriteFile(p, []byte("PG_PORT: 5432\nREDIS: localhost:6379\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	v1, err := ReadData(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2, err := ReadData(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v1.ObjVal() != v2.ObjVal() {
+		t.Error("an unchanged file was decoded again")
+	}
+	if err := os.WriteFile(p, []byte("PG_PORT: 5433\nREDIS: localhost:6379\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	v3, err := ReadData(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := v3.ObjVal().Get("PG_PORT"); got.String() != "5433" {
+		t.Errorf("after the file changed: PG_PORT=%s, want 5433", got.String())
+	}
+}

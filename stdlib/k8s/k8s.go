@@ -98,7 +98,7 @@ func Register(r *builtin.Registry) {
 		Run:    runScale,
 	})
 	r.Add(&builtin.Builtin{
-		Name: "k8s.get", Doc: "Read an object into a variable.",
+		Name: "k8s.get", Doc: "Read an object into a variable. An object this process reads again within a minute is then read from a watch of it (list and watch by name; a get where refused); every write of the process (k8s.apply, k8s.delete, ...) ends the watches, so a read after it sees it.",
 		Where: builtin.InBlock, Effect: builtin.Reads, SetsVars: builtin.OutVar("K8S_OBJECT"),
 		Params: with(append(kindName, builtin.Param{Name: "out", Type: types.String, Default: value.Str("K8S_OBJECT"), Doc: "variable to set"})...),
 		Run:    runGet,
@@ -134,9 +134,7 @@ func Register(r *builtin.Registry) {
 
 // client bundles what the built-ins need.
 type client struct {
-	dyn       dynamic.Interface
-	mapper    meta.RESTMapper
-	cached    discovery.CachedDiscoveryInterface
+	*conn
 	namespace string
 	server    string
 }
@@ -226,16 +224,20 @@ type conn struct {
 	dyn    dynamic.Interface
 	cached discovery.CachedDiscoveryInterface
 	mapper meta.RESTMapper
+	kinds  *sync.Map // kind name (lower case) → kindInfo (target)
+	reads  *objCache // the objects k8s.get and k8s.exists read again and again
 }
 
 // conns are the connections of this process, by connKey.
 var conns sync.Map
 
-// connKey identifies a cluster and the credentials used on it.
+// connKey identifies a cluster and the credentials used on it (and the
+// user they impersonate).
 func connKey(cfg *rest.Config) string {
 	h := sha256.New()
 	for _, s := range []string{cfg.Host, cfg.APIPath, cfg.Username, cfg.Password, cfg.BearerToken, cfg.BearerTokenFile,
-		cfg.CertFile, cfg.KeyFile, cfg.CAFile, string(cfg.CertData), string(cfg.KeyData), string(cfg.CAData), cfg.ServerName, fmt.Sprint(cfg.Insecure)} {
+		cfg.CertFile, cfg.KeyFile, cfg.CAFile, string(cfg.CertData), string(cfg.KeyData), string(cfg.CAData), cfg.ServerName, fmt.Sprint(cfg.Insecure),
+		cfg.Impersonate.UserName, cfg.Impersonate.UID, strings.Join(cfg.Impersonate.Groups, ","), fmt.Sprint(cfg.Impersonate.Extra)} {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
 	}
@@ -245,9 +247,12 @@ func connKey(cfg *rest.Config) string {
 func clientFor(cfg *rest.Config, ns string) (*client, error) {
 	key := connKey(cfg)
 	if c, ok := conns.Load(key); ok {
-		cn := c.(*conn)
-		return &client{dyn: cn.dyn, mapper: cn.mapper, cached: cn.cached, namespace: ns, server: cfg.Host}, nil
+		return &client{conn: c.(*conn), namespace: ns, server: cfg.Host}, nil
 	}
+	host := cfg.Host
+	reads := newObjCache()
+	cfg = rest.CopyConfig(cfg)
+	cfg.Wrap(reads.writes)
 	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
 	if err != nil {
 		return nil, err
@@ -258,9 +263,15 @@ func clientFor(cfg *rest.Config, ns string) (*client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, _ := conns.LoadOrStore(key, &conn{dyn: dyn, cached: cached, mapper: mapper})
-	cn := c.(*conn)
-	return &client{dyn: cn.dyn, mapper: cn.mapper, cached: cn.cached, namespace: ns, server: cfg.Host}, nil
+	// Watches end on the server's clock (watchFor), not the client's
+	// request timeout, which would cut every watch after 30 s.
+	wcfg := rest.CopyConfig(cfg)
+	wcfg.Timeout = 0
+	if reads.watches, err = dynamic.NewForConfig(wcfg); err != nil {
+		return nil, err
+	}
+	c, _ := conns.LoadOrStore(key, &conn{dyn: dyn, cached: cached, mapper: mapper, kinds: &sync.Map{}, reads: reads})
+	return &client{conn: c.(*conn), namespace: ns, server: host}, nil
 }
 
 // fresh reads the kinds the server serves again: a kind the cached
@@ -269,6 +280,7 @@ func (k *client) fresh() {
 	if k.cached != nil {
 		k.cached.Invalidate()
 	}
+	k.kinds.Clear()
 }
 
 // resource finds the dynamic resource of an object.
@@ -292,20 +304,53 @@ func (k *client) resource(gvk schema.GroupVersionKind, ns string) (dynamic.Resou
 
 // byKind resolves a kind name such as "deployment" or "deploy".
 func (k *client) byKind(kind, ns string) (dynamic.ResourceInterface, error) {
-	gvr, err := k.mapper.ResourceFor(schema.GroupVersionResource{Resource: strings.ToLower(kind)})
-	if err != nil {
-		k.fresh()
-		gvr, err = k.mapper.ResourceFor(schema.GroupVersionResource{Resource: strings.ToLower(kind)})
-	}
-	if err != nil {
-		return nil, fmt.Errorf("unknown kind %q: %w", kind, err)
-	}
-	gvk, err := k.mapper.KindFor(gvr)
-	if err != nil {
-		return nil, err
-	}
-	r, _, err := k.resource(gvk, ns)
+	r, _, err := k.target(kind, ns, "")
 	return r, err
+}
+
+// kindInfo is what a kind name resolves to.
+type kindInfo struct {
+	gvr        schema.GroupVersionResource
+	namespaced bool
+}
+
+// target resolves a kind name and the namespace argument to the dynamic
+// resource and the key of an object (namespace: "" for a cluster-scoped
+// kind). A kind name resolved once is kept with the connection until its
+// discovery is read again (fresh): resolving it through the REST mapper
+// walks every resource the server serves, a third of a k8s.get.
+func (k *client) target(kind, ns, name string) (dynamic.ResourceInterface, objKey, error) {
+	lkind := strings.ToLower(kind)
+	var ki kindInfo
+	if v, ok := k.kinds.Load(lkind); ok {
+		ki = v.(kindInfo)
+	} else {
+		gvr, err := k.mapper.ResourceFor(schema.GroupVersionResource{Resource: lkind})
+		if err != nil {
+			k.fresh()
+			gvr, err = k.mapper.ResourceFor(schema.GroupVersionResource{Resource: lkind})
+		}
+		if err != nil {
+			return nil, objKey{}, fmt.Errorf("unknown kind %q: %w", kind, err)
+		}
+		gvk, err := k.mapper.KindFor(gvr)
+		if err != nil {
+			return nil, objKey{}, err
+		}
+		m, err := k.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		if err != nil {
+			return nil, objKey{}, fmt.Errorf("unknown kind %s: %w", gvk.Kind, err)
+		}
+		ki = kindInfo{gvr: m.Resource, namespaced: m.Scope.Name() == meta.RESTScopeNameNamespace}
+		k.kinds.Store(lkind, ki)
+	}
+	if !ki.namespaced {
+		return k.dyn.Resource(ki.gvr), objKey{gvr: ki.gvr, name: name}, nil
+	}
+	if ns == "" {
+		ns = k.namespace
+	}
+	return k.dyn.Resource(ki.gvr).Namespace(ns), objKey{gvr: ki.gvr, ns: ns, name: name}, nil
 }
 
 // readObjects reads manifests from a file, a folder or text.
@@ -742,40 +787,51 @@ func runScale(c builtin.Ctx, a builtin.Args) error {
 }
 
 func runGet(c builtin.Ctx, a builtin.Args) error {
-	ctx, cancel := retry.WithTimeout(c.Context(), a.Duration("timeout"))
-	defer cancel()
-	_, r, err := kindResource(c, a)
-	if err != nil {
-		return err
-	}
-	u, err := r.Get(ctx, a.Str("name"), metav1.GetOptions{})
+	v, err := readObject(c, a)
 	if err != nil {
 		return fmt.Errorf("k8s.get %s/%s: %w", a.Str("kind"), a.Str("name"), err)
 	}
-	b, _ := json.Marshal(u.Object)
+	c.Set(a.Str("out"), v)
+	return nil
+}
+
+// readObject reads the object of a k8s.get or k8s.exists call: from the
+// watch this process keeps of it, or from the API server (objCache).
+func readObject(c builtin.Ctx, a builtin.Args) (value.Value, error) {
+	ctx, cancel := retry.WithTimeout(c.Context(), a.Duration("timeout"))
+	defer cancel()
+	k, err := newClient(c, a)
+	if err != nil {
+		return value.Value{}, err
+	}
+	r, key, err := k.target(a.Str("kind"), a.Str("namespace"), a.Str("name"))
+	if err != nil {
+		return value.Value{}, err
+	}
+	return k.reads.read(ctx, r, key)
+}
+
+// toValue converts an object read from the API server to a GXL value
+// (numbers as JSON has them).
+func toValue(u *unstructured.Unstructured) (value.Value, error) {
+	b, err := json.Marshal(u.Object)
+	if err != nil {
+		return value.Value{}, err
+	}
 	var x any
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
-	dec.Decode(&x)
-	v, err := value.FromGo(x)
-	if err != nil {
-		return err
+	if err := dec.Decode(&x); err != nil {
+		return value.Value{}, err
 	}
-	c.Set(a.Str("out"), v)
-	return nil
+	return value.FromGo(x)
 }
 
 // runExists: a NotFound answer is false; any other error (the server
 // unreachable, no such kind) fails the step, so a server that cannot be
 // asked is never taken for an empty one.
 func runExists(c builtin.Ctx, a builtin.Args) error {
-	ctx, cancel := retry.WithTimeout(c.Context(), a.Duration("timeout"))
-	defer cancel()
-	_, r, err := kindResource(c, a)
-	if err != nil {
-		return err
-	}
-	_, err = r.Get(ctx, a.Str("name"), metav1.GetOptions{})
+	_, err := readObject(c, a)
 	switch {
 	case err == nil:
 		c.Set(a.Str("out"), value.Bool(true))

@@ -39,13 +39,7 @@ func Register(r *builtin.Registry) {
 		Where: builtin.InBlock, Effect: builtin.Reads, Params: builtin.DownParams(dsn), SetsVars: builtin.OutVar("DOWN"),
 		Run: func(c builtin.Ctx, a builtin.Args) error {
 			return builtin.RunDown(c, a, "pg.down", server(a.Str("dsn")), func(ctx context.Context) error {
-				conn, err := connect(ctx, a.Str("dsn"))
-				if err != nil {
-					return err
-				}
-				defer conn.Close(context.Background())
-				_, err = conn.Exec(ctx, "SELECT 1")
-				return err
+				return probes.Probe(ctx, a.Str("dsn"))
 			})
 		},
 	})
@@ -129,6 +123,22 @@ func connect(ctx context.Context, dsn string) (*pgx.Conn, error) {
 		return nil, fmt.Errorf("%s: %v", server(dsn), scrub(err, dsn))
 	}
 	return conn, nil
+}
+
+// probes are the connections pg.down keeps, by connection string (which
+// holds the credentials): connect + SELECT 1 once, then SELECT 1 on the
+// kept session while it answers.
+var probes = &builtin.ProbeConns[*pgx.Conn]{
+	Dial: connect,
+	Check: func(ctx context.Context, conn *pgx.Conn) error {
+		_, err := conn.Exec(ctx, "SELECT 1")
+		return err
+	},
+	Close: func(conn *pgx.Conn) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		conn.Close(ctx)
+	},
 }
 
 // scrub removes the DSN text from an error, in case a driver echoes it.

@@ -40,9 +40,7 @@ func Register(r *builtin.Registry) {
 		Where: builtin.InBlock, Effect: builtin.Reads, Params: append(builtin.DownParams(addr), pass), SetsVars: builtin.OutVar("DOWN"),
 		Run: func(c builtin.Ctx, a builtin.Args) error {
 			return builtin.RunDown(c, a, "redis.down", a.Str("addr"), func(ctx context.Context) error {
-				cl := client(a.Str("addr"), a.Str("password"))
-				defer cl.Close()
-				return cl.Ping(ctx).Err()
+				return probes.Probe(ctx, a.Str("addr")+"\x00"+a.Str("password"))
 			})
 		},
 	})
@@ -92,6 +90,18 @@ func client(addr, password string) *redis.Client {
 	return redis.NewClient(&redis.Options{Addr: addr, Password: password, DialTimeout: 2 * time.Second, ReadTimeout: 3 * time.Second, MaxRetries: -1, DialerRetries: 1})
 }
 
+// probes are the connections redis.down keeps, by address and password:
+// a client of one connection, PING on it while it answers.
+var probes = &builtin.ProbeConns[*redis.Client]{
+	Dial: func(_ context.Context, key string) (*redis.Client, error) {
+		addr, password, _ := strings.Cut(key, "\x00")
+		cl := client(addr, password)
+		return cl, nil
+	},
+	Check: func(ctx context.Context, cl *redis.Client) error { return cl.Ping(ctx).Err() },
+	Close: func(cl *redis.Client) { cl.Close() },
+}
+
 // Info is the replication section of INFO.
 type Info map[string]string
 
@@ -99,6 +109,11 @@ type Info map[string]string
 func ReadInfo(ctx context.Context, addr, password string) (Info, error) {
 	c := client(addr, password)
 	defer c.Close()
+	return readInfo(ctx, c, addr)
+}
+
+// readInfo reads INFO replication through c.
+func readInfo(ctx context.Context, c *redis.Client, addr string) (Info, error) {
 	s, err := c.Info(ctx, "replication").Result()
 	if err != nil {
 		return nil, fmt.Errorf("redis %s: %w", addr, err)
@@ -120,7 +135,13 @@ func (i Info) offset() int64 {
 func runStatus(c builtin.Ctx, a builtin.Args) error {
 	ctx, cancel := retry.WithTimeout(c.Context(), a.Duration("timeout"))
 	defer cancel()
-	info, err := ReadInfo(ctx, a.Str("addr"), a.Str("password"))
+	// Through the connection redis.down keeps: the example system's
+	// probe reads the status of the master it has just pinged.
+	var info Info
+	err := probes.Do(ctx, a.Str("addr")+"\x00"+a.Str("password"), func(ctx context.Context, cl *redis.Client) (err error) {
+		info, err = readInfo(ctx, cl, a.Str("addr"))
+		return err
+	})
 	if err != nil {
 		return err
 	}
