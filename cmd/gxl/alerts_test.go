@@ -1,15 +1,12 @@
 package main
 
 import (
-	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/gxl-dev/gxl/internal/gxltest"
 )
 
 // TestExampleHealthAlerts runs the example system's health_check (sys/,
@@ -19,17 +16,10 @@ import (
 // does not alert again; a passing check (_health_ok, the flow that runs
 // after a stage that passed) resolves it once, with the trigger's dedup
 // key. The webhook path and the routing key appear in no output.
-// alertReceiver is a real HTTP server on loopback standing in for Slack
-// (path hookPath) and PagerDuty (/v2/enqueue): it keeps the texts and
-// events it receives. env points the example system's alert settings at
-// it.
-type alertReceiver struct {
-	*httptest.Server
-	t     *testing.T
-	mu    sync.Mutex
-	slack []string
-	pd    []map[string]any
-}
+// alertReceiver is the receiver of gxltest standing in for Slack (path
+// hookPath) and PagerDuty (/v2/enqueue). env points the example system's
+// alert settings at it.
+type alertReceiver struct{ *gxltest.Alerts }
 
 const (
 	hookPath   = "/services/T0/B0/hooksecret"
@@ -37,28 +27,7 @@ const (
 )
 
 func newAlertReceiver(t *testing.T) *alertReceiver {
-	a := &alertReceiver{t: t}
-	a.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		var m map[string]any
-		if err := json.Unmarshal(b, &m); err != nil {
-			t.Errorf("%s: %q is not JSON", r.URL.Path, b)
-		}
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		switch r.URL.Path {
-		case hookPath:
-			text, _ := m["text"].(string)
-			a.slack = append(a.slack, text)
-		case "/v2/enqueue":
-			a.pd = append(a.pd, m)
-		default:
-			t.Errorf("request to %s", r.URL.Path)
-		}
-		w.WriteHeader(http.StatusAccepted)
-	}))
-	t.Cleanup(a.Close)
-	return a
+	return &alertReceiver{gxltest.NewAlerts(t, hookPath)}
 }
 
 func (a *alertReceiver) env() []string {
@@ -67,13 +36,6 @@ func (a *alertReceiver) env() []string {
 		"PAGERDUTY_SERVICE_KEY=" + routingKey,
 		"PAGERDUTY_EVENTS_URL=" + a.URL + "/v2/enqueue",
 	}
-}
-
-// got returns copies of what was received.
-func (a *alertReceiver) got() ([]string, []map[string]any) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return append([]string(nil), a.slack...), append([]map[string]any(nil), a.pd...)
 }
 
 // leaks reports output that holds the webhook path or the routing key.
@@ -101,7 +63,7 @@ func TestExampleHealthAlerts(t *testing.T) {
 		"GXL_MIRRORS=",
 	}, rcv.env()...)
 	counts := func() (int, int) {
-		s, p := rcv.got()
+		s, p := rcv.Got()
 		return len(s), len(p)
 	}
 	run := func(flow string, code int) string {
@@ -126,7 +88,7 @@ func TestExampleHealthAlerts(t *testing.T) {
 	}
 	run("_health_ok", 0)
 	run("_health_ok", 0)
-	slack, pd := rcv.got()
+	slack, pd := rcv.Got()
 	if len(slack) != 2 || len(pd) != 2 {
 		t.Fatalf("after the recovery: %d Slack messages, %d PagerDuty events, want 2 and 2: %q %v", len(slack), len(pd), slack, pd)
 	}
@@ -192,12 +154,12 @@ func TestExampleBackupAlerts(t *testing.T) {
 	}
 	run("backup", 1)
 	run("backup", 1)
-	if s, p := rcv.got(); len(s) != 1 || len(p) != 1 {
+	if s, p := rcv.Got(); len(s) != 1 || len(p) != 1 {
 		t.Fatalf("two failed backups: %d Slack messages, %d PagerDuty events, want 1 and 1: %q", len(s), len(p), s)
 	}
 	run("_backup_ok", 0)
 	run("_backup_ok", 0)
-	slack, pd := rcv.got()
+	slack, pd := rcv.Got()
 	if len(slack) != 2 || len(pd) != 2 {
 		t.Fatalf("after a good backup: %d Slack messages, %d PagerDuty events, want 2 and 2: %q %v", len(slack), len(pd), slack, pd)
 	}
@@ -243,7 +205,7 @@ func checkBackupAlerts(t *testing.T, slack []string, pd []map[string]any) {
 // done, in that order, on Slack and PagerDuty.
 func checkFailoverAlerts(t *testing.T, rcv *alertReceiver, modules ...string) {
 	t.Helper()
-	slack, pd := rcv.got()
+	slack, pd := rcv.Got()
 	for _, m := range modules {
 		key := "microservice_platform/failover/" + m
 		var actions []string

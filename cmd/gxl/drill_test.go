@@ -85,7 +85,7 @@ func TestFailoverDrills(t *testing.T) {
 	var rep drill.Report
 	rep.WindowSeconds = drillWindow
 	alerts := func(m string) int {
-		slack, _ := rcv.got()
+		slack, _ := rcv.Got()
 		return strings.Count(strings.Join(slack, "\n"), "critical: failover of "+m+" started")
 	}
 	for i := 0; i < drills; i++ {

@@ -78,7 +78,7 @@ func TestHAFailoverDrill(t *testing.T) {
 		t.Fatal(err)
 	}
 	alerts := func(what string) int {
-		slack, _ := rcv.got()
+		slack, _ := rcv.Got()
 		return strings.Count(strings.Join(slack, "\n"), "failover of postgres_primary "+what)
 	}
 

@@ -124,7 +124,7 @@ func TestOperatedFailover(t *testing.T) {
 	}
 	waitLong(t, 60*time.Second, "the failovers counted and alerted, the old PostgreSQL primary rejoined", func() bool {
 		m := metrics()
-		slack, pd := rcv.got()
+		slack, pd := rcv.Got()
 		// alert.send posts to Slack, then to PagerDuty: wait for both.
 		failoverEvents := 0
 		for _, ev := range pd {
@@ -209,10 +209,10 @@ func TestOperatedFailover(t *testing.T) {
 	// The resumed run skipped what its journal had done: the alert of the
 	// failover's start is not sent again, the end's is sent once.
 	waitLong(t, 10*time.Second, "the alert of the resumed failover's end", func() bool {
-		_, pd := rcv.got()
+		_, pd := rcv.Got()
 		return len(pgActions(pd)) >= 4
 	})
-	_, pd := rcv.got()
+	_, pd := rcv.Got()
 	if got := strings.Join(pgActions(pd), ","); got != "trigger,resolve,trigger,resolve" {
 		t.Errorf("PagerDuty events of the two PostgreSQL failovers: %s, want trigger,resolve twice (the resumed run re-ran its start?)", got)
 	}

@@ -62,7 +62,7 @@ func TestSystemPipelineAndFailover(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("pipeline: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	if slack, pd := rcv.got(); len(slack)+len(pd) != 0 {
+	if slack, pd := rcv.Got(); len(slack)+len(pd) != 0 {
 		t.Fatalf("a healthy pipeline alerted: %q %v", slack, pd)
 	}
 
@@ -159,7 +159,7 @@ func TestSystemPipelineAndFailover(t *testing.T) {
 	if len(pgBackups) != 1 || len(rdbBackups) != 1 || !strings.Contains(r.stdout, "(schema 2.3.0)") {
 		t.Fatalf("backup stage: PostgreSQL %v, Redis %v\n%s", pgBackups, rdbBackups, r.stdout)
 	}
-	slack, pd := rcv.got()
+	slack, pd := rcv.Got()
 	checkBackupAlerts(t, slack, pd)
 
 	// The drill: both primaries die; the failover stage waits out the

@@ -2,14 +2,10 @@ package k8s_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -110,45 +106,16 @@ mod main : svc { SERVICE = %q; }
 	return gxltest.RunLog(t, prog, "deploy", host, vars)
 }
 
-// alertSink is a real HTTP server on loopback standing in for Slack
-// (/slack) and PagerDuty (/v2/enqueue); root is the system's folder, whose
+// alertSink is the receiver of gxltest standing in for Slack (/slack)
+// and PagerDuty (/v2/enqueue); root is the system's folder, whose
 // .gxl/incidents holds the open incidents between deploys.
 type alertSink struct {
-	*httptest.Server
-	root  string
-	mu    sync.Mutex
-	slack []string
-	pd    []map[string]any
+	*gxltest.Alerts
+	root string
 }
 
 func newAlertSink(t *testing.T) *alertSink {
-	a := &alertSink{root: t.TempDir()}
-	a.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var m map[string]any
-		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
-			t.Errorf("%s: not JSON: %v", r.URL.Path, err)
-		}
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		switch r.URL.Path {
-		case "/slack":
-			text, _ := m["text"].(string)
-			a.slack = append(a.slack, text)
-		case "/v2/enqueue":
-			a.pd = append(a.pd, m)
-		default:
-			t.Errorf("request to %s", r.URL.Path)
-		}
-		w.WriteHeader(http.StatusAccepted)
-	}))
-	t.Cleanup(a.Close)
-	return a
-}
-
-func (a *alertSink) got() ([]string, []map[string]any) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return append([]string(nil), a.slack...), append([]map[string]any(nil), a.pd...)
+	return &alertSink{Alerts: gxltest.NewAlerts(t, "/slack"), root: t.TempDir()}
 }
 
 func clientset(t *testing.T) *kubernetes.Clientset {
@@ -309,7 +276,7 @@ mod main { flow put {
 	}
 	// The alert goes out all the same (its undo runs after the failed
 	// one), saying that the revision rolled back to is not ready.
-	if slack, _ := rcv.got(); len(slack) != 1 || !strings.Contains(slack[0], "upgrade of web (module web_module) failed: k8s.wait: timed out after 3s") || !strings.Contains(slack[0], "), 0/2 replicas ready") {
+	if slack, _ := rcv.Got(); len(slack) != 1 || !strings.Contains(slack[0], "upgrade of web (module web_module) failed: k8s.wait: timed out after 3s") || !strings.Contains(slack[0], "), 0/2 replicas ready") {
 		t.Errorf("alerts %q, want one saying 0/2 replicas ready\n%s", slack, log)
 	}
 }
@@ -334,7 +301,7 @@ func TestSvcUpgradeFailureAlerts(t *testing.T) {
 	}
 	count := func(what string, slack, pd int) {
 		t.Helper()
-		s, p := rcv.got()
+		s, p := rcv.Got()
 		if len(s) != slack || len(p) != pd {
 			t.Fatalf("%s: %d Slack messages, %d PagerDuty events, want %d and %d:\n%q\n%v", what, len(s), len(p), slack, pd, s, p)
 		}
@@ -343,7 +310,7 @@ func TestSvcUpgradeFailureAlerts(t *testing.T) {
 	count("first install", 0, 0)
 	out := deploy("web", release{image: "registry.local/web:v2-broken", unready: true}, true)
 	count("failed upgrade", 1, 1)
-	slack, pd := rcv.got()
+	slack, pd := rcv.Got()
 	for _, want := range []string{"[shop test] critical: upgrade of web (module web_module) failed: k8s.wait: timed out after 3s", "; rolled back to revision 1 (", "), 2/2 replicas ready"} {
 		if !strings.Contains(slack[0], want) {
 			t.Errorf("the alert lacks %q: %q\n%s", want, slack[0], out)
@@ -363,7 +330,7 @@ func TestSvcUpgradeFailureAlerts(t *testing.T) {
 	count("second failed upgrade, incident open", 1, 1)
 	deploy("web", release{image: "registry.local/web:v3"}, false)
 	count("good upgrade", 2, 2)
-	slack, pd = rcv.got()
+	slack, pd = rcv.Got()
 	if !strings.HasPrefix(slack[1], "[shop test] info: upgrade of web (module web_module) rolled out (its upgrade failed since ") {
 		t.Errorf("resolve text %q", slack[1])
 	}
