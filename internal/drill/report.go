@@ -24,10 +24,6 @@ type Result struct {
 	// Promotions: PostgreSQL timelines (+1 per failover), Sentinel
 	// config epochs (+1 per failover).
 	Promotions int `json:"promotions"`
-	// Asked (Redis): the SENTINEL FAILOVER commands the Sentinels carried
-	// out during the drill — gxl's decision; 0 when they failed over on
-	// their own.
-	Asked int `json:"asked,omitempty"`
 }
 
 // Report is the file GXL_DRILL_REPORT names.

@@ -68,7 +68,7 @@ func Register(r *builtin.Registry) {
 	}
 	sets := builtin.OutVar("REDIS_PRIMARY")
 	r.Add(&builtin.Builtin{
-		Name: "redis.failover", Doc: "Fail over: with sentinels, ask a Sentinel to carry it out (SENTINEL FAILOVER; their own failover is waited for when one is going on or about to start) and return the promoted replica as soon as it takes writes; else REPLICAOF NO ONE on the best replica and re-point the others. The old primary is fenced when reachable.",
+		Name: "redis.failover", Doc: "Fail over: through Sentinel when sentinels are given, else REPLICAOF NO ONE on the best replica and re-point the others; the old primary is fenced when reachable.",
 		Where: builtin.InBlock, Effect: builtin.Changes, Params: ha, SetsVars: sets, Run: runFailover,
 	})
 	r.Add(&builtin.Builtin{
@@ -253,6 +253,48 @@ func runFailover(c builtin.Ctx, a builtin.Args) error {
 	c.Set(a.Str("out"), value.Str(newPrimary))
 	c.Logf("redis.failover: %s is the primary after %s", newPrimary, time.Since(began).Round(time.Millisecond))
 	return nil
+}
+
+// sentinelFailover waits for the Sentinels to elect a new master (forcing
+// SENTINEL FAILOVER when the old one is still up).
+func sentinelFailover(ctx context.Context, c builtin.Ctx, sentinels []string, name, old, pw string) (string, error) {
+	var sc *redis.SentinelClient
+	for _, s := range sentinels {
+		cl := redis.NewSentinelClient(&redis.Options{Addr: s, DialTimeout: 2 * time.Second, DialerRetries: 1})
+		if _, err := cl.Ping(ctx).Result(); err == nil {
+			sc = cl
+			break
+		}
+		cl.Close()
+	}
+	if sc == nil {
+		return "", fmt.Errorf("no Sentinel answers among %s", strings.Join(sentinels, ", "))
+	}
+	defer sc.Close()
+	cur := func() string {
+		addr, err := sc.GetMasterAddrByName(ctx, name).Result()
+		if err != nil || len(addr) != 2 {
+			return ""
+		}
+		return addr[0] + ":" + addr[1]
+	}
+	if sameAddr(ctx, cur(), old) {
+		// If the old primary still answers, this is a forced failover.
+		pctx, pcancel := context.WithTimeout(ctx, time.Second)
+		alive := client(old, pw).Ping(pctx).Err() == nil
+		pcancel()
+		if alive {
+			if err := sc.Failover(ctx, name).Err(); err != nil {
+				return "", fmt.Errorf("SENTINEL FAILOVER %s: %w", name, err)
+			}
+		}
+	}
+	var np string
+	err := retry.Poll(ctx, 20*time.Millisecond, 0, "Sentinel to elect a new master for "+name, func(context.Context) (bool, error) {
+		np = cur()
+		return np != "" && !sameAddr(ctx, np, old), nil
+	})
+	return np, err
 }
 
 // sameAddr reports whether two host:port addresses name the same server:
