@@ -87,3 +87,71 @@ func TestFenceAtEveryEffect(t *testing.T) {
 		})
 	}
 }
+
+// proofStore is a file store whose logs confirm (runtime.Confirmer) with
+// proofs age old: a store whose lock another process may take over.
+type proofStore struct {
+	*runtime.FileStore
+	age   time.Duration
+	asked *int
+}
+
+func (s proofStore) LockTTL() time.Duration { return time.Minute }
+
+func (s proofStore) Create(id string) (runtime.RunLog, error) {
+	l, err := s.FileStore.Create(id)
+	return proofLog{l, s}, err
+}
+
+type proofLog struct {
+	runtime.RunLog
+	s proofStore
+}
+
+func (l proofLog) Confirm() (time.Time, error) {
+	*l.s.asked++
+	return time.Now().Add(-l.s.age), l.Sync()
+}
+
+// Before a command, a journal in a store whose lock can be taken from a
+// live process confirms the run (Journal.Confirm), and a proof older than
+// a third of the lock's TTL — the process was stopped while it was
+// written — is asked for again, up to three times, then the run stops
+// fenced before the effect. A fresh proof lets the command run, and the
+// fence is asked again after it.
+func TestConfirmBeforeEffect(t *testing.T) {
+	for _, tc := range []struct {
+		name              string
+		age               time.Duration
+		wantAsked, fences int
+		ran               bool
+	}{
+		{"fresh proof", 0, 1, 2, true},
+		{"proof older than a third of the TTL", 21 * time.Second, 3, 1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			w := filepath.Join(dir, "w.gxl")
+			os.WriteFile(w, []byte("mod main { flow all { gx.cmd(\"echo a >> effects.txt\"); } }\n"), 0o644)
+			asked, fences := 0, 0
+			j, err := runtime.CreateJournalIn(proofStore{runtime.Files(dir), tc.age, &asked}, runtime.Header{File: w, Flows: []string{"all"}, Dir: dir})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out bytes.Buffer
+			err = runtime.New(load(t, w), runtime.Options{Dir: dir, Quiet: true, Stdout: &out, Stderr: &out, Journal: j,
+				SecretsFile: filepath.Join(dir, "none"), Fence: func(context.Context) error { fences++; return nil }}).Run(context.Background(), nil, []string{"all"})
+			j.Close()
+			_, serr := os.Stat(filepath.Join(dir, "effects.txt"))
+			if ran := serr == nil; ran != tc.ran || (err == nil) != tc.ran {
+				t.Errorf("the command ran: %v, the run returned %v", ran, err)
+			}
+			if !tc.ran && !errors.Is(err, runtime.ErrFenced) {
+				t.Errorf("the run returned %v, want a fence", err)
+			}
+			if asked != tc.wantAsked || fences != tc.fences {
+				t.Errorf("confirmed %d times, fence asked %d times; want %d and %d", asked, fences, tc.wantAsked, tc.fences)
+			}
+		})
+	}
+}

@@ -483,6 +483,53 @@ func (j *Journal) Sync() error {
 	return j.syncLocked()
 }
 
+// Confirm is asked right before a statement that may change something,
+// after Sync. In a store whose run lock another process may take from a
+// live writer (a Confirmer: the cluster store), it proves that this
+// process still holds the run, and that it did so within a third of the
+// store's LockTTL: the effect then starts before anyone could have taken
+// the run over, even if the process was stopped (SIGSTOP, a paused VM)
+// anywhere before — in the statement's checks, during the write of the
+// proof. A proof that took longer is asked for again (three times in
+// all). It reports whether it confirmed: false in a store whose lock
+// goes with its holder (the file store's flock), where there is nothing
+// to confirm. A failure fails every later sync (the run was taken over,
+// or its store cannot be reached): the run must stop before the effect.
+func (j *Journal) Confirm() (bool, error) {
+	if j == nil {
+		return false, nil
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	c, ok := j.log.(Confirmer)
+	if !ok || j.deferred || j.closed || j.abandoned {
+		return false, nil
+	}
+	if err := j.flushLocked(); err != nil {
+		return false, fmt.Errorf("journal %s: %w", j.Path, err)
+	}
+	if j.failed != nil {
+		return false, j.failed
+	}
+	within := j.store.LockTTL() / 3
+	for range confirmTries {
+		sent, err := c.Confirm()
+		if err != nil {
+			j.failed = fmt.Errorf("journal %s: %w", j.Path, err)
+			return false, j.failed
+		}
+		j.dirty, j.durable = false, j.size
+		if time.Since(sent) < within {
+			return true, nil
+		}
+	}
+	return false, fmt.Errorf("journal %s: %s did not confirm this process's lock of the run within %s, %d times: not acting on an old proof",
+		j.Path, j.store.Where(), within, confirmTries)
+}
+
+// confirmTries is how many proofs Confirm asks for before it gives up.
+const confirmTries = 3
+
 func (j *Journal) syncLocked() error {
 	if err := j.flushLocked(); err != nil {
 		return fmt.Errorf("journal %s: %w", j.Path, err)

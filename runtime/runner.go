@@ -413,15 +413,33 @@ func (r *Runner) newExec(ctx context.Context, vars *Scope, top int) *exec {
 // activity, a built-in of Effect Changes or undeclared), not only read
 // it: the journal remembers that the run changed something
 // (Journal.Changed).
+//
+// A statement that may change something is then confirmed in a store
+// whose run lock can be taken from a live process (Journal.Confirm: the
+// cluster store), and the fence is asked again after the confirmation:
+// a process stopped anywhere in these checks (SIGSTOP, a paused VM) and
+// continued after another took its lease and its run over does not act.
 func (x *exec) effect(changes bool) error {
 	if err := x.fence(); err != nil {
 		return err
 	}
 	x.effects = true
-	if changes {
-		x.r.opt.Journal.changed()
+	if !changes {
+		return x.r.opt.Journal.Sync()
 	}
-	return x.r.opt.Journal.Sync()
+	x.r.opt.Journal.changed()
+	if err := x.r.opt.Journal.Sync(); err != nil {
+		return err
+	}
+	confirmed, err := x.r.opt.Journal.Confirm()
+	if err != nil {
+		x.r.opt.Journal.Abandon()
+		return &FencedError{Err: err}
+	}
+	if confirmed {
+		return x.fence()
+	}
+	return nil
 }
 
 // mask replaces secret values in s with ***.

@@ -77,6 +77,20 @@ type RunLog interface {
 	Close() error
 }
 
+// Confirmer is a RunLog whose lock another process may take over while
+// the writer still runs: a lock that expires (the cluster store's, not
+// renewed for LockTTL), where a writer stopped with SIGSTOP or a paused
+// VM loses its run without knowing it. Confirm proves, right before an
+// effect, that the writer still holds the run: it writes the pending
+// records and a renewal of the lock in one write that fails, for good,
+// once another process took the run (the store's fence). sent is when
+// the proof was asked for, before the write left the process: a lock
+// taken from this writer is taken LockTTL after its last renewal at the
+// earliest, and that renewal is sent after sent (Journal.Confirm).
+type Confirmer interface {
+	Confirm() (sent time.Time, err error)
+}
+
 // RunSummary is what RunStore.Summary reads of a journal.
 type RunSummary struct {
 	// First is the first line (the run header), Last the last whole

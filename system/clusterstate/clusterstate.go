@@ -454,10 +454,28 @@ func (l *runLog) Write(p []byte) (int, error) {
 func (l *runLog) Sync() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return l.syncLocked(false)
+}
+
+// Confirm implements runtime.Confirmer: the pending records and a renewal
+// of the lock, written to the head at the resourceVersion last written
+// whether or not records are pending — it fails once another gxl took
+// the run over (ErrFenced). sent is taken before the renewal's time
+// stamp, so a taker (who waits LockTTL after that stamp) takes the run
+// at least LockTTL after sent.
+func (l *runLog) Confirm() (time.Time, error) {
+	sent := time.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return sent, l.syncLocked(true)
+}
+
+// syncLocked writes the pending records, or (always) a renewal.
+func (l *runLog) syncLocked(always bool) error {
 	if l.err != nil {
 		return l.err
 	}
-	if len(l.pending) == 0 {
+	if len(l.pending) == 0 && !always {
 		return nil
 	}
 	h := l.head.DeepCopy()

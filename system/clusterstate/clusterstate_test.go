@@ -20,7 +20,9 @@ import (
 
 	"github.com/gxl-dev/gxl/engine"
 	"github.com/gxl-dev/gxl/internal/devstack"
+	"github.com/gxl-dev/gxl/lang/check"
 	"github.com/gxl-dev/gxl/runtime"
+	"github.com/gxl-dev/gxl/stdlib"
 	"github.com/gxl-dev/gxl/system/clusterstate"
 )
 
@@ -283,5 +285,70 @@ func TestNoSecretInTheCluster(t *testing.T) {
 	d, err := eng.ShowRun("last")
 	if err != nil || d.Status != runtime.RunFailed || len(d.Header.SecretSets) != 1 {
 		t.Fatalf("the run read back: %+v %v", d, err)
+	}
+}
+
+// A writer stopped right after the checks before an effect (SIGSTOP, a
+// paused VM: its fence passed, its lease still looks held to it) and
+// continued after another gxl took its run over does not act: the
+// confirmation before the effect (runtime.Confirmer) is a write of the
+// run at the version it read, which fails, and the run stops fenced
+// before the effect, its journal abandoned.
+func TestStoppedWriterDoesNotActAfterTakeover(t *testing.T) {
+	rc, _, ns := apiServer(t)
+	a := newStore(t, clusterstate.Config{Rest: rc, Namespace: ns, Identity: "a", LockTTL: time.Hour})
+	b := newStore(t, clusterstate.Config{Rest: rc, Namespace: ns, Identity: "b", LockTTL: time.Second})
+	dir := t.TempDir()
+	w := filepath.Join(dir, "w.gxl")
+	os.WriteFile(w, []byte(`mod main {
+  flow all {
+    gx.cmd("echo a >> effects.txt");
+    gx.cmd("echo b >> effects.txt");
+  }
+}
+`), 0o644)
+	prog, ds := check.Load(w, check.Options{Registry: stdlib.Default()})
+	if ds.HasErrors() {
+		t.Fatal(ds)
+	}
+	j, err := runtime.CreateJournalIn(a, runtime.Header{File: w, Flows: []string{"all"}, Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	var taken *runtime.Journal
+	var out bytes.Buffer
+	opt := runtime.Options{Dir: dir, Quiet: true, Stdout: &out, Stderr: &out, Journal: j, SecretsFile: filepath.Join(dir, "none"),
+		Fence: func(context.Context) error {
+			if e, _ := os.ReadFile(filepath.Join(dir, "effects.txt")); taken == nil && string(e) == "a\n" {
+				// Stopped here, before the second command: a's lock goes
+				// stale for b, which takes the run over.
+				time.Sleep(1200 * time.Millisecond)
+				jb, err := runtime.OpenJournalIn(b, j.ID)
+				if err != nil {
+					t.Errorf("b cannot take the stale run: %v", err)
+					return nil
+				}
+				taken = jb
+			}
+			return nil // the lease still looks held to the stopped process
+		}}
+	err = runtime.New(prog, opt).Run(context.Background(), nil, []string{"all"})
+	if taken == nil {
+		t.Fatalf("the run was not taken over: %v\n%s", err, &out)
+	}
+	defer taken.Close()
+	if !errors.Is(err, runtime.ErrFenced) || !errors.Is(err, clusterstate.ErrFenced) {
+		t.Errorf("the run of the stopped writer returned %v, want a fence", err)
+	}
+	if e, _ := os.ReadFile(filepath.Join(dir, "effects.txt")); string(e) != "a\n" {
+		t.Errorf("effects after the takeover: %q, want only the one before it", e)
+	}
+	rs, err := runtime.ReadJournalIn(b, j.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fs := rs.Finished(); len(fs) != 1 {
+		t.Errorf("the journal has %d finished statements, want 1 (a's first command): %+v", len(fs), fs)
 	}
 }
