@@ -250,6 +250,33 @@ func TestOperatedFailover(t *testing.T) {
 	if strings.Contains(r.stdout, `"status": "interrupted"`) {
 		t.Errorf("a run is still interrupted:\n%s", r.stdout)
 	}
+
+	// Drill 4: both PostgreSQL servers die, so no failover can complete.
+	// The probes try again and again (one attempt per window), and the
+	// alerts do not repeat: the failover's start and the failed probe
+	// (#[on_failure] of watch_postgres) are each sent once per incident.
+	slack0, _ := rcv.Got()
+	// Both were started by pg.rejoin (pg_ctl) by now, outside the harness.
+	for _, n := range pg.Nodes {
+		n.Kill()
+		pg.StopDataDir(n.DataDir)
+	}
+	waitLong(t, 90*time.Second, "three failed failover attempts", func() bool {
+		return regexp.MustCompile(`gxl_flow_runs_total\{flow="main.watch_postgres",result="failed"\} ([3-9]|\d\d+)`).MatchString(metrics())
+	})
+	waitLong(t, 10*time.Second, "the failed probe's alert", func() bool {
+		slack, _ := rcv.Got()
+		return strings.Contains(strings.Join(slack[len(slack0):], "\n"), "main.watch_postgres of")
+	})
+	slack, _ := rcv.Got()
+	late := strings.Join(slack[len(slack0):], "\n")
+	if n := strings.Count(late, "failover of postgres_primary started"); n != 1 {
+		t.Errorf("%d alerts of the failover's start over three failed attempts, want 1:\n%s", n, late)
+	}
+	if n := strings.Count(late, "main.watch_postgres of"); n != 1 {
+		t.Errorf("%d alerts of the failed probe over three failed attempts, want 1:\n%s", n, late)
+	}
+
 	cmd.Process.Signal(syscall.SIGTERM)
 	if code := exitCode(t, cmd, 30*time.Second); code != 0 {
 		t.Fatalf("after SIGTERM: exit %d", code)
