@@ -832,18 +832,10 @@ func ReadJournalIn(s RunStore, id string) (*ResumeState, error) {
 }
 
 // parseRecords reads a journal's records and counts the lines that are
-// not records (a torn last line, damage). It stops at the first zero
-// byte: the preallocated tail of a journal file (fileLog), where nothing
-// was written or what was written had not reached the disk in order.
+// not records (a torn last line, damage).
 func parseRecords(b []byte) ([]*record, int) {
 	var out []*record
 	bad := 0
-	if i := bytes.IndexByte(b, 0); i >= 0 {
-		if b = b[:i]; len(b) > 0 && b[len(b)-1] != '\n' {
-			bad++ // the record the zeros cut
-			b = b[:bytes.LastIndexByte(b, '\n')+1]
-		}
-	}
 	for len(b) > 0 {
 		line, rest, _ := bytes.Cut(b, []byte("\n"))
 		b = rest

@@ -124,7 +124,7 @@ func (s *FileStore) Create(id string) (RunLog, error) {
 		return nil, err
 	}
 	p := filepath.Join(dir, "journal")
-	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o600)
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND|os.O_EXCL, 0o600)
 	if err != nil {
 		lock.Close()
 		return nil, err
@@ -149,7 +149,7 @@ func (s *FileStore) Open(id string) (RunLog, error) {
 		return nil, err
 	}
 	p := filepath.Join(dir, "journal")
-	f, err := os.OpenFile(p, os.O_RDWR, 0o600)
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		lock.Close()
 		return nil, err
@@ -160,9 +160,7 @@ func (s *FileStore) Open(id string) (RunLog, error) {
 		lock.Close()
 		return nil, err
 	}
-	// Records end where the zeros of the preallocated tail begin.
-	size := dataEnd(f, st.Size())
-	return &fileLog{f: f, lock: lock, path: p, size: size, alloc: st.Size()}, nil
+	return &fileLog{f: f, lock: lock, path: p, size: st.Size()}, nil
 }
 
 // Read implements RunStore.
@@ -171,7 +169,7 @@ func (s *FileStore) Read(id string) ([]byte, error) {
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(s.runDir(id), "journal"), errNoJournal)
 	}
-	return bytes.TrimRight(b, "\x00"), err
+	return b, err
 }
 
 // Summary implements RunStore: the first line, and a window of the
@@ -193,7 +191,7 @@ func (s *FileStore) Summary(id string) (RunSummary, error) {
 	if err != nil {
 		return RunSummary{}, err
 	}
-	last, torn := readTail(f, dataEnd(f, st.Size()), int64(len(first)))
+	last, torn := readTail(f, st.Size(), int64(len(first)))
 	return RunSummary{First: first, Last: last, Torn: torn}, nil
 }
 
@@ -273,53 +271,16 @@ func (s *FileStore) Last() (string, error) {
 }
 
 // fileLog is a journal file of the FileStore with its lock.
-//
-// The file is preallocated, as PostgreSQL does with its WAL segments:
-// records are written over zeros already on disk (pwrite at size), so
-// the sync after a record (fdatasync) has only the data to write, not
-// the file's new size as well: about 130 µs instead of 170-220 µs on
-// the benchmark machine, once per command (docs/performance.md). The
-// zeroed tail grows by doubling (prealloc to preallocMax) and is cut off
-// by Close; after a crash it stays, and readers stop at the first zero
-// byte (no record holds one: JSON escapes it): Read, Summary, Open and
-// parseRecords.
 type fileLog struct {
 	f, lock *os.File
 	path    string
-	// size is the bytes of records, alloc the file's size (records and
-	// the zeroed tail).
-	size, alloc int64
+	size    int64
 }
-
-// Preallocation of a journal: the first zeroed tail and the largest.
-const (
-	prealloc    = 64 << 10
-	preallocMax = 4 << 20
-)
 
 func (l *fileLog) Write(p []byte) (int, error) {
-	if need := l.size + int64(len(p)); need > l.alloc {
-		if err := l.grow(need); err != nil {
-			return 0, err
-		}
-	}
-	n, err := l.f.WriteAt(p, l.size)
+	n, err := l.f.Write(p)
 	l.size += int64(n)
 	return n, err
-}
-
-// grow extends the zeroed tail so that the file holds at least need
-// bytes: zeros written (not a hole, not fallocate's unwritten extents,
-// which the first write into them converts: metadata again).
-func (l *fileLog) grow(need int64) error {
-	add := min(max(l.alloc, prealloc), preallocMax)
-	for l.alloc+add < need {
-		add += add
-	}
-	zeros := make([]byte, add)
-	n, err := l.f.WriteAt(zeros, l.alloc)
-	l.alloc += int64(n)
-	return err
 }
 
 func (l *fileLog) Sync() error       { return datasync(l.f) }
@@ -333,47 +294,21 @@ func (l *fileLog) Replace(p []byte) error {
 	if err := atomicfile.Write(l.path, p, 0o600); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(l.path, os.O_RDWR, 0o600)
+	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return err
 	}
 	l.f.Close()
-	l.f, l.size, l.alloc = f, int64(len(p)), int64(len(p))
+	l.f, l.size = f, int64(len(p))
 	return nil
 }
 
-// Close cuts the zeroed tail off (a journal that was closed is its
-// records and nothing else) and releases the lock.
 func (l *fileLog) Close() error {
-	err := l.f.Truncate(l.size)
-	if cerr := l.f.Close(); err == nil {
-		err = cerr
-	}
+	err := l.f.Close()
 	if l.lock != nil {
 		l.lock.Close() // drops the flock
 	}
 	return err
-}
-
-// dataEnd is where the records of a journal file of size bytes end: the
-// offset after its last byte that is not zero (a journal left by a
-// crash keeps its preallocated tail).
-func dataEnd(f *os.File, size int64) int64 {
-	buf := make([]byte, 0, 64<<10)
-	for end := size; end > 0; {
-		from := max(end-int64(cap(buf)), 0)
-		b := buf[:end-from]
-		if n, _ := f.ReadAt(b, from); n < len(b) {
-			return size // unreadable: as it is
-		}
-		for i := len(b) - 1; i >= 0; i-- {
-			if b[i] != 0 {
-				return from + int64(i) + 1
-			}
-		}
-		end = from
-	}
-	return 0
 }
 
 // readTail returns the last whole line of f after the header line
