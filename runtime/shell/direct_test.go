@@ -56,6 +56,7 @@ func TestDirectMatchesShell(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "noshebang"), []byte("echo from a script without a shebang\nexit 4\n"), 0o755)
 	os.WriteFile(filepath.Join(dir, "shebang"), []byte("#!/bin/sh\necho \"args: $# $1\"\nexit 5\n"), 0o755)
 	os.WriteFile(filepath.Join(dir, "notexec"), []byte("x\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "selfkill"), []byte("#!/bin/sh\nkill -TERM $$\n"), 0o755)
 	os.WriteFile(filepath.Join(dir, "a.txt"), []byte("a\n"), 0o644)
 	os.Mkdir(filepath.Join(dir, "sub"), 0o755)
 	os.WriteFile(filepath.Join(dir, "sub", "tool"), []byte("#!/bin/sh\necho tool in PATH\n"), 0o755)
@@ -92,7 +93,8 @@ func TestDirectMatchesShell(t *testing.T) {
 		{cmd: "./notexec", direct: true},
 		{cmd: "./noshebang", direct: true}, // the kernel refuses it: the shell runs it
 		{cmd: "./shebang one two", direct: true},
-		{cmd: "tool", direct: true}, // found in the last PATH
+		{cmd: "tool", direct: true},       // found in the last PATH
+		{cmd: "./selfkill", direct: true}, // killed by a signal: 128+15
 		{cmd: "sh -c exit", direct: true},
 		{cmd: "  /bin/true\t ", direct: true},
 		{cmd: "ls --color=never -d sub", direct: true},
