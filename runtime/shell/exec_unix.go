@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -45,17 +46,72 @@ var textBusy = retry.Policy{Attempts: 10, Delay: time.Millisecond, Backoff: 2}
 
 func execCommand(ctx context.Context, next interp.ExecHandlerFunc, args []string) error {
 	hc := interp.HandlerCtx(ctx)
-	path, err := interp.LookPathDir(hc.Dir, hc.Env, args[0])
+	err := startAndWait(ctx, hc.Dir, hc.Env, execEnv(hc.Env), args, hc.Stdin, hc.Stdout, hc.Stderr)
+	if errors.Is(err, syscall.ENOEXEC) {
+		return next(ctx, args)
+	}
+	return err
+}
+
+// runDirect runs a command line of plain words (directArgs) as the shell
+// would, without it (dir checked by commandDir): the same environment
+// (interp's list, sorted, the last of a name winning), the same PATH
+// lookup, start (none once ctx is done), wait and exit statuses as
+// execCommand. It returns what runner.Run would; ran is false when the
+// kernel would not execute the file (a script without #!), which only
+// the shell runs.
+func runDirect(ctx context.Context, dir string, env, args []string, stdin io.Reader, stdout, stderr io.Writer) (ran bool, err error) {
+	if err := ctx.Err(); err != nil {
+		return true, err // the shell starts nothing once stopped
+	}
+	environ, list := childEnv(env)
+	err = startAndWait(ctx, dir, environ, list, args, stdin, stdout, stderr)
+	if errors.Is(err, syscall.ENOEXEC) {
+		return false, nil
+	}
+	return true, err
+}
+
+// envCache is the last environment childEnv built. The runtime hands out
+// the same clipped slice for as long as the program's variables do not
+// change (runtime's environ), so the slice itself is the key: kept here,
+// it stays alive and unchanged, and no other slice can have its address.
+var envCache struct {
+	sync.Mutex
+	key     []string
+	environ expand.Environ
+	list    []string
+}
+
+// childEnv is interp's view of env and the environment a child gets (as
+// the shell builds them, execEnv), built once per distinct env slice
+// rather than sorted again for every command.
+func childEnv(env []string) (expand.Environ, []string) {
+	envCache.Lock()
+	defer envCache.Unlock()
+	if len(env) == 0 || len(env) != len(envCache.key) || &env[0] != &envCache.key[0] {
+		environ := expand.ListEnviron(env...)
+		envCache.key, envCache.environ, envCache.list = env, environ, execEnv(environ)
+	}
+	return envCache.environ, envCache.list
+}
+
+// startAndWait looks args[0] up in env's PATH, starts it with the
+// environment list and waits for it. The result is an interp.ExitStatus,
+// ctx's error when a cancelled command died of the signal, or nil. A file
+// the kernel will not execute gives syscall.ENOEXEC, before anything ran.
+func startAndWait(ctx context.Context, dir string, env expand.Environ, list, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	path, err := interp.LookPathDir(dir, env, args[0])
 	if err != nil {
-		fmt.Fprintln(hc.Stderr, err)
+		fmt.Fprintln(stderr, err)
 		return interp.ExitStatus(127)
 	}
 	newCmd := func() *exec.Cmd {
 		cmd := exec.Command(path)
 		cmd.Args = args
-		cmd.Env = execEnv(hc.Env)
-		cmd.Dir = hc.Dir
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = hc.Stdin, hc.Stdout, hc.Stderr
+		cmd.Env = list
+		cmd.Dir = dir
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
 		cmd.WaitDelay = KillTimeout
 		return cmd
 	}
@@ -76,7 +132,7 @@ func execCommand(ctx context.Context, next interp.ExecHandlerFunc, args []string
 		err = re.Err // the start error as exec gave it, without the count
 	}
 	if errors.Is(err, syscall.ENOEXEC) {
-		return next(ctx, args)
+		return err
 	}
 	if err == nil {
 		err = waitCancellable(ctx, cmd)
@@ -95,7 +151,7 @@ func execCommand(ctx context.Context, next interp.ExecHandlerFunc, args []string
 		}
 		return interp.ExitStatus(ee.ExitCode())
 	case errors.As(err, &xe):
-		fmt.Fprintf(hc.Stderr, "%v\n", err)
+		fmt.Fprintf(stderr, "%v\n", err)
 		return interp.ExitStatus(127)
 	case errors.Is(err, exec.ErrWaitDelay):
 		// It exited with success, but an orphan kept its output open.

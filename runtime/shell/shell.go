@@ -232,9 +232,14 @@ func runShellOnce(c builtin.Ctx, text string, opt ShellOptions) (ShellResult, er
 	if !quiet && !opt.Silence {
 		c.Logf("cmd: %s", shown)
 	}
-	file, err := syntax.NewParser().Parse(strings.NewReader(script), "")
-	if err != nil {
-		return ShellResult{}, fmt.Errorf("shell syntax error in %q: %w", shown, err)
+	// A command line of plain words runs without the shell (directArgs);
+	// anything else is parsed and run by it.
+	args := directArgs(script)
+	var file *syntax.File
+	if args == nil {
+		if file, err = syntax.NewParser().Parse(strings.NewReader(script), ""); err != nil {
+			return ShellResult{}, fmt.Errorf("shell syntax error in %q: %w", shown, err)
+		}
 	}
 	env := c.Environ()
 	for k, v := range opt.Extra {
@@ -285,14 +290,10 @@ func runShellOnce(c builtin.Ctx, text string, opt ShellOptions) (ShellResult, er
 		defer errF.Close()
 		errW = errF
 	}
-	runner, err := interp.New(
-		interp.Env(expand.ListEnviron(env...)),
-		interp.Dir(dir),
-		interp.StdIO(inR, outW, errW),
-		execHandlers(),
-	)
-	if err != nil {
-		return ShellResult{}, err
+	if args != nil {
+		if dir, err = commandDir(dir); err != nil {
+			return ShellResult{}, err
+		}
 	}
 	ctx := c.Context()
 	var ownTimeout error
@@ -302,7 +303,30 @@ func runShellOnce(c builtin.Ctx, text string, opt ShellOptions) (ShellResult, er
 		ctx, cancel = context.WithTimeoutCause(ctx, opt.Timeout, ownTimeout)
 		defer cancel()
 	}
-	runErr := runner.Run(ctx, file)
+	var runErr error
+	ran := false
+	if args != nil {
+		ran, runErr = runDirect(ctx, dir, env, args, inR, outW, errW)
+		if !ran {
+			// Not executable by the kernel: the shell runs it.
+			file, err = syntax.NewParser().Parse(strings.NewReader(script), "")
+			if err != nil {
+				return ShellResult{}, fmt.Errorf("shell syntax error in %q: %w", shown, err)
+			}
+		}
+	}
+	if !ran {
+		runner, err := interp.New(
+			interp.Env(expand.ListEnviron(env...)),
+			interp.Dir(dir),
+			interp.StdIO(inR, outW, errW),
+			execHandlers(),
+		)
+		if err != nil {
+			return ShellResult{}, err
+		}
+		runErr = runner.Run(ctx, file)
+	}
 	for _, w := range []*mask.Writer{shownOut, shownErr} {
 		if w != nil {
 			w.Close()
@@ -349,6 +373,64 @@ func runShellOnce(c builtin.Ctx, text string, opt ShellOptions) (ShellResult, er
 		msg += "\n" + c.Mask(tail)
 	}
 	return res, errors.New(msg)
+}
+
+// direct lets commands of plain words run without the shell (the tests
+// turn it off to compare both paths).
+var direct = true
+
+// directArgs returns the words of a command line that means the same
+// without a shell, or nil: one simple command of plain words (letters,
+// digits and _ - . / : , + @ % =, separated by spaces or tabs: no
+// variable, quote, escape, glob, tilde, brace, comment, redirection,
+// pipe, list or subshell), whose first word is neither a shell built-in
+// nor a reserved word nor an assignment. Such a line the shell would
+// split into exactly these words and run as an external command found in
+// PATH, as make and ninja do without a shell.
+func directArgs(script string) []string {
+	if !direct {
+		return nil
+	}
+	for i := 0; i < len(script); i++ {
+		switch ch := script[i]; {
+		case 'a' <= ch && ch <= 'z', 'A' <= ch && ch <= 'Z', '0' <= ch && ch <= '9':
+		case strings.IndexByte("_-./:,+@%= \t", ch) >= 0:
+		default:
+			return nil
+		}
+	}
+	args := strings.FieldsFunc(script, func(r rune) bool { return r == ' ' || r == '\t' })
+	if len(args) == 0 || interp.IsBuiltin(args[0]) || shellWords[args[0]] || strings.IndexByte(args[0], '=') >= 0 {
+		return nil
+	}
+	return args
+}
+
+// shellWords are the words the shell's parser reads as syntax, not as a
+// command name, when they come first (bash's reserved words, and the
+// declarations mvdan.cc/sh parses itself).
+var shellWords = map[string]bool{
+	"if": true, "then": true, "elif": true, "else": true, "fi": true,
+	"case": true, "esac": true, "for": true, "select": true, "while": true,
+	"until": true, "do": true, "done": true, "in": true, "function": true,
+	"time": true, "coproc": true, "nameref": true,
+}
+
+// commandDir checks a command's working directory as interp.Dir does,
+// with its messages, and returns it absolute.
+func commandDir(dir string) (string, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("could not get absolute dir: %w", err)
+	}
+	info, err := os.Stat(dir)
+	if err != nil {
+		return "", fmt.Errorf("could not stat: %w", err)
+	}
+	if !info.IsDir() {
+		return "", fmt.Errorf("%s is not a directory", dir)
+	}
+	return dir, nil
 }
 
 // displayCommand renders the command with values substituted, for logs
