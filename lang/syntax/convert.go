@@ -173,7 +173,12 @@ func (c *converter) mod(g *gMod) *ast.Mod {
 	for _, p := range g.Parents {
 		m.Parents = append(m.Parents, c.path(p))
 	}
-	m.Items = c.modItems(m.Items, g.Items)
+	if g.first != nil {
+		m.Items = append(m.Items, g.first.items...)
+		c.diags = append(c.diags, g.first.diags...)
+	} else {
+		m.Items = c.modItems(m.Items, g.Items)
+	}
 	for _, p := range g.more {
 		m.Items = append(m.Items, p.items...)
 		c.diags = append(c.diags, p.diags...)

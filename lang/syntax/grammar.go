@@ -71,9 +71,11 @@ type gMod struct {
 	Items   []*gModItem  `parser:"@@*"`
 	RBrace  bool         `parser:"'}' ';'?"`
 
-	// more are the items of the pieces this body was cut into after the
-	// first, each converted on its own core (split.go), in order.
-	more []*converted
+	// first is Items converted, and more the items of the pieces this body
+	// was cut into after the first, each converted on its own core
+	// (split.go), in order.
+	first *converted
+	more  []*converted
 }
 
 type gModItem struct {
