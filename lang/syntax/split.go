@@ -166,11 +166,20 @@ func parseSplit(toks []lexer.Token) (g *gFile) {
 	if n < 2 || len(toks) < splitMin {
 		return nil
 	}
-	if g, ok := parseTop(toks, n); ok {
+	// The bodies to cut are found once (a pass over every token), and
+	// only when parseTop needs them.
+	var bodies []body
+	found := false
+	bodiesToCut := func() []body {
+		if !found {
+			bodies, found = cuts(toks, n, splitMin/n), true
+		}
+		return bodies
+	}
+	if g, ok := parseTop(toks, n, bodiesToCut); ok {
 		return g
 	}
-	bodies := cuts(toks, n, splitMin/n)
-	if len(bodies) == 0 {
+	if len(bodiesToCut()) == 0 {
 		return nil
 	}
 	// The skeleton: each cut body keeps its first piece.
@@ -288,7 +297,7 @@ func parseSplit(toks []lexer.Token) (g *gFile) {
 // them. ok is false when the file has no top-level cut that leaves every
 // piece under half the file (one module holds most of it: its body is cut
 // instead); g is nil when a piece failed.
-func parseTop(toks []lexer.Token, n int) (g *gFile, ok bool) {
+func parseTop(toks []lexer.Token, n int, bodies func() []body) (g *gFile, ok bool) {
 	close, bounds, fine := items(toks, 0)
 	if !fine || close >= 0 {
 		return nil, false
@@ -304,7 +313,7 @@ func parseTop(toks []lexer.Token, n int) (g *gFile, ok bool) {
 		biggest = max(biggest, a-prev)
 		prev = a
 	}
-	if biggest*2*n > len(toks)*3 && len(cuts(toks, n, splitMin/n)) > 0 {
+	if biggest*2*n > len(toks)*3 && len(bodies()) > 0 {
 		return nil, false
 	}
 	pieces := make([]*gFile, len(at)+1)
