@@ -99,7 +99,10 @@ func (c *checker) run(mods []*ast.Mod) {
 func (c *checker) newModule(m *ast.Mod) *Module {
 	mod := &Module{Name: m.Name.Name, Decl: m, File: c.declFile[m]}
 	type dupKey struct{ kind, name string }
-	seen := map[dupKey]diag.Span{}
+	// Sized for the items: a module of 10,000 flows grew both tables
+	// (these and the flows by name) a dozen times over.
+	seen := make(map[dupKey]diag.Span, len(m.Items))
+	mod.flowByName = make(map[string]*Flow, len(m.Items))
 	dup := func(kind, name string, sp diag.Span) bool {
 		key := dupKey{kind, name}
 		if first, ok := seen[key]; ok {

@@ -173,7 +173,12 @@ func (c *converter) mod(g *gMod) *ast.Mod {
 	for _, p := range g.Parents {
 		m.Parents = append(m.Parents, c.path(p))
 	}
-	m.Items = c.modItems(m.Items, g.Items)
+	if g.first != nil {
+		m.Items = append(m.Items, g.first.items...)
+		c.diags = append(c.diags, g.first.diags...)
+	} else {
+		m.Items = c.modItems(m.Items, g.Items)
+	}
 	for _, p := range g.more {
 		m.Items = append(m.Items, p.items...)
 		c.diags = append(c.diags, p.diags...)
@@ -382,8 +387,8 @@ func (c *converter) stmt(g *gStmt) ast.Stmt {
 			return nil
 		}
 		return f
-	case g.Cmd != nil:
-		return cmdBlock(*g.Cmd, tstart(g.Tokens), &c.diags)
+	case g.Cmd.Type == tCmdBlock:
+		return cmdBlock(g.Cmd.Value, toDiagPos(g.Cmd.Pos), &c.diags)
 	case g.Path != nil:
 		return c.pathStmt(g.Path)
 	}
@@ -407,10 +412,10 @@ func (c *converter) loopRefExpr(v ast.Expr, what string) *ast.VarRef {
 func (c *converter) pathStmt(g *gPathStmt) ast.Stmt {
 	switch {
 	case g.Assign != nil:
-		a := &ast.Assign{Sp: tsp(g.Tokens), Key: c.key(g.Path), Value: c.value(g.Assign)}
+		a := &ast.Assign{Sp: tsp(g.Tokens), Key: c.key(&gPath{Parts: g.Path}), Value: c.value(g.Assign)}
 		return a
 	case g.Call != nil:
-		call := &ast.Call{Sp: tsp(g.Tokens), Target: c.path(g.Path)}
+		call := &ast.Call{Sp: tsp(g.Tokens), Target: c.path(&gPath{Parts: g.Path})}
 		for _, a := range g.Call.Args {
 			call.Args = append(call.Args, &ast.Arg{Sp: tsp(a.Tokens), Key: c.ident(a.Key), Value: c.value(a.Value)})
 		}
@@ -419,7 +424,7 @@ func (c *converter) pathStmt(g *gPathStmt) ast.Stmt {
 		}
 		return call
 	case g.Braces != nil:
-		target := c.path(g.Path)
+		target := c.path(&gPath{Parts: g.Path})
 		name := target.String()
 		if name != "gx.vars" {
 			c.errorf(tspan(g.Tokens), "obsolete-syntax",
@@ -535,8 +540,19 @@ func (c *converter) value(g *gValue) ast.Expr {
 	if g == nil {
 		return nil
 	}
-	s := tsp(g.Tokens)
-	pos := tstart(g.Tokens)
+	// A value's span is its scalar token's, or its list's or object's (a
+	// Tokens field on gValue would cost participle one more allocation
+	// per value).
+	var s ast.Sp
+	switch {
+	case g.List != nil:
+		s = tsp(g.List.Tokens)
+	case g.Obj != nil:
+		s = tsp(g.Obj.Tokens)
+	default:
+		s = tsp([]lexer.Token{g.Lit})
+	}
+	pos := s.S.Start
 	switch lit := g.Lit.Value; g.Lit.Type {
 	case tString:
 		return stringLit(lit, pos, &c.diags)

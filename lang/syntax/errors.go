@@ -62,7 +62,7 @@ var expectRE = regexp.MustCompile(`\(expected (.*)\)$`)
 
 // nodeWords names the first token of each grammar type.
 var nodeWords = map[string]string{
-	"GBlock": "`{`", "GClose": "`}`", "GBraces": "`{`", "GObj": "`{`", "GList": "`[`",
+	"GBlock": "`{`", "GBraces": "`{`", "GObj": "`{`", "GList": "`[`",
 	"GCallArgs": "`(`", "GValue": "a value", "GIdent": "a name", "GPath": "a name",
 	"GRef": "a name or ${...}", "GOr": "a condition", "GAnd": "a condition", "GCmp": "a condition",
 	"GUnary": "a condition", "GPrim": "a condition", "GParam": "a parameter name", "GArg": "a value",

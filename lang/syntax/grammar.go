@@ -14,7 +14,6 @@ type gFile struct {
 }
 
 type gTop struct {
-	Tokens []lexer.Token
 	Extern *gExtern `parser:"  @@"`
 	Mod    *gMod    `parser:"| @@"`
 	Semi   bool     `parser:"| @';'"`
@@ -70,21 +69,16 @@ type gMod struct {
 	Parents []*gPath     `parser:"  ( @@ ( ',' @@ )* )? )?"`
 	Open    lexer.Token  `parser:"@'{'"`
 	Items   []*gModItem  `parser:"@@*"`
-	RBrace  *gClose      `parser:"@@ ';'?"`
+	RBrace  bool         `parser:"'}' ';'?"`
 
-	// more are the items of the pieces this body was cut into after the
-	// first, each converted on its own core (split.go), in order.
-	more []*converted
-}
-
-// gClose captures the position of a closing brace.
-type gClose struct {
-	Tokens []lexer.Token
-	Tok    string `parser:"@'}'"`
+	// first is Items converted, and more the items of the pieces this body
+	// was cut into after the first, each converted on its own core
+	// (split.go), in order.
+	first *converted
+	more  []*converted
 }
 
 type gModItem struct {
-	Tokens   []lexer.Token
 	Anns     []*gAnnGroup `parser:"@@*"`
 	Flow     *gFlow       `parser:"( @@"`
 	Stmt     *gPathStmt   `parser:"| @@"`
@@ -105,7 +99,7 @@ type gEnv struct {
 // gRef is a flow or mixin reference: `name`, `mod.name`, `${VAR}`, each
 // with an optional `@`, captured as its tokens (no nodes: see gPath).
 type gRef struct {
-	Toks []lexer.Token `parser:"@( '@'? ( Ident ( '.' Ident )* | VarRef ) )"`
+	Toks []lexer.Token `parser:"@( Ident ( '.' Ident )* | VarRef | '@' ( Ident ( '.' Ident )* | VarRef ) )"`
 }
 
 // at says whether the reference is marked with `@`.
@@ -126,7 +120,7 @@ func (g *gRef) path() *gPath {
 type gFlow struct {
 	Tokens    []lexer.Token
 	First     *gRef   `parser:"'flow' @@"`
-	Colon     bool    `parser:"( (?= ':' | '|' | '~' ) ( ( @':'"`
+	Colon     bool    `parser:"( (?! '{' ) ( ( @':'"`
 	Pre       []*gRef `parser:"    ( @@ ( ',' @@ )* )?"`
 	PostColon bool    `parser:"    ( @':'"`
 	Post      []*gRef `parser:"      ( @@ ( ',' @@ )* )? )? )"`
@@ -153,41 +147,48 @@ type gActivity struct {
 	Tokens []lexer.Token
 	Name   lexer.Token `parser:"'activity' @Ident '{'"`
 	Params []*gParam   `parser:"( @@ ( ';' | ',' )? )*"`
-	RBrace *gClose     `parser:"@@ ';'?"`
+	RBrace bool        `parser:"'}' ';'?"`
 }
 
+// A closing brace is matched, not captured: nothing reads it (a node's
+// span comes from its tokens), and a capture or a node of its own costs
+// participle allocations on every block. The RBrace fields stay unset.
 type gBlock struct {
 	Tokens []lexer.Token
 	Stmts  []*gStmt `parser:"'{' ( (?! '}' ) @@ )*"`
-	RBrace *gClose  `parser:"@@"`
+	RBrace bool     `parser:"'}'"`
 }
 
 type gStmt struct {
-	Tokens []lexer.Token
 	// The path statement (assignments and calls, most statements) is
 	// tried first: it cannot start with `if` or `for`.
-	Path *gPathStmt `parser:"  @@"`
-	If   *gIf       `parser:"| @@"`
-	For  *gFor      `parser:"| @@"`
-	Cmd  *string    `parser:"| @CmdBlock"`
-	Semi bool       `parser:"| @';'"`
+	Path *gPathStmt  `parser:"  @@"`
+	If   *gIf        `parser:"| @@"`
+	For  *gFor       `parser:"| @@"`
+	Cmd  lexer.Token `parser:"| @CmdBlock"`
+	Semi bool        `parser:"| @';'"`
 }
 
 // gPathStmt is everything that starts with a name: an assignment, a call,
 // `gx.vars { }` (and the obsolete `gx.cmd { }` form). It never starts with
 // `if` or `for`, so that an error inside those statements is reported in
-// their terms, not as a broken assignment.
+// their terms, not as a broken assignment. Its path is a token capture of
+// its own (not a gPath node, which would cost participle about seven more
+// allocations per statement).
 type gPathStmt struct {
 	Tokens []lexer.Token
-	Path   *gPath     `parser:"(?! 'if' | 'for' ) @@"`
-	Assign *gValue    `parser:"( '=' @@ ( ';' | ',' )?"`
-	Call   *gCallArgs `parser:"| @@ ';'?"`
-	Braces *gBraces   `parser:"| @@ ';'? )"`
+	Path   []lexer.Token `parser:"(?! 'if' ) (?! 'for' ) @( Ident ( '.' Ident )* )"`
+	Assign *gValue       `parser:"( '=' @@ ( ';' | ',' )?"`
+	Call   *gCallArgs    `parser:"| @@ ';'?"`
+	Braces *gBraces      `parser:"| @@ ';'? )"`
 }
 
+// gCallArgs is a node of its own, not fields of gPathStmt: participle
+// settles two errors at the same token by node, and as a node an error
+// inside the parentheses is reported as the `)` missing for the `(` left
+// open, not as the argument expected.
 type gCallArgs struct {
-	Tokens []lexer.Token
-	Args   []*gArg `parser:"'(' ( @@ ( ',' @@ )* ','? )? ')'"`
+	Args []*gArg `parser:"'(' ( @@ ( ',' @@ )* ','? )? ')'"`
 }
 
 type gArg struct {
@@ -201,7 +202,7 @@ type gArg struct {
 type gBraces struct {
 	Tokens  []lexer.Token
 	Entries []*gBraceEntry `parser:"'{' ( @@ ( ';' | ',' )? )*"`
-	RBrace  *gClose        `parser:"@@"`
+	RBrace  bool           `parser:"'}'"`
 }
 
 type gBraceEntry struct {
@@ -293,10 +294,9 @@ type gDefined struct {
 }
 
 type gValue struct {
-	Tokens []lexer.Token
 	// Lit is a scalar: one token whose type says which (a capture of the
 	// token costs one allocation, an alternative per type one branch each).
-	Lit  lexer.Token `parser:"  @( String | RawString | Float | Int | Bool | VarRef )"`
+	Lit  lexer.Token `parser:"  @( String | VarRef | Int | Bool | RawString | Float )"`
 	List *gList      `parser:"| @@"`
 	Obj  *gObj       `parser:"| @@"`
 }

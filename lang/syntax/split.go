@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/alecthomas/participle/v2"
 	"github.com/alecthomas/participle/v2/lexer"
 )
 
@@ -33,9 +34,12 @@ var splitMin = 40000
 // GOMAXPROCS.
 var splitPieces = 0
 
-// gItems is what the items parser reads: a run of module items.
+// gItems is what the items parser reads: a run of module items. Tokens
+// are the tokens it read: the last piece of a body is parsed in place,
+// up to the body's `}` (see parseSplit).
 type gItems struct {
-	Items []*gModItem `parser:"@@*"`
+	Tokens []lexer.Token
+	Items  []*gModItem `parser:"@@*"`
 }
 
 var itemsParser = newParser[gItems]()
@@ -162,19 +166,36 @@ func parseSplit(toks []lexer.Token) (g *gFile) {
 	if n < 2 || len(toks) < splitMin {
 		return nil
 	}
-	if g, ok := parseTop(toks, n); ok {
+	// The bodies to cut are found once (a pass over every token), and
+	// only when parseTop needs them.
+	var bodies []body
+	found := false
+	bodiesToCut := func() []body {
+		if !found {
+			bodies, found = cuts(toks, n, splitMin/n), true
+		}
+		return bodies
+	}
+	if g, ok := parseTop(toks, n, bodiesToCut); ok {
 		return g
 	}
-	bodies := cuts(toks, n, splitMin/n)
-	if len(bodies) == 0 {
+	if len(bodiesToCut()) == 0 {
 		return nil
 	}
 	// The skeleton: each cut body keeps its first piece.
-	skel := make([]lexer.Token, 0, len(toks))
+	size := len(toks)
+	for _, b := range bodies {
+		size -= b.close - b.at[0]
+	}
+	skel := make([]lexer.Token, 0, size)
 	type piece struct {
 		toks []lexer.Token
-		conv *converted
-		err  error
+		// inPlace: toks is the rest of the file from the piece's start, and
+		// the piece ends at the `}` of its body, want tokens on.
+		inPlace bool
+		want    int
+		conv    *converted
+		err     error
 	}
 	var pieces [][]*piece // per body
 	from := 0
@@ -185,8 +206,15 @@ func parseSplit(toks []lexer.Token) (g *gFile) {
 			end := b.close
 			if k+1 < len(b.at) {
 				end = b.at[k+1]
+			} else {
+				// The last piece ends at the body's `}`, where the items
+				// parser stops by itself: it is read in place, not copied
+				// (the tokens of a large file are megabytes).
+				ps = append(ps, &piece{toks: toks[at:], inPlace: true, want: end - at})
+				continue
 			}
-			// Each piece ends with an EOF token where the next piece starts.
+			// Any other piece ends with an EOF token where the next piece
+			// starts.
 			pt := make([]lexer.Token, 0, end-at+1)
 			pt = append(pt, toks[at:end]...)
 			pt = append(pt, lexer.EOFToken(toks[end].Pos))
@@ -208,9 +236,15 @@ func parseSplit(toks []lexer.Token) (g *gFile) {
 						p.err = fmt.Errorf("internal parser error: %v", r)
 					}
 				}()
-				gi, err := itemsParser.ParseFromLexer(peekingOf(p.toks))
+				gi, err := itemsParser.ParseFromLexer(peekingOf(p.toks), participle.AllowTrailing(p.inPlace))
 				if err != nil {
 					p.err = err
+					return
+				}
+				if p.inPlace && len(gi.Tokens) != p.want {
+					// Stopped before the `}`: a syntax error, which the
+					// ordinary parse reports.
+					p.err = fmt.Errorf("piece stopped at token %d of %d", len(gi.Tokens), p.want)
 					return
 				}
 				// Converted here too, on this piece's core.
@@ -220,18 +254,30 @@ func parseSplit(toks []lexer.Token) (g *gFile) {
 		}
 	}
 	g, err := fileParser.ParseFromLexer(peekingOf(skel))
-	wg.Wait()
 	if err != nil {
+		wg.Wait()
 		return nil
 	}
-	// Join: the k-th cut body is the k-th module whose body was cut,
-	// found by the position of its opening brace.
+	// The first piece of each cut body is converted here, on this core,
+	// while the other pieces are still being parsed and converted on
+	// theirs (converted after the join, it was a serial tail of the load).
 	mods := map[int]*gMod{}
+	cut := map[int]bool{}
+	for _, b := range bodies {
+		cut[toks[b.open].Pos.Offset] = true
+	}
 	for _, it := range g.Items {
-		if it.Mod != nil {
-			mods[it.Mod.Open.Pos.Offset] = it.Mod
+		if m := it.Mod; m != nil {
+			mods[m.Open.Pos.Offset] = m
+			if cut[m.Open.Pos.Offset] {
+				c := &converter{}
+				m.first = &converted{items: c.modItems(nil, m.Items), diags: c.diags}
+			}
 		}
 	}
+	wg.Wait()
+	// Join: the k-th cut body is the k-th module whose body was cut,
+	// found by the position of its opening brace.
 	for i, b := range bodies {
 		m := mods[toks[b.open].Pos.Offset]
 		if m == nil {
@@ -251,7 +297,7 @@ func parseSplit(toks []lexer.Token) (g *gFile) {
 // them. ok is false when the file has no top-level cut that leaves every
 // piece under half the file (one module holds most of it: its body is cut
 // instead); g is nil when a piece failed.
-func parseTop(toks []lexer.Token, n int) (g *gFile, ok bool) {
+func parseTop(toks []lexer.Token, n int, bodies func() []body) (g *gFile, ok bool) {
 	close, bounds, fine := items(toks, 0)
 	if !fine || close >= 0 {
 		return nil, false
@@ -267,7 +313,7 @@ func parseTop(toks []lexer.Token, n int) (g *gFile, ok bool) {
 		biggest = max(biggest, a-prev)
 		prev = a
 	}
-	if biggest*2*n > len(toks)*3 && len(cuts(toks, n, splitMin/n)) > 0 {
+	if biggest*2*n > len(toks)*3 && len(bodies()) > 0 {
 		return nil, false
 	}
 	pieces := make([]*gFile, len(at)+1)

@@ -78,16 +78,18 @@ func TestSplitParseSame(t *testing.T) {
 		t.Run(p, func(t *testing.T) { parseBoth(t, src) })
 	}
 	shapes := map[string]string{
-		"generated": string(testprog.Generate(400)),
-		"semis":     "mod m { a = 1; ; b = { k: 1 } ; c = [1, 2], d = 2 flow f { } ; flow g { x = 1; } ;; }",
-		"anns":      "mod m { #[usage(desp=\"a\")] #[task] flow f { } #[dryrun(g)] flow h { } flow g { } }",
-		"extern":    "extern mod a, b { path = \"./x\"; } mod m { flow f { } flow g { } } mod n : m { env e : m.x { } fn k(a, *b = 1) { } }",
-		"comments":  "mod m { // one\n flow f { } /* two */ flow g { } # three\n activity a { p; q = 1; } }",
-		"pipes":     "mod m { flow a | @b | c { } flow d : a, b : c ; flow e : a ; }",
-		"errors":    "mod m { flow f { } flow g { x = ; } flow h { } }",
-		"unclosed":  "mod m { flow f { } flow g { if ${A} == 1 { } flow h { } ",
-		"stray":     "mod m { flow f { } } } mod n { flow g { } }",
-		"mismatch":  "mod m { flow f { ( } flow g { } }",
+		"generated":  string(testprog.Generate(400)),
+		"semis":      "mod m { a = 1; ; b = { k: 1 } ; c = [1, 2], d = 2 flow f { } ; flow g { x = 1; } ;; }",
+		"anns":       "mod m { #[usage(desp=\"a\")] #[task] flow f { } #[dryrun(g)] flow h { } flow g { } }",
+		"extern":     "extern mod a, b { path = \"./x\"; } mod m { flow f { } flow g { } } mod n : m { env e : m.x { } fn k(a, *b = 1) { } }",
+		"comments":   "mod m { // one\n flow f { } /* two */ flow g { } # three\n activity a { p; q = 1; } }",
+		"pipes":      "mod m { flow a | @b | c { } flow d : a, b : c ; flow e : a ; }",
+		"errors":     "mod m { flow f { } flow g { x = ; } flow h { } }",
+		"error last": "mod m { flow f { } flow g { } flow h { x = ; } }\nmod n { flow k { } }",
+		"error end":  "mod m { flow f { } flow g { } flow h { } x = }",
+		"unclosed":   "mod m { flow f { } flow g { if ${A} == 1 { } flow h { } ",
+		"stray":      "mod m { flow f { } } } mod n { flow g { } }",
+		"mismatch":   "mod m { flow f { ( } flow g { } }",
 	}
 	for name, src := range shapes {
 		t.Run(name, func(t *testing.T) { parseBoth(t, []byte(src)) })

@@ -1,6 +1,7 @@
 package syntax
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -434,4 +435,33 @@ func TestInvalidUTF8(t *testing.T) {
 	}
 	// Valid multi-byte text is fine.
 	mustParse(t, "mod main { a = \"café ✓\"; }")
+}
+
+// BenchmarkParseFlows parses the workflow of bench row 2b (make bench):
+// 10,000 flows of one gx.echo each, about 477 KB. "serial" parses it in
+// one piece, "split" the way Parse does (pieces on every core).
+func BenchmarkParseFlows(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString("mod envs { env default { } }\nmod main {\n")
+	for i := 0; i < 10000; i++ {
+		fmt.Fprintf(&sb, "    flow s%d { gx.echo(\"step %d\"); }\n", i, i)
+	}
+	sb.WriteString("}\n")
+	src := []byte(sb.String())
+	for _, bc := range []struct {
+		name string
+		min  int
+	}{{"serial", 1 << 30}, {"split", splitMin}} {
+		b.Run(bc.name, func(b *testing.B) {
+			defer func(m int) { splitMin = m }(splitMin)
+			splitMin = bc.min
+			b.SetBytes(int64(len(src)))
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				if _, d := Parse("flows.gxl", src); d.HasErrors() {
+					b.Fatal(d)
+				}
+			}
+		})
+	}
 }
