@@ -197,10 +197,17 @@ func switched(ctx context.Context, views []sentinelView, old string, left int64)
 // to, a Sentinel does not answer) their own failover is waited for. A
 // failover already going on (-INPROG; the SENTINEL FAILOVER of a run
 // killed and now resumed) is waited for, never started twice. A forced
-// failover that ends with no Sentinel naming a new master was aborted: it
-// counts as nothing, and it is asked for again at once (Sentinel holds
-// back a failover of its own of that master for twice failover-timeout
-// from the aborted start, so none can start beside it).
+// failover (asked for here, or seen going on with the force_failover
+// flag: a killed run's) that ends with no Sentinel naming a new master
+// was aborted: it counts as nothing, and it is asked for again at once,
+// without mayForce's margin while no Sentinel holds the master for down
+// (the Sentinel that aborted holds back a failover of its own of that
+// master for twice failover-timeout from the aborted start; the others
+// start one only from ODOWN, and theirs is then waited for). Until the
+// retry, the replica the aborted failover promoted is a master the
+// Sentinels do not know; they turn it back into a replica only of an old
+// master that looks sane again (back, and not down for them), 8 s after
+// it reported the master role — the retry comes well before.
 func sentinelFailover(ctx context.Context, c builtin.Ctx, sentinels []string, name, old, pw string) (string, int64, error) {
 	clients := make([]*redis.SentinelClient, len(sentinels))
 	for i, s := range sentinels {
@@ -225,6 +232,13 @@ func sentinelFailover(ctx context.Context, c builtin.Ctx, sentinels []string, na
 			if v.flag("failover_in_progress") {
 				inProgress = true
 			}
+			if v.flag("force_failover") && !asked {
+				// A SENTINEL FAILOVER going on, not asked for in this
+				// call: a killed run's, now resumed. Followed as if
+				// asked here (an abort of it is asked again).
+				asked = true
+				c.Logf("redis.failover: Sentinel %s is carrying out a SENTINEL FAILOVER of %s (%s); waiting for it", v.addr, name, v.master["failover-state"])
+			}
 			if v.current != "" && sameAddr(ctx, v.current, old) && v.epoch() > left {
 				left = v.epoch()
 			}
@@ -246,12 +260,12 @@ func sentinelFailover(ctx context.Context, c builtin.Ctx, sentinels []string, na
 				return false, nil
 			}
 			// Nothing going on and nobody names a new master: the
-			// Sentinel aborted the failover gxl asked for.
+			// Sentinel aborted the SENTINEL FAILOVER.
 			c.Logf("redis.failover: the failover of %s asked for was aborted (the Sentinels name %s at config epoch %d); asking again", name, old, left)
 			asked, aborted = false, true
 		}
 		ok, why := mayForce(views, false)
-		if !ok && aborted && !inProgress && answering == len(views) {
+		if !ok && aborted && !inProgress && answering == len(views) && !anyDown(views) {
 			// The retry of an aborted one: see above.
 			ok = true
 		}
@@ -307,6 +321,17 @@ func sentinelFailover(ctx context.Context, c builtin.Ctx, sentinels []string, na
 func anyNamesOther(ctx context.Context, views []sentinelView, old string) bool {
 	for _, v := range views {
 		if v.err == nil && v.current != "" && !sameAddr(ctx, v.current, old) {
+			return true
+		}
+	}
+	return false
+}
+
+// anyDown: some Sentinel holds the master for subjectively or
+// objectively down.
+func anyDown(views []sentinelView) bool {
+	for _, v := range views {
+		if v.flag("s_down") || v.flag("o_down") {
 			return true
 		}
 	}
