@@ -200,14 +200,17 @@ func switched(ctx context.Context, views []sentinelView, old string, left int64)
 // failover (asked for here, or seen going on with the force_failover
 // flag: a killed run's) that ends with no Sentinel naming a new master
 // was aborted: it counts as nothing, and it is asked for again at once,
-// without mayForce's margin while no Sentinel holds the master for down
-// (the Sentinel that aborted holds back a failover of its own of that
-// master for twice failover-timeout from the aborted start; the others
-// start one only from ODOWN, and theirs is then waited for). Until the
-// retry, the replica the aborted failover promoted is a master the
-// Sentinels do not know; they turn it back into a replica only of an old
-// master that looks sane again (back, and not down for them), 8 s after
-// it reported the master role — the retry comes well before.
+// whenever every Sentinel answers and none is failing over, without
+// mayForce's margin: the Sentinel that aborted holds back a failover of
+// its own of that master for twice failover-timeout from the aborted
+// start, and so does every Sentinel that voted for it (sentinel.c,
+// sentinelVoteLeader: they were asked once the master was down for
+// them), so their own would come only after that. Waiting for it lost
+// writes in a drill: the old master came back empty meanwhile, and the
+// Sentinels turned the replica the aborted failover had promoted — a
+// master they do not know — into a replica of it (+convert-to-slave,
+// done 8 s after it reported the master role once the old master looks
+// sane again: back, and not down for them).
 func sentinelFailover(ctx context.Context, c builtin.Ctx, sentinels []string, name, old, pw string) (string, int64, error) {
 	clients := make([]*redis.SentinelClient, len(sentinels))
 	for i, s := range sentinels {
@@ -265,7 +268,7 @@ func sentinelFailover(ctx context.Context, c builtin.Ctx, sentinels []string, na
 			asked, aborted = false, true
 		}
 		ok, why := mayForce(views, false)
-		if !ok && aborted && !inProgress && answering == len(views) && !anyDown(views) {
+		if !ok && aborted && !inProgress && answering == len(views) {
 			// The retry of an aborted one: see above.
 			ok = true
 		}
@@ -321,17 +324,6 @@ func sentinelFailover(ctx context.Context, c builtin.Ctx, sentinels []string, na
 func anyNamesOther(ctx context.Context, views []sentinelView, old string) bool {
 	for _, v := range views {
 		if v.err == nil && v.current != "" && !sameAddr(ctx, v.current, old) {
-			return true
-		}
-	}
-	return false
-}
-
-// anyDown: some Sentinel holds the master for subjectively or
-// objectively down.
-func anyDown(views []sentinelView) bool {
-	for _, v := range views {
-		if v.flag("s_down") || v.flag("o_down") {
 			return true
 		}
 	}
