@@ -22,8 +22,11 @@ import (
 	"github.com/gxl-dev/gxl/internal/drill"
 )
 
-// drillWindow is the FAILURE_DETECTION_SECONDS of the drills, and the
-// Sentinels' down-after-milliseconds.
+// drillWindow is the FAILURE_DETECTION_SECONDS of the drills. The
+// Sentinels' down-after-milliseconds is twice that: the backstop for when
+// no operator runs, so that gxl, when its window has passed, asks a
+// Sentinel to fail over before any of them takes the master for down on
+// its own (docs/operate.md, "Drills").
 const drillWindow = 3
 
 // TestFailoverDrills runs consecutive failover drills under `gxl operate`
@@ -60,9 +63,10 @@ func TestFailoverDrills(t *testing.T) {
 	t.Cleanup(func() { subreaper(0) })
 	ctx := context.Background()
 	window := drillWindow * time.Second
-	// The supervisor restarts a killed redis-server once the Sentinels
-	// (down-after = the window) have failed over.
-	x := startExampleStack(t, devstack.RedisOptions{Sentinels: 3, DownAfter: window, RestartAfter: window + 3*time.Second})
+	// The supervisor restarts a killed redis-server once the failover
+	// (gxl's, at the window) is done, an aborted one asked again
+	// included: after the window, failover-timeout (5 s) and 3 s.
+	x := startExampleStack(t, devstack.RedisOptions{Sentinels: 3, DownAfter: 2 * window, RestartAfter: window + 8*time.Second})
 	pg, rd, root, rcv, env := x.pg, x.rd, x.root, x.rcv, x.env
 	x.pipeline(t, env)
 	_, _, svcPort := x.kubeClient(t)
@@ -99,14 +103,17 @@ func TestFailoverDrills(t *testing.T) {
 		} else {
 			d = redisDrill(t, rd, svcPort, func() int { return alerts("redis_cache") }, w)
 		}
-		t.Logf("drill %d (%s): kill → promoted %d ms, writable %d ms = %.2f× the %ds window, write acknowledged as replicated %d ms, Service %d ms, alert %d ms; %d acknowledged writes, %d lost; %d promotion(s)",
-			i+1, d.Kind, d.PromotedMS, d.WritableMS, float64(d.WritableMS)/float64(window.Milliseconds()), drillWindow, d.AckedMS, d.ServiceMS, d.AlertMS, d.Acked, d.Lost, d.Promotions)
+		t.Logf("drill %d (%s): kill → promoted %d ms, writable %d ms = %.2f× the %ds window, write acknowledged as replicated %d ms, Service %d ms, alert %d ms; %d acknowledged writes, %d lost; %d promotion(s), %d SENTINEL FAILOVER",
+			i+1, d.Kind, d.PromotedMS, d.WritableMS, float64(d.WritableMS)/float64(window.Milliseconds()), drillWindow, d.AckedMS, d.ServiceMS, d.AlertMS, d.Acked, d.Lost, d.Promotions, d.Asked)
 		rep.Drills = append(rep.Drills, d)
 		if d.Lost != 0 {
 			t.Errorf("drill %d (%s): %d of %d acknowledged writes lost", i+1, d.Kind, d.Lost, d.Acked)
 		}
 		if d.Promotions != 1 {
 			t.Errorf("drill %d (%s): %d promotions, want exactly 1", i+1, d.Kind, d.Promotions)
+		}
+		if d.Kind == "redis" && d.Asked != 1 {
+			t.Errorf("drill %d (redis): %d SENTINEL FAILOVER carried out and not aborted, want gxl's one (its window ends before the Sentinels' down-after)", i+1, d.Asked)
 		}
 		if t.Failed() {
 			break
@@ -213,6 +220,7 @@ func redisDrill(t *testing.T, rd *devstack.RedisHA, svcPort func(string) int, al
 		t.Fatalf("the Sentinels name %v, redis-master port %d: not the same master", addr, svcPort("redis-master"))
 	}
 	epoch := sentinelEpochs(t, rd)
+	asked, aborted, promoted := sentinelLog(t, rd, userFailover), sentinelLog(t, rd, failoverAbort), sentinelLog(t, rd, promotedSlave)
 	before := alerts()
 	cur.Kill()
 	killed := time.Now()
@@ -243,8 +251,15 @@ func redisDrill(t *testing.T, rd *devstack.RedisHA, svcPort func(string) int, al
 		info, err := oc.Info(ctx, "replication").Result()
 		return err == nil && strings.Contains(info, "role:slave") && strings.Contains(info, "master_port:"+strconv.Itoa(next.Port)) && strings.Contains(info, "master_link_status:up")
 	})
+	// One promotion per drill; the config epoch moves by one for each
+	// failover started, an aborted one (asked again) too.
 	after := sentinelEpochs(t, rd)
-	d.Promotions = after - epoch
+	d.Promotions = sentinelLog(t, rd, promotedSlave) - promoted
+	d.Aborted = sentinelLog(t, rd, failoverAbort) - aborted
+	d.Asked = sentinelLog(t, rd, userFailover) - asked - d.Aborted
+	if after-epoch != 1+d.Aborted {
+		t.Errorf("Sentinel config epoch %d → %d with %d failover(s) aborted: want one failover", epoch, after, d.Aborted)
+	}
 	acked := w.redisAcked()
 	d.Acked = len(acked)
 	for _, k := range acked {
@@ -319,6 +334,49 @@ func sentinelEpochs(t *testing.T, rd *devstack.RedisHA) int {
 		return len(seen) == 1
 	})
 	return epoch
+}
+
+// Lines of the Sentinels' logs (sentinel.c): a SENTINEL FAILOVER
+// carried out, a failover aborted, a replica promoted.
+const (
+	userFailover  = "Executing user requested FAILOVER"
+	failoverAbort = "-failover-abort"
+	promotedSlave = "+promoted-slave"
+)
+
+// sentinelLog counts a line in the Sentinels' logs so far.
+func sentinelLog(t *testing.T, rd *devstack.RedisHA, what string) int {
+	t.Helper()
+	n := 0
+	for _, s := range rd.Sentinels {
+		b, err := os.ReadFile(s.Log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += strings.Count(string(b), what)
+	}
+	return n
+}
+
+// redisAckedWrites writes n keys to a master, each acknowledged by a
+// replica (WAIT 1), and returns them.
+func redisAckedWrites(t *testing.T, addr, prefix string, n int) []string {
+	t.Helper()
+	ctx := context.Background()
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	defer c.Close()
+	var keys []string
+	for i := 0; i < n; i++ {
+		k := prefix + strconv.Itoa(i)
+		if err := c.Set(ctx, k, i, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k)
+	}
+	if got, err := c.Wait(ctx, 1, 5*time.Second).Result(); err != nil || got < 1 {
+		t.Fatalf("WAIT 1 on %s: %d %v", addr, got, err)
+	}
+	return keys
 }
 
 // pgTimeline is the timeline of a primary's current WAL file.

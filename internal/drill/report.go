@@ -21,9 +21,15 @@ type Result struct {
 	// how many of them the new primary does not have.
 	Acked int `json:"acked"`
 	Lost  int `json:"lost"`
-	// Promotions: PostgreSQL timelines (+1 per failover), Sentinel
-	// config epochs (+1 per failover).
+	// Promotions: PostgreSQL timelines (+1 per failover), replicas the
+	// Sentinels promoted (+promoted-slave in their logs).
 	Promotions int `json:"promotions"`
+	// Asked (Redis): the SENTINEL FAILOVER commands the Sentinels carried
+	// out during the drill and did not abort — gxl's decision; 0 when
+	// they failed over on their own.
+	Asked int `json:"asked,omitempty"`
+	// Aborted (Redis): failovers the Sentinels aborted (gxl asks again).
+	Aborted int `json:"aborted,omitempty"`
 }
 
 // Report is the file GXL_DRILL_REPORT names.

@@ -5,6 +5,7 @@ package redisha
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"github.com/gxl-dev/gxl/core/types"
 	"net"
@@ -67,9 +68,16 @@ func Register(r *builtin.Registry) {
 		timeoutParam("60s"),
 	}
 	sets := builtin.OutVar("REDIS_PRIMARY")
+	failoverSets := func(a map[string]string) []string {
+		if eo := a["epoch_out"]; eo != "" {
+			return append(sets(a), eo)
+		}
+		return sets(a)
+	}
 	r.Add(&builtin.Builtin{
-		Name: "redis.failover", Doc: "Fail over: through Sentinel when sentinels are given, else REPLICAOF NO ONE on the best replica and re-point the others; the old primary is fenced when reachable.",
-		Where: builtin.InBlock, Effect: builtin.Changes, Params: ha, SetsVars: sets, Run: runFailover,
+		Name: "redis.failover", Doc: "Fail over: with sentinels, ask a Sentinel to carry it out (SENTINEL FAILOVER, asked again if it aborts; their own failover is waited for when one is going on or about to start) and return once a majority of the Sentinels name the new master at a newer config epoch; else REPLICAOF NO ONE on the best replica and re-point the others. The old primary is fenced when reachable, unless it holds newer data (an error then).",
+		Where: builtin.InBlock, Effect: builtin.Changes, SetsVars: failoverSets, Run: runFailover,
+		Params: append(append([]builtin.Param(nil), ha...), builtin.Param{Name: "epoch_out", Type: types.String, Doc: "variable set to the Sentinels' config epoch of the new master (Sentinel mode; 0 in direct mode)"}),
 	})
 	r.Add(&builtin.Builtin{
 		Name: "redis.switchover", Doc: "Planned switchover with the coordinated FAILOVER command (writes paused until the replica caught up).",
@@ -227,12 +235,13 @@ func runFailover(c builtin.Ctx, a builtin.Args) error {
 	began := time.Now()
 	old, pw := a.Str("primary"), a.Str("password")
 	var newPrimary string
+	var epoch int64
 	if sent := list(a, "sentinels"); len(sent) > 0 {
-		np, err := sentinelFailover(ctx, c, sent, a.Str("master_name"), old, pw)
+		np, e, err := sentinelFailover(ctx, c, sent, a.Str("master_name"), old, pw)
 		if err != nil {
 			return err
 		}
-		newPrimary = np
+		newPrimary, epoch = np, e
 	} else {
 		np, err := directFailover(ctx, c, list(a, "replicas"), pw)
 		if err != nil {
@@ -244,57 +253,57 @@ func runFailover(c builtin.Ctx, a builtin.Args) error {
 	if err := waitWritable(ctx, newPrimary, pw); err != nil {
 		return err
 	}
-	// Fence the old primary if it answers (alive, or restarted empty).
+	// Fence the old primary if it answers (alive, or restarted empty) —
+	// never when it holds data the new one lacks.
 	fctx, fcancel := context.WithTimeout(ctx, 2*time.Second)
-	if err := Fence(fctx, old, pw, newPrimary); err == nil {
+	err := fenceOld(fctx, old, newPrimary, pw)
+	fcancel()
+	switch {
+	case errors.Is(err, errNewerData):
+		return err
+	case err == nil:
 		c.Logf("redis.failover: fenced the old primary %s (now a replica of %s)", old, newPrimary)
 	}
-	fcancel()
 	c.Set(a.Str("out"), value.Str(newPrimary))
+	if eo := a.Str("epoch_out"); eo != "" {
+		c.Set(eo, value.Int(epoch))
+	}
 	c.Logf("redis.failover: %s is the primary after %s", newPrimary, time.Since(began).Round(time.Millisecond))
 	return nil
 }
 
-// sentinelFailover waits for the Sentinels to elect a new master (forcing
-// SENTINEL FAILOVER when the old one is still up).
-func sentinelFailover(ctx context.Context, c builtin.Ctx, sentinels []string, name, old, pw string) (string, error) {
-	var sc *redis.SentinelClient
-	for _, s := range sentinels {
-		cl := redis.NewSentinelClient(&redis.Options{Addr: s, DialTimeout: 2 * time.Second, DialerRetries: 1})
-		if _, err := cl.Ping(ctx).Result(); err == nil {
-			sc = cl
-			break
-		}
-		cl.Close()
+// errNewerData: the old primary holds data the new one lacks.
+var errNewerData = errors.New("the old primary holds newer data")
+
+// fenceOld makes old a replica of the new primary np, when old answers —
+// unless old is a master holding data np lacks: its replication offset
+// beyond np's, on a history np was not promoted from (np's
+// master_replid2 is the history it was promoted from; what old took after
+// that promotion no replica acknowledged, as np no longer replicated it).
+// Making it a replica would resynchronise it from np and drop that data:
+// errNewerData instead, for a person to decide.
+func fenceOld(ctx context.Context, old, np, pw string) error {
+	oi, err := ReadInfo(ctx, old, pw)
+	if err != nil {
+		return err // down: nothing to fence
 	}
-	if sc == nil {
-		return "", fmt.Errorf("no Sentinel answers among %s", strings.Join(sentinels, ", "))
+	ni, err := ReadInfo(ctx, np, pw)
+	if err != nil {
+		return err
 	}
-	defer sc.Close()
-	cur := func() string {
-		addr, err := sc.GetMasterAddrByName(ctx, name).Result()
-		if err != nil || len(addr) != 2 {
-			return ""
-		}
-		return addr[0] + ":" + addr[1]
+	if err := mayFence(old, oi, np, ni); err != nil {
+		return err
 	}
-	if sameAddr(ctx, cur(), old) {
-		// If the old primary still answers, this is a forced failover.
-		pctx, pcancel := context.WithTimeout(ctx, time.Second)
-		alive := client(old, pw).Ping(pctx).Err() == nil
-		pcancel()
-		if alive {
-			if err := sc.Failover(ctx, name).Err(); err != nil {
-				return "", fmt.Errorf("SENTINEL FAILOVER %s: %w", name, err)
-			}
-		}
+	return Fence(ctx, old, pw, np)
+}
+
+// mayFence is fenceOld's rule on the two servers' INFO replication.
+func mayFence(old string, oi Info, np string, ni Info) error {
+	if oi["role"] != "master" || oi.offset() <= ni.offset() || oi["master_replid"] == ni["master_replid2"] || oi["master_replid"] == ni["master_replid"] {
+		return nil
 	}
-	var np string
-	err := retry.Poll(ctx, 20*time.Millisecond, 0, "Sentinel to elect a new master for "+name, func(context.Context) (bool, error) {
-		np = cur()
-		return np != "" && !sameAddr(ctx, np, old), nil
-	})
-	return np, err
+	return fmt.Errorf("redis.failover: %w: %s is a master at replication offset %d (history %s), %s only at %d (history %s, promoted from %s): refusing to make %s a replica of %s; compare the two and fence by hand (redis.fence)",
+		errNewerData, old, oi.offset(), oi["master_replid"], np, ni.offset(), ni["master_replid"], ni["master_replid2"], old, np)
 }
 
 // sameAddr reports whether two host:port addresses name the same server:

@@ -17,8 +17,10 @@ import (
 // "Drills"). The drills themselves are cmd/gxl's TestFailoverDrills — the
 // example system on real servers, PostgreSQL and Redis primaries SIGKILLed
 // in turn, writers counting only replicated writes — run with GXL_DRILLS
-// drills; its report gives the figures. Beside them, Redis Sentinel on
-// its own (three Sentinels, down-after-milliseconds = the drills'
+// drills; its report gives the figures (the example system's Sentinels
+// have down-after 2× the window there: gxl decides, a Sentinel carries
+// the failover out). Beside them, Redis Sentinel on its own (three
+// Sentinels, down-after-milliseconds = the drills'
 // FAILURE_DETECTION_SECONDS) fails a killed master over, several times.
 // `make bench` does not run them (minutes): without GXL_DRILLS the row
 // says so.
@@ -62,8 +64,14 @@ func drills(b *bench) ([]Row, error) {
 		}
 		s.samples = append(s.samples, time.Duration(ms)*time.Millisecond)
 	}
-	acked, lost, oneEach := 0, 0, true
+	acked, lost, oneEach, redisDrills, asked := 0, 0, true, 0, 0
 	for _, d := range rep.Drills {
+		if d.Kind == "redis" {
+			redisDrills++
+			if d.Asked == 1 {
+				asked++
+			}
+		}
 		add(d.Kind+" promoted", d.PromotedMS)
 		add(d.Kind+" writable", d.WritableMS)
 		add(d.Kind+" acked", d.AckedMS)
@@ -106,9 +114,9 @@ func drills(b *bench) ([]Row, error) {
 		{ID: "10b", What: "PostgreSQL drill: kill → `postgres-primary` re-pointed; → failover alert received; → first write a synchronous standby acknowledged (the old primary rejoined)",
 			GXL:  fmt.Sprintf("%s; %s; %s", times(fig["postgresql service"].median()), times(fig["postgresql alert"].median()), times(fig["postgresql acked"].median())),
 			Peer: "—", Ratio: "—", Target: "—", Met: "—"},
-		{ID: "10c", What: fmt.Sprintf("Redis master SIGKILLed under `gxl operate` (the system's Sentinels, down-after = the window): kill → writable; → `redis-master` re-pointed; vs Sentinel alone (%s)", window),
+		{ID: "10c", What: fmt.Sprintf("Redis master SIGKILLed under `gxl operate` (the system's Sentinels, down-after 2× the window as the backstop; gxl's SENTINEL FAILOVER at its window, in %d of %d drills): kill → writable; → `redis-master` re-pointed; vs Sentinel alone (down-after %s)", asked, redisDrills, window),
 			GXL: fmt.Sprintf("%s; %s", times(rd), times(fig["redis service"].median())), Peer: times(sen), Ratio: fmt.Sprintf("%.2f×", float64(rd)/float64(sen)),
-			Target: "≤ 1.1× the window", Met: yesNo(x(rd) <= 1.1)},
+			Target: "≤ 1.1× the window; ≤ Sentinel's", Met: yesNo(x(rd) <= 1.1 && rd <= sen)},
 		{ID: "10d", What: fmt.Sprintf("%d consecutive drills alternating PostgreSQL and Redis, writers counting only replicated writes (synchronous COMMIT, WAIT 1)", len(rep.Drills)),
 			GXL:  fmt.Sprintf("%d acknowledged writes, %d lost; one promotion per drill: %s", acked, lost, yesNo(oneEach)),
 			Peer: "—", Ratio: "—", Target: "0 lost, 1 promotion per drill", Met: yesNo(lost == 0 && oneEach)},
