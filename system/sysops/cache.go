@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gxl-dev/gxl/core/diag"
 	"github.com/gxl-dev/gxl/core/types"
@@ -36,11 +37,13 @@ type stageCache struct {
 type cachedModule struct {
 	prog  *check.Program
 	diags diag.List // its warnings, given again on every use
+	files sourceCheck
 }
 
 type cachedSystem struct {
 	sys     *system.System
 	environ string
+	files   sourceCheck
 }
 
 // system loads the system at root, or returns the one loaded before from
@@ -50,7 +53,7 @@ func (sc *stageCache) system(root string) (*system.System, diag.List) {
 	sc.mu.Lock()
 	c := sc.sys[root]
 	sc.mu.Unlock()
-	if c != nil && c.environ == env && sameSources(c.sys.Sources) {
+	if c != nil && c.environ == env && c.files.same(c.sys.Sources) {
 		return c.sys, nil
 	}
 	s, ds := system.Load(root, system.Options{})
@@ -72,7 +75,7 @@ func (sc *stageCache) module(file, dir string, o CheckOptions) (*check.Program, 
 	sc.mu.Lock()
 	m := sc.mods[key]
 	sc.mu.Unlock()
-	if m != nil && sameSources(m.prog.Sources) {
+	if m != nil && m.files.same(m.prog.Sources) {
 		return m.prog, slices.Clone(m.diags)
 	}
 	o.Parsed = &sc.parsed
@@ -101,15 +104,53 @@ func moduleKey(file, dir string, known map[string]types.Type) string {
 	return file + "\x00" + dir + "\x00" + string(h[:])
 }
 
-// sameSources reports whether every file still reads as it did.
-func sameSources(srcs diag.SourceMap) bool {
+// sourceCheck tells whether the files an entry was made from still read
+// as they did. Reading every file of a module (its library's included)
+// at every stage was most of what a cached stage still cost; a file
+// whose status (size, modification and change times, inode) is the one
+// it had when it last read the same is not read again. Only a status
+// taken when the file had not changed for racyWindow is kept: a write
+// later than that changes the change time, which nothing but a write
+// sets, even when the size and the modification time stay the same.
+type sourceCheck struct {
+	mu     sync.Mutex
+	stamps map[string]fileStamp
+}
+
+// racyWindow is how long a file must have been left alone before its
+// status stands for its content (a timestamp's granularity, with room).
+var racyWindow = 2 * time.Second
+
+// readSource reads a file to compare it (a variable for the test that
+// counts the reads).
+var readSource = os.ReadFile
+
+// same reports whether every file still reads as srcs has it.
+func (fc *sourceCheck) same(srcs diag.SourceMap) bool {
 	if len(srcs) == 0 {
 		return false
 	}
 	for p, b := range srcs {
-		now, err := os.ReadFile(p)
+		st, ok := stampOf(p)
+		if ok {
+			fc.mu.Lock()
+			old, seen := fc.stamps[p]
+			fc.mu.Unlock()
+			if seen && old == st {
+				continue
+			}
+		}
+		now, err := readSource(p)
 		if err != nil || !bytes.Equal(now, b) {
 			return false
+		}
+		if ok && st.settled(time.Now().Add(-racyWindow)) {
+			fc.mu.Lock()
+			if fc.stamps == nil {
+				fc.stamps = map[string]fileStamp{}
+			}
+			fc.stamps[p] = st
+			fc.mu.Unlock()
 		}
 	}
 	return true

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/gxl-dev/gxl/core/types"
 	"github.com/gxl-dev/gxl/stdlib"
@@ -75,4 +76,63 @@ func TestStageCache(t *testing.T) {
 			t.Error("a workflow with errors checked clean (kept from before?)")
 		}
 	}
+}
+
+// TestSourceCheck: a file whose status is the one it had when it last
+// read the same is not read again; a file written since — same size, in
+// place or replaced — is; a file changed within racyWindow of its check
+// is read every time.
+func TestSourceCheck(t *testing.T) {
+	if _, ok := stampOf("."); !ok {
+		t.Skip("no file status stamps on this system: every check reads")
+	}
+	reads := 0
+	readSource = func(p string) ([]byte, error) { reads++; return os.ReadFile(p) }
+	defer func() { readSource = os.ReadFile }()
+	dir := t.TempDir()
+	p := filepath.Join(dir, "w.gxl")
+	write := func(s string) {
+		t.Helper()
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(fc *sourceCheck, src string, want bool, wantReads int) {
+		t.Helper()
+		reads = 0
+		if got := fc.same(map[string][]byte{p: []byte(src)}); got != want {
+			t.Errorf("same = %v, want %v", got, want)
+		}
+		if reads != wantReads {
+			t.Errorf("%d reads, want %d", reads, wantReads)
+		}
+	}
+
+	defer func(w time.Duration) { racyWindow = w }(racyWindow)
+	racyWindow = time.Hour // everything is recent: read every time
+	write("one")
+	var recent sourceCheck
+	check(&recent, "one", true, 1)
+	check(&recent, "one", true, 1)
+
+	racyWindow = 0
+	var fc sourceCheck
+	check(&fc, "one", true, 1)
+	check(&fc, "one", true, 0) // the stamp stands for the content
+	time.Sleep(50 * time.Millisecond)
+	write("two") // the same size, in place
+	check(&fc, "one", false, 1)
+	check(&fc, "two", true, 1)
+	check(&fc, "two", true, 0)
+	time.Sleep(50 * time.Millisecond)
+	tmp := p + ".new"
+	if err := os.WriteFile(tmp, []byte("six"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, p); err != nil { // replaced
+		t.Fatal(err)
+	}
+	check(&fc, "two", false, 1)
+	os.Remove(p)
+	check(&fc, "two", false, 1)
 }
