@@ -746,9 +746,10 @@ func (e *Engine) NewRun(p *Program, flows []string) (*Run, error) {
 
 // runShape is what a run of a program takes from the engine and the
 // program, the same for every run of them: its runtime options, envs, and
-// the file and sets its journal's header records. NewRun makes one for
-// its run; an operator makes one for all its triggered runs
-// (operation.shape), which copy it.
+// the file and sets its journal's header records, its bootstrap
+// variables (runtime.BootCache). NewRun makes one for its run; an
+// operator makes one for all its triggered runs (operation.shape), which
+// copy it.
 type runShape struct {
 	opts       runtime.Options
 	envs       []string
@@ -759,6 +760,7 @@ type runShape struct {
 
 func (e *Engine) shapeRun(p *Program) *runShape {
 	s := &runShape{opts: e.RuntimeOptions(p), envs: e.Envs(p)}
+	s.opts.Boot = &runtime.BootCache{} // the bootstrap variables, for the runs of this shape
 	s.file, _ = filepath.Abs(p.File)
 	for k, v := range e.cfg.sets {
 		if isSecretSet(k, s.opts.Sets, p.Vars) {

@@ -150,6 +150,12 @@ func (s *Scope) set(name string, v value.Value) {
 	if m := s.Masker(); m.Len() > 0 {
 		v = value.Taint(v, m.Contains)
 	}
+	s.put(name, v)
+}
+
+// put sets a variable as it is: not marked by the secrets in scope (the
+// predefined variables, set before the secrets are).
+func (s *Scope) put(name string, v value.Value) {
 	f := value.Fold(name)
 	if old, ok := s.lookup(f); ok {
 		name = old.name
