@@ -42,18 +42,18 @@ type cachedModule struct {
 
 type cachedSystem struct {
 	sys     *system.System
-	environ string
+	environ []string
 	files   sourceCheck
 }
 
 // system loads the system at root, or returns the one loaded before from
 // the same files and environment.
 func (sc *stageCache) system(root string) (*system.System, diag.List) {
-	env := strings.Join(os.Environ(), "\x00")
+	env := os.Environ()
 	sc.mu.Lock()
 	c := sc.sys[root]
 	sc.mu.Unlock()
-	if c != nil && c.environ == env && c.files.same(c.sys.Sources) {
+	if c != nil && slices.Equal(c.environ, env) && c.files.same(c.sys.Sources) {
 		return c.sys, nil
 	}
 	s, ds := system.Load(root, system.Options{})
