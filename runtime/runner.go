@@ -889,6 +889,11 @@ func (c *callCtx) Lookup(name string) (value.Value, bool) {
 }
 func (c *callCtx) Set(name string, v value.Value) { c.x.vars.Set(name, v) }
 func (c *callCtx) Vars() map[string]value.Value   { return c.x.vars.Map() }
+
+// VarNames are the names of the variables in scope, sorted, without a
+// copy of their values (sys.stage checks its modules with them).
+func (c *callCtx) VarNames() []string { return c.x.vars.Names() }
+
 func (c *callCtx) Interpolate(s string) (string, error) {
 	return c.x.InterpolateString(s)
 }

@@ -5,12 +5,12 @@ import (
 	"crypto/sha256"
 	"os"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/gxl-dev/gxl/core/diag"
 	"github.com/gxl-dev/gxl/core/types"
+	"github.com/gxl-dev/gxl/lang/builtin"
 	"github.com/gxl-dev/gxl/lang/check"
 	"github.com/gxl-dev/gxl/system"
 )
@@ -68,10 +68,11 @@ func (sc *stageCache) system(root string) (*system.System, diag.List) {
 	return s, ds
 }
 
-// module is CheckModule of file in dir with o, or the program checked
-// before from the same files with the same options.
-func (sc *stageCache) module(file, dir string, o CheckOptions) (*check.Program, diag.List) {
-	key := moduleKey(file, dir, o.Known)
+// module is CheckModule of file in dir with o, the variables known
+// named by known (sorted; each of any type, as a stage's caller's), or
+// the program checked before from the same files with the same names.
+func (sc *stageCache) module(file, dir string, known []string, o CheckOptions) (*check.Program, diag.List) {
+	key := moduleKey(file, dir, known)
 	sc.mu.Lock()
 	m := sc.mods[key]
 	sc.mu.Unlock()
@@ -79,6 +80,10 @@ func (sc *stageCache) module(file, dir string, o CheckOptions) (*check.Program, 
 		return m.prog, slices.Clone(m.diags)
 	}
 	o.Parsed = &sc.parsed
+	o.Known = make(map[string]types.Type, len(known))
+	for _, n := range known {
+		o.Known[n] = types.Any
+	}
 	p, ds := CheckModule(file, dir, o)
 	if p != nil && !ds.HasErrors() {
 		sc.mu.Lock()
@@ -91,17 +96,32 @@ func (sc *stageCache) module(file, dir string, o CheckOptions) (*check.Program, 
 	return p, ds
 }
 
-// moduleKey names a module check: its file, folder and the names and
-// types of the variables it is checked with (a stage started from
-// another flow may know other variables).
-func moduleKey(file, dir string, known map[string]types.Type) string {
-	names := make([]string, 0, len(known))
-	for n, t := range known {
-		names = append(names, n+":"+t.String())
+// moduleKey names a module check: its file, folder and the sorted names
+// of the variables it is checked with (a stage started from another flow
+// may know other variables).
+func moduleKey(file, dir string, known []string) string {
+	h := sha256.New()
+	for _, n := range known {
+		h.Write([]byte(n))
+		h.Write([]byte{0})
+	}
+	return file + "\x00" + dir + "\x00" + string(h.Sum(nil))
+}
+
+// varNames are the names of the variables c sees, sorted: read from the
+// runtime's scope without a copy of the values when c can (a stage of a
+// probe copied every variable for their names).
+func varNames(c builtin.Ctx) []string {
+	if v, ok := c.(interface{ VarNames() []string }); ok {
+		return v.VarNames()
+	}
+	vars := c.Vars()
+	names := make([]string, 0, len(vars))
+	for n := range vars {
+		names = append(names, n)
 	}
 	slices.Sort(names)
-	h := sha256.Sum256([]byte(strings.Join(names, "\x00")))
-	return file + "\x00" + dir + "\x00" + string(h[:])
+	return names
 }
 
 // sourceCheck tells whether the files an entry was made from still read

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gxl-dev/gxl/core/types"
 	"github.com/gxl-dev/gxl/stdlib"
 )
 
@@ -53,26 +52,27 @@ func TestStageCache(t *testing.T) {
 	reg := stdlib.Default()
 	dir := filepath.Join(root, "catalog", "db")
 	file := filepath.Join(dir, "workflows", "operators.gxl")
-	write("catalog/db/workflows/operators.gxl", `mod main { flow deploy { gx.echo("one"); } }`)
-	opts := CheckOptions{Registry: reg, Known: map[string]types.Type{"GREETING": types.String}}
-	p1, ds := sc.module(file, dir, opts)
-	if ds.HasErrors() {
-		t.Fatal(ds)
+	write("catalog/db/workflows/operators.gxl", `mod main { flow deploy { gx.echo("one ${GREETING}"); } }`)
+	opts := CheckOptions{Registry: reg}
+	known := []string{"GREETING"}
+	p1, ds := sc.module(file, dir, known, opts)
+	if len(ds) > 0 {
+		t.Fatalf("checked with GREETING known: %v", ds)
 	}
-	if p2, _ := sc.module(file, dir, opts); p2 != p1 {
+	if p2, _ := sc.module(file, dir, known, opts); p2 != p1 {
 		t.Error("the module was checked again from the same files")
 	}
-	if p3, _ := sc.module(file, dir, CheckOptions{Registry: reg}); p3 == p1 {
-		t.Error("a check with other known variables reused the program")
+	if p3, ds := sc.module(file, dir, nil, opts); p3 == p1 || len(ds) == 0 {
+		t.Errorf("a check without GREETING known reused the program or found nothing: %v", ds)
 	}
 	write("catalog/db/workflows/operators.gxl", `mod main { flow deploy { gx.echo("two"); } flow failover { } }`)
-	p4, _ := sc.module(file, dir, opts)
+	p4, _ := sc.module(file, dir, known, opts)
 	if p4 == p1 || p4.Module("main").Flow("failover") == nil {
 		t.Error("an edited workflow was not checked again")
 	}
 	write("catalog/db/workflows/operators.gxl", `mod main { flow deploy { gx.nope(); } }`)
 	for range 2 {
-		if _, ds := sc.module(file, dir, opts); !ds.HasErrors() {
+		if _, ds := sc.module(file, dir, known, opts); !ds.HasErrors() {
 			t.Error("a workflow with errors checked clean (kept from before?)")
 		}
 	}
