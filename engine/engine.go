@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -530,24 +532,29 @@ func (e *Engine) RuntimeOptions(p *Program) runtime.Options {
 			reg = p.Registry
 		}
 	}
-	var warn func(diag.List, diag.Sources)
-	if c.warn != nil {
-		seen := &diag.Seen{} // one per run: RuntimeOptions makes a run's options
-		warn = func(ds diag.List, src diag.Sources) {
-			if ds = seen.New(ds); len(ds) > 0 {
-				c.warn(ds, src)
-			}
-		}
-	}
 	return runtime.Options{
 		Stdout: c.stdout, Stderr: c.stderr, Stdin: c.stdin, Dir: c.dir,
 		DryRun: c.dryRun, Quiet: c.quiet, CmdArg: c.cmdArg, ModUp: c.modUp,
 		Sets: e.Sets(), Extra: vars, Log: c.log, SecretsFile: c.secretsFile,
-		Events: c.events, Warn: warn, Live: c.live,
+		Events: c.events, Warn: e.runWarn(), Live: c.live,
 		Host: e.Host(p),
 		Load: func(path string, known map[string]types.Type, confine string) (*check.Program, diag.List) {
 			return check.Load(path, check.Options{Registry: reg, ExtraVars: known, ResolveGit: e.fetcher.Checkout, Confine: confine})
 		},
+	}
+}
+
+// runWarn is a run's receiver of check warnings: each given once per run.
+func (e *Engine) runWarn() func(diag.List, diag.Sources) {
+	w := e.cfg.warn
+	if w == nil {
+		return nil
+	}
+	seen := &diag.Seen{}
+	return func(ds diag.List, src diag.Sources) {
+		if ds = seen.New(ds); len(ds) > 0 {
+			w(ds, src)
+		}
 	}
 }
 
@@ -737,33 +744,62 @@ func (e *Engine) NewRun(p *Program, flows []string) (*Run, error) {
 	return e.newRun(p, flows, runtime.Header{})
 }
 
+// runShape is what a run of a program takes from the engine and the
+// program, the same for every run of them: its runtime options, envs, and
+// the file and sets its journal's header records, its bootstrap
+// variables (runtime.BootCache). NewRun makes one for its run; an
+// operator makes one for all its triggered runs (operation.shape), which
+// copy it.
+type runShape struct {
+	opts       runtime.Options
+	envs       []string
+	file       string            // absolute
+	sets       map[string]string // the --set values that are not secret
+	secretSets []string          // the names of the secret ones, sorted
+}
+
+func (e *Engine) shapeRun(p *Program) *runShape {
+	s := &runShape{opts: e.RuntimeOptions(p), envs: e.Envs(p)}
+	s.opts.Boot = &runtime.BootCache{} // the bootstrap variables, for the runs of this shape
+	s.file, _ = filepath.Abs(p.File)
+	for k, v := range e.cfg.sets {
+		if isSecretSet(k, s.opts.Sets, p.Vars) {
+			s.secretSets = append(s.secretSets, k)
+			continue
+		}
+		if s.sets == nil {
+			s.sets = map[string]string{}
+		}
+		s.sets[k] = v
+	}
+	sort.Strings(s.secretSets)
+	return s
+}
+
 // newRun prepares a run; h brings what an operated run records besides
 // (its trigger, the failure an #[on_failure] flow handles).
 func (e *Engine) newRun(p *Program, flows []string, h runtime.Header) (*Run, error) {
-	r := &Run{Options: e.RuntimeOptions(p), Envs: e.Envs(p), Flows: flows, prog: p}
+	return e.newShapedRun(e.shapeRun(p), nil, p, flows, h)
+}
+
+// newShapedRun prepares a run of p shaped by s (shapeRun of p), its
+// journal in store (nil: the engine's run store).
+func (e *Engine) newShapedRun(s *runShape, store runtime.RunStore, p *Program, flows []string, h runtime.Header) (*Run, error) {
+	r := &Run{Options: s.opts, Envs: s.envs, Flows: flows, prog: p}
+	r.Options.Warn = e.runWarn() // warnings once per run, not per shape
 	if h.Failure != nil {
 		r.Options.Failure = *h.Failure
 	}
 	if e.cfg.noJournal {
 		return r, nil
 	}
-	abs, _ := filepath.Abs(p.File)
-	h.File, h.Envs, h.Flows, h.DryRun, h.CmdArg, h.Dir = abs, r.Envs, flows, e.cfg.dryRun, e.cfg.cmdArg, e.cfg.dir
-	sets := r.Options.Sets
-	for k, v := range e.cfg.sets {
-		if isSecretSet(k, sets, p.Vars) {
-			h.SecretSets = append(h.SecretSets, k)
-			continue
+	h.File, h.Envs, h.Flows, h.DryRun, h.CmdArg, h.Dir = s.file, r.Envs, flows, e.cfg.dryRun, e.cfg.cmdArg, e.cfg.dir
+	h.Sets, h.SecretSets = maps.Clone(s.sets), slices.Clone(s.secretSets)
+	if store == nil {
+		var err error
+		if store, err = e.runStore(); err != nil {
+			return nil, fmt.Errorf("cannot create the run journal: %w", err)
 		}
-		if h.Sets == nil {
-			h.Sets = map[string]string{}
-		}
-		h.Sets[k] = v
-	}
-	sort.Strings(h.SecretSets)
-	store, err := e.runStore()
-	if err != nil {
-		return nil, fmt.Errorf("cannot create the run journal: %w", err)
 	}
 	if h.Trigger == "" {
 		// An operator's runs: its own retention, applied periodically
@@ -771,6 +807,7 @@ func (e *Engine) newRun(p *Program, flows []string, h runtime.Header) (*Run, err
 		e.retain(store)
 	}
 	var j *runtime.Journal
+	var err error
 	if h.Trigger != "" {
 		// An operator's run: in its store from its first change (or
 		// failure) on; a probe that finds everything well never writes.

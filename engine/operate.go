@@ -185,6 +185,7 @@ func (e *Engine) Operate(ctx context.Context, p *Program, opts ...OperateOption)
 	if op.store, err = e.runStore(); err != nil {
 		return err
 	}
+	op.shape = e.shapeRun(p)
 	if cfg.begun != nil {
 		cfg.begun(op)
 	}
@@ -305,6 +306,10 @@ type operation struct {
 	store   runtime.RunStore // where its runs' journals are
 	metrics *metrics
 	trigger map[string]*check.Trigger // by qualified flow name
+
+	// shape is what every triggered run copies (Engine.shapeRun): made
+	// once, not at each of thousands of runs.
+	shape *runShape
 
 	// ha is the leader election of --ha (nil without).
 	ha *election
@@ -531,7 +536,7 @@ func (op *operation) runFlow(ctx context.Context, flow string, h runtime.Header)
 	if err := op.ha.fence(ctx); err != nil {
 		return err // no journal for a run that may not start
 	}
-	r, err := op.e.newRun(op.p, []string{flow}, h)
+	r, err := op.e.newShapedRun(op.shape, op.store, op.p, []string{flow}, h)
 	if err != nil {
 		now := op.clock.Now()
 		op.finish(flow, "", now, now, err)

@@ -36,7 +36,7 @@ func takeDelta(s *Scope) delta {
 	buf.WriteByte('{')
 	n := 0
 	for _, f := range names {
-		e, ok := s.vars[f]
+		e, ok := s.lookup(f)
 		switch {
 		case !ok:
 			d.del = append(d.del, f)

@@ -87,6 +87,9 @@ type Options struct {
 	// SecretsFile overrides the secrets file (default GAL_SEC_FILE_PATH or
 	// ~/.galaxy/sec_value.yml).
 	SecretsFile string
+	// Boot, when set, keeps the bootstrap variables for the next runs
+	// made with the same options (BootCache).
+	Boot *BootCache
 	// bootstrap is inherited by nested runs.
 	bootstrap *Scope
 	depth     int
@@ -235,19 +238,27 @@ func (r *Runner) Bootstrap() (*Scope, error) {
 		s.Set("GXL_CUR_DIR", value.Str(r.opt.Dir))
 		return s, nil
 	}
-	s := NewScope()
 	in := predef.Inputs{Dir: r.opt.Dir, CmdArg: r.opt.CmdArg, DryRun: r.opt.DryRun, ModUp: r.opt.ModUp, Run: true, Failure: r.opt.Failure}
 	if r.opt.Journal != nil {
 		in.RunID = r.opt.Journal.ID
 	} else {
 		in.RunID = NewRunID()
 	}
-	for _, v := range predef.Vars {
-		s.Set(v.Name, v.Value(in))
+	if r.opt.Boot != nil {
+		return r.opt.Boot.scope(r, in)
 	}
 	secrets, err := SecretVars(r.opt.SecretsFile)
 	if err != nil {
 		return nil, err
+	}
+	return r.bootstrap(in, secrets), nil
+}
+
+// bootstrap builds the bootstrap variables of in and secrets.
+func (r *Runner) bootstrap(in predef.Inputs, secrets map[string]value.Value) *Scope {
+	s := NewScope()
+	for _, v := range predef.Vars {
+		s.Set(v.Name, v.Value(in))
 	}
 	for k, v := range secrets {
 		s.Set(k, v)
@@ -266,7 +277,7 @@ func (r *Runner) Bootstrap() (*Scope, error) {
 		}
 		s.Pin(k, v)
 	}
-	return s, nil
+	return s
 }
 
 // Run runs each selected flow with its own sequence and a fresh copy of
@@ -896,6 +907,11 @@ func (c *callCtx) Lookup(name string) (value.Value, bool) {
 }
 func (c *callCtx) Set(name string, v value.Value) { c.x.vars.Set(name, v) }
 func (c *callCtx) Vars() map[string]value.Value   { return c.x.vars.Map() }
+
+// VarNames are the names of the variables in scope, sorted, without a
+// copy of their values (sys.stage checks its modules with them).
+func (c *callCtx) VarNames() []string { return c.x.vars.Names() }
+
 func (c *callCtx) Interpolate(s string) (string, error) {
 	return c.x.InterpolateString(s)
 }

@@ -15,8 +15,18 @@ import (
 )
 
 // Scope is the flat, case-insensitive variable space of a run (§4.7).
+//
+// A clone shares its parent's variables instead of copying them (a run
+// clones its variables for every top flow, every nested run, every
+// module of a stage: under `gxl operate` a probe run did it four times a
+// second, copying a hundred variables each time): the variables are a
+// frozen layer (base), shared and never written, under the scope's own
+// changes (vars, where a variable deleted from the base is an entry that
+// is gone). Clone freezes a scope with many own changes into a new layer
+// once, and the clones of that scope share it until it changes again.
 type Scope struct {
-	vars map[string]entry // folded name → entry
+	vars map[string]entry // folded name → entry: the changes over base
+	base *layer           // shared, read-only; nil: none
 	// gen changes whenever a secret value is set or replaced, so the
 	// masker can be cached.
 	gen int
@@ -35,20 +45,73 @@ type Scope struct {
 	// their value whatever the run assigns to them. Shared by clones,
 	// never changed after Bootstrap.
 	pinned map[string]bool
+	// frozen is the layer Clone made of this scope at version frozenVer
+	// (guarded by mu: the modules of a stage clone their caller's scope
+	// in parallel).
+	frozen    *layer
+	frozenVer uint64
+}
+
+// layer is a frozen set of variables, shared by the scopes made from it.
+type layer struct {
+	vars map[string]entry
 }
 
 type entry struct {
 	name string
 	v    value.Value
+	gone bool // deleted: hides the base's entry
 }
+
+// cloneShares is how many own changes a clone copies; a scope with more
+// is frozen into a new layer (once per version) that its clones share.
+const cloneShares = 16
 
 // NewScope returns an empty scope.
 func NewScope() *Scope { return &Scope{vars: map[string]entry{}} }
 
 // Get looks a variable up by name, case-insensitively.
 func (s *Scope) Get(name string) (value.Value, bool) {
-	e, ok := s.vars[value.Fold(name)]
+	e, ok := s.lookup(value.Fold(name))
 	return e.v, ok
+}
+
+// lookup finds the entry of a folded name: the scope's own change, else
+// the base's.
+func (s *Scope) lookup(f string) (entry, bool) {
+	if e, ok := s.vars[f]; ok {
+		return e, !e.gone
+	}
+	if s.base != nil {
+		e, ok := s.base.vars[f]
+		return e, ok
+	}
+	return entry{}, false
+}
+
+// each calls fn with every variable (in no order).
+func (s *Scope) each(fn func(f string, e entry)) {
+	for f, e := range s.vars {
+		if !e.gone {
+			fn(f, e)
+		}
+	}
+	if s.base != nil {
+		for f, e := range s.base.vars {
+			if _, own := s.vars[f]; !own {
+				fn(f, e)
+			}
+		}
+	}
+}
+
+// size is about the number of variables (for capacities).
+func (s *Scope) size() int {
+	n := len(s.vars)
+	if s.base != nil {
+		n += len(s.base.vars)
+	}
+	return n
 }
 
 // Set defines or replaces a variable. Names starting with SEC_ are secret,
@@ -87,8 +150,14 @@ func (s *Scope) set(name string, v value.Value) {
 	if m := s.Masker(); m.Len() > 0 {
 		v = value.Taint(v, m.Contains)
 	}
+	s.put(name, v)
+}
+
+// put sets a variable as it is: not marked by the secrets in scope (the
+// predefined variables, set before the secrets are).
+func (s *Scope) put(name string, v value.Value) {
 	f := value.Fold(name)
-	if old, ok := s.vars[f]; ok {
+	if old, ok := s.lookup(f); ok {
 		name = old.name
 		if old.v.Secret() {
 			s.gen++
@@ -110,10 +179,15 @@ func (s *Scope) Delete(name string) {
 	if s.pinned[f] {
 		return
 	}
-	if old, ok := s.vars[f]; ok && old.v.Secret() {
+	old, ok := s.lookup(f)
+	if ok && old.v.Secret() {
 		s.gen++
 	}
-	delete(s.vars, f)
+	if _, inBase := s.base.get(f); inBase {
+		s.vars[f] = entry{gone: true}
+	} else {
+		delete(s.vars, f)
+	}
 	s.ver++
 	if s.trk != nil {
 		s.trk[f] = struct{}{}
@@ -134,37 +208,57 @@ func (s *Scope) untrack() []string {
 	return out
 }
 
-// Clone returns an independent copy (values are immutable).
+func (l *layer) get(f string) (entry, bool) {
+	if l == nil {
+		return entry{}, false
+	}
+	e, ok := l.vars[f]
+	return e, ok
+}
+
+// Clone returns an independent copy (values are immutable): changes to
+// either are not seen by the other. The copy shares the frozen layer of
+// the variables and copies at most cloneShares own changes.
 func (s *Scope) Clone() *Scope {
-	c := &Scope{vars: make(map[string]entry, len(s.vars)), gen: s.gen + 1, pinned: s.pinned}
-	for k, v := range s.vars {
-		c.vars[k] = v
+	c := &Scope{gen: s.gen + 1, pinned: s.pinned}
+	s.mu.Lock()
+	if s.frozen != nil && s.frozenVer == s.ver {
+		c.base = s.frozen
+	} else if len(s.vars) <= cloneShares {
+		c.base = s.base
+		c.vars = make(map[string]entry, len(s.vars)+4)
+		for k, e := range s.vars {
+			c.vars[k] = e
+		}
+	} else {
+		l := &layer{vars: make(map[string]entry, s.size())}
+		s.each(func(f string, e entry) { l.vars[f] = e })
+		s.frozen, s.frozenVer = l, s.ver
+		c.base = l
 	}
 	// The same secrets: the copy starts with the masker already built.
-	s.mu.Lock()
 	if s.masker != nil && s.maskGen == s.gen {
 		c.masker, c.maskGen = s.masker, c.gen
 	}
 	s.mu.Unlock()
+	if c.vars == nil {
+		c.vars = map[string]entry{}
+	}
 	return c
 }
 
 // Names returns the variable names (as first written), sorted.
 func (s *Scope) Names() []string {
-	out := make([]string, 0, len(s.vars))
-	for _, e := range s.vars {
-		out = append(out, e.name)
-	}
+	out := make([]string, 0, s.size())
+	s.each(func(_ string, e entry) { out = append(out, e.name) })
 	sort.Strings(out)
 	return out
 }
 
 // Map returns a snapshot of all variables by name.
 func (s *Scope) Map() map[string]value.Value {
-	out := make(map[string]value.Value, len(s.vars))
-	for _, e := range s.vars {
-		out[e.name] = e.v
-	}
+	out := make(map[string]value.Value, s.size())
+	s.each(func(_ string, e entry) { out[e.name] = e.v })
 	return out
 }
 
@@ -222,8 +316,6 @@ func (s *Scope) secrets() []string {
 			out = append(out, v.String())
 		}
 	}
-	for _, e := range s.vars {
-		walk(e.v, false)
-	}
+	s.each(func(_ string, e entry) { walk(e.v, false) })
 	return out
 }

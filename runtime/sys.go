@@ -26,10 +26,9 @@ func secretsPath(override string) string {
 	return filepath.Join(home, ".galaxy", "sec_value.yml")
 }
 
-// loadSecrets reads the secrets file; a missing file means no secrets (gxl
-// never creates it, Part I).
-func loadSecrets(override string) (map[string]value.Value, error) {
-	p := secretsPath(override)
+// readSecrets reads the secrets file at p; a missing file means no
+// secrets (gxl never creates it, Part I): nil.
+func readSecrets(p string) ([]byte, error) {
 	if p == "" {
 		return nil, nil
 	}
@@ -40,17 +39,26 @@ func loadSecrets(override string) (map[string]value.Value, error) {
 	if err != nil {
 		return nil, fmt.Errorf("secrets file %s: %w", p, err)
 	}
+	return b, nil
+}
+
+// secretVarsOf are the variables of the secrets file p that reads b, as
+// a run sees them: each key k as the secret variable SEC_K.
+func secretVarsOf(p string, b []byte) (map[string]value.Value, error) {
+	if b == nil {
+		return map[string]value.Value{}, nil
+	}
 	var m map[string]any
 	if err := yaml.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("secrets file %s: %w", p, err)
 	}
-	out := map[string]value.Value{}
+	out := make(map[string]value.Value, len(m))
 	for k, v := range m {
 		val, err := value.FromGo(v)
 		if err != nil {
 			return nil, fmt.Errorf("secrets file %s: key %s: %w", p, k, err)
 		}
-		out[k] = val
+		out["SEC_"+strings.ToUpper(k)] = val.AsSecret()
 	}
 	return out, nil
 }
@@ -60,15 +68,12 @@ func loadSecrets(override string) (map[string]value.Value, error) {
 // secret variable SEC_K. The engine resolves module credentials with it
 // when gxl check fetches a private module into the cache.
 func SecretVars(override string) (map[string]value.Value, error) {
-	secrets, err := loadSecrets(override)
+	p := secretsPath(override)
+	b, err := readSecrets(p)
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]value.Value, len(secrets))
-	for k, v := range secrets {
-		out["SEC_"+strings.ToUpper(k)] = v.AsSecret()
-	}
-	return out, nil
+	return secretVarsOf(p, b)
 }
 
 func lookupEnvExact(name string) (string, bool) { return os.LookupEnv(name) }

@@ -157,7 +157,27 @@ func main() {
 	stop := startProfile(os.Getenv("GXL_CPUPROFILE"))
 	code := execute(busyboxArgs(os.Args[0], os.Args[1:]), &streams{in: os.Stdin, out: os.Stdout, err: os.Stderr})
 	stop()
+	writeAllocs(os.Getenv("GXL_MEMPROFILE"))
 	os.Exit(code)
+}
+
+// writeAllocs writes the allocations of the whole command (sampled: the
+// pprof "allocs" profile) to path (the environment variable
+// GXL_MEMPROFILE; see docs/performance.md).
+func writeAllocs(path string) {
+	if path == "" {
+		return
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.Lookup("allocs").WriteTo(f, 0)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gxl: GXL_MEMPROFILE:", err)
+	}
 }
 
 // startProfile writes a CPU profile of the whole command to path (the

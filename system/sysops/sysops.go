@@ -383,10 +383,7 @@ func runStage(reg *builtin.Registry, cache *stageCache, c builtin.Ctx, a builtin
 	us := units(sys, only)
 	// Check every participating module before running any: a module
 	// that is missing or does not check stops the stage before it starts.
-	known := map[string]types.Type{}
-	for n := range c.Vars() {
-		known[n] = types.Any
-	}
+	known := varNames(c)
 	progs := map[string]modProgram{}
 	var problems []string
 	for _, u := range us {
@@ -399,7 +396,7 @@ func runStage(reg *builtin.Registry, cache *stageCache, c builtin.Ctx, a builtin
 			continue
 		}
 		dir, file := wf.Dir, wf.File
-		prog, ds := cache.module(file, dir, CheckOptions{Registry: reg, Known: known, ResolveGit: gitResolver(c)})
+		prog, ds := cache.module(file, dir, known, CheckOptions{Registry: reg, ResolveGit: gitResolver(c)})
 		if ds.HasErrors() {
 			var b bytes.Buffer
 			srcs := diag.SourceMap{}

@@ -30,7 +30,7 @@ import (
 var (
 	idleFor  = flag.Duration("idle", 10*time.Minute, "row 8: how long the idle `gxl operate` is measured")
 	idleBase = flag.String("idle-base", "", "row 8: another gxl binary measured side by side (before/after)")
-	idleProf = flag.String("idle-profile", "", "row 8: write a CPU profile of each operator into this folder (GXL_CPUPROFILE; <label>.pprof)")
+	idleProf = flag.String("idle-profile", "", "row 8: write a CPU profile of each operator into this folder (GXL_CPUPROFILE; <label>.pprof) and its allocations (GXL_MEMPROFILE; <label>.allocs.pprof)")
 )
 
 const (
@@ -141,7 +141,8 @@ func idleOperator(b *bench) ([]Row, error) {
 		o.cmd.Dir = o.dir
 		o.cmd.Env = append(os.Environ(), env...)
 		if *idleProf != "" {
-			o.cmd.Env = append(o.cmd.Env, "GXL_CPUPROFILE="+filepath.Join(*idleProf, o.label+".pprof"))
+			o.cmd.Env = append(o.cmd.Env, "GXL_CPUPROFILE="+filepath.Join(*idleProf, o.label+".pprof"),
+				"GXL_MEMPROFILE="+filepath.Join(*idleProf, o.label+".allocs.pprof"))
 		}
 		o.cmd.Stdout, o.cmd.Stderr = io.Discard, ef
 		o.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
