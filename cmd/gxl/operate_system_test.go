@@ -309,8 +309,14 @@ func TestOperatedFailover(t *testing.T) {
 	if promoted != 1 {
 		t.Errorf("%d promotions for one failover, want 1 (the resumed run failed over again?)\n%s", promoted, rd.Logs())
 	}
-	if asked-aborted != 1 {
-		t.Errorf("%d SENTINEL FAILOVER carried out, %d aborted: want exactly one that was not aborted\n%s", asked, aborted, rd.Logs())
+	// The one promotion (checked above) is a SENTINEL FAILOVER that was
+	// not aborted, or — after an abort, with the master down for the
+	// Sentinels by then (their down-after is 2× the window) — the
+	// Sentinels' own failover, which gxl waits for (seen once in CI).
+	if asked-aborted > 1 {
+		t.Errorf("%d SENTINEL FAILOVER carried out, %d aborted: want at most one that was not aborted\n%s", asked, aborted, rd.Logs())
+	} else if asked-aborted == 0 {
+		t.Logf("%d SENTINEL FAILOVER asked, all aborted: the Sentinels' own failover promoted", asked)
 	}
 	if aborted > 0 {
 		t.Logf("%d SENTINEL FAILOVER aborted and asked again", aborted)
