@@ -22,6 +22,9 @@ import (
 // them at once; a process started from a child shell with its output
 // elsewhere runs on.
 func TestBackgroundJobs(t *testing.T) {
+	if JobGrace != KillTimeout {
+		t.Fatalf("JobGrace %s, KillTimeout %s: docs/gx.md says they are the same", JobGrace, KillTimeout)
+	}
 	for _, tc := range []struct {
 		name    string
 		cmd     string

@@ -393,8 +393,8 @@ func runShellOnce(c builtin.Ctx, text string, opt ShellOptions) (ShellResult, er
 // and kept), then stops the ones still running as it stops a timed-out
 // command (SIGINT, SIGKILL KillTimeout later) and drops what they write
 // afterwards. It is the time gxl gives orphans holding the output
-// (KillTimeout); docs/gx.md (gx.cmd) documents it.
-const JobGrace = KillTimeout
+// (KillTimeout, where signals exist); docs/gx.md (gx.cmd) documents it.
+const JobGrace = 2 * time.Second
 
 // waitJob is the statement that waits for a runner's background jobs,
 // `builtin wait` (so that a function named wait does not stand in).
