@@ -332,8 +332,12 @@ func runShellOnce(c builtin.Ctx, text string, opt ShellOptions) (ShellResult, er
 			stopJobs()
 			return ShellResult{}, err
 		}
+		jobs := mayStartJobs(file)
+		if jobs {
+			waitInSubsts(file)
+		}
 		runErr = runner.Run(jobCtx, file)
-		if mayStartJobs(file) {
+		if jobs {
 			waitJobs(jobCtx, runner, JobGrace)
 		}
 		stopJobs()
@@ -446,6 +450,90 @@ func mayStartJobs(file *syntax.File) bool {
 		return !may
 	})
 	return may
+}
+
+// waitInSubsts makes each command substitution, and each subshell
+// inside one, wait for the background jobs it starts that write to the
+// substitution, as bash does (it reads the substitution to its end, which
+// these jobs hold open): the shell gxl embeds returns without them, and
+// they would write into its reused expansion buffer while it expands
+// other words. A job whose standard output goes elsewhere
+// (`$(server > log &)`) is not waited for, as in bash. The list's exit
+// status is kept.
+func waitInSubsts(file *syntax.File) {
+	var lists []*[]*syntax.Stmt
+	depth := 0 // of command substitutions around the node
+	var open []bool
+	syntax.Walk(file, func(n syntax.Node) bool {
+		if n == nil {
+			if open[len(open)-1] {
+				depth--
+			}
+			open = open[:len(open)-1]
+			return true
+		}
+		_, isSubst := n.(*syntax.CmdSubst)
+		switch n := n.(type) {
+		case *syntax.CmdSubst:
+			if writingJobs(n.Stmts) {
+				lists = append(lists, &n.Stmts)
+			}
+		case *syntax.Subshell:
+			if depth > 0 && writingJobs(n.Stmts) {
+				lists = append(lists, &n.Stmts)
+			}
+		}
+		open = append(open, isSubst)
+		if isSubst {
+			depth++
+		}
+		return true
+	})
+	for _, l := range lists {
+		f, err := syntax.NewParser().Parse(strings.NewReader("__GXL_STATUS=$?; builtin wait; (exit $__GXL_STATUS)"), "")
+		if err != nil {
+			return
+		}
+		*l = append(*l, f.Stmts...)
+	}
+}
+
+// writingJobs says whether a list of statements starts, itself (not in
+// its subshells or substitutions), a background job whose standard
+// output is not redirected.
+func writingJobs(stmts []*syntax.Stmt) bool {
+	found := false
+	for _, st := range stmts {
+		syntax.Walk(st, func(n syntax.Node) bool {
+			switch n := n.(type) {
+			case *syntax.Subshell, *syntax.CmdSubst, *syntax.ProcSubst, *syntax.FuncDecl:
+				return false
+			case *syntax.Stmt:
+				if redirectsStdout(n) {
+					return false
+				}
+				found = found || n.Background || n.Disown
+			}
+			return !found
+		})
+	}
+	return found
+}
+
+// redirectsStdout says whether a statement sends its standard output
+// elsewhere (`> f`, `>> f`, `>| f`, `&> f`, `&>> f`, `>&2`).
+func redirectsStdout(st *syntax.Stmt) bool {
+	for _, r := range st.Redirs {
+		switch r.Op {
+		case syntax.RdrAll, syntax.AppAll:
+			return true
+		case syntax.RdrOut, syntax.AppOut, syntax.RdrClob, syntax.DplOut:
+			if r.N == nil || r.N.Value == "1" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // gatedWriter hands a writer to the shell's background jobs: writes are
