@@ -48,11 +48,16 @@ func TestBackgroundJobs(t *testing.T) {
 		{name: "$(fast &)", cmd: `echo "[$(echo fast &)]"`, out: []string{"[fast]"}, max: JobGrace},
 		{name: "$((sub &))", cmd: `echo "[$( (sleep 0.2 && echo y &) )]"`, out: []string{"[y]"}, min: 200 * time.Millisecond, max: JobGrace},
 		{name: "$(cmd & false) keeps its status", cmd: `x=$(sleep 0.2 && echo z & false) || echo "status $? [$x]"`, out: []string{"1", "[z]", "status"}, min: 200 * time.Millisecond, max: JobGrace},
-		{name: "$(cmd > file &)", cmd: `echo "[$(sleep 30 > /dev/null &)]"`, out: []string{"[]"}, max: JobGrace},
+		{name: "$(cmd > file &)", cmd: `echo "[$({ sleep 3 && touch stopped; } > /dev/null &)]"`, out: []string{"[]"}, max: JobGrace, stopped: true, watch: 4 * time.Second},
 		{name: "a function named wait", cmd: "wait() { :; }; sleep 0.2 && echo w &", out: []string{"w"}, min: 200 * time.Millisecond, max: JobGrace},
 		{name: "eval", cmd: "eval 'sleep 0.2 && echo ev &'", out: []string{"ev"}, min: 200 * time.Millisecond, max: JobGrace},
 		{name: "captured", cmd: "sleep 0.2 && echo cap &", opt: ShellOptions{Capture: true}, capture: "cap\n", min: 200 * time.Millisecond, max: JobGrace},
 		{name: "quiet", cmd: "sleep 0.2 && echo q &", opt: ShellOptions{Quiet: true}, min: 200 * time.Millisecond, max: JobGrace},
+		{
+			// Not the line's own job: not waited for, stopped at once.
+			name: "(cmd &)", cmd: "echo fg; (sleep 3 && touch stopped &)",
+			out: []string{"fg"}, max: JobGrace, stopped: true, watch: 4 * time.Second,
+		},
 		{
 			name: "outlives the grace", cmd: "echo fg; (sleep 3; echo too-late) & sleep 3 && touch stopped &",
 			out: []string{"fg"}, min: JobGrace, max: JobGrace + 2*time.Second, stopped: true, watch: 4 * time.Second,
