@@ -316,16 +316,33 @@ func runShellOnce(c builtin.Ctx, text string, opt ShellOptions) (ShellResult, er
 		}
 	}
 	if !ran {
+		// The shell's background jobs (`cmd &`, process substitutions)
+		// may write after the line ends: they get gated writers that
+		// drop what comes after the command finished (waitJobs).
+		jobOut, closeOut := gate(outW)
+		jobErr, closeErr := gate(errW)
+		jobCtx, stopJobs := context.WithCancel(ctx)
 		runner, err := interp.New(
 			interp.Env(expand.ListEnviron(env...)),
 			interp.Dir(dir),
-			interp.StdIO(inR, outW, errW),
+			interp.StdIO(inR, jobOut, jobErr),
 			execHandlers(),
 		)
 		if err != nil {
+			stopJobs()
 			return ShellResult{}, err
 		}
-		runErr = runner.Run(ctx, file)
+		jobs := mayStartJobs(file)
+		if jobs {
+			waitInSubsts(file)
+		}
+		runErr = runner.Run(jobCtx, file)
+		if jobs {
+			waitJobs(jobCtx, runner, JobGrace)
+		}
+		stopJobs()
+		closeOut()
+		closeErr()
 	}
 	for _, w := range []*mask.Writer{shownOut, shownErr} {
 		if w != nil {
@@ -373,6 +390,185 @@ func runShellOnce(c builtin.Ctx, text string, opt ShellOptions) (ShellResult, er
 		msg += "\n" + c.Mask(tail)
 	}
 	return res, errors.New(msg)
+}
+
+// JobGrace is how long a command line's background jobs may run on after
+// the line ended: gxl waits for them that long (their output is shown
+// and kept), then stops the ones still running as it stops a timed-out
+// command (SIGINT, SIGKILL KillTimeout later) and drops what they write
+// afterwards. It is the time gxl gives orphans holding the output
+// (KillTimeout, where signals exist); docs/gx.md (gx.cmd) documents it.
+const JobGrace = 2 * time.Second
+
+// waitJob is the statement that waits for a runner's background jobs,
+// `builtin wait` (so that a function named wait does not stand in).
+var waitJob = &syntax.Stmt{Cmd: &syntax.CallExpr{Args: []*syntax.Word{
+	{Parts: []syntax.WordPart{&syntax.Lit{Value: "builtin"}}},
+	{Parts: []syntax.WordPart{&syntax.Lit{Value: "wait"}}},
+}}}
+
+// waitJobs waits for the background jobs the runner started (its `&`
+// statements and process substitutions; not those of its subshells),
+// at most grace, or until ctx ends (which stops them). The shell's wait
+// ends once every job has: a job stopped later still ends its goroutine
+// by itself.
+func waitJobs(ctx context.Context, runner *interp.Runner, grace time.Duration) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runner.Run(ctx, waitJob)
+	}()
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	}
+}
+
+// mayStartJobs says whether a command line may leave background jobs
+// when it ends: it has a `&` (or `&|`, coproc) statement or a process
+// substitution, or it runs code it reads at run time (eval, source, .,
+// or a command whose name is not a plain word). The other lines end
+// with nothing left to wait for, without the cost of asking the shell.
+func mayStartJobs(file *syntax.File) bool {
+	may := false
+	syntax.Walk(file, func(n syntax.Node) bool {
+		switch n := n.(type) {
+		case *syntax.Stmt:
+			may = may || n.Background || n.Disown || n.Coprocess
+		case *syntax.ProcSubst, *syntax.CoprocClause:
+			may = true
+		case *syntax.CallExpr:
+			if len(n.Args) > 0 {
+				switch name := n.Args[0].Lit(); name {
+				case "", "eval", "source", ".":
+					may = true
+				}
+			}
+		}
+		return !may
+	})
+	return may
+}
+
+// waitInSubsts makes each command substitution, and each subshell
+// inside one, wait for the background jobs it starts that write to the
+// substitution, as bash does (it reads the substitution to its end, which
+// these jobs hold open): the shell gxl embeds returns without them, and
+// they would write into its reused expansion buffer while it expands
+// other words. A job whose standard output goes elsewhere
+// (`$(server > log &)`) is not waited for, as in bash. The list's exit
+// status is kept.
+func waitInSubsts(file *syntax.File) {
+	var lists []*[]*syntax.Stmt
+	depth := 0 // of command substitutions around the node
+	var open []bool
+	syntax.Walk(file, func(n syntax.Node) bool {
+		if n == nil {
+			if open[len(open)-1] {
+				depth--
+			}
+			open = open[:len(open)-1]
+			return true
+		}
+		_, isSubst := n.(*syntax.CmdSubst)
+		switch n := n.(type) {
+		case *syntax.CmdSubst:
+			if writingJobs(n.Stmts) {
+				lists = append(lists, &n.Stmts)
+			}
+		case *syntax.Subshell:
+			if depth > 0 && writingJobs(n.Stmts) {
+				lists = append(lists, &n.Stmts)
+			}
+		}
+		open = append(open, isSubst)
+		if isSubst {
+			depth++
+		}
+		return true
+	})
+	for _, l := range lists {
+		f, err := syntax.NewParser().Parse(strings.NewReader("__GXL_STATUS=$?; builtin wait; (exit $__GXL_STATUS)"), "")
+		if err != nil {
+			return
+		}
+		*l = append(*l, f.Stmts...)
+	}
+}
+
+// writingJobs says whether a list of statements starts, itself (not in
+// its subshells or substitutions), a background job whose standard
+// output is not redirected.
+func writingJobs(stmts []*syntax.Stmt) bool {
+	found := false
+	for _, st := range stmts {
+		syntax.Walk(st, func(n syntax.Node) bool {
+			switch n := n.(type) {
+			case *syntax.Subshell, *syntax.CmdSubst, *syntax.ProcSubst, *syntax.FuncDecl:
+				return false
+			case *syntax.Stmt:
+				if redirectsStdout(n) {
+					return false
+				}
+				found = found || n.Background || n.Disown
+			}
+			return !found
+		})
+	}
+	return found
+}
+
+// redirectsStdout says whether a statement sends its standard output
+// elsewhere (`> f`, `>> f`, `>| f`, `&> f`, `&>> f`, `>&2`).
+func redirectsStdout(st *syntax.Stmt) bool {
+	for _, r := range st.Redirs {
+		switch r.Op {
+		case syntax.RdrAll, syntax.AppAll:
+			return true
+		case syntax.RdrOut, syntax.AppOut, syntax.RdrClob, syntax.DplOut:
+			if r.N == nil || r.N.Value == "1" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// gatedWriter hands a writer to the shell's background jobs: writes are
+// serialised, and once closed it drops them (reporting them written, as
+// output nobody reads any more), so that nothing a job writes after its
+// command ended touches the buffers and maskers gxl then reads.
+type gatedWriter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	closed bool
+}
+
+func (g *gatedWriter) Write(p []byte) (int, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return len(p), nil
+	}
+	return g.w.Write(p)
+}
+
+// gate returns the writer the shell gets for w, and the function that
+// closes it. A file is handed out as it is (a child writes to it
+// directly; the kernel orders the writes, and reading it back races with
+// nothing in Go).
+func gate(w io.Writer) (io.Writer, func()) {
+	if _, ok := w.(*os.File); ok {
+		return w, func() {}
+	}
+	g := &gatedWriter{w: w}
+	return g, func() {
+		g.mu.Lock()
+		g.closed = true
+		g.mu.Unlock()
+	}
 }
 
 // direct lets commands of plain words run without the shell (the tests

@@ -50,7 +50,7 @@ func Register(r *builtin.Registry) {
 		Run:    runEcho,
 	})
 	r.Add(&builtin.Builtin{
-		Name: "gx.cmd", Doc: "Run a shell command; ${X} values reach the shell as data, never as code.",
+		Name: "gx.cmd", Doc: "Run a shell command; ${X} values reach the shell as data, never as code. Its background jobs (`&`) may run 2 s past the line, then are stopped (see the top of docs/gx.md).",
 		Where: builtin.InBlock, Effect: builtin.Changes,
 		Params: withShell(builtin.Param{Name: "cmd", Type: types.String, Required: true, Positional: true, Raw: true,
 			Doc: "the command line"}),
