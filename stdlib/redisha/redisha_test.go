@@ -214,16 +214,7 @@ func TestSwitchover(t *testing.T) {
 // answer with its IP, waits for their election and returns the replica,
 // not the dead master.
 func TestSentinelFailoverByHostName(t *testing.T) {
-	ctx := context.Background()
-	h, err := devstack.StartRedis(ctx, "", devstack.RedisOptions{Sentinels: 3, DownAfter: 2 * time.Second})
-	if err != nil {
-		t.Fatalf("start Redis with Sentinels: %v", err)
-	}
-	defer h.Cleanup()
-	vars := h.Env()
-	for i, s := range h.SentinelAddrs() {
-		vars[fmt.Sprintf("S%d", i+1)] = s
-	}
+	h, vars := withSentinels(t, 2*time.Second)
 	h.Primary.Kill()
 	if out, err := gxltest.Run(t, program, "sentinel_by_host", vars); err != nil {
 		t.Fatalf("failover before the Sentinels' election: %v\n%s\n%s", err, out, h.Logs())
@@ -292,15 +283,7 @@ func TestSentinelFailoverDecidedByGxl(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
-			h, err := devstack.StartRedis(ctx, "", devstack.RedisOptions{Sentinels: 3, DownAfter: tc.downAfter})
-			if err != nil {
-				t.Fatalf("start Redis with Sentinels: %v", err)
-			}
-			defer h.Cleanup()
-			vars := h.Env()
-			for i, s := range h.SentinelAddrs() {
-				vars[fmt.Sprintf("S%d", i+1)] = s
-			}
+			h, vars := withSentinels(t, tc.downAfter)
 			epoch := configEpoch(t, h, h.Primary.Addr())
 			acked := writeAcked(t, h.Primary.Addr(), 500)
 			if !tc.alive {
@@ -370,15 +353,7 @@ func sentinelLogCount(t *testing.T, h *devstack.RedisHA, what string) int {
 // one abort; the config epoch moves by the two failovers started.
 func TestSentinelFailoverAbortedThenOldMasterBackEmpty(t *testing.T) {
 	ctx := context.Background()
-	h, err := devstack.StartRedis(ctx, "", devstack.RedisOptions{Sentinels: 3, DownAfter: 30 * time.Second})
-	if err != nil {
-		t.Fatalf("start Redis with Sentinels: %v", err)
-	}
-	defer h.Cleanup()
-	vars := h.Env()
-	for i, s := range h.SentinelAddrs() {
-		vars[fmt.Sprintf("S%d", i+1)] = s
-	}
+	h, vars := withSentinels(t, 30*time.Second)
 	epoch := configEpoch(t, h, h.Primary.Addr())
 	acked := writeAcked(t, h.Primary.Addr(), 500)
 	h.Primary.Kill()
@@ -404,7 +379,7 @@ func TestSentinelFailoverAbortedThenOldMasterBackEmpty(t *testing.T) {
 		done <- result{out, err}
 	}()
 	// The Sentinel aborts gxl's failover: the replica never answered.
-	err = devstack.WaitRedis(ctx, 30*time.Second, func(context.Context) error {
+	err := devstack.WaitRedis(ctx, 30*time.Second, func(context.Context) error {
 		if sentinelLogCount(t, h, "-failover-abort-slave-timeout") == 0 {
 			return fmt.Errorf("no aborted failover")
 		}
@@ -475,4 +450,22 @@ func TestSentinelFailoverAbortedThenOldMasterBackEmpty(t *testing.T) {
 		t.Errorf("%v\n%s", err, h.Logs())
 	}
 	t.Logf("returned %s after the old master's return\n%s", returned.Sub(back).Round(time.Millisecond), r.out)
+}
+
+// withSentinels starts a master, a replica and three Sentinels with the
+// given down-after, stopped when the test ends, and returns them with the
+// variables of the test programs: the servers' (RedisHA.Env) and S1..S3,
+// the Sentinels.
+func withSentinels(t *testing.T, downAfter time.Duration) (*devstack.RedisHA, map[string]string) {
+	t.Helper()
+	h, err := devstack.StartRedis(context.Background(), "", devstack.RedisOptions{Sentinels: 3, DownAfter: downAfter})
+	if err != nil {
+		t.Fatalf("start Redis with Sentinels: %v", err)
+	}
+	t.Cleanup(h.Cleanup)
+	vars := h.Env()
+	for i, s := range h.SentinelAddrs() {
+		vars[fmt.Sprintf("S%d", i+1)] = s
+	}
+	return h, vars
 }
