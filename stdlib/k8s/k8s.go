@@ -203,7 +203,7 @@ func loadKubeconfig(rules *clientcmd.ClientConfigLoadingRules, ctxName string) (
 	if err != nil {
 		return nil, "", fmt.Errorf("kubeconfig: %w", err)
 	}
-	cfg.Timeout = 30 * time.Second
+	cfg.Timeout = requestTimeout
 	// client-go's default limiter (5 requests/s, bursts of 10) is slower
 	// than k8s.wait's polling (10/s): its Wait then fails with "would
 	// exceed context deadline" before the real deadline. kubectl's values.
@@ -273,6 +273,10 @@ func clientFor(cfg *rest.Config, ns string) (*client, error) {
 	c, _ := conns.LoadOrStore(key, &conn{dyn: dyn, cached: cached, mapper: mapper, kinds: &sync.Map{}, reads: reads})
 	return &client{conn: c.(*conn), namespace: ns, server: host}, nil
 }
+
+// requestTimeout bounds a request to the API server (not a watch); a
+// variable so that a test can make it short.
+var requestTimeout = 30 * time.Second
 
 // fresh reads the kinds the server serves again: a kind the cached
 // discovery does not know may have been added since (a CRD applied).
