@@ -245,3 +245,82 @@ func TestWatchOutlivesRequestTimeout(t *testing.T) {
 		t.Fatalf("the change came with %d live reads, %d watched; want it from the watch", l-live, w)
 	}
 }
+
+// cutBound is how long after a silent cut of its connection a watched
+// object may still be served, and a live read on that connection may
+// take: pingAfter + pingTimeout (10 s), plus room for a loaded machine
+// and client-go's 1 s wait before it retries a GET. client-go's own
+// health check takes 30 to 45 s, the request timeout 30 s.
+const cutBound = 15 * time.Second
+
+// TestWatchDroppedOnSilentCut: the connection to the API server goes
+// silent (no FIN, no RST). A live read sent on it ends within cutBound
+// (here it succeeds: client-go retries it on a new connection), not
+// after the 30 s request timeout; the watched object is dropped within
+// cutBound; the next read, live on a new connection, sees a change made
+// meanwhile by another client, and the reads after it are watched again.
+func TestWatchDroppedOnSilentCut(t *testing.T) {
+	cs := admin(t)
+	applyService(t, cs, "gxl-cut", "primary", 5432)
+	applyService(t, cs, "gxl-cut", "replica", 6432)
+	f := startFreezer(t)
+	kc := f.kubeconfig(t)
+	for range 2 {
+		if p := mustReadPort(t, kc, "gxl-cut", "primary"); p != "5432" {
+			t.Fatalf("port %s, want 5432", p)
+		}
+	}
+	if _, w := readsOf(t, kc); w != 1 {
+		t.Fatalf("%d objects watched, want 1", w)
+	}
+
+	f.freeze()
+	cut := time.Now()
+	type result struct {
+		port string
+		err  error
+		took time.Duration
+	}
+	got := make(chan result, 1)
+	go func() {
+		p, err := readPort(t, kc, "gxl-cut", "replica")
+		got <- result{p, err, time.Since(cut)}
+	}()
+	defer func() { <-got }() // however the test ends
+	for {
+		if _, w := readsOf(t, kc); w == 0 {
+			break
+		}
+		if time.Since(cut) > cutBound {
+			t.Fatalf("the watched object is still served %s after its connection went silent", cutBound)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("watch dropped %s after the cut", time.Since(cut).Round(time.Millisecond))
+	select {
+	case r := <-got:
+		got <- r
+		if r.took > cutBound {
+			t.Fatalf("a live read on the silent connection took %s (%v), want at most %s", r.took.Round(time.Millisecond), r.err, cutBound)
+		}
+		if r.err != nil || r.port != "6432" {
+			t.Fatalf("a live read after the cut: port %q, %v; want 6432 (read again on a new connection)", r.port, r.err)
+		}
+		t.Logf("a live read sent on the silent connection answered %s after the cut", r.took.Round(time.Millisecond))
+	case <-time.After(time.Until(cut.Add(cutBound))):
+		t.Fatalf("a live read on the silent connection still waits %s after the cut", cutBound)
+	}
+
+	applyService(t, cs, "gxl-cut", "primary", 5433)
+	live, _ := readsOf(t, kc)
+	if p := mustReadPort(t, kc, "gxl-cut", "primary"); p != "5433" {
+		t.Fatalf("port %s after the cut and another client's change to 5433", p)
+	}
+	if l, _ := readsOf(t, kc); l != live+1 {
+		t.Fatalf("the first read after the cut: %d live reads, want 1", l-live)
+	}
+	mustReadPort(t, kc, "gxl-cut", "primary")
+	if _, w := readsOf(t, kc); w != 1 {
+		t.Fatalf("%d objects watched after reading again, want 1", w)
+	}
+}
