@@ -1,6 +1,10 @@
 package k8s
 
-import "k8s.io/client-go/tools/clientcmd"
+import (
+	"time"
+
+	"k8s.io/client-go/tools/clientcmd"
+)
 
 // Reads tells, for the cluster of a kubeconfig, how many reads of
 // k8s.get and k8s.exists went to the API server and how many objects are
@@ -17,4 +21,12 @@ func Reads(kubeconfig string) (live int64, watching int, err error) {
 		return 0, 0, err
 	}
 	return k.reads.live.Load(), k.reads.watching(), nil
+}
+
+// SetRequestTimeout sets the request timeout of the connections made
+// from kubeconfig files read from now on; restore sets it back.
+func SetRequestTimeout(d time.Duration) (restore func()) {
+	old := requestTimeout
+	requestTimeout = d
+	return func() { requestTimeout = old }
 }

@@ -16,6 +16,8 @@ import (
 	"fmt"
 	"github.com/gxl-dev/gxl/core/types"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -32,6 +34,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	k8stypes "k8s.io/apimachinery/pkg/types"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
@@ -39,6 +42,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/transport"
 
 	"github.com/gxl-dev/gxl/core/retry"
 	"github.com/gxl-dev/gxl/core/value"
@@ -203,7 +207,7 @@ func loadKubeconfig(rules *clientcmd.ClientConfigLoadingRules, ctxName string) (
 	if err != nil {
 		return nil, "", fmt.Errorf("kubeconfig: %w", err)
 	}
-	cfg.Timeout = 30 * time.Second
+	cfg.Timeout = requestTimeout
 	// client-go's default limiter (5 requests/s, bursts of 10) is slower
 	// than k8s.wait's polling (10/s): its Wait then fails with "would
 	// exceed context deadline" before the real deadline. kubectl's values.
@@ -253,25 +257,91 @@ func clientFor(cfg *rest.Config, ns string) (*client, error) {
 	reads := newObjCache()
 	cfg = rest.CopyConfig(cfg)
 	cfg.Wrap(reads.writes)
-	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	rt, err := roundTripperFor(cfg)
+	if err != nil {
+		return nil, err
+	}
+	requests := &http.Client{Transport: rt, Timeout: cfg.Timeout}
+	dc, err := discovery.NewDiscoveryClientForConfigAndClient(cfg, requests)
 	if err != nil {
 		return nil, err
 	}
 	cached := memory.NewMemCacheClient(dc)
 	mapper := restmapper.NewShortcutExpander(restmapper.NewDeferredDiscoveryRESTMapper(cached), cached, nil)
-	dyn, err := dynamic.NewForConfig(cfg)
+	dyn, err := dynamic.NewForConfigAndClient(cfg, requests)
 	if err != nil {
 		return nil, err
 	}
 	// Watches end on the server's clock (watchFor), not the client's
-	// request timeout, which would cut every watch after 30 s.
+	// request timeout, which would cut every watch after 30 s. They share
+	// the connections (and their health check) of the requests.
 	wcfg := rest.CopyConfig(cfg)
 	wcfg.Timeout = 0
-	if reads.watches, err = dynamic.NewForConfig(wcfg); err != nil {
+	if reads.watches, err = dynamic.NewForConfigAndClient(wcfg, &http.Client{Transport: rt, Timeout: wcfg.Timeout}); err != nil {
 		return nil, err
 	}
 	c, _ := conns.LoadOrStore(key, &conn{dyn: dyn, cached: cached, mapper: mapper, kinds: &sync.Map{}, reads: reads})
 	return &client{conn: c.(*conn), namespace: ns, server: host}, nil
+}
+
+// requestTimeout bounds a request to the API server (not a watch); a
+// variable so that a test can make it short.
+var requestTimeout = 30 * time.Second
+
+// A connection to an API server on which no frame arrived for pingAfter
+// is sent an HTTP/2 PING; one that does not answer within pingTimeout is
+// closed, and every request and watch on it fails. A connection cut
+// silently (a partition, a dropped NAT entry, a frozen host: no FIN, no
+// RST) thus fails within pingAfter+pingTimeout = 10 s: a watched object
+// (objCache) is dropped by then and the next read is live, on a new
+// connection; a GET sent on it fails by then (client-go retries a GET
+// whose connection was lost) instead of waiting out requestTimeout.
+// client-go's defaults (30 s + 15 s, env HTTP2_READ_IDLE_TIMEOUT_SECONDS
+// and HTTP2_PING_TIMEOUT_SECONDS) let gxl operate's probes, which read
+// their Service from a watch twice a second, act on a copy up to 45 s
+// old. The cost: a PING frame (17 bytes each way) every 5 s on an idle
+// connection, one per cluster. The API server answers PINGs in its
+// connection's read loop, not behind its request handlers, so a busy
+// server still answers in milliseconds; 5 s leaves room for a slow link.
+// An API server reached over plain HTTP/1.1 (http://, DISABLE_HTTP2) has
+// no such check.
+const (
+	pingAfter   = 5 * time.Second
+	pingTimeout = 5 * time.Second
+)
+
+// roundTripperFor builds the transport of a connection as client-go's
+// rest.TransportFor does (TLS, proxy, exec and auth plugins, bearer
+// token, impersonation, cfg's wrappers), with the HTTP/2 health check of
+// pingAfter and pingTimeout. Unlike client-go's cached transports, it
+// does not close open connections when client certificate files change
+// (new connections read them again) nor reload a CA file.
+func roundTripperFor(cfg *rest.Config) (http.RoundTripper, error) {
+	tc, err := cfg.TransportConfig()
+	if err != nil {
+		return nil, err
+	}
+	tlsCfg, err := transport.TLSConfigFor(tc)
+	if err != nil {
+		return nil, err
+	}
+	t := &http.Transport{
+		Proxy:               tc.Proxy,
+		TLSHandshakeTimeout: 10 * time.Second,
+		TLSClientConfig:     tlsCfg,
+		MaxIdleConnsPerHost: 25, // client-go's
+		DisableCompression:  tc.DisableCompression,
+		// Read by golang.org/x/net/http2 (which SetTransportDefaults
+		// configures) over its own ReadIdleTimeout and PingTimeout, and
+		// by net/http's HTTP/2.
+		HTTP2: &http.HTTP2Config{SendPingTimeout: pingAfter, PingTimeout: pingTimeout},
+	}
+	if tc.DialHolder != nil {
+		t.DialContext = tc.DialHolder.Dial
+	} else {
+		t.DialContext = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	}
+	return transport.HTTPWrappersForConfig(tc, utilnet.SetTransportDefaults(t))
 }
 
 // fresh reads the kinds the server serves again: a kind the cached

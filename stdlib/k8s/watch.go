@@ -35,7 +35,12 @@ type objKey struct {
 //   - A watch that ends (the API server ends it after watchFor) or fails
 //     (the API server restarted, the connection lost, its version
 //     compacted) drops the object: the next read lists it again (live)
-//     and watches it anew. A watch no read used for watchIdle ends.
+//     and watches it anew. A connection that goes silent (no FIN, no
+//     RST: a partition, a frozen host) fails the HTTP/2 health check of
+//     clientFor's transport within 10 s (pingAfter + pingTimeout), and
+//     its watches with it: a watched object is never served longer than
+//     that after its connection died. A watch no read used for watchIdle
+//     ends.
 //   - A list or watch that is refused (a Role granting get only) or
 //     fails makes that read a GET, and the reads of that resource GETs
 //     for refusedFor.
