@@ -108,7 +108,7 @@ func TestOperatedFailover(t *testing.T) {
 		operatedDetection, pgPromoted.Round(time.Millisecond), pgWritable.Round(time.Millisecond), pgService.Round(time.Millisecond), redisWritable.Round(time.Millisecond), 2*operatedDetection, redisService.Round(time.Millisecond))
 	// gxl decided the Redis failover (the Sentinels' down-after is twice
 	// its window) and a Sentinel carried it out.
-	if n, ab := sentinelLog(t, rd, userFailover), sentinelLog(t, rd, failoverAbort); n-ab != 1 {
+	if n, ab := sentinelLog(t, rd, userFailover), sentinelAborts(t, rd); n-ab != 1 {
 		t.Errorf("%d SENTINEL FAILOVER carried out by the Sentinels, %d aborted, want gxl's one", n, ab)
 	}
 	if limit := operatedDetection*time.Second + 2*time.Second; redisWritable > limit {
@@ -237,7 +237,7 @@ func TestOperatedFailover(t *testing.T) {
 	// before the kill is on the new master, still after the Sentinels'
 	// 8 s role-mismatch delay from the empty server's return.
 	epoch0 := sentinelEpochs(t, rd)
-	asked0, aborted0, promoted0 := sentinelLog(t, rd, userFailover), sentinelLog(t, rd, failoverAbort), sentinelLog(t, rd, promotedSlave)
+	asked0, aborted0, promoted0 := sentinelLog(t, rd, userFailover), sentinelAborts(t, rd), sentinelLog(t, rd, promotedSlave)
 	acked := redisAckedWrites(t, rd.Replica.Addr(), "drill3:", 300)
 	restarts := rd.Replica.Restarts()
 	rd.Replica.Kill()
@@ -276,7 +276,7 @@ func TestOperatedFailover(t *testing.T) {
 	}
 	cmd, addr = startOperateEnv(t, root, env, sets...)
 	waitLong(t, 30*time.Second, "the Sentinel to abort the failover or see the promotion", func() bool {
-		return sentinelLog(t, rd, failoverAbort) > aborted0 || sentinelLog(t, rd, promotedSlave) > promoted0
+		return sentinelAborts(t, rd) > aborted0 || sentinelLog(t, rd, promotedSlave) > promoted0
 	})
 	syscall.Kill(candidate, syscall.SIGCONT)
 	stopped = false
@@ -305,7 +305,7 @@ func TestOperatedFailover(t *testing.T) {
 	if n, err := oc.Exists(ctx, acked...).Result(); err != nil || int(n) != len(acked) {
 		t.Errorf("%d of %d acknowledged writes on the new master (%v)\n%s", n, len(acked), err, rd.Logs())
 	}
-	promoted, asked, aborted := sentinelLog(t, rd, promotedSlave)-promoted0, sentinelLog(t, rd, userFailover)-asked0, sentinelLog(t, rd, failoverAbort)-aborted0
+	promoted, asked, aborted := sentinelLog(t, rd, promotedSlave)-promoted0, sentinelLog(t, rd, userFailover)-asked0, sentinelAborts(t, rd)-aborted0
 	if promoted != 1 {
 		t.Errorf("%d promotions for one failover, want 1 (the resumed run failed over again?)\n%s", promoted, rd.Logs())
 	}
@@ -321,9 +321,13 @@ func TestOperatedFailover(t *testing.T) {
 	if aborted > 0 {
 		t.Logf("%d SENTINEL FAILOVER aborted and asked again", aborted)
 	}
-	// Each failover started raises the epoch, the aborted ones too.
-	if e := sentinelEpochs(t, rd); e != epoch0+1+aborted {
-		t.Errorf("Sentinel config epoch %d → %d with %d aborted: want exactly one failover", epoch0, e, aborted)
+	// The new master's config epoch is newer. How much newer is not a
+	// count of failovers: an aborted failover leaves the config epoch
+	// where it was, and the Sentinels' own failover may take a few
+	// elections (each a new epoch) before one leads it. The promotions,
+	// checked above, are the count.
+	if e := sentinelEpochs(t, rd); e <= epoch0 {
+		t.Errorf("Sentinel config epoch %d → %d: the new master is not at a newer epoch", epoch0, e)
 	}
 	r = gxlEnv(t, root, nil, "runs", "list", "--format", "json")
 	if strings.Contains(r.stdout, `"status": "interrupted"`) {
