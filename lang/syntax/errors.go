@@ -118,6 +118,8 @@ var closerOf = map[string]string{"{": "}", "(": ")", "[": "]", "#[": "]"}
 type errContext struct {
 	stack []open
 	prev  lexer.Token // the token before the error token (Type 0: none)
+	// closed is the bracket prev closed, when prev is a closer.
+	closed *open
 	// stray is set when the error token closes a bracket that is not open.
 	stray bool
 	// suspect is the first `{` whose `}` sits left of the line that
@@ -167,16 +169,18 @@ func bracketsBefore(sc *scanner, off int) errContext {
 				}
 				top := c.stack[len(c.stack)-1]
 				c.stack = c.stack[:len(c.stack)-1]
+				c.prev, c.closed = t, &top
 				if t.Value != "}" || top.text != "{" || c.suspect != nil {
-					break
+					continue
 				}
 				at, first := indentAt(sc.src, t.Pos.Offset)
 				if opened, _ := indentAt(sc.src, top.pos.Offset); first && at < opened {
 					c.suspect = &top
 				}
+				continue
 			}
 		}
-		c.prev = t
+		c.prev, c.closed = t, nil
 	}
 }
 
@@ -199,6 +203,18 @@ func (c errContext) unclosed(t lexer.Token) (open, bool) {
 	return in, true
 }
 
+// definedInMod are the definitions a mod holds.
+var definedInMod = map[string]string{"flow": "a flow", "env": "an env", "fn": "a fn", "activity": "an activity"}
+
+var cmpOps = map[string]bool{"==": true, "!=": true, "=*": true, "<=": true, ">=": true, "<": true, ">": true, "=": true}
+
+// objectBefore says whether a block's `{` was expected right after a
+// `{...}` the parser read as an object value: `if { }` and `for ${X} in { }`
+// took the block for the value (the condition or list is missing).
+func (c errContext) objectBefore(expect string) bool {
+	return expect == "`{`" && c.closed != nil && c.closed.text == "{"
+}
+
 func (c errContext) isInnermost(text string) bool {
 	in, ok := c.innermost()
 	return ok && in.text == text
@@ -214,9 +230,16 @@ func (c errContext) summary(t lexer.Token, expect string) string {
 		return fmt.Sprintf("%s closes nothing: no bracket is open here", describeToken(t))
 	}
 	var b strings.Builder
+	if expect == "a condition" && c.prev.Type == tPunct && cmpOps[c.prev.Value] {
+		// The right side of a comparison is a value.
+		expect = "a value"
+	}
 	if expect != "" {
 		fmt.Fprintf(&b, "expected %s", expect)
-		if c.prev.Type != 0 {
+		switch {
+		case c.objectBefore(expect):
+			fmt.Fprintf(&b, " after the object `{...}` opened at %s", c.closed.pos)
+		case c.prev.Type != 0:
 			fmt.Fprintf(&b, " after %s", describeToken(c.prev))
 		}
 		fmt.Fprintf(&b, ", found %s", describeToken(t))
@@ -244,6 +267,17 @@ func (c errContext) hint(t lexer.Token, expect string) string {
 		return "the input ends too early"
 	case c.stray:
 		return "remove it, or check the brackets before it: one of them is closed twice"
+	case t.Type == tIdent && t.Value == "else":
+		return "`else` follows the `}` of an `if` block directly: `if ... { } else { }`"
+	case t.Type == tAnnOpen && len(c.stack) > 1:
+		return "annotations go before mod, env, flow, fn or activity, not before statements"
+	case c.prev.Type == tIdent && definedInMod[c.prev.Value] != "" && expect == "`=`" && len(c.stack) > 1:
+		// `flow b { }` inside a flow: read as an assignment to `flow`.
+		return definedInMod[c.prev.Value] + " is defined directly in a mod, not inside a flow or block"
+	case c.prev.Type == tIdent && (c.prev.Value == "mod" || c.prev.Value == "extern") && expect == "`=`" && len(c.stack) > 0:
+		return c.prev.Value + " declarations go at the top level of the file"
+	case c.objectBefore(expect):
+		return fmt.Sprintf("the `{` at %s was read as an object value, written {key: value}; if it opens the block, the condition or value before it is missing", c.closed.pos)
 	case expect == "`:`" && c.isInnermost("{"):
 		// The parser read the `{` as an object literal ({key: value}).
 		in, _ := c.innermost()
@@ -260,11 +294,9 @@ func (c errContext) hint(t lexer.Token, expect string) string {
 	case t.Type == tIdent && (t.Value == "extern"):
 		return "extern declarations go at the top level, outside mods"
 	case t.Type == tIdent && isDigit(t.Value[0]):
-		return "numbers are written 42 or 1.5 (no exponent or unit suffix); quote other text: \"" + t.Value + "\""
+		return numberHint(t.Value)
 	case t.Type == tIdent:
 		return "statements end with `;` and names in values are written ${NAME} or quoted"
-	case t.Value == "/":
-		return "GXL has no arithmetic; comments are // ..., # ... or /* ... */"
 	}
 	return ""
 }

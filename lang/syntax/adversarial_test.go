@@ -1,0 +1,162 @@
+package syntax
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestAdversarialErrors is a sweep of syntax errors at many positions of
+// every statement form, each written inside a flow after a first statement
+// (the position that used to be reported at the statement's first token):
+// the error must sit at the culprit (line and column), say what was
+// expected and what was found, and give the hint.
+func TestAdversarialErrors(t *testing.T) {
+	const head = "mod main {\n    flow a {\n        x = 1;\n        "
+	const tail = "\n    }\n}\n"
+	tests := []struct {
+		name, stmt string
+		line, col  int // col within stmt (1-based); line 4 is stmt's line
+		msg, hint  string
+	}{
+		// numbers
+		{"exponent", "h = 1e3;", 4, 5, "expected a value after `=`, found `1e3`", "no exponent"},
+		{"float exponent", "h = 1.5e3;", 4, 5, "`1.5e3` is not a number", `quote other text: "1.5e3"`},
+		{"trailing point", "h = 3.;", 4, 5, "`3.` is not a number", "digits on both sides of the point"},
+		{"version number", "h = 1.2.3;", 4, 5, "`1.2.3` is not a number", `"1.2.3"`},
+		{"trailing point in a list", "h = [1., 2];", 4, 6, "`1.` is not a number", ""},
+		{"hex", "h = 0x10;", 4, 5, "found `0x10`", "no exponent"},
+		{"duration without quotes", "h = 10s;", 4, 5, "found `10s`", `"10s"`},
+		{"negative", "h = -1;", 4, 5, "negative integer -1 is not supported", `"-1"`},
+		{"out of range", "h = 99999999999999999999999;", 4, 5, "out of range", "unsigned 64-bit"},
+		// lists, objects, calls
+		{"double comma in list", "h = [1, 2,, 3];", 4, 11, "expected `]` after `,`, found `,` (the `[` opened at t.gxl:4:13", ""},
+		{"list without comma", "h = [1 2];", 4, 8, "expected `]` after number 1, found number 2", "`]`"},
+		{"object key without value", "h = {a: 1, b};", 4, 13, "expected `:` after name `b`, found `}`", "read as an object"},
+		{"call closed by bracket", `gx.echo(value: "x"];`, 4, 19, "expected `)` after string \"x\", found `]` (the `(` opened at t.gxl:4:16 is not closed)", "`)`"},
+		{"empty argument", "gx.echo(value: );", 4, 16, "expected a value after `:`, found `)`", ""},
+		{"argument without colon", `gx.echo(value "x");`, 4, 15, "expected `:` after name `value`, found string \"x\"", ""},
+		{"double comma in call", `gx.echo(value: "x",, );`, 4, 20, "expected `)` after `,`, found `,`", ""},
+		{"path ends in a dot", "a.b. = 1;", 4, 6, "expected a name after `.`, found `=`", ""},
+		{"statement starts with =", "= 1;", 4, 1, "found `=`", ""},
+		// conditions
+		{"operator twice", "if ${A} == == 1 { }", 4, 12, "expected a value after `==`, found `==`", ""},
+		{"unclosed parenthesis in condition", "if (${A} == 1 { }", 4, 15, "expected `)` after number 1, found `{` (the `(` opened at t.gxl:4:12 is not closed)", "`)`"},
+		{"condition closed twice", "if ${A} == 1) { }", 4, 13, "expected `{` after number 1, found `)`", ""},
+		{"block taken for the condition", "if { }", 5, 5, "expected `{` after the object `{...}` opened at t.gxl:4:12, found `}`", "the condition or value before it is missing"},
+		{"block taken after &&", "if ${A} == 1 && { }", 5, 5, "after the object `{...}` opened at t.gxl:4:25", "read as an object value"},
+		{"block taken after else if", "if ${A} { } else if { }", 5, 5, "after the object `{...}` opened at t.gxl:4:29", ""},
+		{"else iff", "if ${A} { } else iff { }", 4, 18, "expected `{` after `else`, found name `iff`", "did you mean `if`?"},
+		{"else twice", "if ${A} { } else { } else { }", 4, 22, "found `else`", "`else` follows the `}` of an `if` block"},
+		{"else alone", "else { }", 4, 1, "found `else`", "`else` follows the `}` of an `if` block"},
+		{"else at the end", "if ${A} { } else", 5, 5, "expected `{` after `else`, found `}`", ""},
+		{"condition without block", "if ${A} == 1 }", 4, 14, "expected `{` after number 1, found `}`", ""},
+		// for
+		{"for without reference", "for x in ${L} { }", 4, 5, "expected a value after `for`, found name `x`", ""},
+		{"for without in", "for ${x} ${L} { }", 4, 10, "expected `in` after variable reference ${x}, found variable reference ${L}", ""},
+		{"for block taken for the list", "for ${x} in { }", 5, 5, "after the object `{...}` opened at t.gxl:4:21", ""},
+		{"for without block", `for ${x} in ${L} gx.echo(value: "x");`, 4, 18, "expected `{` after variable reference ${L}, found name `gx`", ""},
+		// definitions where statements go
+		{"flow in a flow", "flow b { }", 4, 6, "expected `=` after `flow`, found name `b`", "a flow is defined directly in a mod"},
+		{"env in a flow", "env e { }", 4, 5, "found name `e`", "an env is defined directly in a mod"},
+		{"fn in a flow", "fn f() { }", 4, 4, "found name `f`", "a fn is defined directly in a mod"},
+		{"mod in a flow", "mod m { }", 4, 5, "found name `m`", "mod declarations go at the top level"},
+		{"annotation on a statement", `#[usage(desp="x")] gx.echo(value: "x");`, 4, 1, "found `#[`", "annotations go before mod, env, flow, fn or activity"},
+		// characters
+		{"dollar command", "$ echo hi", 4, 1, "unexpected character `$`", "gx.cmd"},
+		{"single quotes", "x = 'a';", 4, 5, "unexpected character `'`", "double quotes"},
+		{"non-ASCII letter in a name", `gx.echo(valuе: "x");`, 4, 13, "unexpected character `е` (U+0435)", "ASCII letters"},
+		{"byte order mark inside", "\ufeffx = 1;", 4, 1, "unexpected byte order mark U+FEFF", "only at the very start"},
+		{"invisible character", "x\u200b = 1;", 4, 2, "unexpected invisible character U+200B", "invisible"},
+		// encoding
+		{"invalid UTF-8 in a string", "x = \"ab\xffcd\";", 4, 8, "invalid UTF-8: byte 0xff", "UTF-8"},
+		{"invalid UTF-8 in a comment", "// \xc3\x28", 4, 4, "invalid UTF-8: byte 0xc3", "UTF-8"},
+		{"invalid UTF-8 in a raw string", "x = r#\"\xff\"#;", 4, 8, "invalid UTF-8: byte 0xff", "UTF-8"},
+		{"surrogate half", "x = \"\xed\xa0\x80\";", 4, 6, "invalid UTF-8: byte 0xed", "UTF-8"},
+		{"overlong encoding", "x = \"\xc0\xaf\";", 4, 6, "invalid UTF-8: byte 0xc0", "UTF-8"},
+		{"NUL in a string", "x = \"a\x00b\";", 4, 7, "a NUL byte (0x00) is not text", "UTF-16"},
+		// strings
+		{"unterminated string", `gx.echo(value: "x`, 4, 16, "unterminated string", "close the string on the same line"},
+		{"unterminated raw string", `a = r#"abc;`, 4, 5, "unterminated raw string", `"#`},
+		{"bad escape", `h = "\q";`, 4, 6, "unknown escape sequence `\\q`", "escapes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := head + tt.stmt + tail
+			_, d := Parse("t.gxl", []byte(src))
+			if !d.HasErrors() {
+				t.Fatalf("no error for %q", tt.stmt)
+			}
+			e := d.Errors()[0]
+			col := tt.col
+			if tt.line == 4 {
+				col += 8
+			}
+			if e.Span.Start.Line != tt.line || e.Span.Start.Col != col {
+				t.Errorf("at %d:%d, want %d:%d: %s", e.Span.Start.Line, e.Span.Start.Col, tt.line, col, e.Error())
+			}
+			if !strings.Contains(e.Summary, tt.msg) {
+				t.Errorf("message %q, want %q", e.Summary, tt.msg)
+			}
+			if !strings.Contains(e.Hint, tt.hint) {
+				t.Errorf("hint %q, want %q", e.Hint, tt.hint)
+			}
+			for _, bad := range []string{"unexpected token", "%!", "0x", "<ident>", "GValue", "GBlock"} {
+				if strings.Contains(e.Summary, bad) && !strings.Contains(tt.msg, bad) {
+					t.Errorf("parser internals in %q", e.Summary)
+				}
+			}
+		})
+	}
+}
+
+// TestErrorAtTheCulprit: a junk token put between any two tokens of valid
+// programs is reported at that token or after it (where the parse could
+// still go on), never before it: the prefix before it is valid, so an
+// error before it means the error of the furthest alternative was lost.
+func TestErrorAtTheCulprit(t *testing.T) {
+	files, _ := filepath.Glob("../../testdata/run/*/work.gxl")
+	files = append(files, "../../examples/ops/work.gxl")
+	if len(files) < 10 {
+		t.Fatalf("found only %d programs", len(files))
+	}
+	junk := []string{"]", "==", ")", ":", "|"}
+	tried := 0
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, d := Parse(f, src); d.HasErrors() {
+			continue
+		}
+		sc := newScanner(f, src)
+		for {
+			tok, _ := sc.Next()
+			if tok.EOF() || tok.Type == tError {
+				break
+			}
+			off := tok.Pos.Offset
+			// One junk token per place, in turn (every one at every
+			// place would take seconds).
+			for _, j := range junk[tried%len(junk) : tried%len(junk)+1] {
+				bad := string(src[:off]) + " " + j + " " + string(src[off:])
+				_, d := Parse(f, []byte(bad))
+				tried++
+				if !d.HasErrors() {
+					continue
+				}
+				e := d.Errors()[0]
+				// Errors of the parser only: a junk token can make a valid
+				// program that the mapping rejects earlier (`defined ==
+				// (${X})` compares a bare name).
+				parser := strings.HasPrefix(e.Summary, "expected") || strings.HasPrefix(e.Summary, "unexpected")
+				if parser && e.Span.Start.Offset < off+1 {
+					t.Errorf("%s: %q put at %d:%d is reported before it: %s", f, j, tok.Pos.Line, tok.Pos.Column, e.Error())
+				}
+			}
+		}
+	}
+	t.Logf("%d programs tried", tried)
+}
