@@ -1,7 +1,6 @@
 package check
 
 import (
-	"fmt"
 	"github.com/gxl-dev/gxl/core/types"
 	"strings"
 	"time"
@@ -506,7 +505,10 @@ func (c *checker) flowAnnotations(m *Module, f *Flow) {
 		case "dryrun":
 			f.Ann.DryRun = target()
 		case "retry":
+			// The vocabulary and the rules of the retrying built-ins:
+			// builtin.RetryParams, each value checked by its Param.Check.
 			r := &Retry{Attempts: 3, Delay: time.Second, Backoff: 1}
+			seen := map[string]bool{}
 			for i, x := range a.Args {
 				key := ""
 				if x.Key != nil {
@@ -514,44 +516,35 @@ func (c *checker) flowAnnotations(m *Module, f *Flow) {
 				} else if i == 0 {
 					key = "attempts"
 				}
+				p := retryParam(key)
+				if p == nil {
+					errf(x.Span(), "annotation", "unknown retry argument %q", key).Hint = "write #[retry(attempts=3, delay=\"1s\", backoff=2.0, max_delay=\"30s\")]"
+					continue
+				}
+				if seen[key] {
+					errf(x.Span(), "annotation", "retry argument %q is given twice", key).Hint = "keep one"
+					continue
+				}
+				seen[key] = true
 				v := annText(x.Value)
+				cv, err := builtin.Convert(p.Type, value.Str(v))
+				if err != nil {
+					errf(x.Span(), "annotation", "#[retry] %s must be %s, not %q", key, article(p.Type), v).Hint = typeHint(p.Type)
+					continue
+				}
+				if err := p.Check(cv); err != nil {
+					errf(x.Span(), "annotation", "#[retry] %v", err)
+					continue
+				}
 				switch key {
 				case "attempts":
-					n, err := builtin.Convert(types.Int, value.Str(v))
-					if err != nil || n.IntVal() < 1 {
-						errf(x.Span(), "annotation", "retry attempts must be a positive integer, not %q", v)
-						continue
-					}
-					r.Attempts = int(n.IntVal())
+					r.Attempts = int(cv.IntVal())
 				case "delay":
-					d, err := builtin.ParseDuration(value.Str(v))
-					if err == nil && d < 0 {
-						err = fmt.Errorf("retry delay must not be negative, not %q", v)
-					}
-					if err != nil {
-						errf(x.Span(), "annotation", "%v", err)
-						continue
-					}
-					r.Delay = d
+					r.Delay, _ = builtin.ParseDuration(cv)
 				case "backoff":
-					b, err := builtin.Convert(types.Float, value.Str(v))
-					if err != nil || b.FloatVal() < 1 {
-						errf(x.Span(), "annotation", "retry backoff must be a number ≥ 1, not %q", v)
-						continue
-					}
-					r.Backoff = b.FloatVal()
+					r.Backoff = cv.FloatVal()
 				case "max_delay":
-					d, err := builtin.ParseDuration(value.Str(v))
-					if err == nil && d < 0 {
-						err = fmt.Errorf("retry max_delay must not be negative, not %q", v)
-					}
-					if err != nil {
-						errf(x.Span(), "annotation", "%v", err)
-						continue
-					}
-					r.MaxDelay = d
-				default:
-					errf(x.Span(), "annotation", "unknown retry argument %q", key).Hint = "write #[retry(attempts=3, delay=\"1s\", backoff=2.0, max_delay=\"30s\")]"
+					r.MaxDelay, _ = builtin.ParseDuration(cv)
 				}
 			}
 			f.Ann.Retry = r
@@ -636,4 +629,18 @@ func (c *checker) checkPipelineCycles() {
 			visit(f)
 		}
 	}
+}
+
+// retryParams are the parameters of #[retry]: those of every retrying
+// built-in.
+var retryParams = builtin.RetryParams(3, "1s", "the flow")
+
+// retryParam is the #[retry] parameter named key, or nil.
+func retryParam(key string) *builtin.Param {
+	for i := range retryParams {
+		if retryParams[i].Name == key {
+			return &retryParams[i]
+		}
+	}
+	return nil
 }
