@@ -3,6 +3,7 @@ package syntax
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -121,7 +122,10 @@ func TestErrorAtTheCulprit(t *testing.T) {
 	if len(files) < 10 {
 		t.Fatalf("found only %d programs", len(files))
 	}
-	junk := []string{"]", "==", ")", ":", "|"}
+	// "" deletes the token instead.
+	junk := []string{"]", "==", ")", ":", "|", ""}
+	quoted := regexp.MustCompile(`"(?:[^"\\]|\\.)*"|` + "`[^`]*`")
+	internals := regexp.MustCompile(`unexpected token|sub-expression|%!|\bG[A-Z][a-zA-Z]+\b|<[a-z]+>|0x[0-9a-f]{6,}`)
 	tried := 0
 	for _, f := range files {
 		src, err := os.ReadFile(f)
@@ -142,12 +146,20 @@ func TestErrorAtTheCulprit(t *testing.T) {
 			// place would take seconds).
 			for _, j := range junk[tried%len(junk) : tried%len(junk)+1] {
 				bad := string(src[:off]) + " " + j + " " + string(src[off:])
+				if j == "" {
+					bad = string(src[:off]) + " " + string(src[sc.off:])
+				}
 				_, d := Parse(f, []byte(bad))
 				tried++
 				if !d.HasErrors() {
 					continue
 				}
 				e := d.Errors()[0]
+				// The user's own text (quoted) may hold anything.
+				own := quoted.ReplaceAllString(e.Summary+" "+e.Hint, "")
+				if internals.MatchString(own) {
+					t.Errorf("%s: parser internals reach the user: %s", f, e.Error())
+				}
 				// Errors of the parser only: a junk token can make a valid
 				// program that the mapping rejects earlier (`defined ==
 				// (${X})` compares a bare name).
