@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/gxl-dev/gxl/core/diag"
 )
 
 // TestAdversarialErrors is a sweep of syntax errors at many positions of
@@ -171,4 +173,80 @@ func TestErrorAtTheCulprit(t *testing.T) {
 		}
 	}
 	t.Logf("%d programs tried", tried)
+}
+
+// TestAdversarialFiles: syntax errors in the heads of definitions, in
+// annotations, at the top level and at the end of the input.
+func TestAdversarialFiles(t *testing.T) {
+	tests := []struct {
+		name, src string
+		line, col int
+		msg, hint string
+	}{
+		{"annotation ends with the file", "mod main {\n  #[usage(desp=\"x\"", 2, 10, "the `(` opened at t.gxl:2:10 is never closed", "`)`"},
+		{"annotation without ]", "mod main {\n  #[usage(desp=\"x\")\n  flow a { }\n}\n", 3, 3, "expected `]` after `)`, found `flow` (the `#[` opened at t.gxl:2:3 is not closed)", "`]`"},
+		{"annotation ( closed by ]", "mod main {\n  #[usage(desp=\"x\"]\n  flow a { }\n}\n", 2, 19, "expected `)` after string \"x\", found `]` (the `(` opened at t.gxl:2:10 is not closed)", "`)]`"},
+		{"pipeline without a name", "mod main {\n  flow a | { }\n}\n", 2, 12, "expected a name or ${...} after `|`, found `{`", ""},
+		{"second pipeline name missing", "mod main {\n  flow a | b | { }\n}\n", 2, 16, "after `|`, found `{`", ""},
+		{"tilde without a name", "mod main {\n  flow a ~ { }\n}\n", 2, 12, "after `~`, found `{`", ""},
+		{"pre-flow list ends with a comma", "mod main {\n  flow a : b, { }\n}\n", 2, 15, "expected a name or ${...} after `,`, found `{`", ""},
+		{"mod without a name", "mod { }\n", 1, 5, "expected a name after `mod`, found `{`", ""},
+		{"mod without a body", "mod main\n", 2, 1, "expected `{` after name `main`, found end of file", "ends too early"},
+		{"extern without a name", "extern mod { path = \"x\"; }\n", 1, 12, "expected a name after `mod`, found `{`", ""},
+		{"extern property without value", "extern mod a { path = ; }\n", 1, 23, "expected a value after `=`, found `;`", ""},
+		{"flow at the top level", "flow a { }\n", 1, 1, "expected `mod` or `extern`, found `flow`", "a flow is defined inside a mod"},
+		{"statement at the top level", "mod main { }\nx = 1;\n", 2, 1, "expected `mod` or `extern` after `}`, found name `x`", ""},
+		{"fn parameter list unclosed", "mod main { fn f( { } }\n", 1, 18, "expected `)` after `(`, found `{` (the `(` opened at t.gxl:1:16 is not closed)", ""},
+		{"fn parameters without comma", "mod main { fn f(a b) { } }\n", 1, 19, "expected `)` after name `a`, found name `b`", ""},
+		{"fn default missing", "mod main { fn f(a=) { } }\n", 1, 19, "expected a value after `=`, found `)`", ""},
+		{"missing closing brace", "mod main { flow a { gx.echo(value: \"x\"); }\n", 1, 10, "the `{` opened at t.gxl:1:10 is never closed", "`}`"},
+		{"inner block left open", "mod main {\n  flow a {\n    if ${A} {\n      if ${B} {\n        x = 1;\n    }\n  }\n}\n", 4, 15, "the `{` opened at t.gxl:4:15 is never closed", ""},
+		{"unclosed comment", "mod main { flow a { /* x } }\n", 1, 21, "unterminated /* comment", "*/"},
+		{"unclosed cmd block", "mod main { flow a { ```cmd\n echo\n } }\n", 1, 21, "unterminated ```cmd block", "```"},
+		{"list left open across lines", "mod main { flow a { x = [1, 2\n}\n}\n", 2, 1, "expected `]` after number 2, found `}` (the `[` opened at t.gxl:1:25 is not closed)", "`]`"},
+		{"list in an object closed by }", "mod main { flow a { x = {a: [1, 2}; } }\n", 1, 34, "(the `[` opened at t.gxl:1:29 is not closed)", "`]`"},
+		{"call left open across lines", "mod main {\n  flow a {\n    gx.echo(value: \"x\"\n  }\n}\n", 4, 3, "expected `)` after string \"x\", found `}` (the `(` opened at t.gxl:3:12 is not closed)", "`)`"},
+		{"raw string left open", "mod main {\n  flow a {\n    x = r#\"abc\n  }\n}\n", 3, 9, "unterminated raw string", `"#`},
+		{"stray closer", "mod main { flow f { a = 1; } } }", 1, 32, "`}` closes nothing", "closed twice"},
+		{"CRLF line ends", "mod main {\r\n  flow a {\r\n    x = = 1;\r\n  }\r\n}\r\n", 3, 9, "expected a value after `=`, found `=`", ""},
+		{"BOM at the start", "\ufeffmod main {\n  flow a {\n    x = = 1;\n  }\n}\n", 3, 9, "expected a value after `=`, found `=`", ""},
+		{"BOM then bad UTF-8", "\ufeffmod main { flow a { x = \"\xff\"; } }\n", 1, 29, "invalid UTF-8: byte 0xff", "UTF-8"},
+		{"UTF-16 file", "m\x00o\x00d\x00", 1, 2, "a NUL byte (0x00) is not text", "UTF-16"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, d := Parse("t.gxl", []byte(tt.src))
+			if !d.HasErrors() {
+				t.Fatalf("no error")
+			}
+			e := d.Errors()[0]
+			if e.Span.Start.Line != tt.line || e.Span.Start.Col != tt.col {
+				t.Errorf("at %d:%d, want %d:%d: %s", e.Span.Start.Line, e.Span.Start.Col, tt.line, tt.col, e.Error())
+			}
+			if !strings.Contains(e.Summary, tt.msg) {
+				t.Errorf("message %q, want %q", e.Summary, tt.msg)
+			}
+			if !strings.Contains(e.Hint, tt.hint) {
+				t.Errorf("hint %q, want %q", e.Hint, tt.hint)
+			}
+		})
+	}
+}
+
+// TestREPLErrorWords: the REPL's statements and conditions are not a
+// file: their errors do not ask for `mod`.
+func TestREPLErrorWords(t *testing.T) {
+	for _, tc := range []struct{ src, want string }{
+		{"x = 1; ==", "expected a statement after `;`, found `==`"},
+		{"x = = 1", "expected a value after `=`, found `=`"},
+	} {
+		_, d := ParseStmts("repl", []byte(tc.src), diag.Pos{})
+		if !d.HasErrors() || d.Errors()[0].Summary != tc.want {
+			t.Errorf("%s: got %v, want %q", tc.src, d, tc.want)
+		}
+	}
+	_, d := ParseCond("repl", []byte("${A} == == 1"), diag.Pos{})
+	if !d.HasErrors() || strings.Contains(d.Errors()[0].Summary, "mod") {
+		t.Errorf("condition: %v", d)
+	}
 }

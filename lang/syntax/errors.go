@@ -24,8 +24,11 @@ import (
 const CodeIncomplete = "incomplete"
 
 // parseError turns participle's error into a diagnostic in the words of
-// the language. rescan returns a fresh scanner over the same input.
-func parseError(err error, filename string, rescan func() *scanner) diag.Diagnostic {
+// the language. rescan returns a fresh scanner over the same input; top
+// says what the input holds at its top level ("`mod` or `extern`" in a
+// file, "a statement" at the REPL), expected where participle names
+// nothing.
+func parseError(err error, filename string, rescan func() *scanner, top string) diag.Diagnostic {
 	var ute *participle.UnexpectedTokenError
 	if errors.As(err, &ute) {
 		t := ute.Unexpected
@@ -35,6 +38,7 @@ func parseError(err error, filename string, rescan func() *scanner) diag.Diagnos
 			end = start
 		}
 		ctx := bracketsBefore(rescan(), t.Pos.Offset)
+		ctx.top = top
 		expect := expected(ute)
 		if in, ok := ctx.unclosed(t); ok {
 			// The input ended inside a bracket: the culprit is the bracket.
@@ -118,6 +122,8 @@ var closerOf = map[string]string{"{": "}", "(": ")", "[": "]", "#[": "]"}
 type errContext struct {
 	stack []open
 	prev  lexer.Token // the token before the error token (Type 0: none)
+	// top is what the input holds at its top level (parseError).
+	top string
 	// closed is the bracket prev closed, when prev is a closer.
 	closed *open
 	// stray is set when the error token closes a bracket that is not open.
@@ -230,6 +236,10 @@ func (c errContext) summary(t lexer.Token, expect string) string {
 		return fmt.Sprintf("%s closes nothing: no bracket is open here", describeToken(t))
 	}
 	var b strings.Builder
+	if expect == "" && len(c.stack) == 0 {
+		// participle names nothing when the top level's items stop.
+		expect = c.top
+	}
 	if expect == "a condition" && c.prev.Type == tPunct && cmpOps[c.prev.Value] {
 		// The right side of a comparison is a value.
 		expect = "a value"
@@ -267,6 +277,8 @@ func (c errContext) hint(t lexer.Token, expect string) string {
 		return "the input ends too early"
 	case c.stray:
 		return "remove it, or check the brackets before it: one of them is closed twice"
+	case len(c.stack) == 0 && c.top == nodeWords["GTop"] && t.Type == tIdent && definedInMod[t.Value] != "":
+		return definedInMod[t.Value] + " is defined inside a mod: mod main { " + t.Value + " ... }"
 	case t.Type == tIdent && t.Value == "else":
 		return "`else` follows the `}` of an `if` block directly: `if ... { } else { }`"
 	case t.Type == tAnnOpen && len(c.stack) > 1:
