@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestRender(t *testing.T) {
@@ -155,5 +156,26 @@ func TestNoPosition(t *testing.T) {
 		if tc.got != tc.want {
 			t.Errorf("got %q, want %q", tc.got, tc.want)
 		}
+	}
+}
+
+// TestLongMessageClipped: a message, hint or note line that quotes a huge
+// value is shown by its start and end; the JSON keeps it whole.
+func TestLongMessageClipped(t *testing.T) {
+	big := strings.Repeat("é", 1<<19) // 1 MB
+	d := Errorf(Span{}, "x", "value %q is not the expected \"b\"", big).WithHint("hint %s", big)
+	d.Notes = []string{"note " + big}
+	var buf bytes.Buffer
+	RenderOne(&buf, d, nil, RenderOptions{})
+	out := buf.String()
+	if len(out) > 4*maxMessage {
+		t.Errorf("rendered %d bytes", len(out))
+	}
+	if !utf8.ValidString(out) || !strings.Contains(out, "bytes left out)…") || !strings.Contains(out, "is not the expected \"b\"") {
+		t.Errorf("got %.300q", out)
+	}
+	var js bytes.Buffer
+	if err := RenderJSON(&js, List{d}); err != nil || js.Len() < 1<<20 {
+		t.Errorf("JSON: %d bytes, %v", js.Len(), err)
 	}
 }

@@ -110,6 +110,7 @@ func RenderOne(w io.Writer, d Diagnostic, src Sources, opt RenderOptions) {
 		sevColor = ansiCyan
 	}
 	first, rest, _ := strings.Cut(d.Summary, "\n")
+	first = clip(first)
 	// A diagnostic with no file is about the command line (a flow or env
 	// name, a --set): no position to show.
 	if d.Span.Start.File == "" {
@@ -120,19 +121,41 @@ func RenderOne(w io.Writer, d Diagnostic, src Sources, opt RenderOptions) {
 	snippet(w, d.Span, src, sevColor, c)
 	if rest != "" {
 		for _, l := range strings.Split(strings.TrimRight(rest, "\n"), "\n") {
-			fmt.Fprintf(w, "    %s\n", l)
+			fmt.Fprintf(w, "    %s\n", clip(l))
 		}
 	}
 	for _, r := range d.Related {
-		fmt.Fprintf(w, "  %s: %s: %s\n", c(ansiBold, r.Span.Start.String()), c(ansiCyan, "note"), r.Message)
+		fmt.Fprintf(w, "  %s: %s: %s\n", c(ansiBold, r.Span.Start.String()), c(ansiCyan, "note"), clip(r.Message))
 		snippet(w, r.Span, src, ansiCyan, c)
 	}
 	if d.Hint != "" {
-		fmt.Fprintf(w, "  %s %s\n", c(ansiBlue, "= hint:"), d.Hint)
+		fmt.Fprintf(w, "  %s %s\n", c(ansiBlue, "= hint:"), clip(d.Hint))
 	}
 	for _, n := range d.Notes {
-		fmt.Fprintf(w, "  %s %s\n", c(ansiBlue, "="), n)
+		fmt.Fprintf(w, "  %s %s\n", c(ansiBlue, "="), clip(n))
 	}
+}
+
+// maxMessage is how many bytes of one line of a message the text renderer
+// shows: a message that quotes a value (an assert of a 1 MB string) shows
+// its start and end, not megabytes. JSON keeps the whole message.
+const maxMessage = 1000
+
+// clip shortens a line of a message longer than maxMessage to its first
+// and last bytes, cut at characters, with what was left out counted.
+func clip(s string) string {
+	if len(s) <= maxMessage {
+		return s
+	}
+	head, tail := maxMessage*4/5, maxMessage/5
+	for head > 0 && !utf8.RuneStart(s[head]) {
+		head--
+	}
+	from := len(s) - tail
+	for from < len(s) && !utf8.RuneStart(s[from]) {
+		from++
+	}
+	return fmt.Sprintf("%s…(%d bytes left out)…%s", s[:head], from-head, s[from:])
 }
 
 // snippet prints the source line of sp with an underline below the culprit.
