@@ -55,6 +55,15 @@ func TestAdversarialErrors(t *testing.T) {
 		{"else alone", "else { }", 4, 1, "found `else`", "`else` follows the `}` of an `if` block"},
 		{"else at the end", "if ${A} { } else", 5, 5, "expected `{` after `else`, found `}`", ""},
 		{"condition without block", "if ${A} == 1 }", 4, 14, "expected `{` after number 1, found `}`", ""},
+		// operators of other languages
+		{"<>", "if ${A} <> 1 { }", 4, 10, "expected a value after `<`, found `>`", "write `!=`"},
+		{"===", "if ${A} === 1 { }", 4, 11, "expected a value after `==`, found `=`", "write `==`"},
+		{"=>", "if ${A} => 1 { }", 4, 10, "found `>`", "write `>=`"},
+		{"=<", "if ${A} =< 1 { }", 4, 10, "found `<`", "write `<=`"},
+		{"and", "if ${A} and ${B} { }", 4, 9, "found name `and`", "conditions combine with `&&`"},
+		{"or", "if ${A} == 1 or ${B} { }", 4, 14, "found name `or`", "conditions combine with `||`"},
+		{"quoted object key", `x = {"a": 1};`, 4, 6, "found string \"a\"", "object keys are bare names"},
+		{"quoted second object key", `x = {a: 1, "b": 2};`, 4, 12, "found string \"b\"", "object keys are bare names"},
 		// for
 		{"for without reference", "for x in ${L} { }", 4, 5, "expected a value after `for`, found name `x`", ""},
 		{"for without in", "for ${x} ${L} { }", 4, 10, "expected `in` after variable reference ${x}, found variable reference ${L}", ""},

@@ -209,6 +209,13 @@ func (c errContext) unclosed(t lexer.Token) (open, bool) {
 	return in, true
 }
 
+// operatorTypos are operators of other languages, written as two tokens
+// (or a word), and what GXL writes for them.
+var operatorTypos = map[string]string{
+	"<>": "!=", "===": "==", "!==": "!=", "=>": ">=", "=<": "<=",
+	"and": "&&", "or": "||", "not": "!",
+}
+
 // definedInMod are the definitions a mod holds.
 var definedInMod = map[string]string{"flow": "a flow", "env": "an env", "fn": "a fn", "activity": "an activity"}
 
@@ -279,6 +286,12 @@ func (c errContext) hint(t lexer.Token, expect string) string {
 		return "remove it, or check the brackets before it: one of them is closed twice"
 	case len(c.stack) == 0 && c.top == nodeWords["GTop"] && t.Type == tIdent && definedInMod[t.Value] != "":
 		return definedInMod[t.Value] + " is defined inside a mod: mod main { " + t.Value + " ... }"
+	case c.prev.Type == tPunct && t.Type == tPunct && operatorTypos[c.prev.Value+t.Value] != "":
+		return "write `" + operatorTypos[c.prev.Value+t.Value] + "`"
+	case t.Type == tIdent && operatorTypos[t.Value] != "" && (expect == "`{`" || expect == "a condition"):
+		return "conditions combine with `" + operatorTypos[t.Value] + "`"
+	case t.Type == tString && c.prev.Type == tPunct && (c.prev.Value == "{" || c.prev.Value == ",") && c.isInnermost("{"):
+		return "object keys are bare names, not strings: {name: \"value\"}"
 	case t.Type == tIdent && t.Value == "else":
 		return "`else` follows the `}` of an `if` block directly: `if ... { } else { }`"
 	case t.Type == tAnnOpen && len(c.stack) > 1:
