@@ -1,6 +1,7 @@
 package check
 
 import (
+	"fmt"
 	"github.com/gxl-dev/gxl/core/types"
 	"strings"
 	"time"
@@ -442,6 +443,9 @@ func (c *checker) flowAnnotations(m *Module, f *Flow) {
 	}
 	for _, a := range f.Decl.Annotations {
 		name := a.Name.Name
+		if report {
+			c.annotationArgs(a)
+		}
 		arg := func(key string, pos int) *ast.AnnArg {
 			n := 0
 			for _, x := range a.Args {
@@ -515,6 +519,9 @@ func (c *checker) flowAnnotations(m *Module, f *Flow) {
 					key = x.Key.Name
 				} else if i == 0 {
 					key = "attempts"
+				} else {
+					errf(x.Span(), "annotation", "#[retry] takes one unnamed argument, attempts").Hint = "name the others: #[retry(3, delay=\"1s\")]"
+					continue
 				}
 				p := retryParam(key)
 				if p == nil {
@@ -643,4 +650,66 @@ func retryParam(key string) *builtin.Param {
 		}
 	}
 	return nil
+}
+
+// annSpec is what an annotation's arguments may be: keys, and how many
+// arguments it takes by position. strict marks gxl's own annotations,
+// where an argument too many is an error; the original's ignored one (a
+// warning: programs written for it keep checking).
+type annSpec struct {
+	keys       []string
+	positional int
+	strict     bool
+}
+
+// annArgs are the annotations with a fixed set of arguments (#[retry],
+// #[every], #[cron] and #[window] check theirs where they are read).
+var annArgs = map[string]annSpec{
+	"auto_load":   {positional: 1},
+	"usage":       {keys: []string{"desp", "desc", "color"}, positional: 1},
+	"task":        {keys: []string{"name"}, positional: 1},
+	"transaction": {},
+	"undo":        {positional: 1},
+	"dryrun":      {positional: 1},
+	"timeout":     {positional: 1, strict: true},
+	"on_failure":  {positional: 1, strict: true},
+}
+
+// annotationArgs reports an argument an annotation does not take, at the
+// argument.
+func (c *checker) annotationArgs(a *ast.Annotation) {
+	spec, ok := annArgs[a.Name.Name]
+	if !ok {
+		return
+	}
+	n := 0
+	for _, x := range a.Args {
+		var msg string
+		if x.Key == nil {
+			if n++; n <= spec.positional {
+				continue
+			}
+			switch spec.positional {
+			case 0:
+				msg = fmt.Sprintf("#[%s] takes no argument", a.Name.Name)
+			case 1:
+				msg = fmt.Sprintf("#[%s] takes one unnamed argument", a.Name.Name)
+			default:
+				msg = fmt.Sprintf("#[%s] takes %d unnamed arguments", a.Name.Name, spec.positional)
+			}
+		} else if !contains(spec.keys, x.Key.Name) {
+			msg = fmt.Sprintf("#[%s] has no argument `%s`", a.Name.Name, x.Key.Name)
+		} else {
+			continue
+		}
+		hint := "remove it"
+		if len(spec.keys) > 0 {
+			hint = "its arguments: " + strings.Join(spec.keys, ", ")
+		}
+		if spec.strict {
+			c.errorf(x.Span(), "annotation", "%s", msg).Hint = hint
+		} else {
+			c.warnf(x.Span(), "annotation", "%s: it is ignored", msg).Hint = hint
+		}
+	}
 }
