@@ -46,7 +46,8 @@ func TestAdversarialErrors(t *testing.T) {
 		// conditions
 		{"operator twice", "if ${A} == == 1 { }", 4, 12, "expected a value after `==`, found `==`", ""},
 		{"unclosed parenthesis in condition", "if (${A} == 1 { }", 4, 15, "expected `)` after number 1, found `{` (the `(` opened at t.gxl:4:12 is not closed)", "`)`"},
-		{"condition closed twice", "if ${A} == 1) { }", 4, 13, "expected `{` after number 1, found `)`", ""},
+		{"condition closed twice", "if ${A} == 1) { }", 4, 13, "`)` closes nothing here: the innermost open bracket is the `{` opened at t.gxl:2:12", "close the `{` first with `}`"},
+		{"list closer in a block", "x = 2];", 4, 6, "expected `}` after number 2, found `]` (the `{` opened at t.gxl:2:12 is not closed)", ""},
 		{"block taken for the condition", "if { }", 5, 5, "expected `{` after the object `{...}` opened at t.gxl:4:12, found `}`", "the condition or value before it is missing"},
 		{"block taken after &&", "if ${A} == 1 && { }", 5, 5, "after the object `{...}` opened at t.gxl:4:25", "read as an object value"},
 		{"block taken after else if", "if ${A} { } else if { }", 5, 5, "after the object `{...}` opened at t.gxl:4:29", ""},
@@ -195,6 +196,7 @@ func TestAdversarialFiles(t *testing.T) {
 		{"annotation ends with the file", "mod main {\n  #[usage(desp=\"x\"", 2, 10, "the `(` opened at t.gxl:2:10 is never closed", "`)`"},
 		{"annotation without ]", "mod main {\n  #[usage(desp=\"x\")\n  flow a { }\n}\n", 3, 3, "expected `]` after `)`, found `flow` (the `#[` opened at t.gxl:2:3 is not closed)", "`]`"},
 		{"annotation ( closed by ]", "mod main {\n  #[usage(desp=\"x\"]\n  flow a { }\n}\n", 2, 19, "expected `)` after string \"x\", found `]` (the `(` opened at t.gxl:2:10 is not closed)", "`)]`"},
+		{"annotation closed twice", "mod main {\n  #[usage(desp=\"x\")]]\n  flow a { }\n}\n", 2, 21, "`]` closes nothing here: the innermost open bracket is the `{` opened at t.gxl:1:10", "remove it"},
 		{"pipeline without a name", "mod main {\n  flow a | { }\n}\n", 2, 12, "expected a name or ${...} after `|`, found `{`", ""},
 		{"second pipeline name missing", "mod main {\n  flow a | b | { }\n}\n", 2, 16, "after `|`, found `{`", ""},
 		{"tilde without a name", "mod main {\n  flow a ~ { }\n}\n", 2, 12, "after `~`, found `{`", ""},

@@ -221,6 +221,17 @@ var definedInMod = map[string]string{"flow": "a flow", "env": "an env", "fn": "a
 
 var cmpOps = map[string]bool{"==": true, "!=": true, "=*": true, "<=": true, ">=": true, "<": true, ">": true, "=": true}
 
+// mismatched says whether t is a closer of another kind than the
+// innermost open bracket, where the parser did not expect that bracket's
+// closer (`x = 1) ;` in a block; `f(a]` names the `(` left open instead).
+func (c errContext) mismatched(t lexer.Token, expect string) bool {
+	in, ok := c.innermost()
+	if !ok || t.Type != tPunct || (t.Value != "}" && t.Value != ")" && t.Value != "]") {
+		return false
+	}
+	return closerOf[in.text] != t.Value && expect != "`"+closerOf[in.text]+"`"
+}
+
 // objectBefore says whether a block's `{` was expected right after a
 // `{...}` the parser read as an object value: `if { }` and `for ${X} in { }`
 // took the block for the value (the condition or list is missing).
@@ -241,6 +252,8 @@ func (c errContext) summary(t lexer.Token, expect string) string {
 	switch {
 	case c.stray:
 		return fmt.Sprintf("%s closes nothing: no bracket is open here", describeToken(t))
+	case c.mismatched(t, expect):
+		return fmt.Sprintf("%s closes nothing here: the innermost open bracket is the `%s` opened at %s", describeToken(t), in.text, in.pos)
 	}
 	var b strings.Builder
 	if expect == "" && len(c.stack) == 0 {
@@ -284,6 +297,9 @@ func (c errContext) hint(t lexer.Token, expect string) string {
 		return "the input ends too early"
 	case c.stray:
 		return "remove it, or check the brackets before it: one of them is closed twice"
+	case c.mismatched(t, expect):
+		in, _ := c.innermost()
+		return "remove it, or close the `" + in.text + "` first with `" + closerOf[in.text] + "`"
 	case len(c.stack) == 0 && c.top == nodeWords["GTop"] && t.Type == tIdent && definedInMod[t.Value] != "":
 		return definedInMod[t.Value] + " is defined inside a mod: mod main { " + t.Value + " ... }"
 	case c.prev.Type == tPunct && t.Type == tPunct && operatorTypos[c.prev.Value+t.Value] != "":
