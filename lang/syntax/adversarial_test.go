@@ -1,13 +1,16 @@
 package syntax
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 
 	"github.com/gxl-dev/gxl/core/diag"
+	"github.com/rogpeppe/go-internal/txtar"
 )
 
 // TestAdversarialErrors is a sweep of syntax errors at many positions of
@@ -129,9 +132,41 @@ func TestAdversarialErrors(t *testing.T) {
 // still go on), never before it: the prefix before it is valid, so an
 // error before it means the error of the furthest alternative was lost.
 func TestErrorAtTheCulprit(t *testing.T) {
-	files, _ := filepath.Glob("../../testdata/run/*/work.gxl")
-	files = append(files, "../../examples/ops/work.gxl")
-	if len(files) < 10 {
+	// Every .gxl file of the repository and every program of the check
+	// goldens that parses.
+	progs := map[string][]byte{}
+	err := filepath.WalkDir("../..", func(path string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return err
+		case d.IsDir() && (d.Name() == ".git" || d.Name() == ".gxl"):
+			return filepath.SkipDir
+		case d.IsDir():
+			return nil
+		case strings.HasSuffix(path, ".gxl"):
+			b, err := os.ReadFile(path)
+			progs[path] = b
+			return err
+		case strings.HasPrefix(path, "../../testdata/check/") && strings.HasSuffix(path, ".txtar"):
+			a, err := txtar.ParseFile(path)
+			for _, f := range a.Files {
+				if strings.HasSuffix(f.Name, ".gxl") {
+					progs[path+":"+f.Name] = f.Data
+				}
+			}
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for f := range progs {
+		files = append(files, f)
+	}
+	sort.Strings(files)
+	if len(files) < 50 {
 		t.Fatalf("found only %d programs", len(files))
 	}
 	// "" deletes the token instead.
@@ -140,10 +175,7 @@ func TestErrorAtTheCulprit(t *testing.T) {
 	internals := regexp.MustCompile(`unexpected token|sub-expression|%!|\bG[A-Z][a-zA-Z]+\b|<[a-z]+>|0x[0-9a-f]{6,}`)
 	tried := 0
 	for _, f := range files {
-		src, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
+		src := progs[f]
 		if _, d := Parse(f, src); d.HasErrors() {
 			continue
 		}
