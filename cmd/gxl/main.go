@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"runtime/pprof"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
@@ -100,6 +102,9 @@ gflow's log level 0..6) is --verbose from 4 up, --log is accepted and ignored.`,
 	root.SetVersionTemplate("gxl {{.Version}}\n")
 	var colorFlag string
 	root.PersistentFlags().StringVar(&colorFlag, "color", "auto", "colour the output: auto (a terminal, unless NO_COLOR is set or TERM=dumb), always or never")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return failf(exitUsage, "%s", flagError(err))
+	})
 	root.PersistentPreRunE = func(*cobra.Command, []string) error {
 		m, err := tty.ParseMode(colorFlag)
 		if err != nil {
@@ -201,6 +206,33 @@ func startProfile(path string) func() {
 		pprof.StopCPUProfile()
 		f.Close()
 	}
+}
+
+// flagValueRE matches pflag's error for a flag value it cannot read; its
+// last part is a Go error ("strconv.ParseInt: parsing ...").
+var flagValueRE = regexp.MustCompile(`^(invalid argument ".*" for ".*" flag): (.*)$`)
+
+// flagError words the error of a flag value that does not parse in the
+// terms of the flag's type, not in Go's.
+func flagError(err error) string {
+	m := flagValueRE.FindStringSubmatch(err.Error())
+	if m == nil {
+		return err.Error()
+	}
+	why := m[2]
+	switch {
+	case strings.Contains(why, "value out of range"):
+		why = "out of range"
+	case strings.Contains(why, "strconv.ParseInt"), strings.Contains(why, "strconv.ParseUint"):
+		why = "not a whole number"
+	case strings.Contains(why, "strconv.ParseFloat"):
+		why = "not a number"
+	case strings.Contains(why, "strconv.ParseBool"):
+		why = "write true or false"
+	case strings.HasPrefix(why, "time: "):
+		why = "not a duration such as 30s or 2m"
+	}
+	return m[1] + ": " + why
 }
 
 // execute runs the CLI with args and returns the exit code.

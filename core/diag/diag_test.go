@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestRender(t *testing.T) {
@@ -108,6 +109,16 @@ func TestSnippetWindow(t *testing.T) {
 		{"span longer than the window", long, 1, 1<<20 + 1, strings.Repeat("a", snippetWidth) + "…", strings.Repeat("^", snippetWidth)},
 		{"invalid UTF-8", "a = \"caf\xe9\";", 10, 11, "a = \"caf\uFFFD\";", "         ^"},
 		{"tabs and multi-byte text", "\té = ${X}", 7, 11, " é = ${X}", "     ^^^^"},
+		// Wide characters take two columns, a character written with a
+		// combining accent or an emoji with a skin tone one character.
+		{"CJK before the caret", "x = \"中文\"; = 1;", 15, 16, "x = \"中文\"; = 1;", strings.Repeat(" ", 12) + "^"},
+		{"CJK under the caret", "x = \"中文\";", 6, 12, "x = \"中文\";", "     ^^^^"},
+		{"emoji with a modifier", "x = \"👍🏽\"; = 1;", 17, 18, "x = \"👍🏽\"; = 1;", strings.Repeat(" ", 10) + "^"},
+		{"combining accent", "x = \"e\u0301\"; = 1;", 12, 13, "x = \"e\u0301\"; = 1;", strings.Repeat(" ", 9) + "^"},
+		{"control characters drawn as symbols", "x = \"\x1b[31m\x00\"; = 1;", 15, 16, "x = \"\u241b[31m\u2400\"; = 1;", strings.Repeat(" ", 14) + "^"},
+		{"long line of wide characters", strings.Repeat("中", 300) + "; = 1;", 903, 904,
+			// the window ends with the line: it shows the last 120 columns
+			"…" + strings.Repeat("中", (snippetWidth-6)/2) + "; = 1;", strings.Repeat(" ", 1+snippetWidth-4) + "^"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -145,5 +156,26 @@ func TestNoPosition(t *testing.T) {
 		if tc.got != tc.want {
 			t.Errorf("got %q, want %q", tc.got, tc.want)
 		}
+	}
+}
+
+// TestLongMessageClipped: a message, hint or note line that quotes a huge
+// value is shown by its start and end; the JSON keeps it whole.
+func TestLongMessageClipped(t *testing.T) {
+	big := strings.Repeat("é", 1<<19) // 1 MB
+	d := Errorf(Span{}, "x", "value %q is not the expected \"b\"", big).WithHint("hint %s", big)
+	d.Notes = []string{"note " + big}
+	var buf bytes.Buffer
+	RenderOne(&buf, d, nil, RenderOptions{})
+	out := buf.String()
+	if len(out) > 4*maxMessage {
+		t.Errorf("rendered %d bytes", len(out))
+	}
+	if !utf8.ValidString(out) || !strings.Contains(out, "bytes left out)…") || !strings.Contains(out, "is not the expected \"b\"") {
+		t.Errorf("got %.300q", out)
+	}
+	var js bytes.Buffer
+	if err := RenderJSON(&js, List{d}); err != nil || js.Len() < 1<<20 {
+		t.Errorf("JSON: %d bytes, %v", js.Len(), err)
 	}
 }

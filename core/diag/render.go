@@ -6,9 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/mattn/go-runewidth"
+	"github.com/rivo/uniseg"
 )
 
 // Sources gives the renderer the text of the files diagnostics point into.
@@ -106,6 +110,7 @@ func RenderOne(w io.Writer, d Diagnostic, src Sources, opt RenderOptions) {
 		sevColor = ansiCyan
 	}
 	first, rest, _ := strings.Cut(d.Summary, "\n")
+	first = clip(first)
 	// A diagnostic with no file is about the command line (a flow or env
 	// name, a --set): no position to show.
 	if d.Span.Start.File == "" {
@@ -116,19 +121,41 @@ func RenderOne(w io.Writer, d Diagnostic, src Sources, opt RenderOptions) {
 	snippet(w, d.Span, src, sevColor, c)
 	if rest != "" {
 		for _, l := range strings.Split(strings.TrimRight(rest, "\n"), "\n") {
-			fmt.Fprintf(w, "    %s\n", l)
+			fmt.Fprintf(w, "    %s\n", clip(l))
 		}
 	}
 	for _, r := range d.Related {
-		fmt.Fprintf(w, "  %s: %s: %s\n", c(ansiBold, r.Span.Start.String()), c(ansiCyan, "note"), r.Message)
+		fmt.Fprintf(w, "  %s: %s: %s\n", c(ansiBold, r.Span.Start.String()), c(ansiCyan, "note"), clip(r.Message))
 		snippet(w, r.Span, src, ansiCyan, c)
 	}
 	if d.Hint != "" {
-		fmt.Fprintf(w, "  %s %s\n", c(ansiBlue, "= hint:"), d.Hint)
+		fmt.Fprintf(w, "  %s %s\n", c(ansiBlue, "= hint:"), clip(d.Hint))
 	}
 	for _, n := range d.Notes {
-		fmt.Fprintf(w, "  %s %s\n", c(ansiBlue, "="), n)
+		fmt.Fprintf(w, "  %s %s\n", c(ansiBlue, "="), clip(n))
 	}
+}
+
+// maxMessage is how many bytes of one line of a message the text renderer
+// shows: a message that quotes a value (an assert of a 1 MB string) shows
+// its start and end, not megabytes. JSON keeps the whole message.
+const maxMessage = 1000
+
+// clip shortens a line of a message longer than maxMessage to its first
+// and last bytes, cut at characters, with what was left out counted.
+func clip(s string) string {
+	if len(s) <= maxMessage {
+		return s
+	}
+	head, tail := maxMessage*4/5, maxMessage/5
+	for head > 0 && !utf8.RuneStart(s[head]) {
+		head--
+	}
+	from := len(s) - tail
+	for from < len(s) && !utf8.RuneStart(s[from]) {
+		from++
+	}
+	return fmt.Sprintf("%s…(%d bytes left out)…%s", s[:head], from-head, s[from:])
 }
 
 // snippet prints the source line of sp with an underline below the culprit.
@@ -177,47 +204,108 @@ func snippet(w io.Writer, sp Span, src Sources, color string, c func(string, str
 const snippetWidth = 120
 
 // window returns the text shown for line and the caret's lead and width in
-// display columns, for the byte columns [startCol, endCol). Tabs show as
-// one space and bytes that are not UTF-8 as U+FFFD, so the caret lines up
-// and the terminal never receives broken text.
+// terminal columns, for the byte columns [startCol, endCol). The line is cut
+// into what a terminal draws as one character (a grapheme cluster: é
+// written with a combining accent, 👍🏽) and each is measured in columns (two
+// for CJK and emoji, go-runewidth's tables, East Asian ambiguous characters
+// as one), so the caret stays under its character. Tabs show as one space,
+// bytes that are not UTF-8 as U+FFFD and control characters as their
+// symbols (␀, ␛: a source line never sends the terminal an escape
+// sequence), so the caret lines up and the terminal never receives broken
+// text.
 func window(line string, startCol, endCol int) (shown string, lead, width int) {
-	var runes []rune
-	for i := 0; i < len(line); {
-		r, n := utf8.DecodeRuneInString(line[i:])
-		if i < startCol-1 {
-			lead++
-		} else if i < endCol-1 {
-			width++
+	type cell struct {
+		text  string
+		col   int // first column
+		width int
+	}
+	var cells []cell
+	total := 0
+	g := uniseg.NewGraphemes(line)
+	for g.Next() {
+		from, to := g.Positions()
+		text, w := drawn(line[from:to])
+		if from < startCol-1 {
+			lead += w
+		} else if from < endCol-1 {
+			width += w
 		}
-		if r == '\t' {
-			r = ' '
-		}
-		runes = append(runes, r) // RuneError for a bad byte (n == 1)
-		i += n
+		cells = append(cells, cell{text, total, w})
+		total += w
 	}
 	if width < 1 {
 		width = 1
 	}
-	if len(runes) <= snippetWidth {
-		return string(runes), lead, width
+	join := func(cs []cell) string {
+		var b strings.Builder
+		for _, c := range cs {
+			b.WriteString(c.text)
+		}
+		return b.String()
 	}
-	// Keep a third of the window before the caret, and the caret itself.
+	if total <= snippetWidth {
+		return join(cells), lead, width
+	}
+	// Keep a third of the window before the caret, and the caret itself;
+	// a character cut by an edge of the window is left out whole.
 	from := max(0, lead-snippetWidth/3)
-	to := min(len(runes), from+snippetWidth)
+	to := min(total, from+snippetWidth)
 	if to-from < snippetWidth {
 		from = max(0, to-snippetWidth)
 	}
+	i := sort.Search(len(cells), func(i int) bool { return cells[i].col >= from })
+	j := sort.Search(len(cells), func(j int) bool { return cells[j].col+cells[j].width > to })
+	if i < len(cells) {
+		from = cells[i].col
+	}
 	width = max(1, min(width, to-lead))
-	shown = string(runes[from:to])
+	shown = join(cells[i:max(i, j)])
 	lead -= from
-	if from > 0 {
+	if i > 0 {
 		shown = "…" + shown
 		lead++
 	}
-	if to < len(runes) {
+	if j < len(cells) {
 		shown += "…"
 	}
 	return shown, lead, width
+}
+
+// cells measures characters (go-runewidth) the same way on every machine:
+// East Asian ambiguous characters are one column, whatever the locale.
+var cells = &runewidth.Condition{EastAsianWidth: false}
+
+// drawn is how a snippet shows one grapheme cluster g of a source line,
+// and its width in columns.
+func drawn(g string) (string, int) {
+	r, n := utf8.DecodeRuneInString(g)
+	switch {
+	case r == utf8.RuneError && n <= 1:
+		return "\uFFFD", 1
+	case r == '\t':
+		return " ", 1
+	case r < 0x20:
+		return string(rune(0x2400 + r)), 1 // ␀ … ␟
+	case r == 0x7f:
+		return "\u2421", 1 // ␡
+	case r >= 0x80 && r <= 0x9f:
+		return "\uFFFD", 1
+	}
+	if !utf8.ValidString(g) {
+		// A character followed by bytes that are not UTF-8: each shown
+		// on its own.
+		var b strings.Builder
+		w := 0
+		for i := 0; i < len(g); {
+			_, n := utf8.DecodeRuneInString(g[i:])
+			t, cw := drawn(g[i : i+n])
+			b.WriteString(t)
+			w += cw
+			i += n
+		}
+		return b.String(), w
+	}
+	return g, cells.StringWidth(g)
 }
 
 func safeSlice(s string, from, to int) string {

@@ -37,17 +37,47 @@ type Policy struct {
 var Once = Policy{Attempts: 1}
 
 // Validate reports a policy a user wrote wrong, naming the field by its
-// GXL spelling.
+// GXL spelling. A Backoff of 0 is unset (a constant pause); a backoff a
+// user wrote is checked with Check("backoff", …).
 func (p Policy) Validate() error {
-	switch {
-	case p.Attempts < 1:
-		return fmt.Errorf("attempts must be at least 1 (the first try counts), not %d", p.Attempts)
-	case p.Delay < 0:
-		return fmt.Errorf("delay must not be negative, not %s", p.Delay)
-	case p.Backoff != 0 && p.Backoff < 1:
-		return fmt.Errorf("backoff must be a number ≥ 1, not %g", p.Backoff)
-	case p.MaxDelay < 0:
-		return fmt.Errorf("max_delay must not be negative, not %s", p.MaxDelay)
+	for _, f := range []struct {
+		name string
+		v    float64
+		set  bool
+	}{
+		{"attempts", float64(p.Attempts), true},
+		{"delay", float64(p.Delay), true},
+		{"backoff", p.Backoff, p.Backoff != 0},
+		{"max_delay", float64(p.MaxDelay), true},
+	} {
+		if !f.set {
+			continue
+		}
+		if err := Check(f.name, f.v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Check is the rule of one field of a policy, by its GXL name (attempts,
+// delay, backoff, max_delay; durations in nanoseconds): the one rule the
+// checker applies to a constant argument of a retrying built-in or of
+// #[retry], and Validate to a policy at run time.
+func Check(name string, v float64) error {
+	switch name {
+	case "attempts":
+		if v < 1 {
+			return fmt.Errorf("attempts must be at least 1 (the first try counts), not %.0f", v)
+		}
+	case "delay", "max_delay":
+		if v < 0 {
+			return fmt.Errorf("%s must not be negative, not %s", name, time.Duration(v))
+		}
+	case "backoff":
+		if v < 1 || math.IsNaN(v) {
+			return fmt.Errorf("backoff must be a number ≥ 1, not %g", v)
+		}
 	}
 	return nil
 }

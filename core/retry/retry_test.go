@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -278,5 +279,30 @@ func TestPollKeepsReasonWhenDeadlineCutsACall(t *testing.T) {
 	})
 	if err == nil || !strings.HasSuffix(err.Error(), ": not found yet") || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestCheck: the rule of each field, at its boundaries; the checker applies
+// it to constant arguments of #[retry] and the retrying built-ins.
+func TestCheck(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		v    float64
+		want string
+	}{
+		{"attempts", 1, ""},
+		{"attempts", 0, "attempts must be at least 1"},
+		{"delay", 0, ""},
+		{"delay", float64(-time.Second), "delay must not be negative, not -1s"},
+		{"max_delay", 0, ""},
+		{"max_delay", -1, "max_delay must not be negative"},
+		{"backoff", 1, ""},
+		{"backoff", 0, "backoff must be a number ≥ 1, not 0"},
+		{"backoff", math.NaN(), "backoff must be a number ≥ 1"},
+	} {
+		err := Check(tc.name, tc.v)
+		if (err == nil) != (tc.want == "") || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%s=%v: %v, want %q", tc.name, tc.v, err, tc.want)
+		}
 	}
 }

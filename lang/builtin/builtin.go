@@ -63,6 +63,10 @@ type Param struct {
 	// converted, to the built-in under the new name (see Resolve). A
 	// deprecated parameter has no default and is not required.
 	Deprecated *Deprecated
+	// Check is a rule on the argument's value (already of Type) beyond
+	// its type (attempts ≥ 1): applied by the checker to a constant
+	// argument, at the argument; nil: none.
+	Check func(value.Value) error
 }
 
 // Deprecated says which parameter replaces an old spelling and how its

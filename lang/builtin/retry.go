@@ -12,10 +12,29 @@ import (
 // command", "the request") in the docs.
 func RetryParams(attempts int64, delay, what string) []Param {
 	return []Param{
-		{Name: "attempts", Type: types.Int, Default: value.Int(attempts), Doc: "tries of " + what + " in total, the first included"},
-		{Name: "delay", Type: types.Duration, Default: value.Str(delay), Doc: "pause after the first failed try"},
-		{Name: "backoff", Type: types.Float, Default: value.Float(1), Doc: "factor applied to the pause after each further failed try (≥ 1)"},
-		{Name: "max_delay", Type: types.Duration, Doc: "longest pause (none by default)"},
+		{Name: "attempts", Type: types.Int, Default: value.Int(attempts), Doc: "tries of " + what + " in total, the first included", Check: retryCheck("attempts")},
+		{Name: "delay", Type: types.Duration, Default: value.Str(delay), Doc: "pause after the first failed try", Check: retryCheck("delay")},
+		{Name: "backoff", Type: types.Float, Default: value.Float(1), Doc: "factor applied to the pause after each further failed try (≥ 1)", Check: retryCheck("backoff")},
+		{Name: "max_delay", Type: types.Duration, Doc: "longest pause (none by default)", Check: retryCheck("max_delay")},
+	}
+}
+
+// retryCheck is the Check of a retry parameter: retry.Check, the one rule
+// of each field of a policy, on the argument's value (already of the
+// parameter's type).
+func retryCheck(name string) func(value.Value) error {
+	return func(v value.Value) error {
+		switch name {
+		case "delay", "max_delay":
+			d, err := ParseDuration(v)
+			if err != nil {
+				return err
+			}
+			return retry.Check(name, float64(d))
+		case "attempts":
+			return retry.Check(name, float64(v.IntVal()))
+		}
+		return retry.Check(name, v.FloatVal())
 	}
 }
 
@@ -31,7 +50,7 @@ func OldRetries(name string) Param {
 // OldDelay declares an old name of the pause between tries (`retry_delay`,
 // `interval`) as a deprecated spelling of delay.
 func OldDelay(name string) Param {
-	return Param{Name: name, Type: types.Duration, Doc: "old spelling of `delay`",
+	return Param{Name: name, Type: types.Duration, Doc: "old spelling of `delay`", Check: retryCheck("delay"),
 		Deprecated: &Deprecated{Use: "delay", Rule: "delay = " + name}}
 }
 
@@ -49,6 +68,8 @@ func (a Args) RetryPolicy() (retry.Policy, error) {
 	}
 	if !a.Has("backoff") {
 		p.Backoff = 1
+	} else if err := retry.Check("backoff", p.Backoff); err != nil {
+		return p, err // a written 0 is not "unset"
 	}
 	return p, p.Validate()
 }

@@ -420,6 +420,20 @@ func (c *checker) argType(b *builtin.Builtin, p *builtin.Param, e ast.Expr) {
 		c.errorf(e.Span(), "arg-type", "argument `%s` of `%s` must be %s", p.Name, b.Name, article(p.Type)).Hint = typeHint(p.Type)
 		return
 	}
+	if p.Check != nil {
+		if err := p.Check(cv); err != nil {
+			c.errorf(e.Span(), "arg-value", "argument `%s` of `%s`: %v", p.Name, b.Name, err)
+			return
+		}
+	}
+	if p.Type == types.Duration {
+		// No duration parameter means anything by a negative one (a
+		// timeout of -1s is not "no limit", that is 0).
+		if d, err := builtin.ParseDuration(cv); err == nil && d < 0 {
+			c.errorf(e.Span(), "arg-value", "argument `%s` of `%s` must not be negative, not %s", p.Name, b.Name, d).Hint = "durations are 0 or more: \"30s\", \"2m\""
+			return
+		}
+	}
 	if len(p.Enum) > 0 && !contains(p.Enum, cv.String()) {
 		d := c.errorf(e.Span(), "arg-value", "argument `%s` of `%s` must be one of %s, not %q", p.Name, b.Name, strings.Join(p.Enum, ", "), cv.String())
 		d.Hint = diag.DidYouMean(cv.String(), p.Enum)

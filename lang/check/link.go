@@ -443,6 +443,9 @@ func (c *checker) flowAnnotations(m *Module, f *Flow) {
 	}
 	for _, a := range f.Decl.Annotations {
 		name := a.Name.Name
+		if report {
+			c.annotationArgs(a)
+		}
 		arg := func(key string, pos int) *ast.AnnArg {
 			n := 0
 			for _, x := range a.Args {
@@ -506,52 +509,49 @@ func (c *checker) flowAnnotations(m *Module, f *Flow) {
 		case "dryrun":
 			f.Ann.DryRun = target()
 		case "retry":
+			// The vocabulary and the rules of the retrying built-ins:
+			// builtin.RetryParams, each value checked by its Param.Check.
 			r := &Retry{Attempts: 3, Delay: time.Second, Backoff: 1}
+			seen := map[string]bool{}
 			for i, x := range a.Args {
 				key := ""
 				if x.Key != nil {
 					key = x.Key.Name
 				} else if i == 0 {
 					key = "attempts"
+				} else {
+					errf(x.Span(), "annotation", "#[retry] takes one unnamed argument, attempts").Hint = "name the others: #[retry(3, delay=\"1s\")]"
+					continue
 				}
+				p := retryParam(key)
+				if p == nil {
+					errf(x.Span(), "annotation", "unknown retry argument %q", key).Hint = "write #[retry(attempts=3, delay=\"1s\", backoff=2.0, max_delay=\"30s\")]"
+					continue
+				}
+				if seen[key] {
+					errf(x.Span(), "annotation", "retry argument %q is given twice", key).Hint = "keep one"
+					continue
+				}
+				seen[key] = true
 				v := annText(x.Value)
+				cv, err := builtin.Convert(p.Type, value.Str(v))
+				if err != nil {
+					errf(x.Span(), "annotation", "#[retry] %s must be %s, not %q", key, article(p.Type), v).Hint = typeHint(p.Type)
+					continue
+				}
+				if err := p.Check(cv); err != nil {
+					errf(x.Span(), "annotation", "#[retry] %v", err)
+					continue
+				}
 				switch key {
 				case "attempts":
-					n, err := builtin.Convert(types.Int, value.Str(v))
-					if err != nil || n.IntVal() < 1 {
-						errf(x.Span(), "annotation", "retry attempts must be a positive integer, not %q", v)
-						continue
-					}
-					r.Attempts = int(n.IntVal())
+					r.Attempts = int(cv.IntVal())
 				case "delay":
-					d, err := builtin.ParseDuration(value.Str(v))
-					if err == nil && d < 0 {
-						err = fmt.Errorf("retry delay must not be negative, not %q", v)
-					}
-					if err != nil {
-						errf(x.Span(), "annotation", "%v", err)
-						continue
-					}
-					r.Delay = d
+					r.Delay, _ = builtin.ParseDuration(cv)
 				case "backoff":
-					b, err := builtin.Convert(types.Float, value.Str(v))
-					if err != nil || b.FloatVal() < 1 {
-						errf(x.Span(), "annotation", "retry backoff must be a number ≥ 1, not %q", v)
-						continue
-					}
-					r.Backoff = b.FloatVal()
+					r.Backoff = cv.FloatVal()
 				case "max_delay":
-					d, err := builtin.ParseDuration(value.Str(v))
-					if err == nil && d < 0 {
-						err = fmt.Errorf("retry max_delay must not be negative, not %q", v)
-					}
-					if err != nil {
-						errf(x.Span(), "annotation", "%v", err)
-						continue
-					}
-					r.MaxDelay = d
-				default:
-					errf(x.Span(), "annotation", "unknown retry argument %q", key).Hint = "write #[retry(attempts=3, delay=\"1s\", backoff=2.0, max_delay=\"30s\")]"
+					r.MaxDelay, _ = builtin.ParseDuration(cv)
 				}
 			}
 			f.Ann.Retry = r
@@ -634,6 +634,82 @@ func (c *checker) checkPipelineCycles() {
 	for _, m := range c.prog.Mods {
 		for _, f := range m.Flows {
 			visit(f)
+		}
+	}
+}
+
+// retryParams are the parameters of #[retry]: those of every retrying
+// built-in.
+var retryParams = builtin.RetryParams(3, "1s", "the flow")
+
+// retryParam is the #[retry] parameter named key, or nil.
+func retryParam(key string) *builtin.Param {
+	for i := range retryParams {
+		if retryParams[i].Name == key {
+			return &retryParams[i]
+		}
+	}
+	return nil
+}
+
+// annSpec is what an annotation's arguments may be: keys, and how many
+// arguments it takes by position. strict marks gxl's own annotations,
+// where an argument too many is an error; the original's ignored one (a
+// warning: programs written for it keep checking).
+type annSpec struct {
+	keys       []string
+	positional int
+	strict     bool
+}
+
+// annArgs are the annotations with a fixed set of arguments (#[retry],
+// #[every], #[cron] and #[window] check theirs where they are read).
+var annArgs = map[string]annSpec{
+	"auto_load":   {positional: 1},
+	"usage":       {keys: []string{"desp", "desc", "color"}, positional: 1},
+	"task":        {keys: []string{"name"}, positional: 1},
+	"transaction": {},
+	"undo":        {positional: 1},
+	"dryrun":      {positional: 1},
+	"timeout":     {positional: 1, strict: true},
+	"on_failure":  {positional: 1, strict: true},
+}
+
+// annotationArgs reports an argument an annotation does not take, at the
+// argument.
+func (c *checker) annotationArgs(a *ast.Annotation) {
+	spec, ok := annArgs[a.Name.Name]
+	if !ok {
+		return
+	}
+	n := 0
+	for _, x := range a.Args {
+		var msg string
+		if x.Key == nil {
+			if n++; n <= spec.positional {
+				continue
+			}
+			switch spec.positional {
+			case 0:
+				msg = fmt.Sprintf("#[%s] takes no argument", a.Name.Name)
+			case 1:
+				msg = fmt.Sprintf("#[%s] takes one unnamed argument", a.Name.Name)
+			default:
+				msg = fmt.Sprintf("#[%s] takes %d unnamed arguments", a.Name.Name, spec.positional)
+			}
+		} else if !contains(spec.keys, x.Key.Name) {
+			msg = fmt.Sprintf("#[%s] has no argument `%s`", a.Name.Name, x.Key.Name)
+		} else {
+			continue
+		}
+		hint := "remove it"
+		if len(spec.keys) > 0 {
+			hint = "its arguments: " + strings.Join(spec.keys, ", ")
+		}
+		if spec.strict {
+			c.errorf(x.Span(), "annotation", "%s", msg).Hint = hint
+		} else {
+			c.warnf(x.Span(), "annotation", "%s: it is ignored", msg).Hint = hint
 		}
 	}
 }

@@ -593,7 +593,19 @@ func (c *converter) value(g *gValue) ast.Expr {
 	case g.Obj != nil:
 		o := &ast.ObjectLit{Sp: s}
 		for _, e := range g.Obj.Entries {
-			o.Entries = append(o.Entries, &ast.ObjEntry{Sp: tsp(e.Tokens), Key: c.key(e.Key), Value: c.value(e.Value)})
+			en := &ast.ObjEntry{Sp: tsp(e.Tokens), Key: c.key(e.Key), Value: c.value(e.Value)}
+			for _, prev := range o.Entries {
+				// Keys are case-insensitive; the original keeps the last
+				// value, so a program may do it: a warning.
+				if en.Key != nil && prev.Key != nil && strings.EqualFold(prev.Key.Name, en.Key.Name) {
+					d := diag.Warnf(en.Key.Span(), "dup-key", "key `%s` is given twice in this object: the last value counts", en.Key.Name).
+						WithRelated(prev.Key.Span(), "first given here")
+					d.Hint = "remove one of them (keys are case-insensitive)"
+					c.diags.Add(d)
+					break
+				}
+			}
+			o.Entries = append(o.Entries, en)
 		}
 		return o
 	}

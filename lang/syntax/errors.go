@@ -24,8 +24,11 @@ import (
 const CodeIncomplete = "incomplete"
 
 // parseError turns participle's error into a diagnostic in the words of
-// the language. rescan returns a fresh scanner over the same input.
-func parseError(err error, filename string, rescan func() *scanner) diag.Diagnostic {
+// the language. rescan returns a fresh scanner over the same input; top
+// says what the input holds at its top level ("`mod` or `extern`" in a
+// file, "a statement" at the REPL), expected where participle names
+// nothing.
+func parseError(err error, filename string, rescan func() *scanner, top string) diag.Diagnostic {
 	var ute *participle.UnexpectedTokenError
 	if errors.As(err, &ute) {
 		t := ute.Unexpected
@@ -35,6 +38,7 @@ func parseError(err error, filename string, rescan func() *scanner) diag.Diagnos
 			end = start
 		}
 		ctx := bracketsBefore(rescan(), t.Pos.Offset)
+		ctx.top = top
 		expect := expected(ute)
 		if in, ok := ctx.unclosed(t); ok {
 			// The input ended inside a bracket: the culprit is the bracket.
@@ -118,6 +122,10 @@ var closerOf = map[string]string{"{": "}", "(": ")", "[": "]", "#[": "]"}
 type errContext struct {
 	stack []open
 	prev  lexer.Token // the token before the error token (Type 0: none)
+	// top is what the input holds at its top level (parseError).
+	top string
+	// closed is the bracket prev closed, when prev is a closer.
+	closed *open
 	// stray is set when the error token closes a bracket that is not open.
 	stray bool
 	// suspect is the first `{` whose `}` sits left of the line that
@@ -167,16 +175,18 @@ func bracketsBefore(sc *scanner, off int) errContext {
 				}
 				top := c.stack[len(c.stack)-1]
 				c.stack = c.stack[:len(c.stack)-1]
+				c.prev, c.closed = t, &top
 				if t.Value != "}" || top.text != "{" || c.suspect != nil {
-					break
+					continue
 				}
 				at, first := indentAt(sc.src, t.Pos.Offset)
 				if opened, _ := indentAt(sc.src, top.pos.Offset); first && at < opened {
 					c.suspect = &top
 				}
+				continue
 			}
 		}
-		c.prev = t
+		c.prev, c.closed = t, nil
 	}
 }
 
@@ -199,6 +209,36 @@ func (c errContext) unclosed(t lexer.Token) (open, bool) {
 	return in, true
 }
 
+// operatorTypos are operators of other languages, written as two tokens
+// (or a word), and what GXL writes for them.
+var operatorTypos = map[string]string{
+	"<>": "!=", "===": "==", "!==": "!=", "=>": ">=", "=<": "<=",
+	"and": "&&", "or": "||", "not": "!",
+}
+
+// definedInMod are the definitions a mod holds.
+var definedInMod = map[string]string{"flow": "a flow", "env": "an env", "fn": "a fn", "activity": "an activity"}
+
+var cmpOps = map[string]bool{"==": true, "!=": true, "=*": true, "<=": true, ">=": true, "<": true, ">": true, "=": true}
+
+// mismatched says whether t is a closer of another kind than the
+// innermost open bracket, where the parser did not expect that bracket's
+// closer (`x = 1) ;` in a block; `f(a]` names the `(` left open instead).
+func (c errContext) mismatched(t lexer.Token, expect string) bool {
+	in, ok := c.innermost()
+	if !ok || t.Type != tPunct || (t.Value != "}" && t.Value != ")" && t.Value != "]") {
+		return false
+	}
+	return closerOf[in.text] != t.Value && expect != "`"+closerOf[in.text]+"`"
+}
+
+// objectBefore says whether a block's `{` was expected right after a
+// `{...}` the parser read as an object value: `if { }` and `for ${X} in { }`
+// took the block for the value (the condition or list is missing).
+func (c errContext) objectBefore(expect string) bool {
+	return expect == "`{`" && c.closed != nil && c.closed.text == "{"
+}
+
 func (c errContext) isInnermost(text string) bool {
 	in, ok := c.innermost()
 	return ok && in.text == text
@@ -212,11 +252,24 @@ func (c errContext) summary(t lexer.Token, expect string) string {
 	switch {
 	case c.stray:
 		return fmt.Sprintf("%s closes nothing: no bracket is open here", describeToken(t))
+	case c.mismatched(t, expect):
+		return fmt.Sprintf("%s closes nothing here: the innermost open bracket is the `%s` opened at %s", describeToken(t), in.text, in.pos)
 	}
 	var b strings.Builder
+	if expect == "" && len(c.stack) == 0 {
+		// participle names nothing when the top level's items stop.
+		expect = c.top
+	}
+	if expect == "a condition" && c.prev.Type == tPunct && cmpOps[c.prev.Value] {
+		// The right side of a comparison is a value.
+		expect = "a value"
+	}
 	if expect != "" {
 		fmt.Fprintf(&b, "expected %s", expect)
-		if c.prev.Type != 0 {
+		switch {
+		case c.objectBefore(expect):
+			fmt.Fprintf(&b, " after the object `{...}` opened at %s", c.closed.pos)
+		case c.prev.Type != 0:
 			fmt.Fprintf(&b, " after %s", describeToken(c.prev))
 		}
 		fmt.Fprintf(&b, ", found %s", describeToken(t))
@@ -244,6 +297,28 @@ func (c errContext) hint(t lexer.Token, expect string) string {
 		return "the input ends too early"
 	case c.stray:
 		return "remove it, or check the brackets before it: one of them is closed twice"
+	case c.mismatched(t, expect):
+		in, _ := c.innermost()
+		return "remove it, or close the `" + in.text + "` first with `" + closerOf[in.text] + "`"
+	case len(c.stack) == 0 && c.top == nodeWords["GTop"] && t.Type == tIdent && definedInMod[t.Value] != "":
+		return definedInMod[t.Value] + " is defined inside a mod: mod main { " + t.Value + " ... }"
+	case c.prev.Type == tPunct && t.Type == tPunct && operatorTypos[c.prev.Value+t.Value] != "":
+		return "write `" + operatorTypos[c.prev.Value+t.Value] + "`"
+	case t.Type == tIdent && operatorTypos[t.Value] != "" && (expect == "`{`" || expect == "a condition"):
+		return "conditions combine with `" + operatorTypos[t.Value] + "`"
+	case t.Type == tString && c.prev.Type == tPunct && (c.prev.Value == "{" || c.prev.Value == ",") && c.isInnermost("{"):
+		return "object keys are bare names, not strings: {name: \"value\"}"
+	case t.Type == tIdent && t.Value == "else":
+		return "`else` follows the `}` of an `if` block directly: `if ... { } else { }`"
+	case t.Type == tAnnOpen && len(c.stack) > 1:
+		return "annotations go before mod, env, flow, fn or activity, not before statements"
+	case c.prev.Type == tIdent && definedInMod[c.prev.Value] != "" && expect == "`=`" && len(c.stack) > 1:
+		// `flow b { }` inside a flow: read as an assignment to `flow`.
+		return definedInMod[c.prev.Value] + " is defined directly in a mod, not inside a flow or block"
+	case c.prev.Type == tIdent && (c.prev.Value == "mod" || c.prev.Value == "extern") && expect == "`=`" && len(c.stack) > 0:
+		return c.prev.Value + " declarations go at the top level of the file"
+	case c.objectBefore(expect):
+		return fmt.Sprintf("the `{` at %s was read as an object value, written {key: value}; if it opens the block, the condition or value before it is missing", c.closed.pos)
 	case expect == "`:`" && c.isInnermost("{"):
 		// The parser read the `{` as an object literal ({key: value}).
 		in, _ := c.innermost()
@@ -260,11 +335,9 @@ func (c errContext) hint(t lexer.Token, expect string) string {
 	case t.Type == tIdent && (t.Value == "extern"):
 		return "extern declarations go at the top level, outside mods"
 	case t.Type == tIdent && isDigit(t.Value[0]):
-		return "numbers are written 42 or 1.5 (no exponent or unit suffix); quote other text: \"" + t.Value + "\""
+		return numberHint(t.Value)
 	case t.Type == tIdent:
 		return "statements end with `;` and names in values are written ${NAME} or quoted"
-	case t.Value == "/":
-		return "GXL has no arithmetic; comments are // ..., # ... or /* ... */"
 	}
 	return ""
 }

@@ -117,6 +117,11 @@ func (g *gRef) path() *gPath {
 	return &gPath{Parts: r}
 }
 
+// The pipeline alternatives start with their first `|` (or `~`) outside a
+// group: a `( '|' @@ )+` that fails after its `|` matches nothing, and
+// participle drops the error of an alternative that matched nothing, so
+// `flow a | { }` was reported at the `|`, not at the `{` where a name is
+// missing.
 type gFlow struct {
 	Tokens    []lexer.Token
 	First     *gRef   `parser:"'flow' @@"`
@@ -124,8 +129,8 @@ type gFlow struct {
 	Pre       []*gRef `parser:"    ( @@ ( ',' @@ )* )?"`
 	PostColon bool    `parser:"    ( @':'"`
 	Post      []*gRef `parser:"      ( @@ ( ',' @@ )* )? )? )"`
-	Pipe      []*gRef `parser:"  | ( '|' @@ )+"`
-	Tilde     []*gRef `parser:"  | ( '~' @@ )+ ) )?"`
+	Pipe      []*gRef `parser:"  | '|' @@ ( '|' @@ )*"`
+	Tilde     []*gRef `parser:"  | '~' @@ ( '~' @@ )* ) )?"`
 	Body      *gBlock `parser:"( @@ ';'? | ';' )"`
 }
 
@@ -171,13 +176,13 @@ type gStmt struct {
 
 // gPathStmt is everything that starts with a name: an assignment, a call,
 // `gx.vars { }` (and the obsolete `gx.cmd { }` form). It never starts with
-// `if` or `for`, so that an error inside those statements is reported in
+// `if`, `for` or `else`, so that an error inside those statements is reported in
 // their terms, not as a broken assignment. Its path is a token capture of
 // its own (not a gPath node, which would cost participle about seven more
 // allocations per statement).
 type gPathStmt struct {
 	Tokens []lexer.Token
-	Path   []lexer.Token `parser:"(?! 'if' ) (?! 'for' ) @( Ident ( '.' Ident )* )"`
+	Path   []lexer.Token `parser:"(?! 'if' ) (?! 'for' ) (?! 'else' ) @( Ident ( '.' Ident )* )"`
 	Assign *gValue       `parser:"( '=' @@ ( ';' | ',' )?"`
 	Call   *gCallArgs    `parser:"| @@ ';'?"`
 	Braces *gBraces      `parser:"| @@ ';'? )"`
@@ -288,8 +293,11 @@ type gPrim struct {
 
 type gDefined struct {
 	Tokens []lexer.Token
-	GxPref bool        `parser:"( @'gx' '.' )?"`
-	Key    lexer.Token `parser:"'defined' '(' ( @Ident ':' )?"`
+	// Not an optional `gx.` then `defined`: a sequence whose optional head
+	// matched nothing has still begun, and its error at a value (`1`)
+	// would say "expected `defined`" where any value may stand.
+	GxPref bool        `parser:"( @'gx' '.' 'defined' | 'defined' )"`
+	Key    lexer.Token `parser:"'(' ( @Ident ':' )?"`
 	Arg    *gValue     `parser:"@@ ')'"`
 }
 

@@ -8,9 +8,11 @@
 package syntax
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/alecthomas/participle/v2/lexer"
@@ -177,13 +179,25 @@ var interned = func() map[string]string {
 func (s *scanner) Next() (lexer.Token, error) {
 	if !s.checked {
 		s.checked = true
+		if s.off == 0 && bytes.HasPrefix(s.src, utf8BOM) {
+			// A UTF-8 byte order mark (some Windows editors write one) is
+			// not text: skipped (columns count bytes, as on every line).
+			s.advance(len(utf8BOM))
+		}
 		if bad := firstInvalidUTF8(s.src[s.off:]); bad >= 0 {
 			// Text that is not UTF-8 is rejected whole, at its first bad
 			// byte: no token can be trusted to hold what the author wrote.
+			// A NUL byte is valid UTF-8 but never text (a UTF-16 file
+			// holds one in every other byte).
 			s.advance(bad)
 			start := s.pos()
-			s.errorf(s.dpos(), "encoding", "GXL files are UTF-8 text: re-save the file as UTF-8",
-				"invalid UTF-8: byte 0x%02x", s.src[s.off])
+			if s.src[s.off] == 0 {
+				s.errorf(s.dpos(), "encoding", "is this a binary or UTF-16 file? GXL files are UTF-8 text: re-save the file as UTF-8",
+					"a NUL byte (0x00) is not text")
+			} else {
+				s.errorf(s.dpos(), "encoding", "GXL files are UTF-8 text: re-save the file as UTF-8",
+					"invalid UTF-8: byte 0x%02x", s.src[s.off])
+			}
 			s.off = len(s.src)
 			s.deep = true
 			return lexer.Token{Type: tError, Value: "", Pos: start}, nil
@@ -364,6 +378,17 @@ func (s *scanner) lexToken(startp *lexer.Position) lexer.TokenType {
 			}
 			typ = tFloat
 		}
+		// A number glued to more number text (1.5e3, 1.2.3, 3.) is one
+		// malformed number, reported whole, not as a number and a stray
+		// `.` or name after it.
+		if malformedNumber(s.src, s.off, typ) {
+			for s.off < len(s.src) && (isIdentByte(s.src[s.off]) || s.src[s.off] == '.') {
+				s.advance(1)
+			}
+			text := string(s.src[start.Offset:s.off])
+			s.errorf(toDiagPos(start), "syntax", numberHint(text), "`%s` is not a number", text)
+			return tError
+		}
 		// Names may start with a digit (`flow 1st`, `30s` in annotations).
 		if c != '-' && typ == tInt && s.off < len(s.src) && isIdentByte(s.src[s.off]) {
 			for s.off < len(s.src) && isIdentByte(s.src[s.off]) {
@@ -405,7 +430,20 @@ func (s *scanner) lexToken(startp *lexer.Position) lexer.TokenType {
 		n++
 	}
 	s.advance(n)
-	s.errorf(toDiagPos(start), "syntax", "", "unexpected character %q", string(s.src[start.Offset:s.off]))
+	r, _ := utf8.DecodeRune(s.src[start.Offset:s.off])
+	switch {
+	case r == 0xFEFF:
+		s.errorf(toDiagPos(start), "syntax", "a byte order mark belongs only at the very start of a file; delete it (editors show it as nothing)",
+			"unexpected byte order mark U+FEFF")
+	case !unicode.IsPrint(r):
+		s.errorf(toDiagPos(start), "syntax", "delete it: it is invisible in most editors",
+			"unexpected invisible character %U", r)
+	case r >= utf8.RuneSelf:
+		s.errorf(toDiagPos(start), "syntax", "names are ASCII letters, digits and `_`; other text goes in a string \"...\"",
+			"unexpected character `%c` (%U)", r, r)
+	default:
+		s.errorf(toDiagPos(start), "syntax", asciiHints[r], "unexpected character `%c`", r)
+	}
 	return tError
 }
 
@@ -480,7 +518,9 @@ func describeToken(t lexer.Token) string {
 		return "```cmd block"
 	case t.Type == tBool:
 		return "boolean " + t.Value
-	case t.Type == tIdent && keywords[t.Value]:
+	case t.Type == tIdent && (keywords[t.Value] || isDigit(t.Value[0])):
+		// A keyword, or number-like text (1e3, 10s): not what a reader
+		// calls a name.
 		return fmt.Sprintf("`%s`", t.Value)
 	case t.Type == tIdent:
 		return fmt.Sprintf("name `%s`", t.Value)
@@ -488,21 +528,61 @@ func describeToken(t lexer.Token) string {
 	return fmt.Sprintf("`%s`", t.Value)
 }
 
+// numberHint is the hint at text that looks like a number but is not one.
+func numberHint(text string) string {
+	return "numbers are written 42 or 1.5 (digits on both sides of the point, no exponent or unit suffix); quote other text: \"" + text + "\""
+}
+
+// malformedNumber says whether the number of type typ lexed before off
+// goes on as number text: letters or digits after a float (1.5e3), a point
+// and a digit after a float (1.2.3), or a point that nothing follows (3.;
+// a point followed by a letter may be a path, 1.x).
+func malformedNumber(src []byte, off int, typ lexer.TokenType) bool {
+	if off >= len(src) {
+		return false
+	}
+	c := src[off]
+	switch {
+	case typ == tFloat && isIdentByte(c):
+		return true
+	case c != '.':
+		return false
+	case off+1 >= len(src):
+		return true
+	}
+	next := src[off+1]
+	return (typ == tFloat && isDigit(next)) || !isIdentByte(next)
+}
+
 // firstInvalidUTF8 is the offset of the first byte of b that is not part
 // of a valid UTF-8 sequence, or -1.
 func firstInvalidUTF8(b []byte) int {
-	if utf8.Valid(b) {
+	if utf8.Valid(b) && bytes.IndexByte(b, 0) < 0 {
 		return -1
 	}
 	for i := 0; i < len(b); {
 		r, n := utf8.DecodeRune(b[i:])
-		if r == utf8.RuneError && n <= 1 {
+		if r == utf8.RuneError && n <= 1 || r == 0 {
 			return i
 		}
 		i += n
 	}
 	return -1
 }
+
+// asciiHints say what an ASCII character with no place in GXL is written
+// as instead.
+var asciiHints = map[rune]string{
+	'$':  "a variable is written ${NAME}; a command runs with gx.cmd(cmd: \"...\")",
+	'\'': "strings are written in double quotes: \"...\"",
+	'+':  "GXL has no arithmetic; join text in a string: \"${A}${B}\"",
+	'%':  "GXL has no arithmetic",
+	'/':  "GXL has no arithmetic; comments are // ..., # ... or /* ... */",
+	'?':  "a default value is written ${NAME:default}",
+	'\\': "a backslash goes in a string: \"\\\\\"",
+}
+
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
 // skipSpace advances over blanks and newlines, keeping line and column.
 func (s *scanner) skipSpace() {

@@ -27,7 +27,7 @@ func Parse(filename string, src []byte) (f *ast.File, diags diag.List) {
 		var err error
 		g, err = fileParser.ParseFromLexer(peekingOf(toks))
 		if err != nil {
-			return nil, diag.List{parseError(err, filename, func() *scanner { return newScanner(filename, src) })}
+			return nil, diag.List{parseError(err, filename, func() *scanner { return newScanner(filename, src) }, nodeWords["GTop"])}
 		}
 	}
 	c := &converter{}
@@ -52,7 +52,7 @@ func ParseStmts(filename string, src []byte, at diag.Pos) (stmts []ast.Stmt, dia
 		return nil, d
 	}
 	if err != nil {
-		return nil, diag.List{parseError(err, filename, func() *scanner { return newScannerAt(filename, src, at) })}
+		return nil, diag.List{parseError(err, filename, func() *scanner { return newScannerAt(filename, src, at) }, "a statement")}
 	}
 	c := &converter{}
 	stmts = c.stmts(g.Stmts)
@@ -73,7 +73,7 @@ func ParseCond(filename string, src []byte, at diag.Pos) (cond ast.Cond, diags d
 		return nil, d
 	}
 	if err != nil {
-		return nil, diag.List{parseError(err, filename, func() *scanner { return newScannerAt(filename, src, at) })}
+		return nil, diag.List{parseError(err, filename, func() *scanner { return newScannerAt(filename, src, at) }, "")}
 	}
 	c := &converter{}
 	cond = c.or(g)

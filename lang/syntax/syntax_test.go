@@ -206,7 +206,7 @@ func TestErrors(t *testing.T) {
 		{"missing operand", "mod main { flow f { a = 1; if ${A} == { b = 2; } } }", "syntax", "expected `:` after name `b`, found `=`", 1, 43},
 		{"condition without block", "mod main { flow f { a = 1; if ${A} == 1 } }", "syntax", "expected `{` after number 1, found `}`", 1, 41},
 		{"else iff", "mod main { flow f { a = 1; if ${A} == 1 { } else iff { } } }", "syntax", "expected `{` after `else`, found name `iff`", 1, 50},
-		{"exponent", "mod main { flow f { a = 1; h = 1e3; } }", "syntax", "expected a value after `=`, found name `1e3`", 1, 32},
+		{"exponent", "mod main { flow f { a = 1; h = 1e3; } }", "syntax", "expected a value after `=`, found `1e3`", 1, 32},
 		{"unclosed call", "mod main { flow f { a = 1; gx.echo(\"x\" ; } }", "syntax", "expected `)` after string \"x\", found `;` (the `(` opened at t.gxl:1:35 is not closed)", 1, 40},
 		{"unclosed list", "mod main { flow f { a = [1, 2; } }", "syntax", "expected `]` after number 2, found `;` (the `[` opened at t.gxl:1:25 is not closed)", 1, 30},
 		{"unclosed annotation", "mod main {\n #[usage(a=\"x\"\n flow f { a = 1; } }", "syntax", "expected `)` after string \"x\", found `flow` (the `(` opened at t.gxl:2:9 is not closed)", 3, 2},
@@ -218,7 +218,7 @@ func TestErrors(t *testing.T) {
 		{"bad ref", "mod main { a = ${a-b}; }", "syntax", "invalid variable reference `${a-b}`", 1, 16},
 		{"flow without body", "mod main { flow f; }", "syntax", "flow `f` has neither a body nor references", 1, 12},
 		{"two at", "mod main { flow @a | @b { } }", "syntax", "two `@` names in one pipeline", 1, 22},
-		{"slash", "mod main { a = 1 / 2; }", "syntax", "unexpected character \"/\"", 1, 18},
+		{"slash", "mod main { a = 1 / 2; }", "syntax", "unexpected character `/`", 1, 18},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"mvdan.cc/sh/v3/expand"
 	"mvdan.cc/sh/v3/interp"
@@ -381,13 +382,19 @@ func runShellOnce(c builtin.Ctx, text string, opt ShellOptions) (ShellResult, er
 			return res, nil
 		}
 	}
-	tail := strings.TrimSpace(res.Stderr)
+	// Masked before it is cut (a secret cut in two would no longer be
+	// recognised), cut at a character's first byte.
+	tail := c.Mask(strings.TrimSpace(res.Stderr))
 	if len(tail) > 800 {
-		tail = "…" + tail[len(tail)-800:]
+		i := len(tail) - 800
+		for i < len(tail) && !utf8.RuneStart(tail[i]) {
+			i++
+		}
+		tail = "…" + tail[i:]
 	}
 	msg := fmt.Sprintf("command failed with exit status %d: %s", res.ExitCode, shown)
 	if tail != "" {
-		msg += "\n" + c.Mask(tail)
+		msg += "\n" + tail
 	}
 	return res, errors.New(msg)
 }
