@@ -1,10 +1,12 @@
 package syntax
 
 import (
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -291,5 +293,35 @@ func TestREPLErrorWords(t *testing.T) {
 	_, d := ParseCond("repl", []byte("${A} == == 1"), diag.Pos{})
 	if !d.HasErrors() || strings.Contains(d.Errors()[0].Summary, "mod") {
 		t.Errorf("condition: %v", d)
+	}
+}
+
+// TestDuplicateKeys: a key given twice in an object literal is one warning
+// at the second key, related to the first, whether the object is small
+// (searched) or large (indexed); a literal of many keys is not quadratic.
+func TestDuplicateKeys(t *testing.T) {
+	for _, n := range []int{4, 16, 17, 5000} {
+		var b strings.Builder
+		b.WriteString("mod main {\n  flow all { x = {")
+		for i := 0; i < n; i++ {
+			fmt.Fprintf(&b, "k%d: %d, ", i, i)
+		}
+		b.WriteString("K2: 0, k1: 1}; }\n}\n")
+		_, ds := Parse("dup.gxl", []byte(b.String()))
+		var got []string
+		for _, d := range ds {
+			if d.Code != "dup-key" {
+				t.Fatalf("n=%d: unexpected %v", n, d)
+			}
+			if len(d.Related) != 1 {
+				t.Fatalf("n=%d: %v has %d related spans, want the first key", n, d, len(d.Related))
+			}
+			first := string(b.String()[d.Related[0].Span.Start.Offset:d.Related[0].Span.End.Offset])
+			again := string(b.String()[d.Span.Start.Offset:d.Span.End.Offset])
+			got = append(got, again+"<-"+first)
+		}
+		if want := []string{"K2<-k2", "k1<-k1"}; !slices.Equal(got, want) {
+			t.Errorf("n=%d: duplicate keys %v, want %v", n, got, want)
+		}
 	}
 }

@@ -591,18 +591,37 @@ func (c *converter) value(g *gValue) ast.Expr {
 		}
 		return l
 	case g.Obj != nil:
-		o := &ast.ObjectLit{Sp: s}
+		o := &ast.ObjectLit{Sp: s, Entries: make([]*ast.ObjEntry, 0, len(g.Obj.Entries))}
+		// Keys are case-insensitive; the original keeps the last value,
+		// so a program may give one twice: a warning. Small objects are
+		// searched, large ones indexed (no quadratic time on a literal of
+		// many thousand keys).
+		var seen map[string]*ast.Ident
+		if len(g.Obj.Entries) > 16 {
+			seen = make(map[string]*ast.Ident, len(g.Obj.Entries))
+		}
 		for _, e := range g.Obj.Entries {
 			en := &ast.ObjEntry{Sp: tsp(e.Tokens), Key: c.key(e.Key), Value: c.value(e.Value)}
-			for _, prev := range o.Entries {
-				// Keys are case-insensitive; the original keeps the last
-				// value, so a program may do it: a warning.
-				if en.Key != nil && prev.Key != nil && strings.EqualFold(prev.Key.Name, en.Key.Name) {
+			if en.Key != nil {
+				var first *ast.Ident
+				if seen != nil {
+					k := strings.ToLower(en.Key.Name)
+					if first = seen[k]; first == nil {
+						seen[k] = en.Key
+					}
+				} else {
+					for _, prev := range o.Entries {
+						if prev.Key != nil && strings.EqualFold(prev.Key.Name, en.Key.Name) {
+							first = prev.Key
+							break
+						}
+					}
+				}
+				if first != nil {
 					d := diag.Warnf(en.Key.Span(), "dup-key", "key `%s` is given twice in this object: the last value counts", en.Key.Name).
-						WithRelated(prev.Key.Span(), "first given here")
+						WithRelated(first.Span(), "first given here")
 					d.Hint = "remove one of them (keys are case-insensitive)"
 					c.diags.Add(d)
-					break
 				}
 			}
 			o.Entries = append(o.Entries, en)
