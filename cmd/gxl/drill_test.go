@@ -353,7 +353,7 @@ const (
 // too, but it started nothing: not counted.
 func sentinelAborts(t *testing.T, rd *devstack.RedisHA) int {
 	t.Helper()
-	return sentinelAborts(t, rd) - sentinelLog(t, rd, "-failover-abort-not-elected")
+	return sentinelLog(t, rd, failoverAbort) - sentinelLog(t, rd, "-failover-abort-not-elected")
 }
 
 // sentinelLog counts a line in the Sentinels' logs so far.
