@@ -151,6 +151,9 @@ func (oc *objCache) read(ctx context.Context, r dynamic.ResourceInterface, key o
 		}
 		w.found = true
 	}
+	// What the list read is this call's result: once follow runs, it
+	// writes w under oc.mu, so w is not read here after that.
+	val, found := w.val, w.found
 	// The watch outlives the call (not its context).
 	wctx, cancel := context.WithCancel(context.Background())
 	var wr dynamic.ResourceInterface = oc.watches.Resource(key.gvr)
@@ -179,10 +182,10 @@ func (oc *objCache) read(ctx context.Context, r dynamic.ResourceInterface, key o
 			go oc.follow(key, w, stream)
 		}
 	}
-	if !w.found {
+	if !found {
 		return value.Value{}, apierrors.NewNotFound(key.gvr.GroupResource(), key.name)
 	}
-	return w.val, nil
+	return val, nil
 }
 
 // follow applies the events of a watch to its object until the watch
